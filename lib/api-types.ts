@@ -1,0 +1,108 @@
+// Shapes of the REST API's JSON answers, shared by the server (which produces them) and the UI and CLI
+// (which consume them). Flow records themselves are lib/flow/types.ts.
+import type { FlowEnvelope, Policy } from "./flow/types";
+
+/** GET /api/flows?…filters&limit=N&cursor=C&order=desc|asc */
+export interface FlowsPage {
+  flows: StoredFlow[];
+  /** pass back as `cursor` to get the next page in the same order; absent at the end */
+  nextCursor?: string;
+}
+
+/** A flow as stored: the Hubble envelope plus its row id, which orders flows and serves as the stream cursor. */
+export interface StoredFlow extends FlowEnvelope {
+  /** monotonically increasing row id (string to stay exact in JSON) */
+  id: string;
+}
+
+/** GET /api/status */
+export interface ServerStatus {
+  version: string;
+  uptimeMs: number;
+  storedFlows: number;
+  oldestFlowTime?: string;
+  newestFlowTime?: string;
+  /** flows/s ingested over the last 10 s */
+  ingestRate: number;
+  /** flows published but not yet written */
+  ingestLag: number;
+  databaseBytes: number;
+  retention: { maxFlows: number; maxAgeMs?: number };
+  simulator: { running: boolean; scenario: string; rate: number };
+  policyRevision: number;
+  websocketClients: number;
+}
+
+/** GET /api/namespaces */
+export interface NamespacesResponse {
+  namespaces: { namespace: string; flows: number }[];
+}
+
+/** GET /api/service-map?since=…&until=…&…filters */
+export interface ServiceMap {
+  since: string;
+  until: string;
+  nodes: ServiceMapNode[];
+  edges: ServiceMapEdge[];
+}
+
+export type ServiceMapNodeKind = "workload" | "world" | "fqdn" | "cidr" | "host" | "remote-node" | "kube-apiserver" | "reserved";
+
+export interface ServiceMapNode {
+  /** stable key: "ns/workload" for workloads, "reserved:world", "fqdn:api.github.com", "cidr:1.2.3.0/24" */
+  id: string;
+  kind: ServiceMapNodeKind;
+  label: string;
+  namespace?: string;
+  identity?: number;
+  labels: string[];
+  /** ports/protocols seen arriving at this node, e.g. "80/TCP" */
+  ports: string[];
+  /** L7 endpoints seen, e.g. "GET /api/orders", "/payments.Payments/Charge", "kafka produce orders" */
+  l7: string[];
+  flows: number;
+}
+
+export interface ServiceMapEdge {
+  id: string;
+  source: string;
+  target: string;
+  /** counts by verdict */
+  verdicts: Partial<Record<"FORWARDED" | "DROPPED" | "AUDIT" | "REDIRECTED" | "ERROR", number>>;
+  /** "80/TCP", "53/UDP" */
+  ports: string[];
+  /** "http", "grpc", "kafka", "dns" */
+  l7: string[];
+  /** deciding policies as "Kind/namespace/name" */
+  policies: string[];
+  flows: number;
+  /** flows per second over the window */
+  rate: number;
+}
+
+/** GET /api/policies */
+export interface PolicySummary {
+  name: string;
+  namespace?: string;
+  kind: string;
+  revision: number;
+  labels: string[];
+  source: string;
+  yaml: string;
+  /** endpoints (pods) this policy selects */
+  selects: { id: number; pod: string; namespace: string }[];
+}
+export interface PoliciesResponse {
+  revision: number;
+  policies: PolicySummary[];
+  warnings: { source: string; document?: number; path?: string; message: string }[];
+}
+
+export type { Policy };
+
+/** Error body of every 4xx/5xx answer. */
+export interface ApiError {
+  error: string;
+  /** the request field that was wrong, when there is one */
+  field?: string;
+}

@@ -1,0 +1,29 @@
+// The WebSocket protocol at /api/stream, shared by the server and the UI. JSON text messages.
+//
+// Client → server
+//   { "type": "subscribe", "filter": "<URL query string of filters, as GET /api/flows takes>", "cursor"?: "<flow id>" }
+//       (re)starts the subscription; with a cursor, every stored flow after it is sent first, in order.
+//   { "type": "pause" } / { "type": "resume" }
+//   { "type": "ping", "id"?: string }
+// Server → client
+//   { "type": "flows", "flows": StoredFlow[], "cursor": "<id of the last flow>" }   batched (50 ms or 500 flows)
+//   { "type": "lost_events", "num_events_lost": n, "first": "<id>", "last": "<id>" }
+//   { "type": "status", ... }   { "type": "pong", "id"?: string }
+//   { "type": "error", "error": "<what was wrong>", "field"?: string }
+import type { StoredFlow } from "./api-types";
+
+export const STREAM_PATH = "/api/stream";
+export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+
+export type ClientMessage =
+  | { type: "subscribe"; filter?: string; cursor?: string }
+  | { type: "pause" }
+  | { type: "resume" }
+  | { type: "ping"; id?: string };
+
+export type ServerMessage =
+  | { type: "flows"; flows: StoredFlow[]; cursor: string }
+  | { type: "lost_events"; num_events_lost: number; first?: string; last?: string }
+  | { type: "status"; subscribed: boolean; paused: boolean; filter: string }
+  | { type: "pong"; id?: string }
+  | { type: "error"; error: string; field?: string };

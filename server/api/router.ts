@@ -1,0 +1,201 @@
+// The REST API under /api. Every handler validates its input and answers errors as
+// {"error": "...", "field": "..."} with a 4xx status; the server never crashes on a bad request.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FlowsPage, NamespacesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
+import { FilterError, type FlowQuery } from "../../lib/filter/types";
+import { parseSearchParams } from "../../lib/filter/params";
+import type { FlowBus } from "../bus";
+import type { FlowStore } from "../store/flow-store";
+import type { StreamServer } from "../stream/stream-server";
+import type { Simulator } from "../traffic/simulator";
+import { buildServiceMap } from "./service-map";
+import { HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
+import { exportNdjson, exportBundle } from "./export-routes";
+import { importHubble } from "./import-route";
+
+export interface ApiContext {
+  store: FlowStore;
+  bus: FlowBus;
+  stream: StreamServer;
+  simulator?: Simulator;
+  startedAt: number;
+  version: string;
+}
+
+const MAX_PAGE = 10_000;
+const RESERVED_PARAMS = ["limit", "cursor", "order", "token"];
+
+/** Filters from the query string; paging parameters are not filters. */
+export function queryFromParams(params: URLSearchParams): FlowQuery {
+  const filterParams = new URLSearchParams();
+  for (const [k, v] of params) if (!RESERVED_PARAMS.includes(k)) filterParams.append(k, v);
+  try {
+    return parseSearchParams(filterParams);
+  } catch (err) {
+    if (err instanceof FilterError) throw new HttpError(400, err.message, err.field);
+    throw err;
+  }
+}
+
+function cursorParam(params: URLSearchParams): number | undefined {
+  const raw = params.get("cursor");
+  if (raw === null || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new HttpError(400, `cursor must be a flow id from a previous page, got ${JSON.stringify(raw)}`, "cursor");
+  return n;
+}
+
+function orderParam(params: URLSearchParams, query: FlowQuery): "asc" | "desc" {
+  const raw = params.get("order");
+  if (raw === null || raw === "") return query.first ? "asc" : "desc";
+  if (raw !== "asc" && raw !== "desc") throw new HttpError(400, `order must be asc or desc, got ${JSON.stringify(raw)}`, "order");
+  return raw;
+}
+
+function getFlows(ctx: ApiContext, params: URLSearchParams): FlowsPage {
+  const query = queryFromParams(params);
+  const limit = intParam(params, "limit", query.limit ?? 100, 1, MAX_PAGE);
+  ctx.store.flush();
+  const page = ctx.store.reader.page(query, { limit, cursor: cursorParam(params), order: orderParam(params, query) });
+  return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}) };
+}
+
+function getStatus(ctx: ApiContext): ServerStatus {
+  const bounds = ctx.store.reader.timeBounds();
+  return {
+    version: ctx.version,
+    uptimeMs: Date.now() - ctx.startedAt,
+    storedFlows: ctx.store.storedFlows(),
+    oldestFlowTime: bounds.oldest !== undefined ? new Date(bounds.oldest).toISOString() : undefined,
+    newestFlowTime: bounds.newest !== undefined ? new Date(bounds.newest).toISOString() : undefined,
+    ingestRate: ctx.store.ingestRate(),
+    ingestLag: ctx.store.writer.lag,
+    databaseBytes: ctx.store.databaseBytes(),
+    retention: { maxFlows: ctx.store.retention.policy.maxFlows, maxAgeMs: ctx.store.retention.policy.maxAgeMs },
+    simulator: ctx.simulator
+      ? { running: ctx.simulator.running, scenario: ctx.simulator.scenarioName, rate: ctx.simulator.requestRate() }
+      : { running: false, scenario: "", rate: 0 },
+    policyRevision: ctx.simulator?.datapath.revision() ?? 0,
+    websocketClients: ctx.stream.clientCount,
+  };
+}
+
+function getNamespaces(ctx: ApiContext): NamespacesResponse {
+  ctx.store.flush();
+  const rows = ctx.store.db.sqlite
+    .prepare(
+      `SELECT ns AS namespace, SUM(n) AS flows FROM (
+         SELECT src_namespace AS ns, COUNT(*) AS n FROM flows WHERE src_namespace IS NOT NULL GROUP BY src_namespace
+         UNION ALL
+         SELECT dst_namespace AS ns, COUNT(*) AS n FROM flows WHERE dst_namespace IS NOT NULL GROUP BY dst_namespace)
+       GROUP BY ns ORDER BY ns`,
+    )
+    .all() as { namespace: string; flows: number }[];
+  const known = new Set(rows.map((r) => r.namespace));
+  // Namespaces of the modelled cluster appear even before they have flows.
+  for (const ns of ctx.simulator?.namespaces() ?? []) if (!known.has(ns)) rows.push({ namespace: ns, flows: 0 });
+  rows.sort((a, b) => a.namespace.localeCompare(b.namespace));
+  return { namespaces: rows };
+}
+
+function requireSimulator(ctx: ApiContext): Simulator {
+  if (!ctx.simulator) throw new HttpError(404, "no scenario is loaded (the simulator is off)");
+  return ctx.simulator;
+}
+
+function getPolicies(ctx: ApiContext): PoliciesResponse {
+  const sim = requireSimulator(ctx);
+  return sim.policiesResponse();
+}
+
+type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
+
+const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
+  { method: "GET", pattern: /^\/api\/flows$/, handler: (ctx, _q, res, url) => sendJson(res, 200, getFlows(ctx, url.searchParams)) },
+  {
+    method: "GET",
+    pattern: /^\/api\/flows\/([^/]+)$/,
+    handler: (ctx, _q, res, _u, m) => {
+      ctx.store.flush();
+      const flow = ctx.store.reader.byUuid(decodeURIComponent(m[1]!));
+      if (!flow) throw new HttpError(404, `no flow with uuid ${JSON.stringify(decodeURIComponent(m[1]!).slice(0, 80))}`);
+      sendJson(res, 200, flow);
+    },
+  },
+  { method: "GET", pattern: /^\/api\/status$/, handler: (ctx, _q, res) => sendJson(res, 200, getStatus(ctx)) },
+  { method: "GET", pattern: /^\/api\/namespaces$/, handler: (ctx, _q, res) => sendJson(res, 200, getNamespaces(ctx)) },
+  {
+    method: "GET",
+    pattern: /^\/api\/service-map$/,
+    handler: (ctx, _q, res, url) => {
+      const p = url.searchParams;
+      const query = queryFromParams(p);
+      const now = Date.now();
+      const until = query.until ? timeOrThrow(query.until, "until") : now;
+      const since = query.since ? timeOrThrow(query.since, "since") : until - 5 * 60_000;
+      if (since > until) throw new HttpError(400, "since is after until", "since");
+      ctx.store.flush();
+      sendJson(res, 200, buildServiceMap(ctx.store.db.sqlite, ctx.store.reader, { ...query, since: undefined, until: undefined }, since, until));
+    },
+  },
+  { method: "GET", pattern: /^\/api\/policies$/, handler: (ctx, _q, res) => sendJson(res, 200, getPolicies(ctx)) },
+  {
+    method: "PUT",
+    pattern: /^\/api\/policies$/,
+    handler: async (ctx, req, res) => {
+      const sim = requireSimulator(ctx);
+      const body = (await readBody(req, 1024 * 1024)).toString("utf8");
+      const result = sim.upsertPolicyYaml(body, "api");
+      sendJson(res, result.applied.length > 0 || result.warnings.length === 0 ? 200 : 400, result);
+    },
+  },
+  {
+    method: "DELETE",
+    pattern: /^\/api\/policies\/([^/]+)\/([^/]*)\/([^/]+)$/,
+    handler: (ctx, _q, res, _u, m) => {
+      const sim = requireSimulator(ctx);
+      const [kind, ns, name] = [m[1]!, m[2]!, m[3]!].map(decodeURIComponent);
+      if (!sim.deletePolicy(kind!, ns || undefined, name!)) throw new HttpError(404, `no policy ${kind}/${ns}/${name}`);
+      sendJson(res, 200, { deleted: { kind, namespace: ns || undefined, name }, revision: sim.datapath.revision() });
+    },
+  },
+  {
+    method: "GET",
+    pattern: /^\/api\/policies\/([^/]+)\/flows$/,
+    handler: (ctx, _q, res, url, m) => {
+      const params = new URLSearchParams(url.searchParams);
+      params.append("policy", decodeURIComponent(m[1]!));
+      sendJson(res, 200, getFlows(ctx, params));
+    },
+  },
+  { method: "GET", pattern: /^\/api\/fqdn-cache$/, handler: (ctx, _q, res) => sendJson(res, 200, { entries: requireSimulator(ctx).datapath.fqdnCache() }) },
+  { method: "GET", pattern: /^\/api\/export$/, handler: (ctx, _q, res, url) => exportNdjson(ctx, res, url.searchParams) },
+  { method: "GET", pattern: /^\/api\/export\/bundle$/, handler: (ctx, _q, res, url) => exportBundle(ctx, res, url.searchParams) },
+  { method: "POST", pattern: /^\/api\/import$/, handler: (ctx, req, res) => importHubble(ctx, req, res) },
+];
+
+function timeOrThrow(v: string, field: string): number {
+  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
+  if (!Number.isFinite(n)) throw new HttpError(400, `${field}: not a time: ${JSON.stringify(v)}`, field);
+  return n;
+}
+
+export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  try {
+    let pathMatched = false;
+    for (const r of routes) {
+      const m = url.pathname.match(r.pattern);
+      if (!m) continue;
+      pathMatched = true;
+      if (r.method !== req.method) continue;
+      await r.handler(ctx, req, res, url, m);
+      return;
+    }
+    if (pathMatched) throw new HttpError(405, `${req.method} is not supported on ${url.pathname}`);
+    throw new HttpError(404, `no API route ${url.pathname}`);
+  } catch (err) {
+    if (!res.headersSent) sendError(res, err);
+    else res.destroy(err as Error);
+  }
+}

@@ -1,0 +1,132 @@
+// Aggregates stored flows into the service map: one node per workload (or outside peer), one edge per
+// (source, destination) with counts by verdict, ports, L7 protocols and deciding policies. Grouping is
+// done by SQLite over indexed columns; only filters SQL cannot express fall back to reading records.
+import type Database from "better-sqlite3";
+import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } from "../../lib/api-types";
+import type { FlowQuery } from "../../lib/filter/types";
+import { queryToSql } from "../store/filter-sql";
+import { flowToRow } from "../store/row";
+import type { FlowReader } from "../store/flow-reader";
+
+interface GroupRow {
+  src_namespace: string | null;
+  src_workload: string | null;
+  src_identity: number | null;
+  src_labels: string | null;
+  src_names: string | null;
+  dst_namespace: string | null;
+  dst_workload: string | null;
+  dst_identity: number | null;
+  dst_labels: string | null;
+  dst_names: string | null;
+  verdict: string;
+  protocol: string | null;
+  dst_port: number | null;
+  l7_protocol: string | null;
+  l7_http: string | null;
+  policies: string | null;
+  n: number;
+}
+
+const RESERVED: Record<number, { id: string; kind: ServiceMapNodeKind; label: string }> = {
+  1: { id: "reserved:host", kind: "host", label: "host" },
+  6: { id: "reserved:remote-node", kind: "remote-node", label: "remote-node" },
+  7: { id: "reserved:kube-apiserver", kind: "kube-apiserver", label: "kube-apiserver" },
+  4: { id: "reserved:health", kind: "reserved", label: "health" },
+  8: { id: "reserved:ingress", kind: "reserved", label: "ingress" },
+};
+
+function splitList(s: string | null): string[] {
+  return s ? s.split("\n").filter(Boolean) : [];
+}
+
+function nodeOf(ns: string | null, workload: string | null, identity: number | null, labels: string | null, names: string | null): Omit<ServiceMapNode, "ports" | "l7" | "flows"> {
+  const labelList = splitList(labels);
+  if (ns && workload) return { id: `${ns}/${workload}`, kind: "workload", label: workload, namespace: ns, identity: identity ?? undefined, labels: labelList };
+  const id = identity ?? 0;
+  if (RESERVED[id]) return { ...RESERVED[id], identity: id, labels: labelList };
+  const fqdn = splitList(names)[0];
+  if (fqdn) return { id: `fqdn:${fqdn}`, kind: "fqdn", label: fqdn, identity: id, labels: labelList };
+  const cidr = labelList.find((l) => l.startsWith("cidr:"));
+  if (cidr) return { id: cidr, kind: "cidr", label: cidr.slice(5), identity: id, labels: labelList };
+  if (ns) return { id: `${ns}/(unknown)`, kind: "workload", label: "(no workload)", namespace: ns, identity: id, labels: labelList };
+  return { id: "reserved:world", kind: "world", label: "world", identity: 2, labels: labelList };
+}
+
+export function buildServiceMap(db: Database.Database, reader: FlowReader, query: FlowQuery, sinceMs: number, untilMs: number): ServiceMap {
+  const windowed: FlowQuery = { ...query, since: String(sinceMs), until: String(untilMs) };
+  const { where, params, residual } = queryToSql(windowed);
+  let rows: GroupRow[];
+  if (!residual) {
+    rows = db
+      .prepare(
+        `SELECT src_namespace, src_workload, src_identity, MAX(src_labels) AS src_labels, src_names,
+                dst_namespace, dst_workload, dst_identity, MAX(dst_labels) AS dst_labels, dst_names,
+                verdict, protocol, dst_port, l7_protocol,
+                CASE WHEN l7_protocol IN ('http','grpc') AND l7_type = 'REQUEST' THEN http_method || ' ' || http_url END AS l7_http,
+                policies, COUNT(*) AS n
+         FROM flows WHERE (${where || "1"}) AND (is_reply IS NULL OR is_reply = 0)
+         GROUP BY src_namespace, src_workload, src_identity, src_names, dst_namespace, dst_workload, dst_identity, dst_names,
+                  verdict, protocol, dst_port, l7_protocol, l7_http, policies`,
+      )
+      .all(...params) as GroupRow[];
+  } else {
+    // Residual filters need the records; group in memory from the same row projection.
+    const acc = new Map<string, GroupRow>();
+    for (const s of reader.iterate(windowed)) {
+      const r = flowToRow(Number(s.id), s);
+      if (r.is_reply === 1) continue;
+      const l7_http = (r.l7_protocol === "http" || r.l7_protocol === "grpc") && r.l7_type === "REQUEST" ? `${r.http_method} ${r.http_url}` : null;
+      const key = [r.src_namespace, r.src_workload, r.src_identity, r.src_names, r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_names, r.verdict, r.protocol, r.dst_port, r.l7_protocol, l7_http, r.policies].join("\u0000");
+      const g = acc.get(key);
+      if (g) g.n++;
+      else acc.set(key, { ...r, l7_http, n: 1 } as GroupRow);
+    }
+    rows = [...acc.values()];
+  }
+
+  const nodes = new Map<string, ServiceMapNode & { portSet: Set<string>; l7Set: Set<string> }>();
+  const edges = new Map<string, ServiceMapEdge & { portSet: Set<string>; l7Set: Set<string>; polSet: Set<string> }>();
+  const node = (n: Omit<ServiceMapNode, "ports" | "l7" | "flows">) => {
+    let x = nodes.get(n.id);
+    if (!x) {
+      x = { ...n, ports: [], l7: [], flows: 0, portSet: new Set(), l7Set: new Set() };
+      nodes.set(n.id, x);
+    }
+    return x;
+  };
+  const seconds = Math.max(1, (untilMs - sinceMs) / 1000);
+  for (const r of rows) {
+    const src = node(nodeOf(r.src_namespace, r.src_workload, r.src_identity, r.src_labels, r.src_names));
+    const dst = node(nodeOf(r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_labels, r.dst_names));
+    src.flows += r.n;
+    dst.flows += r.n;
+    const port = r.protocol && r.dst_port !== null ? `${r.dst_port}/${r.protocol}` : r.protocol ?? undefined;
+    if (port) dst.portSet.add(port);
+    if (r.l7_http) dst.l7Set.add(r.l7_http.length > 200 ? r.l7_http.slice(0, 200) + "…" : r.l7_http);
+    const id = `${src.id}->${dst.id}`;
+    let e = edges.get(id);
+    if (!e) {
+      e = { id, source: src.id, target: dst.id, verdicts: {}, ports: [], l7: [], policies: [], flows: 0, rate: 0, portSet: new Set(), l7Set: new Set(), polSet: new Set() };
+      edges.set(id, e);
+    }
+    const v = r.verdict as keyof ServiceMapEdge["verdicts"];
+    e.verdicts[v] = (e.verdicts[v] ?? 0) + r.n;
+    e.flows += r.n;
+    if (port) e.portSet.add(port);
+    if (r.l7_protocol) e.l7Set.add(r.l7_protocol);
+    for (const p of splitList(r.policies)) e.polSet.add(p);
+  }
+  return {
+    since: new Date(sinceMs).toISOString(),
+    until: new Date(untilMs).toISOString(),
+    nodes: [...nodes.values()].map(({ portSet, l7Set, ...n }) => ({ ...n, ports: [...portSet].sort(), l7: [...l7Set].sort().slice(0, 50) })),
+    edges: [...edges.values()].map(({ portSet, l7Set, polSet, ...e }) => ({
+      ...e,
+      ports: [...portSet].sort(),
+      l7: [...l7Set].sort(),
+      policies: [...polSet].sort(),
+      rate: Math.round((e.flows / seconds) * 100) / 100,
+    })),
+  };
+}

@@ -1,0 +1,130 @@
+// One process, one port: the REST API under /api, the WebSocket stream at /api/stream, Prometheus
+// metrics at /metrics, and the Next.js UI for everything else. Tests start it with a temporary
+// database and port 0.
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+import { FlowBus } from "./bus";
+import type { Config } from "./config";
+import { Datapath } from "./datapath";
+import { handleApi, type ApiContext } from "./api/router";
+import { hasValidToken, sendJson } from "./api/http-util";
+import { FlowStore } from "./store/flow-store";
+import { StreamServer } from "./stream/stream-server";
+import { STREAM_PATH } from "../lib/stream-protocol";
+import { Simulator } from "./traffic/simulator";
+import { FlowMetrics } from "./metrics/flow-metrics";
+
+export const VERSION = "0.1.0";
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  ctx: ApiContext;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  /** serve the Next.js UI (off for API-only tests) */
+  ui?: boolean;
+  projectDir?: string;
+  log?: (msg: string) => void;
+}
+
+type NextHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
+
+async function loadNext(cfg: Config, dir: string): Promise<{ handle: NextHandler; upgrade?: (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => void }> {
+  const { default: next } = await import("next");
+  const app = next({ dev: cfg.dev, dir, hostname: cfg.host, port: cfg.port });
+  await app.prepare();
+  const handle = app.getRequestHandler() as NextHandler;
+  const upgrade = (app as unknown as { getUpgradeHandler?: () => (req: http.IncomingMessage, socket: import("node:stream").Duplex, head: Buffer) => void }).getUpgradeHandler?.();
+  return { handle, upgrade };
+}
+
+export async function startServer(cfg: Config, opts: ServerOptions = {}): Promise<RunningServer> {
+  const log = opts.log ?? ((m: string) => console.log(m));
+  const projectDir = opts.projectDir ?? process.cwd();
+  const store = await FlowStore.open(cfg.dbPath, { maxFlows: cfg.retentionMaxFlows, maxAgeMs: cfg.retentionMaxAgeMs });
+  store.startRetention();
+  const bus = new FlowBus(store.reader.lastId());
+  bus.subscribe((batch) => store.ingest(batch));
+  const authorize = cfg.token ? (req: http.IncomingMessage) => hasValidToken(req, cfg.token!) : undefined;
+  const stream = new StreamServer(bus, store, { authorize });
+  const metrics = new FlowMetrics({
+    websocketClients: () => stream.clientCount,
+    queueDepths: () => stream.queueDepths(),
+    lostEvents: () => stream.lostEventsTotal,
+    slowDisconnects: () => stream.disconnectedSlow,
+    ingestLag: () => store.writer.lag,
+    databaseBytes: () => store.databaseBytes(),
+    storedFlows: () => store.storedFlows(),
+  });
+  bus.subscribe((batch) => metrics.observe(batch));
+
+  let simulator: Simulator | undefined;
+  if (cfg.simulate) {
+    const datapath = Datapath.fromScenarioFile(cfg.scenarioPath);
+    for (const w of datapath.warnings) log(`policy rejected: ${w.source}${w.document !== undefined ? ` document ${w.document}` : ""}${w.path ? ` at ${w.path}` : ""}: ${w.message}`);
+    simulator = new Simulator(datapath, bus, { rate: cfg.rate });
+  }
+
+  const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION };
+  const nextApp = opts.ui === false ? undefined : await loadNext(cfg, projectDir);
+
+  const server = http.createServer((req, res) => {
+    const pathname = (req.url ?? "/").split("?")[0]!;
+    const isApi = pathname === "/api" || pathname.startsWith("/api/") || pathname === "/metrics";
+    if (isApi && authorize && !authorize(req)) {
+      res.setHeader("WWW-Authenticate", 'Bearer realm="flowscope"');
+      return sendJson(res, 401, { error: "missing or wrong token: send Authorization: Bearer <FLOWSCOPE_TOKEN>" });
+    }
+    if (pathname === "/metrics") {
+      const text = metrics.render();
+      res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+      res.end(text);
+      return;
+    }
+    if (isApi) {
+      void handleApi(ctx, req, res);
+      return;
+    }
+    if (!nextApp) return sendJson(res, 404, { error: "the UI is not served by this instance" });
+    nextApp.handle(req, res).catch((err) => {
+      log(`page error: ${(err as Error).message}`);
+      if (!res.headersSent) res.writeHead(500).end("internal error");
+    });
+  });
+  server.on("upgrade", (req, socket, head) => {
+    const pathname = (req.url ?? "/").split("?")[0];
+    if (pathname === STREAM_PATH) return stream.handleUpgrade(req, socket, head);
+    if (nextApp?.upgrade) return nextApp.upgrade(req, socket, head);
+    socket.destroy();
+  });
+  server.on("clientError", (_err, socket) => {
+    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(cfg.port, cfg.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  simulator?.start();
+  const host = cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host;
+  const url = `http://${host}:${port}`;
+  log(`Flowscope ${VERSION} listening on ${url} (database ${path.relative(projectDir, cfg.dbPath) || cfg.dbPath}${simulator ? `, scenario ${simulator.scenarioName} at ${simulator.requestRate().toFixed(1)} requests/s` : ", simulator off"})`);
+
+  return {
+    url,
+    port,
+    ctx,
+    async close() {
+      simulator?.stop();
+      stream.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections?.();
+      await store.close();
+    },
+  };
+}

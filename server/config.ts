@@ -1,0 +1,62 @@
+// Run-time settings, all from the environment, validated once at start so a typo fails loudly.
+import path from "node:path";
+
+export interface Config {
+  host: string;
+  port: number;
+  dbPath: string;
+  scenarioPath: string;
+  /** multiplier applied to every traffic entry's rate (FLOWSCOPE_RATE is flows… requests per second overall) */
+  rate?: number;
+  simulate: boolean;
+  token?: string;
+  allowInsecureExposed: boolean;
+  retentionMaxFlows: number;
+  retentionMaxAgeMs?: number;
+  dev: boolean;
+}
+
+export const DEFAULT_PORT = 4280;
+export const DEFAULT_SCENARIO = "server/scenarios/default/scenario.yaml";
+
+export class ConfigError extends Error {}
+
+function intEnv(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name}=${raw}: expected a number from ${min} to ${max}`);
+  return n;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+  const host = env.HOST || "127.0.0.1";
+  const port = intEnv(env, "PORT", 0, 65535) ?? DEFAULT_PORT;
+  const cfg: Config = {
+    host,
+    port,
+    dbPath: path.resolve(cwd, env.FLOWSCOPE_DB || "data/flows.db"),
+    scenarioPath: path.resolve(cwd, env.FLOWSCOPE_SCENARIO || DEFAULT_SCENARIO),
+    rate: intEnv(env, "FLOWSCOPE_RATE", 0, 1_000_000),
+    simulate: env.FLOWSCOPE_SIMULATE !== "0",
+    token: env.FLOWSCOPE_TOKEN || undefined,
+    allowInsecureExposed: env.FLOWSCOPE_ALLOW_NO_TOKEN === "1",
+    retentionMaxFlows: intEnv(env, "FLOWSCOPE_RETENTION_FLOWS", 1000, 1e10) ?? 1_000_000,
+    retentionMaxAgeMs: (() => {
+      const h = intEnv(env, "FLOWSCOPE_RETENTION_HOURS", 0.01, 24 * 365 * 10);
+      return h === undefined ? undefined : h * 3600_000;
+    })(),
+    dev: env.NODE_ENV === "development",
+  };
+  if (!isLoopback(host) && !cfg.token && !cfg.allowInsecureExposed) {
+    throw new ConfigError(
+      `HOST=${host} exposes Flowscope beyond this machine: set FLOWSCOPE_TOKEN (clients send it as "Authorization: Bearer <token>"), or FLOWSCOPE_ALLOW_NO_TOKEN=1 to accept the risk`,
+    );
+  }
+  return cfg;
+}

@@ -1,0 +1,125 @@
+// The contract between the L3/L4 datapath and the L7 proxy. The datapath decides that a connection is
+// redirected to the proxy (a port with L7 rules on the enforcing side, §2.5 of policy-semantics) and
+// which L7 rules apply to this peer; the proxy turns the request into the bytes a real client would
+// send, parses those bytes, enforces the rules and reports what it saw. Nothing structured bypasses the
+// bytes: the rules are matched against what the parser extracted.
+import type { Layer7, Policy } from "../../../lib/flow/types";
+
+export type L7Protocol = "http" | "grpc" | "kafka" | "dns";
+
+export interface HttpRequestSpec {
+  method: string;
+  path: string;
+  host?: string;
+  headers?: Record<string, string>;
+}
+export interface GrpcRequestSpec {
+  service: string;
+  method: string;
+}
+export interface KafkaRequestSpec {
+  /** name (produce, fetch, metadata, listoffsets, offsetcommit, offsetfetch, …) or numeric api key */
+  apiKey: string | number;
+  apiVersion?: number;
+  clientId?: string;
+  topics?: string[];
+}
+export interface DnsRequestSpec {
+  query: string;
+  type?: string;
+}
+/** The L7 part of a request (scenario traffic entry or trace request); at most one member is set. */
+export interface L7RequestSpec {
+  http?: HttpRequestSpec;
+  grpc?: GrpcRequestSpec;
+  kafka?: KafkaRequestSpec;
+  dns?: DnsRequestSpec;
+}
+
+// L7 rules exactly as policy YAML spells them (already validated by the policy parser).
+export interface HeaderMatch {
+  name: string;
+  value?: string;
+  mismatch?: "LOG" | "ADD" | "DELETE" | "REPLACE";
+  secret?: { namespace?: string; name: string };
+}
+export interface HttpRule {
+  method?: string;
+  path?: string;
+  host?: string;
+  headers?: string[];
+  headerMatches?: HeaderMatch[];
+}
+export interface KafkaRule {
+  role?: string;
+  apiKey?: string;
+  apiVersion?: string;
+  clientID?: string;
+  topic?: string;
+}
+export interface DnsRule {
+  matchName?: string;
+  matchPattern?: string;
+}
+export interface L7Rules {
+  http?: HttpRule[];
+  kafka?: KafkaRule[];
+  dns?: DnsRule[];
+}
+
+/** The L7 rules one policy rule contributes for this (peer, port), with where they came from. */
+export interface L7Grant {
+  rules: L7Rules;
+  policy: Policy;
+  /** path of the rule inside the policy, e.g. "spec.ingress[0].toPorts[0].rules" */
+  rulePath: string;
+}
+
+/** What kube-dns would answer: the scenario's dns records. */
+export interface DnsAnswerSource {
+  resolve(name: string, qtype: string): { ips: string[]; ttl: number; cnames?: string[] } | undefined;
+}
+
+export interface L7Context {
+  protocol: L7Protocol;
+  request: L7RequestSpec;
+  direction: "INGRESS" | "EGRESS";
+  /** null: L7 allow-all for this peer (a rule without L7 also covers it on this port, §2.5) */
+  grants: L7Grant[] | null;
+  /** authority for HTTP URLs / Host when the request names none (service or pod DNS name) */
+  authority: string;
+  port: number;
+  dnsServer?: DnsAnswerSource;
+  now: Date;
+}
+
+export interface L7Response {
+  http_code?: number;
+  kafka_error_code?: number;
+  dns_rcode?: string;
+}
+
+export interface L7Outcome {
+  allowed: boolean;
+  /** Layer7 record of the request as parsed from the bytes (type REQUEST) */
+  request: Layer7;
+  /** Layer7 record of the response (type RESPONSE, latency_ns set); absent if none was produced */
+  response?: Layer7;
+  requestSummary: string;
+  responseSummary?: string;
+  /** policies whose L7 rules matched (allowed) or were in force and did not match (denied) */
+  decidedBy: Policy[];
+  /** the matching rule, e.g. "spec.ingress[0].toPorts[0].rules.http[1]" */
+  rule?: string;
+  response_code: L7Response;
+  /** answers seen by the DNS proxy; the datapath feeds them to the FQDN cache only when allowed */
+  dnsAnswer?: { query: string; ips: string[]; ttl: number; cnames?: string[] };
+  /** set when the request bytes could not be parsed (the proxy then refuses the request) */
+  error?: string;
+  /** total request bytes the proxy parsed */
+  bytes: number;
+}
+
+export interface L7Proxy {
+  handle(ctx: L7Context): L7Outcome;
+}

@@ -1,0 +1,33 @@
+// Entry point of `npm start`: read the environment, start everything, stop cleanly on SIGINT/SIGTERM
+// so the last batch of flows reaches the database.
+import { ConfigError, loadConfig } from "./config";
+import { startServer } from "./app-server";
+
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`flowscope: ${err.message}`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const running = await startServer(cfg);
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    console.log(`flowscope: ${signal}, flushing flows and stopping`);
+    await running.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err) => {
+  console.error(`flowscope: failed to start: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});

@@ -1,0 +1,235 @@
+// FlowQuery → SQLite WHERE over the `flows` table (prisma/schema.prisma). Each filter field is
+// translated exactly when the columns hold enough to decide it; otherwise it is left out of SQL (or
+// over-approximated) and the whole query is re-checked in JS by `residual`. So: rows the WHERE rejects
+// never match; rows it accepts match only if `residual` (when present) also says so. Values are always
+// bound parameters.
+//
+// Blacklist filters are only pushed into SQL when their translation is exact (excluding a superset would
+// lose rows); the others are left to the residual.
+import type { Flow } from "../../lib/flow/types";
+import { compileIPFilter } from "../../lib/filter/ip";
+import { parseLabelSelector } from "../../lib/filter/labels";
+import { compileQuery, parseHttpStatus, parseNamespacedName, parsePort } from "../../lib/filter/match";
+import { parsePolicyPattern } from "../../lib/filter/policy";
+import { parseTimeArg } from "../../lib/filter/time";
+import type { FlowFilter, FlowQuery } from "../../lib/filter/types";
+
+export interface SqlFilter {
+  /** a boolean SQL expression ("1" when nothing constrains) */
+  where: string;
+  params: unknown[];
+  /** present when SQL alone is not exact: apply it to each row's parsed flow */
+  residual?: (flow: Flow) => boolean;
+}
+
+interface Part {
+  sql: string;
+  params: unknown[];
+  exact: boolean;
+}
+
+const TRUE: Part = { sql: "1", params: [], exact: true };
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => "\\" + c);
+}
+
+function inList(col: string, values: unknown[]): Part {
+  if (values.length === 1) return { sql: `${col} = ?`, params: values, exact: true };
+  return { sql: `${col} IN (${values.map(() => "?").join(", ")})`, params: values, exact: true };
+}
+
+function or(parts: Part[]): Part {
+  if (parts.length === 1) return parts[0];
+  if (parts.some((p) => p.sql === "1")) return { ...TRUE, exact: parts.every((p) => p.exact) };
+  return { sql: `(${parts.map((p) => p.sql).join(" OR ")})`, params: parts.flatMap((p) => p.params), exact: parts.every((p) => p.exact) };
+}
+
+function and(parts: Part[]): Part {
+  const real = parts.filter((p) => p.sql !== "1");
+  const exact = parts.every((p) => p.exact);
+  if (real.length === 0) return { ...TRUE, exact };
+  if (real.length === 1) return { ...real[0], exact };
+  return { sql: `(${real.map((p) => p.sql).join(" AND ")})`, params: real.flatMap((p) => p.params), exact };
+}
+
+/** Range on an indexed text column for "starts with", or LIKE when the prefix cannot be incremented. */
+function prefixCond(col: string, prefix: string): Part {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  if (last < 0xd7ff) {
+    const upper = prefix.slice(0, -1) + String.fromCharCode(last + 1);
+    return { sql: `(${col} >= ? AND ${col} < ?)`, params: [prefix, upper], exact: true };
+  }
+  return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [likeEscape(prefix) + "%"], exact: true };
+}
+
+function podPart(values: string[], side: "src" | "dst", field: string): Part {
+  return or(
+    values.map((v) => {
+      const { ns, prefix } = parseNamespacedName(v, field);
+      const parts: Part[] = [];
+      if (ns !== undefined) parts.push({ sql: `${side}_namespace = ?`, params: [ns], exact: true });
+      if (prefix) parts.push(prefixCond(`${side}_pod`, prefix));
+      return and(parts);
+    }),
+  );
+}
+
+function labelPart(selectors: string[], side: "src" | "dst", field: string): Part {
+  return or(
+    selectors.map((sel) => {
+      const reqs = parseLabelSelector(sel, field);
+      const parts: Part[] = reqs.map((r) => {
+        if (r.op === "eq" && r.source !== undefined) {
+          return { sql: `${side}_labels LIKE ? ESCAPE '\\'`, params: [`%\n${likeEscape(`${r.source}:${r.key}=${r.values[0]}`)}\n%`], exact: true };
+        }
+        if (r.op === "exists" && r.source !== undefined) {
+          const label = likeEscape(`${r.source}:${r.key}`);
+          return { sql: `(${side}_labels LIKE ? ESCAPE '\\' OR ${side}_labels LIKE ? ESCAPE '\\')`, params: [`%\n${label}=%`, `%\n${label}\n%`], exact: true };
+        }
+        if (r.op === "eq") {
+          // any source: a superset (the value or another label could contain the text); residual decides
+          return { sql: `${side}_labels LIKE ? ESCAPE '\\'`, params: [`%:${likeEscape(`${r.key}=${r.values[0]}`)}\n%`], exact: false };
+        }
+        return { ...TRUE, exact: false };
+      });
+      return and(parts);
+    }),
+  );
+}
+
+function filterToSql(ff: FlowFilter): Part {
+  const parts: Part[] = [];
+  const has = <K extends keyof FlowFilter>(k: K): NonNullable<FlowFilter[K]> | undefined => {
+    const v = ff[k];
+    return Array.isArray(v) && v.length ? (v as NonNullable<FlowFilter[K]>) : undefined;
+  };
+  let v;
+  if ((v = has("uuid"))) parts.push(inList("uuid", v));
+  for (const [p, side] of [["source_", "src"], ["destination_", "dst"]] as const) {
+    const pods = has(`${p}pod` as "source_pod");
+    if (pods) parts.push(podPart(pods, side, `${p}pod`));
+    const labels = has(`${p}label` as "source_label");
+    if (labels) parts.push(labelPart(labels, side, `${p}label`));
+    const ids = has(`${p}identity` as "source_identity");
+    if (ids) parts.push(inList(`${side}_identity`, ids.map(Number)));
+    const ports = has(`${p}port` as "source_port");
+    if (ports) parts.push(inList(`${side}_port`, ports.map((x) => parsePort(x, `${p}port`))));
+    const ips = has(`${p}ip` as "source_ip");
+    if (ips) {
+      const ms = ips.map((x) => compileIPFilter(x, `${p}ip`));
+      if (ms.every((m) => m.exact !== undefined)) parts.push(inList(`${side}_ip`, ms.map((m) => m.exact)));
+      else parts.push({ ...TRUE, exact: false });
+    }
+    for (const k of ["fqdn", "service", "workload", "cluster_name"]) {
+      if (has(`${p}${k}` as keyof FlowFilter)) parts.push({ ...TRUE, exact: false });
+    }
+  }
+  if ((v = has("verdict"))) parts.push(inList("verdict", v));
+  if ((v = has("drop_reason_desc"))) parts.push(inList("drop_reason_desc", v));
+  if ((v = has("traffic_direction"))) parts.push(inList("traffic_direction", v));
+  if ((v = has("event_type"))) {
+    parts.push(
+      or(
+        v.map((e) =>
+          e.match_sub_type
+            ? { sql: "(event_type = ? AND IFNULL(event_sub_type, 0) = ?)", params: [e.type, e.sub_type ?? 0], exact: true }
+            : { sql: "event_type = ?", params: [e.type], exact: true },
+        ),
+      ),
+    );
+  }
+  if ((v = has("protocol"))) {
+    const l4: string[] = [];
+    const l7: string[] = [];
+    for (const p of v.map((x) => x.toLowerCase())) {
+      if (p === "tcp") l4.push("TCP");
+      else if (p === "udp") l4.push("UDP");
+      else if (p === "sctp") l4.push("SCTP");
+      else if (p === "icmpv4") l4.push("ICMPv4");
+      else if (p === "icmpv6") l4.push("ICMPv6");
+      else if (p === "icmp") l4.push("ICMPv4", "ICMPv6");
+      else if (p === "http") l7.push("http", "grpc"); // the store marks gRPC-over-HTTP rows "grpc"
+      else l7.push(p);
+    }
+    const ors: Part[] = [];
+    if (l4.length) ors.push(inList("protocol", l4));
+    if (l7.length) ors.push(inList("l7_protocol", l7));
+    parts.push(or(ors));
+  }
+  if ((v = has("http_method"))) parts.push(inList("UPPER(http_method)", v.map((m) => m.toUpperCase())));
+  if ((v = has("http_status_code"))) {
+    parts.push(
+      or(
+        v.map((s) => {
+          const m = parseHttpStatus(s, "http_status_code");
+          if (m.exact !== undefined) return { sql: "http_status = ?", params: [m.exact], exact: true };
+          const lo = Number(m.prefix!.padEnd(3, "0"));
+          const hi = Number(m.prefix!.padEnd(3, "9"));
+          return { sql: "(http_status BETWEEN ? AND ?)", params: [lo, hi], exact: true };
+        }),
+      ),
+    );
+  }
+  if ((v = has("reply"))) {
+    parts.push(
+      or(
+        v.map((r) =>
+          r
+            ? { sql: "is_reply = 1", params: [], exact: true }
+            : { sql: "(is_reply = 0 OR (is_reply IS NULL AND verdict = 'DROPPED'))", params: [], exact: true },
+        ),
+      ),
+    );
+  }
+  if ((v = has("policy"))) {
+    parts.push(
+      or(
+        v.map((p) => {
+          const pat = parsePolicyPattern(p);
+          const text =
+            pat.kind !== undefined ? `\n${pat.kind}/${pat.namespace}/${pat.name}\n` : pat.namespace !== undefined ? `/${pat.namespace}/${pat.name}\n` : `/${pat.name}\n`;
+          return { sql: "policies LIKE ? ESCAPE '\\'", params: [`%${likeEscape(text)}%`], exact: true };
+        }),
+      ),
+    );
+  }
+  for (const k of ["source_ip_xlated", "dns_query", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version"] as const) {
+    if (has(k)) parts.push({ ...TRUE, exact: false });
+  }
+  return and(parts);
+}
+
+/** Translates a query. Throws FilterError (from the shared validation) on bad filters. */
+export function queryToSql(query: FlowQuery, opts: { now?: number } = {}): SqlFilter {
+  // validation first, so SQL translation only sees well-formed filters and errors name the field
+  const full = compileQuery(query, opts);
+  const where: string[] = [];
+  const params: unknown[] = [];
+  let exact = true;
+  const now = opts.now ?? Date.now();
+  if (query.since !== undefined && query.since !== "") {
+    where.push("time_ms >= ?");
+    params.push(parseTimeArg(query.since, "since", now));
+  }
+  if (query.until !== undefined && query.until !== "") {
+    where.push("time_ms <= ?");
+    params.push(parseTimeArg(query.until, "until", now));
+  }
+  if (query.whitelist.length) {
+    const w = or(query.whitelist.map(filterToSql));
+    if (w.sql !== "1") {
+      where.push(w.sql);
+      params.push(...w.params);
+    }
+    exact &&= w.exact;
+  }
+  for (const b of query.blacklist) {
+    const p = filterToSql(b);
+    if (p.exact) {
+      where.push(p.sql === "1" ? "0" : `NOT IFNULL(${p.sql}, 0)`);
+      params.push(...p.params);
+    } else exact = false;
+  }
+  return { where: where.length ? where.join(" AND ") : "1", params, residual: exact ? undefined : full };
+}

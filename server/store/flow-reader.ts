@@ -1,0 +1,139 @@
+// Filtered reads over the flow history. The filter is translated to SQL where it can be; whatever SQL
+// cannot express (regexes, CIDRs, label expressions) is a residual predicate applied to the rows SQL
+// returned, fetching further chunks until the page is full or the scan budget is spent.
+import type Database from "better-sqlite3";
+import type { FlowEnvelope } from "../../lib/flow/types";
+import type { StoredFlow } from "../../lib/api-types";
+import type { FlowQuery } from "../../lib/filter/types";
+import { queryToSql } from "./filter-sql";
+
+export interface PageOptions {
+  limit: number;
+  /** row id to continue after (exclusive), in the page's order */
+  cursor?: number;
+  order: "asc" | "desc";
+  /** at most this many rows are examined for one page when a residual filter is in play */
+  scanBudget?: number;
+}
+
+export interface Page {
+  flows: StoredFlow[];
+  nextCursor?: number;
+}
+
+interface RawRow {
+  id: number;
+  json: string;
+}
+
+function toStored(row: RawRow): StoredFlow {
+  const env = JSON.parse(row.json) as FlowEnvelope;
+  return { id: String(row.id), flow: env.flow, node_name: env.node_name, time: env.time };
+}
+
+export class FlowReader {
+  private statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly db: Database.Database) {}
+
+  private prepare(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      // Statements are keyed by text; filters vary in shape, so bound the cache.
+      if (this.statements.size > 500) this.statements.clear();
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
+  page(query: FlowQuery, opts: PageOptions): Page {
+    const { where, params, residual } = queryToSql(query);
+    const desc = opts.order === "desc";
+    const limit = Math.max(1, opts.limit);
+    const budget = opts.scanBudget ?? 200_000;
+    const chunk = residual ? Math.min(Math.max(limit * 4, 500), 5000) : limit;
+    const sql = `SELECT id, json FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
+    const st = this.prepare(sql);
+    const out: StoredFlow[] = [];
+    let cursor = opts.cursor ?? (desc ? Number.MAX_SAFE_INTEGER : 0);
+    let scanned = 0;
+    for (;;) {
+      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      for (const row of rows) {
+        cursor = row.id;
+        const stored = toStored(row);
+        if (residual && !residual(stored.flow)) continue;
+        out.push(stored);
+        if (out.length === limit) return { flows: out, nextCursor: row.id };
+      }
+      scanned += rows.length;
+      if (rows.length < chunk) return { flows: out };
+      if (scanned >= budget) return { flows: out, nextCursor: cursor };
+    }
+  }
+
+  /** Every matching flow, oldest first, in chunks: constant memory however many there are. */
+  *iterate(query: FlowQuery, afterId = 0, chunk = 2000): Generator<StoredFlow> {
+    const { where, params, residual } = queryToSql(query);
+    const st = this.prepare(`SELECT id, json FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+    let cursor = afterId;
+    for (;;) {
+      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      for (const row of rows) {
+        cursor = row.id;
+        const stored = toStored(row);
+        if (residual && !residual(stored.flow)) continue;
+        yield stored;
+      }
+      if (rows.length < chunk) return;
+    }
+  }
+
+  /** Raw JSON lines (the stored envelope text) for export, oldest first. */
+  *iterateJson(query: FlowQuery, afterId = 0, chunk = 2000): Generator<{ id: number; json: string; flow?: FlowEnvelope }> {
+    const { where, params, residual } = queryToSql(query);
+    const st = this.prepare(`SELECT id, json FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+    let cursor = afterId;
+    for (;;) {
+      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      for (const row of rows) {
+        cursor = row.id;
+        if (residual) {
+          const env = JSON.parse(row.json) as FlowEnvelope;
+          if (!residual(env.flow)) continue;
+          yield { id: row.id, json: row.json, flow: env };
+        } else yield { id: row.id, json: row.json };
+      }
+      if (rows.length < chunk) return;
+    }
+  }
+
+  byUuid(uuid: string): StoredFlow | undefined {
+    const row = this.prepare("SELECT id, json FROM flows WHERE uuid = ?").get(uuid) as RawRow | undefined;
+    return row ? toStored(row) : undefined;
+  }
+
+  /** Flows after `afterId` up to and including `uptoId`, oldest first (stream resume). */
+  range(afterId: number, uptoId: number, limit: number): StoredFlow[] {
+    const rows = this.prepare("SELECT id, json FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?").all(afterId, uptoId, limit) as RawRow[];
+    return rows.map(toStored);
+  }
+
+  lastId(): number {
+    const row = this.prepare("SELECT MAX(id) AS id FROM flows").get() as { id: number | null };
+    return row.id ?? 0;
+  }
+
+  count(): number {
+    return (this.prepare("SELECT COUNT(*) AS n FROM flows").get() as { n: number }).n;
+  }
+
+  timeBounds(): { oldest?: number; newest?: number } {
+    const row = this.prepare("SELECT (SELECT time_ms FROM flows ORDER BY id ASC LIMIT 1) AS oldest, (SELECT time_ms FROM flows ORDER BY id DESC LIMIT 1) AS newest").get() as {
+      oldest: number | null;
+      newest: number | null;
+    };
+    return { oldest: row.oldest ?? undefined, newest: row.newest ?? undefined };
+  }
+}

@@ -1,0 +1,170 @@
+// Turns a flow envelope into the `flows` table's columns. Everything that came from traffic (paths,
+// DNS names, labels, headers) is untrusted: each column is length-bounded, and the stored JSON is
+// bounded by trimming the L7 parts that can grow without limit before the whole record is cut.
+import type { Flow, FlowEnvelope } from "../../lib/flow/types";
+import { decidingPolicies } from "../../lib/filter/policy";
+
+export const MAX_TEXT = 1024;
+export const MAX_LABELS = 4096;
+export const MAX_JSON = 64 * 1024;
+
+export interface FlowRow {
+  id: number;
+  uuid: string;
+  time_ms: number;
+  node_name: string;
+  verdict: string;
+  drop_reason_desc: string | null;
+  event_type: number;
+  event_sub_type: number | null;
+  flow_type: string;
+  traffic_direction: string | null;
+  is_reply: number | null;
+  policy_match_type: number | null;
+  src_namespace: string | null;
+  src_pod: string | null;
+  src_workload: string | null;
+  src_identity: number | null;
+  src_ip: string | null;
+  src_port: number | null;
+  src_labels: string | null;
+  src_names: string | null;
+  dst_namespace: string | null;
+  dst_pod: string | null;
+  dst_workload: string | null;
+  dst_identity: number | null;
+  dst_ip: string | null;
+  dst_port: number | null;
+  dst_labels: string | null;
+  dst_names: string | null;
+  dst_service: string | null;
+  protocol: string | null;
+  l7_protocol: string | null;
+  l7_type: string | null;
+  http_method: string | null;
+  http_status: number | null;
+  http_url: string | null;
+  dns_query: string | null;
+  policies: string | null;
+  summary: string | null;
+  json: string;
+}
+
+export const ROW_COLUMNS: readonly (keyof FlowRow)[] = [
+  "id", "uuid", "time_ms", "node_name", "verdict", "drop_reason_desc", "event_type", "event_sub_type",
+  "flow_type", "traffic_direction", "is_reply", "policy_match_type",
+  "src_namespace", "src_pod", "src_workload", "src_identity", "src_ip", "src_port", "src_labels", "src_names",
+  "dst_namespace", "dst_pod", "dst_workload", "dst_identity", "dst_ip", "dst_port", "dst_labels", "dst_names",
+  "dst_service", "protocol", "l7_protocol", "l7_type", "http_method", "http_status", "http_url", "dns_query",
+  "policies", "summary", "json",
+];
+
+function bound(s: string | undefined | null, max = MAX_TEXT): string | null {
+  if (s === undefined || s === null || s === "") return null;
+  return s.length > max ? s.slice(0, max) : s;
+}
+
+/** "\n"-joined with a leading and trailing "\n" so that one whole item matches `LIKE '%\nitem\n%'`. */
+export function joinList(items: readonly string[] | undefined, max = MAX_LABELS): string | null {
+  if (!items || items.length === 0) return null;
+  let out = "\n";
+  for (const it of items) {
+    const piece = it.replace(/\n/g, " ") + "\n";
+    if (out.length + piece.length > max) break;
+    out += piece;
+  }
+  return out;
+}
+
+function l4Of(flow: Flow): { protocol: string | null; sport: number | null; dport: number | null } {
+  const l4 = flow.l4;
+  if (!l4) return { protocol: null, sport: null, dport: null };
+  for (const key of ["TCP", "UDP", "SCTP"] as const) {
+    const p = l4[key];
+    if (p) return { protocol: key, sport: p.source_port ?? 0, dport: p.destination_port ?? 0 };
+  }
+  if (l4.ICMPv4) return { protocol: "ICMPv4", sport: null, dport: null };
+  if (l4.ICMPv6) return { protocol: "ICMPv6", sport: null, dport: null };
+  return { protocol: Object.keys(l4)[0] ?? null, sport: null, dport: null };
+}
+
+function isBoundedJson(env: FlowEnvelope): string {
+  let json = JSON.stringify(env);
+  if (json.length <= MAX_JSON) return json;
+  // Trim the parts traffic controls (headers, URLs, DNS answers) before giving up on the record.
+  const copy = structuredClone(env) as FlowEnvelope;
+  const l7 = copy.flow.l7;
+  if (l7?.http) {
+    l7.http.headers = l7.http.headers?.slice(0, 32).map((h) => ({ key: h.key.slice(0, 256), value: h.value.slice(0, 1024) }));
+    if (l7.http.url) l7.http.url = l7.http.url.slice(0, 4096);
+  }
+  if (l7?.dns) {
+    l7.dns.ips = l7.dns.ips?.slice(0, 64);
+    l7.dns.cnames = l7.dns.cnames?.slice(0, 16);
+  }
+  copy.flow.source_names = copy.flow.source_names?.slice(0, 16);
+  copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
+  json = JSON.stringify(copy);
+  if (json.length <= MAX_JSON) return json;
+  // Still too big: keep the record and say so, rather than lose the flow.
+  delete copy.flow.l7;
+  copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record truncated, ${json.length} bytes]`.slice(0, MAX_TEXT);
+  return JSON.stringify(copy);
+}
+
+export function flowToRow(id: number, env: FlowEnvelope): FlowRow {
+  const f = env.flow;
+  const { protocol, sport, dport } = l4Of(f);
+  const l7 = f.l7;
+  const l7Protocol = l7 ? (l7.http ? (isGrpc(f) ? "grpc" : "http") : l7.dns ? "dns" : l7.kafka ? "kafka" : null) : null;
+  const t = Date.parse(env.time ?? f.time ?? "");
+  const pols = decidingPolicies(f);
+  return {
+    id,
+    uuid: bound(f.uuid, 64) ?? `flowscope-${id}`,
+    time_ms: Number.isFinite(t) ? t : 0,
+    node_name: bound(env.node_name ?? f.node_name, 256) ?? "",
+    verdict: f.verdict ?? "VERDICT_UNKNOWN",
+    drop_reason_desc: bound(f.drop_reason_desc, 64),
+    event_type: f.event_type?.type ?? 0,
+    event_sub_type: f.event_type?.sub_type ?? null,
+    flow_type: f.Type ?? "UNKNOWN_TYPE",
+    traffic_direction: f.traffic_direction ?? null,
+    is_reply: f.is_reply === undefined ? null : f.is_reply ? 1 : 0,
+    policy_match_type: f.policy_match_type ?? null,
+    src_namespace: bound(f.source?.namespace, 253),
+    src_pod: bound(f.source?.pod_name, 253),
+    src_workload: bound(f.source?.workloads?.[0]?.name, 253),
+    src_identity: f.source?.identity ?? null,
+    src_ip: bound(f.IP?.source, 64),
+    src_port: sport,
+    src_labels: joinList(f.source?.labels),
+    src_names: joinList(f.source_names, MAX_TEXT),
+    dst_namespace: bound(f.destination?.namespace, 253),
+    dst_pod: bound(f.destination?.pod_name, 253),
+    dst_workload: bound(f.destination?.workloads?.[0]?.name, 253),
+    dst_identity: f.destination?.identity ?? null,
+    dst_ip: bound(f.IP?.destination, 64),
+    dst_port: dport,
+    dst_labels: joinList(f.destination?.labels),
+    dst_names: joinList(f.destination_names, MAX_TEXT),
+    dst_service: f.destination_service?.name ? bound(`${f.destination_service.namespace ?? ""}/${f.destination_service.name}`, 512) : null,
+    protocol,
+    l7_protocol: l7Protocol,
+    l7_type: l7?.type ?? null,
+    http_method: bound(l7?.http?.method, 32),
+    http_status: l7?.http?.code ?? null,
+    http_url: bound(l7?.http?.url, 2048),
+    dns_query: bound(l7?.dns?.query, 512),
+    policies: joinList(pols, MAX_TEXT * 4),
+    summary: bound(f.Summary, 2048),
+    json: isBoundedJson(env),
+  };
+}
+
+function isGrpc(f: Flow): boolean {
+  const h = f.l7?.http;
+  if (!h) return false;
+  if (h.protocol === "HTTP/2" && h.headers?.some((x) => x.key.toLowerCase() === "content-type" && x.value.startsWith("application/grpc"))) return true;
+  return false;
+}
