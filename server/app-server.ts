@@ -10,7 +10,7 @@ import { Datapath } from "./datapath";
 import { handleApi, type ApiContext } from "./api/router";
 import { hasValidToken, sendJson } from "./api/http-util";
 import { FlowStore } from "./store/flow-store";
-import { StreamServer } from "./stream/stream-server";
+import { StreamServer, type StreamOptions } from "./stream/stream-server";
 import { STREAM_PATH } from "../lib/stream-protocol";
 import { Simulator } from "./traffic/simulator";
 import { FlowMetrics } from "./metrics/flow-metrics";
@@ -29,6 +29,8 @@ export interface ServerOptions {
   ui?: boolean;
   projectDir?: string;
   log?: (msg: string) => void;
+  /** stream tuning (tests use small bounds to reach the slow-client paths quickly) */
+  stream?: Omit<StreamOptions, "authorize">;
 }
 
 type NextHandler = (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void>;
@@ -50,7 +52,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   const bus = new FlowBus(store.reader.lastId());
   bus.subscribe((batch) => store.ingest(batch));
   const authorize = cfg.token ? (req: http.IncomingMessage) => hasValidToken(req, cfg.token!) : undefined;
-  const stream = new StreamServer(bus, store, { authorize });
+  const stream = new StreamServer(bus, store, { ...opts.stream, authorize });
   const metrics = new FlowMetrics({
     websocketClients: () => stream.clientCount,
     queueDepths: () => stream.queueDepths(),

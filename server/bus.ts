@@ -1,12 +1,16 @@
 // The one bus every flow passes through after the datapath. It stamps each flow with the next row id
-// (which is also the stream cursor and the SQLite primary key), then hands the batch to every
-// subscriber synchronously: store, stream and metrics see the same flows in the same order.
+// (which is also the stream cursor and the SQLite primary key) and serialises it once, then hands the
+// batch to every subscriber synchronously: store, stream and metrics see the same flows, in the same
+// order and the same bytes.
 import type { FlowEnvelope } from "../lib/flow/types";
 import type { StoredFlow } from "../lib/api-types";
+import { toHubbleJson } from "../lib/flow/json";
 
 export interface SequencedFlow {
   id: number;
   envelope: FlowEnvelope;
+  /** the envelope in `hubble observe -o json` bytes, serialised once here for the store and every stream client */
+  json: string;
 }
 
 export type BusListener = (batch: readonly SequencedFlow[]) => void;
@@ -29,7 +33,7 @@ export class FlowBus {
 
   publish(envelopes: readonly FlowEnvelope[]): SequencedFlow[] {
     if (envelopes.length === 0) return [];
-    const batch = envelopes.map((envelope) => ({ id: this.nextId++, envelope }));
+    const batch = envelopes.map((envelope) => ({ id: this.nextId++, envelope, json: toHubbleJson(envelope) }));
     this.published += batch.length;
     for (const l of this.listeners) {
       try {
@@ -47,6 +51,12 @@ export class FlowBus {
   }
 }
 
-export function toStored(f: SequencedFlow): StoredFlow {
-  return { id: String(f.id), flow: f.envelope.flow, node_name: f.envelope.node_name, time: f.envelope.time };
+/** A StoredFlow as JSON text, built from the stored/serialised envelope without re-encoding it. */
+export function storedFlowJson(id: number, envelopeJson: string): string {
+  return `{"id":"${id}",${envelopeJson.slice(1)}`;
+}
+
+export function parseStored(id: number, envelopeJson: string): StoredFlow {
+  const env = JSON.parse(envelopeJson) as FlowEnvelope;
+  return { id: String(id), flow: env.flow, node_name: env.node_name, time: env.time };
 }

@@ -21,7 +21,7 @@ export const DEFAULT_SCENARIO = "server/scenarios/default/scenario.yaml";
 
 export class ConfigError extends Error {}
 
-function intEnv(env: NodeJS.ProcessEnv, name: string, min: number, max: number): number | undefined {
+function intEnv(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
@@ -34,7 +34,7 @@ export function isLoopback(host: string): boolean {
   return LOOPBACK.test(host);
 }
 
-export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env, cwd = process.cwd()): Config {
   const host = env.HOST || "127.0.0.1";
   const port = intEnv(env, "PORT", 0, 65535) ?? DEFAULT_PORT;
   const cfg: Config = {

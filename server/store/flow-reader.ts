@@ -6,6 +6,7 @@ import type { FlowEnvelope } from "../../lib/flow/types";
 import type { StoredFlow } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { queryToSql } from "./filter-sql";
+import { parseStored } from "../bus";
 
 export interface PageOptions {
   limit: number;
@@ -21,14 +22,13 @@ export interface Page {
   nextCursor?: number;
 }
 
-interface RawRow {
+export interface RawRow {
   id: number;
   json: string;
 }
 
 function toStored(row: RawRow): StoredFlow {
-  const env = JSON.parse(row.json) as FlowEnvelope;
-  return { id: String(row.id), flow: env.flow, node_name: env.node_name, time: env.time };
+  return parseStored(row.id, row.json);
 }
 
 export class FlowReader {
@@ -114,10 +114,9 @@ export class FlowReader {
     return row ? toStored(row) : undefined;
   }
 
-  /** Flows after `afterId` up to and including `uptoId`, oldest first (stream resume). */
-  range(afterId: number, uptoId: number, limit: number): StoredFlow[] {
-    const rows = this.prepare("SELECT id, json FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?").all(afterId, uptoId, limit) as RawRow[];
-    return rows.map(toStored);
+  /** Raw rows after `afterId` up to and including `uptoId`, oldest first. */
+  rangeJson(afterId: number, uptoId: number, limit: number): RawRow[] {
+    return this.prepare("SELECT id, json FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?").all(afterId, uptoId, limit) as RawRow[];
   }
 
   lastId(): number {

@@ -54,7 +54,7 @@ export class FlowWriter {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    const rows = batch.map((f) => flowToRow(f.id, f.envelope));
+    const rows = batch.map((f) => flowToRow(f.id, f.envelope, f.json));
     try {
       this.insertMany(rows);
       this.written += rows.length;

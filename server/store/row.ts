@@ -3,6 +3,7 @@
 // bounded by trimming the L7 parts that can grow without limit before the whole record is cut.
 import type { Flow, FlowEnvelope } from "../../lib/flow/types";
 import { decidingPolicies } from "../../lib/filter/policy";
+import { toHubbleJson } from "../../lib/flow/json";
 
 export const MAX_TEXT = 1024;
 export const MAX_LABELS = 4096;
@@ -88,8 +89,8 @@ function l4Of(flow: Flow): { protocol: string | null; sport: number | null; dpor
   return { protocol: Object.keys(l4)[0] ?? null, sport: null, dport: null };
 }
 
-function isBoundedJson(env: FlowEnvelope): string {
-  let json = JSON.stringify(env);
+/** The envelope in `hubble observe -o json` bytes (so export is a copy), bounded in size. */
+export function boundedHubbleJson(env: FlowEnvelope, json = toHubbleJson(env)): string {
   if (json.length <= MAX_JSON) return json;
   // Trim the parts traffic controls (headers, URLs, DNS answers) before giving up on the record.
   const copy = structuredClone(env) as FlowEnvelope;
@@ -104,15 +105,15 @@ function isBoundedJson(env: FlowEnvelope): string {
   }
   copy.flow.source_names = copy.flow.source_names?.slice(0, 16);
   copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
-  json = JSON.stringify(copy);
+  json = toHubbleJson(copy);
   if (json.length <= MAX_JSON) return json;
   // Still too big: keep the record and say so, rather than lose the flow.
   delete copy.flow.l7;
   copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record truncated, ${json.length} bytes]`.slice(0, MAX_TEXT);
-  return JSON.stringify(copy);
+  return toHubbleJson(copy);
 }
 
-export function flowToRow(id: number, env: FlowEnvelope): FlowRow {
+export function flowToRow(id: number, env: FlowEnvelope, json?: string): FlowRow {
   const f = env.flow;
   const { protocol, sport, dport } = l4Of(f);
   const l7 = f.l7;
@@ -158,7 +159,7 @@ export function flowToRow(id: number, env: FlowEnvelope): FlowRow {
     dns_query: bound(l7?.dns?.query, 512),
     policies: joinList(pols, MAX_TEXT * 4),
     summary: bound(f.Summary, 2048),
-    json: isBoundedJson(env),
+    json: boundedHubbleJson(env, json),
   };
 }
 

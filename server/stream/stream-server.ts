@@ -8,12 +8,11 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Flow } from "../../lib/flow/types";
-import type { StoredFlow } from "../../lib/api-types";
 import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from "../../lib/stream-protocol";
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
-import { toStored, type FlowBus, type SequencedFlow } from "../bus";
+import { storedFlowJson, type FlowBus, type SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
 
@@ -32,6 +31,11 @@ export interface StreamOptions {
   authorize?: (req: IncomingMessage) => boolean;
 }
 
+interface QueuedFlow {
+  id: number;
+  text: string;
+}
+
 interface Client {
   ws: WebSocket;
   subscribed: boolean;
@@ -42,7 +46,8 @@ interface Client {
   cursor: number;
   /** true while the client is behind the live edge and must be fed from history */
   catchingUp: boolean;
-  queue: StoredFlow[];
+  /** serialised StoredFlow objects waiting to be sent */
+  queue: QueuedFlow[];
   lost: { n: number; first?: number; last?: number };
   stuckSince?: number;
   badMessages: number;
@@ -208,13 +213,13 @@ export class StreamServer {
         if (c.queue.length >= this.opts.maxQueue) {
           // Drop the oldest queued flow: the client learns how many and which range it lost.
           const dropped = c.queue.shift()!;
-          const id = Number(dropped.id);
+          const id = dropped.id;
           c.lost.n++;
           c.lost.first ??= id;
           c.lost.last = id;
           this.lostEventsTotal++;
         }
-        c.queue.push(toStored(f));
+        c.queue.push({ id: f.id, text: storedFlowJson(f.id, f.json) });
       }
     }
   }
@@ -230,13 +235,13 @@ export class StreamServer {
         return;
       }
       const first = this.ring.firstId();
-      let chunk: { id: number; stored: StoredFlow; flow: Flow }[];
+      let chunk: { id: number; json: string; flow: () => Flow }[];
       if (first !== undefined && c.cursor + 1 >= first) {
-        chunk = this.ring.after(c.cursor, budget).map((f) => ({ id: f.id, stored: toStored(f), flow: f.envelope.flow }));
+        chunk = this.ring.after(c.cursor, budget).map((f) => ({ id: f.id, json: f.json, flow: () => f.envelope.flow }));
       } else {
         this.store.flush();
         const upto = first !== undefined ? first - 1 : live;
-        chunk = this.store.reader.range(c.cursor, upto, budget).map((s) => ({ id: Number(s.id), stored: s, flow: s.flow }));
+        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ id: r.id, json: r.json, flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
         if (chunk.length === 0) {
           // Those ids were removed by retention: skip over the hole and say so.
           c.lost.n += upto - c.cursor;
@@ -253,7 +258,7 @@ export class StreamServer {
       for (const f of chunk) {
         examined++;
         c.cursor = f.id;
-        if (c.match(f.flow)) c.queue.push(f.stored);
+        if (c.match(f.flow())) c.queue.push({ id: f.id, text: storedFlowJson(f.id, f.json) });
       }
     }
   }
@@ -284,7 +289,8 @@ export class StreamServer {
       while (c.queue.length > 0 && ws.bufferedAmount <= this.opts.highWaterBytes) {
         const flows = c.queue.splice(0, this.opts.batchMax);
         c.sentFlows += flows.length;
-        this.send(c, { type: "flows", flows, cursor: flows[flows.length - 1]!.id });
+        // Assembled from the already-serialised flows: no per-client re-encoding.
+        ws.send(`{"type":"flows","flows":[${flows.map((f) => f.text).join(",")}],"cursor":"${flows[flows.length - 1]!.id}"}`);
       }
     }
   }

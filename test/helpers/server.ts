@@ -4,7 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "../../server/config";
-import { startServer, type RunningServer } from "../../server/app-server";
+import { startServer, type RunningServer, type ServerOptions } from "../../server/app-server";
 
 export interface TestServerOptions {
   ui?: boolean;
@@ -14,6 +14,7 @@ export interface TestServerOptions {
   simulate?: boolean;
   dbPath?: string;
   env?: Record<string, string>;
+  stream?: ServerOptions["stream"];
 }
 
 export interface TestServer extends RunningServer {
@@ -34,7 +35,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     NODE_ENV: "production",
     ...opts.env,
   });
-  const running = await startServer(cfg, { ui: opts.ui ?? false, log: () => undefined });
+  const running = await startServer(cfg, { ui: opts.ui ?? false, log: () => undefined, stream: opts.stream });
   return { ...running, dbPath, tmpDir };
 }
 

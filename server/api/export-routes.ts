@@ -1,0 +1,66 @@
+// Export of the flow history: NDJSON exactly as `hubble observe -o json` prints it, or an evidence
+// bundle (flows + query + policies + FQDN cache + manifest with hashes). Both stream straight from
+// SQLite with backpressure, so memory stays flat for millions of flows.
+import type { ServerResponse } from "node:http";
+import { once } from "node:events";
+import { writeBundle } from "../export";
+import { queryFromParams, type ApiContext } from "./router";
+
+function attachmentName(prefix: string, ext: string): string {
+  return `${prefix}-${new Date().toISOString().replace(/[:.]/g, "-")}.${ext}`;
+}
+
+/** Stored rows hold the envelope already in Hubble's byte format, so export copies them out. */
+function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
+  const query = queryFromParams(params);
+  ctx.store.flush();
+  for (const row of ctx.store.reader.iterateJson(query)) yield row.json + "\n";
+}
+
+export async function exportNdjson(ctx: ApiContext, res: ServerResponse, params: URLSearchParams): Promise<void> {
+  const lines = exportLines(ctx, params);
+  // Validate the filter (a throw here becomes a 400) before committing to a 200.
+  const first = lines.next();
+  res.writeHead(200, {
+    "Content-Type": "application/x-ndjson; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${attachmentName("flows", "json")}"`,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+  });
+  if (!first.done) res.write(first.value);
+  let buf = "";
+  for (const line of lines) {
+    buf += line;
+    if (buf.length >= 64 * 1024) {
+      const ok = res.write(buf);
+      buf = "";
+      if (!ok) await once(res, "drain");
+      if (res.destroyed) return;
+    }
+  }
+  res.end(buf);
+}
+
+export async function exportBundle(ctx: ApiContext, res: ServerResponse, params: URLSearchParams): Promise<void> {
+  const query = queryFromParams(params);
+  const lines = exportLines(ctx, params);
+  const first = lines.next();
+  res.writeHead(200, {
+    "Content-Type": "application/gzip",
+    "Content-Disposition": `attachment; filename="${attachmentName("flowscope-evidence", "tar.gz")}"`,
+    "Cache-Control": "no-store",
+  });
+  function* all(): Generator<string> {
+    if (!first.done) yield first.value;
+    yield* lines;
+  }
+  const dp = ctx.simulator?.datapath;
+  await writeBundle(res, {
+    flows: all(),
+    query: { filter: Object.fromEntries(params), parsed: query, exportedAt: new Date().toISOString() },
+    policies: dp ? { revision: dp.revision(), policies: dp.policies() } : { revision: 0, policies: [] },
+    fqdnCache: dp ? dp.fqdnCache() : [],
+    createdAt: new Date(),
+  });
+  res.end();
+}

@@ -1,0 +1,65 @@
+// POST /api/import: a real Hubble export (`hubble observe -o json`, the exporter's file, or legacy bare
+// flows) as the request body. Good lines are stored and streamed like any other flow; bad lines are
+// reported with their line numbers and do not stop the rest.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { HubbleImporter } from "../../lib/flow/import";
+import type { FlowEnvelope } from "../../lib/flow/types";
+import { HttpError, sendJson } from "./http-util";
+import type { ApiContext } from "./router";
+
+const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
+const MAX_LINE_BYTES = 1024 * 1024;
+
+export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) throw new HttpError(413, `import of ${declared} bytes is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
+  const importer = new HubbleImporter(false);
+  let batch: FlowEnvelope[] = [];
+  let imported = 0;
+  let total = 0;
+  let rest = "";
+  const flush = () => {
+    if (batch.length) ctx.bus.publish(batch);
+    imported += batch.length;
+    batch = [];
+  };
+  const pushLine = (line: string) => {
+    if (line.length > MAX_LINE_BYTES) {
+      importer.push("");
+      importer.result.errors.push({ line: importer.result.lines, message: `line is longer than ${MAX_LINE_BYTES} bytes` });
+      return;
+    }
+    const env = importer.push(line);
+    if (env) {
+      batch.push(env);
+      if (batch.length >= 1000) flush();
+    }
+  };
+  req.setEncoding("utf8");
+  for await (const chunk of req as AsyncIterable<string>) {
+    total += Buffer.byteLength(chunk);
+    if (total > MAX_IMPORT_BYTES) throw new HttpError(413, `import is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
+    rest += chunk;
+    let nl: number;
+    while ((nl = rest.indexOf("\n")) >= 0) {
+      pushLine(rest.slice(0, nl));
+      rest = rest.slice(nl + 1);
+    }
+    if (rest.length > MAX_LINE_BYTES * 2) {
+      pushLine(rest);
+      rest = "";
+    }
+  }
+  if (rest.length) pushLine(rest);
+  flush();
+  ctx.store.flush();
+  const r = importer.result;
+  sendJson(res, r.errors.length && imported === 0 ? 400 : 200, {
+    imported,
+    lines: r.lines,
+    errors: r.errors.slice(0, 100),
+    errorCount: r.errors.length,
+    skipped: r.skipped,
+    notes: r.notes,
+  });
+}

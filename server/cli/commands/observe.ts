@@ -1,0 +1,178 @@
+// `observe`: `hubble observe` against Flowscope's history and live stream, or offline over an export
+// file (--input-file). Same flags, same output formats, the same filter implementation as the server.
+import fs from "node:fs";
+import readline from "node:readline";
+import WebSocket from "ws";
+import type { FlowsPage, StoredFlow } from "../../../lib/api-types";
+import { parseObserveArgs } from "../../../lib/filter/parse-cli";
+import { toSearchParams } from "../../../lib/filter/parse-params";
+import { compileQuery } from "../../../lib/filter/match";
+import { FilterError, type FlowQuery } from "../../../lib/filter/types";
+import { HubbleImporter } from "../../../lib/flow/import";
+import { toHubbleJson } from "../../../lib/flow/json";
+import { formatFlow, formatTable, type PrintFormat } from "../../../lib/flow/print";
+import type { FlowEnvelope } from "../../../lib/flow/types";
+import type { ServerMessage } from "../../../lib/stream-protocol";
+import { authHeaders, getJson, takeRemoteFlags } from "../remote";
+
+const HELP = `usage: npm run -s cli -- observe [filters] [-o compact|dict|json|table] [--last N | --first N | --all]
+                                 [--since T] [--until T] [--follow] [--input-file FILE] [--server URL]
+
+Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --label/-l, --from-label/--to-label,
+--verdict, --drop-reason-desc, --type/-t, --protocol, --port/--from-port/--to-port, --http-method,
+--http-status, --http-path, --http-url, --fqdn/--from-fqdn/--to-fqdn, --ip/--from-ip/--to-ip,
+--identity/--from-identity/--to-identity, --traffic-direction, --node-name, --policy (Flowscope), and --not
+before any of them. The same flag twice ORs its values; different flags AND.
+Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
+
+type Output = PrintFormat | "json" | "jsonpb";
+
+interface Options {
+  output: Output;
+  follow: boolean;
+  inputFile?: string;
+}
+
+function takeOwnFlags(rest: string[]): Options {
+  const o: Options = { output: "compact", follow: false };
+  for (let i = 0; i < rest.length; i++) {
+    const a = rest[i]!;
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const flag = eq > 0 ? a.slice(0, eq) : a;
+    const value = () => (eq > 0 ? a.slice(eq + 1) : rest[++i]);
+    switch (flag) {
+      case "-o":
+      case "--output": {
+        const v = value();
+        if (!v || !["compact", "dict", "json", "jsonpb", "table"].includes(v)) throw new FilterError("--output", `expected compact, dict, json, jsonpb or table, got ${JSON.stringify(v)}`);
+        o.output = v as Output;
+        break;
+      }
+      case "-f":
+      case "--follow":
+        o.follow = true;
+        break;
+      case "--input-file": {
+        const v = value();
+        if (!v) throw new FilterError("--input-file", "needs a file name (or - for standard input)");
+        o.inputFile = v;
+        break;
+      }
+      default:
+        throw new FilterError(flag, `unknown flag ${JSON.stringify(a)} (see --help)`);
+    }
+  }
+  return o;
+}
+
+class Printer {
+  private tableRows: FlowEnvelope[] = [];
+  constructor(private readonly output: Output) {}
+  print(env: FlowEnvelope): void {
+    if (this.output === "json" || this.output === "jsonpb") process.stdout.write(toHubbleJson(env) + "\n");
+    else if (this.output === "table") this.tableRows.push(env);
+    else process.stdout.write(formatFlow(env, this.output) + "\n");
+  }
+  end(): void {
+    if (this.output === "table" && this.tableRows.length) process.stdout.write(formatTable(this.tableRows) + "\n");
+  }
+}
+
+async function observeFile(file: string, query: FlowQuery, printer: Printer): Promise<number> {
+  const match = compileQuery(query);
+  const importer = new HubbleImporter(false);
+  const input = file === "-" ? process.stdin : fs.createReadStream(file);
+  const rl = readline.createInterface({ input, crlfDelay: Infinity });
+  const matched: FlowEnvelope[] = [];
+  const last = query.first ? undefined : query.limit;
+  for await (const line of rl) {
+    const env = importer.push(line);
+    if (!env || !match(env.flow)) continue;
+    if (query.first && query.limit !== undefined && matched.length >= query.limit) break;
+    matched.push(env);
+    // --last N keeps a sliding window so a huge file needs no more memory than N flows.
+    if (last !== undefined && matched.length > last) matched.shift();
+  }
+  for (const env of matched) printer.print(env);
+  printer.end();
+  for (const e of importer.result.errors.slice(0, 20)) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
+  if (importer.result.errors.length > 20) process.stderr.write(`… and ${importer.result.errors.length - 20} more bad lines\n`);
+  return 0;
+}
+
+function envelopeOf(s: StoredFlow): FlowEnvelope {
+  return { flow: s.flow, node_name: s.node_name, time: s.time };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(HELP);
+    return 0;
+  }
+  let parsed;
+  let opts: Options;
+  let remote;
+  try {
+    const r = takeRemoteFlags(argv);
+    remote = r.remote;
+    parsed = parseObserveArgs(r.rest);
+    opts = takeOwnFlags(parsed.rest);
+  } catch (err) {
+    console.error(`observe: ${(err as Error).message}`);
+    return 2;
+  }
+  const query = parsed.query;
+  const printer = new Printer(opts.output);
+  if (opts.inputFile) return observeFile(opts.inputFile, query, printer);
+
+  const params = toSearchParams({ ...query, limit: undefined, first: undefined });
+  let lastId: string | undefined;
+  if (!(opts.follow && query.limit === undefined && !query.since)) {
+    const limit = query.limit ?? 20;
+    // Page through: newest N (reversed for printing oldest first, as hubble does), or oldest N with --first.
+    const out: StoredFlow[] = [];
+    let cursor: string | undefined;
+    while (out.length < limit) {
+      const p = new URLSearchParams(params);
+      p.set("limit", String(Math.min(limit - out.length, 10_000)));
+      p.set("order", query.first ? "asc" : "desc");
+      if (cursor) p.set("cursor", cursor);
+      const page = await getJson<FlowsPage>(remote, `/api/flows?${p}`);
+      out.push(...page.flows);
+      if (!page.nextCursor || page.flows.length === 0) break;
+      cursor = page.nextCursor;
+    }
+    const ordered = query.first ? out : out.reverse();
+    for (const s of ordered) printer.print(envelopeOf(s));
+    lastId = ordered.length ? ordered[ordered.length - 1]!.id : undefined;
+  }
+  printer.end();
+  if (!opts.follow) return 0;
+
+  if (lastId === undefined) {
+    const status = await getJson<FlowsPage>(remote, "/api/flows?limit=1");
+    lastId = status.flows[0]?.id ?? "0";
+  }
+  const wsUrl = remote.server.replace(/^http/, "ws") + "/api/stream";
+  const ws = new WebSocket(wsUrl, { headers: authHeaders(remote) });
+  return new Promise<number>((resolve) => {
+    ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", filter: params.toString(), cursor: lastId })));
+    ws.on("message", (data) => {
+      const msg = JSON.parse(data.toString()) as ServerMessage;
+      if (msg.type === "flows") for (const s of msg.flows) printer.print(envelopeOf(s));
+      else if (msg.type === "lost_events") process.stderr.write(`lost ${msg.num_events_lost} flows (ids ${msg.first}–${msg.last}): this terminal did not keep up\n`);
+      else if (msg.type === "error") process.stderr.write(`server: ${msg.error}\n`);
+    });
+    ws.on("close", (code, reason) => {
+      if (code !== 1000) process.stderr.write(`stream closed: ${code} ${reason.toString()}\n`);
+      resolve(code === 1000 ? 0 : 1);
+    });
+    ws.on("error", (err) => {
+      process.stderr.write(`stream error: ${err.message}\n`);
+      resolve(1);
+    });
+    process.once("SIGINT", () => {
+      ws.close(1000);
+    });
+  });
+}

@@ -1,0 +1,19 @@
+// `verify FILE`: checks an evidence bundle offline: every file's SHA-256 and the hash chain over the
+// flow lines; names the first altered, missing or reordered line.
+import { verifyBundle } from "../../export";
+
+export async function run(argv: string[]): Promise<number> {
+  const file = argv.find((a) => !a.startsWith("-"));
+  if (!file || argv.includes("--help")) {
+    console.log("usage: npm run -s cli -- verify BUNDLE.tar.gz");
+    return file ? 0 : 2;
+  }
+  const result = await verifyBundle(file);
+  if (result.ok) {
+    console.log(`OK: ${file}: ${result.lines} flow lines, all files and the hash chain verify`);
+    return 0;
+  }
+  console.error(`FAILED: ${file}`);
+  for (const e of result.errors) console.error(`  ${e}`);
+  return 1;
+}
