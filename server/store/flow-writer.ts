@@ -13,12 +13,12 @@ export interface WriterOptions {
 export class FlowWriter {
   private pending: SequencedFlow[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private readonly insertMany: (rows: FlowRow[]) => void;
+  private readonly insertMany: (rows: FlowRow[]) => number;
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   written = 0;
   lastError: string | undefined;
-  private flushedListeners: ((lastId: number) => void)[] = [];
+  private flushedListeners: ((count: number, lastId: number) => void)[] = [];
 
   constructor(private readonly db: Database.Database, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
@@ -28,7 +28,9 @@ export class FlowWriter {
     // OR IGNORE: a re-imported flow (same uuid) must not abort the whole batch.
     const insert = db.prepare(`INSERT OR IGNORE INTO flows (${cols}) VALUES (${vals})`);
     this.insertMany = db.transaction((rows: FlowRow[]) => {
-      for (const r of rows) insert.run(r);
+      let inserted = 0;
+      for (const r of rows) inserted += insert.run(r).changes;
+      return inserted;
     });
   }
 
@@ -42,7 +44,7 @@ export class FlowWriter {
     return this.pending.length;
   }
 
-  onFlushed(listener: (lastId: number) => void): void {
+  onFlushed(listener: (count: number, lastId: number) => void): void {
     this.flushedListeners.push(listener);
   }
 
@@ -56,11 +58,11 @@ export class FlowWriter {
     this.pending = [];
     const rows = batch.map((f) => flowToRow(f.id, f.envelope, f.json));
     try {
-      this.insertMany(rows);
-      this.written += rows.length;
+      const inserted = this.insertMany(rows);
+      this.written += inserted;
       this.lastError = undefined;
       const lastId = batch[batch.length - 1]!.id;
-      for (const l of this.flushedListeners) l(lastId);
+      for (const l of this.flushedListeners) l(inserted, lastId);
     } catch (err) {
       // Keep the flows and retry on the next tick rather than lose them (e.g. SQLITE_BUSY from a reader).
       this.lastError = (err as Error).message;

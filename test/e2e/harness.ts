@@ -1,7 +1,7 @@
 // End-to-end harness: a real Flowscope server with the production Next.js build (run `npm run build`
-// first; `npm test` does) and Debian's headless Chromium driven by playwright-core.
+// first; `npm test` does) and Debian's headless Chromium driven by playwright-core (which gives every
+// launch a fresh temporary profile).
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startTestServer, type TestServer, type TestServerOptions } from "../helpers/server";
@@ -21,7 +21,6 @@ export async function startE2E(opts: TestServerOptions = {}): Promise<E2E> {
   if (!fs.existsSync(".next/BUILD_ID")) throw new Error("no production build: run `npm run build` before the end-to-end tests");
   if (!fs.existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM}: apt-get install -y chromium`);
   const server = await startTestServer({ ui: true, ...opts });
-  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-chromium-"));
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -33,7 +32,6 @@ export async function startE2E(opts: TestServerOptions = {}): Promise<E2E> {
       "--disable-background-networking",
       "--disable-component-update",
       "--disable-sync",
-      `--user-data-dir=${userDataDir}`,
     ],
   });
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, acceptDownloads: true });
@@ -53,7 +51,6 @@ export async function startE2E(opts: TestServerOptions = {}): Promise<E2E> {
     async close() {
       await browser.close().catch(() => undefined);
       await server.close();
-      fs.rmSync(userDataDir, { recursive: true, force: true });
       if (errors.length) throw new Error(`page errors during the test: ${errors.join("; ")}`);
     },
   };

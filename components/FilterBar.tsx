@@ -1,0 +1,206 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useEffect, useRef, useState } from "react";
+import type { NamespacesResponse } from "../lib/api-types";
+import { getJson } from "../lib/ui/api";
+import { RANGE_CHOICES, VERDICT_CHOICES, type RangeChoice, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
+import { describeEntry, splitEntries } from "../lib/ui/filter-entry";
+
+interface Props {
+  view: ViewState;
+  setView: (v: ViewState) => void;
+}
+
+export function NamespaceSelect({ view, setView }: Props) {
+  const q = useQuery({ queryKey: ["namespaces"], queryFn: ({ signal }) => getJson<NamespacesResponse>("/api/namespaces", signal), refetchInterval: 15_000 });
+  const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => {
+      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("mousedown", close);
+    return () => document.removeEventListener("mousedown", close);
+  }, [open]);
+  const selected = new Set(view.namespaces);
+  const known = q.data?.namespaces ?? [];
+  // A namespace from the URL stays listed even if it has no flows yet.
+  const names = [...new Set([...known.map((n) => n.namespace), ...view.namespaces])].sort();
+  const counts = new Map(known.map((n) => [n.namespace, n.flows]));
+  const toggle = (ns: string) => {
+    const next = new Set(selected);
+    if (next.has(ns)) next.delete(ns);
+    else next.add(ns);
+    setView({ ...view, namespaces: [...next].sort(), flow: undefined });
+  };
+  const label = view.namespaces.length === 0 ? "All namespaces" : view.namespaces.length <= 2 ? view.namespaces.join(", ") : `${view.namespaces.length} namespaces`;
+  return (
+    <div className="dropdown" ref={ref} data-testid="namespace-select">
+      <button className="btn" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)}>
+        <span className="btn-kicker">ns</span> {label} ▾
+      </button>
+      {open ? (
+        <div className="menu" role="listbox" aria-multiselectable>
+          <button className="menu-item" onClick={() => setView({ ...view, namespaces: [], flow: undefined })}>
+            All namespaces
+          </button>
+          {q.isError ? <div className="menu-note error">{(q.error as Error).message}</div> : null}
+          {q.isPending ? <div className="menu-note">Loading…</div> : null}
+          {names.map((ns) => (
+            <label key={ns} className="menu-item check" role="option" aria-selected={selected.has(ns)}>
+              <input type="checkbox" data-ns={ns} checked={selected.has(ns)} onChange={() => toggle(ns)} />
+              <span>{ns}</span>
+              <span className="muted">{counts.get(ns) ?? ""}</span>
+            </label>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
+export function VerdictSelect({ view, setView }: Props) {
+  return (
+    <select
+      className="select"
+      data-testid="verdict-select"
+      aria-label="Verdict"
+      value={view.verdict ?? ""}
+      onChange={(e) => setView({ ...view, verdict: (e.target.value || undefined) as VerdictChoice | undefined, flow: undefined })}
+    >
+      <option value="">Any verdict</option>
+      {VERDICT_CHOICES.map((v) => (
+        <option key={v} value={v}>
+          {v.charAt(0) + v.slice(1).toLowerCase()}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+const RANGE_LABELS: Record<RangeChoice, string> = { live: "Live", "5m": "Last 5 minutes", "1h": "Last hour", custom: "Custom…" };
+
+function toLocalInput(iso: string | undefined): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const off = d.getTimezoneOffset() * 60_000;
+  return new Date(d.getTime() - off).toISOString().slice(0, 19);
+}
+function fromLocalInput(s: string): string | undefined {
+  if (!s) return undefined;
+  const d = new Date(s);
+  return Number.isNaN(d.getTime()) ? undefined : d.toISOString();
+}
+
+export function TimeRange({ view, setView }: Props) {
+  return (
+    <div className="time-range">
+      <select
+        className="select"
+        data-testid="time-range"
+        aria-label="Time range"
+        value={view.range}
+        onChange={(e) => {
+          const range = e.target.value as RangeChoice;
+          const now = Date.now();
+          setView({
+            ...view,
+            range,
+            since: range === "custom" ? view.since ?? new Date(now - 15 * 60_000).toISOString() : undefined,
+            until: range === "custom" ? view.until ?? new Date(now).toISOString() : undefined,
+            flow: undefined,
+          });
+        }}
+      >
+        {RANGE_CHOICES.map((r) => (
+          <option key={r} value={r}>
+            {RANGE_LABELS[r]}
+          </option>
+        ))}
+      </select>
+      {view.range === "custom" ? (
+        <>
+          <input
+            className="input"
+            type="datetime-local"
+            step={1}
+            aria-label="From"
+            value={toLocalInput(view.since)}
+            onChange={(e) => setView({ ...view, since: fromLocalInput(e.target.value) })}
+          />
+          <span className="muted">→</span>
+          <input
+            className="input"
+            type="datetime-local"
+            step={1}
+            aria-label="Until"
+            value={toLocalInput(view.until)}
+            onChange={(e) => setView({ ...view, until: fromLocalInput(e.target.value) })}
+          />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+const PLACEHOLDER = "Filter: app=frontend, to:dns=api.github.com, !ip=10.0.0.1, policy=allow-web";
+
+export function FilterInput({ view, setView, error }: Props & { error?: string }) {
+  const [text, setText] = useState("");
+  const [problem, setProblem] = useState<string>();
+  const add = () => {
+    const entries = splitEntries(text);
+    if (entries.length === 0) return;
+    for (const e of entries) {
+      const d = describeEntry(e);
+      if (d.error) {
+        setProblem(`${e}: ${d.error}`);
+        return;
+      }
+    }
+    setProblem(undefined);
+    setText("");
+    setView({ ...view, filters: [...view.filters, ...entries.filter((e) => !view.filters.includes(e))], flow: undefined });
+  };
+  const remove = (f: string) => setView({ ...view, filters: view.filters.filter((x) => x !== f), flow: undefined });
+  return (
+    <div className={`filter-input${problem || error ? " has-error" : ""}`}>
+      {view.filters.map((f) => {
+        const d = describeEntry(f);
+        return (
+          <span key={f} className={`chip${d.negated ? " neg" : ""}`} data-testid="filter-chip" title={f}>
+            <span className="chip-dir">{d.direction === "from" ? "from →" : d.direction === "to" ? "→ to" : "↔"}</span>
+            {d.negated ? "!" : ""}
+            {d.kind}={d.value}
+            <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
+              ×
+            </button>
+          </span>
+        );
+      })}
+      <input
+        data-testid="filter-input"
+        aria-label="Filter flows"
+        aria-invalid={problem ? true : undefined}
+        placeholder={view.filters.length ? "" : PLACEHOLDER}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          setProblem(undefined);
+        }}
+        onKeyDown={(e) => {
+          if (e.key === "Enter") add();
+          else if (e.key === "Backspace" && text === "" && view.filters.length) remove(view.filters[view.filters.length - 1]!);
+        }}
+        onBlur={() => text && add()}
+      />
+      {problem || error ? (
+        <div className="filter-error" role="alert">
+          {problem ?? error}
+        </div>
+      ) : null}
+    </div>
+  );
+}

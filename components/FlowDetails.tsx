@@ -1,0 +1,279 @@
+"use client";
+import Link from "next/link";
+import { useState, type ReactNode } from "react";
+import type { StoredFlow } from "../lib/api-types";
+import type { Endpoint, Policy } from "../lib/flow/types";
+import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
+import {
+  decisionOf,
+  destinationLabel,
+  dropReasonDescription,
+  dropReasonLabel,
+  l7Protocol,
+  latencyMs,
+  policyKey,
+  portProtocol,
+  sourceLabel,
+  verdictClass,
+  type DecisionSource,
+} from "../lib/ui/flow-view";
+import { VERDICT_CHOICES, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
+
+interface Props {
+  flow: StoredFlow;
+  view: ViewState;
+  setView: (v: ViewState) => void;
+  onClose: () => void;
+}
+
+const VIA_TEXT: Record<DecisionSource, string> = {
+  ingress_allowed_by: "allowed ingress",
+  egress_allowed_by: "allowed egress",
+  ingress_denied_by: "denied ingress (deny rule)",
+  egress_denied_by: "denied egress (deny rule)",
+  default_deny_by: "selects the endpoint → default deny",
+  l7_decided_by: "L7 rule decided",
+};
+
+export function policyHref(p: Policy): string {
+  return `/policies?policy=${encodeURIComponent(policyKey(p))}`;
+}
+
+export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
+  const f = stored.flow;
+  const decision = decisionOf(f);
+  const vc = verdictClass(f.verdict);
+  const [copied, setCopied] = useState(false);
+
+  const addEntry = (kind: EntryKind, value: string, dir: EntryDirection) => {
+    const e = entryFor(kind, value, dir);
+    if (!view.filters.includes(e)) setView({ ...view, filters: [...view.filters, e], flow: stored.id });
+  };
+  const F = ({ kind, value, dir, children }: { kind: EntryKind; value: string; dir: EntryDirection; children?: ReactNode }) => (
+    <button className="val-link" title={`Filter by ${entryFor(kind, value, dir)}`} onClick={() => addEntry(kind, value, dir)}>
+      {children ?? value}
+    </button>
+  );
+
+  const endpoint = (title: string, ep: Endpoint | undefined, ip: string | undefined, names: string[] | undefined, dir: "from" | "to", port?: string) => (
+    <section className="det-section">
+      <h3>{title}</h3>
+      <dl className="kv">
+        {ep?.pod_name ? (
+          <Row k="Pod">
+            <F kind="pod" value={`${ep.namespace ?? ""}/${ep.pod_name}`} dir={dir} />
+          </Row>
+        ) : null}
+        {ep?.namespace ? (
+          <Row k="Namespace">
+            <button
+              className="val-link"
+              title="Show this namespace"
+              onClick={() => setView({ ...view, namespaces: [...new Set([...view.namespaces, ep.namespace!])].sort(), flow: stored.id })}
+            >
+              {ep.namespace}
+            </button>
+          </Row>
+        ) : null}
+        {ep?.identity !== undefined ? (
+          <Row k="Identity">
+            <F kind="identity" value={String(ep.identity)} dir={dir} />
+          </Row>
+        ) : null}
+        {ep?.workloads?.length ? (
+          <Row k="Workload">
+            {ep.workloads.map((w) => (
+              <F key={`${w.kind}/${w.name}`} kind="workload" value={w.kind ? `${w.kind}/${w.name}` : w.name ?? ""} dir={dir} />
+            ))}
+          </Row>
+        ) : null}
+        {ip ? (
+          <Row k="IP">
+            <F kind="ip" value={ip} dir={dir} />
+          </Row>
+        ) : null}
+        {port ? <Row k="Port">{port}</Row> : null}
+        {names?.length ? (
+          <Row k="DNS names">
+            {names.map((n) => (
+              <F key={n} kind="dns" value={n} dir={dir} />
+            ))}
+          </Row>
+        ) : null}
+        {ep?.cluster_name ? <Row k="Cluster">{ep.cluster_name}</Row> : null}
+        {ep?.ID !== undefined ? <Row k="Endpoint ID">{ep.ID}</Row> : null}
+      </dl>
+      {ep?.labels?.length ? (
+        <div className="labels">
+          {ep.labels.map((l) => (
+            <F key={l} kind="label" value={l} dir={dir}>
+              <span className="label-chip">{l}</span>
+            </F>
+          ))}
+        </div>
+      ) : null}
+    </section>
+  );
+
+  const l7 = f.l7;
+  const lat = latencyMs(f);
+  const srcPort = f.l4?.TCP?.source_port ?? f.l4?.UDP?.source_port ?? f.l4?.SCTP?.source_port;
+
+  return (
+    <aside className="details" data-testid="flow-details" aria-label="Flow details">
+      <header className="det-head">
+        <span className={`verdict-pill v-${vc}`} data-testid="details-verdict">
+          {f.verdict}
+        </span>
+        <span className="det-title" title={`${sourceLabel(f)} → ${destinationLabel(f)}`}>
+          {sourceLabel(f)} <span className="muted">→</span> {destinationLabel(f)}
+        </span>
+        <button
+          className="btn small"
+          onClick={() => {
+            void navigator.clipboard?.writeText(JSON.stringify({ flow: f, node_name: stored.node_name, time: stored.time }));
+            setCopied(true);
+            setTimeout(() => setCopied(false), 1200);
+          }}
+        >
+          {copied ? "Copied" : "Copy JSON"}
+        </button>
+        <button className="btn small icon" aria-label="Close details" onClick={onClose}>
+          ×
+        </button>
+      </header>
+      <div className="det-body">
+        <section className="det-section decision" data-testid="flow-decision">
+          <h3>Decision</h3>
+          <dl className="kv">
+            <Row k="Verdict">
+              {VERDICT_CHOICES.includes(f.verdict as VerdictChoice) ? (
+                <button className="val-link" onClick={() => setView({ ...view, verdict: f.verdict as VerdictChoice, flow: stored.id })}>
+                  {f.verdict}
+                </button>
+              ) : (
+                f.verdict
+              )}
+            </Row>
+            {dropReasonLabel(f) ? (
+              <Row k="Drop reason">
+                {dropReasonLabel(f)} <span className="muted">{dropReasonDescription(f)}</span>
+              </Row>
+            ) : null}
+            {f.traffic_direction ? <Row k="Direction">{f.traffic_direction}</Row> : null}
+          </dl>
+          {decision.policies.length === 0 ? (
+            <p className="muted small">
+              {f.verdict === "DROPPED" ? "No policy named for this drop." : "No policy decision recorded on this event (e.g. a trace event, or no policy selects these endpoints)."}
+            </p>
+          ) : (
+            <ul className="policy-list" data-testid="deciding-policies">
+              {decision.policies.map(({ policy: p, via }, i) => (
+                <li key={`${via}-${policyKey(p)}-${i}`} className={`policy-card via-${via}`}>
+                  <div className="policy-line">
+                    <Link href={policyHref(p)} className="policy-name" data-testid="deciding-policy">
+                      {p.name}
+                    </Link>
+                    <span className="kind-badge">{p.kind}</span>
+                  </div>
+                  <div className="muted small">
+                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {VIA_TEXT[via]}
+                  </div>
+                  <button className="val-link small" onClick={() => addEntry("policy", policyKey(p), "either")}>
+                    flows decided by this policy
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+          {decision.rule ? (
+            <p className="rule">
+              Rule <code data-testid="deciding-rule">{decision.rule}</code>
+            </p>
+          ) : null}
+          {decision.explanation.length ? (
+            <ol className="explanation">
+              {decision.explanation.map((s, i) => (
+                <li key={i}>{s}</li>
+              ))}
+            </ol>
+          ) : null}
+        </section>
+
+        {l7 ? (
+          <section className="det-section">
+            <h3>L7 · {l7Protocol(f) ?? "?"} {l7.type === "RESPONSE" ? "response" : l7.type === "REQUEST" ? "request" : ""}</h3>
+            <dl className="kv">
+              {l7.http?.method ? <Row k="Method">{l7.http.method}</Row> : null}
+              {l7.http?.url ? <Row k="URL">{l7.http.url}</Row> : null}
+              {l7.http?.code ? <Row k="Status">{l7.http.code}</Row> : null}
+              {l7.http?.protocol ? <Row k="Protocol">{l7.http.protocol}</Row> : null}
+              {lat !== undefined ? <Row k="Latency">{lat.toFixed(lat < 10 ? 2 : 0)} ms</Row> : null}
+              {l7.dns?.query ? (
+                <Row k="Query">
+                  <F kind="dns" value={l7.dns.query.replace(/\.$/, "")} dir="to">
+                    {l7.dns.query}
+                  </F>
+                </Row>
+              ) : null}
+              {l7.dns?.qtypes?.length ? <Row k="Types">{l7.dns.qtypes.join(", ")}</Row> : null}
+              {l7.dns?.ips?.length ? <Row k="Answers">{l7.dns.ips.join(", ")}</Row> : null}
+              {l7.dns?.rcode ? <Row k="RCode">{l7.dns.rcode}</Row> : null}
+              {l7.kafka?.api_key ? <Row k="API key">{l7.kafka.api_key}</Row> : null}
+              {l7.kafka?.topic ? <Row k="Topic">{l7.kafka.topic}</Row> : null}
+              {l7.kafka?.error_code ? <Row k="Error code">{l7.kafka.error_code}</Row> : null}
+            </dl>
+            {l7.http?.headers?.length ? (
+              <details className="headers">
+                <summary>{l7.http.headers.length} headers</summary>
+                <dl className="kv">
+                  {l7.http.headers.map((h, i) => (
+                    <Row key={i} k={h.key}>
+                      {h.value}
+                    </Row>
+                  ))}
+                </dl>
+              </details>
+            ) : null}
+          </section>
+        ) : null}
+
+        {endpoint("Source", f.source, f.IP?.source, f.source_names, "from", srcPort ? String(srcPort) : undefined)}
+        {endpoint("Destination", f.destination, f.IP?.destination, f.destination_names, "to", portProtocol(f))}
+
+        <section className="det-section">
+          <h3>All fields</h3>
+          <FieldTree value={{ ...f }} />
+        </section>
+      </div>
+    </aside>
+  );
+}
+
+function Row({ k, children }: { k: string; children: ReactNode }) {
+  return (
+    <>
+      <dt>{k}</dt>
+      <dd>{children}</dd>
+    </>
+  );
+}
+
+/** Every field of the record, nested, in the record's own order; text only (React escapes it). */
+function FieldTree({ value, depth = 0 }: { value: unknown; depth?: number }) {
+  if (value === null || typeof value !== "object") return <span className="leaf">{JSON.stringify(value)}</span>;
+  const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>);
+  if (entries.length === 0) return <span className="leaf">{Array.isArray(value) ? "[]" : "{}"}</span>;
+  return (
+    <dl className={`tree depth-${Math.min(depth, 4)}`}>
+      {entries.map(([k, v]) => (
+        <div key={k} className="tree-row">
+          <dt>{k}</dt>
+          <dd>
+            <FieldTree value={v} depth={depth + 1} />
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

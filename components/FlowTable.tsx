@@ -1,0 +1,202 @@
+"use client";
+import { useVirtualizer } from "@tanstack/react-virtual";
+import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
+import type { StoredFlow } from "../lib/api-types";
+import { COLUMN_BY_ID, sortRows, type ColumnId, type SortSpec } from "../lib/ui/columns";
+import { verdictClass } from "../lib/ui/flow-view";
+import type { FlowStore } from "../lib/ui/flow-store";
+
+export const ROW_HEIGHT = 28;
+/** re-sorting 100k rows costs tens of ms, so a non-time sort refreshes at most this often while live */
+const RESORT_MS = 1000;
+
+interface Props {
+  store: FlowStore;
+  version: number;
+  added: number;
+  columns: ColumnId[];
+  sort: SortSpec;
+  onSort: (s: SortSpec) => void;
+  selectedId?: string;
+  onSelect: (f: StoredFlow | undefined) => void;
+  /** client-side narrowing (e.g. a map edge) on top of the server filter */
+  predicate?: (f: StoredFlow) => boolean;
+  emptyText: string;
+}
+
+export function FlowTable({ store, version, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText }: Props) {
+  const scrollRef = useRef<HTMLDivElement>(null);
+  const natural = COLUMN_BY_ID[sort.column].natural === true;
+  const identity = natural && sort.dir === "desc" && !predicate;
+
+  // Throttled snapshot version for the expensive paths (sorted or narrowed views): a trailing timer
+  // that is not reset by newer versions, so a steady stream still refreshes once per RESORT_MS.
+  const [snapVersion, setSnapVersion] = useState(version);
+  const latestVersion = useRef(version);
+  latestVersion.current = version;
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => {
+    if (identity || timer.current !== undefined) return;
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      setSnapVersion(latestVersion.current);
+    }, RESORT_MS);
+  }, [version, identity]);
+  useEffect(() => () => clearTimeout(timer.current), []);
+
+  const rows = useMemo<StoredFlow[] | null>(() => {
+    if (identity) return null;
+    let arr = store.toArray();
+    if (predicate) arr = arr.filter(predicate);
+    return sortRows(arr, sort);
+    // snapVersion stands in for the store's contents
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [identity, snapVersion, sort, predicate, store]);
+
+  const count = rows ? rows.length : store.size;
+  const rowAt = (i: number) => (rows ? rows[i] : store.at(i));
+
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+  });
+
+  // Newest-first with live rows arriving on top: when the user has scrolled down, shift the scroll
+  // position by the rows added so the rows being read stay still (Hubble UI does the same).
+  const lastAdded = useRef(added);
+  useLayoutEffect(() => {
+    const el = scrollRef.current;
+    const delta = added - lastAdded.current;
+    lastAdded.current = added;
+    if (!el || !identity || delta <= 0) return;
+    if (el.scrollTop > 0) el.scrollTop += delta * ROW_HEIGHT;
+  }, [added, identity]);
+
+  const grid = columns.map((c) => COLUMN_BY_ID[c].width).join(" ");
+  const selectedIndex = useMemo(() => {
+    if (!selectedId) return -1;
+    for (let i = 0; i < Math.min(count, 5000); i++) if (rowAt(i)?.id === selectedId) return i;
+    return -1;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [selectedId, version, rows]);
+
+  const onKey = (e: KeyboardEvent<HTMLDivElement>) => {
+    if (count === 0) return;
+    let next = selectedIndex;
+    if (e.key === "ArrowDown" || e.key === "j") next = Math.min(count - 1, selectedIndex + 1);
+    else if (e.key === "ArrowUp" || e.key === "k") next = Math.max(0, selectedIndex - 1);
+    else if (e.key === "Home") next = 0;
+    else if (e.key === "End") next = count - 1;
+    else if (e.key === "PageDown") next = Math.min(count - 1, selectedIndex + 20);
+    else if (e.key === "PageUp") next = Math.max(0, selectedIndex - 20);
+    else if (e.key === "Escape") {
+      onSelect(undefined);
+      return;
+    } else return;
+    e.preventDefault();
+    const f = rowAt(next);
+    if (f) {
+      onSelect(f);
+      virtualizer.scrollToIndex(next, { align: "auto" });
+    }
+  };
+
+  const header = (
+    <div className="ft-header" role="row" style={{ gridTemplateColumns: grid }}>
+      {columns.map((c) => {
+        const def = COLUMN_BY_ID[c];
+        const active = sort.column === c;
+        return (
+          <button
+            key={c}
+            role="columnheader"
+            aria-sort={active ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}
+            className={`ft-th${active ? " active" : ""}`}
+            onClick={() => onSort({ column: c, dir: active && sort.dir === "desc" ? "asc" : "desc" })}
+            title={`Sort by ${def.title}`}
+          >
+            {def.title}
+            <span className="ft-sort">{active ? (sort.dir === "asc" ? "▲" : "▼") : ""}</span>
+          </button>
+        );
+      })}
+    </div>
+  );
+
+  return (
+    <div className="flow-table" data-testid="flow-table" role="grid" aria-rowcount={count}>
+      {header}
+      <div ref={scrollRef} className="ft-body" tabIndex={0} onKeyDown={onKey} aria-label="Flows">
+        {count === 0 ? (
+          <div className="empty">{emptyText}</div>
+        ) : (
+          <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
+            {virtualizer.getVirtualItems().map((vi) => {
+              const f = rowAt(vi.index);
+              if (!f) return null;
+              return (
+                <FlowRow
+                  key={f.id}
+                  flow={f}
+                  columns={columns}
+                  grid={grid}
+                  top={vi.start}
+                  selected={f.id === selectedId}
+                  onSelect={onSelect}
+                />
+              );
+            })}
+          </div>
+        )}
+      </div>
+    </div>
+  );
+}
+
+const FlowRow = memo(function FlowRow({
+  flow,
+  columns,
+  grid,
+  top,
+  selected,
+  onSelect,
+}: {
+  flow: StoredFlow;
+  columns: ColumnId[];
+  grid: string;
+  top: number;
+  selected: boolean;
+  onSelect: (f: StoredFlow) => void;
+}) {
+  const vc = verdictClass(flow.flow.verdict);
+  return (
+    <div
+      role="row"
+      data-testid="flow-row"
+      data-verdict={flow.flow.verdict ?? ""}
+      data-id={flow.id}
+      aria-selected={selected}
+      className={`ft-row v-${vc}${selected ? " selected" : ""}`}
+      style={{ transform: `translateY(${top}px)`, gridTemplateColumns: grid, height: ROW_HEIGHT }}
+      onClick={() => onSelect(flow)}
+    >
+      {columns.map((c) => {
+        const text = COLUMN_BY_ID[c].text(flow);
+        if (c === "verdict") {
+          return (
+            <span key={c} role="gridcell" className="ft-td">
+              <span className={`verdict-pill v-${vc}`}>{text}</span>
+            </span>
+          );
+        }
+        return (
+          <span key={c} role="gridcell" className={`ft-td col-${c}`} title={c === "time" ? flow.flow.time : text}>
+            {text}
+          </span>
+        );
+      })}
+    </div>
+  );
+});

@@ -1,0 +1,216 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { ServiceMap as ServiceMapData, StoredFlow } from "../lib/api-types";
+import { getJson, withParams } from "../lib/ui/api";
+import { filterParams } from "../lib/ui/api-query";
+import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
+import { edgePredicate } from "../lib/ui/map-model";
+import { PANE_CHOICES, type Pane, type ViewState } from "../lib/ui/view-state";
+import { ExportButton } from "./ExportButton";
+import { FilterInput, NamespaceSelect, TimeRange, VerdictSelect } from "./FilterBar";
+import { FlowDetails } from "./FlowDetails";
+import { FlowTable } from "./FlowTable";
+import { ServiceMap } from "./ServiceMap";
+import { StreamStatus } from "./StreamStatus";
+import { ThemeToggle } from "./ThemeToggle";
+import { useFlowFeed } from "./useFlowFeed";
+import { useView } from "./useView";
+
+const COLUMNS_KEY = "flowscope.columns";
+
+export function FlowscopeApp() {
+  const [view, setView] = useView();
+  const feed = useFlowFeed(view);
+  const [columns, setColumns] = useState<ColumnId[]>(() => parseColumns(null));
+  const [sort, setSort] = useState<SortSpec>(DEFAULT_SORT);
+  useEffect(() => {
+    try {
+      setColumns(parseColumns(localStorage.getItem(COLUMNS_KEY)));
+    } catch {
+      /* storage disabled: keep defaults */
+    }
+  }, []);
+  const saveColumns = (c: ColumnId[]) => {
+    setColumns(c);
+    try {
+      localStorage.setItem(COLUMNS_KEY, c.join(","));
+    } catch {
+      /* ignore */
+    }
+  };
+
+  const mapKey = `${withParams("", filterParams({ ...view, filters: view.filters }, 0))}|${view.range}`;
+  const map = useQuery({
+    queryKey: ["service-map", mapKey],
+    queryFn: ({ signal }) => {
+      const now = Date.now();
+      const p = filterParams(view, now);
+      // Live map: the last 5 minutes, refreshed; history ranges use their own window.
+      if (view.range === "live") p.set("since", new Date(now - 5 * 60_000).toISOString());
+      return getJson<ServiceMapData>(withParams("/api/service-map", p), signal);
+    },
+    refetchInterval: view.range === "custom" ? false : 5000,
+    placeholderData: (prev) => prev,
+    enabled: view.pane !== "table",
+  });
+
+  const selectedEdge = view.edge && map.data ? map.data.edges.find((e) => e.id === view.edge) : undefined;
+  const predicate = useMemo(
+    () => (selectedEdge && map.data ? edgePredicate(selectedEdge, map.data.nodes) : undefined),
+    [selectedEdge, map.data],
+  );
+
+  const selected: StoredFlow | undefined = useMemo(() => {
+    if (!view.flow) return undefined;
+    return feed.store.get(view.flow);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [view.flow, feed.version]);
+
+  const onSelect = useCallback(
+    (f: StoredFlow | undefined) => setView({ ...view, flow: f?.id }, "replace"),
+    [view, setView],
+  );
+  const set = (v: ViewState) => setView(v, "push");
+
+  const emptyText =
+    feed.state === "loading"
+      ? "Loading flows…"
+      : feed.state === "error"
+        ? `Could not load flows: ${feed.error ?? "unknown error"}`
+        : view.filters.length || view.namespaces.length || view.verdict || selectedEdge
+          ? "No flows match these filters yet."
+          : "No flows yet. Waiting for traffic…";
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Link href="/" className="brand" aria-label="Flowscope home">
+          <span className="logo" aria-hidden>
+            ◉
+          </span>
+          Flowscope
+        </Link>
+        <nav className="nav">
+          <Link href="/" className="nav-link active">
+            Flows
+          </Link>
+          <Link href="/policies" className="nav-link">
+            Policies
+          </Link>
+        </nav>
+        <div className="filters">
+          <NamespaceSelect view={view} setView={set} />
+          <FilterInput view={view} setView={set} error={feed.state === "error" ? feed.error : undefined} />
+          <VerdictSelect view={view} setView={set} />
+          <TimeRange view={view} setView={set} />
+        </div>
+        <div className="actions">
+          <ExportButton view={view} />
+          <StreamStatus feed={feed} />
+          <ThemeToggle />
+        </div>
+      </header>
+      <div className={`workspace pane-${view.pane}${selected ? " with-details" : ""}`}>
+        {view.pane !== "table" ? (
+          <section className="map-pane" aria-label="Service map">
+            <ServiceMap
+              data={map.data}
+              loading={map.isPending}
+              error={map.isError ? (map.error as Error).message : undefined}
+              view={view}
+              setView={setView}
+            />
+          </section>
+        ) : null}
+        {view.pane !== "map" ? (
+          <section className="table-pane" aria-label="Flow table">
+            <div className="table-toolbar">
+              <button
+                className={`btn${feed.paused ? " primary" : ""}`}
+                data-testid="pause-button"
+                onClick={() => feed.setPaused(!feed.paused)}
+                disabled={feed.state === "history"}
+                title={feed.paused ? "Show the flows that arrived while paused" : "Stop the table from moving; flows keep arriving"}
+              >
+                {feed.paused ? `▶ Resume${feed.held ? ` (${feed.held.toLocaleString()} new)` : ""}` : "❚❚ Pause"}
+              </button>
+              <span className="muted count" data-testid="row-count">
+                {feed.store.size.toLocaleString()} flows{feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
+              </span>
+              {selectedEdge ? (
+                <span className="chip edge-chip" data-testid="edge-filter">
+                  edge {selectedEdge.source} → {selectedEdge.target}
+                  <button aria-label="Clear edge filter" onClick={() => setView({ ...view, edge: undefined })}>
+                    ×
+                  </button>
+                </span>
+              ) : null}
+              <span className="spacer" />
+              <PaneSwitch pane={view.pane} onChange={(p) => setView({ ...view, pane: p }, "replace")} />
+              <ColumnMenu columns={columns} onChange={saveColumns} />
+            </div>
+            <FlowTable
+              store={feed.store}
+              version={feed.version}
+              added={feed.added}
+              columns={columns}
+              sort={sort}
+              onSort={setSort}
+              selectedId={view.flow}
+              onSelect={onSelect}
+              predicate={predicate}
+              emptyText={emptyText}
+            />
+          </section>
+        ) : (
+          <div className="floating-pane-switch">
+            <PaneSwitch pane={view.pane} onChange={(p) => setView({ ...view, pane: p }, "replace")} />
+          </div>
+        )}
+        {selected ? <FlowDetails flow={selected} view={view} setView={set} onClose={() => onSelect(undefined)} /> : null}
+      </div>
+    </div>
+  );
+}
+
+function PaneSwitch({ pane, onChange }: { pane: Pane; onChange: (p: Pane) => void }) {
+  const labels: Record<Pane, string> = { split: "Map + table", map: "Map", table: "Table" };
+  return (
+    <div className="segmented" role="tablist" aria-label="Layout">
+      {PANE_CHOICES.map((p) => (
+        <button key={p} role="tab" aria-selected={pane === p} className={pane === p ? "on" : ""} onClick={() => onChange(p)}>
+          {labels[p]}
+        </button>
+      ))}
+    </div>
+  );
+}
+
+function ColumnMenu({ columns, onChange }: { columns: ColumnId[]; onChange: (c: ColumnId[]) => void }) {
+  const [open, setOpen] = useState(false);
+  const on = new Set(columns);
+  const toggle = (id: ColumnId) => {
+    // Keep the table's order canonical whatever the click order.
+    const next = COLUMNS.map((c) => c.id).filter((c) => (c === id ? !on.has(c) : on.has(c)));
+    if (next.length) onChange(next);
+  };
+  return (
+    <div className="dropdown">
+      <button className="btn" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="columns-button">
+        Columns ▾
+      </button>
+      {open ? (
+        <div className="menu right" onMouseLeave={() => setOpen(false)}>
+          {COLUMNS.map((c) => (
+            <label key={c.id} className="menu-item check">
+              <input type="checkbox" checked={on.has(c.id)} onChange={() => toggle(c.id)} />
+              {c.title}
+            </label>
+          ))}
+        </div>
+      ) : null}
+    </div>
+  );
+}

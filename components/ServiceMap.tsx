@@ -1,0 +1,434 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { select } from "d3-selection";
+import { zoom, zoomIdentity, type ZoomBehavior } from "d3-zoom";
+import Link from "next/link";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
+import type { PoliciesResponse, ServiceMap as ServiceMapData, ServiceMapEdge, ServiceMapNode } from "../lib/api-types";
+import { getJson } from "../lib/ui/api";
+import { entryFor } from "../lib/ui/filter-entry";
+import { CARD_H, CARD_W, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
+import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
+import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
+
+interface Props {
+  data?: ServiceMapData;
+  loading: boolean;
+  error?: string;
+  view: ViewState;
+  setView: (v: ViewState, mode?: "push" | "replace") => void;
+}
+
+const KIND_ICON: Record<ServiceMapNode["kind"], string> = {
+  workload: "◆",
+  world: "🌐",
+  fqdn: "🌐",
+  cidr: "⌗",
+  host: "▣",
+  "remote-node": "▢",
+  "kube-apiserver": "☸",
+  reserved: "◇",
+};
+
+/** Below this zoom, edge labels and card subtitles are dropped so 300 cards stay legible. */
+const DETAIL_ZOOM = 0.55;
+
+export function ServiceMap({ data, loading, error, view, setView }: Props) {
+  const svgRef = useRef<SVGSVGElement>(null);
+  const gRef = useRef<SVGGElement>(null);
+  const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
+  const userMoved = useRef(false);
+  const layoutRef = useRef<MapLayout | null>(null);
+  if (!layoutRef.current) layoutRef.current = new MapLayout();
+  const [detailed, setDetailed] = useState(true);
+  const [hover, setHover] = useState<string>();
+
+  const graph = useMemo(() => (data ? visibleGraph(data.nodes, data.edges, view.hide) : undefined), [data, view.hide]);
+  // Layout folds in every node the server sends (hidden or not) so toggles never move cards.
+  const layout: LayoutResult | undefined = useMemo(() => (data ? layoutRef.current!.update(data.nodes, data.edges) : undefined), [data]);
+
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg) return;
+    const z = zoom<SVGSVGElement, unknown>()
+      .scaleExtent([0.08, 2.5])
+      .filter((ev: Event) => (ev.type === "wheel" || ev.type === "mousedown" || ev.type === "touchstart" || ev.type === "pointerdown") && !(ev as MouseEvent).button)
+      .on("zoom", (ev) => {
+        // d3 owns the transform; React does not re-render on every zoom frame.
+        gRef.current?.setAttribute("transform", ev.transform.toString());
+        setDetailed(ev.transform.k >= DETAIL_ZOOM);
+        if (ev.sourceEvent) userMoved.current = true;
+      });
+    zoomRef.current = z;
+    select(svg).call(z).on("dblclick.zoom", null);
+    return () => {
+      select(svg).on(".zoom", null);
+    };
+  }, []);
+
+  const fit = () => {
+    const svg = svgRef.current;
+    if (!svg || !layout || !zoomRef.current) return;
+    const r = svg.getBoundingClientRect();
+    const t = fitTransform(layout.bounds, r.width, r.height);
+    select(svg).call(zoomRef.current.transform, zoomIdentity.translate(t.x, t.y).scale(t.k));
+  };
+
+  // Auto-fit until the user pans or zooms (Hubble UI does the same), then never move their view.
+  useEffect(() => {
+    if (!userMoved.current) fit();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [layout]);
+
+  const maxRate = useMemo(() => Math.max(0, ...(graph?.edges ?? []).map((e) => e.rate)), [graph]);
+  const selectedNode = view.node && data ? data.nodes.find((n) => n.id === view.node) : undefined;
+  const selectedEdge = view.edge && data ? data.edges.find((e) => e.id === view.edge) : undefined;
+
+  const toggleHide = (k: keyof HiddenPeers) => setView({ ...view, hide: { ...view.hide, [k]: !view.hide[k] } }, "replace");
+
+  const focus = hover ?? view.node;
+  return (
+    <div className="service-map" data-testid="service-map" data-nodes={graph?.nodes.length ?? 0} data-edges={graph?.edges.length ?? 0}>
+      <div className="map-toolbar">
+        <span className="map-title">Service map</span>
+        <span className="muted small">
+          {data ? `${graph?.nodes.length ?? 0} nodes · ${graph?.edges.length ?? 0} edges` : ""}
+        </span>
+        <span className="spacer" />
+        <div className="toggles" role="group" aria-label="Hide peers">
+          {(
+            [
+              ["host", "host"],
+              ["remoteNode", "remote-node"],
+              ["kubeDns", "kube-dns"],
+              ["world", "world"],
+            ] as [keyof HiddenPeers, string][]
+          ).map(([k, label]) => (
+            <label key={k} className="toggle">
+              <input type="checkbox" data-testid={`hide-${label}`} checked={view.hide[k]} onChange={() => toggleHide(k)} />
+              hide {label}
+            </label>
+          ))}
+        </div>
+        <button className="btn small" onClick={fit}>
+          Fit
+        </button>
+        <Legend />
+      </div>
+      <svg ref={svgRef} className="map-svg" role="img" aria-label="Service map of workloads and their connections">
+        <defs>
+          {(["forwarded", "dropped", "audit", "mixed", "error"] as const).map((t) => (
+            <marker key={t} id={`arrow-${t}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
+              <path d="M0,0 L10,5 L0,10 z" className={`arrowhead tone-${t}`} />
+            </marker>
+          ))}
+        </defs>
+        <g ref={gRef}>
+          {layout
+            ? layout.islands
+                .filter((isl) => graph?.nodes.some((n) => layout.nodes.get(n.id)?.island === isl.id))
+                .map((isl) => (
+                  <g key={isl.id} className={`island kind-${isl.kind}`} data-testid="map-group" data-id={isl.id}>
+                    <rect x={isl.x} y={isl.y} width={isl.w} height={isl.h} rx={14} />
+                    <text x={isl.x + 14} y={isl.y + 21} className="island-label">
+                      {isl.label}
+                    </text>
+                  </g>
+                ))
+            : null}
+          {graph && layout ? (
+            <Edges
+              edges={graph.edges}
+              layout={layout}
+              maxRate={maxRate}
+              detailed={detailed}
+              focus={focus}
+              selected={view.edge}
+              onClick={(e) => setView({ ...view, edge: view.edge === e.id ? undefined : e.id, node: undefined, flow: undefined }, "replace")}
+            />
+          ) : null}
+          {graph && layout
+            ? graph.nodes.map((n) => {
+                const p = layout.nodes.get(n.id);
+                if (!p) return null;
+                return (
+                  <MapNode
+                    key={n.id}
+                    node={n}
+                    x={p.x}
+                    y={p.y}
+                    detailed={detailed}
+                    selected={view.node === n.id}
+                    onHover={setHover}
+                    onClick={() => setView({ ...view, node: view.node === n.id ? undefined : n.id, edge: undefined }, "replace")}
+                  />
+                );
+              })
+            : null}
+        </g>
+      </svg>
+      {loading && !data ? <div className="map-overlay">Loading service map…</div> : null}
+      {error && !data ? <div className="map-overlay error">Service map unavailable: {error}</div> : null}
+      {data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
+      {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} /> : null}
+      {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}
+    </div>
+  );
+}
+
+const MapNode = memo(function MapNode({
+  node,
+  x,
+  y,
+  detailed,
+  selected,
+  onHover,
+  onClick,
+}: {
+  node: ServiceMapNode;
+  x: number;
+  y: number;
+  detailed: boolean;
+  selected: boolean;
+  onHover: (id: string | undefined) => void;
+  onClick: () => void;
+}) {
+  const sub = node.kind === "workload" ? (node.ports.slice(0, 3).join(" ") || (node.identity !== undefined ? `identity ${node.identity}` : "")) : node.kind;
+  return (
+    <g
+      className={`map-node kind-${node.kind}${selected ? " selected" : ""}`}
+      data-testid="map-node"
+      data-id={node.id}
+      transform={`translate(${x},${y})`}
+      onClick={(e) => {
+        e.stopPropagation();
+        onClick();
+      }}
+      onMouseEnter={() => onHover(node.id)}
+      onMouseLeave={() => onHover(undefined)}
+      role="button"
+      tabIndex={0}
+      aria-label={`${node.label} (${node.kind})`}
+      onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onClick()}
+    >
+      <title>{`${node.id}\n${node.flows} flows`}</title>
+      <rect width={CARD_W} height={CARD_H} rx={9} />
+      <text x={12} y={detailed ? 20 : 29} className="node-icon">
+        {KIND_ICON[node.kind]}
+      </text>
+      <text x={30} y={detailed ? 20 : 29} className="node-label">
+        {truncate(node.label, 20)}
+      </text>
+      {detailed ? (
+        <text x={30} y={37} className="node-sub">
+          {truncate(sub, 26)}
+        </text>
+      ) : null}
+    </g>
+  );
+});
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + "…" : s;
+}
+
+const Edges = memo(function Edges({
+  edges,
+  layout,
+  maxRate,
+  detailed,
+  focus,
+  selected,
+  onClick,
+}: {
+  edges: ServiceMapEdge[];
+  layout: LayoutResult;
+  maxRate: number;
+  detailed: boolean;
+  focus?: string;
+  selected?: string;
+  onClick: (e: ServiceMapEdge) => void;
+}) {
+  return (
+    <g className={`edges${focus ? " has-focus" : ""}`}>
+      {edges.map((e) => {
+        const a = layout.nodes.get(e.source);
+        const b = layout.nodes.get(e.target);
+        if (!a || !b) return null;
+        const tone = edgeTone(e);
+        const self = e.source === e.target;
+        const geo = self
+          ? { d: `M${a.x + CARD_W - 30},${a.y} C${a.x + CARD_W + 10},${a.y - 40} ${a.x + CARD_W + 40},${a.y + 10} ${a.x + CARD_W},${a.y + 20}`, mx: a.x + CARD_W + 22, my: a.y - 14 }
+          : edgePath(a, b);
+        const lit = focus !== undefined && (e.source === focus || e.target === focus);
+        const label = edgeLabel(e);
+        return (
+          <g
+            key={e.id}
+            className={`map-edge tone-${tone}${selected === e.id ? " selected" : ""}${lit ? " lit" : ""}`}
+            data-testid="map-edge"
+            data-id={e.id}
+            data-tone={tone}
+            onClick={(ev) => {
+              ev.stopPropagation();
+              onClick(e);
+            }}
+          >
+            <title>{`${e.source} → ${e.target}\n${e.ports.join(", ")} ${e.l7.join(", ")}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
+              .map(([k, v]) => `${k}: ${v}`)
+              .join(", ")}`}</title>
+            <path d={geo.d} className="hit" />
+            <path d={geo.d} className="line" strokeWidth={edgeWidth(e.rate, maxRate)} markerEnd={`url(#arrow-${tone})`} />
+            {(detailed || lit || selected === e.id) && label ? (
+              <text x={geo.mx} y={geo.my - 4} className="edge-label" textAnchor="middle">
+                {label}
+              </text>
+            ) : null}
+          </g>
+        );
+      })}
+    </g>
+  );
+});
+
+function Legend() {
+  return (
+    <div className="legend" aria-label="Edge colours">
+      {(["forwarded", "dropped", "audit", "mixed"] as const).map((t) => (
+        <span key={t} className={`legend-item tone-${t}`}>
+          <i />
+          {t}
+        </span>
+      ))}
+    </div>
+  );
+}
+
+function NodePanel({ node, data, view, setView }: { node: ServiceMapNode; data: ServiceMapData; view: ViewState; setView: Props["setView"] }) {
+  const policies = useQuery({ queryKey: ["policies"], queryFn: ({ signal }) => getJson<PoliciesResponse>("/api/policies", signal) });
+  const selecting = policies.data ? policiesSelecting(node, policies.data.policies) : [];
+  const deciding = new Set<string>();
+  for (const e of data.edges) if (e.source === node.id || e.target === node.id) e.policies.forEach((p) => deciding.add(p));
+  const filterTo = (entry: string) => setView({ ...view, filters: view.filters.includes(entry) ? view.filters : [...view.filters, entry] });
+  return (
+    <aside className="map-panel" data-testid="node-panel">
+      <header>
+        <strong>{node.label}</strong> <span className="kind-badge">{node.kind}</span>
+        <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, node: undefined }, "replace")}>
+          ×
+        </button>
+      </header>
+      <dl className="kv">
+        {node.namespace ? (
+          <>
+            <dt>Namespace</dt>
+            <dd>{node.namespace}</dd>
+          </>
+        ) : null}
+        {node.identity !== undefined ? (
+          <>
+            <dt>Identity</dt>
+            <dd>
+              <button className="val-link" onClick={() => filterTo(entryFor("identity", String(node.identity)))}>
+                {node.identity}
+              </button>
+            </dd>
+          </>
+        ) : null}
+        <dt>Flows</dt>
+        <dd>{node.flows.toLocaleString()}</dd>
+        <dt>Ports</dt>
+        <dd>{node.ports.join(", ") || "—"}</dd>
+      </dl>
+      {node.l7.length ? (
+        <>
+          <h4>L7 endpoints</h4>
+          <ul className="plain">
+            {node.l7.map((l) => (
+              <li key={l}>
+                <code>{l}</code>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      <h4>Policies selecting it</h4>
+      {policies.isPending ? <p className="muted small">Loading…</p> : null}
+      {policies.data && selecting.length === 0 ? <p className="muted small">None: all traffic allowed unless a cluster-wide rule applies.</p> : null}
+      <ul className="plain">
+        {selecting.map((p) => (
+          <li key={`${p.kind}/${p.namespace}/${p.name}`}>
+            <Link href={`/policies?policy=${encodeURIComponent(`${p.kind}/${p.namespace ?? ""}/${p.name}`)}`}>{p.name}</Link> <span className="muted small">{p.kind}</span>
+          </li>
+        ))}
+      </ul>
+      {deciding.size ? (
+        <>
+          <h4>Policies deciding its flows</h4>
+          <ul className="plain">
+            {[...deciding].map((p) => (
+              <li key={p}>
+                <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{p}</Link>
+              </li>
+            ))}
+          </ul>
+        </>
+      ) : null}
+      {node.labels.length ? (
+        <>
+          <h4>Labels</h4>
+          <div className="labels">
+            {node.labels.map((l) => (
+              <button key={l} className="val-link" onClick={() => filterTo(entryFor("label", l))}>
+                <span className="label-chip">{l}</span>
+              </button>
+            ))}
+          </div>
+        </>
+      ) : null}
+    </aside>
+  );
+}
+
+function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewState; setView: Props["setView"] }) {
+  return (
+    <aside className="map-panel" data-testid="edge-panel">
+      <header>
+        <strong>
+          {edge.source} → {edge.target}
+        </strong>
+        <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, edge: undefined }, "replace")}>
+          ×
+        </button>
+      </header>
+      <p className="muted small">The flow table below shows only this edge's flows.</p>
+      <dl className="kv">
+        <dt>Flows</dt>
+        <dd>
+          {edge.flows.toLocaleString()} ({edge.rate.toFixed(2)}/s)
+        </dd>
+        <dt>Verdicts</dt>
+        <dd>
+          {Object.entries(edge.verdicts).map(([k, v]) => (
+            <span key={k} className={`verdict-pill v-${k.toLowerCase()}`}>
+              {k} {v}
+            </span>
+          ))}
+        </dd>
+        <dt>Ports</dt>
+        <dd>{edge.ports.join(", ") || "—"}</dd>
+        <dt>L7</dt>
+        <dd>{edge.l7.join(", ") || "—"}</dd>
+      </dl>
+      <h4>Deciding policies</h4>
+      {edge.policies.length === 0 ? <p className="muted small">None recorded.</p> : null}
+      <ul className="plain">
+        {edge.policies.map((p) => (
+          <li key={p}>
+            <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{p}</Link>
+          </li>
+        ))}
+      </ul>
+    </aside>
+  );
+}

@@ -1,0 +1,188 @@
+"use client";
+import { useQuery } from "@tanstack/react-query";
+import { useCallback, useEffect, useRef, useState } from "react";
+import type { FlowsPage, StoredFlow } from "../lib/api-types";
+import { filterParams, streamFilter } from "../lib/ui/api-query";
+import { getJson, withParams } from "../lib/ui/api";
+import { FlowStore } from "../lib/ui/flow-store";
+import { StreamClient, streamUrl, type StreamState } from "../lib/ui/stream-client";
+import { isStreaming, type ViewState } from "../lib/ui/view-state";
+
+export const TABLE_CAPACITY = 100_000;
+const FIRST_PAGE = 2_000;
+
+export interface FlowFeed {
+  store: FlowStore;
+  /** bumps whenever rows change; memoise on it */
+  version: number;
+  /** flows added since the feed started, to keep the scrolled rows in place */
+  added: number;
+  state: StreamState | "history" | "loading" | "error";
+  stateDetail?: string;
+  error?: string;
+  paused: boolean;
+  setPaused: (p: boolean) => void;
+  /** flows waiting while paused */
+  held: number;
+  /** flows/s shown over the last seconds */
+  rate: number;
+  lost: number;
+}
+
+/**
+ * First the newest page from history (react-query), then live flows over the WebSocket from that
+ * page's cursor on. Incoming batches are queued and applied once per animation frame, so a burst of
+ * thousands of flows costs one render.
+ */
+export function useFlowFeed(view: ViewState): FlowFeed {
+  const storeRef = useRef<FlowStore | null>(null);
+  if (!storeRef.current) storeRef.current = new FlowStore(TABLE_CAPACITY);
+  const store = storeRef.current;
+
+  const [version, setVersion] = useState(0);
+  const [added, setAdded] = useState(0);
+  const [state, setState] = useState<FlowFeed["state"]>("loading");
+  const [stateDetail, setStateDetail] = useState<string>();
+  const [streamError, setStreamError] = useState<string>();
+  const [paused, setPausedState] = useState(false);
+  const [held, setHeld] = useState(0);
+  const [rate, setRate] = useState(0);
+  const [lost, setLost] = useState(0);
+
+  const pending = useRef<StoredFlow[]>([]);
+  const pausedRef = useRef(false);
+  const frame = useRef<number | undefined>(undefined);
+  const clientRef = useRef<StreamClient | null>(null);
+  const arrivals = useRef<{ t: number; n: number }[]>([]);
+
+  const filterKey = streamFilter(view);
+  const streaming = isStreaming(view);
+  // The relative windows resolve "now" when the view changes, not on every render.
+  const historyKey = `${filterKey}|${view.range}|${view.since ?? ""}|${view.until ?? ""}`;
+
+  const first = useQuery({
+    queryKey: ["flows-first-page", historyKey],
+    queryFn: ({ signal }) => {
+      const p = filterParams(view, Date.now());
+      p.set("limit", String(FIRST_PAGE));
+      p.set("order", "desc");
+      return getJson<FlowsPage>(withParams("/api/flows", p), signal);
+    },
+    staleTime: Infinity,
+    gcTime: 0,
+  });
+
+  const flush = useCallback(() => {
+    frame.current = undefined;
+    if (pausedRef.current) {
+      setHeld(pending.current.length);
+      return;
+    }
+    const batch = pending.current;
+    if (batch.length === 0) return;
+    pending.current = [];
+    const n = store.add(batch);
+    if (n > 0) {
+      setVersion(store.version);
+      setAdded((a) => a + n);
+    }
+    setHeld(0);
+  }, [store]);
+
+  const enqueue = useCallback(
+    (flows: StoredFlow[]) => {
+      const q = pending.current;
+      for (const f of flows) q.push(f);
+      // While paused (or in a hidden tab, where frames stop) keep only what the table could hold.
+      if (q.length > TABLE_CAPACITY) q.splice(0, q.length - TABLE_CAPACITY);
+      arrivals.current.push({ t: Date.now(), n: flows.length });
+      if (frame.current === undefined) {
+        frame.current =
+          typeof requestAnimationFrame === "function" && document.visibilityState === "visible"
+            ? requestAnimationFrame(flush)
+            : (setTimeout(flush, 250) as unknown as number);
+      }
+    },
+    [flush],
+  );
+
+  // Rate indicator: flows/s over the last 5 s, updated once a second.
+  useEffect(() => {
+    const t = setInterval(() => {
+      const now = Date.now();
+      arrivals.current = arrivals.current.filter((a) => now - a.t < 5000);
+      const n = arrivals.current.reduce((s, a) => s + a.n, 0);
+      setRate(n / 5);
+    }, 1000);
+    return () => clearInterval(t);
+  }, []);
+
+  // A new first page resets the table and (re)starts the subscription after its newest flow.
+  useEffect(() => {
+    if (!first.data) return;
+    pending.current = [];
+    store.clear();
+    store.add(first.data.flows ?? []);
+    setVersion(store.version);
+    setAdded(0);
+    setLost(0);
+    if (!streaming) {
+      clientRef.current?.close();
+      clientRef.current = null;
+      setState("history");
+      return;
+    }
+    if (!clientRef.current) {
+      clientRef.current = new StreamClient(streamUrl(window.location), {
+        onFlows: enqueue,
+        onState: (s, detail) => {
+          setState(s);
+          setStateDetail(detail);
+          if (s === "live") setStreamError(undefined);
+        },
+        onLost: (n) => setLost((l) => l + n),
+        onError: (message, field) => setStreamError(field ? `${field}: ${message}` : message),
+      });
+      clientRef.current.setPaused(false);
+    }
+    clientRef.current.subscribe(filterKey, store.newestId());
+  }, [first.data, streaming, filterKey, store, enqueue]);
+
+  useEffect(
+    () => () => {
+      clientRef.current?.close();
+      clientRef.current = null;
+    },
+    [],
+  );
+
+  const setPaused = useCallback(
+    (p: boolean) => {
+      pausedRef.current = p;
+      setPausedState(p);
+      // Pausing is client-side: flows keep arriving and wait, so resume shows everything missed.
+      if (!p) flush();
+      else setHeld(pending.current.length);
+    },
+    [flush],
+  );
+
+  let feedState: FlowFeed["state"] = state;
+  if (first.isPending) feedState = "loading";
+  else if (first.isError) feedState = "error";
+  else if (paused && state === "live") feedState = "paused";
+
+  return {
+    store,
+    version,
+    added,
+    state: feedState,
+    stateDetail,
+    error: first.isError ? (first.error as Error).message : streamError,
+    paused,
+    setPaused,
+    held,
+    rate,
+    lost,
+  };
+}

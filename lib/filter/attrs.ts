@@ -1,0 +1,103 @@
+// Side-independent filter attributes shared by the CLI and URL parsers: one table of names, so
+// `--http-status` and `http_status=` are the same thing and are validated the same way.
+import type { FilterPairBuilder, AttrField } from "./builder";
+import { DROP_REASON_NAMES } from "../flow/enums";
+import { parseEventType } from "./event-type";
+import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus } from "./match";
+import { parsePolicyPattern } from "./policy";
+import { compileSafeRegExp } from "./regex";
+import { FilterError, type FlowFilter } from "./types";
+
+export type AttrName =
+  | "verdict" | "drop_reason_desc" | "type" | "protocol" | "http_method" | "http_status" | "http_path"
+  | "http_url" | "http_header" | "dns_query" | "traffic_direction" | "node_name" | "reply" | "uuid" | "policy"
+  | "ip_version" | "tcp_flags" | "snat_ip";
+
+export const ATTR_NAMES: readonly AttrName[] = [
+  "verdict", "drop_reason_desc", "type", "protocol", "http_method", "http_status", "http_path", "http_url",
+  "http_header", "dns_query", "traffic_direction", "node_name", "reply", "uuid", "policy", "ip_version",
+  "tcp_flags", "snat_ip",
+];
+
+/** Which FlowFilter field an attribute name fills. */
+export const ATTR_FIELD: Record<AttrName, AttrField> = {
+  verdict: "verdict", drop_reason_desc: "drop_reason_desc", type: "event_type", protocol: "protocol",
+  http_method: "http_method", http_status: "http_status_code", http_path: "http_path", http_url: "http_url",
+  http_header: "http_header", dns_query: "dns_query", traffic_direction: "traffic_direction",
+  node_name: "node_name", reply: "reply", uuid: "uuid", policy: "policy", ip_version: "ip_version",
+  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated",
+};
+
+const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", v4: "IPv4", v6: "IPv6", ipv4: "IPv4", ipv6: "IPv6" };
+
+/** Validates one attribute value and adds it to `b`. `label` names the flag or param in errors. */
+export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label: string): void {
+  const v = raw.trim();
+  if (v === "") throw new FilterError(label, "empty value");
+  switch (name) {
+    case "verdict": {
+      const up = v.toUpperCase();
+      if (!VERDICT_VALUES.includes(up)) throw new FilterError(label, `unknown verdict ${JSON.stringify(v)} (expected one of ${VERDICT_VALUES.slice(1).join(", ")})`);
+      return b.addAttr("verdict", [up as NonNullable<FlowFilter["verdict"]>[number]]);
+    }
+    case "drop_reason_desc": {
+      const up = v.toUpperCase();
+      if (!DROP_REASON_NAMES.includes(up)) throw new FilterError(label, `unknown drop reason ${JSON.stringify(v)} (e.g. POLICY_DENIED, POLICY_DENY)`);
+      return b.addAttr("drop_reason_desc", [up]);
+    }
+    case "type":
+      return b.addAttr("event_type", [parseEventType(v, label)]);
+    case "protocol":
+      if (!PROTOCOL_VALUES.includes(v.toLowerCase())) throw new FilterError(label, `unknown protocol ${JSON.stringify(v)} (expected one of ${PROTOCOL_VALUES.join(", ")})`);
+      return b.addAttr("protocol", [v.toLowerCase()]);
+    case "http_method":
+      if (!/^[A-Za-z]+$/.test(v)) throw new FilterError(label, `invalid HTTP method ${JSON.stringify(v)}`);
+      return b.addAttr("http_method", [v.toUpperCase()]);
+    case "http_status":
+      parseHttpStatus(v, label);
+      return b.addAttr("http_status_code", [v]);
+    case "http_path":
+    case "http_url":
+    case "dns_query":
+      compileSafeRegExp(v, label);
+      return b.addAttr(ATTR_FIELD[name] as "http_path", [v]);
+    case "http_header": {
+      const i = v.indexOf(":");
+      if (i <= 0) throw new FilterError(label, `expected key:value, got ${JSON.stringify(v)}`);
+      return b.addAttr("http_header", [{ key: v.slice(0, i), value: v.slice(i + 1) }]);
+    }
+    case "traffic_direction": {
+      const up = v.toUpperCase();
+      if (!DIRECTION_VALUES.includes(up) || up === "TRAFFIC_DIRECTION_UNKNOWN") throw new FilterError(label, `expected ingress or egress, got ${JSON.stringify(v)}`);
+      return b.addAttr("traffic_direction", [up as "INGRESS"]);
+    }
+    case "node_name":
+      return b.addAttr("node_name", [v]);
+    case "reply": {
+      const l = v.toLowerCase();
+      if (l !== "true" && l !== "false") throw new FilterError(label, `expected true or false, got ${JSON.stringify(v)}`);
+      return b.addAttr("reply", [l === "true"]);
+    }
+    case "uuid":
+      return b.addAttr("uuid", [v]);
+    case "policy":
+      parsePolicyPattern(v, label);
+      return b.addAttr("policy", [v]);
+    case "ip_version": {
+      const iv = IP_VERSION_ALIASES[v.toLowerCase()] ?? v;
+      if (!["IP_NOT_USED", "IPv4", "IPv6"].includes(iv)) throw new FilterError(label, `expected none, v4 or v6, got ${JSON.stringify(v)}`);
+      return b.addAttr("ip_version", [iv as "IPv4"]);
+    }
+    case "tcp_flags": {
+      const flags: Record<string, boolean> = {};
+      for (const f of v.split(",")) {
+        const up = f.trim().toUpperCase();
+        if (!["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"].includes(up)) throw new FilterError(label, `unknown TCP flag ${JSON.stringify(f)}`);
+        flags[up] = true;
+      }
+      return b.addAttr("tcp_flags", [flags]);
+    }
+    case "snat_ip":
+      return b.addAttr("source_ip_xlated", [v]);
+  }
+}

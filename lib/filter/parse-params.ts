@@ -1,0 +1,284 @@
+// URL query parameters ⇄ FlowQuery: the form REST endpoints accept and the UI keeps in its address bar.
+//
+//   either side (source OR destination)   namespace, pod, label, ip, fqdn, identity, port, workload, service, cluster
+//   one side                              from_<kind>, to_<kind>   (e.g. from_pod, to_label, to_port)
+//   flow attributes                       verdict, drop_reason_desc, type (drop, trace:to-endpoint, policy-verdict, l7),
+//                                         protocol, http_method, http_status (404, 5+), http_path, http_url,
+//                                         http_header (key:value), dns_query, traffic_direction, node_name,
+//                                         reply, uuid, policy (name | ns/name | Kind/ns/name), ip_version,
+//                                         tcp_flags (syn,ack), snat_ip
+//   exclusions                            not.<any of the above>, e.g. not.verdict=FORWARDED
+//   raw Hubble FlowFilters (JSON)         allow=<FlowFilter JSON>, deny=<FlowFilter JSON>  (each one filter)
+//   Hubble UI free text                   q=<terms>  (see parse-ui.ts)
+//   window and paging                     since, until (RFC 3339, epoch ms or 5m/1h), limit, first=true|
+//                                         order=asc|desc, cursor
+//
+// Semantics are hubble observe's: a repeated parameter ORs its values, different parameters AND,
+// either-side parameters build a source-side and a destination-side filter, and all not.* parameters form
+// one blacklist filter pair (a flow is excluded only when it matches all of them). Pods without a
+// namespace match in any namespace. Unknown parameters are an error so typos never widen a query.
+import { addAttr, ATTR_NAMES, ATTR_FIELD, type AttrName } from "./attrs";
+import { canonicalJson, FilterPairBuilder, SIDED_KINDS, type Side, type SidedKind } from "./builder";
+import { formatEventType } from "./event-type";
+import { compileFilter } from "./match";
+import { parseUiFilter, uiEntriesToFilters } from "./parse-ui";
+import { parseTimeArg } from "./time";
+import { FilterError, type FlowFilter, type FlowQuery } from "./types";
+
+/** Parameters that are not filters but that routes commonly accept alongside them. */
+export const NON_FILTER_PARAMS = ["limit", "cursor", "order", "first", "since", "until", "follow", "format"];
+
+export type ParamsInput = URLSearchParams | string | Record<string, string | string[] | undefined>;
+
+function toEntries(input: ParamsInput): [string, string][] {
+  if (typeof input === "string") return [...new URLSearchParams(input.startsWith("?") ? input.slice(1) : input)];
+  if (input instanceof URLSearchParams) return [...input];
+  const out: [string, string][] = [];
+  for (const [k, v] of Object.entries(input)) {
+    if (v === undefined) continue;
+    for (const x of Array.isArray(v) ? v : [v]) out.push([k, x]);
+  }
+  return out;
+}
+
+export interface ParseParamsOptions {
+  /** extra parameter names the caller handles itself (not errors, ignored here) */
+  allow?: string[];
+  /** "now" for relative times */
+  now?: number;
+  /** largest accepted limit; larger values are an error */
+  maxLimit?: number;
+}
+
+function parseJsonFilter(text: string, param: string): FlowFilter {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new FilterError(param, `invalid FlowFilter JSON: ${(e as Error).message}`);
+  }
+  compileFilter(v as FlowFilter, `${param}.`);
+  return v as FlowFilter;
+}
+
+export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = {}): FlowQuery {
+  const white = new FilterPairBuilder();
+  const black = new FilterPairBuilder();
+  const rawWhite: FlowFilter[] = [];
+  const rawBlack: FlowFilter[] = [];
+  const query: FlowQuery = { whitelist: [], blacklist: [] };
+  let uiText = "";
+  for (const [key, value] of toEntries(input)) {
+    const negated = key.startsWith("not.");
+    const name = negated ? key.slice(4) : key;
+    const target = negated ? black : white;
+    const m = /^(from_|to_)?(.+)$/.exec(name)!;
+    const side: Side = m[1] === "from_" ? "from" : m[1] === "to_" ? "to" : "either";
+    if ((SIDED_KINDS as readonly string[]).includes(m[2])) {
+      target.addSided(m[2] as SidedKind, side, value, key);
+      continue;
+    }
+    if (side === "either" && (ATTR_NAMES as readonly string[]).includes(name)) {
+      addAttr(target, name as AttrName, value, key);
+      continue;
+    }
+    if (negated) throw new FilterError(key, "unknown filter parameter");
+    switch (name) {
+      case "allow":
+        rawWhite.push(parseJsonFilter(value, key));
+        continue;
+      case "deny":
+        rawBlack.push(parseJsonFilter(value, key));
+        continue;
+      case "q":
+        uiText += " " + value;
+        continue;
+      case "since":
+      case "until":
+        if (value.trim() === "") continue;
+        // kept as written (a relative "5m" stays relative) and resolved when the query is compiled
+        parseTimeArg(value, name, opts.now);
+        query[name] = value.trim();
+        continue;
+      case "limit": {
+        if (!/^\d+$/.test(value)) throw new FilterError("limit", `expected a non-negative integer, got ${JSON.stringify(value)}`);
+        const n = Number(value);
+        if (opts.maxLimit !== undefined && n > opts.maxLimit) throw new FilterError("limit", `at most ${opts.maxLimit}`);
+        query.limit = n;
+        continue;
+      }
+      case "first":
+        if (!["true", "false", "1", "0", ""].includes(value)) throw new FilterError("first", `expected true or false, got ${JSON.stringify(value)}`);
+        query.first = value === "true" || value === "1" || value === "";
+        continue;
+      case "order":
+        if (value !== "asc" && value !== "desc") throw new FilterError("order", `expected asc or desc, got ${JSON.stringify(value)}`);
+        query.first = value === "asc";
+        continue;
+      case "cursor":
+        query.cursor = value;
+        continue;
+    }
+    if (opts.allow?.includes(name) || NON_FILTER_PARAMS.includes(name)) continue;
+    throw new FilterError(key, "unknown filter parameter");
+  }
+  query.whitelist = [...white.build(), ...rawWhite];
+  query.blacklist = [...black.build(), ...rawBlack];
+  if (uiText.trim()) {
+    const ui = uiEntriesToFilters(parseUiFilter(uiText, "q"));
+    // the free text narrows whatever the structured parameters selected
+    query.whitelist = crossWhitelist(query.whitelist, ui.whitelist);
+    query.blacklist.push(...ui.blacklist);
+  }
+  if (query.since && query.until && parseTimeArg(query.since, "since", opts.now) > parseTimeArg(query.until, "until", opts.now)) {
+    throw new FilterError("since", "is after until");
+  }
+  return query;
+}
+
+/** (a1 OR a2) AND (b1 OR b2) as a whitelist: every pair merged; a pair whose fields collide keeps both. */
+function crossWhitelist(a: FlowFilter[], b: FlowFilter[]): FlowFilter[] {
+  if (a.length === 0) return b;
+  if (b.length === 0) return a;
+  const out: FlowFilter[] = [];
+  for (const x of a) for (const y of b) {
+    const merged = mergeAnd(x, y);
+    if (merged) out.push(merged);
+  }
+  return out;
+}
+
+/** AND of two filters as one filter, or null when they constrain the same field (not expressible). */
+function mergeAnd(x: FlowFilter, y: FlowFilter): FlowFilter | null {
+  const out: Record<string, unknown> = { ...x };
+  for (const [k, v] of Object.entries(y)) {
+    if (out[k] === undefined) out[k] = v;
+    else if (canonicalJson(out[k]) !== canonicalJson(v)) {
+      if (k === "source_pod" || k === "destination_pod") {
+        const both = intersectPods(out[k] as string[], v as string[]);
+        if (!both.length) return null;
+        out[k] = both;
+      } else return null;
+    }
+  }
+  return out as FlowFilter;
+}
+
+/** Pod filters that satisfy both lists (a namespace-only value narrows a namespace-less pod prefix). */
+function intersectPods(a: string[], b: string[]): string[] {
+  const out: string[] = [];
+  for (const p of a) for (const q of b) {
+    const [pn, pp] = p.includes("/") ? p.split("/") : ["", p];
+    const [qn, qp] = q.includes("/") ? q.split("/") : ["", q];
+    if (pn && qn && pn !== qn) continue;
+    const ns = pn || qn;
+    let prefix: string;
+    if (pp.startsWith(qp)) prefix = pp;
+    else if (qp.startsWith(pp)) prefix = qp;
+    else continue;
+    out.push(ns ? `${ns}/${prefix}` : prefix);
+  }
+  return out;
+}
+
+// ---- inverse ----
+
+const SIDED_PARAM: Record<string, [SidedKind, "source_" | "destination_"]> = {};
+for (const k of SIDED_KINDS) {
+  if (k === "namespace") continue;
+  const f = k === "cluster" ? "cluster_name" : k;
+  SIDED_PARAM[`source_${f}`] = [k, "source_"];
+  SIDED_PARAM[`destination_${f}`] = [k, "destination_"];
+}
+
+function sidedValues(kind: SidedKind, v: unknown[]): string[] {
+  if (kind === "workload") return (v as { kind?: string; name?: string }[]).map((w) => (w.kind ? `${w.kind}/${w.name}` : `${w.name}`));
+  return v.map(String);
+}
+
+function attrValues(name: AttrName, v: unknown[]): string[] | null {
+  switch (name) {
+    case "type":
+      return (v as { type: number; match_sub_type?: boolean; sub_type?: number }[]).map(formatEventType);
+    case "reply":
+      return v.map(String);
+    case "http_header":
+      return (v as { key: string; value: string }[]).map((h) => `${h.key}:${h.value}`);
+    case "tcp_flags":
+      return (v as Record<string, boolean>[]).map((f) => Object.keys(f).filter((k) => f[k]).join(","));
+    default:
+      return v.map(String);
+  }
+}
+
+/** Emits the params of one builder side; returns false when a field has no parameter spelling. */
+function emitSide(params: URLSearchParams, prefix: string, filters: FlowFilter[]): boolean {
+  if (filters.length === 0) return true;
+  const [L, R] = filters.length === 2 ? filters : [filters[0], filters[0]];
+  const single = filters.length === 1;
+  const keys = new Set([...Object.keys(L), ...Object.keys(R)]);
+  for (const key of keys) {
+    const lv = (L as Record<string, unknown[]>)[key];
+    const rv = (R as Record<string, unknown[]>)[key];
+    const sided = SIDED_PARAM[key];
+    if (!sided) {
+      const attr = ATTR_NAMES.find((a) => ATTR_FIELD[a] === key);
+      if (!attr || canonicalJson(lv) !== canonicalJson(rv) || !lv) return false;
+      const vals = attrValues(attr, lv);
+      if (!vals) return false;
+      for (const v of vals) params.append(`${prefix}${attr}`, v);
+      continue;
+    }
+    const [kind, side] = sided;
+    const emit = (dir: "from_" | "to_" | "", vals: unknown[]) => {
+      for (const v of sidedValues(kind, vals)) {
+        if (kind === "pod" && v.endsWith("/") && v.indexOf("/") === v.length - 1) params.append(`${prefix}${dir}namespace`, v.slice(0, -1));
+        else params.append(`${prefix}${dir}${kind}`, v);
+      }
+    };
+    if (single) {
+      emit(side === "source_" ? "from_" : "to_", lv);
+      continue;
+    }
+    // pair: left.source = either ∪ from, left.destination = to, right.source = from, right.destination = either ∪ to
+    if (side === "source_") {
+      const other = (R as Record<string, unknown[]>)[key];
+      if (other) emit("from_", other);
+      else if (lv) emit("", lv);
+    } else {
+      const other = (L as Record<string, unknown[]>)[key];
+      if (other) emit("to_", other);
+    }
+  }
+  return true;
+}
+
+/**
+ * The URL form of a query. Uses the readable parameters when they reproduce the query exactly and falls
+ * back to allow=/deny= JSON filters otherwise, so fromSearchParams(toSearchParams(q)) always equals q.
+ */
+export function toSearchParams(query: FlowQuery): URLSearchParams {
+  const params = new URLSearchParams();
+  const tryReadable = (prefix: string, filters: FlowFilter[], raw: string) => {
+    if (filters.length === 0) return;
+    const p = new URLSearchParams();
+    const ok = filters.length <= 2 && emitSide(p, prefix, filters);
+    if (ok) {
+      const back = fromSearchParams(p);
+      const got = prefix ? back.blacklist : back.whitelist;
+      if (canonicalJson(got) === canonicalJson(filters)) {
+        for (const [k, v] of p) params.append(k, v);
+        return;
+      }
+    }
+    for (const f of filters) params.append(raw, JSON.stringify(f));
+  };
+  tryReadable("", query.whitelist, "allow");
+  tryReadable("not.", query.blacklist, "deny");
+  if (query.since) params.set("since", query.since);
+  if (query.until) params.set("until", query.until);
+  if (query.limit !== undefined) params.set("limit", String(query.limit));
+  if (query.first) params.set("first", "true");
+  if (query.cursor) params.set("cursor", query.cursor);
+  return params;
+}

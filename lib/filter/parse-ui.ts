@@ -1,0 +1,125 @@
+// Hubble UI's free-text filter: space-separated terms `[!][from:|to:|either:]kind=value` with kinds
+// label (default), ip, dns, identity, pod, workload, plus Flowscope's policy. A term without a known
+// kind is a label (`app=frontend`). As in Hubble UI, positive terms OR (a flow that matches any of them
+// is shown) and any matching negative term hides a flow.
+import { parseWorkload, validateSided, type SidedKind } from "./builder";
+import { parsePolicyPattern } from "./policy";
+import { FilterError, type FlowFilter, type FlowQuery } from "./types";
+
+export type UiKind = "label" | "ip" | "dns" | "identity" | "pod" | "workload" | "policy";
+export type UiDirection = "from" | "to" | "either";
+
+export interface UiFilterEntry {
+  negative: boolean;
+  direction: UiDirection;
+  kind: UiKind;
+  value: string;
+}
+
+const KINDS: readonly UiKind[] = ["label", "ip", "dns", "identity", "pod", "workload", "policy"];
+const SIDED: Record<Exclude<UiKind, "policy">, SidedKind> = {
+  label: "label", ip: "ip", dns: "fqdn", identity: "identity", pod: "pod", workload: "workload",
+};
+
+export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
+  let t = term.trim();
+  if (!t) throw new FilterError(field, "empty term");
+  let negative = false;
+  if (t.startsWith("!")) {
+    negative = true;
+    t = t.slice(1);
+  }
+  let direction: UiDirection = "either";
+  const d = /^(from|to|either):/.exec(t);
+  if (d) {
+    direction = d[1] as UiDirection;
+    t = t.slice(d[0].length);
+  }
+  const eq = t.indexOf("=");
+  let kind: UiKind = "label";
+  let value = t;
+  if (eq > 0 && (KINDS as readonly string[]).includes(t.slice(0, eq))) {
+    kind = t.slice(0, eq) as UiKind;
+    value = t.slice(eq + 1);
+  }
+  if (!value) throw new FilterError(field, `missing value in ${JSON.stringify(term)}`);
+  const label = `${field} ${JSON.stringify(term)}`;
+  if (kind === "policy") {
+    if (direction !== "either") throw new FilterError(label, "policy terms have no direction");
+    parsePolicyPattern(value, label);
+  } else validateSided(SIDED[kind], value, label);
+  return { negative, direction, kind, value };
+}
+
+export function parseUiFilter(text: string, field = "filter"): UiFilterEntry[] {
+  return text.split(/\s+/).filter(Boolean).map((t) => parseUiEntry(t, field));
+}
+
+/** The canonical text of an entry, `[!]dir:kind=value` as Hubble UI serialises it. */
+export function formatUiEntry(e: UiFilterEntry): string {
+  return `${e.negative ? "!" : ""}${e.direction === "either" ? "" : `${e.direction}:`}${e.kind}=${e.value}`;
+}
+
+function entryFilters(e: UiFilterEntry): FlowFilter[] {
+  if (e.kind === "policy") return [{ policy: [e.value] }];
+  const kind = SIDED[e.kind];
+  const field = kind === "fqdn" ? "fqdn" : kind;
+  const value: unknown =
+    kind === "identity" ? Number(e.value) : kind === "workload" ? parseWorkload(e.value, "workload") : e.value;
+  const sides = e.direction === "either" ? ["source_", "destination_"] : [e.direction === "from" ? "source_" : "destination_"];
+  return sides.map((s) => ({ [`${s}${field}`]: [value] }) as FlowFilter);
+}
+
+/** Positive terms → whitelist filters (OR), negative terms → blacklist filters. */
+export function uiEntriesToFilters(entries: UiFilterEntry[]): { whitelist: FlowFilter[]; blacklist: FlowFilter[] } {
+  const whitelist: FlowFilter[] = [];
+  const blacklist: FlowFilter[] = [];
+  for (const e of entries) (e.negative ? blacklist : whitelist).push(...entryFilters(e));
+  return { whitelist, blacklist };
+}
+
+export interface UiView {
+  /** namespaces shown (either side); empty = all */
+  namespaces?: string[];
+  verdicts?: FlowFilter["verdict"];
+  /** free text or parsed entries */
+  text?: string;
+  entries?: UiFilterEntry[];
+  since?: string;
+  until?: string;
+}
+
+/** The FlowQuery for the UI's namespace selection + verdict + free text. */
+export function uiViewToQuery(view: UiView): FlowQuery {
+  const entries = view.entries ?? (view.text ? parseUiFilter(view.text) : []);
+  const { whitelist: terms, blacklist } = uiEntriesToFilters(entries);
+  const base: FlowFilter[] = [];
+  const ns = view.namespaces?.filter(Boolean) ?? [];
+  if (ns.length) {
+    base.push({ source_pod: ns.map((n) => `${n}/`) }, { destination_pod: ns.map((n) => `${n}/`) });
+  }
+  let whitelist: FlowFilter[];
+  if (!terms.length) whitelist = base;
+  else if (!base.length) whitelist = terms;
+  else {
+    whitelist = [];
+    for (const b of base) for (const t of terms) {
+      const key = Object.keys(b)[0] as "source_pod" | "destination_pod";
+      const tv = t[key];
+      if (!tv) whitelist.push({ ...t, ...b });
+      else {
+        // a pod term on the namespace's side: keep the pods that live in a selected namespace
+        const pods = tv.flatMap((p) => (p.includes("/") ? (ns.includes(p.split("/")[0]) ? [p] : []) : ns.map((n) => `${n}/${p}`)));
+        if (pods.length) whitelist.push({ ...t, [key]: pods });
+      }
+    }
+    if (!whitelist.length) whitelist = [{ uuid: ["\u0000no-match"] }];
+  }
+  if (view.verdicts?.length) {
+    whitelist = whitelist.length ? whitelist.map((f) => ({ ...f, verdict: view.verdicts })) : [{ verdict: view.verdicts }];
+  }
+  const q: FlowQuery = { whitelist, blacklist };
+  if (view.since) q.since = view.since;
+  if (view.until) q.until = view.until;
+  return q;
+}

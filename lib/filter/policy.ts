@@ -1,0 +1,61 @@
+// Which policies decided a flow, as "Kind/namespace/name" strings. The store's `policies` column must be
+// built with decidingPolicies() so the SQL translation and matchFlow agree on what "policy=X" means.
+import type { Flow, FlowscopeExtension, Policy } from "../flow/types";
+import { FilterError } from "./types";
+
+export function policyRef(p: Policy): string {
+  return `${p.kind ?? ""}/${p.namespace ?? ""}/${p.name ?? ""}`;
+}
+
+/** Every deciding policy: *_allowed_by, *_denied_by, and Flowscope's default_deny_by / l7_decided_by. */
+export function decidingPolicies(flow: Flow): string[] {
+  const out: string[] = [];
+  const add = (list: Policy[] | undefined) => {
+    if (!Array.isArray(list)) return;
+    for (const p of list) {
+      const ref = policyRef(p);
+      if (!out.includes(ref)) out.push(ref);
+    }
+  };
+  add(flow.egress_allowed_by);
+  add(flow.ingress_allowed_by);
+  add(flow.egress_denied_by);
+  add(flow.ingress_denied_by);
+  const ext = flow.extensions as FlowscopeExtension | undefined;
+  if (ext && typeof ext === "object") {
+    add(ext.default_deny_by);
+    add(ext.l7_decided_by);
+  }
+  return out;
+}
+
+/** "\n"-joined with a leading and trailing "\n" (the store's list-column format), or null when empty. */
+export function joinListColumn(values: readonly string[] | undefined): string | null {
+  if (!values || values.length === 0) return null;
+  return "\n" + values.join("\n") + "\n";
+}
+
+export interface PolicyPattern {
+  kind?: string;
+  namespace?: string;
+  name: string;
+}
+
+/** `name`, `namespace/name` or `Kind/namespace/name` (empty namespace for cluster-wide policies). */
+export function parsePolicyPattern(value: string, field = "policy"): PolicyPattern {
+  if (typeof value !== "string" || value.trim() === "") throw new FilterError(field, "empty policy name");
+  const parts = value.split("/");
+  if (parts.some((p) => p.includes("\n"))) throw new FilterError(field, `invalid policy ${JSON.stringify(value)}`);
+  let pat: PolicyPattern;
+  if (parts.length === 1) pat = { name: parts[0] };
+  else if (parts.length === 2) pat = { namespace: parts[0], name: parts[1] };
+  else if (parts.length === 3) pat = { kind: parts[0], namespace: parts[1], name: parts[2] };
+  else throw new FilterError(field, `expected name, namespace/name or Kind/namespace/name, got ${JSON.stringify(value)}`);
+  if (!pat.name) throw new FilterError(field, `missing policy name in ${JSON.stringify(value)}`);
+  return pat;
+}
+
+export function policyMatches(pat: PolicyPattern, ref: string): boolean {
+  const [kind, ns, name] = ref.split("/");
+  return name === pat.name && (pat.namespace === undefined || ns === pat.namespace) && (pat.kind === undefined || kind === pat.kind);
+}

@@ -1,0 +1,52 @@
+// Time arguments: RFC 3339 (any fraction), a date, epoch milliseconds, or hubble's relative durations
+// (`30s`, `5m`, `1h30m`, `500ms`) meaning "that long before now".
+import { FilterError } from "./types";
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Milliseconds of a duration like `1h43m` or `500ms`, or null if it is not one. */
+export function parseDuration(s: string): number | null {
+  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(s)) return null;
+  let total = 0;
+  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return total;
+}
+
+const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** Epoch milliseconds (floored) of an RFC 3339 timestamp with any number of fraction digits, or NaN. */
+export function timestampMs(s: string | undefined): number {
+  if (!s) return NaN;
+  const m = RFC3339_RE.exec(s);
+  if (!m) return NaN;
+  const [, y, mo, d, h = "00", mi = "00", sec = "00", frac = "", zone] = m;
+  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec) + Math.floor(Number((frac + "000").slice(0, 3)));
+  if (zone && zone.toUpperCase() !== "Z") {
+    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
+    const off = (Number(z[2]) * 60 + Number(z[3])) * 60_000;
+    ms -= z[1] === "+" ? off : -off;
+  }
+  return ms;
+}
+
+/** Resolves a since/until argument to epoch milliseconds; throws FilterError naming `field`. */
+export function parseTimeArg(value: string | number, field: string, now: number = Date.now()): number {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) throw new FilterError(field, `invalid time ${value}`);
+    return Math.floor(value);
+  }
+  const v = String(value).trim();
+  if (/^\d{11,}$/.test(v)) return Number(v);
+  const dur = parseDuration(v);
+  if (dur !== null) return now - dur;
+  const ms = timestampMs(v);
+  if (Number.isNaN(ms)) {
+    throw new FilterError(field, `invalid time ${JSON.stringify(value)}: use RFC 3339 (2024-05-01T10:00:00Z), a date, epoch ms, or a duration like 5m or 1h30m`);
+  }
+  return ms;
+}
+
+/** RFC 3339 with milliseconds, for storing resolved times in a FlowQuery. */
+export function isoMs(ms: number): string {
+  return new Date(ms).toISOString();
+}

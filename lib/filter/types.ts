@@ -1,0 +1,107 @@
+// The one filter model for REST, WebSocket, CLI and UI. Field names are Hubble's FlowFilter proto names
+// (flow-schema.md §4.5) so a filter written for `hubble observe --allowlist` means the same here.
+import type { TrafficDirection, Verdict } from "../flow/types";
+
+export interface WorkloadFilter {
+  name?: string;
+  kind?: string;
+}
+
+export interface EventTypeFilter {
+  type: number;
+  match_sub_type?: boolean;
+  sub_type?: number;
+}
+
+export interface HTTPHeaderFilter {
+  key: string;
+  value: string;
+}
+
+export type TCPFlagName = "FIN" | "SYN" | "RST" | "PSH" | "ACK" | "URG" | "ECE" | "CWR" | "NS";
+
+/**
+ * Hubble's FlowFilter. Within one filter every set field must match (AND); within one field any value may
+ * match (OR). An empty or absent array means "no constraint".
+ */
+export interface FlowFilter {
+  uuid?: string[];
+  source_ip?: string[];
+  source_ip_xlated?: string[];
+  /** `[ns/]pod-name-prefix`: `ns/` alone = namespace only; no slash or `/prefix` = any namespace */
+  source_pod?: string[];
+  source_fqdn?: string[];
+  /** Kubernetes label selectors (`app=x`, `k8s:app in (a,b)`, `!app`, `app!=x`) */
+  source_label?: string[];
+  source_service?: string[];
+  source_workload?: WorkloadFilter[];
+  source_cluster_name?: string[];
+  destination_ip?: string[];
+  destination_pod?: string[];
+  destination_fqdn?: string[];
+  destination_label?: string[];
+  destination_service?: string[];
+  destination_workload?: WorkloadFilter[];
+  destination_cluster_name?: string[];
+  traffic_direction?: TrafficDirection[];
+  verdict?: Verdict[];
+  drop_reason_desc?: string[];
+  event_type?: EventTypeFilter[];
+  /** `404`, `5+`, `40+` */
+  http_status_code?: string[];
+  /** tcp, udp, icmp, icmpv4, icmpv6, sctp, http, dns, kafka */
+  protocol?: string[];
+  source_port?: string[];
+  destination_port?: string[];
+  reply?: boolean[];
+  /** regular expressions (see regex.ts for the accepted subset) */
+  dns_query?: string[];
+  source_identity?: number[];
+  destination_identity?: number[];
+  http_method?: string[];
+  http_path?: string[];
+  http_url?: string[];
+  http_header?: HTTPHeaderFilter[];
+  tcp_flags?: Partial<Record<TCPFlagName, boolean>>[];
+  /** patterns: `k8s*`, `cluster/`, `cluster/node-*` */
+  node_name?: string[];
+  ip_version?: ("IP_NOT_USED" | "IPv4" | "IPv6")[];
+  /**
+   * Flowscope's addition: the deciding policy. `name`, `namespace/name` or `Kind/namespace/name`
+   * (`CiliumClusterwideNetworkPolicy//name` for cluster-wide ones).
+   */
+  policy?: string[];
+}
+
+export type FlowFilterField = keyof FlowFilter;
+
+/** A whole question about flows: Hubble's GetFlowsRequest less the streaming options. */
+export interface FlowQuery {
+  /** keep a flow if ANY of these matches; empty = keep all */
+  whitelist: FlowFilter[];
+  /** drop a flow if ANY of these matches */
+  blacklist: FlowFilter[];
+  /** RFC 3339 time or epoch milliseconds; inclusive */
+  since?: string;
+  /** RFC 3339 time or epoch milliseconds; inclusive */
+  until?: string;
+  limit?: number;
+  /** oldest first (hubble `--first N`) instead of newest first */
+  first?: boolean;
+  /** opaque pagination cursor, passed through */
+  cursor?: string;
+}
+
+/** A filter that cannot be used. `field` names the offending field or flag, e.g. `source_pod` or `--to-port`. */
+export class FilterError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(`${field}: ${message}`);
+    this.name = "FilterError";
+    this.field = field;
+  }
+}
+
+export function emptyQuery(): FlowQuery {
+  return { whitelist: [], blacklist: [] };
+}

@@ -1,0 +1,206 @@
+// Reads `hubble observe -o json` output (and the exporter's files) line by line. Accepts what Go protojson
+// accepts: proto or lowerCamel field names, enum names or numbers, 64-bit integers as numbers or strings,
+// unknown fields (ignored, like `hubble observe --input-file`), and the pre-v0.11 bare Flow lines. Each
+// bad line becomes an error with its line number; good lines are kept. lost_events / node_status /
+// agent_event / debug_event lines are not flows and are counted as skipped.
+import { ENUMS, enumName, formatTimestamp, SCHEMA, type FieldSpec, type FieldType } from "./json";
+import type { Flow, FlowEnvelope } from "./types";
+
+export interface ImportError {
+  line: number;
+  message: string;
+}
+
+export type LineResult =
+  | { kind: "flow"; envelope: FlowEnvelope }
+  | { kind: "skipped"; what: string }
+  | { kind: "empty" }
+  | { kind: "error"; message: string };
+
+export interface ImportResult {
+  flows: FlowEnvelope[];
+  errors: ImportError[];
+  /** non-flow lines by kind, e.g. { lost_events: 2 } */
+  skipped: Record<string, number>;
+  /** human-readable notes about skipped lines */
+  notes: string[];
+  lines: number;
+}
+
+class LineError extends Error {}
+
+const NON_FLOW = ["node_status", "lost_events", "agent_event", "debug_event"];
+
+function fieldIndex(msg: string): Map<string, FieldSpec> {
+  const m = new Map<string, FieldSpec>();
+  for (const f of SCHEMA[msg]) {
+    m.set(f.name, f);
+    m.set(f.json, f);
+  }
+  return m;
+}
+const INDEX: Record<string, Map<string, FieldSpec>> = Object.fromEntries(Object.keys(SCHEMA).map((k) => [k, fieldIndex(k)]));
+
+function typeName(v: unknown): string {
+  return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
+}
+
+function normValue(type: FieldType, v: unknown, path: string): unknown {
+  if (v === null) return undefined;
+  if (typeof type === "string") {
+    switch (type) {
+      case "string":
+        if (typeof v !== "string") throw new LineError(`${path}: expected a string, got ${typeName(v)}`);
+        return v === "" ? undefined : v;
+      case "int": {
+        const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
+        if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${path}: expected an integer, got ${JSON.stringify(v)}`);
+        return n === 0 ? undefined : n;
+      }
+      case "uint64": {
+        if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v === 0 ? undefined : String(v);
+        if (typeof v === "string" && /^\d+$/.test(v)) return /^0+$/.test(v) ? undefined : v.replace(/^0+/, "");
+        throw new LineError(`${path}: expected an unsigned 64-bit integer, got ${JSON.stringify(v)}`);
+      }
+      case "bool":
+        if (typeof v !== "boolean") throw new LineError(`${path}: expected true or false, got ${JSON.stringify(v)}`);
+        return v ? true : undefined;
+      case "boolvalue":
+        if (typeof v !== "boolean") throw new LineError(`${path}: expected true or false, got ${JSON.stringify(v)}`);
+        return v;
+      case "int32value":
+        if (typeof v !== "number" || !Number.isInteger(v)) throw new LineError(`${path}: expected an integer, got ${JSON.stringify(v)}`);
+        return v;
+      case "timestamp": {
+        if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
+          throw new LineError(`${path}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
+        }
+        return formatTimestamp(v);
+      }
+      case "any":
+        if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${path}: expected an object, got ${typeName(v)}`);
+        return v;
+    }
+  }
+  if ("enum" in type) {
+    if (typeof v !== "string" && typeof v !== "number") throw new LineError(`${path}: expected an enum name or number, got ${typeName(v)}`);
+    const name = enumName(type.enum, v);
+    if (name === undefined) throw new LineError(`${path}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+    if (typeof v === "string" && type.enum !== "DropReason" && !Object.values(ENUM_NAMES(type.enum)).includes(v)) {
+      throw new LineError(`${path}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+    }
+    if (type.enum === "DropReason" && !/^[A-Z0-9_]+$/.test(name)) throw new LineError(`${path}: invalid drop reason ${JSON.stringify(v)}`);
+    return name;
+  }
+  if ("msg" in type) {
+    if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${path}: expected an object, got ${typeName(v)}`);
+    return normMessage(type.msg, v as Record<string, unknown>, path);
+  }
+  if (!Array.isArray(v)) throw new LineError(`${path}: expected an array, got ${typeName(v)}`);
+  const item = type.repeated;
+  const out = v.map((x, i) => {
+    if (item === "string") {
+      if (typeof x !== "string") throw new LineError(`${path}[${i}]: expected a string, got ${typeName(x)}`);
+      return x;
+    }
+    if (typeof x !== "object" || x === null || Array.isArray(x)) throw new LineError(`${path}[${i}]: expected an object, got ${typeName(x)}`);
+    return normMessage(item.msg, x as Record<string, unknown>, `${path}[${i}]`);
+  });
+  return out.length ? out : undefined;
+}
+
+function ENUM_NAMES(e: string): Record<number, string> {
+  return ENUMS[e] ?? {};
+}
+
+/** Rebuilds `obj` with proto field names in declaration order, dropping unknown and default fields. */
+function normMessage(msg: string, obj: Record<string, unknown>, path: string): Record<string, unknown> {
+  const idx = INDEX[msg];
+  const vals = new Map<string, unknown>();
+  for (const [k, v] of Object.entries(obj)) {
+    const f = idx.get(k);
+    if (!f) continue; // unknown field: tolerated, as hubble --input-file does
+    const nv = normValue(f.type, v, path ? `${path}.${f.name}` : f.name);
+    if (nv !== undefined) vals.set(f.name, nv);
+  }
+  const out: Record<string, unknown> = {};
+  for (const f of SCHEMA[msg]) if (vals.has(f.name)) out[f.name] = vals.get(f.name);
+  return out;
+}
+
+/** Parses one line of an export. */
+export function importLine(text: string): LineResult {
+  const t = text.trim();
+  if (t === "") return { kind: "empty" };
+  let v: unknown;
+  try {
+    v = JSON.parse(t);
+  } catch (e) {
+    return { kind: "error", message: `invalid JSON: ${(e as Error).message}` };
+  }
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return { kind: "error", message: `expected a JSON object, got ${typeName(v)}` };
+  const o = v as Record<string, unknown>;
+  for (const k of NON_FLOW) {
+    if (k in o || camelKey(k) in o) return { kind: "skipped", what: k };
+  }
+  try {
+    if ("flow" in o) {
+      if (typeof o.flow !== "object" || o.flow === null || Array.isArray(o.flow)) return { kind: "error", message: `flow: expected an object, got ${typeName(o.flow)}` };
+      const env = normMessage("GetFlowsResponse", o, "");
+      const flow = env.flow as Flow;
+      return {
+        kind: "flow",
+        envelope: { flow, node_name: (env.node_name as string) ?? flow.node_name ?? "", time: (env.time as string) ?? flow.time ?? "" },
+      };
+    }
+    // pre-v0.11 `-o json`: a bare Flow
+    if ("time" in o || "verdict" in o || "IP" in o || "source" in o || "Type" in o) {
+      const flow = normMessage("Flow", o, "flow") as Flow;
+      return { kind: "flow", envelope: { flow, node_name: flow.node_name ?? "", time: flow.time ?? "" } };
+    }
+  } catch (e) {
+    if (e instanceof LineError) return { kind: "error", message: e.message };
+    throw e;
+  }
+  return { kind: "error", message: "not a Hubble flow: no flow, node_status or lost_events member" };
+}
+
+function camelKey(k: string): string {
+  return k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Accumulates results line by line so callers can stream large files. */
+export class HubbleImporter {
+  readonly result: ImportResult = { flows: [], errors: [], skipped: {}, notes: [], lines: 0 };
+  constructor(private readonly keepFlows = true, private readonly maxErrors = 1000) {}
+
+  /** Returns the envelope for a good flow line, undefined otherwise. */
+  push(text: string): FlowEnvelope | undefined {
+    const r = this.result;
+    const lineNo = ++r.lines;
+    const res = importLine(text);
+    switch (res.kind) {
+      case "flow":
+        if (this.keepFlows) r.flows.push(res.envelope);
+        return res.envelope;
+      case "skipped":
+        if (!r.skipped[res.what]) r.notes.push(`line ${lineNo}: skipped ${res.what} (not a flow); further ones are only counted`);
+        r.skipped[res.what] = (r.skipped[res.what] ?? 0) + 1;
+        return undefined;
+      case "error":
+        if (r.errors.length < this.maxErrors) r.errors.push({ line: lineNo, message: res.message });
+        return undefined;
+      case "empty":
+        return undefined;
+    }
+  }
+}
+
+/** Parses a whole export held in memory. */
+export function parseHubbleExport(text: string): ImportResult {
+  const imp = new HubbleImporter();
+  const lines = text.split("\n");
+  if (lines.length && lines[lines.length - 1] === "") lines.pop();
+  for (const l of lines) imp.push(l);
+  return imp.result;
+}

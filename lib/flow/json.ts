@@ -1,0 +1,366 @@
+// The exact bytes `hubble observe -o json` prints for a GetFlowsResponse: Go protojson with proto names
+// (fields in .proto declaration order, enum zero values / empty strings / zero numbers / false / empty
+// arrays left out, 64-bit integers as strings, is_reply kept when set even if false, timestamps with 0, 3,
+// 6 or 9 fraction digits), passed through Go encoding/json, which compacts it and escapes <, >, & and
+// U+2028/U+2029. The schema below is also what import.ts uses to accept lowerCamel names and enum numbers.
+import { DROP_REASON_NAMES, dropReasonName } from "./enums";
+import type { FlowEnvelope, LostEventsEnvelope } from "./types";
+
+export type FieldType =
+  | "string" | "int" | "uint64" | "bool" | "boolvalue" | "int32value" | "timestamp" | "any"
+  | { enum: string } | { msg: string } | { repeated: "string" | { msg: string } };
+
+export interface FieldSpec {
+  name: string;
+  /** `"name":` ready to emit */
+  key: string;
+  json: string; // lowerCamel JSON name
+  type: FieldType;
+}
+
+const E = (e: string): FieldType => ({ enum: e });
+const M = (m: string): FieldType => ({ msg: m });
+const RS: FieldType = { repeated: "string" };
+const RM = (m: string): FieldType => ({ repeated: { msg: m } });
+
+function camel(name: string): string {
+  return name.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+const RAW: Record<string, [string, FieldType][]> = {
+  GetFlowsResponse: [["flow", M("Flow")], ["node_status", M("NodeStatusEvent")], ["lost_events", M("LostEvent")], ["node_name", "string"], ["time", "timestamp"]],
+  Flow: [
+    ["time", "timestamp"], ["uuid", "string"], ["emitter", M("Emitter")], ["verdict", E("Verdict")], ["drop_reason", "int"],
+    ["auth_type", E("AuthType")], ["ethernet", M("Ethernet")], ["IP", M("IP")], ["l4", M("Layer4")], ["tunnel", M("Tunnel")],
+    ["source", M("Endpoint")], ["destination", M("Endpoint")], ["Type", E("FlowType")], ["node_name", "string"],
+    ["node_labels", RS], ["source_names", RS], ["destination_names", RS], ["l7", M("Layer7")], ["reply", "bool"],
+    ["event_type", M("CiliumEventType")], ["source_service", M("Service")], ["destination_service", M("Service")],
+    ["traffic_direction", E("TrafficDirection")], ["policy_match_type", "int"], ["trace_observation_point", E("TraceObservationPoint")],
+    ["trace_reason", E("TraceReason")], ["file", M("FileInfo")], ["ip_trace_id", M("IPTraceID")], ["drop_reason_desc", E("DropReason")],
+    ["is_reply", "boolvalue"], ["debug_capture_point", E("DebugCapturePoint")], ["interface", M("NetworkInterface")],
+    ["proxy_port", "int"], ["trace_context", M("TraceContext")], ["sock_xlate_point", E("SocketTranslationPoint")],
+    ["socket_cookie", "uint64"], ["cgroup_id", "uint64"], ["Summary", "string"], ["extensions", "any"],
+    ["egress_allowed_by", RM("Policy")], ["ingress_allowed_by", RM("Policy")], ["egress_denied_by", RM("Policy")],
+    ["ingress_denied_by", RM("Policy")], ["policy_log", RS], ["aggregate", M("Aggregate")],
+  ],
+  Endpoint: [["ID", "int"], ["identity", "int"], ["cluster_name", "string"], ["namespace", "string"], ["labels", RS], ["pod_name", "string"], ["workloads", RM("Workload")]],
+  Workload: [["name", "string"], ["kind", "string"]],
+  Ethernet: [["source", "string"], ["destination", "string"]],
+  IP: [["source", "string"], ["source_xlated", "string"], ["destination", "string"], ["ipVersion", E("IPVersion")], ["encrypted", "bool"]],
+  Layer4: [["TCP", M("TCP")], ["UDP", M("UDP")], ["ICMPv4", M("ICMP")], ["ICMPv6", M("ICMP")], ["SCTP", M("UDP")], ["VRRP", M("VRRP")], ["IGMP", M("IGMP")]],
+  TCP: [["source_port", "int"], ["destination_port", "int"], ["flags", M("TCPFlags")]],
+  UDP: [["source_port", "int"], ["destination_port", "int"]],
+  ICMP: [["type", "int"], ["code", "int"]],
+  VRRP: [["type", "int"], ["vrid", "int"], ["priority", "int"]],
+  IGMP: [["type", "int"], ["group_address", "string"]],
+  TCPFlags: ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"].map((f) => [f, "bool"] as [string, FieldType]),
+  Tunnel: [["protocol", E("TunnelProtocol")], ["IP", M("IP")], ["l4", M("Layer4")], ["vni", "int"]],
+  Layer7: [["type", E("L7FlowType")], ["latency_ns", "uint64"], ["dns", M("DNS")], ["http", M("HTTP")], ["kafka", M("Kafka")]],
+  DNS: [["query", "string"], ["ips", RS], ["ttl", "int"], ["cnames", RS], ["observation_source", "string"], ["rcode", "int"], ["qtypes", RS], ["rrtypes", RS]],
+  HTTP: [["code", "int"], ["method", "string"], ["url", "string"], ["protocol", "string"], ["headers", RM("HTTPHeader")]],
+  HTTPHeader: [["key", "string"], ["value", "string"]],
+  Kafka: [["error_code", "int"], ["api_version", "int"], ["api_key", "string"], ["correlation_id", "int"], ["topic", "string"]],
+  Service: [["name", "string"], ["namespace", "string"]],
+  CiliumEventType: [["type", "int"], ["sub_type", "int"]],
+  NetworkInterface: [["index", "int"], ["name", "string"]],
+  FileInfo: [["name", "string"], ["line", "int"]],
+  IPTraceID: [["trace_id", "uint64"], ["ip_option_type", "int"]],
+  Emitter: [["name", "string"], ["version", "string"]],
+  TraceContext: [["parent", M("TraceParent")]],
+  TraceParent: [["trace_id", "string"]],
+  Policy: [["name", "string"], ["namespace", "string"], ["labels", RS], ["revision", "uint64"], ["kind", "string"]],
+  Aggregate: [["ingress_flow_count", "int"], ["egress_flow_count", "int"], ["unknown_direction_flow_count", "int"]],
+  LostEvent: [["source", E("LostEventSource")], ["num_events_lost", "uint64"], ["cpu", "int32value"], ["first", "timestamp"], ["last", "timestamp"]],
+  NodeStatusEvent: [["state_change", E("NodeState")], ["node_names", RS], ["message", "string"]],
+};
+
+export const SCHEMA: Record<string, FieldSpec[]> = Object.fromEntries(
+  Object.entries(RAW).map(([m, fields]) => [m, fields.map(([name, type]) => ({ name, key: `${JSON.stringify(name)}:`, json: camel(name), type }))]),
+);
+
+const seq = (...names: string[]): Record<number, string> => Object.fromEntries(names.map((n, i) => [i, n]));
+
+/** enum number → name; index 0 (or the listed zero) is the zero value that JSON leaves out. */
+export const ENUMS: Record<string, Record<number, string>> = {
+  Verdict: seq("VERDICT_UNKNOWN", "FORWARDED", "DROPPED", "ERROR", "AUDIT", "REDIRECTED", "TRACED", "TRANSLATED"),
+  AuthType: seq("DISABLED", "SPIRE", "TEST_ALWAYS_FAIL"),
+  FlowType: seq("UNKNOWN_TYPE", "L3_L4", "L7", "SOCK"),
+  TrafficDirection: seq("TRAFFIC_DIRECTION_UNKNOWN", "INGRESS", "EGRESS"),
+  IPVersion: seq("IP_NOT_USED", "IPv4", "IPv6"),
+  L7FlowType: seq("UNKNOWN_L7_TYPE", "REQUEST", "RESPONSE", "SAMPLE"),
+  TraceObservationPoint: {
+    0: "UNKNOWN_POINT", 101: "TO_ENDPOINT", 1: "TO_PROXY", 2: "TO_HOST", 3: "TO_STACK", 4: "TO_OVERLAY", 5: "FROM_ENDPOINT",
+    6: "FROM_PROXY", 7: "FROM_HOST", 8: "FROM_STACK", 9: "FROM_OVERLAY", 10: "FROM_NETWORK", 11: "TO_NETWORK", 12: "FROM_CRYPTO", 13: "TO_CRYPTO",
+  },
+  TraceReason: seq("TRACE_REASON_UNKNOWN", "NEW", "ESTABLISHED", "REPLY", "RELATED", "REOPENED", "SRV6_ENCAP", "SRV6_DECAP", "ENCRYPT_OVERLAY"),
+  DebugCapturePoint: {
+    0: "DBG_CAPTURE_POINT_UNKNOWN", 4: "DBG_CAPTURE_DELIVERY", 5: "DBG_CAPTURE_FROM_LB", 6: "DBG_CAPTURE_AFTER_V46", 7: "DBG_CAPTURE_AFTER_V64",
+    8: "DBG_CAPTURE_PROXY_PRE", 9: "DBG_CAPTURE_PROXY_POST", 10: "DBG_CAPTURE_SNAT_PRE", 11: "DBG_CAPTURE_SNAT_POST",
+  },
+  SocketTranslationPoint: seq("SOCK_XLATE_POINT_UNKNOWN", "SOCK_XLATE_POINT_PRE_DIRECTION_FWD", "SOCK_XLATE_POINT_POST_DIRECTION_FWD", "SOCK_XLATE_POINT_PRE_DIRECTION_REV", "SOCK_XLATE_POINT_POST_DIRECTION_REV"),
+  TunnelProtocol: seq("UNKNOWN", "VXLAN", "GENEVE"),
+  LostEventSource: seq("UNKNOWN_LOST_EVENT_SOURCE", "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER"),
+  NodeState: seq("UNKNOWN_NODE_STATE", "NODE_CONNECTED", "NODE_UNAVAILABLE", "NODE_GONE", "NODE_ERROR"),
+};
+
+/** Name of enum value `v` (name or number), or undefined if unknown. Drop reasons use the shared table. */
+export function enumName(enumType: string, v: unknown): string | undefined {
+  if (enumType === "DropReason") {
+    if (typeof v === "number") return v === 0 ? "DROP_REASON_UNKNOWN" : DROP_REASON_NAMES.includes(dropReasonName(v)) ? dropReasonName(v) : undefined;
+    return typeof v === "string" ? v : undefined;
+  }
+  const table = ENUMS[enumType];
+  if (typeof v === "number") return table?.[v];
+  if (typeof v === "string") return v;
+  return undefined;
+}
+
+function enumZero(enumType: string): string {
+  return enumType === "DropReason" ? "DROP_REASON_UNKNOWN" : ENUMS[enumType][0];
+}
+
+/** RFC 3339 as protojson prints it: UTC, and 0, 3, 6 or 9 fraction digits. */
+export function formatTimestamp(t: string): string {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/i.exec(t);
+  if (!m) return t;
+  let base = m[1];
+  let nanos = Number((m[2] ?? "").padEnd(9, "0"));
+  if (m[3].toUpperCase() !== "Z") {
+    const ms = Date.parse(`${m[1]}${m[3]}`);
+    if (Number.isNaN(ms)) return t;
+    base = new Date(ms).toISOString().slice(0, 19);
+  }
+  if (nanos === 0) return `${base}Z`;
+  let frac = String(nanos).padStart(9, "0");
+  if (nanos % 1_000_000 === 0) frac = frac.slice(0, 3);
+  else if (nanos % 1000 === 0) frac = frac.slice(0, 6);
+  return `${base}.${frac}Z`;
+}
+
+// Every flow on the server's hot path goes through toHubbleJson, so each message type is compiled once
+// (on first use) into a closure per field that already knows its key, its JSON alias and its type;
+// the per-call work is then property reads, the emptiness checks protojson makes, and string pieces.
+
+// Go's encoding/json HTML-escapes its output; JS leaves lone surrogates escaped where Go writes U+FFFD.
+const NEEDS_CARE = /[\ud800-\udfff<>&\u2028\u2029]/;
+// Anything JSON.stringify or Go would escape; most label, name and IP strings contain none of it.
+const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+
+function quote(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? quoteEscaped(s) : `"${s}"`;
+}
+
+function quoteEscaped(s: string): string {
+  if (!NEEDS_CARE.test(s)) return JSON.stringify(s);
+  return JSON.stringify(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"))
+    .replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+// The shape the datapath and Hubble print (UTC, upper-case T/Z); anything else takes formatTimestamp.
+const PLAIN_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?Z$/;
+const ZEROS = "000000000";
+
+/** formatTimestamp(t), quoted; the envelope usually repeats the flow's time, so the last one is kept. */
+let lastTime = "";
+let lastTimeJson = "";
+function timestampJson(t: string): string {
+  if (t === lastTime) return lastTimeJson;
+  let out: string;
+  if (PLAIN_UTC.test(t)) {
+    // Same digits formatTimestamp derives via Number(): pad to nanoseconds, then drop whole zero triples.
+    const nanos = t.length > 21 ? (t.slice(20, -1) + ZEROS).slice(0, 9) : ZEROS;
+    const base = t.slice(0, 19);
+    if (nanos === ZEROS) out = `"${base}Z"`;
+    else if (nanos.endsWith("000000")) out = `"${base}.${nanos.slice(0, 3)}Z"`;
+    else if (nanos.endsWith("000")) out = `"${base}.${nanos.slice(0, 6)}Z"`;
+    else out = `"${base}.${nanos}Z"`;
+  } else {
+    out = quote(formatTimestamp(t));
+  }
+  lastTime = t;
+  lastTimeJson = out;
+  return out;
+}
+
+function anyValue(v: unknown): string {
+  if (typeof v === "string") return quote(v);
+  if (v === null || typeof v !== "object") return JSON.stringify(v) ?? "null";
+  if (Array.isArray(v)) {
+    let out = "[";
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      out += (i === 0 ? "" : ",") + (x === undefined && !(i in v) ? "" : anyValue(x));
+    }
+    return out + "]";
+  }
+  // Keys in insertion order, except that an Any's "@type" always comes first.
+  const o = v as Record<string, unknown>;
+  let out = "{";
+  const type = o["@type"];
+  if (type !== undefined && Object.prototype.propertyIsEnumerable.call(o, "@type")) out += `"@type":${anyValue(type)}`;
+  for (const k of Object.keys(o)) {
+    const x = o[k];
+    if (x === undefined || k === "@type") continue;
+    out += (out.length > 1 ? "," : "") + quote(k) + ":" + anyValue(x);
+  }
+  return out + "}";
+}
+
+/** Encodes one present (not undefined/null) value, or returns undefined when protojson leaves it out. */
+type ValueEncoder = (v: unknown) => string | undefined;
+type MessageEncoder = (obj: Record<string, unknown>) => string;
+
+const encodeString: ValueEncoder = (v) => (typeof v === "string" && v !== "" ? quote(v) : undefined);
+const encodeInt: ValueEncoder = (v) =>
+  typeof v === "number" ? (v !== 0 ? String(Math.trunc(v)) : undefined) : typeof v === "string" && v !== "" && v !== "0" ? String(Number(v)) : undefined;
+const encodeUint64: ValueEncoder = (v) => {
+  if (typeof v === "string") return v === "" || v === "0" ? undefined : quote(v);
+  if (typeof v === "number") return v === 0 ? undefined : `"${v}"`;
+  if (typeof v === "bigint") return v === 0n ? undefined : `"${v}"`;
+  return undefined;
+};
+const encodeBool: ValueEncoder = (v) => (v === true ? "true" : undefined);
+const encodeBoolValue: ValueEncoder = (v) => (v === true ? "true" : v === false ? "false" : undefined);
+const encodeInt32Value: ValueEncoder = (v) => (typeof v === "number" ? String(v) : undefined);
+const encodeTimestamp: ValueEncoder = (v) => (typeof v === "string" && v !== "" ? timestampJson(v) : undefined);
+const encodeAny: ValueEncoder = (v) => (typeof v === "object" ? anyValue(v) : undefined);
+
+const DROP_NAME_CACHE_MAX = 1024;
+
+function enumEncoder(enumType: string): ValueEncoder {
+  const zero = enumZero(enumType);
+  // Known names are quoted once; other strings pass through as enumName does.
+  const quoted = new Map<string, string>();
+  const byNumber = new Map<number, string | undefined>();
+  if (enumType !== "DropReason") {
+    for (const [n, name] of Object.entries(ENUMS[enumType])) {
+      quoted.set(name, quote(name));
+      byNumber.set(Number(n), name === zero ? undefined : quote(name));
+    }
+  } else {
+    for (const name of DROP_REASON_NAMES) quoted.set(name, quote(name));
+  }
+  return (v) => {
+    if (typeof v === "string") return v === zero ? undefined : (quoted.get(v) ?? quote(v));
+    if (typeof v !== "number") return undefined;
+    if (byNumber.has(v)) return byNumber.get(v);
+    const name = enumName(enumType, v);
+    const out = name === undefined || name === zero ? undefined : quote(name);
+    if (enumType === "DropReason" && byNumber.size < DROP_NAME_CACHE_MAX) byNumber.set(v, out);
+    return out;
+  };
+}
+
+const compiled = new Map<string, MessageEncoder>();
+
+function messageEncoder(msg: string): MessageEncoder {
+  let enc = compiled.get(msg);
+  if (enc === undefined) {
+    enc = compileMessage(msg);
+    compiled.set(msg, enc);
+  }
+  return enc;
+}
+
+/** Resolved on first call, so message types may refer to each other in any order. */
+function lazyMessage(msg: string): MessageEncoder {
+  let enc: MessageEncoder | undefined;
+  return (obj) => (enc ??= messageEncoder(msg))(obj);
+}
+
+function valueEncoder(type: FieldType): ValueEncoder {
+  if (typeof type === "string") {
+    switch (type) {
+      case "string": return encodeString;
+      case "int": return encodeInt;
+      case "uint64": return encodeUint64;
+      case "bool": return encodeBool;
+      case "boolvalue": return encodeBoolValue;
+      case "int32value": return encodeInt32Value;
+      case "timestamp": return encodeTimestamp;
+      case "any": return encodeAny;
+    }
+  }
+  if ("enum" in type) return enumEncoder(type.enum);
+  if ("msg" in type) {
+    const m = lazyMessage(type.msg);
+    return (v) => (typeof v === "object" ? m(v as Record<string, unknown>) : undefined);
+  }
+  const item = type.repeated;
+  if (item === "string") {
+    return (v) => {
+      if (!Array.isArray(v) || v.length === 0) return undefined;
+      let out = "[";
+      for (let i = 0; i < v.length; i++) {
+        const x: unknown = v[i];
+        out += (i === 0 ? "" : ",") + (typeof x === "string" ? quote(x) : x === undefined && !(i in v) ? "" : quote(String(x)));
+      }
+      return out + "]";
+    };
+  }
+  const m = lazyMessage(item.msg);
+  return (v) => {
+    if (!Array.isArray(v) || v.length === 0) return undefined;
+    let out = "[";
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      out += (i === 0 ? "" : ",") + (x === undefined && !(i in v) ? "" : m((x ?? {}) as Record<string, unknown>));
+    }
+    return out + "]";
+  };
+}
+
+function compileMessage(msg: string): MessageEncoder {
+  const fields = SCHEMA[msg];
+  if (fields === undefined) throw new TypeError(`unknown message type ${JSON.stringify(msg)}`);
+  const n = fields.length;
+  // Objects carry a few of a message's fields (a flow ~15 of 45), so the encoder walks the keys the
+  // object has and files each value under its field's slot: proto name at i, lowerCamel alias at n + i
+  // (read only when the proto name is absent, as import.ts accepts both). Probing every schema name
+  // instead would be mostly misses, which V8 serves slowly from a megamorphic property-load site.
+  const slotOf = new Map<string, number>();
+  fields.forEach((f, i) => {
+    slotOf.set(f.name, i);
+    if (f.json !== f.name) slotOf.set(f.json, n + i);
+  });
+  const firstKeys = fields.map((f) => "{" + f.key);
+  const nextKeys = fields.map((f) => "," + f.key);
+  const encoders = fields.map((f) => valueEncoder(f.type));
+  return (obj) => {
+    const slots: unknown[] = new Array(2 * n);
+    let lo = n;
+    let hi = -1;
+    for (const k in obj) {
+      const slot = slotOf.get(k);
+      if (slot === undefined) continue;
+      slots[slot] = obj[k];
+      const i = slot < n ? slot : slot - n;
+      if (i < lo) lo = i;
+      if (i > hi) hi = i;
+    }
+    let out = "";
+    for (let i = lo; i <= hi; i++) {
+      let v = slots[i];
+      if (v === undefined) {
+        v = slots[n + i];
+        if (v === undefined) continue;
+      }
+      if (v === null) continue;
+      const s = encoders[i](v);
+      if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
+    }
+    return out === "" ? "{}" : out + "}";
+  };
+}
+
+/** Encodes `obj` as message `msg` in declaration order; unknown keys are dropped. */
+export function encodeMessage(msg: string, obj: Record<string, unknown>): string {
+  return messageEncoder(msg)(obj);
+}
+
+let encodeEnvelope: MessageEncoder | undefined;
+
+/** One line of `hubble observe -o json` (without the trailing newline). */
+export function toHubbleJson(envelope: FlowEnvelope | LostEventsEnvelope | Record<string, unknown>): string {
+  return (encodeEnvelope ??= messageEncoder("GetFlowsResponse"))(envelope as Record<string, unknown>);
+}

@@ -1,0 +1,246 @@
+// Text output like `hubble observe -o compact|dict|table` (hubble/pkg/printer): same columns, the same
+// type column (GetFlowType), reserved identities by name, `->`/`<-`/`<>` arrows from is_reply. Times use
+// Go's StampMilli layout ("Jan  2 15:04:05.000") in UTC so output does not depend on the machine's zone.
+import { dropReasonName, dropReasonText, POLICY_MATCH_TYPE_NAMES, RESERVED_IDENTITY_NAMES } from "./enums";
+import type { Flow, FlowEnvelope, Policy } from "./types";
+
+export type PrintFormat = "compact" | "dict" | "table";
+
+export interface PrintOptions {
+  /** add the node name (hubble --print-node-name) */
+  nodeName?: boolean;
+  /** name the deciding policies in the verdict (hubble --print-policy-names) */
+  policyNames?: boolean;
+  /** hubble --numeric: IPs instead of pod names */
+  numeric?: boolean;
+}
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const TRACE_POINT_NAMES = [
+  "to-endpoint", "to-proxy", "to-host", "to-stack", "to-overlay", "from-endpoint", "from-proxy", "from-host",
+  "from-stack", "from-overlay", "from-network", "to-network", "from-crypto", "to-crypto",
+];
+
+export function formatStampMilli(time: string | undefined): string {
+  if (!time) return "N/A";
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/i.exec(time);
+  if (!m) return "N/A";
+  let d: Date;
+  if (m[8].toUpperCase() === "Z") d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
+  else d = new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`));
+  const ms = (m[7] ?? "").padEnd(3, "0").slice(0, 3);
+  const day = String(d.getUTCDate()).padStart(2, " ");
+  const hh = String(d.getUTCHours()).padStart(2, "0");
+  const mm = String(d.getUTCMinutes()).padStart(2, "0");
+  const ss = String(d.getUTCSeconds()).padStart(2, "0");
+  return `${MONTHS[d.getUTCMonth()]} ${day} ${hh}:${mm}:${ss}.${ms}`;
+}
+
+// Traffic-controlled strings must not drive the terminal (hubble's terminalEscaperWriter does the same).
+function safe(s: string): string {
+  return s.replace(/[\u0000-\u001f\u007f]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+}
+
+function ports(f: Flow): [string, string] {
+  const p = f.l4?.TCP ?? f.l4?.UDP ?? f.l4?.SCTP;
+  if (!p) return ["", ""];
+  return [String(p.source_port ?? 0), String(p.destination_port ?? 0)];
+}
+
+function joinHostPort(host: string, port: string): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function hostname(ip: string, port: string, ns: string, pod: string, svc: string, names: string[] | undefined, opts: PrintOptions): string {
+  let host = ip;
+  if (!opts.numeric) {
+    if (pod) host = ns ? `${ns}/${pod}` : pod;
+    else if (svc) host = ns ? `${ns}/${svc}` : svc;
+    else if (names && names.length) host = names.join(",");
+  }
+  return port !== "" && port !== "0" ? joinHostPort(host, port) : host;
+}
+
+export function hostNames(f: Flow, opts: PrintOptions = {}): [string, string] {
+  if (!f.IP) {
+    if (f.ethernet) return [f.ethernet.source ?? "", f.ethernet.destination ?? ""];
+    return ["", ""];
+  }
+  let srcNs = f.source?.namespace ?? "";
+  let dstNs = f.destination?.namespace ?? "";
+  const srcPod = f.source?.pod_name ?? "";
+  const dstPod = f.destination?.pod_name ?? "";
+  let srcSvc = "";
+  let dstSvc = "";
+  if (f.source_service) {
+    srcNs = f.source_service.namespace ?? "";
+    srcSvc = f.source_service.name ?? "";
+  }
+  if (f.destination_service) {
+    dstNs = f.destination_service.namespace ?? "";
+    dstSvc = f.destination_service.name ?? "";
+  }
+  const [sp, dp] = ports(f);
+  return [
+    hostname(f.IP.source ?? "", sp, srcNs, srcPod, srcSvc, f.source_names, opts),
+    hostname(f.IP.destination ?? "", dp, dstNs, dstPod, dstSvc, f.destination_names, opts),
+  ];
+}
+
+export function formatIdentity(id: number | undefined): string {
+  const n = id ?? 0;
+  const name = RESERVED_IDENTITY_NAMES[n];
+  return name ? `(${name})` : `(ID:${n})`;
+}
+
+/** hubble's GetFlowType: the TYPE column. */
+export function getFlowType(f: Flow): string {
+  const l7 = f.l7;
+  if (l7) {
+    let proto = "l7";
+    let type = (l7.type ?? "UNKNOWN_L7_TYPE").toLowerCase();
+    if (l7.http) proto = "http";
+    else if (l7.dns) {
+      proto = "dns";
+      type += " " + (l7.dns.observation_source ?? "");
+    } else if (l7.kafka) proto = "kafka";
+    return `${proto}-${type}`;
+  }
+  const sub = f.event_type?.sub_type ?? 0;
+  switch (f.event_type?.type ?? 0) {
+    case 4:
+      return TRACE_POINT_NAMES[sub] ?? String(sub);
+    case 1:
+      return dropReasonName(sub) === "DROP_REASON_UNKNOWN" ? String(sub) : dropReasonText(sub);
+    case 5:
+      return `policy-verdict:${POLICY_MATCH_TYPE_NAMES[f.policy_match_type ?? 0] ?? String(f.policy_match_type)} ${f.traffic_direction ?? "TRAFFIC_DIRECTION_UNKNOWN"}`;
+    case 3:
+      return f.debug_capture_point ?? "DBG_CAPTURE_POINT_UNKNOWN";
+    case 7:
+      switch (f.sock_xlate_point) {
+        case "SOCK_XLATE_POINT_POST_DIRECTION_FWD": return "post-xlate-fwd";
+        case "SOCK_XLATE_POINT_POST_DIRECTION_REV": return "post-xlate-rev";
+        case "SOCK_XLATE_POINT_PRE_DIRECTION_FWD": return "pre-xlate-fwd";
+        case "SOCK_XLATE_POINT_PRE_DIRECTION_REV": return "pre-xlate-rev";
+      }
+      return f.sock_xlate_point ?? "SOCK_XLATE_POINT_UNKNOWN";
+  }
+  return "UNKNOWN";
+}
+
+function policyList(ps: Policy[] | undefined): string {
+  return (ps ?? []).map((p) => `${p.namespace ? `${p.namespace}/` : ""}${p.name} (${p.kind ?? "CiliumNetworkPolicy"})`).join(", ");
+}
+
+export function getVerdict(f: Flow, opts: PrintOptions = {}): string {
+  const v = f.verdict ?? "VERDICT_UNKNOWN";
+  const pv = (f.event_type?.type ?? 0) === 5;
+  let msg: string = v;
+  const egress = f.traffic_direction === "EGRESS";
+  if (v === "FORWARDED" || v === "REDIRECTED") {
+    if (pv) msg = "ALLOWED";
+    if (pv && opts.policyNames) {
+      const names = policyList(egress ? f.egress_allowed_by : f.ingress_allowed_by);
+      if (names) msg += ` BY ${names}`;
+    }
+  } else if (v === "DROPPED" || v === "ERROR") {
+    if (pv) msg = "DENIED";
+    if (pv && opts.policyNames) {
+      const names = policyList(egress ? f.egress_denied_by : f.ingress_denied_by);
+      if (names) msg += ` BY ${names}`;
+    }
+  } else if (v === "AUDIT" && pv) msg = "AUDITED";
+  return msg;
+}
+
+export function getSummary(f: Flow): string {
+  let s = "";
+  const trace = f.ip_trace_id?.trace_id;
+  if (trace && trace !== "0") s += `IP Trace ID: ${trace}; `;
+  s += f.Summary ?? "";
+  if (f.auth_type && f.auth_type !== "DISABLED") s += `; ${f.auth_type}`;
+  return s;
+}
+
+function columns(env: FlowEnvelope, opts: PrintOptions) {
+  const f = env.flow;
+  const [src, dst] = hostNames(f, opts);
+  return {
+    time: formatStampMilli(f.time ?? env.time),
+    node: f.node_name ?? env.node_name ?? "",
+    src: safe(src),
+    dst: safe(dst),
+    type: safe(getFlowType(f)),
+    verdict: safe(getVerdict(f, opts)),
+    summary: safe(getSummary(f)),
+  };
+}
+
+export function formatCompact(env: FlowEnvelope, opts: PrintOptions = {}): string {
+  const c = columns(env, opts);
+  const f = env.flow;
+  let { src, dst } = c;
+  let srcId = formatIdentity(f.source?.identity);
+  let dstId = formatIdentity(f.destination?.identity);
+  let arrow = "->";
+  if (f.is_reply === undefined || f.is_reply === null) arrow = "<>";
+  else if (f.is_reply) {
+    [src, dst] = [dst, src];
+    [srcId, dstId] = [dstId, srcId];
+    arrow = "<-";
+  }
+  const node = opts.nodeName ? ` [${safe(c.node)}]` : "";
+  return `${c.time}${node}: ${src} ${srcId} ${arrow} ${dst} ${dstId} ${c.type} ${c.verdict} (${c.summary})`;
+}
+
+export function formatDict(env: FlowEnvelope, opts: PrintOptions = {}): string {
+  const c = columns(env, opts);
+  const lines = [`  TIMESTAMP: ${c.time}`];
+  if (opts.nodeName) lines.push(`       NODE: ${safe(c.node)}`);
+  lines.push(`     SOURCE: ${c.src}`, `DESTINATION: ${c.dst}`, `       TYPE: ${c.type}`, `    VERDICT: ${c.verdict}`, `    SUMMARY: ${c.summary}`);
+  return lines.join("\n");
+}
+
+export const DICT_SEPARATOR = "------------";
+
+function tableRow(env: FlowEnvelope, opts: PrintOptions): string[] {
+  const c = columns(env, opts);
+  return opts.nodeName ? [c.time, safe(c.node), c.src, c.dst, c.type, c.verdict, c.summary] : [c.time, c.src, c.dst, c.type, c.verdict, c.summary];
+}
+
+/** Go tabwriter with hubble's settings (minwidth 2, padding 3, spaces): every column but the last padded. */
+export function alignTable(rows: string[][]): string {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((cell, i) => {
+    if (i < r.length - 1) widths[i] = Math.max(widths[i] ?? 0, cell.length);
+  });
+  return rows
+    .map((r) => r.map((cell, i) => (i < r.length - 1 ? cell.padEnd(Math.max(widths[i] + 3, 2)) : cell)).join(""))
+    .join("\n");
+}
+
+export function formatTable(envs: FlowEnvelope[], opts: PrintOptions = {}): string {
+  const header = opts.nodeName
+    ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
+    : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"];
+  return alignTable([header, ...envs.map((e) => tableRow(e, opts))]);
+}
+
+/** One flow in the given format (table: header plus the row). No trailing newline. */
+export function formatFlow(env: FlowEnvelope, format: PrintFormat, opts: PrintOptions = {}): string {
+  switch (format) {
+    case "compact":
+      return formatCompact(env, opts);
+    case "dict":
+      return formatDict(env, opts);
+    case "table":
+      return formatTable([env], opts);
+  }
+}
+
+/** Several flows the way hubble prints a stream of them (dict records separated, table aligned). */
+export function formatFlows(envs: FlowEnvelope[], format: PrintFormat, opts: PrintOptions = {}): string {
+  if (format === "table") return formatTable(envs, opts);
+  if (format === "dict") return envs.map((e) => formatDict(e, opts)).join(`\n${DICT_SEPARATOR}\n`);
+  return envs.map((e) => formatCompact(e, opts)).join("\n");
+}

@@ -1,0 +1,104 @@
+// The flow table's columns: one definition drives header, cell text, sorting and the column menu.
+import type { StoredFlow } from "../api-types";
+import {
+  decidingPolicyLabel,
+  destinationLabel,
+  directionLabel,
+  dropReasonLabel,
+  identityLabel,
+  l7Summary,
+  portProtocol,
+  sourceLabel,
+  timeShort,
+} from "./flow-view";
+
+export type ColumnId =
+  | "time"
+  | "source"
+  | "destination"
+  | "srcIdentity"
+  | "dstIdentity"
+  | "port"
+  | "l7"
+  | "verdict"
+  | "dropReason"
+  | "policy"
+  | "direction"
+  | "node";
+
+export interface ColumnDef {
+  id: ColumnId;
+  title: string;
+  /** CSS grid track */
+  width: string;
+  text: (f: StoredFlow) => string;
+  /** sort key; defaults to text */
+  key?: (f: StoredFlow) => string | number;
+  /** the flow's time/id order already is the buffer order */
+  natural?: boolean;
+}
+
+export const COLUMNS: readonly ColumnDef[] = [
+  { id: "time", title: "Time", width: "108px", text: (f) => timeShort(f.flow.time ?? f.time), natural: true },
+  { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
+  { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
+  { id: "srcIdentity", title: "Src identity", width: "minmax(90px, .7fr)", text: (f) => identityLabel(f.flow.source), key: (f) => f.flow.source?.identity ?? -1 },
+  { id: "dstIdentity", title: "Dst identity", width: "minmax(90px, .7fr)", text: (f) => identityLabel(f.flow.destination), key: (f) => f.flow.destination?.identity ?? -1 },
+  { id: "port", title: "Port", width: "88px", text: (f) => portProtocol(f.flow) },
+  { id: "l7", title: "L7", width: "minmax(120px, 1.2fr)", text: (f) => l7Summary(f.flow) },
+  { id: "verdict", title: "Verdict", width: "104px", text: (f) => f.flow.verdict ?? "" },
+  { id: "dropReason", title: "Drop reason", width: "minmax(100px, .8fr)", text: (f) => dropReasonLabel(f.flow) },
+  { id: "policy", title: "Deciding policy", width: "minmax(140px, 1.2fr)", text: (f) => decidingPolicyLabel(f.flow) },
+  { id: "direction", title: "Direction", width: "76px", text: (f) => directionLabel(f.flow) },
+  { id: "node", title: "Node", width: "minmax(80px, .6fr)", text: (f) => f.flow.node_name ?? f.node_name ?? "" },
+];
+
+export const COLUMN_BY_ID: Record<ColumnId, ColumnDef> = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColumnId, ColumnDef>;
+
+export const DEFAULT_COLUMNS: readonly ColumnId[] = ["time", "source", "destination", "port", "l7", "verdict", "policy"];
+
+export function isColumnId(s: string): s is ColumnId {
+  return s in COLUMN_BY_ID;
+}
+
+export interface SortSpec {
+  column: ColumnId;
+  dir: "asc" | "desc";
+}
+
+export const DEFAULT_SORT: SortSpec = { column: "time", dir: "desc" };
+
+/**
+ * Sort newest-first rows by a column. Stable, and ties keep newest first, so equal keys don't
+ * shuffle as live rows arrive. Keys are computed once per row (decorate–sort–undecorate).
+ */
+export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec): StoredFlow[] {
+  const col = COLUMN_BY_ID[sort.column];
+  if (col.natural) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
+  const keyOf = col.key ?? col.text;
+  const decorated = rowsNewestFirst.map((f, i) => ({ k: keyOf(f), i, f }));
+  const sign = sort.dir === "asc" ? 1 : -1;
+  decorated.sort((a, b) => {
+    const c = compareKeys(a.k, b.k);
+    return c !== 0 ? sign * c : a.i - b.i;
+  });
+  return decorated.map((d) => d.f);
+}
+
+const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
+
+function compareKeys(a: string | number, b: string | number): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  // Empty cells sort last in ascending order: they carry no information.
+  const as = String(a);
+  const bs = String(b);
+  if (as === "" && bs !== "") return 1;
+  if (bs === "" && as !== "") return -1;
+  return collator.compare(as, bs);
+}
+
+export function parseColumns(s: string | null | undefined): ColumnId[] {
+  if (!s) return [...DEFAULT_COLUMNS];
+  const cols = s.split(",").filter(isColumnId);
+  return cols.length ? [...new Set(cols)] : [...DEFAULT_COLUMNS];
+}

@@ -1,0 +1,114 @@
+// The table's rows: a bounded, append-only buffer of stored flows, newest first when read. Appending
+// is O(batch) and reading row i is O(1), so thousands of flows a second never copy 100k rows.
+import type { StoredFlow } from "../api-types";
+
+/** Row ids are decimal strings of a growing integer: compare by length, then text. */
+export function compareIds(a: string, b: string): number {
+  if (a.length !== b.length) return a.length - b.length;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export class FlowStore {
+  readonly capacity: number;
+  /** oldest → newest; `start` is the first live slot (trimmed rows are dropped lazily) */
+  private buf: StoredFlow[] = [];
+  private start = 0;
+  private byId = new Map<string, StoredFlow>();
+  /** bumps on every change so React can memoise on it */
+  version = 0;
+  /** flows dropped from the oldest end to stay within capacity */
+  evicted = 0;
+
+  constructor(capacity = 100_000) {
+    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`FlowStore capacity must be a positive integer, got ${capacity}`);
+    this.capacity = capacity;
+  }
+
+  get size(): number {
+    return this.buf.length - this.start;
+  }
+
+  newestId(): string | undefined {
+    return this.size ? this.buf[this.buf.length - 1]!.id : undefined;
+  }
+
+  oldestId(): string | undefined {
+    return this.size ? this.buf[this.start]!.id : undefined;
+  }
+
+  /** Row i counted from the newest (0 = newest). */
+  at(i: number): StoredFlow | undefined {
+    if (i < 0 || i >= this.size) return undefined;
+    return this.buf[this.buf.length - 1 - i];
+  }
+
+  get(id: string): StoredFlow | undefined {
+    return this.byId.get(id);
+  }
+
+  /**
+   * Add flows in any order. Newer than the newest are appended; older ones (a history page arriving
+   * after live flows) are merged in order. Duplicates are ignored. Returns how many were added.
+   */
+  add(flows: readonly StoredFlow[]): number {
+    if (flows.length === 0) return 0;
+    const fresh: StoredFlow[] = [];
+    for (const f of flows) {
+      if (!f || typeof f.id !== "string" || this.byId.has(f.id)) continue;
+      this.byId.set(f.id, f);
+      fresh.push(f);
+    }
+    if (fresh.length === 0) return 0;
+    fresh.sort((a, b) => compareIds(a.id, b.id));
+    const newest = this.newestId();
+    if (newest === undefined || compareIds(fresh[0]!.id, newest) > 0) {
+      for (const f of fresh) this.buf.push(f);
+    } else {
+      const live = this.buf.slice(this.start);
+      this.buf = mergeSorted(live, fresh);
+      this.start = 0;
+    }
+    this.trim();
+    this.version++;
+    return fresh.length;
+  }
+
+  clear(): void {
+    this.buf = [];
+    this.start = 0;
+    this.byId.clear();
+    this.version++;
+  }
+
+  /** Newest-first copy; for sorting and filtering (O(n)). */
+  toArray(): StoredFlow[] {
+    const out = new Array<StoredFlow>(this.size);
+    for (let i = 0; i < out.length; i++) out[i] = this.buf[this.buf.length - 1 - i]!;
+    return out;
+  }
+
+  private trim(): void {
+    let over = this.size - this.capacity;
+    if (over <= 0) return;
+    this.evicted += over;
+    while (over-- > 0) {
+      this.byId.delete(this.buf[this.start]!.id);
+      this.start++;
+    }
+    // Compact once the dead prefix is as large as the live part, so memory stays ≤ 2× capacity.
+    if (this.start >= this.capacity) {
+      this.buf = this.buf.slice(this.start);
+      this.start = 0;
+    }
+  }
+}
+
+function mergeSorted(a: StoredFlow[], b: StoredFlow[]): StoredFlow[] {
+  const out: StoredFlow[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(compareIds(a[i]!.id, b[j]!.id) <= 0 ? a[i++]! : b[j++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
+}

@@ -1,0 +1,144 @@
+// What the service map shows: which nodes and edges are visible, how an edge looks, and which flows
+// belong to a clicked edge. Pure functions over the server's ServiceMap.
+import type { ServiceMapEdge, ServiceMapNode, StoredFlow } from "../api-types";
+import type { Endpoint } from "../flow/types";
+import { compileIPFilter } from "../filter/ip";
+import { appLabel } from "./flow-view";
+import type { HiddenPeers } from "./view-state";
+
+export type EdgeTone = "forwarded" | "dropped" | "audit" | "mixed" | "error";
+
+/** Forwarded-only is green, dropped-only red, audit amber; a mix of allowed and denied is its own colour. */
+export function edgeTone(e: Pick<ServiceMapEdge, "verdicts">): EdgeTone {
+  const v = e.verdicts;
+  const ok = (v.FORWARDED ?? 0) + (v.REDIRECTED ?? 0);
+  const dropped = v.DROPPED ?? 0;
+  const audit = v.AUDIT ?? 0;
+  const error = v.ERROR ?? 0;
+  const kinds = [ok > 0, dropped > 0, audit > 0, error > 0].filter(Boolean).length;
+  if (kinds > 1) return "mixed";
+  if (dropped) return "dropped";
+  if (audit) return "audit";
+  if (error) return "error";
+  return "forwarded";
+}
+
+/** Stroke width from rate on a log scale, so one chatty edge does not flatten the rest. */
+export function edgeWidth(rate: number, maxRate: number): number {
+  if (!(rate > 0) || !(maxRate > 0)) return 1.25;
+  const t = Math.log1p(rate) / Math.log1p(maxRate);
+  return 1.25 + Math.min(1, Math.max(0, t)) * 5.75;
+}
+
+export function edgeLabel(e: Pick<ServiceMapEdge, "ports" | "l7">, max = 3): string {
+  const parts = [...e.ports.slice(0, max)];
+  if (e.ports.length > max) parts.push(`+${e.ports.length - max}`);
+  const l7 = e.l7.map((x) => x.toUpperCase());
+  return [parts.join(" "), l7.join("/")].filter(Boolean).join(" · ");
+}
+
+const KUBE_DNS = /(^|:)k8s-app=kube-dns$/;
+
+export function isKubeDns(n: ServiceMapNode): boolean {
+  return n.labels.some((l) => KUBE_DNS.test(l)) || (n.namespace === "kube-system" && /(^|\/)(kube-dns|coredns)$/.test(n.id));
+}
+
+export function isHidden(n: ServiceMapNode, hide: HiddenPeers): boolean {
+  if (hide.host && n.kind === "host") return true;
+  if (hide.remoteNode && n.kind === "remote-node") return true;
+  if (hide.world && (n.kind === "world" || n.kind === "fqdn" || n.kind === "cidr")) return true;
+  if (hide.kubeDns && isKubeDns(n)) return true;
+  return false;
+}
+
+export interface VisibleGraph {
+  nodes: ServiceMapNode[];
+  edges: ServiceMapEdge[];
+}
+
+export function visibleGraph(nodes: readonly ServiceMapNode[], edges: readonly ServiceMapEdge[], hide: HiddenPeers): VisibleGraph {
+  const shown = nodes.filter((n) => !isHidden(n, hide));
+  const ids = new Set(shown.map((n) => n.id));
+  return { nodes: shown, edges: edges.filter((e) => ids.has(e.source) && ids.has(e.target)) };
+}
+
+export type GroupKind = "namespace" | "outside" | "cluster";
+
+/** Which island a node sits in: its namespace, "outside" (world/FQDN/CIDR) or "cluster" (host, nodes…). */
+export function groupOf(n: ServiceMapNode): { id: string; label: string; kind: GroupKind } {
+  if (n.kind === "world" || n.kind === "fqdn" || n.kind === "cidr") return { id: "~outside", label: "Outside the cluster", kind: "outside" };
+  if (n.namespace && n.kind === "workload") return { id: `ns:${n.namespace}`, label: n.namespace, kind: "namespace" };
+  if (n.namespace) return { id: `ns:${n.namespace}`, label: n.namespace, kind: "namespace" };
+  return { id: "~cluster", label: "Cluster", kind: "cluster" };
+}
+
+function workloadName(node: ServiceMapNode): string {
+  const slash = node.id.indexOf("/");
+  return slash >= 0 ? node.id.slice(slash + 1) : node.label;
+}
+
+const RESERVED_IDENTITY: Partial<Record<ServiceMapNode["kind"], number[]>> = {
+  host: [1],
+  world: [2, 9, 10],
+  "remote-node": [6],
+  "kube-apiserver": [7],
+};
+
+/**
+ * Whether a flow endpoint is this map node. Matches on the attributes the server groups by (namespace
+ * and workload/app, reserved identity, DNS name, CIDR) rather than on id spelling.
+ */
+export function endpointMatchesNode(ep: Endpoint | undefined, names: readonly string[] | undefined, ip: string | undefined, node: ServiceMapNode): boolean {
+  switch (node.kind) {
+    case "workload": {
+      if (!ep || ep.namespace !== node.namespace) return false;
+      const wl = workloadName(node);
+      if (ep.workloads?.some((w) => w.name === wl)) return true;
+      if (appLabel(ep.labels) === wl) return true;
+      if (node.identity !== undefined && ep.identity === node.identity) return true;
+      return ep.pod_name !== undefined && (ep.pod_name === wl || ep.pod_name.startsWith(wl + "-"));
+    }
+    case "fqdn": {
+      const name = node.id.startsWith("fqdn:") ? node.id.slice(5) : node.label;
+      return (names ?? []).some((n) => n.replace(/\.$/, "") === name.replace(/\.$/, ""));
+    }
+    case "cidr": {
+      const cidr = node.id.startsWith("cidr:") ? node.id.slice(5) : node.label;
+      try {
+        return compileIPFilter(cidr, "cidr").test(ip);
+      } catch {
+        return false;
+      }
+    }
+    default: {
+      const ids = RESERVED_IDENTITY[node.kind];
+      if (ep?.identity !== undefined && (ids ? ids.includes(ep.identity) : ep.identity === node.identity)) return true;
+      return (ep?.labels ?? []).includes(`reserved:${node.kind === "reserved" ? node.label : node.kind}`);
+    }
+  }
+}
+
+/** Flows of an edge, in either direction of the conversation (replies run target → source). */
+export function edgePredicate(edge: ServiceMapEdge, nodes: readonly ServiceMapNode[]): (f: StoredFlow) => boolean {
+  const src = nodes.find((n) => n.id === edge.source);
+  const dst = nodes.find((n) => n.id === edge.target);
+  if (!src || !dst) return () => false;
+  return ({ flow: f }) => {
+    const fwd =
+      endpointMatchesNode(f.source, f.source_names, f.IP?.source, src) &&
+      endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, dst);
+    if (fwd) return true;
+    return (
+      f.is_reply === true &&
+      endpointMatchesNode(f.source, f.source_names, f.IP?.source, dst) &&
+      endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, src)
+    );
+  };
+}
+
+/** Policies that select a workload node, from GET /api/policies' `selects`. */
+export function policiesSelecting<P extends { selects: { pod: string; namespace: string }[] }>(node: ServiceMapNode, policies: readonly P[]): P[] {
+  if (node.kind !== "workload") return [];
+  const wl = workloadName(node);
+  return policies.filter((p) => p.selects.some((s) => s.namespace === node.namespace && (s.pod === wl || s.pod.startsWith(wl + "-"))));
+}

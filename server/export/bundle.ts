@@ -1,0 +1,223 @@
+// Evidence bundle: a gzipped ustar archive with
+//   query.json       the query and its resolved time window
+//   policies.json    the policies in force, with revisions (as the caller passes them)
+//   fqdn-cache.json  the FQDN cache (as passed)
+//   flows.ndjson     the flows, `hubble observe -o json` lines
+//   lines.sha256     per line of flows.ndjson, the first 16 hex digits of sha256(line), to locate damage
+//   manifest.json    sha256 and size of every other file, and a hash chain over the flow lines:
+//                    h_0 = sha256(query.json), h_i = sha256(h_{i-1} || line_i) (raw digest bytes, line
+//                    without its newline); the manifest keeps h_0 and h_n.
+// flows are spooled to a temporary file first (a tar header needs the size), so memory stays constant.
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Writable } from "node:stream";
+import { createGzip, gunzipSync } from "node:zlib";
+import { readTar, TAR_END, tarHeader, tarPadding } from "./tar";
+
+export interface BundleInput {
+  /** NDJSON lines (with or without trailing "\n") */
+  flows: AsyncIterable<string> | Iterable<string>;
+  query: unknown;
+  policies: unknown;
+  fqdnCache: unknown;
+  createdAt: Date | string;
+}
+
+export interface BundleManifest {
+  format: "flowscope-evidence-bundle";
+  version: 1;
+  createdAt: string;
+  files: Record<string, { sha256: string; bytes: number }>;
+  flowLines: number;
+  chain: { algorithm: "sha256(h_prev || line)"; h0: string; head: string };
+}
+
+const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest();
+
+function write(out: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (out.write(chunk)) resolve();
+    else {
+      out.once("drain", resolve);
+      out.once("error", reject);
+    }
+  });
+}
+
+async function spoolEnd(ws: ReturnType<typeof createWriteStream>): Promise<void> {
+  await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
+
+export async function writeBundle(out: Writable, input: BundleInput): Promise<BundleManifest> {
+  const createdAt = typeof input.createdAt === "string" ? input.createdAt : input.createdAt.toISOString();
+  const mtime = Math.floor(Date.parse(createdAt) / 1000) || 0;
+  const queryJson = Buffer.from(JSON.stringify(input.query, null, 2) + "\n");
+  const policiesJson = Buffer.from(JSON.stringify(input.policies ?? [], null, 2) + "\n");
+  const fqdnJson = Buffer.from(JSON.stringify(input.fqdnCache ?? {}, null, 2) + "\n");
+
+  const dir = await fsp.mkdtemp(join(tmpdir(), "flowscope-bundle-"));
+  const flowsPath = join(dir, "flows.ndjson");
+  const linesPath = join(dir, "lines.sha256");
+  try {
+    const fw = createWriteStream(flowsPath);
+    const lw = createWriteStream(linesPath);
+    const h0 = sha256(queryJson);
+    let head = h0;
+    let n = 0;
+    let flowBytes = 0;
+    let lineBytes = 0;
+    const flowsHash = createHash("sha256");
+    const linesHash = createHash("sha256");
+    for await (const raw of input.flows) {
+      const line = raw.endsWith("\n") ? raw.slice(0, -1) : raw;
+      if (line.includes("\n")) throw new Error(`flow line ${n + 1} contains a newline`);
+      const lb = Buffer.from(line + "\n");
+      head = createHash("sha256").update(head).update(lb.subarray(0, lb.length - 1)).digest();
+      const short = Buffer.from(sha256(lb.subarray(0, lb.length - 1)).toString("hex").slice(0, 16) + "\n");
+      flowsHash.update(lb);
+      linesHash.update(short);
+      flowBytes += lb.length;
+      lineBytes += short.length;
+      n++;
+      if (!fw.write(lb)) await new Promise<void>((r) => fw.once("drain", () => r()));
+      if (!lw.write(short)) await new Promise<void>((r) => lw.once("drain", () => r()));
+    }
+    await spoolEnd(fw);
+    await spoolEnd(lw);
+
+    const manifest: BundleManifest = {
+      format: "flowscope-evidence-bundle",
+      version: 1,
+      createdAt,
+      files: {
+        "query.json": { sha256: sha256(queryJson).toString("hex"), bytes: queryJson.length },
+        "policies.json": { sha256: sha256(policiesJson).toString("hex"), bytes: policiesJson.length },
+        "fqdn-cache.json": { sha256: sha256(fqdnJson).toString("hex"), bytes: fqdnJson.length },
+        "flows.ndjson": { sha256: flowsHash.digest("hex"), bytes: flowBytes },
+        "lines.sha256": { sha256: linesHash.digest("hex"), bytes: lineBytes },
+      },
+      flowLines: n,
+      chain: { algorithm: "sha256(h_prev || line)", h0: h0.toString("hex"), head: head.toString("hex") },
+    };
+    const manifestJson = Buffer.from(JSON.stringify(manifest, null, 2) + "\n");
+
+    const gz = createGzip();
+    const done = new Promise<void>((resolve, reject) => {
+      out.once("finish", resolve);
+      out.once("close", resolve);
+      out.once("error", reject);
+      gz.once("error", reject);
+    });
+    gz.pipe(out);
+    const addBuffer = async (name: string, data: Buffer) => {
+      await write(gz, tarHeader(name, data.length, mtime));
+      await write(gz, data);
+      await write(gz, tarPadding(data.length));
+    };
+    const addFile = async (name: string, path: string, size: number) => {
+      await write(gz, tarHeader(name, size, mtime));
+      for await (const chunk of createReadStream(path)) await write(gz, chunk as Buffer);
+      await write(gz, tarPadding(size));
+    };
+    await addBuffer("manifest.json", manifestJson);
+    await addBuffer("query.json", queryJson);
+    await addBuffer("policies.json", policiesJson);
+    await addBuffer("fqdn-cache.json", fqdnJson);
+    await addFile("flows.ndjson", flowsPath, flowBytes);
+    await addFile("lines.sha256", linesPath, lineBytes);
+    await write(gz, TAR_END);
+    gz.end();
+    await done;
+    return manifest;
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  errors: string[];
+  /** flow lines found in flows.ndjson */
+  lines: number;
+  manifest?: BundleManifest;
+}
+
+function splitLines(b: Buffer): string[] {
+  const s = b.toString("utf8");
+  const parts = s.split("\n");
+  if (parts[parts.length - 1] === "") parts.pop();
+  return parts;
+}
+
+/** Checks a bundle offline. Errors name the file, and for flows the first altered, missing or reordered line. */
+export async function verifyBundle(source: Buffer | string): Promise<VerifyResult> {
+  const errors: string[] = [];
+  let buf: Buffer;
+  try {
+    buf = typeof source === "string" ? await fsp.readFile(source) : source;
+  } catch (e) {
+    return { ok: false, errors: [`cannot read bundle: ${(e as Error).message}`], lines: 0 };
+  }
+  let files: Map<string, Buffer>;
+  try {
+    files = new Map(readTar(gunzipSync(buf)).map((e) => [e.name, e.data]));
+  } catch (e) {
+    return { ok: false, errors: [`not a readable bundle (gzip/tar): ${(e as Error).message}`], lines: 0 };
+  }
+  const mbuf = files.get("manifest.json");
+  if (!mbuf) return { ok: false, errors: ["manifest.json is missing"], lines: 0 };
+  let manifest: BundleManifest;
+  try {
+    manifest = JSON.parse(mbuf.toString("utf8")) as BundleManifest;
+  } catch (e) {
+    return { ok: false, errors: [`manifest.json: invalid JSON: ${(e as Error).message}`], lines: 0 };
+  }
+  if (manifest.format !== "flowscope-evidence-bundle" || !manifest.files || !manifest.chain) {
+    return { ok: false, errors: ["manifest.json: not a flowscope evidence bundle manifest"], lines: 0 };
+  }
+  for (const [name, meta] of Object.entries(manifest.files)) {
+    const data = files.get(name);
+    if (!data) errors.push(`${name}: missing from the bundle`);
+    else if (sha256(data).toString("hex") !== meta.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
+  }
+  for (const name of files.keys()) if (name !== "manifest.json" && !(name in manifest.files)) errors.push(`${name}: not listed in the manifest`);
+
+  const flows = files.get("flows.ndjson");
+  const query = files.get("query.json");
+  const lines = flows ? splitLines(flows) : [];
+  if (query && sha256(query).toString("hex") !== manifest.chain.h0) errors.push("query.json: does not match the hash chain's h0");
+  if (flows) {
+    // expected per-line hashes come from lines.sha256; when that file was changed too, the chain head
+    // (in the manifest) still catches the damage, just without a line number
+    const expected = files.get("lines.sha256") ? splitLines(files.get("lines.sha256")!) : [];
+    const actual = lines.map((l) => sha256(l).toString("hex").slice(0, 16));
+    let head = Buffer.from(manifest.chain.h0, "hex");
+    for (const l of lines) head = createHash("sha256").update(head).update(l).digest();
+    const chainOk = head.toString("hex") === manifest.chain.head && lines.length === manifest.flowLines;
+    if (!chainOk) {
+      const n = Math.max(expected.length, actual.length);
+      const actualSet = new Set(actual);
+      let reported = false;
+      for (let i = 0; i < n; i++) {
+        if (actual[i] === expected[i]) continue;
+        const lineNo = i + 1;
+        if (actual[i] === undefined) errors.push(`flows.ndjson: line ${lineNo} is missing (bundle ends early)`);
+        else if (expected[i] === undefined) errors.push(`flows.ndjson: line ${lineNo} was added`);
+        else {
+          const stillThere = actualSet.has(expected[i]);
+          const was = expected.indexOf(actual[i]);
+          if (!stillThere && actual[i] === expected[i + 1]) errors.push(`flows.ndjson: line ${lineNo} is missing (removed)`);
+          else if (stillThere && was >= 0) errors.push(`flows.ndjson: line ${lineNo} is out of order (reordered; it was line ${was + 1})`);
+          else errors.push(`flows.ndjson: line ${lineNo} was altered`);
+        }
+        reported = true;
+        break;
+      }
+      if (!reported) errors.push("flows.ndjson: hash chain does not match the manifest");
+      if (lines.length !== manifest.flowLines) errors.push(`flows.ndjson: ${lines.length} lines, manifest says ${manifest.flowLines}`);
+    }
+  }
+  return { ok: errors.length === 0, errors, lines: lines.length, manifest };
+}

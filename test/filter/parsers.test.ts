@@ -1,0 +1,145 @@
+// The three filter front-ends: hubble-style CLI flags, URL parameters, and Hubble UI free text.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { compileQuery } from "../../lib/filter/match";
+import { parseObserveArgs } from "../../lib/filter/parse-cli";
+import { fromSearchParams, toSearchParams } from "../../lib/filter/parse-params";
+import { formatUiEntry, parseUiEntry, parseUiFilter, uiViewToQuery } from "../../lib/filter/parse-ui";
+import { FilterError, type FlowQuery } from "../../lib/filter/types";
+import { FLOWS } from "./flows";
+
+const ids = (query: FlowQuery) => FLOWS.filter(compileQuery(query, { now: Date.parse("2024-05-01T10:00:10Z") })).map((f) => f.uuid);
+
+function throwsField(fn: () => unknown, field: string | RegExp) {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof FilterError, `expected FilterError, got ${e}`);
+    if (typeof field === "string") assert.equal(e.field, field, e.message);
+    else assert.match(e.field, field);
+    return;
+  }
+  assert.fail(`expected a FilterError naming ${field}`);
+}
+
+test("CLI: either-side flag builds a source/destination pair, other flags go to both", () => {
+  const { query } = parseObserveArgs(["--namespace", "payments", "--verdict", "DROPPED"]);
+  assert.deepEqual(query.whitelist, [
+    { source_pod: ["payments/"], verdict: ["DROPPED"] },
+    { destination_pod: ["payments/"], verdict: ["DROPPED"] },
+  ]);
+  assert.deepEqual(ids(query), ["f1"]);
+});
+
+test("CLI: --pod defaults to namespace default, --from/--to AND into one filter", () => {
+  assert.deepEqual(parseObserveArgs(["--pod", "xwing"]).query.whitelist, [{ source_pod: ["default/xwing"] }, { destination_pod: ["default/xwing"] }]);
+  const { query } = parseObserveArgs(["--from-pod", "payments/web", "--to-port", "80"]);
+  assert.deepEqual(query.whitelist, [{ source_pod: ["payments/web"], destination_port: ["80"] }]);
+  assert.deepEqual(ids(query), ["f2"]);
+});
+
+test("CLI: same flag twice ORs", () => {
+  const { query } = parseObserveArgs(["--verdict", "DROPPED", "--verdict", "forwarded", "--to-port", "443", "--to-port", "8080"]);
+  assert.deepEqual(query.whitelist, [{ destination_port: ["443", "8080"], verdict: ["DROPPED", "FORWARDED"] }]);
+  assert.deepEqual(ids(query), ["f1", "f5"]);
+});
+
+test("CLI: --not negates only the next flag; negated flags share one blacklist filter", () => {
+  const { query } = parseObserveArgs(["--not", "--http-method", "GET", "--not", "--to-namespace", "shop"]);
+  assert.deepEqual(query.whitelist, []);
+  assert.deepEqual(query.blacklist, [{ destination_pod: ["shop/"], http_method: ["GET"] }]);
+  assert.deepEqual(ids(query), ["f1", "f3", "f4", "f5", "f6"]);
+  const mixed = parseObserveArgs(["--from-namespace", "payments", "--not", "--verdict", "FORWARDED"]).query;
+  assert.deepEqual(ids(mixed), ["f1"]);
+});
+
+test("CLI: --type with sub-type, --since relative, --last/--first, unknown flags passed through", () => {
+  const r = parseObserveArgs(["-o", "json", "--type", "trace:to-endpoint", "--since", "5m", "--follow", "--last", "7", "extra"], { now: Date.parse("2024-05-01T10:05:00Z") });
+  assert.deepEqual(r.rest, ["-o", "json", "--follow", "extra"]);
+  assert.deepEqual(r.query.whitelist, [{ event_type: [{ type: 4, match_sub_type: true, sub_type: 0 }] }]);
+  assert.equal(r.query.since, "2024-05-01T10:00:00.000Z");
+  assert.equal(r.query.limit, 7);
+  assert.equal(r.query.first, undefined);
+  assert.deepEqual(ids(r.query), ["f6"]);
+  const f = parseObserveArgs(["--first", "3"]).query;
+  assert.equal(f.limit, 3);
+  assert.equal(f.first, true);
+});
+
+test("CLI: errors name the flag", () => {
+  throwsField(() => parseObserveArgs(["--to-port", "99999"]), "--to-port");
+  throwsField(() => parseObserveArgs(["--label", "app=a", "--from-label", "app=b"]), "--from-label");
+  throwsField(() => parseObserveArgs(["--verdict", "NOPE"]), "--verdict");
+  throwsField(() => parseObserveArgs(["--not"]), "--not");
+  throwsField(() => parseObserveArgs(["--not", "--since", "5m"]), "--not");
+  throwsField(() => parseObserveArgs(["--type", "bogus"]), "--type");
+  throwsField(() => parseObserveArgs(["--http-path", "(a+)+$"]), "--http-path");
+  throwsField(() => parseObserveArgs(["--ip", "10.0.0.300"]), "--ip");
+  throwsField(() => parseObserveArgs(["--http-status", "600"]), "--http-status");
+  throwsField(() => parseObserveArgs(["--since", "yesterday"]), "--since");
+  throwsField(() => parseObserveArgs(["--first", "2", "--last", "3"]), "--first");
+  throwsField(() => parseObserveArgs(["--drop-reason-desc", "NOT_A_REASON"]), "--drop-reason-desc");
+  throwsField(() => parseObserveArgs(["--label", "app in (a"]), "--label");
+  throwsField(() => parseObserveArgs(["--allowlist", '{"verdikt":["DROPPED"]}']), /verdikt/);
+});
+
+test("URL params: filters, exclusions, paging", () => {
+  const query = fromSearchParams("namespace=payments&verdict=DROPPED&limit=50&order=asc");
+  assert.deepEqual(ids(query), ["f1"]);
+  assert.equal(query.limit, 50);
+  assert.equal(query.first, true);
+  assert.deepEqual(ids(fromSearchParams("not.verdict=FORWARDED")), ["f1", "f5"]);
+  assert.deepEqual(ids(fromSearchParams({ from_label: "app=web", to_port: ["80", "53"] })), ["f2", "f4"]);
+  assert.deepEqual(ids(fromSearchParams("policy=CiliumClusterwideNetworkPolicy//deny-world")), ["f5"]);
+  assert.deepEqual(ids(fromSearchParams(`allow=${encodeURIComponent('{"destination_ip":["10.0.0.0/16"]}')}&deny=${encodeURIComponent('{"reply":[true]}')}`)), ["f1", "f2"]);
+});
+
+test("URL params: errors name the parameter", () => {
+  throwsField(() => fromSearchParams("verdit=DROPPED"), "verdit");
+  throwsField(() => fromSearchParams("to_port=abc"), "to_port");
+  throwsField(() => fromSearchParams("not.since=5m"), "not.since");
+  throwsField(() => fromSearchParams("since=yesterday"), "since");
+  throwsField(() => fromSearchParams("allow={bad"), "allow");
+  throwsField(() => fromSearchParams("limit=-1"), "limit");
+  throwsField(() => fromSearchParams("limit=99999", { maxLimit: 10000 }), "limit");
+  throwsField(() => fromSearchParams("dns_query=(x|xy)*"), "dns_query");
+});
+
+test("URL params: toSearchParams is the inverse of fromSearchParams", () => {
+  const queries: FlowQuery[] = [
+    fromSearchParams("namespace=payments&verdict=DROPPED"),
+    fromSearchParams("from_pod=payments/web&to_label=app%3Dx&not.verdict=FORWARDED&policy=deny-all&since=2024-05-01T10:00:00Z&limit=10"),
+    fromSearchParams("namespace=payments&from_pod=web"),
+    { whitelist: [{ verdict: ["DROPPED"] }, { source_pod: ["shop/"] }, { http_status_code: ["5+"] }], blacklist: [{ destination_port: ["53"] }, { reply: [true] }] },
+    parseObserveArgs(["--type", "trace:to-endpoint", "--not", "--label", "k8s:app in (a,b)"]).query,
+  ];
+  for (const query of queries) {
+    const back = fromSearchParams(toSearchParams(query));
+    assert.deepEqual(back, query, toSearchParams(query).toString());
+  }
+  // the simple case stays readable
+  assert.equal(toSearchParams(queries[0]).toString(), "namespace=payments&verdict=DROPPED");
+});
+
+test("UI free text: grammar and serialisation", () => {
+  assert.deepEqual(parseUiEntry("!from:pod=payments/web"), { negative: true, direction: "from", kind: "pod", value: "payments/web" });
+  assert.deepEqual(parseUiEntry("app=frontend"), { negative: false, direction: "either", kind: "label", value: "app=frontend" });
+  assert.deepEqual(parseUiEntry("to:dns=*.github.com"), { negative: false, direction: "to", kind: "dns", value: "*.github.com" });
+  for (const t of ["!from:pod=payments/web", "to:identity=42", "label=k8s:app=x", "workload=Deployment/api", "policy=ns/p"]) {
+    assert.equal(formatUiEntry(parseUiEntry(t)), t);
+  }
+  throwsField(() => parseUiFilter("ip=notanip"), /ip=notanip/);
+  throwsField(() => parseUiFilter("identity=abc"), /identity=abc/);
+  throwsField(() => parseUiFilter("from:policy=x"), /policy/);
+});
+
+test("UI view: namespaces + verdict + free text", () => {
+  assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], verdicts: ["DROPPED"] })), ["f1"]);
+  assert.deepEqual(ids(uiViewToQuery({ text: "to:dns=*.github.com" })), ["f5"]);
+  // positive terms OR
+  assert.deepEqual(ids(uiViewToQuery({ text: "policy=db-allow identity=1003" })), ["f1", "f2", "f3"]);
+  // a negative term hides
+  assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], text: "!to:pod=kube-system/ !label=app=db" })), ["f2", "f3"]);
+  assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], text: "from:label=app=api" })), ["f3"]);
+  assert.deepEqual(ids(fromSearchParams("namespace=shop&q=" + encodeURIComponent("to:label=app=web"))), ["f3"]);
+});

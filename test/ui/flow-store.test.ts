@@ -1,0 +1,74 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FlowStore, compareIds } from "../../lib/ui/flow-store";
+import { DEFAULT_SORT, parseColumns, sortRows } from "../../lib/ui/columns";
+import { stored } from "./fixtures";
+
+test("row ids compare numerically, not as text", () => {
+  assert.ok(compareIds("9", "10") < 0);
+  assert.ok(compareIds("100", "99") > 0);
+  assert.equal(compareIds("7", "7"), 0);
+});
+
+test("rows read newest first, duplicates are ignored", () => {
+  const s = new FlowStore(10);
+  assert.equal(s.add([stored(1), stored(2), stored(3)]), 3);
+  assert.equal(s.add([stored(3), stored(4)]), 1);
+  assert.deepEqual([0, 1, 2, 3].map((i) => s.at(i)?.id), ["4", "3", "2", "1"]);
+  assert.equal(s.at(4), undefined);
+  assert.equal(s.newestId(), "4");
+});
+
+test("an older history page arriving after live rows merges in order", () => {
+  const s = new FlowStore(10);
+  s.add([stored(10), stored(11)]);
+  s.add([stored(5), stored(12), stored(7)]);
+  assert.deepEqual(s.toArray().map((f) => f.id), ["12", "11", "10", "7", "5"]);
+});
+
+test("the store keeps at most its capacity, dropping the oldest", () => {
+  const s = new FlowStore(1000);
+  for (let b = 0; b < 30; b++) s.add(Array.from({ length: 100 }, (_, i) => stored(b * 100 + i + 1)));
+  assert.equal(s.size, 1000);
+  assert.equal(s.evicted, 2000);
+  assert.equal(s.at(0)?.id, "3000");
+  assert.equal(s.at(999)?.id, "2001");
+  assert.equal(s.get("1"), undefined, "evicted rows are forgotten");
+  assert.ok(s.get("2001"));
+  // a re-sent evicted flow is new again only if it is still the newest; otherwise merged then trimmed
+  s.add([stored(1)]);
+  assert.equal(s.size, 1000);
+  assert.equal(s.at(999)?.id, "2001");
+});
+
+test("bad capacity is rejected with a clear message", () => {
+  assert.throws(() => new FlowStore(0), /capacity/);
+});
+
+test("sorting by a column is stable and keeps newest first among equals", () => {
+  const rows = [
+    stored(4, { verdict: "DROPPED" }),
+    stored(3, { verdict: "FORWARDED" }),
+    stored(2, { verdict: "DROPPED" }),
+    stored(1, { verdict: "AUDIT" }),
+  ];
+  const asc = sortRows(rows, { column: "verdict", dir: "asc" });
+  assert.deepEqual(asc.map((f) => f.id), ["1", "4", "2", "3"]);
+  const desc = sortRows(rows, { column: "verdict", dir: "desc" });
+  assert.deepEqual(desc.map((f) => f.id), ["3", "4", "2", "1"]);
+  assert.deepEqual(sortRows(rows, DEFAULT_SORT).map((f) => f.id), ["4", "3", "2", "1"]);
+  assert.deepEqual(sortRows(rows, { column: "time", dir: "asc" }).map((f) => f.id), ["1", "2", "3", "4"]);
+});
+
+test("numeric columns sort as numbers and empty text sorts last", () => {
+  const rows = [stored(1, { source: { identity: 10 } }), stored(2, { source: { identity: 9 } }), stored(3, { source: { identity: 100 } })];
+  assert.deepEqual(sortRows(rows, { column: "srcIdentity", dir: "asc" }).map((f) => f.id), ["2", "1", "3"]);
+  const withEmpty = [stored(1, { l7: undefined }), stored(2, { l7: { type: "REQUEST", http: { method: "GET", url: "/a" } } })];
+  assert.deepEqual(sortRows(withEmpty, { column: "l7", dir: "asc" }).map((f) => f.id), ["2", "1"]);
+});
+
+test("column lists from storage drop unknown ids and fall back to defaults", () => {
+  assert.deepEqual(parseColumns("time,bogus,verdict,time"), ["time", "verdict"]);
+  assert.ok(parseColumns("bogus").includes("policy"));
+  assert.ok(parseColumns(null).includes("time"));
+});

@@ -1,0 +1,111 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { CARD_H, CARD_W, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
+import { edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, visibleGraph } from "../../lib/ui/map-model";
+import { DEFAULT_HIDE } from "../../lib/ui/view-state";
+import { edge, node, stored } from "./fixtures";
+
+function bigMap(namespaces = 20, perNs = 15) {
+  const nodes = [];
+  const edges = [];
+  for (let n = 0; n < namespaces; n++) {
+    for (let w = 0; w < perNs; w++) nodes.push(node(`ns${n}/wl${w}`));
+    for (let w = 1; w < perNs; w++) edges.push(edge(`ns${n}/wl0`, `ns${n}/wl${w}`));
+    edges.push(edge(`ns${n}/wl1`, `ns${(n + 1) % namespaces}/wl2`));
+  }
+  nodes.push(node("reserved:world", { kind: "world", label: "world" }), node("fqdn:api.github.com", { kind: "fqdn", label: "api.github.com" }));
+  nodes.push(node("reserved:host", { kind: "host", label: "host" }));
+  edges.push(edge("ns0/wl3", "fqdn:api.github.com"));
+  return { nodes, edges };
+}
+
+test("300 workloads in 20 namespaces: islands never overlap and cards stay inside their island", () => {
+  const { nodes, edges } = bigMap();
+  const r = new MapLayout().update(nodes, edges);
+  assert.equal(r.nodes.size, nodes.length);
+  assert.equal(r.islands.filter((i) => i.kind === "namespace").length, 20);
+  for (let i = 0; i < r.islands.length; i++)
+    for (let j = i + 1; j < r.islands.length; j++) assert.ok(!overlaps(r.islands[i]!, r.islands[j]!), `${r.islands[i]!.id} overlaps ${r.islands[j]!.id}`);
+  const byId = new Map(r.islands.map((i) => [i.id, i]));
+  for (const p of r.nodes.values()) {
+    const isl = byId.get(p.island)!;
+    assert.ok(p.x >= isl.x && p.x + CARD_W <= isl.x + isl.w && p.y >= isl.y && p.y + CARD_H <= isl.y + isl.h, `${p.id} outside ${isl.id}`);
+  }
+  // readable: the whole map is not absurdly elongated
+  assert.ok(r.bounds.w / r.bounds.h < 4 && r.bounds.h / r.bounds.w < 4, `aspect ${r.bounds.w}x${r.bounds.h}`);
+});
+
+test("the same data gives the same picture", () => {
+  const { nodes, edges } = bigMap(5, 6);
+  const a = new MapLayout().update(nodes, edges);
+  const b = new MapLayout().update([...nodes].reverse(), edges);
+  for (const [id, p] of a.nodes) assert.deepEqual(b.nodes.get(id), p);
+});
+
+test("live updates never move existing cards", () => {
+  const { nodes, edges } = bigMap(6, 8);
+  const layout = new MapLayout();
+  const first = layout.update(nodes, edges);
+  // a new workload in an existing namespace, a new namespace, and a node vanishing from this window
+  const more = [...nodes.filter((n) => n.id !== "ns2/wl5"), node("ns1/new-wl"), node("brand-new/x"), node("brand-new/y")];
+  const second = layout.update(more, [...edges, edge("brand-new/x", "ns1/new-wl")]);
+  assert.equal(second.moved, false);
+  for (const [id, p] of first.nodes) assert.deepEqual(second.nodes.get(id), p, `${id} moved`);
+  assert.ok(second.nodes.get("ns1/new-wl"));
+  const isl = second.islands.find((i) => i.id === "ns:brand-new")!;
+  for (const other of second.islands) if (other !== isl) assert.ok(!overlaps(isl, other), `new island overlaps ${other.id}`);
+});
+
+test("groups: namespaces, outside peers and cluster entities", () => {
+  assert.equal(groupOf(node("shop/api")).id, "ns:shop");
+  assert.equal(groupOf(node("fqdn:x.io", { kind: "fqdn" })).kind, "outside");
+  assert.equal(groupOf(node("cidr:1.2.3.0/24", { kind: "cidr" })).kind, "outside");
+  assert.equal(groupOf(node("reserved:host", { kind: "host" })).kind, "cluster");
+});
+
+test("hide toggles remove host, kube-dns and world peers and their edges", () => {
+  const nodes = [
+    node("shop/api"),
+    node("kube-system/coredns", { labels: ["k8s:k8s-app=kube-dns"] }),
+    node("reserved:host", { kind: "host" }),
+    node("reserved:world", { kind: "world" }),
+    node("fqdn:a.io", { kind: "fqdn" }),
+  ];
+  const edges = [edge("shop/api", "kube-system/coredns"), edge("reserved:host", "shop/api"), edge("shop/api", "fqdn:a.io")];
+  const all = visibleGraph(nodes, edges, DEFAULT_HIDE);
+  assert.equal(all.nodes.length, 5);
+  const g = visibleGraph(nodes, edges, { host: true, kubeDns: true, world: true, remoteNode: false });
+  assert.deepEqual(g.nodes.map((n) => n.id), ["shop/api"]);
+  assert.equal(g.edges.length, 0);
+  assert.ok(isHidden(nodes[1]!, { ...DEFAULT_HIDE, kubeDns: true }));
+});
+
+test("edge tone by verdict mix, width by rate", () => {
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3 } }), "forwarded");
+  assert.equal(edgeTone({ verdicts: { DROPPED: 3 } }), "dropped");
+  assert.equal(edgeTone({ verdicts: { AUDIT: 1 } }), "audit");
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 1 } }), "mixed");
+  assert.ok(edgeWidth(100, 100) > edgeWidth(1, 100));
+  assert.ok(edgeWidth(0, 100) > 0);
+  assert.ok(edgeWidth(1000, 1000) <= 7);
+});
+
+test("an edge selects its flows in both directions of the conversation", () => {
+  const nodes = [node("shop/frontend"), node("shop/api"), node("fqdn:api.github.com", { kind: "fqdn", label: "api.github.com" })];
+  const pred = edgePredicate(edge("shop/frontend", "shop/api"), nodes);
+  const f = stored(1);
+  assert.equal(pred(f), true);
+  const reply = stored(2, { is_reply: true, source: f.flow.destination, destination: f.flow.source });
+  assert.equal(pred(reply), true);
+  const other = stored(3, { destination: { namespace: "shop", pod_name: "db-0", workloads: [{ name: "db" }] } });
+  assert.equal(pred(other), false);
+  const toWorld = edgePredicate(edge("shop/frontend", "fqdn:api.github.com"), nodes);
+  assert.equal(toWorld(stored(4, { destination: { identity: 2, labels: ["reserved:world"] }, destination_names: ["api.github.com."] })), true);
+  assert.equal(edgePredicate(edge("shop/x", "shop/api"), nodes)(f), false, "unknown nodes match nothing");
+});
+
+test("fit zooms out to show everything and never zooms in past 1:1", () => {
+  const t = fitTransform({ x: 0, y: 0, w: 4000, h: 2000 }, 1000, 500);
+  assert.ok(t.k < 0.25);
+  assert.equal(fitTransform({ x: 0, y: 0, w: 100, h: 100 }, 1000, 800).k, 1);
+});
