@@ -240,7 +240,7 @@ function enumEncoder(enumType: string): ValueEncoder {
   } else {
     for (const name of DROP_REASON_NAMES) quoted.set(name, quote(name));
   }
-  return (v) => {
+  return function encodeEnum(v) {
     if (typeof v === "string") return v === zero ? undefined : (quoted.get(v) ?? quote(v));
     if (typeof v !== "number") return undefined;
     if (byNumber.has(v)) return byNumber.get(v);
@@ -265,7 +265,9 @@ function messageEncoder(msg: string): MessageEncoder {
 /** Resolved on first call, so message types may refer to each other in any order. */
 function lazyMessage(msg: string): MessageEncoder {
   let enc: MessageEncoder | undefined;
-  return (obj) => (enc ??= messageEncoder(msg))(obj);
+  return function encodeLazily(obj) {
+    return (enc ??= messageEncoder(msg))(obj);
+  };
 }
 
 function valueEncoder(type: FieldType): ValueEncoder {
@@ -284,11 +286,13 @@ function valueEncoder(type: FieldType): ValueEncoder {
   if ("enum" in type) return enumEncoder(type.enum);
   if ("msg" in type) {
     const m = lazyMessage(type.msg);
-    return (v) => (typeof v === "object" ? m(v as Record<string, unknown>) : undefined);
+    return function encodeSubMessage(v) {
+      return typeof v === "object" ? m(v as Record<string, unknown>) : undefined;
+    };
   }
   const item = type.repeated;
   if (item === "string") {
-    return (v) => {
+    return function encodeStrings(v) {
       if (!Array.isArray(v) || v.length === 0) return undefined;
       let out = "[";
       for (let i = 0; i < v.length; i++) {
@@ -299,7 +303,7 @@ function valueEncoder(type: FieldType): ValueEncoder {
     };
   }
   const m = lazyMessage(item.msg);
-  return (v) => {
+  return function encodeMessages(v) {
     if (!Array.isArray(v) || v.length === 0) return undefined;
     let out = "[";
     for (let i = 0; i < v.length; i++) {
@@ -315,9 +319,8 @@ function compileMessage(msg: string): MessageEncoder {
   if (fields === undefined) throw new TypeError(`unknown message type ${JSON.stringify(msg)}`);
   const n = fields.length;
   // Objects carry a few of a message's fields (a flow ~15 of 45), so the encoder walks the keys the
-  // object has and files each value under its field's slot: proto name at i, lowerCamel alias at n + i
-  // (read only when the proto name is absent, as import.ts accepts both). Probing every schema name
-  // instead would be mostly misses, which V8 serves slowly from a megamorphic property-load site.
+  // object has rather than probing every schema name: misses at one property-load site that sees
+  // every name are slow in V8. Proto names map to slot i, lowerCamel aliases to n + i.
   const slotOf = new Map<string, number>();
   fields.forEach((f, i) => {
     slotOf.set(f.name, i);
@@ -326,28 +329,40 @@ function compileMessage(msg: string): MessageEncoder {
   const firstKeys = fields.map((f) => "{" + f.key);
   const nextKeys = fields.map((f) => "," + f.key);
   const encoders = fields.map((f) => valueEncoder(f.type));
-  return (obj) => {
+
+  function emit(out: string, i: number, v: unknown): string {
+    const s = encoders[i](v);
+    return s === undefined ? out : out + (out === "" ? firstKeys[i] : nextKeys[i]) + s;
+  }
+
+  /** Any key order, and aliases (read only where the proto name is absent, as import.ts accepts both). */
+  function encodeSlotted(obj: Record<string, unknown>): string {
     const slots: unknown[] = new Array(2 * n);
-    let lo = n;
-    let hi = -1;
     for (const k in obj) {
       const slot = slotOf.get(k);
-      if (slot === undefined) continue;
-      slots[slot] = obj[k];
-      const i = slot < n ? slot : slot - n;
-      if (i < lo) lo = i;
-      if (i > hi) hi = i;
+      if (slot !== undefined) slots[slot] = obj[k];
     }
     let out = "";
-    for (let i = lo; i <= hi; i++) {
+    for (let i = 0; i < n; i++) {
       let v = slots[i];
-      if (v === undefined) {
-        v = slots[n + i];
-        if (v === undefined) continue;
-      }
-      if (v === null) continue;
-      const s = encoders[i](v);
-      if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
+      if (v === undefined) v = slots[n + i];
+      if (v !== undefined && v !== null) out = emit(out, i, v);
+    }
+    return out === "" ? "{}" : out + "}";
+  }
+
+  // Builders and Hubble's own JSON set fields in declaration order with proto names, so one pass can
+  // emit as it goes; anything else starts over in encodeSlotted.
+  return function encodeFields(obj) {
+    let out = "";
+    let last = -1;
+    for (const k in obj) {
+      const i = slotOf.get(k);
+      if (i === undefined) continue;
+      if (i <= last || i >= n) return encodeSlotted(obj);
+      last = i;
+      const v = obj[k];
+      if (v !== undefined && v !== null) out = emit(out, i, v);
     }
     return out === "" ? "{}" : out + "}";
   };

@@ -1,18 +1,20 @@
-// Stable service-map layout. Nodes sit in grid slots inside their namespace "island"; a slot, once
-// given, is kept for the life of the layout (hidden nodes keep theirs too), so live updates only ever
-// add cards in free slots. Islands are placed by a d3-force simulation (talking namespaces attract,
-// islands never overlap) and pinned afterwards: only new islands move while the layout settles.
-import { forceCollide, forceLink, forceSimulation, forceX, forceY, type SimulationLinkDatum, type SimulationNodeDatum } from "d3-force";
+// Stable service-map layout. Each namespace is an "island" sized to its workloads; cards sit in grid
+// slots that, once given, are kept for the life of the layout (hidden nodes keep theirs too), so live
+// updates only ever add cards in free slots. The first batch of islands is shelf-packed at the width
+// that best fills the viewport's shape (a map pane is much wider than tall); islands that appear later
+// are put where they keep that shape best, without moving any island already drawn.
 import type { ServiceMapEdge, ServiceMapNode } from "../api-types";
 import { groupOf, type GroupKind } from "./map-model";
 
 export const CARD_W = 176;
 export const CARD_H = 48;
-const GAP_X = 28;
-const GAP_Y = 22;
-const PAD = 22;
-const HEADER = 30;
-const ISLAND_GAP = 70;
+const GAP_X = 22;
+const GAP_Y = 16;
+const PAD = 16;
+const HEADER = 28;
+const ISLAND_GAP = 36;
+/** Widest a default-sized viewport pane usually is relative to its height, used until told otherwise. */
+const DEFAULT_ASPECT = 2.5;
 
 export interface Island {
   id: string;
@@ -44,37 +46,79 @@ export interface LayoutResult {
   moved: boolean;
 }
 
-function gridFor(capacity: number): { cols: number; rows: number } {
-  // Wider than tall: screens are.
-  const cols = Math.max(1, Math.ceil(Math.sqrt(capacity * 1.8)));
-  return { cols, rows: Math.max(1, Math.ceil(capacity / cols)) };
+type Box = { x: number; y: number; w: number; h: number };
+
+/** Columns for an island of `count` cards: cards are wide, so a near-square island has fewer columns than rows. */
+export function columnsFor(count: number): number {
+  return Math.max(1, Math.min(count, Math.ceil(Math.sqrt(count / 1.1))));
 }
 
-function islandSize(capacity: number): { w: number; h: number; cols: number } {
-  const { cols, rows } = gridFor(capacity);
-  return { cols, w: PAD * 2 + cols * CARD_W + (cols - 1) * GAP_X, h: HEADER + PAD * 2 + rows * CARD_H + (rows - 1) * GAP_Y };
+function islandSize(count: number, label: string): { w: number; h: number; cols: number; capacity: number } {
+  const cols = columnsFor(count);
+  const rows = Math.max(1, Math.ceil(count / cols));
+  // The header label must fit too (≈7.5 px a character at the island label size).
+  const w = Math.max(PAD * 2 + cols * CARD_W + (cols - 1) * GAP_X, Math.ceil(label.length * 7.5) + PAD * 2);
+  return { cols, capacity: cols * rows, w, h: HEADER + PAD + rows * CARD_H + (rows - 1) * GAP_Y + PAD };
 }
 
-/** Room to grow, so a few new workloads never resize (and so never move) an island. */
+/** Slots a grown island needs: its cards plus a little room, so the next new workload does not resize it again. */
 export function capacityFor(count: number): number {
-  return Math.max(2, count + Math.ceil(count * 0.25) + (count < 6 ? 1 : 2));
+  return count + Math.max(1, Math.ceil(count * 0.2));
 }
 
 const GROUP_ORDER: Record<GroupKind, number> = { outside: 0, cluster: 1, namespace: 2 };
 
-interface IslandSim extends SimulationNodeDatum {
-  id: string;
-  r: number;
-  w: number;
-  h: number;
+/** Scale at which `b` fits a viewport of the given aspect (width / height) with height 1. */
+function fitScale(b: Box, aspect: number): number {
+  return b.w > 0 && b.h > 0 ? Math.min(aspect / b.w, 1 / b.h) : 0;
+}
+
+function union(boxes: readonly Box[]): Box {
+  if (boxes.length === 0) return { x: 0, y: 0, w: 0, h: 0 };
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const b of boxes) {
+    minX = Math.min(minX, b.x);
+    minY = Math.min(minY, b.y);
+    maxX = Math.max(maxX, b.x + b.w);
+    maxY = Math.max(maxY, b.y + b.h);
+  }
+  return { x: minX, y: minY, w: maxX - minX, h: maxY - minY };
+}
+
+/** Left-to-right shelves no wider than `width` (a wider island gets a shelf of its own). */
+function shelfPack(sizes: readonly { w: number; h: number }[], width: number): { x: number; y: number }[] {
+  const out: { x: number; y: number }[] = [];
+  let x = 0;
+  let y = 0;
+  let shelfH = 0;
+  for (const s of sizes) {
+    if (x > 0 && x + s.w > width) {
+      y += shelfH + ISLAND_GAP;
+      x = 0;
+      shelfH = 0;
+    }
+    out.push({ x, y });
+    x += s.w + ISLAND_GAP;
+    shelfH = Math.max(shelfH, s.h);
+  }
+  return out;
 }
 
 export class MapLayout {
   private islands = new Map<string, Island>();
   private slotOf = new Map<string, { island: string; slot: number }>();
+  private aspect = DEFAULT_ASPECT;
+
+  /** The viewport's width / height; used to shape islands placed from now on. */
+  setAspect(aspect: number): void {
+    if (Number.isFinite(aspect) && aspect > 0.2 && aspect < 20) this.aspect = aspect;
+  }
 
   /** Fold a (new) map into the layout and return positions for every node ever seen. */
-  update(nodes: readonly ServiceMapNode[], edges: readonly ServiceMapEdge[]): LayoutResult {
+  update(nodes: readonly ServiceMapNode[], _edges: readonly ServiceMapEdge[] = []): LayoutResult {
     const byIsland = new Map<string, { label: string; kind: GroupKind; fresh: ServiceMapNode[]; total: number }>();
     for (const n of nodes) {
       const g = groupOf(n);
@@ -84,26 +128,22 @@ export class MapLayout {
       if (!this.slotOf.has(n.id)) e.fresh.push(n);
     }
 
-    const resized = new Set<string>();
-    const created: string[] = [];
+    const resized: Island[] = [];
+    const created: Island[] = [];
     for (const [id, g] of byIsland) {
       if (g.fresh.length === 0) continue;
       // Deterministic slot order for a batch: by id, so the same data gives the same picture.
       g.fresh.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
       let isl = this.islands.get(id);
       if (!isl) {
-        const capacity = capacityFor(g.total);
-        const size = islandSize(capacity);
-        isl = { id, label: g.label, kind: g.kind, x: 0, y: 0, w: size.w, h: size.h, cols: size.cols, capacity, slots: [] };
+        isl = { id, label: g.label, kind: g.kind, x: 0, y: 0, ...islandSize(g.total, g.label), slots: [] };
         this.islands.set(id, isl);
-        created.push(id);
+        created.push(isl);
       }
       const needed = isl.slots.length + g.fresh.length;
       if (needed > isl.capacity) {
-        const capacity = capacityFor(needed);
-        const size = islandSize(capacity);
-        Object.assign(isl, { capacity, w: size.w, h: size.h, cols: size.cols });
-        if (!created.includes(id)) resized.add(id);
+        Object.assign(isl, islandSize(capacityFor(needed), isl.label));
+        if (!created.includes(isl)) resized.push(isl);
       }
       for (const n of g.fresh) {
         this.slotOf.set(n.id, { island: id, slot: isl.slots.length });
@@ -111,82 +151,65 @@ export class MapLayout {
       }
     }
 
-    const moved = created.length > 0 || resized.size > 0 ? this.placeIslands(new Set(created), resized, edges) : false;
+    const order = (a: Island, b: Island) =>
+      GROUP_ORDER[a.kind] - GROUP_ORDER[b.kind] || b.slots.length - a.slots.length || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0);
+    const firstLayout = created.length > 0 && created.length === this.islands.size;
+    let moved = false;
+    if (firstLayout) this.packAll([...created].sort(order));
+    else {
+      const fixed = [...this.islands.values()].filter((i) => !created.includes(i) && !resized.includes(i));
+      // A grown island stays put if it still fits there; otherwise it moves (the only time anything moves).
+      for (const isl of resized) {
+        if (fixed.some((o) => overlaps(padded(isl), o))) {
+          this.placeAmong(isl, fixed);
+          moved = true;
+        }
+        fixed.push(isl);
+      }
+      for (const isl of [...created].sort(order)) {
+        this.placeAmong(isl, fixed);
+        fixed.push(isl);
+      }
+    }
     return this.result(moved);
   }
 
-  private placeIslands(created: Set<string>, resized: Set<string>, edges: readonly ServiceMapEdge[]): boolean {
-    const all = [...this.islands.values()].sort(
-      (a, b) => GROUP_ORDER[a.kind] - GROUP_ORDER[b.kind] || (a.label < b.label ? -1 : a.label > b.label ? 1 : 0),
-    );
-    const firstLayout = all.every((i) => created.has(i.id));
-    const sims: IslandSim[] = all.map((isl, i) => {
-      const r = Math.hypot(isl.w, isl.h) / 2 + ISLAND_GAP / 2;
-      const cx = isl.x + isl.w / 2;
-      const cy = isl.y + isl.h / 2;
-      if (created.has(isl.id)) {
-        // Seed on a spiral in sort order: deterministic, and close to the centre.
-        const a = i * 2.4;
-        const d = 300 * Math.sqrt(i);
-        return { id: isl.id, r, w: isl.w, h: isl.h, x: Math.cos(a) * d, y: Math.sin(a) * d };
-      }
-      // Existing islands are pinned; a resized one grows around its old centre.
-      return { id: isl.id, r, w: isl.w, h: isl.h, x: cx, y: cy, fx: cx, fy: cy };
-    });
-    const index = new Map(sims.map((s) => [s.id, s]));
-    const weights = new Map<string, { source: string; target: string; w: number }>();
-    for (const e of edges) {
-      const a = this.slotOf.get(e.source)?.island;
-      const b = this.slotOf.get(e.target)?.island;
-      if (!a || !b || a === b) continue;
-      const key = a < b ? `${a}|${b}` : `${b}|${a}`;
-      const cur = weights.get(key) ?? { source: a, target: b, w: 0 };
-      cur.w += 1;
-      weights.set(key, cur);
+  /** The first layout: try every sensible shelf width and keep the one that fills the viewport best. */
+  private packAll(list: Island[]): void {
+    const total = list.reduce((s, i) => s + i.w + ISLAND_GAP, 0);
+    const widest = Math.max(...list.map((i) => i.w));
+    let best: { pos: { x: number; y: number }[]; k: number } | undefined;
+    for (let step = 0; step <= 40; step++) {
+      const width = widest + ((total - widest) * step) / 40;
+      const pos = shelfPack(list, width);
+      const k = fitScale(union(list.map((isl, i) => ({ ...pos[i]!, w: isl.w, h: isl.h }))), this.aspect);
+      if (!best || k > best.k * 1.0001) best = { pos, k };
     }
-    const links: (SimulationLinkDatum<IslandSim> & { w: number })[] = [...weights.values()]
-      .filter((l) => index.has(l.source) && index.has(l.target))
-      .map((l) => ({ source: l.source, target: l.target, w: l.w }));
+    list.forEach((isl, i) => Object.assign(isl, best!.pos[i]));
+  }
 
-    const sim = forceSimulation<IslandSim>(sims)
-      .force("collide", forceCollide<IslandSim>((d) => d.r).strength(1).iterations(3))
-      .force(
-        "link",
-        forceLink<IslandSim, SimulationLinkDatum<IslandSim> & { w: number }>(links)
-          .id((d) => d.id)
-          .distance((l) => ((l.source as IslandSim).r + (l.target as IslandSim).r) * 1.05)
-          .strength((l) => Math.min(0.6, 0.08 * l.w)),
-      )
-      .force("x", forceX<IslandSim>(0).strength(firstLayout ? 0.06 : 0.02))
-      .force("y", forceY<IslandSim>(0).strength(firstLayout ? 0.1 : 0.03))
-      .stop();
-    sim.tick(firstLayout ? 400 : 250);
-
-    // Circles only approximate boxes, and pinned islands cannot give way: settle each moving island
-    // on the nearest free spot (spiral search around where the forces put it), in sort order.
-    const placed: Island[] = all.filter((i) => !created.has(i.id) && !resized.has(i.id));
-    for (const s of sims) {
-      const isl = this.islands.get(s.id)!;
-      if (!created.has(isl.id) && !resized.has(isl.id)) continue;
-      const spot = freeSpot(isl, (s.x ?? 0) - isl.w / 2, (s.y ?? 0) - isl.h / 2, placed);
-      isl.x = spot.x;
-      isl.y = spot.y;
-      placed.push(isl);
+  /** A later island: the free spot (right of, or below, what is drawn) that keeps the map closest to the viewport's shape. */
+  private placeAmong(isl: Island, fixed: readonly Island[]): void {
+    const b = union(fixed);
+    const candidates: { x: number; y: number }[] = [];
+    // Beside each island on the right edge of a shelf, and at the start of a new shelf below.
+    for (const o of fixed) candidates.push({ x: o.x + o.w + ISLAND_GAP, y: o.y }, { x: o.x, y: o.y + o.h + ISLAND_GAP });
+    candidates.push({ x: b.x + b.w + ISLAND_GAP, y: b.y }, { x: b.x, y: b.y + b.h + ISLAND_GAP });
+    let best: { x: number; y: number; k: number } | undefined;
+    for (const c of candidates) {
+      const box = { ...c, w: isl.w, h: isl.h };
+      if (fixed.some((o) => overlaps(padded(box), o))) continue;
+      const k = fitScale(union([...fixed, box]), this.aspect);
+      if (!best || k > best.k * 1.0001) best = { ...c, k };
     }
-    return resized.size > 0;
+    if (!best) return;
+    isl.x = best.x;
+    isl.y = best.y;
   }
 
   private result(moved: boolean): LayoutResult {
     const nodes = new Map<string, PlacedNode>();
-    let minX = Infinity;
-    let minY = Infinity;
-    let maxX = -Infinity;
-    let maxY = -Infinity;
     for (const isl of this.islands.values()) {
-      minX = Math.min(minX, isl.x);
-      minY = Math.min(minY, isl.y);
-      maxX = Math.max(maxX, isl.x + isl.w);
-      maxY = Math.max(maxY, isl.y + isl.h);
       isl.slots.forEach((id, slot) => {
         const col = slot % isl.cols;
         const row = Math.floor(slot / isl.cols);
@@ -194,36 +217,22 @@ export class MapLayout {
           id,
           island: isl.id,
           x: isl.x + PAD + col * (CARD_W + GAP_X),
-          y: isl.y + HEADER + PAD + row * (CARD_H + GAP_Y),
+          y: isl.y + HEADER + row * (CARD_H + GAP_Y),
         });
       });
-    }
-    if (!Number.isFinite(minX)) {
-      minX = minY = 0;
-      maxX = maxY = 0;
     }
     return {
       islands: [...this.islands.values()].map((i) => ({ ...i, slots: [...i.slots] })),
       nodes,
-      bounds: { x: minX, y: minY, w: maxX - minX, h: maxY - minY },
+      bounds: union([...this.islands.values()]),
       moved,
     };
   }
 }
 
-function freeSpot(isl: Pick<Island, "w" | "h">, x0: number, y0: number, placed: readonly Island[]): { x: number; y: number } {
-  const clear = (x: number, y: number) =>
-    placed.every((p) => !overlaps({ x: x - ISLAND_GAP / 2, y: y - ISLAND_GAP / 2, w: isl.w + ISLAND_GAP, h: isl.h + ISLAND_GAP }, p));
-  for (let i = 0; i < 20_000; i++) {
-    const a = i * 0.5;
-    const d = 12 * Math.sqrt(i) * 6;
-    const x = Math.round(x0 + Math.cos(a) * d);
-    const y = Math.round(y0 + Math.sin(a) * d);
-    if (clear(x, y)) return { x, y };
-  }
-  // Unreachable in practice; fall back to below everything rather than overlapping.
-  const bottom = Math.max(0, ...placed.map((p) => p.y + p.h));
-  return { x: Math.round(x0), y: bottom + ISLAND_GAP };
+/** An island's box grown by half the gap on each side, so neighbours keep a gap between them. */
+function padded(b: Box): Box {
+  return { x: b.x - ISLAND_GAP / 2 + 1, y: b.y - ISLAND_GAP / 2 + 1, w: b.w + ISLAND_GAP - 2, h: b.h + ISLAND_GAP - 2 };
 }
 
 /** Whether two axis-aligned islands overlap (used by tests and the debug overlay). */
@@ -231,10 +240,13 @@ export function overlaps(a: Pick<Island, "x" | "y" | "w" | "h">, b: Pick<Island,
   return a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
 }
 
-/** Zoom transform that fits `bounds` into a viewport with a margin; never zooms in past 1. */
-export function fitTransform(bounds: { x: number; y: number; w: number; h: number }, width: number, height: number, margin = 40): { x: number; y: number; k: number } {
+/** Fit zoom never goes past this: a map of three cards should not fill the screen with giant text. */
+export const FIT_MAX_ZOOM = 1.25;
+
+/** Zoom transform that fits `bounds` into a viewport with a margin, up to FIT_MAX_ZOOM. */
+export function fitTransform(bounds: { x: number; y: number; w: number; h: number }, width: number, height: number, margin = 20): { x: number; y: number; k: number } {
   if (bounds.w <= 0 || bounds.h <= 0 || width <= 0 || height <= 0) return { x: width / 2, y: height / 2, k: 1 };
-  const k = Math.min(1, (width - margin * 2) / bounds.w, (height - margin * 2) / bounds.h);
+  const k = Math.min(FIT_MAX_ZOOM, (width - margin * 2) / bounds.w, (height - margin * 2) / bounds.h);
   return { k, x: (width - bounds.w * k) / 2 - bounds.x * k, y: (height - bounds.h * k) / 2 - bounds.y * k };
 }
 

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CARD_H, CARD_W, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
+import { CARD_H, CARD_W, FIT_MAX_ZOOM, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
 import { edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, visibleGraph } from "../../lib/ui/map-model";
 import { DEFAULT_HIDE } from "../../lib/ui/view-state";
 import { edge, node, stored } from "./fixtures";
@@ -104,8 +104,36 @@ test("an edge selects its flows in both directions of the conversation", () => {
   assert.equal(edgePredicate(edge("shop/x", "shop/api"), nodes)(f), false, "unknown nodes match nothing");
 });
 
-test("fit zooms out to show everything and never zooms in past 1:1", () => {
+test("fit zooms out to show everything and zooms in no further than FIT_MAX_ZOOM", () => {
   const t = fitTransform({ x: 0, y: 0, w: 4000, h: 2000 }, 1000, 500);
   assert.ok(t.k < 0.25);
-  assert.equal(fitTransform({ x: 0, y: 0, w: 100, h: 100 }, 1000, 800).k, 1);
+  assert.equal(fitTransform({ x: 0, y: 0, w: 100, h: 100 }, 1000, 800).k, FIT_MAX_ZOOM);
+  const m = fitTransform({ x: -50, y: 10, w: 800, h: 200 }, 1000, 300);
+  // centred: equal room left and right
+  assert.ok(Math.abs(m.x + -50 * m.k - (1000 - (m.x + 750 * m.k))) < 1e-6);
+});
+
+test("the default scenario's map fills a wide, short map pane at a readable zoom", () => {
+  // 19 nodes like the default scenario: 7 outside peers, namespaces of 6, 3, 2, 1 and 1 workloads
+  const nodes = [
+    node("reserved:world", { kind: "world", label: "world" }),
+    ...["a.io", "b.io", "c.io"].map((n) => node(`fqdn:${n}`, { kind: "fqdn", label: n })),
+    ...["1.2.3.4/32", "5.6.7.8/32", "9.9.9.9/32"].map((c) => node(`cidr:${c}`, { kind: "cidr", label: c })),
+    ...["frontend", "api", "checkout", "postgres", "redis", "notification"].map((w) => node(`production/${w}`)),
+    ...["gateway", "fraud", "ledger"].map((w) => node(`payments/${w}`)),
+    node("streaming/kafka"),
+    node("streaming/processor"),
+    node("monitoring/prometheus"),
+    node("kube-system/coredns"),
+  ];
+  const layout = new MapLayout();
+  layout.setAspect(1440 / 350);
+  const r = layout.update(nodes, []);
+  const k = fitTransform(r.bounds, 1440, 350).k;
+  assert.ok(k >= 0.7, `fit zoom ${k.toFixed(2)} leaves 13px labels unreadable`);
+  for (let i = 0; i < r.islands.length; i++)
+    for (let j = i + 1; j < r.islands.length; j++) assert.ok(!overlaps(r.islands[i]!, r.islands[j]!));
+  // islands are sized to their content: a one-workload namespace is one card wide
+  const one = r.islands.find((i) => i.id === "ns:monitoring")!;
+  assert.ok(one.w < CARD_W * 1.5, `monitoring island ${one.w} wide`);
 });

@@ -1,0 +1,147 @@
+// Flow history at scale. (1) Sustained end-to-end ingest: scenario traffic → datapath → bus → SQLite,
+// beside a bare prepared-INSERT loop over the same rows. (2) With 1,000,000 stored flows: p95 latency
+// of "namespace=X, verdict=DROPPED, newest 100" and of a policy-name filter through the REST handler's
+// code path. (3) Export of all 1,000,000 flows as NDJSON: throughput and peak RSS.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { FlowBus } from "../server/bus";
+import { Datapath } from "../server/datapath";
+import { FlowStore } from "../server/store/flow-store";
+import { flowToRow, ROW_COLUMNS } from "../server/store/row";
+import { parseSearchParams } from "../lib/filter/params";
+import type { FlowEnvelope } from "../lib/flow/types";
+import { DEFAULT_SCENARIO } from "../server/config";
+
+const TOTAL = Number(process.env.BENCH_STORE_FLOWS ?? 1_000_000);
+const INGEST_S = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
+
+function tmpDb(name: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-bench-"));
+  return path.join(dir, name);
+}
+
+function quantile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]!;
+}
+
+export async function main(): Promise<Record<string, number>> {
+  const results: Record<string, number> = {};
+  const datapath = Datapath.fromScenarioFile(DEFAULT_SCENARIO);
+  const entries = datapath.trafficEntries();
+
+  // (1) end-to-end ingest
+  const store = await FlowStore.open(tmpDb("ingest.db"), { maxFlows: 10_000_000 });
+  const bus = new FlowBus(store.reader.lastId());
+  bus.subscribe((b) => store.ingest(b));
+  const sample: FlowEnvelope[] = [];
+  let flows = 0;
+  let t0 = performance.now();
+  const deadline = t0 + INGEST_S * 1000;
+  let i = 0;
+  while (performance.now() < deadline) {
+    const batch: FlowEnvelope[] = [];
+    for (let k = 0; k < 200; k++) {
+      const r = datapath.process(entries[i++ % entries.length]!, new Date());
+      batch.push(...r.flows);
+    }
+    bus.publish(batch);
+    flows += batch.length;
+    if (sample.length < 200_000) sample.push(...batch);
+    // let the writer's timer run, as it does in the server
+    if (i % 2000 === 0) await new Promise((r) => setImmediate(r));
+  }
+  store.flush();
+  const e2eRate = flows / ((performance.now() - t0) / 1000);
+  await store.close();
+
+  // bare prepared INSERT over the same rows (rows precomputed, no datapath, no serialisation)
+  const bareDb = new Database(tmpDb("bare.db"));
+  bareDb.pragma("journal_mode = WAL");
+  bareDb.pragma("synchronous = NORMAL");
+  bareDb.exec(fs.readFileSync(fs.readdirSync("prisma/migrations").filter((d) => !d.endsWith(".toml")).map((d) => path.join("prisma/migrations", d, "migration.sql"))[0]!, "utf8"));
+  const rows = sample.map((env, k) => flowToRow(k + 1, env));
+  const insert = bareDb.prepare(`INSERT INTO flows (${ROW_COLUMNS.join(",")}) VALUES (${ROW_COLUMNS.map((c) => "@" + c).join(",")})`);
+  const tx = bareDb.transaction((rs: typeof rows) => {
+    for (const r of rs) insert.run(r);
+  });
+  t0 = performance.now();
+  for (let k = 0; k < rows.length; k += 5000) tx(rows.slice(k, k + 5000));
+  const bareRate = rows.length / ((performance.now() - t0) / 1000);
+  bareDb.close();
+  console.log(`ingest: generate → datapath → SQLite ${e2eRate.toFixed(0)} flows/s (target ≥ 50,000); bare prepared INSERT of the same rows ${bareRate.toFixed(0)} rows/s; ratio ${(e2eRate / bareRate).toFixed(2)}`);
+  results.ingest_e2e_flows_per_s = Math.round(e2eRate);
+  results.ingest_bare_insert_rows_per_s = Math.round(bareRate);
+  results.ingest_e2e_over_bare = Math.round((e2eRate / bareRate) * 100) / 100;
+
+  // (2) 1M stored flows: fill by replaying the datapath's flows with fresh uuids and spread-out times
+  const big = await FlowStore.open(tmpDb("big.db"), { maxFlows: 10_000_000 });
+  const bigBus = new FlowBus(0);
+  bigBus.subscribe((b) => big.ingest(b));
+  const start = Date.now() - TOTAL * 10;
+  t0 = performance.now();
+  for (let n = 0; n < TOTAL; n += 5000) {
+    const batch: FlowEnvelope[] = [];
+    for (let k = 0; k < 5000 && n + k < TOTAL; k++) {
+      const src = sample[(n + k) % sample.length]!;
+      const time = new Date(start + (n + k) * 10).toISOString();
+      batch.push({ ...src, time, flow: { ...src.flow, uuid: `${(n + k).toString(16).padStart(12, "0")}-bench`, time } });
+    }
+    bigBus.publish(batch);
+    big.flush();
+  }
+  console.log(`store: filled ${TOTAL} flows in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const nsCounts = new Map<string, number>();
+  for (const s of sample) if (s.flow.verdict === "DROPPED" && s.flow.destination?.namespace) nsCounts.set(s.flow.destination.namespace, (nsCounts.get(s.flow.destination.namespace) ?? 0) + 1);
+  const ns = [...nsCounts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? "default";
+  const policyName = sample.map((s) => s.flow.ingress_allowed_by?.[0]?.name ?? s.flow.egress_allowed_by?.[0]?.name).find(Boolean) ?? "none";
+  const time = (q: string) => {
+    const query = parseSearchParams(new URLSearchParams(q));
+    const lat: number[] = [];
+    let got = 0;
+    for (let k = 0; k < 60; k++) {
+      const t = performance.now();
+      got = big.reader.page(query, { limit: 100, order: "desc" }).flows.length;
+      lat.push(performance.now() - t);
+    }
+    return { p95: quantile(lat.slice(10), 0.95), p50: quantile(lat.slice(10), 0.5), got };
+  };
+  const q1 = time(`namespace=${ns}&verdict=DROPPED`);
+  const q2 = time(`policy=${policyName}`);
+  console.log(`query (${TOTAL} flows): namespace=${ns}&verdict=DROPPED newest 100: p50 ${q1.p50.toFixed(1)} ms, p95 ${q1.p95.toFixed(1)} ms (${q1.got} rows); policy=${policyName}: p50 ${q2.p50.toFixed(1)} ms, p95 ${q2.p95.toFixed(1)} ms (${q2.got} rows) (target p95 < 50 ms)`);
+  results.query_ns_dropped_p95_ms = Math.round(q1.p95 * 10) / 10;
+  results.query_policy_p95_ms = Math.round(q2.p95 * 10) / 10;
+
+  // (3) export everything, measuring peak RSS while it streams
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const out = fs.createWriteStream(tmpDb("export.ndjson"));
+  t0 = performance.now();
+  let lines = 0;
+  let buf = "";
+  for (const row of big.reader.iterateJson({ whitelist: [], blacklist: [] })) {
+    buf += row.json + "\n";
+    lines++;
+    if (buf.length > 256 * 1024) {
+      if (!out.write(buf)) await new Promise<void>((r) => out.once("drain", () => r()));
+      buf = "";
+    }
+    if (lines % 20000 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  out.end(buf);
+  await new Promise<void>((r) => out.on("finish", () => r()));
+  clearInterval(timer);
+  const exportS = (performance.now() - t0) / 1000;
+  console.log(`export: ${lines} flows in ${exportS.toFixed(1)} s (${(lines / exportS).toFixed(0)} flows/s), peak RSS ${(peak / 1e6).toFixed(0)} MB (target < 300 MB)`);
+  results.export_flows = lines;
+  results.export_flows_per_s = Math.round(lines / exportS);
+  results.export_peak_rss_mb = Math.round(peak / 1e6);
+  await big.close();
+  return results;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().then((r) => console.log(JSON.stringify(r)));
+}

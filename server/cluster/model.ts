@@ -1,0 +1,207 @@
+// The simulated cluster built from a scenario: nodes, pods (endpoints) with IPs and identities,
+// services with ClusterIPs and backends. Everything is derived deterministically from the scenario.
+import { formatIPv4, parseCidr, parseIPv4, type Cidr } from "./ip";
+import { fnv1a, safeHash } from "./hash";
+import { IdentityRegistry, type Identity } from "./identities";
+import { podIdentityLabels } from "./labels";
+import type { Scenario, ServicePort, WorkloadPort, WorkloadSpec } from "../scenario/types";
+
+export interface Node {
+  name: string;
+  ip: string;
+  ipNum: number;
+  /** the kube-apiserver listens on this node's IP */
+  runsApiServer: boolean;
+}
+
+export interface Pod {
+  /** Cilium endpoint ID (absent for hostNetwork pods, which are not endpoints) */
+  endpointId: number;
+  name: string;
+  namespace: string;
+  workload: string;
+  node: string;
+  ip: string;
+  ipNum: number;
+  hostNetwork: boolean;
+  podLabels: Record<string, string>;
+  serviceAccount: string;
+  identity: Identity;
+  ports: WorkloadPort[];
+}
+
+export interface ClusterService {
+  name: string;
+  namespace: string;
+  clusterIP: string;
+  ipNum: number;
+  ports: ServicePort[];
+  selector: Record<string, string>;
+  backends: Pod[];
+}
+
+export class Cluster {
+  readonly name: string;
+  readonly nodes: Node[];
+  readonly nodeByName = new Map<string, Node>();
+  readonly nodeByIp = new Map<number, Node>();
+  readonly apiServerIps = new Set<number>();
+  readonly namespaces: Map<string, Record<string, string>>;
+  readonly pods: Pod[] = [];
+  /** managed endpoints only (no hostNetwork pods) */
+  readonly endpoints: Pod[] = [];
+  readonly endpointById = new Map<number, Pod>();
+  readonly podByIp = new Map<number, Pod>();
+  readonly podsByWorkload = new Map<string, Pod[]>();
+  readonly services: ClusterService[] = [];
+  readonly serviceByKey = new Map<string, ClusterService>();
+  readonly serviceByIp = new Map<number, ClusterService>();
+  readonly identities = new IdentityRegistry();
+  readonly podCidr: Cidr;
+
+  constructor(readonly scenario: Scenario) {
+    this.name = scenario.cluster.name;
+    const apiIps = scenario.cluster.apiServer?.ips ?? [];
+    for (const ip of apiIps) this.apiServerIps.add(parseIPv4(ip)!);
+    this.nodes = scenario.nodes.map((n) => {
+      const ipNum = parseIPv4(n.ip)!;
+      return { name: n.name, ip: n.ip, ipNum, runsApiServer: this.apiServerIps.has(ipNum) };
+    });
+    for (const n of this.nodes) {
+      this.nodeByName.set(n.name, n);
+      this.nodeByIp.set(n.ipNum, n);
+    }
+    this.namespaces = new Map(scenario.namespaces.map((n) => [n.name, n.labels]));
+    const pc = parseCidr(scenario.cluster.podCIDR);
+    this.podCidr = "error" in pc ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
+    this.buildPods(scenario.workloads);
+    this.buildServices(scenario);
+  }
+
+  private buildPods(workloads: WorkloadSpec[]): void {
+    const taken = new Set<number>();
+    for (const w of workloads) for (const ip of w.ips ?? []) taken.add(parseIPv4(ip)!);
+    for (const n of this.nodes) taken.add(n.ipNum);
+    for (const ip of this.apiServerIps) taken.add(ip);
+
+    // each node gets a /24-sized block of the pod CIDR, like Cilium's cluster-pool IPAM
+    const cursor = new Map<string, number>();
+    const blockOf = (nodeIdx: number) => (this.podCidr.addr + (nodeIdx + 1) * 256) >>> 0;
+    const capacity = 2 ** (32 - this.podCidr.len);
+    let overflow = (this.nodes.length + 1) * 256;
+    const nextIp = (node: string): number => {
+      const idx = this.nodes.findIndex((n) => n.name === node);
+      let off = cursor.get(node) ?? 10;
+      for (;;) {
+        let ip: number;
+        if (off < 250 && (idx + 2) * 256 <= capacity) ip = (blockOf(idx) + off) >>> 0;
+        else {
+          if (overflow >= capacity - 1) throw new Error(`pod CIDR ${this.podCidr.text} is full`);
+          ip = (this.podCidr.addr + overflow++) >>> 0;
+        }
+        off++;
+        if (!taken.has(ip)) {
+          cursor.set(node, off);
+          taken.add(ip);
+          return ip;
+        }
+      }
+    };
+
+    let spread = 0;
+    const pending: { w: WorkloadSpec; pod: Omit<Pod, "identity" | "endpointId">; labels: string[] }[] = [];
+    for (const w of workloads) {
+      const hash = safeHash(`${w.namespace}/${w.name}/${JSON.stringify(w.labels)}`, 10);
+      const list: Pod[] = [];
+      this.podsByWorkload.set(`${w.namespace}/${w.name}`, list);
+      for (let i = 0; i < w.replicas; i++) {
+        const node = w.node ?? this.nodes[spread++ % this.nodes.length].name;
+        let ipNum: number;
+        if (w.hostNetwork) ipNum = this.nodeByName.get(node)!.ipNum;
+        else if (w.ips) ipNum = parseIPv4(w.ips[i])!;
+        else ipNum = nextIp(node);
+        const labels = podIdentityLabels({
+          podLabels: w.labels,
+          namespace: w.namespace,
+          namespaceLabels: this.namespaces.get(w.namespace) ?? {},
+          serviceAccount: w.serviceAccount,
+          cluster: this.name,
+        });
+        pending.push({
+          w,
+          labels,
+          pod: {
+            name: `${w.name}-${hash}-${i}`,
+            namespace: w.namespace,
+            workload: w.name,
+            node,
+            ip: formatIPv4(ipNum),
+            ipNum,
+            hostNetwork: w.hostNetwork,
+            podLabels: w.labels,
+            serviceAccount: w.serviceAccount,
+            ports: w.ports,
+          },
+        });
+      }
+    }
+    const idents = this.identities.allocatePodIdentities(pending.filter((p) => !p.w.hostNetwork).map((p) => p.labels));
+
+    // endpoint IDs: hashed into 1..4095 like Cilium's allocator range, probing in pod-name order
+    const usedIds = new Set<number>();
+    const byName = [...pending].sort((a, b) => (a.pod.namespace + "/" + a.pod.name < b.pod.namespace + "/" + b.pod.name ? -1 : 1));
+    const epIds = new Map<string, number>();
+    for (const p of byName) {
+      if (p.w.hostNetwork) continue;
+      let id = 1 + (fnv1a(`${p.pod.namespace}/${p.pod.name}`) % 4095);
+      while (usedIds.has(id)) id = id >= 4095 ? 1 : id + 1;
+      usedIds.add(id);
+      epIds.set(`${p.pod.namespace}/${p.pod.name}`, id);
+    }
+    for (const p of pending) {
+      const identity = p.w.hostNetwork ? this.identities.get(1)! : idents.get(p.labels.join(","))!;
+      const pod: Pod = { ...p.pod, identity, endpointId: epIds.get(`${p.pod.namespace}/${p.pod.name}`) ?? 0 };
+      this.pods.push(pod);
+      this.podsByWorkload.get(`${p.w.namespace}/${p.w.name}`)!.push(pod);
+      if (!pod.hostNetwork) {
+        this.endpoints.push(pod);
+        this.endpointById.set(pod.endpointId, pod);
+        this.podByIp.set(pod.ipNum, pod);
+      }
+    }
+  }
+
+  private buildServices(s: Scenario): void {
+    const taken = new Set<number>([...this.apiServerIps, parseIPv4("10.96.0.1")!]);
+    for (const svc of s.services) if (svc.clusterIP) taken.add(parseIPv4(svc.clusterIP)!);
+    const base = parseIPv4("10.96.0.0")!;
+    for (const svc of s.services) {
+      let ipNum: number;
+      if (svc.clusterIP) ipNum = parseIPv4(svc.clusterIP)!;
+      else {
+        let off = 16 + (fnv1a(`${svc.namespace}/${svc.name}`) % 65000);
+        while (taken.has((base + off) >>> 0)) off++;
+        ipNum = (base + off) >>> 0;
+        taken.add(ipNum);
+      }
+      const backends = this.endpoints.filter(
+        (p) => p.namespace === svc.namespace && Object.entries(svc.selector).every(([k, v]) => p.podLabels[k] === v),
+      );
+      const cs: ClusterService = { name: svc.name, namespace: svc.namespace, clusterIP: formatIPv4(ipNum), ipNum, ports: svc.ports, selector: svc.selector, backends };
+      this.services.push(cs);
+      this.serviceByKey.set(`${svc.namespace}/${svc.name}`, cs);
+      this.serviceByIp.set(ipNum, cs);
+    }
+  }
+
+  workloadPods(ref: string): Pod[] | undefined {
+    return this.podsByWorkload.get(ref);
+  }
+
+  /** which workload pods are behind a port name, for egress named-port resolution */
+  namedPorts(name: string): WorkloadPort[] {
+    const out: WorkloadPort[] = [];
+    for (const p of this.pods) for (const port of p.ports) if (port.name === name) out.push(port);
+    return out;
+  }
+}

@@ -1,0 +1,123 @@
+// Rules selecting one endpoint → its two policy maps (§2.1–2.5). Peers are resolved through the
+// selector cache, named ports against the cluster, and every entry remembers the rules behind it.
+import type { Cluster, Pod } from "../cluster/model";
+import type { ScenarioSettings } from "../scenario/types";
+import type { L7Grant } from "./l7/proxy-types";
+import { ANY_IDENTITY, PolicyMapDir, PROTO_ANY, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "./policy-map";
+import type { SelectorCache } from "./selector-cache";
+import { selectorMatches } from "./selector";
+import type { L4Proto, PeerRule, PortSel, Rule, Selector } from "./policy/types";
+
+export type Direction = "ingress" | "egress";
+
+export interface CompiledEndpoint {
+  ingress: PolicyMapDir;
+  egress: PolicyMapDir;
+  /** selector-cache keys this endpoint used, so it can be found when identities change */
+  selectorKeys: Set<string>;
+}
+
+const PROTO_IDX: Record<string, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP };
+
+function protos(p: L4Proto): number[] {
+  // ANY means TCP and UDP (SCTP only when Cilium's SCTP support is on, which it is not by default)
+  return p === "ANY" ? [PROTO_TCP, PROTO_UDP] : [PROTO_IDX[p]];
+}
+
+interface PortRange {
+  proto: number;
+  lo: number;
+  hi: number;
+  wildcard: boolean;
+}
+
+export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Cluster): PortRange[] {
+  if (typeof sel.port === "string") {
+    // named ports: ingress → this endpoint's containers; egress → any pod in the cluster
+    const named = dir === "ingress" ? ep.ports.filter((p) => p.name === sel.port) : cluster.namedPorts(sel.port);
+    const out: PortRange[] = [];
+    for (const np of named) {
+      if (sel.proto !== "ANY" && sel.proto !== np.protocol) continue;
+      const proto = PROTO_IDX[np.protocol];
+      if (!out.some((o) => o.proto === proto && o.lo === np.port)) out.push({ proto, lo: np.port, hi: np.port, wildcard: false });
+    }
+    return out;
+  }
+  const wildcard = sel.port === 0 && sel.endPort === undefined;
+  return protos(sel.proto).map((proto) => ({ proto, lo: sel.port as number, hi: sel.endPort ?? (sel.port as number), wildcard }));
+}
+
+export function ruleSelects(rule: Rule, ep: Pod): boolean {
+  if (rule.hostPolicy) return false;
+  for (const r of rule.subject.reqs) {
+    // fast path for the namespace requirement every CNP subject has
+    if (r.key === "io.kubernetes.pod.namespace" && r.op === "In" && r.values.length === 1 && r.values[0] !== ep.namespace) return false;
+  }
+  return subjectMatch(rule.subject, ep);
+}
+
+function subjectMatch(sel: Selector, ep: Pod): boolean {
+  return selectorMatches(sel, ep.identity.index);
+}
+
+export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, selectors: SelectorCache, settings: ScenarioSettings): CompiledEndpoint {
+  const selectorKeys = new Set<string>();
+  const dirMap = (dir: Direction): PolicyMapDir => {
+    const m = new PolicyMapDir();
+    if (settings.policyEnforcementMode === "never") {
+      m.disabled = true;
+      return m;
+    }
+    m.rules = rules.filter((r) => r[dir].length > 0 || r.defaultDeny[dir]);
+    m.defaultDenyBy = rules.filter((r) => r.defaultDeny[dir]);
+    m.enforced = settings.policyEnforcementMode === "always" || m.defaultDenyBy.length > 0;
+    const requires = rules.flatMap((r) => r.requires[dir]);
+    for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, requires);
+    return m;
+  };
+
+  const addPeerRule = (m: PolicyMapDir, rule: Rule, pr: PeerRule, dir: Direction, requires: Selector[]) => {
+    if (pr.empty) return;
+    let ids: number[] | "ANY";
+    if (pr.peers === "all") ids = "ANY";
+    else {
+      const set = new Set<number>();
+      let any = false;
+      for (const peer of pr.peers) {
+        const reqs = peer.kind === "selector" ? requires : [];
+        selectorKeys.add(selectors.keyOf(peer, ep.node, reqs));
+        const r = selectors.resolve(peer, ep.endpointId, ep.node, reqs);
+        if (r === "ANY") any = true;
+        else for (const id of r) set.add(id);
+      }
+      ids = any ? "ANY" : [...set];
+    }
+    const idList = ids === "ANY" ? [ANY_IDENTITY] : ids;
+    const visibilityOnly = rule.l7Visibility[dir];
+
+    if (pr.icmps) {
+      pr.icmps.forEach((ic) => {
+        const proto = ic.family === "IPv6" ? PROTO_ICMPV6 : PROTO_ICMP;
+        for (const id of idList) m.add(id, proto, ic.type, ic.type, false, pr.deny, { rule, peerRule: pr, path: ic.path }, null);
+      });
+      return;
+    }
+    if (!pr.toPorts) {
+      for (const id of idList) m.add(id, PROTO_ANY, 0, 65535, true, pr.deny, { rule, peerRule: pr, path: pr.path }, null);
+      return;
+    }
+    for (const portRule of pr.toPorts) {
+      const grant: L7Grant | null = portRule.l7 && !pr.deny && !visibilityOnly ? { rules: portRule.l7.rules, policy: rule.policy.hubble, rulePath: portRule.l7.path } : null;
+      for (const sel of portRule.ports) {
+        for (const range of resolvePorts(sel, dir, ep, cluster)) {
+          if (portRule.l7 && !pr.deny && !m.l7Ports.some((p) => p.proto === range.proto && p.lo === range.lo && p.hi === range.hi)) {
+            m.l7Ports.push({ proto: range.proto, lo: range.lo, hi: range.hi, kind: portRule.l7.kind });
+          }
+          for (const id of idList) m.add(id, range.proto, range.lo, range.hi, range.wildcard, pr.deny, { rule, peerRule: pr, path: sel.path }, grant);
+        }
+      }
+    }
+  };
+
+  return { ingress: dirMap("ingress"), egress: dirMap("egress"), selectorKeys };
+}

@@ -1,0 +1,121 @@
+// Hubble flow records. Objects are created with keys in flow.proto declaration order so that
+// JSON.stringify prints them the way `hubble observe -o json` does; zero values are left out.
+import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import { dropReasonName } from "../../lib/flow/enums";
+import { ICMPV4_NAME_BY_TYPE } from "./policy/icmp-types";
+
+export interface Packet {
+  srcIp: string;
+  dstIp: string;
+  proto: "TCP" | "UDP" | "SCTP" | "ICMP";
+  sport: number;
+  dport: number;
+  icmpType: number;
+}
+
+export function formatTime(ms: number, extraNs: number): string {
+  const d = new Date(ms);
+  const iso = d.toISOString(); // 2024-01-01T00:00:00.123Z
+  const frac = String((ms % 1000 + 1000) % 1000).padStart(3, "0") + String(extraNs).padStart(6, "0");
+  return `${iso.slice(0, 19)}.${frac}Z`;
+}
+
+export function layer4(p: Packet, reply: boolean, flags: { SYN?: boolean; ACK?: boolean } | null): Layer4 {
+  const sport = reply ? p.dport : p.sport;
+  const dport = reply ? p.sport : p.dport;
+  switch (p.proto) {
+    case "TCP":
+      return { TCP: flags ? { source_port: sport, destination_port: dport, flags } : { source_port: sport, destination_port: dport } };
+    case "UDP":
+      return { UDP: { source_port: sport, destination_port: dport } };
+    case "SCTP":
+      return { SCTP: { source_port: sport, destination_port: dport } };
+    case "ICMP": {
+      const type = reply && p.icmpType === 8 ? 0 : p.icmpType;
+      return { ICMPv4: type ? { type } : {} };
+    }
+  }
+}
+
+export function l4Summary(p: Packet, reply: boolean): string {
+  switch (p.proto) {
+    case "TCP":
+      return reply ? "TCP Flags: SYN, ACK" : "TCP Flags: SYN";
+    case "ICMP": {
+      const type = reply && p.icmpType === 8 ? 0 : p.icmpType;
+      return `ICMPv4 ${ICMPV4_NAME_BY_TYPE[type] ?? `Type ${type}`}`;
+    }
+    default:
+      return p.proto;
+  }
+}
+
+export interface FlowParts {
+  time: string;
+  verdict: Verdict;
+  dropReason?: number;
+  srcIp: string;
+  dstIp: string;
+  l4: Layer4;
+  source: Endpoint;
+  destination: Endpoint;
+  type: "L3_L4" | "L7";
+  nodeName: string;
+  sourceNames?: string[];
+  destinationNames?: string[];
+  l7?: Layer7;
+  eventType: { type: number; sub_type?: number };
+  sourceService?: Service;
+  destinationService?: Service;
+  direction: TrafficDirection;
+  matchType?: number;
+  traceObservationPoint?: "TO_ENDPOINT" | "TO_STACK";
+  isReply?: boolean;
+  summary: string;
+  extensions?: FlowscopeExtension;
+  egressAllowedBy?: Policy[];
+  ingressAllowedBy?: Policy[];
+  egressDeniedBy?: Policy[];
+  ingressDeniedBy?: Policy[];
+}
+
+export function buildFlow(p: FlowParts): FlowEnvelope {
+  const f: Flow = {};
+  f.time = p.time;
+  f.uuid = crypto.randomUUID();
+  f.verdict = p.verdict;
+  if (p.dropReason) f.drop_reason = p.dropReason;
+  f.IP = { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
+  f.l4 = p.l4;
+  f.source = p.source;
+  f.destination = p.destination;
+  f.Type = p.type;
+  f.node_name = p.nodeName;
+  if (p.sourceNames?.length) f.source_names = p.sourceNames;
+  if (p.destinationNames?.length) f.destination_names = p.destinationNames;
+  if (p.l7) f.l7 = p.l7;
+  f.event_type = p.eventType.sub_type ? { type: p.eventType.type, sub_type: p.eventType.sub_type } : { type: p.eventType.type };
+  if (p.sourceService) f.source_service = p.sourceService;
+  if (p.destinationService) f.destination_service = p.destinationService;
+  f.traffic_direction = p.direction;
+  if (p.matchType) f.policy_match_type = p.matchType;
+  if (p.traceObservationPoint) f.trace_observation_point = p.traceObservationPoint;
+  if (p.dropReason) f.drop_reason_desc = dropReasonName(p.dropReason);
+  if (p.isReply !== undefined) f.is_reply = p.isReply;
+  f.Summary = p.summary;
+  if (p.extensions) f.extensions = p.extensions;
+  if (p.egressAllowedBy?.length) f.egress_allowed_by = p.egressAllowedBy;
+  if (p.ingressAllowedBy?.length) f.ingress_allowed_by = p.ingressAllowedBy;
+  if (p.egressDeniedBy?.length) f.egress_denied_by = p.egressDeniedBy;
+  if (p.ingressDeniedBy?.length) f.ingress_denied_by = p.ingressDeniedBy;
+  return { flow: f, node_name: p.nodeName, time: p.time };
+}
+
+export function extension(parts: Omit<FlowscopeExtension, "@type">): FlowscopeExtension {
+  const e: FlowscopeExtension = { "@type": "type.googleapis.com/flowscope.v1.FlowDecision" };
+  if (parts.default_deny_by?.length) e.default_deny_by = parts.default_deny_by;
+  if (parts.l7_decided_by?.length) e.l7_decided_by = parts.l7_decided_by;
+  if (parts.rule) e.rule = parts.rule;
+  if (parts.explanation?.length) e.explanation = parts.explanation;
+  return e;
+}

@@ -1,0 +1,103 @@
+// The DNS proxy's cache: which IPs each endpoint learned for which name, until the TTL runs out.
+// toFQDNs selectors select the IPs learned for matching names (from any endpoint on the node, as
+// Cilium's selector cache does); `fqdn-cache list` shows the per-endpoint view.
+
+export interface FqdnCacheEntry {
+  endpointId: number;
+  name: string;
+  ips: string[];
+  ttl: number;
+  /** ms since epoch */
+  lookupTime: number;
+  expiresAt: number;
+  source: "dns-proxy";
+}
+
+export class FqdnCache {
+  private readonly entries = new Map<string, FqdnCacheEntry>();
+  private nextExpiry = Infinity;
+  /** bumped whenever the set of (name, ip) pairs changes */
+  version = 0;
+
+  constructor(public minTTL = 0) {}
+
+  /** records an answer the DNS proxy let through; true when a new (name, ip) pair appeared */
+  learn(endpointId: number, name: string, ips: string[], ttl: number, now: number): boolean {
+    const n = name.toLowerCase().replace(/\.$/, "");
+    const before = new Set(this.ipsFor(n));
+    const effTtl = Math.max(ttl, this.minTTL);
+    const e: FqdnCacheEntry = { endpointId, name: n, ips: [...ips], ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
+    this.entries.set(`${endpointId}|${n}`, e);
+    this.nextExpiry = Math.min(this.nextExpiry, e.expiresAt);
+    const changed = ips.some((ip) => !before.has(ip));
+    if (changed) this.version++;
+    return changed;
+  }
+
+  /** drops expired entries; true when some (name, ip) pair disappeared */
+  expire(now: number): boolean {
+    if (now < this.nextExpiry) return false;
+    const pairs = this.pairCount();
+    let next = Infinity;
+    for (const [k, e] of this.entries) {
+      if (e.expiresAt <= now) this.entries.delete(k);
+      else next = Math.min(next, e.expiresAt);
+    }
+    this.nextExpiry = next;
+    const changed = this.pairCount() !== pairs;
+    if (changed) this.version++;
+    return changed;
+  }
+
+  private pairCount(): number {
+    const s = new Set<string>();
+    for (const e of this.entries.values()) for (const ip of e.ips) s.add(`${e.name}|${ip}`);
+    return s.size;
+  }
+
+  ipsFor(name: string): string[] {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) if (e.name === name) for (const ip of e.ips) out.add(ip);
+    return [...out];
+  }
+
+  /** every live name → IPs */
+  names(): Map<string, Set<string>> {
+    const m = new Map<string, Set<string>>();
+    for (const e of this.entries.values()) {
+      let s = m.get(e.name);
+      if (!s) m.set(e.name, (s = new Set()));
+      for (const ip of e.ips) s.add(ip);
+    }
+    return m;
+  }
+
+  /** all learned IPs (they each get a /32 CIDR identity) */
+  allIps(): Set<string> {
+    const s = new Set<string>();
+    for (const e of this.entries.values()) for (const ip of e.ips) s.add(ip);
+    return s;
+  }
+
+  namesForIp(ip: string, endpointId?: number): string[] {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) {
+      if (endpointId !== undefined && e.endpointId !== endpointId) continue;
+      if (e.ips.includes(ip)) out.add(e.name);
+    }
+    return [...out].sort();
+  }
+
+  list(endpointId?: number): FqdnCacheEntry[] {
+    return [...this.entries.values()]
+      .filter((e) => endpointId === undefined || e.endpointId === endpointId)
+      .sort((a, b) => a.endpointId - b.endpointId || a.name.localeCompare(b.name))
+      .map((e) => ({ ...e, ips: [...e.ips] }));
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.nextExpiry = Infinity;
+    this.version++;
+  }
+}

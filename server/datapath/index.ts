@@ -1,0 +1,9 @@
+// Public API of the datapath for the server, the simulator and the CLIs.
+export { Datapath, RequestError } from "./datapath";
+export type { TraceResult, SideResult, PolicyInfo, DatapathOptions, EndpointInfo } from "./datapath";
+export type { PolicyWarning } from "./policy/types";
+export type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
+export { ScenarioError } from "../scenario/types";
+export { loadScenarioFile, parseScenario, parseRequestsFile } from "../scenario/load";
+export type { FqdnCacheEntry } from "./fqdn-cache";
+export type { IpcacheEntry } from "./ipcache";

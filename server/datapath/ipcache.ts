@@ -1,0 +1,71 @@
+// IP → security identity, as the BPF ipcache answers it: exact entries for pods, nodes and the API
+// server; otherwise the longest policy-referenced CIDR prefix; otherwise world. Node IPs depend on
+// who asks: the local node is `host`, every other node `remote-node` (or kube-apiserver).
+import type { Cluster } from "../cluster/model";
+import type { Identity } from "../cluster/identities";
+import { formatIPv4, maskOf } from "../cluster/ip";
+import { ReservedIdentity } from "../../lib/flow/enums";
+
+export interface IpcacheEntry {
+  prefix: string;
+  identity: number;
+  source: "pod" | "node" | "kube-apiserver" | "cidr" | "fqdn";
+}
+
+export class Ipcache {
+  /** per prefix length, network address → identity; lengths kept longest first */
+  private byLen = new Map<number, Map<number, Identity>>();
+  private lengths: number[] = [];
+
+  constructor(private readonly cluster: Cluster) {}
+
+  rebuildCidrs(cidrIdentities: Identity[]): void {
+    const byLen = new Map<number, Map<number, Identity>>();
+    for (const i of cidrIdentities) {
+      if (!i.cidr) continue;
+      let m = byLen.get(i.cidr.len);
+      if (!m) byLen.set(i.cidr.len, (m = new Map()));
+      m.set(i.cidr.addr, i);
+    }
+    this.byLen = byLen;
+    this.lengths = [...byLen.keys()].sort((a, b) => b - a);
+  }
+
+  /** identity of `ip` as seen from `observerNode` */
+  lookup(ip: number, observerNode: string): number {
+    const pod = this.cluster.podByIp.get(ip);
+    if (pod) return pod.identity.id;
+    const node = this.cluster.nodeByIp.get(ip);
+    if (node) {
+      if (node.name === observerNode) return ReservedIdentity.HOST;
+      return node.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
+    }
+    if (this.cluster.apiServerIps.has(ip)) return ReservedIdentity.KUBE_APISERVER;
+    return this.lookupCidr(ip)?.id ?? ReservedIdentity.WORLD;
+  }
+
+  lookupCidr(ip: number): Identity | undefined {
+    for (const len of this.lengths) {
+      const hit = this.byLen.get(len)!.get((ip & maskOf(len)) >>> 0);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** the whole table, for `ipcache list`-style inspection */
+  list(observerNode?: string): IpcacheEntry[] {
+    const out: IpcacheEntry[] = [];
+    for (const p of this.cluster.endpoints) out.push({ prefix: `${p.ip}/32`, identity: p.identity.id, source: "pod" });
+    for (const n of this.cluster.nodes) {
+      const id = observerNode === undefined || n.name === observerNode ? ReservedIdentity.HOST : n.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
+      out.push({ prefix: `${n.ip}/32`, identity: id, source: "node" });
+    }
+    for (const ip of this.cluster.apiServerIps) {
+      if (!this.cluster.nodeByIp.has(ip)) out.push({ prefix: `${formatIPv4(ip)}/32`, identity: ReservedIdentity.KUBE_APISERVER, source: "kube-apiserver" });
+    }
+    for (const len of this.lengths) {
+      for (const i of this.byLen.get(len)!.values()) out.push({ prefix: i.cidr!.text, identity: i.id, source: i.fqdn ? "fqdn" : "cidr" });
+    }
+    return out;
+  }
+}

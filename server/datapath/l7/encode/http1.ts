@@ -1,0 +1,95 @@
+// The bytes an HTTP/1.1 client sends for a request, and the bytes a server (or Envoy refusing it)
+// sends back. Header order follows what curl-like clients send: Host first.
+import type { HttpRequestSpec } from "../proxy-types";
+
+const STATUS_TEXT: Record<number, string> = {
+  200: "OK",
+  201: "Created",
+  204: "No Content",
+  301: "Moved Permanently",
+  302: "Found",
+  304: "Not Modified",
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+export function statusText(code: number): string {
+  return STATUS_TEXT[code] ?? "Unknown";
+}
+
+export interface Http1RequestOptions {
+  /** used for the Host header when the spec names no host */
+  authority: string;
+  body?: string;
+  userAgent?: string;
+}
+
+function assertNoCrlf(what: string, s: string): void {
+  if (/[\r\n]/.test(s)) throw new Error(`http request ${what} contains CR or LF: ${JSON.stringify(s)}`);
+}
+
+export function encodeHttp1Request(spec: HttpRequestSpec, opts: Http1RequestOptions): Buffer {
+  const method = spec.method || "GET";
+  const path = spec.path || "/";
+  assertNoCrlf("method", method);
+  assertNoCrlf("path", path);
+  const host = spec.host ?? opts.authority;
+  const given = spec.headers ?? {};
+  const has = (name: string) => Object.keys(given).some((k) => k.toLowerCase() === name);
+  let head = `${method} ${path} HTTP/1.1\r\n`;
+  if (!has("host")) head += `Host: ${host}\r\n`;
+  if (!has("user-agent")) head += `User-Agent: ${opts.userAgent ?? "curl/8.5.0"}\r\n`;
+  if (!has("accept")) head += "Accept: */*\r\n";
+  for (const [k, v] of Object.entries(given)) {
+    assertNoCrlf(`header ${k}`, k);
+    assertNoCrlf(`header ${k}`, String(v));
+    head += `${k}: ${v}\r\n`;
+  }
+  const body = opts.body !== undefined ? Buffer.from(opts.body, "utf8") : undefined;
+  const needsLength = body !== undefined || method === "POST" || method === "PUT" || method === "PATCH";
+  if (needsLength && !has("content-length")) head += `Content-Length: ${body?.length ?? 0}\r\n`;
+  head += "\r\n";
+  const headBytes = Buffer.from(head, "latin1");
+  return body ? Buffer.concat([headBytes, body]) : headBytes;
+}
+
+export interface Http1ResponseOptions {
+  code: number;
+  headers?: [string, string][];
+  body?: string;
+  /** send the body with Transfer-Encoding: chunked instead of Content-Length */
+  chunked?: boolean;
+}
+
+export function encodeHttp1Response(opts: Http1ResponseOptions): Buffer {
+  const body = Buffer.from(opts.body ?? "", "utf8");
+  let head = `HTTP/1.1 ${opts.code} ${statusText(opts.code)}\r\n`;
+  for (const [k, v] of opts.headers ?? []) head += `${k}: ${v}\r\n`;
+  if (opts.chunked) {
+    head += "transfer-encoding: chunked\r\n\r\n";
+    const parts: Buffer[] = [Buffer.from(head, "latin1")];
+    if (body.length > 0) parts.push(Buffer.from(`${body.length.toString(16)}\r\n`, "latin1"), body, Buffer.from("\r\n"));
+    parts.push(Buffer.from("0\r\n\r\n", "latin1"));
+    return Buffer.concat(parts);
+  }
+  head += `content-length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, "latin1"), body]);
+}
+
+/** Envoy's local reply when Cilium's L7 policy refuses an HTTP request. */
+export function encodeHttp1AccessDenied(date: Date): Buffer {
+  return encodeHttp1Response({
+    code: 403,
+    headers: [
+      ["content-type", "text/plain"],
+      ["date", date.toUTCString()],
+      ["server", "envoy"],
+    ],
+    body: "Access denied\r\n",
+  });
+}

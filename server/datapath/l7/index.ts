@@ -1,0 +1,20 @@
+// Public surface of the L7 proxy for the datapath, the policy parser and the traffic generator.
+export { createL7Proxy, type L7ProxyOptions, type L7ProxyWithBytes } from "./proxy";
+export { validateL7Rules } from "./match/validate";
+export { decideDns, decideHttp, decideKafka, type L7Decision } from "./match/decide";
+export { dnsRuleMatches, matchPatternRegex } from "./match/dns";
+export { compileFullRegex, regexProblem } from "./match/regex";
+export { L7ParseError } from "./errors";
+export { inspectDns, inspectGrpc, inspectHttp1, inspectKafka } from "./inspect";
+export { encodeHttp1Request, encodeHttp1Response, encodeHttp1AccessDenied } from "./encode/http1";
+export { encodeGrpcRequest, encodeGrpcResponse, grpcPath } from "./encode/http2";
+export { encodeKafkaRequest, encodeKafkaResponse } from "./encode/kafka";
+export { encodeDnsQuery, encodeDnsResponse, encodeDnsRefused } from "./encode/dns";
+export { parseHttp1Requests, parseHttp1Responses } from "./parse/http1";
+export { parseHttp2, parseGrpcMessages } from "./parse/http2";
+export { HpackDecoder } from "./parse/hpack";
+export { HpackEncoder } from "./encode/hpack";
+export { parseKafkaRequests, parseKafkaResponse } from "./parse/kafka";
+export { parseDnsMessage } from "./parse/dns";
+export { kafkaApiKeyName, KAFKA_API_KEYS, KAFKA_ROLES } from "./kafka-api";
+export type * from "./proxy-types";

@@ -1,0 +1,85 @@
+// Parse the bytes a client sent and decide on them: the unit of work the proxy does per request
+// (and what the benchmark measures). Nothing here looks at the request spec; only at bytes.
+import { fail } from "./errors";
+import { indexHeaders, type HttpRequestView } from "./http-message";
+import { decideDns, decideHttp, decideKafka, type L7Decision } from "./match/decide";
+import { parseDnsMessage, type DnsMessage } from "./parse/dns";
+import { parseHttp1Requests } from "./parse/http1";
+import { parseGrpcMessages, parseHttp2, streamBody, type Http2Stream } from "./parse/http2";
+import { parseKafkaRequests, type KafkaRequest } from "./parse/kafka";
+import type { L7Grant } from "./proxy-types";
+
+export interface HttpInspection {
+  view: HttpRequestView;
+  decision: L7Decision;
+  /** gRPC: number of length-prefixed messages in the request body */
+  grpcMessages?: number;
+}
+
+export function inspectHttp1(bytes: Uint8Array, grants: L7Grant[] | null, defaultAuthority: string): HttpInspection {
+  const msg = parseHttp1Requests(bytes)[0];
+  const lower = indexHeaders(msg.headers);
+  const view: HttpRequestView = {
+    method: msg.method!,
+    path: msg.target!,
+    authority: lower.get("host")?.[0] ?? defaultAuthority,
+    scheme: "http",
+    protocol: msg.version,
+    headers: msg.headers,
+    lower,
+  };
+  return { view, decision: decideHttp(grants, view) };
+}
+
+function pseudo(s: Http2Stream, name: string): string | undefined {
+  for (const [k, v] of s.headers ?? []) if (k === name) return v;
+  return undefined;
+}
+
+export function inspectGrpc(bytes: Uint8Array, grants: L7Grant[] | null): HttpInspection {
+  const conn = parseHttp2(bytes, { client: true });
+  const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
+  if (!stream) fail("http2", bytes.length, "no request HEADERS on any stream");
+  const method = pseudo(stream, ":method");
+  const path = pseudo(stream, ":path");
+  const scheme = pseudo(stream, ":scheme");
+  if (!method) fail("http2", 0, `stream ${stream.id}: missing :method`);
+  if (!path) fail("http2", 0, `stream ${stream.id}: missing :path`);
+  if (!scheme) fail("http2", 0, `stream ${stream.id}: missing :scheme`);
+  const regular = stream.headers!.filter(([k]) => !k.startsWith(":"));
+  const lower = indexHeaders(regular);
+  const authority = pseudo(stream, ":authority") ?? lower.get("host")?.[0] ?? "";
+  let grpcMessages: number | undefined;
+  if ((lower.get("content-type")?.[0] ?? "").startsWith("application/grpc")) {
+    grpcMessages = parseGrpcMessages(streamBody(stream)).length;
+  }
+  const view: HttpRequestView = { method, path, authority, scheme, protocol: "HTTP/2", headers: regular, lower };
+  return { view, decision: decideHttp(grants, view), grpcMessages };
+}
+
+export interface KafkaInspection {
+  request: KafkaRequest;
+  decision: L7Decision;
+}
+
+export function inspectKafka(bytes: Uint8Array, grants: L7Grant[] | null): KafkaInspection {
+  const request = parseKafkaRequests(bytes)[0];
+  return { request, decision: decideKafka(grants, request) };
+}
+
+export interface DnsInspection {
+  message: DnsMessage;
+  qname: string;
+  qtype: number;
+  decision: L7Decision;
+}
+
+export function inspectDns(bytes: Uint8Array, grants: L7Grant[] | null): DnsInspection {
+  const message = parseDnsMessage(bytes);
+  if (message.qr) fail("dns", 2, "expected a query, got a response (QR=1)");
+  if (message.opcode !== 0) fail("dns", 2, `unsupported opcode ${message.opcode}`);
+  if (message.questions.length !== 1) fail("dns", 4, `expected exactly one question, got ${message.questions.length}`);
+  const q = message.questions[0];
+  return { message, qname: q.name, qtype: q.type, decision: decideDns(grants, q.name) };
+}
+

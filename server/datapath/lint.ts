@@ -1,0 +1,128 @@
+// Policy lint: things Cilium accepts but that do nothing or surprise people. Errors are the
+// documents Cilium would reject; warnings are legal but suspicious.
+import { parse } from "yaml";
+import type { Datapath } from "./datapath";
+import type { PolicyRecord } from "./policy/types";
+import { ruleSelects } from "./compiler";
+import { fqdnMatches } from "./fqdn-match";
+
+export interface LintFinding {
+  level: "error" | "warning";
+  policy?: string;
+  source: string;
+  path: string;
+  message: string;
+}
+
+const L7_KEYS = ["http", "kafka", "dns", "l7proto", "l7"];
+const KNOWN_SOURCES = ["k8s", "reserved", "cidr", "fqdn", "container", "any", "unspec", "cni", "cidrgroup", "node"];
+
+function name(p: PolicyRecord): string {
+  return `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`;
+}
+
+export function lintDatapath(dp: Datapath): LintFinding[] {
+  const out: LintFinding[] = dp.warnings.map((w) => ({ level: "error" as const, source: w.file, path: w.path, message: w.text }));
+  const policies = [...dp.engine.policies.values()];
+  const warn = (p: PolicyRecord, path: string, message: string) => out.push({ level: "warning", policy: name(p), source: p.source, path, message });
+
+  for (const p of policies) {
+    const raw = parse(p.yaml) as Record<string, unknown>;
+    const specs: [string, Record<string, unknown>][] = [];
+    if (raw.spec && typeof raw.spec === "object") specs.push(["spec", raw.spec as Record<string, unknown>]);
+    if (Array.isArray(raw.specs)) raw.specs.forEach((s, i) => specs.push([`specs[${i}]`, s as Record<string, unknown>]));
+    for (const [sp, spec] of specs) {
+      if (p.kind !== "NetworkPolicy") {
+        for (const dir of ["ingress", "egress"] as const) {
+          const v = spec[dir];
+          const deny = spec[`${dir}Deny`];
+          if (Array.isArray(v) && v.length === 0 && !(Array.isArray(deny) && deny.length)) warn(p, `${sp}.${dir}`, `"${dir}: []" does not enable default deny; write "${dir}: [{}]" to deny all ${dir} traffic`);
+          for (const [i, r] of (Array.isArray(v) ? v : []).entries()) {
+            if (!r || typeof r !== "object") continue;
+            for (const k of L7_KEYS) if (k in r) warn(p, `${sp}.${dir}[${i}].${k}`, `L7 rules belong under toPorts[].rules, not directly in the ${dir} rule`);
+            for (const [k, val] of Object.entries(r)) if (Array.isArray(val) && val.length === 0 && /^(from|to)/.test(k)) warn(p, `${sp}.${dir}[${i}].${k}`, `an empty ${k} list counts as "not set": this rule applies to every peer`);
+          }
+        }
+        if (!["ingress", "ingressDeny", "egress", "egressDeny"].some((k) => k in spec)) warn(p, sp, "rule has no ingress, ingressDeny, egress or egressDeny: it does nothing (newer Cilium rejects it)");
+      }
+      scanSelectorKeys(spec, sp, (path, key, why) => warn(p, path, `selector key "${key}" ${why}`));
+    }
+    if (dp.engine.selectedEndpoints(p.key).length === 0 && p.rules.some((r) => !r.hostPolicy)) warn(p, "spec.endpointSelector", "selects no workload in this scenario");
+    for (const r of p.rules) {
+      for (const dir of ["ingress", "egress"] as const) {
+        for (const pr of r[dir]) {
+          if (pr.peers === "all") continue;
+          for (const peer of pr.peers) {
+            if (peer.kind !== "selector") continue;
+            const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));
+            if (!any) warn(p, peer.path, `selects no workload or identity in this scenario (${peer.sel.text})`);
+          }
+        }
+      }
+    }
+  }
+
+  // per endpoint checks: toFQDNs need a DNS rule; default-deny egress needs a DNS allow
+  for (const ep of dp.cluster.endpoints) {
+    const rules = dp.engine.rulesFor(ep);
+    const c = dp.engine.compiled.get(ep.endpointId)!;
+    const dnsRules = rules.flatMap((r) => r.egress.flatMap((pr) => (pr.toPorts ?? []).filter((tp) => tp.l7?.kind === "dns").map((tp) => tp.l7!.rules.dns ?? [])));
+    for (const r of rules) {
+      for (const pr of r.egress) {
+        if (pr.peers === "all") continue;
+        for (const peer of pr.peers) {
+          if (peer.kind !== "fqdn") continue;
+          if (dnsRules.length === 0) warn(r.policy, peer.path, `toFQDNs on ${ep.namespace}/${ep.workload} but no egress rule with "rules: dns" selects it: the DNS proxy never sees answers, so the FQDN cache learns nothing and these IPs stay blocked`);
+        }
+      }
+    }
+    if (c.egress.enforced) {
+      const dns = dp.cluster.serviceByKey.get("kube-system/kube-dns")?.backends[0];
+      const ok = dns && [2, 1].some((proto) => {
+        const res = c.egress.lookup(dns.identity.id, proto, 53);
+        return res.entry && !res.entry.deny;
+      });
+      if (!ok) {
+        const by = c.egress.defaultDenyBy[0]?.policy;
+        if (by) warn(by, "egress", `${ep.namespace}/${ep.workload} is egress default-deny but may not reach kube-dns on port 53: name resolution will fail`);
+      }
+    }
+  }
+  void fqdnMatches;
+  // one line per distinct problem
+  const seen = new Set<string>();
+  return out.filter((f) => {
+    const k = `${f.level}|${f.policy}|${f.path}|${f.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+import { selectorMatches } from "./selector";
+import type { LabelIndex } from "../cluster/labels";
+import type { Selector } from "./policy/types";
+function ruleSelectsIdentity(sel: Selector, idx: LabelIndex): boolean {
+  return selectorMatches(sel, idx);
+}
+void ruleSelects;
+
+function scanSelectorKeys(v: unknown, path: string, report: (path: string, key: string, why: string) => void): void {
+  if (Array.isArray(v)) return v.forEach((x, i) => scanSelectorKeys(x, `${path}[${i}]`, report));
+  if (!v || typeof v !== "object") return;
+  for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
+    const p = `${path}.${k}`;
+    if (k === "matchLabels" && val && typeof val === "object") {
+      for (const key of Object.keys(val)) checkKey(key, `${p}.${key}`, report);
+    } else if (k === "matchExpressions" && Array.isArray(val)) {
+      val.forEach((e, i) => typeof e?.key === "string" && checkKey(e.key, `${p}[${i}].key`, report));
+    } else scanSelectorKeys(val, p, report);
+  }
+}
+
+function checkKey(key: string, path: string, report: (path: string, key: string, why: string) => void): void {
+  const colon = key.indexOf(":");
+  if (colon > 0 && !KNOWN_SOURCES.includes(key.slice(0, colon))) report(path, key, `has unknown label source "${key.slice(0, colon)}" (known: ${KNOWN_SOURCES.join(", ")}); it is read as part of the key and will match nothing`);
+  else if (/^k8s\.io\./.test(key) || key.startsWith("k8s.")) report(path, key, `looks like "k8s:${key.slice(4)}" with "." instead of ":"; as written it matches a key literally named "${key}"`);
+  else if (!/^([a-z0-9]+:)?\$?[A-Za-z0-9][-A-Za-z0-9_./]*$/.test(key)) report(path, key, "is not a valid label key");
+}

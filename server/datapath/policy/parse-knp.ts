@@ -1,0 +1,136 @@
+// Kubernetes NetworkPolicy → Cilium rules, as pkg/k8s/network_policy.go translates them (§2.9).
+import { Checker, join } from "../../scenario/check";
+import { parseCidr, cidrContains, type Cidr } from "../../cluster/ip";
+import { NS_LABEL_PREFIX } from "../../cluster/labels";
+import { makeSelector, normalizeOp, nsExistsRequirement, nsRequirement } from "../selector";
+import { parsePortValue, type RuleContext } from "./parse-rule";
+import type { Peer, PeerRule, PortSel, Requirement, Rule } from "./types";
+
+function k8sSelector(c: Checker, v: unknown, path: string, keyPrefix: string): Requirement[] {
+  const o = c.obj(v ?? {}, path, ["matchLabels", "matchExpressions"]);
+  const reqs: Requirement[] = [];
+  for (const [k, val] of Object.entries(c.strMap(o.matchLabels, join(path, "matchLabels")))) reqs.push({ source: "k8s", key: keyPrefix + k, op: "In", values: [val] });
+  c.arr(o.matchExpressions, join(path, "matchExpressions")).forEach((e, i) => {
+    const p = join(join(path, "matchExpressions"), i);
+    const x = c.obj(e, p, ["key", "operator", "values"], ["key", "operator"]);
+    const key = c.str(x.key, join(p, "key"));
+    const opText = c.str(x.operator, join(p, "operator"));
+    const op = opText === undefined ? undefined : normalizeOp(opText);
+    if (opText !== undefined && !op) c.err(join(p, "operator"), `must be one of In, NotIn, Exists, DoesNotExist, got "${opText}"`);
+    const values = c.arr(x.values, join(p, "values")).map((val, j) => c.str(val, join(join(p, "values"), j), { allowNumber: true }) ?? "");
+    if ((op === "In" || op === "NotIn") && values.length === 0) c.err(join(p, "values"), `must be non-empty for operator ${op}`);
+    if ((op === "Exists" || op === "DoesNotExist") && values.length > 0) c.err(join(p, "values"), `must be empty for operator ${op}`);
+    if (key !== undefined && op) reqs.push({ source: "k8s", key: keyPrefix + key, op, values });
+  });
+  return reqs;
+}
+
+function parsePorts(ctx: RuleContext, v: unknown, path: string): PortSel[] | null {
+  const { c } = ctx;
+  const list = c.arr(v, path);
+  if (list.length === 0) return null;
+  return list.map((pp, i) => {
+    const p = join(path, i);
+    const x = c.obj(pp, p, ["protocol", "port", "endPort"]);
+    const proto = x.protocol === undefined ? "TCP" : c.oneOf(x.protocol, join(p, "protocol"), ["TCP", "UDP", "SCTP"] as const) ?? "TCP";
+    // an omitted port means every port of that protocol
+    const port = x.port === undefined ? 0 : parsePortValue(ctx, x.port, join(p, "port")) ?? 0;
+    const sel: PortSel = { proto, port, path: p };
+    const endPort = c.num(x.endPort, join(p, "endPort"), { int: true, min: 1, max: 65535 });
+    if (endPort !== undefined) {
+      if (typeof port !== "number") c.err(join(p, "endPort"), "endPort cannot be used with a named port");
+      else if (endPort < port) c.err(join(p, "endPort"), `endPort ${endPort} is lower than port ${port}`);
+      else if (endPort > port) sel.endPort = endPort;
+    }
+    return sel;
+  });
+}
+
+function parsePeer(ctx: RuleContext, v: unknown, path: string, ns: string): Peer | undefined {
+  const { c } = ctx;
+  const o = c.obj(v, path, ["podSelector", "namespaceSelector", "ipBlock"]);
+  if (o.ipBlock !== undefined) {
+    if (o.podSelector !== undefined || o.namespaceSelector !== undefined) c.err(path, "ipBlock cannot be combined with podSelector or namespaceSelector");
+    const b = c.obj(o.ipBlock, join(path, "ipBlock"), ["cidr", "except"], ["cidr"]);
+    const cs = c.str(b.cidr, join(path, "ipBlock.cidr"));
+    if (cs === undefined) return undefined;
+    const cidr = parseCidr(cs);
+    if ("error" in cidr) {
+      c.err(join(path, "ipBlock.cidr"), cidr.error);
+      return undefined;
+    }
+    const except: Cidr[] = [];
+    c.arr(b.except, join(path, "ipBlock.except")).forEach((e, i) => {
+      const p = join(join(path, "ipBlock.except"), i);
+      const es = c.str(e, p);
+      if (es === undefined) return;
+      const ex = parseCidr(es);
+      if ("error" in ex) c.err(p, ex.error);
+      else if (!cidrContains(cidr, ex)) c.err(p, `except ${ex.text} is not inside ${cidr.text}`);
+      else except.push(ex);
+    });
+    return { kind: "cidr", cidr, except, text: except.length ? `${cidr.text} except ${except.map((e) => e.text).join(", ")}` : cidr.text, path: join(path, "ipBlock") };
+  }
+  if (o.podSelector === undefined && o.namespaceSelector === undefined) {
+    c.err(path, "must set podSelector, namespaceSelector or ipBlock");
+    return undefined;
+  }
+  const reqs = o.podSelector !== undefined ? k8sSelector(c, o.podSelector, join(path, "podSelector"), "") : [];
+  if (o.namespaceSelector !== undefined) {
+    const nsReqs = k8sSelector(c, o.namespaceSelector, join(path, "namespaceSelector"), NS_LABEL_PREFIX);
+    reqs.push(...nsReqs);
+    if (nsReqs.length === 0) reqs.push(nsExistsRequirement());
+  } else reqs.push(nsRequirement(ns));
+  return { kind: "selector", sel: makeSelector(reqs), path };
+}
+
+export function parseKnpSpec(ctx: RuleContext, v: unknown, path: string, ns: string): Rule | undefined {
+  const { c } = ctx;
+  const before = c.issues.length;
+  const o = c.obj(v, path, ["podSelector", "policyTypes", "ingress", "egress"], ["podSelector"]);
+  const subject = makeSelector([...k8sSelector(c, o.podSelector, join(path, "podSelector"), ""), nsRequirement(ns)]);
+  const types = c.arr(o.policyTypes, join(path, "policyTypes")).map((t, i) => c.oneOf(t, join(join(path, "policyTypes"), i), ["Ingress", "Egress"] as const));
+
+  const direction = (key: "ingress" | "egress"): PeerRule[] => {
+    const peerKey = key === "ingress" ? "from" : "to";
+    const rules: PeerRule[] = [];
+    c.arr(o[key], join(path, key)).forEach((r, i) => {
+      const p = join(join(path, key), i);
+      const x = c.obj(r, p, [peerKey, "ports"]);
+      const ports = parsePorts(ctx, x.ports, join(p, "ports"));
+      const toPorts = ports ? [{ ports, path: join(p, "ports") }] : null;
+      const peers = c.arr(x[peerKey], join(p, peerKey));
+      // no peers: every identity, including world and host
+      if (peers.length === 0) {
+        rules.push({ path: p, deny: false, peers: "all", empty: false, toPorts, icmps: null });
+        return;
+      }
+      peers.forEach((pv, j) => {
+        const peer = parsePeer(ctx, pv, join(join(p, peerKey), j), ns);
+        if (peer) rules.push({ path: join(join(p, peerKey), j), deny: false, peers: [peer], empty: false, toPorts, icmps: null });
+      });
+    });
+    return rules;
+  };
+  const ingress = direction("ingress");
+  const egress = direction("egress");
+  const emptyRule = (p: string): PeerRule => ({ path: p, deny: false, peers: "all", empty: true, toPorts: null, icmps: null });
+  const hasIngressType = types.includes("Ingress");
+  const hasEgressType = types.includes("Egress");
+  const ingressDD = ingress.length > 0 || hasIngressType || !hasEgressType;
+  const egressDD = egress.length > 0 || hasEgressType;
+  if (ingress.length === 0 && ingressDD) ingress.push(emptyRule(join(path, "policyTypes")));
+  if (egress.length === 0 && egressDD) egress.push(emptyRule(join(path, "policyTypes")));
+  if (c.issues.length > before) return undefined;
+  return {
+    policy: ctx.policy,
+    path,
+    subject,
+    hostPolicy: false,
+    ingress,
+    egress,
+    defaultDeny: { ingress: ingressDD, egress: egressDD },
+    requires: { ingress: [], egress: [] },
+    l7Visibility: { ingress: false, egress: false },
+  };
+}

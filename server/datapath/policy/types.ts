@@ -1,0 +1,123 @@
+// Parsed, validated policy rules in the engine's own shape. CNP, CCNP and KNP all become `Rule`s.
+import type { Policy, PolicyKind } from "../../../lib/flow/types";
+import type { L7Rules } from "../l7/proxy-types";
+import type { Cidr } from "../../cluster/ip";
+
+export type { PolicyKind };
+export type Op = "In" | "NotIn" | "Exists" | "DoesNotExist";
+
+export interface Requirement {
+  /** label source; "any" matches every source */
+  source: string;
+  key: string;
+  op: Op;
+  values: string[];
+}
+
+export interface Selector {
+  reqs: Requirement[];
+  /** canonical text: the selector-cache key and what explanations print */
+  text: string;
+}
+
+export type Peer =
+  | { kind: "selector"; sel: Selector; path: string }
+  | { kind: "entity"; entity: string; path: string }
+  | { kind: "cidr"; cidr: Cidr; except: Cidr[]; text: string; path: string }
+  | { kind: "cidrGroup"; ref: string; path: string }
+  | { kind: "fqdn"; text: string; re: RegExp; path: string }
+  | { kind: "nodes"; path: string }
+  /** toServices: selects the pods behind matching services (services with selectors, §1.8) */
+  | { kind: "service"; namespace: string | undefined; name?: string; reqs?: Requirement[]; text: string; path: string };
+
+export type L4Proto = "TCP" | "UDP" | "SCTP" | "ANY";
+
+export interface PortSel {
+  proto: L4Proto;
+  /** number, or a lower-cased IANA port name */
+  port: number | string;
+  endPort?: number;
+  path: string;
+}
+
+export interface L7Spec {
+  kind: "http" | "kafka" | "dns" | "l7proto";
+  rules: L7Rules;
+  path: string;
+}
+
+export interface PortRuleSpec {
+  ports: PortSel[];
+  l7?: L7Spec;
+  path: string;
+}
+
+export interface IcmpSel {
+  family: "IPv4" | "IPv6";
+  type: number;
+  path: string;
+}
+
+export interface PeerRule {
+  /** e.g. "spec.ingress[0]" */
+  path: string;
+  deny: boolean;
+  /** "all": no L3 member (every identity); otherwise the listed peers (OR) */
+  peers: "all" | Peer[];
+  /** `- {}`: selects no traffic, only turns default deny on */
+  empty: boolean;
+  /** null: all ports and protocols (L3-only) */
+  toPorts: PortRuleSpec[] | null;
+  icmps: IcmpSel[] | null;
+}
+
+export interface Rule {
+  policy: PolicyRecord;
+  /** "spec" or "specs[1]" */
+  path: string;
+  subject: Selector;
+  /** nodeSelector rules (host firewall) are parsed but not enforced on pod endpoints */
+  hostPolicy: boolean;
+  ingress: PeerRule[];
+  egress: PeerRule[];
+  /** effective default-deny per direction (explicit enableDefaultDeny, else "has rules") */
+  defaultDeny: { ingress: boolean; egress: boolean };
+  /** fromRequires / toRequires selectors (deprecated; ANDed into endpoint peers) */
+  requires: { ingress: Selector[]; egress: Selector[] };
+  /** rule has L7 rules but enableDefaultDeny false for that direction: L7 allow-all (§2.1) */
+  l7Visibility: { ingress: boolean; egress: boolean };
+}
+
+export interface PolicyRecord {
+  /** kind/namespace/name */
+  key: string;
+  kind: PolicyKind;
+  name: string;
+  namespace?: string;
+  uid: string;
+  source: string;
+  documentIndex: number;
+  yaml: string;
+  revision: number;
+  /** derived-from labels, sorted */
+  labels: string[];
+  /** the Hubble Policy object, built once per revision */
+  hubble: Policy;
+  rules: Rule[];
+}
+
+export interface PolicyWarning {
+  file: string;
+  /** same as file (the name the API layer uses) */
+  source: string;
+  /** 1-based document index within the file */
+  document: number;
+  line?: number;
+  kind?: string;
+  name?: string;
+  namespace?: string;
+  path: string;
+  message: string;
+  /** the full one-line text: file, document, field path and problem */
+  text: string;
+}

@@ -1,0 +1,181 @@
+// Peer selector → identities, cached per selector like Cilium's SelectorCache. When identities come
+// or go (CIDR prefixes, learned FQDN IPs) only the selectors whose answer changed report the
+// endpoints that used them, so only those endpoints recompile.
+import type { Cluster } from "../cluster/model";
+import { indexLabels } from "../cluster/labels";
+import { cidrContains } from "../cluster/ip";
+import { selectorMatches } from "./selector";
+import type { FqdnCache } from "./fqdn-cache";
+import type { Peer, Selector } from "./policy/types";
+
+export type IdentitySet = number[] | "ANY";
+
+const EMPTY_INDEX = indexLabels([]);
+
+export class SelectorCache {
+  private readonly cache = new Map<string, { peer: Peer; node: string; requires: Selector[]; ids: IdentitySet }>();
+  private readonly users = new Map<string, Set<number>>();
+
+  constructor(
+    private readonly cluster: Cluster,
+    private readonly fqdn: FqdnCache,
+  ) {}
+
+  private key(peer: Peer, node: string, requires: Selector[]): string {
+    const reqText = peer.kind === "selector" && requires.length ? `|req:${requires.map((r) => r.text).join(";")}` : "";
+    switch (peer.kind) {
+      case "selector":
+        return `sel:${peer.sel.text}${reqText}`;
+      case "entity":
+        return peer.entity === "kube-apiserver" ? `ent:${peer.entity}@${node}` : `ent:${peer.entity}`;
+      case "cidr":
+        return `cidr:${peer.text}`;
+      case "cidrGroup":
+        return `cg:${peer.ref}`;
+      case "fqdn":
+        return `fqdn:${peer.text}`;
+      case "nodes":
+        return "nodes";
+      case "service":
+        return `svc:${peer.text}`;
+    }
+  }
+
+  resolve(peer: Peer, endpointId: number, node: string, requires: Selector[]): IdentitySet {
+    const k = this.key(peer, node, requires);
+    let c = this.cache.get(k);
+    if (!c) {
+      c = { peer, node, requires, ids: this.compute(peer, node, requires) };
+      this.cache.set(k, c);
+    }
+    let u = this.users.get(k);
+    if (!u) this.users.set(k, (u = new Set()));
+    u.add(endpointId);
+    return c.ids;
+  }
+
+  /** after identities changed: recompute every cached selector, return endpoints whose selectors changed */
+  refresh(only?: Peer["kind"]): Set<number> {
+    const dirty = new Set<number>();
+    for (const [k, c] of this.cache) {
+      if (only && c.peer.kind !== only) continue;
+      const ids = this.compute(c.peer, c.node, c.requires);
+      if (!sameSet(ids, c.ids)) {
+        c.ids = ids;
+        for (const ep of this.users.get(k) ?? []) dirty.add(ep);
+      }
+    }
+    return dirty;
+  }
+
+  /** drop cached selectors nobody uses any more (after policies were removed) */
+  prune(liveEndpoints: Map<number, Set<string>>): void {
+    for (const [k, u] of this.users) {
+      for (const ep of u) if (!liveEndpoints.get(ep)?.has(k)) u.delete(ep);
+      if (u.size === 0) {
+        this.users.delete(k);
+        this.cache.delete(k);
+      }
+    }
+  }
+
+  keyOf(peer: Peer, node: string, requires: Selector[]): string {
+    return this.key(peer, node, requires);
+  }
+
+  private compute(peer: Peer, node: string, requires: Selector[]): IdentitySet {
+    const reg = this.cluster.identities;
+    switch (peer.kind) {
+      case "selector": {
+        const out: number[] = [];
+        for (const i of reg.all()) {
+          if (!selectorMatches(peer.sel, i.index)) continue;
+          if (requires.length && !requires.every((r) => selectorMatches(r, i.index))) continue;
+          out.push(i.id);
+        }
+        return out;
+      }
+      case "entity":
+        return this.entity(peer.entity, node);
+      case "cidr": {
+        const out: number[] = [];
+        // /0 covers addresses outside every referenced prefix, which carry the plain world identity
+        if (peer.cidr.len === 0 && !peer.except.some((e) => e.len === 0)) out.push(2, 9);
+        for (const i of reg.cidrIdentities()) {
+          if (!i.cidr || !cidrContains(peer.cidr, i.cidr)) continue;
+          if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
+          out.push(i.id);
+        }
+        return out;
+      }
+      case "cidrGroup":
+        return [];
+      case "fqdn": {
+        const out: number[] = [];
+        for (const [name, ips] of this.fqdn.names()) {
+          if (!peer.re.test(`${name}.`)) continue;
+          for (const ip of ips) {
+            const id = reg.cidrIdentity(`${ip}/32`);
+            if (id && !out.includes(id.id)) out.push(id.id);
+          }
+        }
+        return out;
+      }
+      case "nodes":
+        return [1, 6, 7];
+      case "service": {
+        const out = new Set<number>();
+        for (const s of this.cluster.services) {
+          if (peer.namespace !== undefined && s.namespace !== peer.namespace) continue;
+          if (peer.name !== undefined && s.name !== peer.name) continue;
+          if (peer.reqs && !selectorMatches({ reqs: peer.reqs, text: "" }, EMPTY_INDEX)) continue;
+          for (const b of s.backends) out.add(b.identity.id);
+        }
+        return [...out];
+      }
+    }
+  }
+
+  private entity(e: string, node: string): IdentitySet {
+    const reg = this.cluster.identities;
+    const cidrIds = () => reg.cidrIdentities().map((i) => i.id);
+    switch (e) {
+      case "all":
+        return "ANY";
+      case "none":
+        return [];
+      case "host":
+        return [1];
+      case "remote-node":
+        return [6, 7];
+      case "kube-apiserver":
+        return this.cluster.nodeByName.get(node)?.runsApiServer ? [1, 7] : [7];
+      case "ingress":
+        return [8];
+      case "health":
+        return [4];
+      case "init":
+        return [5];
+      case "unmanaged":
+        return [3];
+      case "world":
+        return [2, 9, 10, ...cidrIds()];
+      case "world-ipv4":
+        // the simulated cluster is IPv4-only, so its outside world is the IPv4 world
+        return [2, 9, ...cidrIds()];
+      case "world-ipv6":
+        return [10];
+      case "cluster":
+        return [1, 3, 4, 5, 6, 7, 8, ...reg.all().filter((i) => i.kind === "pod").map((i) => i.id)];
+      default:
+        return [];
+    }
+  }
+}
+
+function sameSet(a: IdentitySet, b: IdentitySet): boolean {
+  if (a === "ANY" || b === "ANY") return a === b;
+  if (a.length !== b.length) return false;
+  const s = new Set(a);
+  return b.every((x) => s.has(x));
+}

@@ -1,0 +1,124 @@
+// Shape validation of one request (a scenario traffic entry or a `trace` request). Whether the named
+// workloads exist is checked later against the cluster model.
+import { Checker, join } from "./check";
+import type { RequestProtocol, TrafficEntry, TrafficRequest } from "./types";
+import { parseIPv4 } from "../cluster/ip";
+
+const REQUEST_FIELDS = ["from", "to", "toService", "toFQDN", "toIP", "port", "protocol", "icmpType", "http", "grpc", "kafka", "dns"];
+const PROTOCOLS: readonly RequestProtocol[] = ["TCP", "UDP", "SCTP", "ICMP"];
+const WORKLOAD_REF = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export function checkRequest(c: Checker, v: unknown, path: string, withRate: boolean): TrafficEntry {
+  const o = c.obj(v, path, withRate ? [...REQUEST_FIELDS, "rate"] : REQUEST_FIELDS, ["from"]);
+  const req: TrafficEntry = { from: "", rate: 0 };
+  if (!withRate) delete (req as Partial<TrafficEntry>).rate;
+
+  if (typeof o.from === "string") {
+    if (!WORKLOAD_REF.test(o.from)) c.err(join(path, "from"), `must be "namespace/workload" or { ip: ADDRESS }, got "${o.from}"`);
+    req.from = o.from;
+  } else if (o.from !== undefined) {
+    const f = c.obj(o.from, join(path, "from"), ["ip"], ["ip"]);
+    const ip = c.str(f.ip, join(path, "from.ip"));
+    if (ip !== undefined && parseIPv4(ip) === undefined) c.err(join(path, "from.ip"), `"${ip}" is not an IPv4 address`);
+    req.from = { ip: ip ?? "" };
+  }
+
+  // `to` may also be an object naming the destination kind, which reads naturally in YAML lists.
+  let to = o.to;
+  if (c.isObj(to)) {
+    const t = c.obj(to, join(path, "to"), ["toService", "toFQDN", "toIP", "ip", "service", "fqdn"]);
+    for (const [k, dst] of [["toService", "toService"], ["service", "toService"], ["toFQDN", "toFQDN"], ["fqdn", "toFQDN"], ["toIP", "toIP"], ["ip", "toIP"]] as const) {
+      if (t[k] !== undefined) (o as Record<string, unknown>)[dst] = t[k];
+    }
+    to = undefined;
+  }
+  const dests: string[] = [];
+  if (to !== undefined) {
+    const s = c.str(to, join(path, "to"));
+    if (s !== undefined) {
+      if (!WORKLOAD_REF.test(s)) c.err(join(path, "to"), `must be "namespace/workload" or "namespace/service", got "${s}"`);
+      req.to = s;
+      dests.push("to");
+    }
+  }
+  if (o.toService !== undefined) {
+    const s = c.str(o.toService, join(path, "toService"));
+    if (s !== undefined && !WORKLOAD_REF.test(s)) c.err(join(path, "toService"), `must be "namespace/service", got "${s}"`);
+    req.toService = s;
+    dests.push("toService");
+  }
+  if (o.toFQDN !== undefined) {
+    const s = c.str(o.toFQDN, join(path, "toFQDN"));
+    if (s !== undefined && !/^[a-zA-Z0-9_.-]+\.?$/.test(s)) c.err(join(path, "toFQDN"), `"${s}" is not a DNS name`);
+    req.toFQDN = s?.replace(/\.$/, "").toLowerCase();
+    dests.push("toFQDN");
+  }
+  if (o.toIP !== undefined) {
+    const s = c.str(o.toIP, join(path, "toIP"));
+    if (s !== undefined && parseIPv4(s) === undefined) c.err(join(path, "toIP"), `"${s}" is not an IPv4 address`);
+    req.toIP = s;
+    dests.push("toIP");
+  }
+  if (dests.length > 1) c.err(path, `give only one destination, got ${dests.join(" and ")}`);
+
+  const proto = o.protocol === undefined ? undefined : c.oneOf(o.protocol, join(path, "protocol"), PROTOCOLS, { ignoreCase: true });
+  if (proto) req.protocol = proto;
+  const port = c.num(o.port, join(path, "port"), { int: true, min: 1, max: 65535 });
+  if (port !== undefined) req.port = port;
+  const icmpType = c.num(o.icmpType, join(path, "icmpType"), { int: true, min: 0, max: 255 });
+  if (icmpType !== undefined) req.icmpType = icmpType;
+
+  const l7Kinds = ["http", "grpc", "kafka", "dns"].filter((k) => o[k] !== undefined);
+  if (l7Kinds.length > 1) c.err(path, `at most one L7 kind per request, got ${l7Kinds.join(" and ")}`);
+  if (o.http !== undefined) {
+    const p = join(path, "http");
+    const h = c.obj(o.http, p, ["method", "path", "host", "headers"]);
+    req.http = {
+      method: (c.str(h.method, join(p, "method")) ?? "GET").toUpperCase(),
+      path: c.str(h.path, join(p, "path")) ?? "/",
+    };
+    if (!req.http.path.startsWith("/")) c.err(join(p, "path"), `must start with "/", got "${req.http.path}"`);
+    const host = c.str(h.host, join(p, "host"));
+    if (host !== undefined) req.http.host = host;
+    if (h.headers !== undefined) req.http.headers = c.strMap(h.headers, join(p, "headers"));
+  }
+  if (o.grpc !== undefined) {
+    const p = join(path, "grpc");
+    const g = c.obj(o.grpc, p, ["service", "method"], ["service", "method"]);
+    req.grpc = { service: c.str(g.service, join(p, "service")) ?? "", method: c.str(g.method, join(p, "method")) ?? "" };
+  }
+  if (o.kafka !== undefined) {
+    const p = join(path, "kafka");
+    const k = c.obj(o.kafka, p, ["apiKey", "apiVersion", "clientId", "topics", "topic"], ["apiKey"]);
+    const apiKey = typeof k.apiKey === "number" ? k.apiKey : c.str(k.apiKey, join(p, "apiKey"));
+    req.kafka = { apiKey: apiKey ?? "" };
+    const av = c.num(k.apiVersion, join(p, "apiVersion"), { int: true, min: 0 });
+    if (av !== undefined) req.kafka.apiVersion = av;
+    const cid = c.str(k.clientId, join(p, "clientId"));
+    if (cid !== undefined) req.kafka.clientId = cid;
+    const topics = c.arr(k.topics, join(p, "topics")).map((t, i) => c.str(t, join(join(p, "topics"), i)) ?? "");
+    const one = c.str(k.topic, join(p, "topic"));
+    if (one !== undefined) topics.push(one);
+    if (topics.length) req.kafka.topics = topics;
+  }
+  if (o.dns !== undefined) {
+    const p = join(path, "dns");
+    const d = c.obj(o.dns, p, ["query", "type"], ["query"]);
+    req.dns = { query: c.str(d.query, join(p, "query")) ?? "", type: (c.str(d.type, join(p, "type")) ?? "A").toUpperCase() };
+  }
+
+  if (req.protocol === "ICMP") {
+    if (req.port !== undefined) c.err(join(path, "port"), "ICMP has no port; use icmpType");
+    if (l7Kinds.length) c.err(path, "ICMP requests cannot carry L7 fields");
+  } else if (req.port === undefined && !req.dns) {
+    c.err(join(path, "port"), "is required (except for ICMP and DNS requests)");
+  }
+  if (req.icmpType !== undefined && req.protocol !== "ICMP") c.err(join(path, "icmpType"), "only valid with protocol ICMP");
+  if (!req.to && !req.toService && !req.toFQDN && !req.toIP && !req.dns) c.err(path, "needs a destination: to, toService, toFQDN or toIP");
+
+  if (withRate) {
+    const rate = c.num(o.rate, join(path, "rate"), { min: 0, required: true });
+    req.rate = rate ?? 0;
+  }
+  return req;
+}

@@ -1,0 +1,218 @@
+// One case per rule of §1–2 of policy-semantics.md.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeDatapath, trace, verdictEvents } from "./helpers";
+
+const SCN = `
+apiVersion: flowscope/v1
+kind: Scenario
+cluster: { name: c1, podCIDR: 10.0.0.0/16 }
+nodes: [{ name: node-1, ip: 192.168.1.10 }, { name: node-2, ip: 192.168.1.11 }]
+namespaces: [{ name: default }, { name: other, labels: { team: x } }]
+workloads:
+  - { name: web, namespace: default, labels: { app: web }, node: node-1, ports: [{ name: http, port: 8080, app: http }] }
+  - { name: client, namespace: default, labels: { app: client }, node: node-1 }
+  - { name: tagged, namespace: default, labels: { app: client, env: dev }, node: node-1 }
+  - { name: client, namespace: other, labels: { app: client }, node: node-2 }
+  - { name: agent, namespace: default, labels: { app: agent }, hostNetwork: true, node: node-2 }
+dns:
+  - { name: api.example.com, ips: [93.184.216.34], ttl: 60 }
+  - { name: evil.example.org, ips: [198.51.100.66], ttl: 60 }
+`;
+const webIngress = (body: string, name = "p") => `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: ${name}, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: web } }
+${body}`;
+const clientEgress = (body: string) => `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: client-egress, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: client } }
+${body}`;
+
+test("entities: host, remote-node, world, cluster", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEntities: [remote-node]") }, {});
+  // local host is allowed by allowLocalhost: always; node-2 is remote-node
+  assert.equal(trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  const r = trace(dp, { from: { ip: "192.168.1.11" }, to: "default/web", port: 8080 });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.equal(verdictEvents(r)[0].source?.identity, 6);
+  assert.equal(trace(dp, { from: "default/agent", to: "default/web", port: 8080 }).verdict, "FORWARDED"); // hostNetwork pod on node-2
+  assert.equal(trace(dp, { from: { ip: "8.8.8.8" }, to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+  const cl = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEntities: [cluster]") });
+  assert.equal(trace(cl, { from: "other/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(cl, { from: { ip: "8.8.8.8" }, to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  const w = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEntities: [world]") });
+  assert.equal(trace(w, { from: { ip: "8.8.8.8" }, to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(w, { from: "default/client", to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("allowLocalhost: policy subjects host traffic to policy", () => {
+  const dp = makeDatapath(SCN.replace("cluster:", "settings: { allowLocalhost: policy }\ncluster:"), { "p.yaml": webIngress("  ingress:\n  - fromEntities: [world]") });
+  assert.equal(trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("CIDR rules: except, LPM identities, never matching pods", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": clientEgress(`  egress:
+  - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.10.0.0/16] }]
+  - toCIDR: [0.0.0.0/0]
+    toPorts: [{ ports: [{ port: "53", protocol: UDP }] }]`) });
+  assert.equal(trace(dp, { from: "default/client", toIP: "10.20.0.1", port: 80 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", toIP: "10.10.0.1", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(dp, { from: "default/client", toIP: "9.9.9.9", port: 53, protocol: "UDP" }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", toIP: "10.10.0.1", port: 53, protocol: "UDP" }).verdict, "FORWARDED");
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 80 });
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
+  assert.ok(r.explanation.some((l) => l.includes("never matches cluster pods")));
+  const ids = dp.identities().filter((i) => i.kind === "cidr");
+  assert.ok(ids.every((i) => i.id >= 16777217 && i.labels.includes("reserved:world")));
+});
+
+test("named ports (ingress resolves on the destination), endPort ranges, ANY protocol", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+    toPorts: [{ ports: [{ port: http }, { port: "9000", endPort: 9010, protocol: TCP }, { port: "53" }] }]`) });
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 9005 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 9011 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 53, protocol: "UDP" }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 53, protocol: "TCP" }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 9005, protocol: "UDP" }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("ICMP: icmps rules, and L4 rules block ICMP while L3-only allows it", () => {
+  const icmp = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEndpoints: [{}]\n    icmps: [{ fields: [{ type: EchoRequest, family: IPv4 }] }]") });
+  assert.equal(trace(icmp, { from: "default/client", to: "default/web", protocol: "ICMP", icmpType: 8 }).verdict, "FORWARDED");
+  assert.equal(trace(icmp, { from: "default/client", to: "default/web", protocol: "ICMP", icmpType: 13 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(icmp, { from: "default/client", to: "default/web", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  const l4 = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - toPorts: [{ ports: [{ port: \"80\" }] }]") });
+  assert.equal(trace(l4, { from: "default/client", to: "default/web", protocol: "ICMP" }).drop_reason_desc, "POLICY_DENIED");
+  const l3 = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEndpoints: [{ matchLabels: { app: client } }]") });
+  const r = trace(l3, { from: "default/client", to: "default/web", protocol: "ICMP" });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.equal(verdictEvents(r)[0].policy_match_type, 1);
+});
+
+test("implied namespace: CNP fromEndpoints {} means this namespace; CCNP {} means all pods but no reserved identities", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - fromEndpoints: [{}]") });
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "other/client", to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  const cc = makeDatapath(SCN, { "p.yaml": `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: { name: all-pods }
+spec:
+  endpointSelector: { matchLabels: { app: web } }
+  ingress: [{ fromEndpoints: [{}] }]
+` });
+  assert.equal(trace(cc, { from: "other/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(cc, { from: { ip: "8.8.8.8" }, to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(cc, { from: { ip: "192.168.1.11" }, to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  // a CNP subject is always its own namespace, even with endpointSelector {}
+  const other = makeDatapath(SCN, { "p.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: lock, namespace: other }
+spec: { endpointSelector: {}, ingress: [{}] }
+` });
+  assert.equal(trace(other, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(other, { from: "default/client", to: "other/client", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("NotIn on an absent label selects; DoesNotExist; source prefixes", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:
+  - fromEndpoints:
+    - matchExpressions: [{ key: env, operator: NotIn, values: [dev] }, { key: k8s:app, operator: In, values: [client] }]`) });
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/tagged", to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  const dne = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:
+  - fromEndpoints: [{ matchExpressions: [{ key: env, operator: DoesNotExist }] }]`) });
+  assert.equal(trace(dne, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+  assert.equal(trace(dne, { from: "default/tagged", to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  const reserved = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:\n  - fromEndpoints: [{ matchLabels: { "reserved:world": "" } }]`) });
+  assert.equal(trace(reserved, { from: { ip: "8.8.8.8" }, to: "default/web", port: 1 }).verdict, "FORWARDED");
+});
+
+test("egress needs an allow at the source, then ingress at the destination", () => {
+  const dp = makeDatapath(SCN, { "e.yaml": clientEgress("  egress:\n  - toEndpoints: [{ matchLabels: { app: other } }]") });
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(r.egress?.verdict, "DROPPED");
+  assert.equal(r.ingress, undefined);
+  assert.equal(verdictEvents(r)[0].traffic_direction, "EGRESS");
+});
+
+test("replies of allowed connections pass (connection tracking); a new connection back is checked", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: lock-all, namespace: default }
+spec:
+  endpointSelector: {}
+  ingress: [{ fromEndpoints: [{ matchLabels: { app: client } }] }]
+` });
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(r.verdict, "FORWARDED");
+  const reply = r.flows.find((f) => f.flow.is_reply === true && f.flow.event_type?.type === 4);
+  assert.ok(reply, "reply delivered");
+  assert.equal(reply!.flow.IP?.source, r.flows[0].flow.IP?.destination);
+  assert.deepEqual(reply!.flow.l4?.TCP?.flags, { SYN: true, ACK: true });
+  assert.equal(dp.connections().length, 1);
+  assert.equal(trace(dp, { from: "default/web", to: "default/client", port: 40000 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("policyEnforcementMode always and never", () => {
+  const always = makeDatapath(SCN.replace("cluster:", "settings: { policyEnforcementMode: always }\ncluster:"));
+  assert.equal(trace(always, { from: "default/client", to: "default/web", port: 1 }).drop_reason_desc, "POLICY_DENIED");
+  const never = makeDatapath(SCN.replace("cluster:", "settings: { policyEnforcementMode: never }\ncluster:"), { "p.yaml": webIngress("  ingress: [{}]") });
+  assert.equal(trace(never, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+});
+
+test("enableDefaultDeny false: allows added without default deny", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress("  enableDefaultDeny: { ingress: false }\n  ingress:\n  - fromEndpoints: [{ matchLabels: { app: client } }]\n    toPorts: [{ ports: [{ port: \"8080\", protocol: TCP }] }]") });
+  assert.equal(trace(dp, { from: "other/client", to: "default/web", port: 9 }).verdict, "FORWARDED");
+  assert.equal(dp.endpoints().find((e) => e.workload === "web")!.policyEnabled.ingress, false);
+});
+
+test("toFQDNs: learns only from allowed DNS through the proxy, drops IPs never resolved", () => {
+  const dns = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: fqdn, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: client } }
+  egress:
+  - toEndpoints: [{ matchLabels: { k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*.example.com" }] } }]
+  - toFQDNs: [{ matchPattern: "*.example.com" }]
+    toPorts: [{ ports: [{ port: "443", protocol: TCP }] }]
+`;
+  const dp = makeDatapath(SCN, { "p.yaml": dns });
+  const before = trace(dp, { from: "default/client", toIP: "93.184.216.34", port: 443 });
+  assert.equal(before.drop_reason_desc, "POLICY_DENIED");
+  const r = trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 443 });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.ok(r.flows.some((f) => f.flow.l7?.dns));
+  assert.equal(dp.fqdnCache()[0].name, "api.example.com");
+  const direct = trace(dp, { from: "default/client", toIP: "93.184.216.34", port: 443 });
+  assert.equal(direct.verdict, "FORWARDED");
+  assert.deepEqual(verdictEvents(direct)[0].destination_names, ["api.example.com"]);
+  const refused = trace(dp, { from: "default/client", toFQDN: "evil.example.org", port: 443 });
+  assert.equal(refused.verdict, "DROPPED");
+  assert.equal(refused.l7_denied, true);
+  assert.equal(refused.response?.dns_rcode, "REFUSED");
+  // TTL expiry forgets the IP
+  const later = dp.process({ from: "default/client", toIP: "93.184.216.34", port: 443 }, new Date("2024-05-01T11:00:00Z"));
+  assert.equal(later.drop_reason_desc, "POLICY_DENIED");
+});
+
+test("policy changes bump the revision and recompile only selected endpoints", () => {
+  const dp = makeDatapath(SCN);
+  const r0 = dp.revision();
+  const { applied, warnings } = dp.upsertPolicyYaml(webIngress("  ingress: [{}]", "lock"), "api");
+  assert.equal(warnings.length, 0);
+  assert.equal(applied[0].selectedEndpoints.length, 1);
+  assert.ok(dp.revision() > r0);
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 1 });
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
+  assert.equal((r.flows[0].flow.extensions as { default_deny_by?: { revision?: string }[] }).default_deny_by?.[0].revision, String(dp.revision()));
+  assert.equal(dp.deletePolicy("CiliumNetworkPolicy", "default", "lock"), true);
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
+});

@@ -1,0 +1,125 @@
+// §4.A of policy-semantics.md: the Star Wars demo, through the Datapath API.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeDatapath, trace, verdictEvents, dropEvents, STAR_WARS, P_A1, P_A3, pA2 } from "./helpers";
+
+const landing = (from: string, method = "POST", path = "/v1/request-landing", port = 80) => ({ from, to: "default/deathstar", port, protocol: "TCP" as const, http: { method, path } });
+
+test("A1/A2: no policy — everything is forwarded without policy-verdict events", () => {
+  const dp = makeDatapath(STAR_WARS);
+  for (const from of ["default/xwing", "default/tiefighter"]) {
+    const r = trace(dp, landing(from));
+    assert.equal(r.verdict, "FORWARDED");
+    assert.equal(verdictEvents(r).length, 0);
+    assert.ok(r.flows.some((f) => f.flow.event_type?.type === 4 && f.flow.trace_observation_point === "TO_ENDPOINT"));
+  }
+});
+
+test("A3: P-A1 tiefighter → deathstar:80 is L3-L4 allowed by rule1", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
+  const r = trace(dp, landing("default/tiefighter"));
+  assert.equal(r.verdict, "FORWARDED");
+  const [pv] = verdictEvents(r);
+  assert.equal(pv.verdict, "FORWARDED");
+  assert.equal(pv.traffic_direction, "INGRESS");
+  assert.equal(pv.policy_match_type, 2);
+  assert.equal(pv.ingress_allowed_by?.[0].name, "rule1");
+  assert.equal(pv.ingress_allowed_by?.[0].namespace, "default");
+  assert.equal(pv.ingress_allowed_by?.[0].kind, "CiliumNetworkPolicy");
+  assert.equal(typeof pv.ingress_allowed_by?.[0].revision, "string");
+  assert.equal(r.ingress?.match_type, "L3-L4");
+});
+
+test("A4: P-A1 xwing → deathstar is DROP133 with no policy name, extensions name the default-deny policy", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
+  const r = trace(dp, landing("default/xwing"));
+  assert.equal(r.verdict, "DROPPED");
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
+  const [pv] = verdictEvents(r);
+  assert.equal(pv.verdict, "DROPPED");
+  assert.equal(pv.drop_reason_desc, "POLICY_DENIED");
+  assert.equal(pv.policy_match_type, undefined);
+  assert.equal(pv.ingress_denied_by, undefined);
+  assert.equal(pv.ingress_allowed_by, undefined);
+  const [drop] = dropEvents(r);
+  assert.deepEqual(drop.event_type, { type: 1, sub_type: 133 });
+  assert.equal(drop.drop_reason, 133);
+  const ext = drop.extensions as { default_deny_by?: { name?: string }[] };
+  assert.equal(ext.default_deny_by?.[0].name, "rule1");
+  assert.ok(r.explanation.some((l) => l.includes("nearest rule") && l.includes("org=empire")));
+});
+
+test("A5/A6: P-A1 allows any HTTP method on 80 and leaves deathstar egress alone", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
+  assert.equal(trace(dp, landing("default/tiefighter", "PUT", "/v1/exhaust-port")).verdict, "FORWARDED");
+  const r = trace(dp, { from: "default/deathstar", to: "default/xwing", port: 9999, protocol: "TCP" });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.equal(r.egress?.enforced, false);
+});
+
+test("A7–A13: P-A2 L7 rules: redirect, 200 for the allowed call, 403 otherwise, 133 for xwing", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const ok = trace(dp, landing("default/tiefighter"));
+  assert.equal(ok.verdict, "FORWARDED");
+  assert.equal(verdictEvents(ok)[0].verdict, "REDIRECTED");
+  assert.equal(verdictEvents(ok)[0].policy_match_type, 2);
+  assert.equal(ok.response?.http_code, 200);
+  const l7 = ok.flows.filter((f) => f.flow.Type === "L7");
+  assert.ok(l7.length >= 1);
+  assert.deepEqual(l7[0].flow.event_type, { type: 129 });
+  for (const [m, p] of [["PUT", "/v1/exhaust-port"], ["PUT", "/v1/request-landing"], ["GET", "/v1/request-landing"], ["POST", "/v1/request-landing/extra"]]) {
+    const r = trace(dp, landing("default/tiefighter", m, p));
+    assert.equal(r.verdict, "DROPPED", `${m} ${p}`);
+    assert.equal(r.l7_denied, true);
+    assert.equal(r.response?.http_code, 403);
+    assert.equal(r.drop_reason_desc, undefined);
+    const req = r.flows.find((f) => f.flow.Type === "L7" && f.flow.l7?.type === "REQUEST")!;
+    assert.equal(req.flow.verdict, "DROPPED");
+    assert.equal(req.flow.drop_reason_desc, undefined);
+    assert.equal((req.flow.extensions as { l7_decided_by?: { name?: string }[] }).l7_decided_by?.[0].name, "rule1");
+  }
+  const x = trace(dp, landing("default/xwing"));
+  assert.equal(x.drop_reason_desc, "POLICY_DENIED");
+  assert.equal(x.flows.filter((f) => f.flow.Type === "L7").length, 0);
+  const dp2 = makeDatapath(STAR_WARS, { "p.yaml": pA2("/v1/.*") });
+  assert.equal(trace(dp2, landing("default/tiefighter", "POST", "/v1/anything")).verdict, "FORWARDED");
+});
+
+test("A14: P-A2 tiefighter → deathstar:8080 is DROP133", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 8080, protocol: "TCP" });
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
+  assert.ok(r.explanation.some((l) => l.includes("port not covered")));
+});
+
+test("A15–A20: audit mode and empire-default-deny", () => {
+  const audit = makeDatapath(STAR_WARS, { "a3.yaml": P_A3 }, { audit: true });
+  const r15 = trace(audit, landing("default/tiefighter"));
+  assert.equal(r15.verdict, "AUDIT");
+  assert.equal(verdictEvents(r15)[0].verdict, "AUDIT");
+  assert.equal(verdictEvents(r15)[0].policy_match_type, undefined);
+  assert.equal(dropEvents(r15).length, 0);
+  assert.ok(r15.flows.some((f) => f.flow.trace_observation_point === "TO_ENDPOINT"));
+
+  const audit2 = makeDatapath(STAR_WARS, { "a3.yaml": P_A3, "a1.yaml": P_A1 }, { audit: true });
+  const r16 = trace(audit2, landing("default/tiefighter"));
+  assert.equal(verdictEvents(r16)[0].verdict, "FORWARDED");
+  assert.equal(verdictEvents(r16)[0].policy_match_type, 2);
+  assert.equal(r16.verdict, "FORWARDED");
+  assert.equal(trace(audit2, landing("default/xwing")).verdict, "AUDIT"); // A20
+
+  const enf = makeDatapath(STAR_WARS, { "a3.yaml": P_A3, "a1.yaml": P_A1 });
+  assert.equal(trace(enf, landing("default/tiefighter")).verdict, "FORWARDED"); // A17
+  assert.equal(trace(enf, landing("default/xwing")).drop_reason_desc, "POLICY_DENIED"); // A18
+  const only = makeDatapath(STAR_WARS, { "a3.yaml": P_A3 });
+  const r19 = trace(only, landing("default/tiefighter"));
+  assert.equal(r19.drop_reason_desc, "POLICY_DENIED"); // A19
+  assert.equal((dropEvents(r19)[0].extensions as { default_deny_by?: { name?: string }[] }).default_deny_by?.[0].name, "empire-default-deny");
+});
+
+test("service traffic: DNAT to a backend, destination_service filled, policy on backend port", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
+  const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP" });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.deepEqual(verdictEvents(r)[0].destination_service, { name: "deathstar", namespace: "default" });
+});

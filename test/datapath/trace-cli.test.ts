@@ -1,0 +1,40 @@
+// The `trace` CLI: JSON per request, compact lines, exit codes.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const SW = "server/scenarios/star-wars/scenario.yaml";
+const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "server/cli/commands/trace.ts", ...args], { encoding: "utf8" });
+
+test("trace -o json prints one object per request with flows and explanation", () => {
+  const dir = mkdtempSync(join(tmpdir(), "trace-"));
+  const reqs = join(dir, "r.yaml");
+  writeFileSync(reqs, `- { from: default/tiefighter, toService: default/deathstar, port: 80, http: { method: POST, path: /v1/request-landing } }
+- { from: default/xwing, to: default/deathstar, port: 80 }
+`);
+  const r = run(["--scenario", SW, "--requests", reqs]);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2);
+  assert.equal(lines[0].verdict, "FORWARDED");
+  assert.equal(lines[0].ingress.match_type, "L3-L4");
+  assert.equal(lines[1].verdict, "DROPPED");
+  assert.equal(lines[1].drop_reason_desc, "POLICY_DENIED");
+  assert.ok(lines[1].explanation.length > 2);
+  assert.ok(lines[1].flows[0].flow.uuid);
+});
+
+test("trace -o compact prints hubble observe lines; invalid requests exit 2", () => {
+  const r = run(["--scenario", SW, "--from", "default/xwing", "--to", "default/deathstar", "--port", "80", "-o", "compact"]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /policy-verdict:none INGRESS DENIED \(TCP Flags: SYN\)/);
+  assert.match(r.stdout, /Policy denied DROPPED/);
+  const bad = run(["--scenario", SW, "--from", "default/nope", "--to", "default/deathstar", "--port", "80"]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown workload "default\/nope"/);
+  const noScenario = run(["--scenario", "/nonexistent.yaml", "--from", "a/b", "--to", "c/d", "--port", "1"]);
+  assert.equal(noScenario.status, 2);
+});

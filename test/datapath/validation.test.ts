@@ -1,0 +1,142 @@
+// Bad policy documents are rejected with file, document and field path while the rest load;
+// scenario errors name file, line and field; flow records use Hubble's names.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makeDatapath, trace, STAR_WARS, P_A1 } from "./helpers";
+import { parseScenario, ScenarioError } from "../../server/datapath";
+
+const bad = (name: string, spec: string) => `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: ${name}, namespace: default }
+spec:
+${spec}`;
+
+const CASES: [string, string, RegExp][] = [
+  ["two-l3", "  endpointSelector: {}\n  ingress:\n  - fromEndpoints: [{}]\n    fromCIDR: [10.0.0.0/8]", /spec\.ingress\[0\]: Combining fromEndpoints and fromCIDR/],
+  ["icmp-ports", "  endpointSelector: {}\n  ingress:\n  - icmps: [{ fields: [{ type: 8 }] }]\n    toPorts: [{ ports: [{ port: \"80\" }] }]", /ICMPs block may only be present without ToPorts/],
+  ["l7-udp", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"80\", protocol: UDP }], rules: { http: [{}] } }]", /spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.protocol: L7 rules can only apply to TCP/],
+  ["l7-port0", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"0\", protocol: TCP }], rules: { http: [{}] } }]", /L7 rules can not be used when a port is 0/],
+  ["dns-ingress", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"53\", protocol: UDP }], rules: { dns: [{ matchName: a.com }] } }]", /DNS rules are not allowed on ingress/],
+  ["two-l7", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"80\", protocol: TCP }], rules: { http: [{}], kafka: [{}] } }]", /multiple L7 protocol rule types/],
+  ["except-outside", "  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [192.168.0.0/16] }]", /toCIDRSet\[0\]\.except\[0\]: allow CIDR prefix 10\.0\.0\.0\/8 does not contain/],
+  ["typo", "  endpointSelector: {}\n  ingress:\n  - fromEndpoint: [{}]", /spec\.ingress\[0\]\.fromEndpoint: unknown field "fromEndpoint" \(did you mean "fromEndpoints"\?\)/],
+  ["bad-op", "  endpointSelector: { matchExpressions: [{ key: a, operator: Maybe }] }\n  ingress: [{}]", /operator: must be one of In, NotIn, Exists, DoesNotExist/],
+  ["no-selector", "  ingress: [{}]", /spec: one of endpointSelector or nodeSelector is required/],
+  ["bad-port", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"99999\" }] }]", /Unable to parse port/],
+  ["deny-l7", "  endpointSelector: {}\n  ingressDeny:\n  - toPorts: [{ ports: [{ port: \"80\" }], rules: { http: [{}] } }]", /unknown field "rules"/],
+  ["bad-entity", "  endpointSelector: {}\n  ingress:\n  - fromEntities: [everyone]", /unknown entity "everyone"/],
+  ["dns-range", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"53\", endPort: 60, protocol: UDP }], rules: { dns: [{ matchName: a.com }] } }]", /DNS rules do not support port ranges/],
+  ["fqdn-chars", "  endpointSelector: {}\n  egress:\n  - toFQDNs: [{ matchName: \"bad name!\" }]", /contains characters outside/],
+  ["kafka-role", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"9092\", protocol: TCP }], rules: { kafka: [{ role: steal }] } }]", /must be "produce" or "consume"/],
+];
+
+test("each invalid document is rejected with file, document and field path; valid ones keep working", () => {
+  const docs = [P_A1.trim(), ...CASES.map(([n, s]) => bad(n, s).trim())].join("\n---\n");
+  const dp = makeDatapath(STAR_WARS, { "mixed.yaml": docs });
+  assert.equal(dp.policies().length, 1);
+  assert.equal(dp.warnings.length >= CASES.length, true);
+  CASES.forEach(([name, , re], i) => {
+    const w = dp.warnings.find((x) => x.name === name);
+    assert.ok(w, `warning for ${name}`);
+    assert.equal(w!.document, i + 2, `${name} document index`);
+    assert.match(w!.text, /mixed\.yaml: document \d+ \(CiliumNetworkPolicy default\//);
+    assert.match(w!.text, re, name);
+    assert.ok(w!.line && w!.line > 1, `${name} has a line`);
+  });
+  assert.equal(trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("KNP and document-level errors", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "k.yaml": `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: k, namespace: default }
+spec:
+  podSelector: {}
+  ingress:
+  - from: [{ ipBlock: { cidr: 10.0.0.0/8 }, podSelector: {} }]
+---
+kind: Deployment
+apiVersion: apps/v1
+metadata: { name: d }
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: "x" }
+spec: [not, an, object
+`,
+  });
+  const texts = dp.warnings.map((w) => w.text).join("\n");
+  assert.match(texts, /document 1 \(NetworkPolicy default\/k\).*spec\.ingress\[0\]\.from\[0\]: ipBlock cannot be combined/);
+  assert.match(texts, /document 2.*unsupported kind "Deployment"/);
+  assert.match(texts, /document 3.*YAML syntax error/);
+});
+
+test("scenario validation errors name file, line and field", () => {
+  const text = `apiVersion: flowscope/v1
+kind: Scenario
+workloads:
+  - name: web
+    namespace: default
+    replicas: two
+    labelz: { a: b }
+traffic:
+  - { from: default/nope, to: default/web, port: 80, rate: 1 }
+`;
+  try {
+    parseScenario(text, "/tmp/s.yaml");
+    assert.fail("should throw");
+  } catch (e) {
+    assert.ok(e instanceof ScenarioError);
+    const m = (e as ScenarioError).problems.join("\n");
+    assert.match(m, /\/tmp\/s\.yaml:6: workloads\[0\]\.replicas: must be a number/);
+    assert.match(m, /\/tmp\/s\.yaml:7: workloads\[0\]\.labelz: unknown field "labelz" \(did you mean "labels"\?\)/);
+    assert.match(m, /\/tmp\/s\.yaml:9: traffic\[0\]\.from: unknown workload "default\/nope"/);
+  }
+});
+
+test("scenario defaults: one node, kube-dns added, deterministic pods and identities", () => {
+  const s = parseScenario("apiVersion: flowscope/v1\nkind: Scenario\nworkloads: [{ name: web, namespace: default, labels: { app: web }, replicas: 2 }]\n", "/tmp/x.yaml");
+  assert.deepEqual(s.nodes, [{ name: "node-1", ip: "192.168.1.10" }]);
+  assert.ok(s.workloads.some((w) => w.namespace === "kube-system" && w.labels["k8s-app"] === "kube-dns"));
+  const dir = mkdtempSync(join(tmpdir(), "fs-"));
+  const f = join(dir, "s.yaml");
+  writeFileSync(f, STAR_WARS);
+  const a = makeDatapath(STAR_WARS).endpoints();
+  const b = makeDatapath(STAR_WARS).endpoints();
+  assert.deepEqual(a.map((e) => [e.pod, e.ip, e.identity, e.id]), b.map((e) => [e.pod, e.ip, e.identity, e.id]));
+  assert.ok(a.every((e) => e.identity >= 256 && /^[a-z-]+-[a-z0-9]+-\d+$/.test(e.pod)));
+  const web = a.find((e) => e.workload === "tiefighter")!;
+  for (const l of ["k8s:org=empire", "k8s:io.kubernetes.pod.namespace=default", "k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default", "k8s:io.cilium.k8s.policy.serviceaccount=default", "k8s:io.cilium.k8s.policy.cluster=default"])
+    assert.ok(web.labels.includes(l), l);
+  // same labels → same identity
+  const ds = a.filter((e) => e.workload === "deathstar");
+  assert.equal(ds[0].identity, ds[1].identity);
+});
+
+test("flow records carry Hubble field names, key order and enum spellings", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
+  const r = trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80 });
+  const env = r.flows[0];
+  assert.deepEqual(Object.keys(env), ["flow", "node_name", "time"]);
+  const keys = Object.keys(env.flow);
+  const order = ["time", "uuid", "verdict", "drop_reason", "IP", "l4", "source", "destination", "Type", "node_name", "event_type", "traffic_direction", "drop_reason_desc", "Summary"];
+  assert.deepEqual(keys.filter((k) => order.includes(k)), order);
+  assert.match(env.flow.time!, /^2024-05-01T10:00:00\.\d{9}Z$/);
+  assert.match(env.flow.uuid!, /^[0-9a-f-]{36}$/);
+  assert.deepEqual(Object.keys(env.flow.source!), ["ID", "identity", "cluster_name", "namespace", "labels", "pod_name", "workloads"]);
+  assert.deepEqual(env.flow.source!.labels, [...env.flow.source!.labels!].sort());
+  assert.deepEqual(env.flow.source!.workloads, [{ name: "xwing", kind: "Deployment" }]);
+  assert.equal(env.flow.IP!.ipVersion, "IPv4");
+  assert.deepEqual(env.flow.l4, { TCP: { source_port: env.flow.l4!.TCP!.source_port, destination_port: 80, flags: { SYN: true } } });
+  assert.equal(env.flow.Type, "L3_L4");
+  assert.equal(env.flow.Summary, "TCP Flags: SYN");
+  const ok = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80 });
+  const pv = ok.flows[0].flow;
+  assert.equal(pv.is_reply, false);
+  assert.deepEqual(Object.keys(pv.ingress_allowed_by![0]), ["name", "namespace", "labels", "revision", "kind"]);
+  assert.ok(pv.ingress_allowed_by![0].labels!.includes("k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy"));
+});
