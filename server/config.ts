@@ -6,7 +6,7 @@ export interface Config {
   port: number;
   dbPath: string;
   scenarioPath: string;
-  /** multiplier applied to every traffic entry's rate (FLOWSCOPE_RATE is flows… requests per second overall) */
+  /** total simulated requests per second (FLOWSCOPE_RATE); each traffic entry keeps its share of the scenario's rates */
   rate?: number;
   simulate: boolean;
   token?: string;

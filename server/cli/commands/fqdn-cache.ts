@@ -2,15 +2,7 @@
 // like `cilium-dbg fqdn cache list`.
 import { getJson, takeRemoteFlags } from "../remote";
 
-interface Entry {
-  endpoint?: number | string;
-  name: string;
-  ips?: string[];
-  ip?: string;
-  ttl?: number;
-  expiresAt?: string;
-  source?: string;
-}
+import type { FqdnCacheEntry } from "../../datapath/fqdn-cache";
 
 export async function run(argv: string[]): Promise<number> {
   const { remote, rest } = takeRemoteFlags(argv);
@@ -20,14 +12,14 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const json = more.includes("json") && (more.includes("-o") || more.includes("--output"));
-  const body = await getJson<{ entries: Entry[] }>(remote, "/api/fqdn-cache");
+  const body = await getJson<{ entries: FqdnCacheEntry[] }>(remote, "/api/fqdn-cache");
   if (json) {
     console.log(JSON.stringify(body.entries, null, 2));
     return 0;
   }
-  const rows = [["Endpoint", "FQDN", "TTL", "ExpirationTime", "IPs", "Source"]];
+  const rows = [["Endpoint", "Source", "FQDN", "TTL", "ExpirationTime", "IPs"]];
   for (const e of body.entries) {
-    rows.push([String(e.endpoint ?? ""), e.name, String(e.ttl ?? ""), e.expiresAt ?? "", (e.ips ?? (e.ip ? [e.ip] : [])).join(","), e.source ?? "lookup"]);
+    rows.push([String(e.endpointId), e.source === "dns-proxy" ? "lookup" : e.source, e.name, String(e.ttl), new Date(e.expiresAt).toISOString(), e.ips.join(",")]);
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(widths[i]!)).join("   ").trimEnd());
