@@ -1,0 +1,76 @@
+// Policies change while the server runs: editing a policy file on disk and PUT/DELETE /api/policies
+// recompile the datapath, later flows carry the new revision and verdict, and GET /api/policies shows it.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { PoliciesResponse } from "../../lib/api-types";
+import { startTestServer, waitFor, getJson } from "../helpers/server";
+
+const exhaust = { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP" as const, http: { method: "PUT", path: "/v1/exhaust-port" } };
+
+test("hot reload from disk and through the API changes later verdicts and revisions", async () => {
+  const src = path.resolve("server/scenarios/star-wars");
+  const s0 = await startTestServer({ simulate: false });
+  const dir = path.join(s0.tmpDir, "star-wars");
+  await s0.close();
+  fs.cpSync(src, dir, { recursive: true });
+  const s = await startTestServer({ scenario: path.join(dir, "scenario.yaml"), rate: 0 });
+  try {
+    const dp = s.ctx.simulator!.datapath;
+    const before = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
+    assert.equal(before.status, 200);
+    const rule1 = before.body.policies.find((p) => p.name === "rule1")!;
+    assert.ok(rule1, "rule1 is loaded");
+    assert.ok(rule1.selects.length === 2, "rule1 selects both deathstar pods");
+    const r1 = dp.process(exhaust);
+    assert.equal(r1.verdict, "DROPPED");
+    assert.equal((r1.response as { http_code?: number }).http_code, 403);
+
+    // Edit on disk: allow PUT /v1/exhaust-port too.
+    const file = path.join(dir, "policies", "sw_l3_l4_l7_policy.yaml");
+    const text = fs.readFileSync(file, "utf8").replace('path: "/v1/request-landing"', 'path: "/v1/request-landing"\n              - method: "PUT"\n                path: "/v1/exhaust-port"');
+    fs.writeFileSync(file, text);
+    await waitFor("reload from disk", () => (dp.revision() > before.body.revision ? true : undefined), 15_000);
+    const r2 = dp.process(exhaust);
+    assert.equal(r2.verdict, "FORWARDED");
+    const rev2 = dp.revision();
+    const l7 = r2.flows.find((f) => f.flow.Type === "L7")!;
+    const decided = (l7.flow.extensions as { l7_decided_by?: { name?: string; revision?: string }[] }).l7_decided_by ?? [];
+    assert.ok(decided.some((p) => p.name === "rule1" && Number(p.revision) > before.body.revision), "L7 record names rule1 at its new revision");
+
+    // Through the API: an explicit deny for xwing → deathstar, then delete it.
+    const deny = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: no-xwing, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { class: deathstar } }
+  ingressDeny:
+    - fromEndpoints: [{ matchLabels: { class: tiefighter } }]
+`;
+    const put = await getJson<{ applied: { name: string }[] }>(`${s.url}/api/policies`, { method: "PUT", body: deny });
+    assert.equal(put.status, 200);
+    assert.equal(put.body.applied[0]!.name, "no-xwing");
+    const r3 = dp.process(exhaust);
+    assert.equal(r3.verdict, "DROPPED");
+    assert.equal(r3.drop_reason_desc, "POLICY_DENY");
+    const pv = r3.flows.find((f) => f.flow.event_type?.type === 5)!;
+    assert.equal(pv.flow.ingress_denied_by?.[0]?.name, "no-xwing");
+    assert.ok(Number(pv.flow.ingress_denied_by?.[0]?.revision) > rev2);
+
+    const badYaml = await getJson<{ applied: unknown[]; warnings: { message: string; path: string }[] }>(`${s.url}/api/policies`, {
+      method: "PUT",
+      body: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: { name: x, namespace: default }\nspec: { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: '99999' }] }] }] }\n",
+    });
+    assert.equal(badYaml.status, 400);
+    assert.equal(badYaml.body.applied.length, 0);
+    assert.match(badYaml.body.warnings.map((w) => `${w.path}: ${w.message}`).join(" "), /ports\[0\]\.port/);
+
+    const del = await fetch(`${s.url}/api/policies/CiliumNetworkPolicy/default/no-xwing`, { method: "DELETE" });
+    assert.equal(del.status, 200);
+    assert.equal(dp.process(exhaust).verdict, "FORWARDED");
+    assert.equal((await fetch(`${s.url}/api/policies/CiliumNetworkPolicy/default/no-xwing`, { method: "DELETE" })).status, 404);
+  } finally {
+    await s.close();
+  }
+});
