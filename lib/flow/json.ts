@@ -138,22 +138,36 @@ export function formatTimestamp(t: string): string {
 }
 
 // Every flow on the server's hot path goes through toHubbleJson, so each message type is compiled once
-// (on first use) into a closure per field that already knows its key, its JSON alias and its type;
-// the per-call work is then property reads, the emptiness checks protojson makes, and string pieces.
+// (on first use) into an encoder that knows each field's key, kind and nested encoder; a call is then
+// a walk over the keys the object has, the emptiness checks protojson makes, and string pieces.
 
 // Go's encoding/json HTML-escapes its output; JS leaves lone surrogates escaped where Go writes U+FFFD.
 const NEEDS_CARE = /[\ud800-\udfff<>&\u2028\u2029]/;
 // Anything JSON.stringify or Go would escape; most label, name and IP strings contain none of it.
 const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
 
-function quote(s: string): string {
-  return NEEDS_ESCAPE.test(s) ? quoteEscaped(s) : `"${s}"`;
-}
-
-function quoteEscaped(s: string): string {
+function quoteUncached(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   if (!NEEDS_CARE.test(s)) return JSON.stringify(s);
   return JSON.stringify(s.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, "\ufffd"))
     .replace(/[<>&\u2028\u2029]/g, (c) => "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"));
+}
+
+// Labels, names, namespaces, IPs and summaries repeat from flow to flow; a hit costs one hash lookup
+// (the hash stays on the string) instead of a scan. Bounded, and long strings are not kept.
+const QUOTED = new Map<string, string>();
+const QUOTED_MAX_ENTRIES = 8192;
+const QUOTED_MAX_LENGTH = 256;
+
+function quote(s: string): string {
+  let q = QUOTED.get(s);
+  if (q !== undefined) return q;
+  q = quoteUncached(s);
+  if (s.length <= QUOTED_MAX_LENGTH) {
+    if (QUOTED.size >= QUOTED_MAX_ENTRIES) QUOTED.clear();
+    QUOTED.set(s, q);
+  }
+  return q;
 }
 
 // The shape the datapath and Hubble print (UTC, upper-case T/Z); anything else takes formatTimestamp.
@@ -175,7 +189,7 @@ function timestampJson(t: string): string {
     else if (nanos.endsWith("000")) out = `"${base}.${nanos.slice(0, 6)}Z"`;
     else out = `"${base}.${nanos}Z"`;
   } else {
-    out = quote(formatTimestamp(t));
+    out = quoteUncached(formatTimestamp(t));
   }
   lastTime = t;
   lastTimeJson = out;
@@ -189,6 +203,7 @@ function anyValue(v: unknown): string {
     let out = "[";
     for (let i = 0; i < v.length; i++) {
       const x: unknown = v[i];
+      // a hole prints as nothing, as Array.prototype.join does
       out += (i === 0 ? "" : ",") + (x === undefined && !(i in v) ? "" : anyValue(x));
     }
     return out + "]";
@@ -206,42 +221,29 @@ function anyValue(v: unknown): string {
   return out + "}";
 }
 
-/** Encodes one present (not undefined/null) value, or returns undefined when protojson leaves it out. */
-type ValueEncoder = (v: unknown) => string | undefined;
-type MessageEncoder = (obj: Record<string, unknown>) => string;
-
-const encodeString: ValueEncoder = (v) => (typeof v === "string" && v !== "" ? quote(v) : undefined);
-const encodeInt: ValueEncoder = (v) =>
-  typeof v === "number" ? (v !== 0 ? String(Math.trunc(v)) : undefined) : typeof v === "string" && v !== "" && v !== "0" ? String(Number(v)) : undefined;
-const encodeUint64: ValueEncoder = (v) => {
+function uint64Json(v: unknown): string | undefined {
   if (typeof v === "string") return v === "" || v === "0" ? undefined : quote(v);
   if (typeof v === "number") return v === 0 ? undefined : `"${v}"`;
   if (typeof v === "bigint") return v === 0n ? undefined : `"${v}"`;
   return undefined;
-};
-const encodeBool: ValueEncoder = (v) => (v === true ? "true" : undefined);
-const encodeBoolValue: ValueEncoder = (v) => (v === true ? "true" : v === false ? "false" : undefined);
-const encodeInt32Value: ValueEncoder = (v) => (typeof v === "number" ? String(v) : undefined);
-const encodeTimestamp: ValueEncoder = (v) => (typeof v === "string" && v !== "" ? timestampJson(v) : undefined);
-const encodeAny: ValueEncoder = (v) => (typeof v === "object" ? anyValue(v) : undefined);
+}
+
+type MessageEncoder = (obj: Record<string, unknown>) => string;
+
+/** Enum value (name or number) → quoted name, or undefined for the zero value and unknown numbers. */
+type EnumEncoder = (v: unknown) => string | undefined;
 
 const DROP_NAME_CACHE_MAX = 1024;
 
-function enumEncoder(enumType: string): ValueEncoder {
+function enumEncoder(enumType: string): EnumEncoder {
   const zero = enumZero(enumType);
-  // Known names are quoted once; other strings pass through as enumName does.
-  const quoted = new Map<string, string>();
   const byNumber = new Map<number, string | undefined>();
   if (enumType !== "DropReason") {
-    for (const [n, name] of Object.entries(ENUMS[enumType])) {
-      quoted.set(name, quote(name));
-      byNumber.set(Number(n), name === zero ? undefined : quote(name));
-    }
-  } else {
-    for (const name of DROP_REASON_NAMES) quoted.set(name, quote(name));
+    for (const [n, name] of Object.entries(ENUMS[enumType])) byNumber.set(Number(n), name === zero ? undefined : quote(name));
   }
   return function encodeEnum(v) {
-    if (typeof v === "string") return v === zero ? undefined : (quoted.get(v) ?? quote(v));
+    // any other string passes through, as enumName lets it
+    if (typeof v === "string") return v === zero ? undefined : quote(v);
     if (typeof v !== "number") return undefined;
     if (byNumber.has(v)) return byNumber.get(v);
     const name = enumName(enumType, v);
@@ -249,6 +251,48 @@ function enumEncoder(enumType: string): ValueEncoder {
     if (enumType === "DropReason" && byNumber.size < DROP_NAME_CACHE_MAX) byNumber.set(v, out);
     return out;
   };
+}
+
+// Field kinds, as small integers so the per-field switch is a jump table.
+const Kind = {
+  String: 0, Int: 1, Uint64: 2, Bool: 3, BoolValue: 4, Int32Value: 5, Timestamp: 6, Any: 7, Enum: 8, Message: 9, Strings: 10, Messages: 11,
+} as const;
+type Kind = (typeof Kind)[keyof typeof Kind];
+
+function kindOf(type: FieldType): Kind {
+  if (typeof type === "string") {
+    switch (type) {
+      case "string": return Kind.String;
+      case "int": return Kind.Int;
+      case "uint64": return Kind.Uint64;
+      case "bool": return Kind.Bool;
+      case "boolvalue": return Kind.BoolValue;
+      case "int32value": return Kind.Int32Value;
+      case "timestamp": return Kind.Timestamp;
+      case "any": return Kind.Any;
+    }
+  }
+  if ("enum" in type) return Kind.Enum;
+  if ("msg" in type) return Kind.Message;
+  return type.repeated === "string" ? Kind.Strings : Kind.Messages;
+}
+
+function stringsJson(v: unknown[]): string {
+  let out = "[";
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    out += (i === 0 ? "" : ",") + (typeof x === "string" ? quote(x) : x === undefined && !(i in v) ? "" : quote(String(x)));
+  }
+  return out + "]";
+}
+
+function messagesJson(v: unknown[], encode: MessageEncoder): string {
+  let out = "[";
+  for (let i = 0; i < v.length; i++) {
+    const x: unknown = v[i];
+    out += (i === 0 ? "" : ",") + (x === undefined && !(i in v) ? "" : encode((x ?? {}) as Record<string, unknown>));
+  }
+  return out + "]";
 }
 
 const compiled = new Map<string, MessageEncoder>();
@@ -260,58 +304,6 @@ function messageEncoder(msg: string): MessageEncoder {
     compiled.set(msg, enc);
   }
   return enc;
-}
-
-/** Resolved on first call, so message types may refer to each other in any order. */
-function lazyMessage(msg: string): MessageEncoder {
-  let enc: MessageEncoder | undefined;
-  return function encodeLazily(obj) {
-    return (enc ??= messageEncoder(msg))(obj);
-  };
-}
-
-function valueEncoder(type: FieldType): ValueEncoder {
-  if (typeof type === "string") {
-    switch (type) {
-      case "string": return encodeString;
-      case "int": return encodeInt;
-      case "uint64": return encodeUint64;
-      case "bool": return encodeBool;
-      case "boolvalue": return encodeBoolValue;
-      case "int32value": return encodeInt32Value;
-      case "timestamp": return encodeTimestamp;
-      case "any": return encodeAny;
-    }
-  }
-  if ("enum" in type) return enumEncoder(type.enum);
-  if ("msg" in type) {
-    const m = lazyMessage(type.msg);
-    return function encodeSubMessage(v) {
-      return typeof v === "object" ? m(v as Record<string, unknown>) : undefined;
-    };
-  }
-  const item = type.repeated;
-  if (item === "string") {
-    return function encodeStrings(v) {
-      if (!Array.isArray(v) || v.length === 0) return undefined;
-      let out = "[";
-      for (let i = 0; i < v.length; i++) {
-        const x: unknown = v[i];
-        out += (i === 0 ? "" : ",") + (typeof x === "string" ? quote(x) : x === undefined && !(i in v) ? "" : quote(String(x)));
-      }
-      return out + "]";
-    };
-  }
-  const m = lazyMessage(item.msg);
-  return function encodeMessages(v) {
-    if (!Array.isArray(v) || v.length === 0) return undefined;
-    let out = "[";
-    for (let i = 0; i < v.length; i++) {
-      const x: unknown = v[i];
-      out += (i === 0 ? "" : ",") + (x === undefined && !(i in v) ? "" : m((x ?? {}) as Record<string, unknown>));
-    }
-    return out + "]";
-  };
 }
 
 function compileMessage(msg: string): MessageEncoder {
@@ -328,11 +320,41 @@ function compileMessage(msg: string): MessageEncoder {
   });
   const firstKeys = fields.map((f) => "{" + f.key);
   const nextKeys = fields.map((f) => "," + f.key);
-  const encoders = fields.map((f) => valueEncoder(f.type));
+  const kinds = fields.map((f) => kindOf(f.type));
+  const enums = fields.map((f) => (typeof f.type === "object" && "enum" in f.type ? enumEncoder(f.type.enum) : undefined));
+  // nested encoders are looked up on first use, so message types may refer to each other in any order
+  const nestedNames = fields.map((f) => (typeof f.type === "object" ? ("msg" in f.type ? f.type.msg : "repeated" in f.type && f.type.repeated !== "string" ? f.type.repeated.msg : undefined) : undefined));
+  const nested: (MessageEncoder | undefined)[] = fields.map(() => undefined);
 
-  function emit(out: string, i: number, v: unknown): string {
-    const s = encoders[i](v);
-    return s === undefined ? out : out + (out === "" ? firstKeys[i] : nextKeys[i]) + s;
+  /** The field's JSON value, or undefined where protojson leaves it out; v is neither undefined nor null. */
+  function value(i: number, v: unknown): string | undefined {
+    switch (kinds[i]) {
+      case Kind.String:
+        return typeof v === "string" && v !== "" ? quote(v) : undefined;
+      case Kind.Int:
+        if (typeof v === "number") return v !== 0 ? String(Math.trunc(v)) : undefined;
+        return typeof v === "string" && v !== "" && v !== "0" ? String(Number(v)) : undefined;
+      case Kind.Uint64:
+        return uint64Json(v);
+      case Kind.Bool:
+        return v === true ? "true" : undefined;
+      case Kind.BoolValue:
+        return v === true ? "true" : v === false ? "false" : undefined;
+      case Kind.Int32Value:
+        return typeof v === "number" ? String(v) : undefined;
+      case Kind.Timestamp:
+        return typeof v === "string" && v !== "" ? timestampJson(v) : undefined;
+      case Kind.Any:
+        return typeof v === "object" ? anyValue(v) : undefined;
+      case Kind.Enum:
+        return enums[i]!(v);
+      case Kind.Message:
+        return typeof v === "object" ? (nested[i] ??= messageEncoder(nestedNames[i]!))(v as Record<string, unknown>) : undefined;
+      case Kind.Strings:
+        return Array.isArray(v) && v.length !== 0 ? stringsJson(v) : undefined;
+      case Kind.Messages:
+        return Array.isArray(v) && v.length !== 0 ? messagesJson(v, (nested[i] ??= messageEncoder(nestedNames[i]!))) : undefined;
+    }
   }
 
   /** Any key order, and aliases (read only where the proto name is absent, as import.ts accepts both). */
@@ -346,13 +368,15 @@ function compileMessage(msg: string): MessageEncoder {
     for (let i = 0; i < n; i++) {
       let v = slots[i];
       if (v === undefined) v = slots[n + i];
-      if (v !== undefined && v !== null) out = emit(out, i, v);
+      if (v === undefined || v === null) continue;
+      const s = value(i, v);
+      if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
     }
     return out === "" ? "{}" : out + "}";
   }
 
   // Builders and Hubble's own JSON set fields in declaration order with proto names, so one pass can
-  // emit as it goes; anything else starts over in encodeSlotted.
+  // emit as it goes; any other object starts over in encodeSlotted.
   return function encodeFields(obj) {
     let out = "";
     let last = -1;
@@ -362,7 +386,9 @@ function compileMessage(msg: string): MessageEncoder {
       if (i <= last || i >= n) return encodeSlotted(obj);
       last = i;
       const v = obj[k];
-      if (v !== undefined && v !== null) out = emit(out, i, v);
+      if (v === undefined || v === null) continue;
+      const s = value(i, v);
+      if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
     }
     return out === "" ? "{}" : out + "}";
   };
