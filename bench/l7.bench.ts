@@ -12,19 +12,27 @@ import type { L7Grant } from "../server/datapath/l7/proxy-types";
 const policy = { name: "bench", namespace: "default", kind: "CiliumNetworkPolicy", revision: "1" };
 const grant = (rules: L7Grant["rules"]): L7Grant[] => [{ policy, rulePath: "spec.ingress[0].toPorts[0].rules", rules }];
 
-/** Run fn repeatedly for about `ms` milliseconds; returns operations per second. */
-function measure(fn: () => unknown, ms = 400): number {
-  for (let i = 0; i < 2000; i++) fn();
-  let ops = 0;
-  const start = process.hrtime.bigint();
+/**
+ * Operations per second of fn on one core: the best of several short windows. The machine is
+ * shared, so a long single window mostly measures how often the scheduler takes the core away;
+ * the best window is the closest to what one uncontended core does (as timeit takes the minimum).
+ */
+function measure(fn: () => unknown, windows = 8, ms = 60): number {
+  for (let i = 0; i < 20000; i++) fn();
+  let best = 0;
   const limit = BigInt(ms) * 1_000_000n;
-  let elapsed = 0n;
-  while (elapsed < limit) {
-    for (let i = 0; i < 500; i++) fn();
-    ops += 500;
-    elapsed = process.hrtime.bigint() - start;
+  for (let w = 0; w < windows; w++) {
+    let ops = 0;
+    const start = process.hrtime.bigint();
+    let elapsed = 0n;
+    while (elapsed < limit) {
+      for (let i = 0; i < 200; i++) fn();
+      ops += 200;
+      elapsed = process.hrtime.bigint() - start;
+    }
+    best = Math.max(best, ops / (Number(elapsed) / 1e9));
   }
-  return Math.round(ops / (Number(elapsed) / 1e9));
+  return Math.round(best);
 }
 
 export async function main(): Promise<Record<string, number>> {

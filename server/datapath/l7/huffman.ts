@@ -1,5 +1,8 @@
-// HPACK Huffman coding (RFC 7541 §5.2, Appendix B). Decoding walks a byte-at-a-time transition
-// table built once from the canonical code, so a string costs one lookup per input byte.
+// HPACK Huffman coding (RFC 7541 §5.2, Appendix B). Decoding is a byte-at-a-time state machine:
+// the states are the 256 internal nodes of the code tree, and one packed Int32 entry per
+// (state, input byte) gives the next state and the 0–2 symbols completed on the way, so a string
+// costs one table load per input byte and no per-bit work. Decoded octets go to a scratch buffer
+// and become one flat string at the end (no per-symbol string concatenation).
 import { fail } from "./errors";
 import { HUFFMAN_CODES, HUFFMAN_LENGTHS } from "./hpack-huffman-table";
 
@@ -35,58 +38,78 @@ function insert(code: number, len: number, sym: number): void {
 for (let s = 0; s < 256; s++) insert(HUFFMAN_CODES[s], HUFFMAN_LENGTHS[s], s);
 insert(EOS_CODE, EOS_LEN, 256);
 
-const NODES = child0.length;
-// per (node, byte): next node, up to two emitted symbols; next = -1 means EOS was decoded
-const tNext = new Int16Array(NODES * 256);
-const tSym1 = new Int16Array(NODES * 256).fill(-1);
-const tSym2 = new Int16Array(NODES * 256).fill(-1);
-for (let n = 0; n < NODES; n++) {
-  if (leafSym[n] >= 0) continue;
+// number the internal nodes 0..255 (the root stays 0): those are the decoder's states
+const stateOf = new Int32Array(child0.length).fill(-1);
+const nodeOf: number[] = [];
+for (let n = 0; n < child0.length; n++) {
+  if (leafSym[n] < 0) {
+    stateOf[n] = nodeOf.length;
+    nodeOf.push(n);
+  }
+}
+const STATES = nodeOf.length; // 256
+
+// Entry layout: bits 0-7 next state, 8-15 first symbol, 16-23 second symbol, 24-25 symbol count,
+// bit 26 EOS decoded (an error). A string may end only in a state that is a valid padding
+// prefix: fewer than 8 bits deep and all ones (a prefix of EOS), or the root.
+const ERR_EOS = 1 << 26;
+const TABLE = new Int32Array(STATES * 256);
+const CAN_END = new Uint8Array(STATES);
+for (let st = 0; st < STATES; st++) {
+  const n0 = nodeOf[st];
+  CAN_END[st] = n0 === 0 || (depth[n0] <= 7 && allOnes[n0]) ? 1 : 0;
   for (let b = 0; b < 256; b++) {
-    let node = n;
-    let s1 = -1;
-    let s2 = -1;
-    let bad = false;
+    let node = n0;
+    let count = 0;
+    let syms = 0;
+    let eos = false;
     for (let i = 7; i >= 0; i--) {
       node = (b >> i) & 1 ? child1[node] : child0[node];
       const sym = leafSym[node];
       if (sym >= 0) {
         if (sym === 256) {
-          bad = true;
+          eos = true;
           break;
         }
-        if (s1 < 0) s1 = sym;
-        else s2 = sym;
+        syms |= sym << (8 + 8 * count);
+        count++;
         node = 0;
       }
     }
-    const idx = n * 256 + b;
-    tNext[idx] = bad ? -1 : node;
-    tSym1[idx] = s1;
-    tSym2[idx] = s2;
+    TABLE[st * 256 + b] = eos ? ERR_EOS : stateOf[node] | syms | (count << 24);
   }
 }
 
+// Buffer's native latin1 slicer: one flat one-byte string straight from the bytes, without the
+// argument handling of toString().
+interface Latin1Buffer extends Buffer {
+  latin1Slice(start: number, end: number): string;
+}
+// Huffman output is at most 8/5 of its input (shortest code: 5 bits); grown on demand.
+let scratch = Buffer.allocUnsafe(1024) as Latin1Buffer;
+
 /** Decode Huffman-coded octets; `offset` is where they start in the header block (for errors). */
 export function huffmanDecode(data: Uint8Array, start: number, end: number, offset: number): string {
-  let node = 0;
-  let out = "";
+  const need = (((end - start) * 8) / 5 + 2) | 0;
+  if (need > scratch.length) scratch = Buffer.allocUnsafe(Math.max(need, scratch.length * 2)) as Latin1Buffer;
+  const out = scratch;
+  const table = TABLE;
+  let state = 0;
+  let o = 0;
   for (let i = start; i < end; i++) {
-    const idx = node * 256 + data[i];
-    const next = tNext[idx];
-    if (next < 0) fail("hpack", offset + (i - start), "Huffman string contains the EOS symbol");
-    const s1 = tSym1[idx];
-    if (s1 >= 0) {
-      out += String.fromCharCode(s1);
-      const s2 = tSym2[idx];
-      if (s2 >= 0) out += String.fromCharCode(s2);
+    const e = table[(state << 8) | data[i]];
+    if (e & ERR_EOS) fail("hpack", offset + (i - start), "Huffman string contains the EOS symbol");
+    const count = e >>> 24;
+    if (count !== 0) {
+      out[o++] = (e >>> 8) & 0xff;
+      if (count === 2) out[o++] = (e >>> 16) & 0xff;
     }
-    node = next;
+    state = e & 0xff;
   }
-  if (node !== 0 && (depth[node] > 7 || !allOnes[node])) {
+  if (CAN_END[state] === 0) {
     fail("hpack", offset + (end - start), "invalid Huffman padding (must be fewer than 8 one-bits, a prefix of EOS)");
   }
-  return out;
+  return out.latin1Slice(0, o);
 }
 
 export function huffmanEncodedLength(s: string): number {

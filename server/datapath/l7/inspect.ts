@@ -5,7 +5,7 @@ import { indexHeaders, type HttpRequestView } from "./http-message";
 import { decideDns, decideHttp, decideKafka, type L7Decision } from "./match/decide";
 import { parseDnsMessage, type DnsMessage } from "./parse/dns";
 import { parseHttp1Requests } from "./parse/http1";
-import { parseGrpcMessages, parseHttp2, streamBody, type Http2Stream } from "./parse/http2";
+import { countGrpcMessages, parseHttp2, streamBody, type Http2Stream } from "./parse/http2";
 import { parseKafkaRequests, type KafkaRequest } from "./parse/kafka";
 import type { L7Grant } from "./proxy-types";
 
@@ -31,27 +31,40 @@ export function inspectHttp1(bytes: Uint8Array, grants: L7Grant[] | null, defaul
   return { view, decision: decideHttp(grants, view) };
 }
 
-function pseudo(s: Http2Stream, name: string): string | undefined {
-  for (const [k, v] of s.headers ?? []) if (k === name) return v;
-  return undefined;
-}
-
 export function inspectGrpc(bytes: Uint8Array, grants: L7Grant[] | null): HttpInspection {
   const conn = parseHttp2(bytes, { client: true });
-  const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
+  let stream: Http2Stream | undefined;
+  for (const s of conn.streams.values()) {
+    if (s.headers !== undefined) {
+      stream = s;
+      break;
+    }
+  }
   if (!stream) fail("http2", bytes.length, "no request HEADERS on any stream");
-  const method = pseudo(stream, ":method");
-  const path = pseudo(stream, ":path");
-  const scheme = pseudo(stream, ":scheme");
+  // one pass: pseudo-headers come first (checked by the parser), the rest are the regular ones
+  const fields = stream.headers!;
+  let method: string | undefined;
+  let path: string | undefined;
+  let scheme: string | undefined;
+  let authority: string | undefined;
+  let i = 0;
+  for (; i < fields.length; i++) {
+    const [k, v] = fields[i];
+    if (k.charCodeAt(0) !== 58 /* ":" */) break;
+    if (k === ":method") method ??= v;
+    else if (k === ":path") path ??= v;
+    else if (k === ":scheme") scheme ??= v;
+    else if (k === ":authority") authority ??= v;
+  }
   if (!method) fail("http2", 0, `stream ${stream.id}: missing :method`);
   if (!path) fail("http2", 0, `stream ${stream.id}: missing :path`);
   if (!scheme) fail("http2", 0, `stream ${stream.id}: missing :scheme`);
-  const regular = stream.headers!.filter(([k]) => !k.startsWith(":"));
+  const regular = i === 0 ? fields : fields.slice(i);
   const lower = indexHeaders(regular);
-  const authority = pseudo(stream, ":authority") ?? lower.get("host")?.[0] ?? "";
+  authority ??= lower.get("host")?.[0] ?? "";
   let grpcMessages: number | undefined;
   if ((lower.get("content-type")?.[0] ?? "").startsWith("application/grpc")) {
-    grpcMessages = parseGrpcMessages(streamBody(stream)).length;
+    grpcMessages = countGrpcMessages(streamBody(stream));
   }
   const view: HttpRequestView = { method, path, authority, scheme, protocol: "HTTP/2", headers: regular, lower };
   return { view, decision: decideHttp(grants, view), grpcMessages };

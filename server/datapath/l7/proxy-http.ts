@@ -1,6 +1,16 @@
 // HTTP/1.1 and gRPC (HTTP/2) through the proxy: parse the client's bytes, decide, produce the
-// upstream's answer or Envoy's refusal (403 "Access denied"; for gRPC a trailers-only answer with
-// grpc-status 7 PERMISSION_DENIED), parse that answer and report both records.
+// upstream's answer or Envoy's refusal, parse that answer and report both records.
+//
+// Refusals: cilium.l7policy (cilium/proxy cilium/l7policy.cc) answers a denied request with
+// sendLocalReply(Http::Code::Forbidden, "Access denied\r\n"). For HTTP/1.1 that is a 403 with the
+// text body. For a gRPC request Envoy turns every local reply into a trailers-only response
+// (envoy source/common/http/utility.cc, Utility::sendLocalReply, "Respond with a gRPC
+// trailers-only response if the request is gRPC"): :status 200, content-type application/grpc,
+// grpc-status = Grpc::Utility::httpToGrpcStatus(403) = 7 PERMISSION_DENIED, grpc-message =
+// PercentEncoding::encode(body) = "Access denied%0D%0A". The access log entry takes its status
+// from those response headers (cilium/accesslog.cc UpdateFromResponse reads :status), so Hubble's
+// response record for a refused gRPC call shows code 200, with Grpc-Status 7 among its headers;
+// the request record carries the DROPPED verdict.
 import { encodeHttp1AccessDenied, encodeHttp1Response } from "./encode/http1";
 import { encodeGrpcResponse, protobufString } from "./encode/http2";
 import { inspectGrpc, inspectHttp1, type HttpInspection } from "./inspect";
@@ -10,23 +20,46 @@ import type { ProxyEnv } from "./proxy-env";
 import type { L7Context, L7Outcome } from "./proxy-types";
 import { httpLayer7, httpRequestSummary, httpResponseSummary, type HttpRecordInput } from "./records";
 
-function requestRecordInput(insp: HttpInspection, requestId: string): HttpRecordInput {
+/** cilium.l7policy's default denied_403_body_ ("Access denied", CRLF appended) */
+const ACCESS_DENIED_BODY = "Access denied\r\n";
+/** Envoy's httpToGrpcStatus(403), from grpc's http-grpc-status-mapping */
+const GRPC_PERMISSION_DENIED = 7;
+
+function requestRecordInput(insp: HttpInspection, requestId: string): HttpRecordInput & { requestId: string } {
   const v = insp.view;
   const headers: [string, string][] = [[":scheme", v.scheme]];
   for (const [k, val] of v.headers) if (k.toLowerCase() !== "host") headers.push([k, val]);
   if (!v.lower.has("x-request-id")) headers.push(["x-request-id", requestId]);
-  return { method: v.method, url: `${v.scheme}://${v.authority}${v.path}`, protocol: v.protocol, headers };
+  // cilium pkg/envoy GetProtocol: HTTP10 → "HTTP/1", HTTP11 → "HTTP/1.1", HTTP2 → "HTTP/2"
+  const protocol = v.protocol === "HTTP/1.0" ? "HTTP/1" : v.protocol;
+  return { method: v.method, url: `${v.scheme}://${v.authority}${v.path}`, protocol, headers, requestId };
+}
+
+/**
+ * Response record headers as cilium/accesslog.cc UpdateFromResponse builds them: the request's
+ * x-request-id first, then the response HEADERS block without :status. Trailers never reach the
+ * access log (cilium.l7policy hooks encodeHeaders only), so an upstream's grpc-status in trailers
+ * is not shown; a trailers-only answer carries it in its one header block.
+ */
+function responseRecordHeaders(requestId: string, headers: [string, string][]): [string, string][] {
+  const out: [string, string][] = [["x-request-id", requestId]];
+  for (const [k, v] of headers) {
+    if (k === ":status") continue;
+    if (k.toLowerCase() === "x-request-id" && v === requestId) continue;
+    out.push([k, v]);
+  }
+  return out;
 }
 
 function outcome(
   insp: HttpInspection,
-  reqRec: HttpRecordInput,
+  reqRec: HttpRecordInput & { requestId: string },
   status: number,
   responseHeaders: [string, string][],
   latency: bigint,
   bytes: number,
 ): L7Outcome {
-  const resRec: HttpRecordInput = { ...reqRec, headers: responseHeaders, code: status };
+  const resRec: HttpRecordInput = { ...reqRec, headers: responseRecordHeaders(reqRec.requestId, responseHeaders), code: status };
   return {
     allowed: insp.decision.allowed,
     request: httpLayer7("REQUEST", reqRec),
@@ -74,11 +107,10 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
         date: ctx.now,
         extraHeaders: [["x-request-id", requestId]],
       })
-    : encodeGrpcResponse({ httpStatus: 403, grpcStatus: 7, grpcMessage: "Access denied", date: ctx.now });
+    : encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_PERMISSION_DENIED, grpcMessage: ACCESS_DENIED_BODY, date: ctx.now, extraHeaders: [["server", "envoy"]] });
   const conn = parseHttp2(answer, { client: false });
   const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
   const headers = stream?.headers ?? [];
   const status = Number(headers.find(([k]) => k === ":status")?.[1] ?? 0);
-  const shown = [...headers.filter(([k]) => !k.startsWith(":")), ...(stream?.trailers ?? [])];
-  return outcome(insp, reqRec, status, shown, env.latency(ctx.protocol, startedAt), bytes.length);
+  return outcome(insp, reqRec, status, headers, env.latency(ctx.protocol, startedAt), bytes.length);
 }

@@ -104,8 +104,20 @@ export function encodeGrpcRequest(spec: GrpcRequestSpec, opts: GrpcRequestOption
   return w.finish();
 }
 
+/**
+ * grpc-message percent-encoding as Envoy writes it (Http::Utility::PercentEncoding::encode):
+ * octets below 0x20, from 0x7e up, and "%" become %XX; everything else, spaces included, stays.
+ */
+export function grpcMessageEncode(text: string): string {
+  let out = "";
+  for (const b of Buffer.from(text, "utf8")) {
+    out += b < 0x20 || b >= 0x7e || b === 0x25 ? `%${b.toString(16).toUpperCase().padStart(2, "0")}` : String.fromCharCode(b);
+  }
+  return out;
+}
+
 export interface GrpcResponseOptions {
-  /** HTTP status of the response headers (200 for any gRPC answer, 403 when the proxy refuses) */
+  /** HTTP status of the response headers: 200 for every gRPC answer, refusals included */
   httpStatus: number;
   grpcStatus: number;
   grpcMessage?: string;
@@ -116,8 +128,9 @@ export interface GrpcResponseOptions {
 }
 
 /**
- * Server side: SETTINGS, SETTINGS ACK, response HEADERS, DATA, trailers. A refusal is a
- * trailers-only response (one HEADERS frame with END_STREAM carrying grpc-status).
+ * Server side: SETTINGS, SETTINGS ACK, response HEADERS, DATA, trailers. Without a message it is
+ * a trailers-only response (one HEADERS frame with END_STREAM carrying grpc-status), the shape
+ * of Envoy's local replies to gRPC requests.
  */
 export function encodeGrpcResponse(opts: GrpcResponseOptions): Buffer {
   const w = new ByteWriter(256);
@@ -132,7 +145,7 @@ export function encodeGrpcResponse(opts: GrpcResponseOptions): Buffer {
   if (opts.date) base.push(["date", opts.date.toUTCString()]);
   base.push(...(opts.extraHeaders ?? []));
   const trailers: [string, string][] = [["grpc-status", String(opts.grpcStatus)]];
-  if (opts.grpcMessage) trailers.push(["grpc-message", encodeURIComponent(opts.grpcMessage)]);
+  if (opts.grpcMessage) trailers.push(["grpc-message", grpcMessageEncode(opts.grpcMessage)]);
   if (opts.message === undefined) {
     writeHeaderBlock(w, streamId, enc.encode([...base, ...trailers]), true);
     return w.finish();

@@ -46,7 +46,7 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
       if (H2_PREFACE.subarray(0, buf.length).equals(buf)) fail("http2", buf.length, "truncated connection preface");
       fail("http2", 0, "missing HTTP/2 connection preface");
     }
-    if (!buf.subarray(0, H2_PREFACE.length).equals(H2_PREFACE)) fail("http2", 0, "missing HTTP/2 connection preface");
+    if (buf.compare(H2_PREFACE, 0, H2_PREFACE.length, 0, H2_PREFACE.length) !== 0) fail("http2", 0, "missing HTTP/2 connection preface");
     pos = H2_PREFACE.length;
   }
   let sawSettings = false;
@@ -63,7 +63,8 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
     pos += 9;
     if (length > maxFrame) fail("http2", at, `frame length ${length} exceeds SETTINGS_MAX_FRAME_SIZE ${maxFrame}`);
     if (pos + length > buf.length) fail("http2", at, `truncated frame: type ${type} declares ${length} byte(s), ${buf.length - pos} available`);
-    let payload = buf.subarray(pos, pos + length);
+    // payload views are made only for the frames that keep bytes (HEADERS, CONTINUATION, DATA);
+    // the control frames are read in place
     const payloadAt = pos;
     pos += length;
     conn.frames++;
@@ -77,7 +78,7 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
           if (length !== 0) fail("http2", at, "SETTINGS ACK with a payload");
         } else {
           if (length % 6 !== 0) fail("http2", at, `SETTINGS length ${length} not a multiple of 6`);
-          for (let i = 0; i < length; i += 6) conn.settings.push([payload.readUInt16BE(i), payload.readUInt32BE(i + 2)]);
+          for (let i = payloadAt; i < pos; i += 6) conn.settings.push([buf.readUInt16BE(i), buf.readUInt32BE(i + 2)]);
         }
         sawSettings = true;
         break;
@@ -85,21 +86,31 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
       case HEADERS: {
         if (id === 0) fail("http2", at, "HEADERS on stream 0");
         if (opts.client && id % 2 === 0) fail("http2", at, `client-initiated stream ${id} must be odd`);
-        payload = unpad(payload, flags, payloadAt);
-        let blockAt = payloadAt + (flags & PADDED ? 1 : 0);
+        let blockAt = payloadAt;
+        let blockEnd = pos;
+        if (flags & PADDED) {
+          if (length < 1) fail("http2", payloadAt, "PADDED frame without pad length");
+          const padLen = buf[payloadAt];
+          if (padLen >= length) fail("http2", payloadAt, `pad length ${padLen} exceeds frame payload ${length}`);
+          blockAt++;
+          blockEnd -= padLen;
+        }
         if (flags & PRIORITY_FLAG) {
-          if (payload.length < 5) fail("http2", payloadAt, "HEADERS PRIORITY fields truncated");
-          payload = payload.subarray(5);
+          if (blockEnd - blockAt < 5) fail("http2", payloadAt, "HEADERS PRIORITY fields truncated");
           blockAt += 5;
         }
         const endStream = (flags & END_STREAM) !== 0;
-        if (flags & END_HEADERS) finishBlock(conn, decoder, id, [payload], endStream, blockAt);
-        else pending = { stream: id, parts: [payload], endStream, at: blockAt };
+        if (flags & END_HEADERS) {
+          // the common case: the whole block in one frame, decoded in place
+          storeBlock(conn, id, decoder.decode(buf, blockAt, blockAt, blockEnd), endStream, blockAt);
+        } else {
+          pending = { stream: id, parts: [buf.subarray(blockAt, blockEnd)], endStream, at: blockAt };
+        }
         break;
       }
       case CONTINUATION: {
         if (!pending || pending.stream !== id) fail("http2", at, `CONTINUATION on stream ${id} without an open header block`);
-        pending.parts.push(payload);
+        pending.parts.push(buf.subarray(payloadAt, pos));
         if (flags & END_HEADERS) {
           const p = pending;
           pending = undefined;
@@ -112,7 +123,7 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
         const s = conn.streams.get(id);
         if (!s || !s.headers) fail("http2", at, `DATA on stream ${id} before its HEADERS`);
         if (s.endStream) fail("http2", at, `DATA on stream ${id} after END_STREAM`);
-        const body = unpad(payload, flags, payloadAt);
+        const body = unpad(buf.subarray(payloadAt, pos), flags, payloadAt);
         s.data.push(body);
         s.dataLength += body.length;
         if (flags & END_STREAM) s.endStream = true;
@@ -124,7 +135,7 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
       case RST_STREAM:
         if (length !== 4) fail("http2", at, `RST_STREAM length ${length}, expected 4`);
         if (id === 0) fail("http2", at, "RST_STREAM on stream 0");
-        getStream(conn, id).resetCode = payload.readUInt32BE(0);
+        getStream(conn, id).resetCode = buf.readUInt32BE(payloadAt);
         break;
       case PING:
         if (length !== 8) fail("http2", at, `PING length ${length}, expected 8`);
@@ -132,11 +143,11 @@ export function parseHttp2(data: Uint8Array, opts: Http2ParseOptions): Http2Conn
         break;
       case GOAWAY:
         if (length < 8) fail("http2", at, `GOAWAY length ${length}, need at least 8`);
-        conn.goaway = { lastStreamId: payload.readUInt32BE(0) & 0x7fffffff, errorCode: payload.readUInt32BE(4) };
+        conn.goaway = { lastStreamId: buf.readUInt32BE(payloadAt) & 0x7fffffff, errorCode: buf.readUInt32BE(payloadAt + 4) };
         break;
       case WINDOW_UPDATE:
         if (length !== 4) fail("http2", at, `WINDOW_UPDATE length ${length}, expected 4`);
-        if ((payload.readUInt32BE(0) & 0x7fffffff) === 0) fail("http2", at, "WINDOW_UPDATE with zero increment");
+        if ((buf.readUInt32BE(payloadAt) & 0x7fffffff) === 0) fail("http2", at, "WINDOW_UPDATE with zero increment");
         break;
       case PUSH_PROMISE:
         if (opts.client) fail("http2", at, "PUSH_PROMISE sent by a client");
@@ -169,14 +180,17 @@ function getStream(conn: Http2Connection, id: number): Http2Stream {
 
 function finishBlock(conn: Http2Connection, decoder: HpackDecoder, id: number, parts: Buffer[], endStream: boolean, at: number): void {
   const block = parts.length === 1 ? parts[0] : Buffer.concat(parts);
-  const fields = decoder.decode(block, at);
+  storeBlock(conn, id, decoder.decode(block, at), endStream, at);
+}
+
+function storeBlock(conn: Http2Connection, id: number, fields: [string, string][], endStream: boolean, at: number): void {
   const s = getStream(conn, id);
   if (s.headers === undefined) {
     checkFieldOrder(fields, at);
     s.headers = fields;
   } else {
     if (!endStream) fail("http2", at, `stream ${id}: second header block (trailers) without END_STREAM`);
-    for (const [n] of fields) if (n.startsWith(":")) fail("http2", at, `stream ${id}: pseudo-header ${n} in trailers`);
+    for (const [n] of fields) if (n.charCodeAt(0) === 58) fail("http2", at, `stream ${id}: pseudo-header ${n} in trailers`);
     s.trailers = fields;
   }
   if (endStream) s.endStream = true;
@@ -184,8 +198,9 @@ function finishBlock(conn: Http2Connection, decoder: HpackDecoder, id: number, p
 
 function checkFieldOrder(fields: [string, string][], at: number): void {
   let regular = false;
-  for (const [n] of fields) {
-    if (n.startsWith(":")) {
+  for (let f = 0; f < fields.length; f++) {
+    const n = fields[f][0];
+    if (n.charCodeAt(0) === 58 /* ":" */) {
       if (regular) fail("http2", at, `pseudo-header ${n} after a regular header`);
     } else regular = true;
     for (let i = 0; i < n.length; i++) {
@@ -199,19 +214,33 @@ export function streamBody(s: Http2Stream): Buffer {
   return s.data.length === 1 ? s.data[0] : Buffer.concat(s.data);
 }
 
+/** Validate the 5-byte gRPC message prefix at `pos`; returns the message length. */
+function grpcMessageLength(buf: Buffer, pos: number): number {
+  if (buf.length - pos < 5) fail("grpc", pos, `truncated message prefix: ${buf.length - pos} of 5 bytes`);
+  const flag = buf[pos];
+  if (flag > 1) fail("grpc", pos, `invalid compressed flag ${flag}`);
+  const len = buf.readUInt32BE(pos + 1);
+  if (pos + 5 + len > buf.length) fail("grpc", pos, `message length ${len} exceeds the ${buf.length - pos - 5} byte(s) received`);
+  return len;
+}
+
 /** Split a gRPC stream body into its length-prefixed messages. */
 export function parseGrpcMessages(body: Uint8Array): { compressed: boolean; message: Buffer }[] {
   const buf = asBuffer(body);
   const out: { compressed: boolean; message: Buffer }[] = [];
   let pos = 0;
   while (pos < buf.length) {
-    if (buf.length - pos < 5) fail("grpc", pos, `truncated message prefix: ${buf.length - pos} of 5 bytes`);
-    const flag = buf[pos];
-    if (flag > 1) fail("grpc", pos, `invalid compressed flag ${flag}`);
-    const len = buf.readUInt32BE(pos + 1);
-    if (pos + 5 + len > buf.length) fail("grpc", pos, `message length ${len} exceeds the ${buf.length - pos - 5} byte(s) received`);
-    out.push({ compressed: flag === 1, message: buf.subarray(pos + 5, pos + 5 + len) });
+    const len = grpcMessageLength(buf, pos);
+    out.push({ compressed: buf[pos] === 1, message: buf.subarray(pos + 5, pos + 5 + len) });
     pos += 5 + len;
   }
   return out;
+}
+
+/** Number of messages in a gRPC stream body (the proxy only counts them), same checks as above. */
+export function countGrpcMessages(body: Uint8Array): number {
+  const buf = asBuffer(body);
+  let n = 0;
+  for (let pos = 0; pos < buf.length; n++) pos += 5 + grpcMessageLength(buf, pos);
+  return n;
 }
