@@ -6,6 +6,7 @@ import "./globals.css";
 export const metadata: Metadata = {
   title: "Flowscope",
   description: "Network flows in a Cilium cluster and the policy that decided each one",
+  icons: { icon: [{ url: "/favicon.svg", type: "image/svg+xml" }, { url: "/favicon.ico", sizes: "32x32" }] },
 };
 
 export const viewport: Viewport = { colorScheme: "dark light", themeColor: "#0f1419" };

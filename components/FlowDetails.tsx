@@ -1,7 +1,10 @@
 "use client";
+import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useState, type ReactNode } from "react";
-import type { StoredFlow } from "../lib/api-types";
+import type { FlowsPage, StoredFlow } from "../lib/api-types";
+import { getJson } from "../lib/ui/api";
+import { findTwin, neighbourCursor } from "../lib/ui/verdict-pair";
 import type { Endpoint, Policy } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
 import {
@@ -41,7 +44,18 @@ export function policyHref(p: Policy): string {
 
 export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   const f = stored.flow;
-  const decision = decisionOf(f);
+  const own = decisionOf(f);
+  // A drop event names no policy (Hubble correlates only policy-verdict events): borrow the policies
+  // from the policy-verdict event of the same packet, stored next to it.
+  const cursor = f.verdict === "DROPPED" && own.policies.length === 0 ? neighbourCursor(stored.id) : undefined;
+  const twin = useQuery({
+    queryKey: ["verdict-twin", stored.id],
+    enabled: cursor !== undefined,
+    staleTime: Infinity,
+    queryFn: async ({ signal }) => findTwin(stored, (await getJson<FlowsPage>(`/api/flows?limit=7&cursor=${cursor}`, signal)).flows) ?? null,
+  });
+  const twinDecision = twin.data ? decisionOf(twin.data.flow) : undefined;
+  const decision = twinDecision && twinDecision.policies.length ? { ...own, policies: twinDecision.policies, rule: own.rule ?? twinDecision.rule } : own;
   const vc = verdictClass(f.verdict);
   const [copied, setCopied] = useState(false);
 
@@ -167,6 +181,12 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               {f.verdict === "DROPPED" ? "No policy named for this drop." : "No policy decision recorded on this event (e.g. a trace event, or no policy selects these endpoints)."}
             </p>
           ) : (
+            <>
+            {decision !== own && twin.data ? (
+              <p className="muted small" data-testid="twin-note">
+                Named by the policy-verdict event of the same packet (flow {twin.data.id}); Hubble attaches policies only to that event.
+              </p>
+            ) : null}
             <ul className="policy-list" data-testid="deciding-policies">
               {decision.policies.map(({ policy: p, via }, i) => (
                 <li key={`${via}-${policyKey(p)}-${i}`} className={`policy-card via-${via}`}>
@@ -185,6 +205,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 </li>
               ))}
             </ul>
+            </>
           )}
           {decision.rule ? (
             <p className="rule">

@@ -2,7 +2,7 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { ServiceMap as ServiceMapData, StoredFlow } from "../lib/api-types";
+import type { FlowsPage, ServiceMap as ServiceMapData, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
 import { filterParams } from "../lib/ui/api-query";
 import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
@@ -62,11 +62,22 @@ export function FlowscopeApp() {
     [selectedEdge, map.data],
   );
 
-  const selected: StoredFlow | undefined = useMemo(() => {
+  const inStore: StoredFlow | undefined = useMemo(() => {
     if (!view.flow) return undefined;
     return feed.store.get(view.flow);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [view.flow, feed.version]);
+  // A shared link names a flow that may have scrolled out of the live window: fetch it from history.
+  const fetched = useQuery({
+    queryKey: ["flow", view.flow],
+    enabled: !!view.flow && !inStore && /^\d+$/.test(view.flow),
+    staleTime: Infinity,
+    queryFn: async ({ signal }) => {
+      const page = await getJson<FlowsPage>(`/api/flows?limit=1&cursor=${BigInt(view.flow!) + 1n}`, signal);
+      return page.flows.find((f) => f.id === view.flow) ?? null;
+    },
+  });
+  const selected = inStore ?? fetched.data ?? undefined;
 
   const onSelect = useCallback(
     (f: StoredFlow | undefined) => setView({ ...view, flow: f?.id }, "replace"),

@@ -19,21 +19,51 @@ interface Props {
   setView: (v: ViewState, mode?: "push" | "replace") => void;
 }
 
-const KIND_ICON: Record<ServiceMapNode["kind"], string> = {
-  workload: "◆",
-  world: "🌐",
-  fqdn: "🌐",
-  cidr: "⌗",
-  host: "▣",
-  "remote-node": "▢",
-  "kube-apiserver": "☸",
-  reserved: "◇",
-};
+/**
+ * Kind marks drawn as SVG shapes, not emoji or rare glyphs: headless and minimal Linux browsers have no
+ * emoji font and showed empty boxes. Each shape is 12×12 around (6, 6).
+ */
+function KindIcon({ kind }: { kind: ServiceMapNode["kind"] }) {
+  switch (kind) {
+    case "workload":
+      return <path d="M6,0 L12,6 L6,12 L0,6 Z" />;
+    case "world":
+    case "fqdn":
+      // a globe: circle, equator and a meridian
+      return (
+        <g className="outline">
+          <circle cx={6} cy={6} r={5.5} />
+          <path d="M0.5,6 H11.5 M6,0.5 C2.5,3.5 2.5,8.5 6,11.5 C9.5,8.5 9.5,3.5 6,0.5" />
+        </g>
+      );
+    case "cidr":
+      return (
+        <g className="outline">
+          <rect x={0.5} y={0.5} width={11} height={11} rx={2} />
+          <path d="M4,0.5 V11.5 M8,0.5 V11.5 M0.5,4 H11.5 M0.5,8 H11.5" />
+        </g>
+      );
+    case "host":
+    case "remote-node":
+      return (
+        <g className="outline">
+          <rect x={0.5} y={1.5} width={11} height={9} rx={1.5} />
+          <path d="M3,5 H9 M3,7.5 H7" />
+        </g>
+      );
+    case "kube-apiserver":
+      return <path d="M6,0 L11.7,3 L11.7,9 L6,12 L0.3,9 L0.3,3 Z" />;
+    default:
+      return <circle cx={6} cy={6} r={5} />;
+  }
+}
 
 /** Below this zoom, edge labels and card subtitles are dropped so 300 cards stay legible. */
 const DETAIL_ZOOM = 0.55;
 
-export function ServiceMap({ data, loading, error, view, setView }: Props) {
+// Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
+// without this, 300 cards and their edges re-rendered every frame at 2,000 flows/s.
+export const ServiceMap = memo(function ServiceMap({ data, loading, error, view, setView }: Props) {
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
@@ -45,7 +75,13 @@ export function ServiceMap({ data, loading, error, view, setView }: Props) {
 
   const graph = useMemo(() => (data ? visibleGraph(data.nodes, data.edges, view.hide) : undefined), [data, view.hide]);
   // Layout folds in every node the server sends (hidden or not) so toggles never move cards.
-  const layout: LayoutResult | undefined = useMemo(() => (data ? layoutRef.current!.update(data.nodes, data.edges) : undefined), [data]);
+  const layout: LayoutResult | undefined = useMemo(() => {
+    if (!data) return undefined;
+    // New islands are shaped for the pane as it is now (wide and short under the table, tall alone).
+    const r = svgRef.current?.getBoundingClientRect();
+    if (r && r.height > 0) layoutRef.current!.setAspect(r.width / r.height);
+    return layoutRef.current!.update(data.nodes, data.edges);
+  }, [data]);
 
   useEffect(() => {
     const svg = svgRef.current;
@@ -174,7 +210,7 @@ export function ServiceMap({ data, loading, error, view, setView }: Props) {
       {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}
     </div>
   );
-}
+});
 
 const MapNode = memo(function MapNode({
   node,
@@ -199,7 +235,8 @@ const MapNode = memo(function MapNode({
       className={`map-node kind-${node.kind}${selected ? " selected" : ""}`}
       data-testid="map-node"
       data-id={node.id}
-      transform={`translate(${x},${y})`}
+      // A CSS transform (not the attribute) so the rare island resize glides instead of jumping.
+      style={{ transform: `translate(${x}px,${y}px)` }}
       onClick={(e) => {
         e.stopPropagation();
         onClick();
@@ -213,9 +250,9 @@ const MapNode = memo(function MapNode({
     >
       <title>{`${node.id}\n${node.flows} flows`}</title>
       <rect width={CARD_W} height={CARD_H} rx={9} />
-      <text x={12} y={detailed ? 20 : 29} className="node-icon">
-        {KIND_ICON[node.kind]}
-      </text>
+      <g className="node-icon" transform={`translate(11,${detailed ? 10 : 18})`} aria-hidden="true">
+        <KindIcon kind={node.kind} />
+      </g>
       <text x={30} y={detailed ? 20 : 29} className="node-label">
         {truncate(node.label, 20)}
       </text>

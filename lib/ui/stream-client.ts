@@ -30,6 +30,8 @@ export class StreamClient {
   private attempt = 0;
   private timer?: ReturnType<typeof setTimeout>;
   private closed = false;
+  /** the filter of a subscribe not yet confirmed by the server */
+  private awaiting?: string;
   /** when the next reconnect happens, for the "reconnecting in Ns" indicator */
   retryAt?: number;
 
@@ -109,7 +111,11 @@ export class StreamClient {
       return;
     }
     switch (msg.type) {
+      case "status":
+        if (this.awaiting !== undefined && msg.subscribed && msg.filter === this.awaiting) this.awaiting = undefined;
+        break;
       case "flows":
+        if (this.awaiting !== undefined) break;
         if (Array.isArray(msg.flows)) {
           if (msg.cursor) this.cursor = msg.cursor;
           this.events.onFlows(msg.flows);
@@ -127,6 +133,9 @@ export class StreamClient {
   }
 
   private send(m: ClientMessage): void {
+    // Batches the server sent under the previous filter may still be in flight: ignore flows until
+    // the server's status echoes the filter just asked for (it answers in order on the socket).
+    if (m.type === "subscribe") this.awaiting = m.filter ?? "";
     this.ws?.send(JSON.stringify(m));
   }
 }

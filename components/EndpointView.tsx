@@ -1,0 +1,241 @@
+"use client";
+// One endpoint like `cilium-dbg endpoint get` + `bpf policy get`: identity and labels, enforcement
+// per direction, and the policy map as a sortable table with hit counters. Allow entries not hit in
+// the chosen time window are flagged "unused allow" (candidates for least privilege).
+import { useQuery } from "@tanstack/react-query";
+import Link from "next/link";
+import { useRouter, useSearchParams } from "next/navigation";
+import { useMemo, useState, type CSSProperties } from "react";
+import type { DirectionEnforcement, EndpointsResponse, PolicyMapResponse, PolicyMapRow } from "../lib/inspect-types";
+import { policyRefKey } from "../lib/inspect-types";
+import { ThemeToggle } from "./ThemeToggle";
+
+async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, { signal, headers: { Accept: "application/json" } });
+  const text = await res.text();
+  if (!res.ok) {
+    let msg = text;
+    try {
+      msg = (JSON.parse(text) as { error: string }).error;
+    } catch {
+      // not JSON
+    }
+    throw new Error(`${res.status}: ${msg}`);
+  }
+  return JSON.parse(text) as T;
+}
+
+const WINDOWS: { label: string; ms: number }[] = [
+  { label: "ever", ms: Infinity },
+  { label: "last 5 min", ms: 5 * 60_000 },
+  { label: "last hour", ms: 3600_000 },
+  { label: "last 24 h", ms: 24 * 3600_000 },
+];
+
+type SortKey = "direction" | "identity" | "port" | "action" | "packets" | "bytes" | "lastHit";
+
+function unused(r: PolicyMapRow, windowMs: number, now: number): boolean {
+  if (r.action !== "allow") return false;
+  if (!r.lastHit) return true;
+  return windowMs !== Infinity && now - Date.parse(r.lastHit) > windowMs;
+}
+
+function compare(a: PolicyMapRow, b: PolicyMapRow, key: SortKey): number {
+  switch (key) {
+    case "identity":
+      return (a.identity === "ANY" ? -1 : a.identity) - (b.identity === "ANY" ? -1 : b.identity);
+    case "port":
+      return `${a.protocol}/${a.port}`.localeCompare(`${b.protocol}/${b.port}`, undefined, { numeric: true });
+    case "packets":
+    case "bytes":
+      return a[key] - b[key];
+    case "lastHit":
+      return (a.lastHit ? Date.parse(a.lastHit) : 0) - (b.lastHit ? Date.parse(b.lastHit) : 0);
+    default:
+      return a[key].localeCompare(b[key]);
+  }
+}
+
+const cell: CSSProperties = { padding: "5px 10px", borderBottom: "1px solid var(--line)", verticalAlign: "top", textAlign: "left" };
+const mono: CSSProperties = { fontFamily: "var(--mono)", fontSize: 12 };
+const chip = (color: string, bg: string): CSSProperties => ({ display: "inline-block", padding: "1px 8px", borderRadius: 10, color, background: bg, fontSize: 12, fontWeight: 600 });
+
+function Enforcement({ dir, e }: { dir: string; e: DirectionEnforcement }) {
+  const [c, bg] = e.enforcement === "on" ? ["var(--ok)", "var(--ok-bg)"] : e.enforcement === "audit" ? ["var(--audit)", "var(--audit-bg)"] : ["var(--muted)", "var(--panel-2)"];
+  return (
+    <div data-testid={`enforcement-${dir}`}>
+      <strong>{dir}</strong> <span style={chip(c, bg)}>{e.enforcement}</span>
+      {e.enabledBy.length ? (
+        <span className="muted small">
+          {" "}
+          enabled by{" "}
+          {e.enabledBy.map((p, i) => (
+            <span key={policyRefKey(p)}>
+              {i ? ", " : ""}
+              <Link href={`/policies?policy=${encodeURIComponent(policyRefKey(p))}`}>{p.namespace ? `${p.namespace}/` : ""}{p.name}</Link>
+            </span>
+          ))}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+export function EndpointView() {
+  const params = useSearchParams();
+  const id = params.get("id") ?? "";
+  const router = useRouter();
+  const [windowIdx, setWindowIdx] = useState(0);
+  const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: "direction", desc: false });
+  const list = useQuery({ queryKey: ["endpoints"], queryFn: ({ signal }) => fetchJson<EndpointsResponse>("/api/endpoints", signal), refetchInterval: 10_000 });
+  const map = useQuery({
+    queryKey: ["policy-map", id],
+    queryFn: ({ signal }) => fetchJson<PolicyMapResponse>(`/api/endpoints/${encodeURIComponent(id)}/policy-map`, signal),
+    enabled: id !== "",
+    refetchInterval: 3000,
+  });
+  const now = Date.now();
+  const windowMs = WINDOWS[windowIdx]!.ms;
+  const rows = useMemo(() => {
+    const r = [...(map.data?.rows ?? [])];
+    r.sort((a, b) => (sort.desc ? -1 : 1) * compare(a, b, sort.key) || a.direction.localeCompare(b.direction));
+    return r;
+  }, [map.data, sort]);
+  const unusedCount = rows.filter((r) => unused(r, windowMs, now)).length;
+  const ep = map.data?.endpoint;
+
+  const th = (key: SortKey, label: string) => (
+    <th style={{ ...cell, cursor: "pointer", whiteSpace: "nowrap" }} onClick={() => setSort((s) => ({ key, desc: s.key === key ? !s.desc : key === "packets" || key === "bytes" || key === "lastHit" }))} aria-sort={sort.key === key ? (sort.desc ? "descending" : "ascending") : "none"}>
+      {label} {sort.key === key ? (sort.desc ? "▼" : "▲") : ""}
+    </th>
+  );
+
+  return (
+    <div className="app">
+      <header className="topbar">
+        <Link href="/" className="brand">
+          <span className="logo" aria-hidden>
+            ◉
+          </span>
+          Flowscope
+        </Link>
+        <nav className="nav">
+          <Link href="/" className="nav-link">
+            Flows
+          </Link>
+          <Link href="/policies" className="nav-link">
+            Policies
+          </Link>
+          <Link href="/endpoints" className="nav-link active">
+            Endpoints
+          </Link>
+        </nav>
+        <div style={{ flex: 1 }} />
+        <ThemeToggle />
+      </header>
+      <main style={{ padding: 16, overflow: "auto" }} data-testid="endpoint-page">
+        <div style={{ display: "flex", gap: 12, alignItems: "center", marginBottom: 12 }}>
+          <label>
+            Endpoint{" "}
+            <select value={id} onChange={(e) => router.replace(e.target.value ? `/endpoints?id=${encodeURIComponent(e.target.value)}` : "/endpoints")}>
+              <option value="">choose…</option>
+              {(list.data?.endpoints ?? []).map((e) => (
+                <option key={e.id} value={String(e.id)}>
+                  {e.id} {e.namespace}/{e.pod}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Unused in{" "}
+            <select value={windowIdx} onChange={(e) => setWindowIdx(Number(e.target.value))}>
+              {WINDOWS.map((w, i) => (
+                <option key={w.label} value={i}>
+                  {w.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+        {id === "" ? <p className="muted">Choose an endpoint, or open one from the service map or a flow.</p> : null}
+        {map.isError ? <p className="error">Could not load endpoint {id}: {(map.error as Error).message}</p> : null}
+        {ep ? (
+          <section style={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 8, padding: 12, marginBottom: 16 }}>
+            <h2 style={{ margin: "0 0 6px" }}>
+              {ep.namespace}/{ep.pod} <span className="muted small">endpoint {ep.id} · {ep.ips.join(", ")} · node {ep.node} · policy revision {map.data!.revision}</span>
+            </h2>
+            <div>
+              identity <strong style={mono}>{ep.identity}</strong>{" "}
+              {ep.labels.map((l) => (
+                <span key={l} style={{ ...mono, ...chip("var(--text-2)", "var(--panel-2)"), fontWeight: 400, margin: "2px" }}>
+                  {l}
+                </span>
+              ))}
+            </div>
+            <div style={{ display: "flex", gap: 24, marginTop: 8 }}>
+              <Enforcement dir="ingress" e={ep.ingress} />
+              <Enforcement dir="egress" e={ep.egress} />
+            </div>
+          </section>
+        ) : null}
+        {map.data ? (
+          <>
+            <p className="muted small">
+              {rows.length} entries · {unusedCount} unused allow{unusedCount === 1 ? "" : "s"} ({WINDOWS[windowIdx]!.label})
+            </p>
+            <table style={{ borderCollapse: "collapse", width: "100%", background: "var(--panel)" }} data-testid="policy-map">
+              <thead>
+                <tr>
+                  {th("direction", "Direction")}
+                  {th("identity", "Identity")}
+                  <th style={cell}>Labels</th>
+                  {th("port", "Port/Proto")}
+                  <th style={cell}>L7</th>
+                  {th("action", "Action")}
+                  {th("packets", "Packets")}
+                  {th("bytes", "Bytes")}
+                  {th("lastHit", "Last hit")}
+                  <th style={cell}>Policies</th>
+                </tr>
+              </thead>
+              <tbody>
+                {rows.map((r, i) => {
+                  const idle = unused(r, windowMs, now);
+                  return (
+                    <tr key={i} style={idle ? { background: "var(--audit-bg)" } : undefined} data-unused={idle || undefined}>
+                      <td style={cell}>{r.direction}</td>
+                      <td style={{ ...cell, ...mono }}>{r.identity}</td>
+                      <td style={{ ...cell, ...mono, color: "var(--text-2)" }}>{r.identity === "ANY" ? "any peer" : r.identityLabels.filter((l) => !l.startsWith("k8s:io.cilium.k8s.")).join(" ")}</td>
+                      <td style={{ ...cell, ...mono }}>{r.protocol === "ANY" && r.port === "ANY" ? "ANY" : `${r.port}/${r.protocol}`}</td>
+                      <td style={cell}>{r.l7Redirect ? "proxy" : ""}</td>
+                      <td style={cell}>
+                        <span style={r.action === "deny" ? chip("var(--bad)", "var(--bad-bg)") : chip("var(--ok)", "var(--ok-bg)")}>{r.action}</span>
+                        {idle ? <span style={{ ...chip("var(--audit)", "transparent"), marginLeft: 6 }}>unused allow</span> : null}
+                      </td>
+                      <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.packets}</td>
+                      <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.bytes}</td>
+                      <td style={{ ...cell, whiteSpace: "nowrap" }}>{r.lastHit ? new Date(r.lastHit).toLocaleString() : "never"}</td>
+                      <td style={cell}>
+                        {r.policies.map((p) => (
+                          <div key={`${policyRefKey(p)}|${p.path}`}>
+                            <Link href={`/policies?policy=${encodeURIComponent(policyRefKey(p))}`}>
+                              {p.namespace ? `${p.namespace}/` : ""}
+                              {p.name}
+                            </Link>{" "}
+                            <span className="muted small" style={mono}>
+                              {p.path}
+                            </span>
+                          </div>
+                        ))}
+                      </td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </>
+        ) : null}
+      </main>
+    </div>
+  );
+}
