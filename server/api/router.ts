@@ -12,6 +12,7 @@ import { buildServiceMap } from "./service-map";
 import { HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
 import { exportNdjson, exportBundle } from "./export-routes";
 import { importHubble } from "./import-route";
+import { inspectRoutes } from "./inspect-routes";
 
 export interface ApiContext {
   store: FlowStore;
@@ -172,6 +173,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   { method: "GET", pattern: /^\/api\/export$/, handler: (ctx, _q, res, url) => exportNdjson(ctx, res, url.searchParams) },
   { method: "GET", pattern: /^\/api\/export\/bundle$/, handler: (ctx, _q, res, url) => exportBundle(ctx, res, url.searchParams) },
   { method: "POST", pattern: /^\/api\/import$/, handler: (ctx, req, res) => importHubble(ctx, req, res) },
+  ...inspectRoutes,
 ];
 
 function timeOrThrow(v: string, field: string): number {

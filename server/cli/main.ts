@@ -6,6 +6,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   export: { summary: "export flows as Hubble NDJSON or an evidence bundle", load: () => import("./commands/export") },
   verify: { summary: "verify an evidence bundle offline", load: () => import("./commands/verify") },
   "fqdn-cache": { summary: "list the FQDN cache (like `cilium-dbg fqdn cache list`)", load: () => import("./commands/fqdn-cache") },
+  endpoint: { summary: "list endpoints and their policy enforcement (like `cilium-dbg endpoint list`)", load: () => import("./commands/endpoint") },
+  identity: { summary: "list identities or get one with its labels (like `cilium-dbg identity list|get`)", load: () => import("./commands/identity") },
+  ipcache: { summary: "list IP/prefix → identity (like `cilium-dbg bpf ipcache list`)", load: () => import("./commands/ipcache") },
+  "policy-map": { summary: "show an endpoint's policy map with hit counters (like `cilium-dbg bpf policy get`)", load: () => import("./commands/policy-map") },
+  policy: { summary: "policy selectors: selectors in force, their policies and identities", load: () => import("./commands/policy") },
 };
 
 function usage(): string {

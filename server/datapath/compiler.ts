@@ -6,7 +6,7 @@ import type { L7Grant } from "./l7/proxy-types";
 import { ANY_IDENTITY, PolicyMapDir, PROTO_ANY, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "./policy-map";
 import type { SelectorCache } from "./selector-cache";
 import { selectorMatches } from "./selector";
-import type { L4Proto, PeerRule, PortSel, Rule, Selector } from "./policy/types";
+import type { L4Proto, PeerRule, PolicyRecord, PortSel, Rule, Selector } from "./policy/types";
 
 export type Direction = "ingress" | "egress";
 
@@ -15,6 +15,8 @@ export interface CompiledEndpoint {
   egress: PolicyMapDir;
   /** selector-cache keys this endpoint used, so it can be found when identities change */
   selectorKeys: Set<string>;
+  /** selector-cache key → the policies whose rules use it here (for `policy selectors`) */
+  selectorPolicies: Map<string, Set<PolicyRecord>>;
 }
 
 const PROTO_IDX: Record<string, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP };
@@ -62,6 +64,7 @@ function subjectMatch(sel: Selector, ep: Pod): boolean {
 
 export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, selectors: SelectorCache, settings: ScenarioSettings): CompiledEndpoint {
   const selectorKeys = new Set<string>();
+  const selectorPolicies = new Map<string, Set<PolicyRecord>>();
   const dirMap = (dir: Direction): PolicyMapDir => {
     const m = new PolicyMapDir();
     if (settings.policyEnforcementMode === "never") {
@@ -70,6 +73,7 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     }
     m.rules = rules.filter((r) => r[dir].length > 0 || r.defaultDeny[dir]);
     m.defaultDenyBy = rules.filter((r) => r.defaultDeny[dir]);
+    m.defaultDenyPolicies = [...new Set(m.defaultDenyBy.map((r) => r.policy))];
     m.enforced = settings.policyEnforcementMode === "always" || m.defaultDenyBy.length > 0;
     const requires = rules.flatMap((r) => r.requires[dir]);
     for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, requires);
@@ -85,7 +89,11 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
       let any = false;
       for (const peer of pr.peers) {
         const reqs = peer.kind === "selector" ? requires : [];
-        selectorKeys.add(selectors.keyOf(peer, ep.node, reqs));
+        const sk = selectors.keyOf(peer, ep.node, reqs);
+        selectorKeys.add(sk);
+        let users = selectorPolicies.get(sk);
+        if (!users) selectorPolicies.set(sk, (users = new Set()));
+        users.add(rule.policy);
         const r = selectors.resolve(peer, ep.endpointId, ep.node, reqs);
         if (r === "ANY") any = true;
         else for (const id of r) set.add(id);
@@ -119,5 +127,5 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     }
   };
 
-  return { ingress: dirMap("ingress"), egress: dirMap("egress"), selectorKeys };
+  return { ingress: dirMap("ingress"), egress: dirMap("egress"), selectorKeys, selectorPolicies };
 }

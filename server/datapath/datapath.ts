@@ -20,6 +20,9 @@ import { buildFlow, extension, formatTime, l4Summary, layer4, type Packet } from
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
+import { countDefaultDeny, countEntryHit } from "./counters";
+import { Conntrack, type ConntrackEntry, type ConntrackOptions } from "./conntrack";
+import { requestBytes } from "./request-size";
 
 export class RequestError extends Error {
   constructor(message: string) {
@@ -69,6 +72,10 @@ export interface DatapathOptions {
   extraPolicyPaths?: string[];
   audit?: boolean;
   proxy?: L7Proxy;
+  /** count packets/bytes/last hit per policy-map entry and verdicts per policy (default on) */
+  counters?: boolean;
+  /** connection-tracking bounds (defaults: Cilium's CT GC lifetimes, 100,000 entries) */
+  conntrack?: ConntrackOptions;
 }
 
 export interface EndpointInfo {
@@ -133,7 +140,9 @@ export class Datapath {
   private readonly audit: boolean;
   private sport = 40000;
   private readonly rr = new Map<string, number>();
-  private readonly conntrack = new Map<string, { created: number; packets: number }>();
+  private readonly conntrack: Conntrack;
+  /** per-entry and per-policy counting; off only to measure what it costs */
+  readonly counting: boolean;
   private readonly epCache = new Map<string, Endpoint>();
 
   constructor(
@@ -144,10 +153,17 @@ export class Datapath {
     this.engine = new PolicyEngine(this.cluster, scenario.settings);
     this.proxy = opts.proxy ?? createL7Proxy();
     this.audit = opts.audit ?? scenario.settings.policyAuditMode;
+    this.counting = opts.counters ?? true;
+    this.conntrack = new Conntrack(opts.conntrack);
     this.policyPaths = [...scenario.policies, ...(opts.extraPolicyPaths ?? [])];
     const { policies, warnings } = readPolicyPaths(this.policyPaths);
     this.warnings = warnings;
     this.engine.apply(policies);
+  }
+
+  /** policy audit mode for every endpoint (policy-audit-mode) */
+  get auditMode(): boolean {
+    return this.audit;
   }
 
   static fromScenarioFile(path: string, opts: DatapathOptions = {}): Datapath {
@@ -299,8 +315,8 @@ export class Datapath {
     return this.engine.fqdn.list(endpointId);
   }
 
-  connections(): { key: string; created: number; packets: number }[] {
-    return [...this.conntrack].map(([key, v]) => ({ key, ...v }));
+  connections(): ConntrackEntry[] {
+    return this.conntrack.list();
   }
 
   // ---------------------------------------------------------------- requests
@@ -461,6 +477,7 @@ export class Datapath {
     const pkt: Packet = { srcIp: src.ip, dstIp: via.ip, proto, sport, dport: port, icmpType };
     const protoIdx = PROTO_IDX[proto];
     const key = proto === "ICMP" ? icmpType : port;
+    const bytes = requestBytes(req, proto);
     const l4Text = proto === "ICMP" ? `ICMP type ${icmpType}` : `${port}/${proto}`;
     explanation.push(`source ${src.label} ${src.ip} = ${identityText(srcIdent, srcIdent.id)}${srcEp ? ` on ${srcEp.node}` : ""}`);
     explanation.push(`destination ${via.label} ${via.ip} = ${identityText(dstIdent, dstIdent.id)}${dstEp ? ` on ${dstEp.node}` : ""}, ${l4Text}`);
@@ -486,7 +503,7 @@ export class Datapath {
     let dnsResolvedByProxy = false;
 
     const runSide = (dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string): "continue" | "stop" => {
-      const d = this.decide(ep, dir, peer, peerIp, protoIdx, key, clock.ms);
+      const d = this.decide(ep, dir, peer, peerIp, protoIdx, key, bytes, clock.ms);
       const label = dir.toUpperCase() as "INGRESS" | "EGRESS";
       const side: SideResult = {
         enforced: d.enforced,
@@ -573,8 +590,7 @@ export class Datapath {
     for (const r of pendingResponses.reverse()) flows.push(withTime(r, time()));
     // connection tracking: the reply of an allowed connection passes without a policy lookup
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
-    this.conntrack.set(ctKey, { created: clock.ms, packets: 2 });
-    if (this.conntrack.size > 50000) this.conntrack.delete(this.conntrack.keys().next().value!);
+    this.conntrack.upsert(ctKey, proto, clock.ms);
     if (srcEp) {
       flows.push(buildFlow({
         srcIp: pkt.dstIp, dstIp: pkt.srcIp, source: dstE, destination: srcE, nodeName: srcNode, direction: "EGRESS", sourceNames: dstNames,
@@ -625,7 +641,7 @@ export class Datapath {
   }
 
   /** One side's L3/L4 policy decision (§2.10); a few hash lookups plus bookkeeping. */
-  private decide(ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number, ms: number): Decision {
+  private decide(ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number, bytes: number, ms: number): Decision {
     const m = this.engine.compiled.get(ep.endpointId)![dir];
     const audit = this.audit || this.scenario.settings.policyAuditNamespaces.includes(ep.namespace);
     const d: Decision = { dir, checked: true, enforced: m.enforced, emit: false, verdict: "FORWARDED", matchType: 0, entry: null, allowedBy: [], deniedBy: [], defaultDenyBy: [], grants: null, notes: [] };
@@ -636,10 +652,9 @@ export class Datapath {
     const res = m.lookup(peer.id, proto, port);
     const e = res.entry;
     const looked = `looked up (${peer.id}, ${proto === PROTO_ICMP ? "ICMP" : ["ANY", "TCP", "UDP", "SCTP"][proto]}, ${port}) in ${m.size} entries`;
-    if (e) {
-      e.packets++;
-      e.bytes += 64;
-      e.lastHit = ms;
+    if (this.counting) {
+      if (e) countEntryHit(e, dir, bytes, ms);
+      else if (m.enforced) countDefaultDeny(m.defaultDenyPolicies, dir);
     }
     const ddBy = uniqPolicies(m.defaultDenyBy);
     if (e?.deny) {
@@ -651,7 +666,7 @@ export class Datapath {
       d.deniedBy = uniqPolicies(e.denyRules);
       d.rule = e.denyRules[0]?.path;
       d.notes.push(`${looked}; matched ${entryText(e, this.cluster.identities)}: a deny entry wins over any allow${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
-      const shadowed = res.candidates.filter((c) => !c.deny);
+      const shadowed = m.candidates(peer.id, proto, port).filter((c) => !c.deny);
       if (shadowed.length) d.notes.push(`the allow entries ${shadowed.map((c) => entryText(c, this.cluster.identities)).join(" | ")} do not override the deny`);
       return d;
     }
@@ -683,7 +698,7 @@ export class Datapath {
     if (l7) {
       d.verdict = "REDIRECTED";
       d.l7Kind = l7.kind;
-      const allows = res.candidates.filter((c) => !c.deny);
+      const allows = m.candidates(peer.id, proto, port).filter((c) => !c.deny);
       if (allows.some((c) => c.l7AllowAll)) {
         d.grants = null;
         d.notes.push(`port ${port} has ${l7.kind} rules: redirected to the L7 proxy; an allow without L7 rules also covers this peer, so L7 allows all (§2.5)`);

@@ -129,7 +129,13 @@ export class PolicyEngine {
     for (const id of eps) {
       const ep = this.cluster.endpointById.get(id);
       if (!ep) continue;
-      this.compiled.set(id, compileEndpoint(ep, this.rulesFor(ep), this.cluster, this.selectors, this.settings));
+      const fresh = compileEndpoint(ep, this.rulesFor(ep), this.cluster, this.selectors, this.settings);
+      const old = this.compiled.get(id);
+      if (old) {
+        fresh.ingress.carryCountersFrom(old.ingress);
+        fresh.egress.carryCountersFrom(old.egress);
+      }
+      this.compiled.set(id, fresh);
     }
     if (eps.size) {
       const live = new Map<number, Set<string>>();

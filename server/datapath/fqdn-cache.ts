@@ -19,17 +19,37 @@ export class FqdnCache {
   /** bumped whenever the set of (name, ip) pairs changes */
   version = 0;
 
-  constructor(public minTTL = 0) {}
+  /**
+   * Bounded like Cilium's per-endpoint DNS history (tofqdns-endpoint-max-ip-per-hostname,
+   * tofqdns-max-deferred-connection-deletes): at most `maxEntries` (endpoint, name) entries, the least
+   * recently learned going first, and at most `maxIpsPerName` IPs kept per answer.
+   */
+  constructor(
+    public minTTL = 0,
+    readonly maxEntries = 10_000,
+    readonly maxIpsPerName = 50,
+  ) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
 
   /** records an answer the DNS proxy let through; true when a new (name, ip) pair appeared */
   learn(endpointId: number, name: string, ips: string[], ttl: number, now: number): boolean {
     const n = name.toLowerCase().replace(/\.$/, "");
     const before = new Set(this.ipsFor(n));
     const effTtl = Math.max(ttl, this.minTTL);
-    const e: FqdnCacheEntry = { endpointId, name: n, ips: [...ips], ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
-    this.entries.set(`${endpointId}|${n}`, e);
+    const e: FqdnCacheEntry = { endpointId, name: n, ips: ips.slice(0, this.maxIpsPerName), ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
+    const key = `${endpointId}|${n}`;
+    this.entries.delete(key); // re-insert: the map stays in learn order, oldest first
+    this.entries.set(key, e);
+    let evicted = false;
+    while (this.entries.size > this.maxEntries) {
+      this.entries.delete(this.entries.keys().next().value!);
+      evicted = true;
+    }
     this.nextExpiry = Math.min(this.nextExpiry, e.expiresAt);
-    const changed = ips.some((ip) => !before.has(ip));
+    const changed = evicted || e.ips.some((ip) => !before.has(ip));
     if (changed) this.version++;
     return changed;
   }

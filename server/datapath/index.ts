@@ -7,3 +7,6 @@ export { ScenarioError } from "../scenario/types";
 export { loadScenarioFile, parseScenario, parseRequestsFile } from "../scenario/load";
 export type { FqdnCacheEntry } from "./fqdn-cache";
 export type { IpcacheEntry } from "./ipcache";
+export { endpointsView, policyMapView, identitiesView, identityView, ipcacheView, selectorsView, findEndpoint, InspectError } from "./inspect";
+export type { ConntrackEntry, ConntrackOptions } from "./conntrack";
+export type { PolicyCounters, DirectionCounters } from "./counters";

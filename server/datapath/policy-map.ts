@@ -3,7 +3,7 @@
 // probes (specific/ANY identity × specific/ANY protocol) plus a short range list per probe; it never
 // walks the policy rules.
 import type { L7Grant } from "./l7/proxy-types";
-import type { PeerRule, Rule } from "./policy/types";
+import type { PeerRule, PolicyRecord, Rule } from "./policy/types";
 
 export const PROTO_ANY = 0;
 export const PROTO_TCP = 1;
@@ -32,6 +32,9 @@ export interface MapEntry {
   deny: boolean;
   allowRules: RuleRef[];
   denyRules: RuleRef[];
+  /** the distinct policies behind allowRules / denyRules, so counting needs no dedup per flow */
+  allowPolicies: PolicyRecord[];
+  denyPolicies: PolicyRecord[];
   /** a contributing allow rule had no L7 rules for this traffic: L7 allow-all (§2.5) */
   l7AllowAll: boolean;
   l7Grants: L7Grant[];
@@ -60,9 +63,9 @@ export interface LookupResult {
   /** winning entry (deny if any deny covers the flow), or null when nothing covers it */
   entry: MapEntry | null;
   matchType: MatchType;
-  /** every entry covering the flow, most specific first */
-  candidates: MapEntry[];
 }
+
+const NO_MATCH: LookupResult = Object.freeze({ entry: null, matchType: 0 }) as LookupResult;
 
 function portPrefixLen(e: MapEntry, port: number): number {
   if (e.wildcardPort) return 0;
@@ -78,6 +81,11 @@ function portPrefixLen(e: MapEntry, port: number): number {
   return 16 - bits;
 }
 
+/** specificity of exact-port and wildcard entries, which does not depend on the port */
+function fixedSpecificity(e: MapEntry): number {
+  return ((e.proto === PROTO_ANY ? 0 : 8) + (e.wildcardPort ? 0 : 16)) * 2 + (e.identity === ANY_IDENTITY ? 0 : 1);
+}
+
 function specificity(e: MapEntry, port: number): number {
   // proto/port prefix length first, identity breaks ties (bpf/lib/policy.h precedence)
   return ((e.proto === PROTO_ANY ? 0 : 8) + portPrefixLen(e, port)) * 2 + (e.identity === ANY_IDENTITY ? 0 : 1);
@@ -91,15 +99,25 @@ export function matchTypeOf(e: MapEntry): MatchType {
 }
 
 export class PolicyMapDir {
-  private readonly tables = new Map<number, PortTable>();
+  /**
+   * identity → port tables indexed by protocol (PROTO_ANY … PROTO_ICMPV6). One hash probe finds all
+   * of a peer's entries, and the ANY identity has its own slot, so a lookup costs one Map probe plus
+   * array reads; large maps are memory-bound, so fewer probes is what keeps 10,000 rules fast.
+   */
+  private readonly byIdentity = new Map<number, (PortTable | null)[]>();
+  private anyIdentity: (PortTable | null)[] | null = null;
   private readonly entries: MapEntry[] = [];
   l7Ports: L7Port[] = [];
+  /** some entry is a deny: the exact-hit fast path of lookup() must then look further */
+  private hasDeny = false;
   /** the direction is default-deny */
   enforced = false;
   /** policy enforcement is off entirely (mode never) */
   disabled = false;
   /** rules that put this endpoint into default deny in this direction */
   defaultDenyBy: Rule[] = [];
+  /** the distinct policies of defaultDenyBy */
+  defaultDenyPolicies: PolicyRecord[] = [];
   /** rules selecting the endpoint that have rules in this direction (for explanations) */
   rules: Rule[] = [];
 
@@ -112,9 +130,14 @@ export class PolicyMapDir {
   }
 
   add(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean, deny: boolean, ref: RuleRef, l7: L7Grant | null): void {
-    const key = identity * 8 + proto;
-    let t = this.tables.get(key);
-    if (!t) this.tables.set(key, (t = { exact: null, ranges: null, wildcard: null }));
+    let protos = identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity);
+    if (!protos) {
+      protos = [null, null, null, null, null, null];
+      if (identity === ANY_IDENTITY) this.anyIdentity = protos;
+      else this.byIdentity.set(identity, protos);
+    }
+    let t = protos[proto];
+    if (!t) protos[proto] = t = { exact: null, ranges: null, wildcard: null };
     let e: MapEntry | undefined;
     if (wildcardPort) e = t.wildcard ?? undefined;
     else if (lo === hi) e = t.exact?.get(lo);
@@ -122,7 +145,7 @@ export class PolicyMapDir {
     if (!e) {
       e = {
         identity, proto, portLo: wildcardPort ? 0 : lo, portHi: wildcardPort ? 65535 : hi, wildcardPort,
-        deny: false, allowRules: [], denyRules: [], l7AllowAll: false, l7Grants: [], packets: 0, bytes: 0, lastHit: 0,
+        deny: false, allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], packets: 0, bytes: 0, lastHit: 0,
       };
       if (wildcardPort) t.wildcard = e;
       else if (lo === hi) (t.exact ??= new Map()).set(lo, e);
@@ -131,30 +154,123 @@ export class PolicyMapDir {
     }
     if (deny) {
       e.deny = true;
+      this.hasDeny = true;
       e.denyRules.push(ref);
+      if (!e.denyPolicies.includes(ref.rule.policy)) e.denyPolicies.push(ref.rule.policy);
     } else {
       e.allowRules.push(ref);
+      if (!e.allowPolicies.includes(ref.rule.policy)) e.allowPolicies.push(ref.rule.policy);
       if (l7) e.l7Grants.push(l7);
       else e.l7AllowAll = true;
     }
   }
 
-  /** Lookup per §2.4: a deny covering the flow wins; otherwise the most specific allow. */
+  /**
+   * Lookup per §2.4: a deny covering the flow wins; otherwise the most specific allow. The hot path:
+   * no candidate list is built, and an exact (identity, proto, port) hit in a map without denies
+   * returns at once, since nothing can be more specific.
+   */
   lookup(identity: number, proto: number, port: number): LookupResult {
-    const cands: MapEntry[] = [];
-    this.probe(identity * 8 + proto, port, cands, true);
-    this.probe(identity * 8, port, cands, false);
-    this.probe(proto, port, cands, true);
-    this.probe(0, port, cands, false);
-    if (cands.length === 0) return { entry: null, matchType: 0, candidates: cands };
-    if (cands.length > 1) cands.sort((a, b) => specificity(b, port) - specificity(a, port));
-    let win = cands[0];
-    if (!win.deny) for (const c of cands) if (c.deny) { win = c; break; }
-    return { entry: win, matchType: matchTypeOf(win), candidates: cands };
+    const own = this.byIdentity.get(identity);
+    const any = this.anyIdentity;
+    if (own === undefined && any === null) return NO_MATCH;
+    if (!this.hasDeny && own !== undefined) {
+      const e = own[proto]?.exact?.get(port);
+      if (e !== undefined) return { entry: e, matchType: matchTypeOf(e) };
+    }
+    this.bestAny = null;
+    this.bestDeny = null;
+    this.bestAnySpec = -1;
+    this.bestDenySpec = -1;
+    if (own !== undefined) {
+      this.scan(own[proto], port, true);
+      this.scan(own[PROTO_ANY], port, false);
+    }
+    if (any !== null) {
+      this.scan(any[proto], port, true);
+      this.scan(any[PROTO_ANY], port, false);
+    }
+    const win = this.bestDeny ?? this.bestAny;
+    this.bestAny = this.bestDeny = null;
+    if (!win) return NO_MATCH;
+    return { entry: win, matchType: matchTypeOf(win) };
   }
 
-  private probe(key: number, port: number, out: MapEntry[], withPorts: boolean): void {
-    const t = this.tables.get(key);
+  /** every entry covering the flow, most specific first (for explanations, off the hot path) */
+  candidates(identity: number, proto: number, port: number): MapEntry[] {
+    const cands: MapEntry[] = [];
+    this.probe(this.table(identity, proto), port, cands, true);
+    this.probe(this.table(identity, PROTO_ANY), port, cands, false);
+    this.probe(this.table(ANY_IDENTITY, proto), port, cands, true);
+    this.probe(this.table(ANY_IDENTITY, PROTO_ANY), port, cands, false);
+    if (cands.length > 1) cands.sort((a, b) => specificity(b, port) - specificity(a, port));
+    return cands;
+  }
+
+  /** the entry with exactly this key, if any */
+  find(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean): MapEntry | undefined {
+    const t = this.table(identity, proto);
+    if (!t) return undefined;
+    if (wildcardPort) return t.wildcard ?? undefined;
+    if (lo === hi) return t.exact?.get(lo);
+    return t.ranges?.find((r) => r.portLo === lo && r.portHi === hi);
+  }
+
+  /**
+   * Keeps the counters of entries that survive a recompile (same key, same action), as the BPF map
+   * keeps them when the agent only syncs the difference; new entries start at zero.
+   */
+  carryCountersFrom(old: PolicyMapDir): void {
+    if (old.entries.length === 0) return;
+    for (const e of this.entries) {
+      const o = old.find(e.identity, e.proto, e.portLo, e.portHi, e.wildcardPort);
+      if (o && o.deny === e.deny && o.packets > 0) {
+        e.packets = o.packets;
+        e.bytes = o.bytes;
+        e.lastHit = o.lastHit;
+      }
+    }
+  }
+
+  // scratch state of lookup(); plain fields so a lookup allocates nothing but its result
+  private bestAny: MapEntry | null = null;
+  private bestDeny: MapEntry | null = null;
+  private bestAnySpec = -1;
+  private bestDenySpec = -1;
+
+  private consider(e: MapEntry, port: number): void {
+    // strict ">" keeps the first-probed entry among equals, as the stable sort of candidates() does
+    const s = e.wildcardPort || e.portLo === e.portHi ? fixedSpecificity(e) : specificity(e, port);
+    if (s > this.bestAnySpec) {
+      this.bestAnySpec = s;
+      this.bestAny = e;
+    }
+    if (e.deny && s > this.bestDenySpec) {
+      this.bestDenySpec = s;
+      this.bestDeny = e;
+    }
+  }
+
+  private table(identity: number, proto: number): PortTable | null | undefined {
+    return (identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity))?.[proto];
+  }
+
+  private scan(t: PortTable | null | undefined, port: number, withPorts: boolean): void {
+    if (t === undefined || t === null) return;
+    if (withPorts) {
+      if (t.exact !== null) {
+        const e = t.exact.get(port);
+        if (e !== undefined) this.consider(e, port);
+      }
+      if (t.ranges !== null) for (let i = 0; i < t.ranges.length; i++) {
+        const r = t.ranges[i];
+        if (port >= r.portLo && port <= r.portHi) this.consider(r, port);
+      }
+    }
+    if (t.wildcard !== null) this.consider(t.wildcard, port);
+  }
+
+  private probe(t: PortTable | null | undefined, port: number, out: MapEntry[], withPorts: boolean): void {
     if (!t) return;
     if (withPorts) {
       const e = t.exact?.get(port);

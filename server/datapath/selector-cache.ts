@@ -79,6 +79,11 @@ export class SelectorCache {
     }
   }
 
+  /** every cached selector with its current identities and the endpoints using it */
+  list(): { key: string; peer: Peer; ids: IdentitySet; users: number[] }[] {
+    return [...this.cache].map(([key, c]) => ({ key, peer: c.peer, ids: c.ids, users: [...(this.users.get(key) ?? [])].sort((a, b) => a - b) }));
+  }
+
   keyOf(peer: Peer, node: string, requires: Selector[]): string {
     return this.key(peer, node, requires);
   }

@@ -1,4 +1,5 @@
 // Parsed, validated policy rules in the engine's own shape. CNP, CCNP and KNP all become `Rule`s.
+import type { PolicyCounters } from "../counters";
 import type { Policy, PolicyKind } from "../../../lib/flow/types";
 import type { L7Rules } from "../l7/proxy-types";
 import type { Cidr } from "../../cluster/ip";
@@ -104,6 +105,8 @@ export interface PolicyRecord {
   /** the Hubble Policy object, built once per revision */
   hubble: Policy;
   rules: Rule[];
+  /** verdict counters, created on first use and zero again for a changed policy (a new record) */
+  counters?: PolicyCounters;
 }
 
 export interface PolicyWarning {

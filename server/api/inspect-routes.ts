@@ -1,0 +1,51 @@
+// Datapath inspection routes (like cilium-dbg): endpoints, per-endpoint policy maps with hit counters,
+// identities, the ipcache and the selector cache. Answers are typed in lib/inspect-types.ts.
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Datapath } from "../datapath";
+import { endpointsView, identitiesView, identityView, InspectError, ipcacheView, policyMapView, selectorsView } from "../datapath/inspect";
+import type { ApiContext } from "./router";
+import { HttpError, sendJson } from "./http-util";
+
+type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
+
+function datapathOf(ctx: ApiContext): Datapath {
+  if (!ctx.simulator) throw new HttpError(404, "no scenario is loaded (the simulator is off), so there is no datapath to inspect");
+  return ctx.simulator.datapath;
+}
+
+/** runs a view, turning its lookup errors into HTTP errors that name the endpoint/identity/field */
+function answer<T>(res: ServerResponse, view: () => T): void {
+  let body: T;
+  try {
+    body = view();
+  } catch (err) {
+    if (err instanceof InspectError) throw new HttpError(err.status, err.message, err.field);
+    throw err;
+  }
+  sendJson(res, 200, body);
+}
+
+function decoded(s: string | undefined, field: string): string {
+  try {
+    return decodeURIComponent(s ?? "");
+  } catch {
+    throw new HttpError(400, `${field}: not a valid URL-encoded value`, field);
+  }
+}
+
+export const inspectRoutes: { method: string; pattern: RegExp; handler: Handler }[] = [
+  { method: "GET", pattern: /^\/api\/endpoints$/, handler: (ctx, _q, res) => answer(res, () => endpointsView(datapathOf(ctx))) },
+  {
+    method: "GET",
+    pattern: /^\/api\/endpoints\/([^/]+)\/policy-map$/,
+    handler: (ctx, _q, res, _u, m) => answer(res, () => policyMapView(datapathOf(ctx), decoded(m[1], "id"))),
+  },
+  { method: "GET", pattern: /^\/api\/identities$/, handler: (ctx, _q, res) => answer(res, () => identitiesView(datapathOf(ctx))) },
+  { method: "GET", pattern: /^\/api\/identities\/([^/]+)$/, handler: (ctx, _q, res, _u, m) => answer(res, () => identityView(datapathOf(ctx), decoded(m[1], "id"))) },
+  {
+    method: "GET",
+    pattern: /^\/api\/ipcache$/,
+    handler: (ctx, _q, res, url) => answer(res, () => ipcacheView(datapathOf(ctx), url.searchParams.get("node") || undefined)),
+  },
+  { method: "GET", pattern: /^\/api\/selectors$/, handler: (ctx, _q, res) => answer(res, () => selectorsView(datapathOf(ctx))) },
+];
