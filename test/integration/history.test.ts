@@ -131,9 +131,9 @@ test("service map, namespaces and a policy's flows come from the stored history"
     const edgeTotal = map.body.edges.reduce((n, e) => n + e.flows, 0);
     assert.equal(edgeTotal, map.body.edges.reduce((n, e) => n + Object.values(e.verdicts).reduce((a, b) => a + (b ?? 0), 0), 0));
     // The first policy that decided something: its flows all name it.
-    const withPolicy = (await getJson<FlowsPage>(`${s.url}/api/flows?limit=500`)).body.flows.find((f) => f.flow.ingress_allowed_by?.length);
+    const withPolicy = (await getJson<FlowsPage>(`${s.url}/api/flows?limit=5000&type=policy-verdict`)).body.flows.find((f) => f.flow.ingress_allowed_by?.length || f.flow.egress_allowed_by?.length);
     assert.ok(withPolicy, "some flow was allowed by a named policy");
-    const pol = withPolicy.flow.ingress_allowed_by![0]!;
+    const pol = (withPolicy.flow.ingress_allowed_by?.[0] ?? withPolicy.flow.egress_allowed_by?.[0])!;
     const byPolicy = await getJson<FlowsPage>(`${s.url}/api/policies/${encodeURIComponent(`${pol.namespace}/${pol.name}`)}/flows?limit=50`);
     assert.ok(byPolicy.body.flows.length > 0);
     for (const f of byPolicy.body.flows) {
