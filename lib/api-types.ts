@@ -27,6 +27,10 @@ export interface ServerStatus {
   /** flows published but not yet written */
   ingestLag: number;
   databaseBytes: number;
+  /** the last database write error, while writes are failing */
+  storeError?: string;
+  /** flows that could not be written and were given up on */
+  storeDropped: number;
   retention: { maxFlows: number; maxAgeMs?: number };
   simulator: { running: boolean; scenario: string; rate: number };
   policyRevision: number;

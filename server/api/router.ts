@@ -72,6 +72,8 @@ function getStatus(ctx: ApiContext): ServerStatus {
     ingestRate: ctx.store.ingestRate(),
     ingestLag: ctx.store.writer.lag,
     databaseBytes: ctx.store.databaseBytes(),
+    storeError: ctx.store.writer.lastError,
+    storeDropped: ctx.store.writer.dropped,
     retention: { maxFlows: ctx.store.retention.policy.maxFlows, maxAgeMs: ctx.store.retention.policy.maxAgeMs },
     simulator: ctx.simulator
       ? { running: ctx.simulator.running, scenario: ctx.simulator.scenarioName, rate: ctx.simulator.requestRate() }

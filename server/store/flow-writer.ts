@@ -17,7 +17,11 @@ export class FlowWriter {
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
   written = 0;
+  /** flows given up on because the database refused writes for so long that the queue hit its bound */
+  dropped = 0;
   lastError: string | undefined;
+  /** while the database refuses writes, at most this many flows wait in memory */
+  private readonly maxPending = 500_000;
   private flushedListeners: ((count: number, lastId: number) => void)[] = [];
 
   constructor(private readonly db: Database.Database, opts: WriterOptions = {}) {
@@ -67,6 +71,12 @@ export class FlowWriter {
       // Keep the flows and retry on the next tick rather than lose them (e.g. SQLITE_BUSY from a reader).
       this.lastError = (err as Error).message;
       this.pending = batch.concat(this.pending);
+      if (this.pending.length > this.maxPending) {
+        const excess = this.pending.length - this.maxPending;
+        this.pending.splice(0, excess);
+        this.dropped += excess;
+        console.error(`flow store: database writes failing (${this.lastError}); dropped the oldest ${excess} unwritten flows`);
+      }
       if (!this.timer) this.timer = setTimeout(() => this.flush(), 500);
     }
   }
