@@ -4,6 +4,7 @@ import Link from "next/link";
 import { useState, type ReactNode } from "react";
 import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
+import { endpointHref, podEndpoint } from "../lib/ui/endpoint-links";
 import { findTwin, neighbourCursor } from "../lib/ui/verdict-pair";
 import type { Endpoint, Policy } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
@@ -115,7 +116,17 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           </Row>
         ) : null}
         {ep?.cluster_name ? <Row k="Cluster">{ep.cluster_name}</Row> : null}
-        {ep?.ID !== undefined ? <Row k="Endpoint ID">{ep.ID}</Row> : null}
+        {ep?.ID !== undefined ? (
+          <Row k="Endpoint ID">
+            {podEndpoint(ep) ? (
+              <Link href={endpointHref(ep.ID)} data-testid="endpoint-link" title={`Inspect endpoint ${ep.ID} (${ep.namespace}/${ep.pod_name}): enforcement and policy map`}>
+                {ep.ID}
+              </Link>
+            ) : (
+              ep.ID
+            )}
+          </Row>
+        ) : null}
       </dl>
       {ep?.labels?.length ? (
         <div className="labels">

@@ -71,7 +71,10 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
     const delta = added - lastAdded.current;
     lastAdded.current = added;
     if (!el || !identity || delta <= 0) return;
-    if (el.scrollTop > 0) el.scrollTop += delta * ROW_HEIGHT;
+    // The virtualizer's tracked offset, not el.scrollTop: reading the DOM here forced a layout on
+    // every live commit even with the table at the top.
+    if ((virtualizer.scrollOffset ?? 0) > 0) el.scrollTop += delta * ROW_HEIGHT;
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [added, identity]);
 
   const grid = columns.map((c) => COLUMN_BY_ID[c].width).join(" ");

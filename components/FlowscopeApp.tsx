@@ -2,10 +2,11 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
-import type { FlowsPage, ServiceMap as ServiceMapData, StoredFlow } from "../lib/api-types";
+import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
 import { filterParams } from "../lib/ui/api-query";
 import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
+import { nodeEndpointsFromFlows } from "../lib/ui/endpoint-links";
 import { edgePredicate } from "../lib/ui/map-model";
 import { PANE_CHOICES, type Pane, type ViewState } from "../lib/ui/view-state";
 import { ExportButton } from "./ExportButton";
@@ -55,6 +56,12 @@ export function FlowscopeApp() {
     placeholderData: (prev) => prev,
     enabled: view.pane !== "table",
   });
+
+  // Read when a node panel opens; the newest rows name the endpoints that are running now.
+  const endpointsFromFlows = useCallback(
+    (node: ServiceMapNode) => nodeEndpointsFromFlows(node, (i) => feed.store.at(i), 20_000),
+    [feed.store],
+  );
 
   const selectedEdge = view.edge && map.data ? map.data.edges.find((e) => e.id === view.edge) : undefined;
   const predicate = useMemo(
@@ -132,6 +139,7 @@ export function FlowscopeApp() {
               error={map.isError ? (map.error as Error).message : undefined}
               view={view}
               setView={setView}
+              endpointsFromFlows={endpointsFromFlows}
             />
           </section>
         ) : null}

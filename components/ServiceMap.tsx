@@ -6,6 +6,7 @@ import Link from "next/link";
 import { memo, useEffect, useMemo, useRef, useState } from "react";
 import type { PoliciesResponse, ServiceMap as ServiceMapData, ServiceMapEdge, ServiceMapNode } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
+import { endpointHref, nodeEndpointsFromApi, type ApiEndpoint, type EndpointRef } from "../lib/ui/endpoint-links";
 import { entryFor } from "../lib/ui/filter-entry";
 import { CARD_H, CARD_W, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
 import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
@@ -17,6 +18,8 @@ interface Props {
   error?: string;
   view: ViewState;
   setView: (v: ViewState, mode?: "push" | "replace") => void;
+  /** a node's endpoints as seen in the table's flows, when the server has no endpoint list */
+  endpointsFromFlows?: (node: ServiceMapNode) => EndpointRef[];
 }
 
 /**
@@ -63,7 +66,7 @@ const DETAIL_ZOOM = 0.55;
 
 // Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
 // without this, 300 cards and their edges re-rendered every frame at 2,000 flows/s.
-export const ServiceMap = memo(function ServiceMap({ data, loading, error, view, setView }: Props) {
+export const ServiceMap = memo(function ServiceMap({ data, loading, error, view, setView, endpointsFromFlows }: Props) {
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
@@ -206,7 +209,7 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
       {loading && !data ? <div className="map-overlay">Loading service map…</div> : null}
       {error && !data ? <div className="map-overlay error">Service map unavailable: {error}</div> : null}
       {data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
-      {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} /> : null}
+      {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} endpointsFromFlows={endpointsFromFlows} /> : null}
       {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}
     </div>
   );
@@ -341,8 +344,36 @@ function Legend() {
   );
 }
 
-function NodePanel({ node, data, view, setView }: { node: ServiceMapNode; data: ServiceMapData; view: ViewState; setView: Props["setView"] }) {
+function NodePanel({
+  node,
+  data,
+  view,
+  setView,
+  endpointsFromFlows,
+}: {
+  node: ServiceMapNode;
+  data: ServiceMapData;
+  view: ViewState;
+  setView: Props["setView"];
+  endpointsFromFlows?: Props["endpointsFromFlows"];
+}) {
   const policies = useQuery({ queryKey: ["policies"], queryFn: ({ signal }) => getJson<PoliciesResponse>("/api/policies", signal) });
+  // The server's endpoint list when it has one; otherwise the endpoint IDs the flows carry.
+  const apiEndpoints = useQuery({
+    queryKey: ["endpoints"],
+    queryFn: ({ signal }) => getJson<{ endpoints: ApiEndpoint[] }>("/api/endpoints", signal),
+    enabled: node.kind === "workload",
+    retry: false,
+    staleTime: 10_000,
+  });
+  const endpoints: EndpointRef[] =
+    node.kind !== "workload"
+      ? []
+      : apiEndpoints.data
+        ? nodeEndpointsFromApi(node, apiEndpoints.data.endpoints ?? [])
+        : apiEndpoints.isError && endpointsFromFlows
+          ? endpointsFromFlows(node)
+          : [];
   const selecting = policies.data ? policiesSelecting(node, policies.data.policies) : [];
   const deciding = new Set<string>();
   for (const e of data.edges) if (e.source === node.id || e.target === node.id) e.policies.forEach((p) => deciding.add(p));
@@ -387,6 +418,26 @@ function NodePanel({ node, data, view, setView }: { node: ServiceMapNode; data: 
               </li>
             ))}
           </ul>
+        </>
+      ) : null}
+      {node.kind === "workload" ? (
+        <>
+          <h4>Endpoints</h4>
+          {apiEndpoints.isPending ? <p className="muted small">Loading…</p> : null}
+          {!apiEndpoints.isPending && endpoints.length === 0 ? (
+            <p className="muted small">{apiEndpoints.data ? "No endpoints of this workload." : "No endpoint IDs in the flows shown."}</p>
+          ) : null}
+          <ul className="plain" data-testid="node-endpoints">
+            {endpoints.slice(0, 50).map((e) => (
+              <li key={e.id}>
+                <Link href={endpointHref(e.id)} data-testid="endpoint-link">
+                  {e.pod}
+                </Link>{" "}
+                <span className="muted small">ID {e.id}</span>
+              </li>
+            ))}
+          </ul>
+          {endpoints.length > 50 ? <p className="muted small">and {endpoints.length - 50} more</p> : null}
         </>
       ) : null}
       <h4>Policies selecting it</h4>
