@@ -4,14 +4,26 @@ import WebSocket from "ws";
 
 const [url, nStr, durationStr] = process.argv.slice(2);
 const n = Number(nStr);
-const filters = ["", "verdict=DROPPED", "namespace=payments", "namespace=shop", "verdict=FORWARDED", "to_pod=payments/", "from_pod=shop/", "protocol=tcp"];
+// Like a team of users: a couple watch everything, a few watch all drops, most watch one namespace
+// (its traffic, its drops, or one direction of it) among the 20 the publisher spreads flows over.
+function filterFor(i: number): string {
+  if (i < 2) return "";
+  if (i < 6) return "verdict=DROPPED";
+  const ns = `ns-${i % 20}`;
+  switch (i % 4) {
+    case 0: return `namespace=${ns}`;
+    case 1: return `namespace=${ns}&verdict=DROPPED`;
+    case 2: return `from_pod=${ns}/`;
+    default: return `to_pod=${ns}/`;
+  }
+}
 const latencies: number[] = [];
 let received = 0;
 const sockets: WebSocket[] = [];
 
 for (let i = 0; i < n; i++) {
   const ws = new WebSocket(url);
-  ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", filter: filters[i % filters.length] })));
+  ws.on("open", () => ws.send(JSON.stringify({ type: "subscribe", filter: filterFor(i) })));
   ws.on("message", (data) => {
     const now = Date.now();
     const msg = JSON.parse(data.toString());

@@ -7,7 +7,7 @@ import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
-import type { Endpoint, FlowEnvelope, Policy, Service, Verdict } from "../../lib/flow/types";
+import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Policy, Service, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
@@ -106,6 +106,60 @@ interface Decision {
   l7Kind?: string;
   rule?: string;
   notes: string[];
+  // what every request with this decision shares (decisions are memoised per compiled map)
+  side: SideResult;
+  /** the notes as explanation lines, prefixed with the side */
+  lines: string[];
+  verdictExt?: FlowscopeExtension;
+  dropExt?: FlowscopeExtension;
+  /** the policy list the policy-verdict record carries as *_allowed_by / *_denied_by */
+  allowedList?: Policy[];
+  deniedList?: Policy[];
+}
+
+/** the time of one request's records: a shared prefix and a nanosecond part that grows per record */
+interface Clock {
+  ms: number;
+  ns: number;
+  prefix: string;
+}
+
+/** one request on its way through the datapath: what its sides and records share */
+interface Step {
+  req: TrafficRequest;
+  clock: Clock;
+  result: TraceResult;
+  explanation: string[] | null;
+  flows: FlowEnvelope[];
+  pkt: Packet;
+  protoIdx: number;
+  /** the port, or the ICMP type, that policy looks up */
+  key: number;
+  bytes: number;
+  port: number;
+  authority: string;
+  ipFwd: NonNullable<Flow["IP"]>;
+  l4Fwd: Layer4;
+  summaryFwd: string;
+  srcE: Endpoint;
+  dstE: Endpoint;
+  dstNames: string[];
+  destService: Service | undefined;
+  srcEp: Pod | undefined;
+  audited: boolean;
+  l7Req: L7RequestSpec | null;
+  dnsResolvedByProxy: boolean;
+  /** L7 responses, delivered after the request reached the destination */
+  pending: FlowEnvelope[] | null;
+}
+
+function nextTime(c: Clock): string {
+  return c.prefix + pad6((c.ns += 1000)) + "Z";
+}
+
+export interface ProcessOptions {
+  /** build the trace's explanation lines (default true); the flows are the same either way */
+  explain?: boolean;
 }
 
 interface Place {
@@ -131,6 +185,36 @@ function uniqPolicies(rules: { rule: Rule }[] | Rule[]): Policy[] {
 
 const PROTO_IDX = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP, ICMP: PROTO_ICMP } as const;
 
+// shared, never-modified parts of flow records
+const SYN = Object.freeze({ SYN: true });
+const SYN_ACK = Object.freeze({ SYN: true, ACK: true });
+const EVENT_VERDICT = Object.freeze({ type: 5 });
+const EVENT_TRACE = Object.freeze({ type: 4 });
+const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
+const EVENT_L7 = Object.freeze({ type: 129 });
+const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
+const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
+const NO_NAMES: string[] = [];
+// the L7 request assumed when a request on a redirected port names none
+const DEFAULT_KAFKA = Object.freeze({ apiKey: "metadata" });
+const DEFAULT_DNS = Object.freeze({ query: "example.com", type: "A" });
+const DEFAULT_HTTP = Object.freeze({ method: "GET", path: "/" });
+
+function podLabel(p: Pod): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+const PAD = ["", "0", "00", "000", "0000", "00000"];
+function pad6(n: number): string {
+  const s = String(n);
+  return s.length >= 6 ? s : PAD[6 - s.length] + s;
+}
+
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 export class Datapath {
   readonly cluster: Cluster;
   readonly engine: PolicyEngine;
@@ -139,11 +223,9 @@ export class Datapath {
   private readonly policyPaths: string[];
   private readonly audit: boolean;
   private sport = 40000;
-  private readonly rr = new Map<string, number>();
   private readonly conntrack: Conntrack;
   /** per-entry and per-policy counting; off only to measure what it costs */
   readonly counting: boolean;
-  private readonly epCache = new Map<string, Endpoint>();
 
   constructor(
     readonly scenario: Scenario,
@@ -321,28 +403,33 @@ export class Datapath {
 
   // ---------------------------------------------------------------- requests
 
-  process(req: TrafficRequest, now: Date = new Date()): TraceResult {
+  /**
+   * Decides one request and builds its Hubble records. `explain: false` leaves the trace's
+   * `explanation` lines empty (the flows are the same): the live simulator does not read them.
+   */
+  process(req: TrafficRequest, now: Date = new Date(), opts?: ProcessOptions): TraceResult {
     const ms = now.getTime();
     if (this.engine.fqdn.expire(ms)) this.engine.onFqdnChange();
-    const clock = { ms, ns: 0 };
-    if (req.toFQDN) return this.processFqdn(req, clock);
-    return this.processOne(req, clock, []);
+    const clock: Clock = { ms, ns: 0, prefix: this.timePrefix(ms) };
+    const explain = opts?.explain !== false;
+    if (req.toFQDN) return this.processFqdn(req, clock, explain);
+    return this.processOne(req, clock, explain ? [] : null);
   }
 
-  private processFqdn(req: TrafficRequest, clock: { ms: number; ns: number }): TraceResult {
+  private processFqdn(req: TrafficRequest, clock: Clock, explain: boolean): TraceResult {
     const name = req.toFQDN!;
-    const lookup = this.processOne({ from: req.from, dns: { query: name, type: "A" } }, clock, [`resolving ${name} through kube-dns first`]);
+    const lookup = this.processOne({ from: req.from, dns: { query: name, type: "A" } }, clock, explain ? [`resolving ${name} through kube-dns first`] : null);
     const answered = lookup.verdict !== "DROPPED" ? this.lastDnsIps : [];
     if (lookup.verdict === "DROPPED" || answered.length === 0) {
-      if (answered.length === 0 && lookup.verdict !== "DROPPED") lookup.explanation.push(`kube-dns has no record for ${name}; the request ends with the lookup`);
+      if (answered.length === 0 && lookup.verdict !== "DROPPED" && explain) lookup.explanation.push(`kube-dns has no record for ${name}; the request ends with the lookup`);
       return { ...lookup, request: { ...this.describeRequest(req), lookup: lookup.request } };
     }
     const ip = answered[0];
-    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`]);
+    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, explain ? [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`] : null);
     return {
       ...conn,
       request: { ...this.describeRequest(req), resolved_ip: ip, connection: conn.request },
-      explanation: [...lookup.explanation, ...conn.explanation],
+      explanation: explain ? [...lookup.explanation, ...conn.explanation] : [],
       flows: [...lookup.flows, ...conn.flows],
     };
   }
@@ -351,13 +438,21 @@ export class Datapath {
 
   private describeRequest(req: TrafficRequest): Record<string, unknown> {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(req)) if (v !== undefined && k !== "rate") out[k] = v;
+    for (const k in req) {
+      const v = (req as unknown as Record<string, unknown>)[k];
+      if (v !== undefined && k !== "rate") out[k] = v;
+    }
     return out;
   }
 
-  private pick(list: Pod[], key: string): Pod {
-    const n = this.rr.get(key) ?? 0;
-    this.rr.set(key, n + 1);
+  // one round-robin counter per list and role (source, destination, service backends)
+  private readonly rrFrom = new WeakMap<Pod[], number>();
+  private readonly rrTo = new WeakMap<Pod[], number>();
+  private readonly rrSvc = new WeakMap<ClusterService, number>();
+
+  private pick<K extends object>(rr: WeakMap<K, number>, key: K, list: Pod[]): Pod {
+    const n = rr.get(key) ?? 0;
+    rr.set(key, n + 1);
     return list[n % list.length];
   }
 
@@ -365,7 +460,7 @@ export class Datapath {
     const ipNum = parseIPv4(ip);
     if (ipNum === undefined) throw new RequestError(`"${ip}" is not an IPv4 address`);
     const pod = this.cluster.podByIp.get(ipNum);
-    if (pod) return { ip, ipNum, pod, label: `${pod.namespace}/${pod.name}` };
+    if (pod) return { ip, ipNum, pod, label: podLabel(pod) };
     const node = this.cluster.nodeByIp.get(ipNum);
     if (node) return { ip, ipNum, node, label: `node ${node.name}` };
     const svc = this.cluster.serviceByIp.get(ipNum);
@@ -374,13 +469,25 @@ export class Datapath {
     return { ip, ipNum, label: ext?.name ? `${ext.name} (${ip})` : ip };
   }
 
+  /** the Place of a pod never changes, so it is built once */
+  private readonly podPlaces = new WeakMap<Pod, Place>();
+
+  private podPlace(pod: Pod): Place {
+    let p = this.podPlaces.get(pod);
+    if (!p) {
+      p = pod.hostNetwork
+        ? { ip: pod.ip, ipNum: pod.ipNum, node: this.cluster.nodeByName.get(pod.node), label: `${pod.namespace}/${pod.name} (hostNetwork)` }
+        : { ip: pod.ip, ipNum: pod.ipNum, pod, label: podLabel(pod) };
+      this.podPlaces.set(pod, p);
+    }
+    return p;
+  }
+
   private resolveSource(req: TrafficRequest): Place {
     if (typeof req.from === "string") {
       const pods = this.cluster.workloadPods(req.from);
       if (!pods) throw new RequestError(`unknown workload "${req.from}" in from`);
-      const pod = this.pick(pods, `from:${req.from}`);
-      if (pod.hostNetwork) return { ip: pod.ip, ipNum: pod.ipNum, node: this.cluster.nodeByName.get(pod.node), label: `${pod.namespace}/${pod.name} (hostNetwork)` };
-      return { ip: pod.ip, ipNum: pod.ipNum, pod, label: `${pod.namespace}/${pod.name}` };
+      return this.podPlace(this.pick(this.rrFrom, pods, pods));
     }
     return this.placeOfIp(req.from.ip);
   }
@@ -389,11 +496,7 @@ export class Datapath {
     let svc: ClusterService | undefined;
     if (req.to) {
       const pods = this.cluster.workloadPods(req.to);
-      if (pods) {
-        const pod = this.pick(pods, `to:${req.to}`);
-        if (pod.hostNetwork) return { ip: pod.ip, ipNum: pod.ipNum, node: this.cluster.nodeByName.get(pod.node), label: `${pod.namespace}/${pod.name} (hostNetwork)` };
-        return { ip: pod.ip, ipNum: pod.ipNum, pod, label: `${pod.namespace}/${pod.name}` };
-      }
+      if (pods) return this.podPlace(this.pick(this.rrTo, pods, pods));
       svc = this.cluster.serviceByKey.get(req.to);
       if (!svc) throw new RequestError(`unknown workload or service "${req.to}" in to`);
     } else if (req.toService) {
@@ -410,36 +513,69 @@ export class Datapath {
     return { ip: svc.clusterIP, ipNum: svc.ipNum, service: svc, label: `service ${svc.namespace}/${svc.name}` };
   }
 
+  // Flow records are serialised as soon as they are published and never modified, so the parts that
+  // do not change between requests (endpoints, services, policy lists, extensions) are shared.
+  private readonly podEndpoints = new WeakMap<Pod, Endpoint>();
+  private readonly identityEndpoints = new WeakMap<Identity, Endpoint>();
+  private readonly services = new WeakMap<ClusterService, Service>();
+  private readonly identityTexts = new WeakMap<Identity, string>();
+
   private endpointOf(place: Place, identity: Identity): Endpoint {
-    if (place.pod && place.pod.identity.id === identity.id) {
-      const key = `pod:${place.pod.namespace}/${place.pod.name}`;
-      let e = this.epCache.get(key);
+    const p = place.pod;
+    if (p && p.identity.id === identity.id) {
+      let e = this.podEndpoints.get(p);
       if (!e) {
-        const p = place.pod;
         e = { ID: p.endpointId, identity: identity.id, cluster_name: this.cluster.name, namespace: p.namespace, labels: identity.labels, pod_name: p.name, workloads: [{ name: p.workload, kind: "Deployment" }] };
-        this.epCache.set(key, e);
+        this.podEndpoints.set(p, e);
       }
       return e;
     }
-    return { identity: identity.id, labels: identity.labels };
+    let e = this.identityEndpoints.get(identity);
+    if (!e) this.identityEndpoints.set(identity, (e = { identity: identity.id, labels: identity.labels }));
+    return e;
   }
+
+  private serviceOf(svc: ClusterService): Service {
+    let s = this.services.get(svc);
+    if (!s) this.services.set(svc, (s = { name: svc.name, namespace: svc.namespace }));
+    return s;
+  }
+
+  private identityTextOf(i: Identity): string {
+    let t = this.identityTexts.get(i);
+    if (t === undefined) this.identityTexts.set(i, (t = identityText(i, i.id)));
+    return t;
+  }
+
+  private lastMs = NaN;
+  private lastPrefix = "";
+
+  /** "2024-01-01T00:00:00.123": the part of a flow time shared by every record of one request */
+  private timePrefix(ms: number): string {
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastPrefix = formatTime(ms, 0).slice(0, -7);
+    }
+    return this.lastPrefix;
+  }
+
+  private readonly dns: DnsAnswerSource = {
+    resolve: (name: string, qtype: string) => {
+      const n = name.toLowerCase().replace(/\.$/, "");
+      if (qtype !== "A" && qtype !== "ANY") return undefined;
+      const rec = this.scenario.dns.find((d) => d.name === n);
+      if (rec) return { ips: rec.ips, ttl: rec.ttl };
+      const svc = this.cluster.services.find((s) => n === `${s.name}.${s.namespace}.svc.cluster.local` || n === `${s.name}.${s.namespace}.svc` || n === `${s.name}.${s.namespace}`);
+      if (svc) return { ips: [svc.clusterIP], ttl: 30 };
+      return undefined;
+    },
+  };
 
   private dnsSource(): DnsAnswerSource {
-    return {
-      resolve: (name: string, qtype: string) => {
-        const n = name.toLowerCase().replace(/\.$/, "");
-        if (qtype !== "A" && qtype !== "ANY") return undefined;
-        const rec = this.scenario.dns.find((d) => d.name === n);
-        if (rec) return { ips: rec.ips, ttl: rec.ttl };
-        const svc = this.cluster.services.find((s) => n === `${s.name}.${s.namespace}.svc.cluster.local` || n === `${s.name}.${s.namespace}.svc` || n === `${s.name}.${s.namespace}`);
-        if (svc) return { ips: [svc.clusterIP], ttl: 30 };
-        return undefined;
-      },
-    };
+    return this.dns;
   }
 
-  private processOne(req: TrafficRequest, clock: { ms: number; ns: number }, preface: string[]): TraceResult {
-    const explanation = [...preface];
+  private processOne(req: TrafficRequest, clock: Clock, explanation: string[] | null): TraceResult {
     const flows: FlowEnvelope[] = [];
     const src = this.resolveSource(req);
     const dst = this.resolveDest(req);
@@ -448,22 +584,25 @@ export class Datapath {
     const icmpType = req.icmpType ?? 8;
     const svc = dst.service;
     let via = dst;
-    let authority = dst.pod ? `${dst.pod.workload}:${port}` : `${dst.ip}:${port}`;
+    let authority = "";
     if (svc) {
       if (proto === "ICMP") throw new RequestError(`service ${svc.namespace}/${svc.name} does not forward ICMP`);
       const sp = svc.ports.find((p) => p.port === port && p.protocol === proto);
       if (!sp) throw new RequestError(`service ${svc.namespace}/${svc.name} has no port ${port}/${proto}`);
       if (svc.backends.length === 0) throw new RequestError(`service ${svc.namespace}/${svc.name} has no backends`);
-      const backend = this.pick(svc.backends, `svc:${svc.namespace}/${svc.name}`);
+      const backend = this.pick(this.rrSvc, svc, svc.backends);
       const target = typeof sp.targetPort === "number" ? sp.targetPort : backend.ports.find((p) => p.name === sp.targetPort)?.port;
       if (target === undefined) throw new RequestError(`service ${svc.namespace}/${svc.name} targets port "${sp.targetPort}", which ${backend.name} does not declare`);
-      explanation.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${backend.name} ${backend.ip}:${target} (policy sees the backend port)`);
+      explanation?.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${backend.name} ${backend.ip}:${target} (policy sees the backend port)`);
       authority = `${svc.name}.${svc.namespace}.svc.cluster.local:${port}`;
       port = target;
-      via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: `${backend.namespace}/${backend.name}` };
-    }
+      via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
+    } else authority = dst.pod ? `${dst.pod.workload}:${port}` : `${dst.ip}:${port}`;
     if (req.http?.host) authority = req.http.host;
-    if (req.toIP && this.engine.fqdn.namesForIp(req.toIP).length) authority = `${this.engine.fqdn.namesForIp(req.toIP)[0]}:${port}`;
+    if (req.toIP) {
+      const names = this.engine.fqdn.namesForIp(req.toIP);
+      if (names.length) authority = `${names[0]}:${port}`;
+    }
 
     const srcEp = src.pod;
     const dstEp = via.pod;
@@ -478,138 +617,158 @@ export class Datapath {
     const protoIdx = PROTO_IDX[proto];
     const key = proto === "ICMP" ? icmpType : port;
     const bytes = requestBytes(req, proto);
-    const l4Text = proto === "ICMP" ? `ICMP type ${icmpType}` : `${port}/${proto}`;
-    explanation.push(`source ${src.label} ${src.ip} = ${identityText(srcIdent, srcIdent.id)}${srcEp ? ` on ${srcEp.node}` : ""}`);
-    explanation.push(`destination ${via.label} ${via.ip} = ${identityText(dstIdent, dstIdent.id)}${dstEp ? ` on ${dstEp.node}` : ""}, ${l4Text}`);
+    if (explanation) {
+      const l4Text = proto === "ICMP" ? `ICMP type ${icmpType}` : `${port}/${proto}`;
+      explanation.push(`source ${src.label} ${src.ip} = ${this.identityTextOf(srcIdent)}${srcEp ? ` on ${srcEp.node}` : ""}`);
+      explanation.push(`destination ${via.label} ${via.ip} = ${this.identityTextOf(dstIdent)}${dstEp ? ` on ${dstEp.node}` : ""}, ${l4Text}`);
+    }
 
     const srcE = this.endpointOf(src, srcIdent);
     const dstE = this.endpointOf(via, dstIdent);
-    const destService: Service | undefined = svc ? { name: svc.name, namespace: svc.namespace } : undefined;
-    const dstNames = srcEp ? this.engine.fqdn.namesForIp(via.ip, srcEp.endpointId) : [];
-    const time = () => formatTime(clock.ms, (clock.ns += 1000));
-    const base = (node: string, direction: "INGRESS" | "EGRESS") => ({
-      srcIp: pkt.srcIp, dstIp: pkt.dstIp, source: srcE, destination: dstE, nodeName: node, direction,
-      destinationNames: dstNames, destinationService: destService,
-    });
-    const result: TraceResult = { request: { ...this.describeRequest(req), source: { ip: src.ip, name: src.label, identity: srcIdent.id }, destination: { ip: via.ip, name: via.label, identity: dstIdent.id, port, ...(svc ? { service: `${svc.namespace}/${svc.name}`, service_ip: svc.clusterIP } : {}) } }, verdict: "FORWARDED", explanation, flows };
-    let audited = false;
-    const pendingResponses: FlowEnvelope[] = [];
-    const l7Req: L7RequestSpec = {};
-    if (req.http) l7Req.http = req.http;
-    if (req.grpc) l7Req.grpc = req.grpc;
-    if (req.kafka) l7Req.kafka = req.kafka;
-    if (req.dns) l7Req.dns = req.dns;
-    this.lastDnsIps = [];
-    let dnsResolvedByProxy = false;
-
-    const runSide = (dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string): "continue" | "stop" => {
-      const d = this.decide(ep, dir, peer, peerIp, protoIdx, key, bytes, clock.ms);
-      const label = dir.toUpperCase() as "INGRESS" | "EGRESS";
-      const side: SideResult = {
-        enforced: d.enforced,
-        verdict: d.verdict,
-        match_type: matchTypeName(d.matchType),
-        allowed_by: d.allowedBy,
-        denied_by: d.deniedBy,
-        ...(d.verdict === "DROPPED" || d.verdict === "AUDIT" ? { default_deny_by: d.defaultDenyBy } : {}),
-      };
-      result[dir] = side;
-      explanation.push(...d.notes.map((n) => `${dir} at ${ep.namespace}/${ep.name}: ${n}`));
-      if (d.verdict === "AUDIT") audited = true;
-      if (d.emit) {
-        const ext = d.verdict === "DROPPED" || d.verdict === "AUDIT" ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
-        const policies = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? { [`${dir}AllowedBy`]: d.allowedBy } : d.verdict === "DROPPED" && d.dropReason === DropReason.POLICY_DENY ? { [`${dir}DeniedBy`]: d.deniedBy } : {};
-        flows.push(buildFlow({
-          ...base(node, label), time: time(), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined,
-          l4: layer4(pkt, false, proto === "TCP" ? { SYN: true } : null), type: "L3_L4", eventType: { type: 5 }, matchType: d.matchType,
-          isReply: d.verdict === "DROPPED" ? undefined : false, summary: l4Summary(pkt, false), extensions: ext, ...policies,
-        }));
-      }
-      if (d.verdict === "DROPPED") {
-        flows.push(buildFlow({
-          ...base(node, label), time: time(), verdict: "DROPPED", dropReason: d.dropReason, l4: layer4(pkt, false, proto === "TCP" ? { SYN: true } : null),
-          type: "L3_L4", eventType: { type: 1, sub_type: d.dropReason }, summary: l4Summary(pkt, false),
-          extensions: d.dropReason === DropReason.POLICY_DENIED ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : extension({ rule: d.rule, explanation: d.notes }),
-        }));
-        result.verdict = "DROPPED";
-        result.drop_reason_desc = d.dropReason === DropReason.POLICY_DENY ? "POLICY_DENY" : "POLICY_DENIED";
-        return "stop";
-      }
-      if (d.verdict === "REDIRECTED") {
-        const outcome = this.runProxy(d, label, l7Req, authority, port, clock.ms);
-        const l7Base = { ...base(node, label), type: "L7" as const, eventType: { type: 129 }, l4: layer4(pkt, false, null) };
-        const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
-        const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: outcome.error ? [outcome.error] : undefined });
-        flows.push(buildFlow({ ...l7Base, time: time(), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", l7: outcome.request, isReply: false, summary: outcome.requestSummary, extensions: ext }));
-        const resp = outcome.response
-          ? buildFlow({
-              ...l7Base, srcIp: pkt.dstIp, dstIp: pkt.srcIp, source: dstE, destination: srcE, l4: layer4(pkt, true, null), destinationNames: undefined,
-              time: "", verdict: "FORWARDED", l7: outcome.response, isReply: true, summary: outcome.responseSummary ?? "", extensions: ext,
-            })
-          : undefined;
-        explanation.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
-        if (outcome.dnsAnswer) {
-          this.lastDnsIps = outcome.dnsAnswer.ips;
-          dnsResolvedByProxy = true;
-          if (outcome.allowed && srcEp) {
-            if (this.engine.fqdn.learn(srcEp.endpointId, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
-              const n = this.engine.onFqdnChange();
-              explanation.push(`FQDN cache learned ${outcome.dnsAnswer.query} → ${outcome.dnsAnswer.ips.join(", ")} (${n} endpoint map(s) updated)`);
-            }
-          }
-        }
-        if (!outcome.allowed) {
-          if (resp) flows.push(withTime(resp, time()));
-          result.verdict = "DROPPED";
-          result.l7_denied = true;
-          result.response = outcome.response_code;
-          return "stop";
-        }
-        if (resp) pendingResponses.push(resp);
-        if (Object.keys(outcome.response_code).length) result.response = outcome.response_code;
-      }
-      return "continue";
+    const destService: Service | undefined = svc ? this.serviceOf(svc) : undefined;
+    const dstNames = srcEp ? this.engine.fqdn.namesForIp(via.ip, srcEp.endpointId) : NO_NAMES;
+    // the parts of the request's records that every record shares
+    const ipFwd = { source: pkt.srcIp, destination: pkt.dstIp, ipVersion: "IPv4" as const };
+    const l4Fwd = layer4(pkt, false, proto === "TCP" ? SYN : null);
+    const summaryFwd = l4Summary(pkt, false);
+    const request = this.describeRequest(req);
+    request.source = { ip: src.ip, name: src.label, identity: srcIdent.id };
+    request.destination = svc
+      ? { ip: via.ip, name: via.label, identity: dstIdent.id, port, service: `${svc.namespace}/${svc.name}`, service_ip: svc.clusterIP }
+      : { ip: via.ip, name: via.label, identity: dstIdent.id, port };
+    const result: TraceResult = { request, verdict: "FORWARDED", explanation: explanation ?? [], flows };
+    const st: Step = {
+      req, clock, result, explanation, flows, pkt, protoIdx, key, bytes, port, authority, ipFwd, l4Fwd, summaryFwd,
+      srcE, dstE, dstNames, destService, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
     };
+    this.lastDnsIps = [];
 
     if (srcEp) {
-      if (runSide("egress", srcEp, dstIdent, via.ip, srcNode) === "stop") return this.finish(result, audited);
-    } else explanation.push("egress: the source is not a Cilium endpoint, nothing to check");
+      if (!this.runSide(st, "egress", srcEp, dstIdent, via.ip, srcNode)) return this.finish(result, st.audited);
+    } else explanation?.push("egress: the source is not a Cilium endpoint, nothing to check");
     if (dstEp) {
       const fromLocalHost = srcIdent.id === ReservedIdentity.HOST;
       if (fromLocalHost && this.scenario.settings.allowLocalhost === "always") {
-        explanation.push(`ingress at ${dstEp.namespace}/${dstEp.name}: traffic from the local host is always allowed (allowLocalhost: always)`);
-      } else if (runSide("ingress", dstEp, srcIdent, src.ip, dstNode) === "stop") return this.finish(result, audited);
-    } else explanation.push("ingress: the destination is not a Cilium endpoint, nothing to check");
+        explanation?.push(`ingress at ${dstEp.namespace}/${dstEp.name}: traffic from the local host is always allowed (allowLocalhost: always)`);
+      } else if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode)) return this.finish(result, st.audited);
+    } else explanation?.push("ingress: the destination is not a Cilium endpoint, nothing to check");
 
     // delivered
     if (dstEp) {
-      flows.push(buildFlow({ ...base(dstNode, "INGRESS"), time: time(), verdict: "FORWARDED", l4: layer4(pkt, false, proto === "TCP" ? { SYN: true } : null), type: "L3_L4", eventType: { type: 4 }, traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: l4Summary(pkt, false) }));
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
+        nodeName: dstNode, destinationNames: dstNames, eventType: EVENT_TRACE, destinationService: destService, direction: "INGRESS",
+        traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd,
+      }));
     } else if (srcEp) {
-      flows.push(buildFlow({ ...base(srcNode, "EGRESS"), time: time(), verdict: "FORWARDED", l4: layer4(pkt, false, proto === "TCP" ? { SYN: true } : null), type: "L3_L4", eventType: { type: 4, sub_type: 3 }, traceObservationPoint: "TO_STACK", isReply: false, summary: l4Summary(pkt, false) }));
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
+        nodeName: srcNode, destinationNames: dstNames, eventType: EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
+        traceObservationPoint: "TO_STACK", isReply: false, summary: summaryFwd,
+      }));
     }
-    for (const r of pendingResponses.reverse()) flows.push(withTime(r, time()));
+    const pendingResponses = st.pending;
+    if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(withTime(pendingResponses[i], nextTime(clock)));
     // connection tracking: the reply of an allowed connection passes without a policy lookup
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
     this.conntrack.upsert(ctKey, proto, clock.ms);
     if (srcEp) {
       flows.push(buildFlow({
-        srcIp: pkt.dstIp, dstIp: pkt.srcIp, source: dstE, destination: srcE, nodeName: srcNode, direction: "EGRESS", sourceNames: dstNames,
-        time: time(), verdict: "FORWARDED", l4: layer4(pkt, true, proto === "TCP" ? { SYN: true, ACK: true } : null), type: "L3_L4", eventType: { type: 4 },
-        traceObservationPoint: "TO_ENDPOINT", isReply: true, summary: l4Summary(pkt, true),
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
+        type: "L3_L4", nodeName: srcNode, sourceNames: dstNames, eventType: EVENT_TRACE, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
+        isReply: true, summary: l4Summary(pkt, true),
       }));
-      explanation.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
+      explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
     }
-    if (req.dns && !dnsResolvedByProxy) {
+    if (req.dns && !st.dnsResolvedByProxy) {
       const ans = this.dnsSource().resolve(req.dns.query, req.dns.type ?? "A");
       this.lastDnsIps = ans?.ips ?? [];
-      if (ans) explanation.push(`DNS answer ${req.dns.query} → ${ans.ips.join(", ")} was not seen by the DNS proxy (no dns rule redirects it), so toFQDNs learns nothing`);
+      if (ans) explanation?.push(`DNS answer ${req.dns.query} → ${ans.ips.join(", ")} was not seen by the DNS proxy (no dns rule redirects it), so toFQDNs learns nothing`);
     }
-    return this.finish(result, audited);
+    return this.finish(result, st.audited);
   }
+
+  /** one side (egress at the source, ingress at the destination); false: the request stops here */
+  private runSide(st: Step, dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string): boolean {
+    const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, srcE, dstE, dstNames, destService, req, srcEp } = st;
+    const d = this.decide(ep, dir, peer, peerIp, st.protoIdx, st.key, st.bytes, clock.ms);
+    const label: "INGRESS" | "EGRESS" = dir === "ingress" ? "INGRESS" : "EGRESS";
+    result[dir] = d.side;
+    if (explanation) for (let i = 0; i < d.lines.length; i++) explanation.push(d.lines[i]);
+    if (d.verdict === "AUDIT") st.audited = true;
+    if (d.emit) {
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd,
+        l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: EVENT_VERDICT,
+        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false,
+        summary: st.summaryFwd, extensions: d.verdictExt,
+        egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
+        egressDeniedBy: dir === "egress" ? d.deniedList : undefined, ingressDeniedBy: dir === "ingress" ? d.deniedList : undefined,
+      }));
+    }
+    if (d.verdict === "DROPPED") {
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
+        type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: d.dropReason === DropReason.POLICY_DENY ? EVENT_DROP_DENY : EVENT_DROP_DENIED,
+        destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt,
+      }));
+      result.verdict = "DROPPED";
+      result.drop_reason_desc = d.dropReason === DropReason.POLICY_DENY ? "POLICY_DENY" : "POLICY_DENIED";
+      return false;
+    }
+    if (d.verdict === "REDIRECTED") {
+      let l7Req = st.l7Req;
+      if (l7Req === null) {
+        st.l7Req = l7Req = {};
+        if (req.http) l7Req.http = req.http;
+        if (req.grpc) l7Req.grpc = req.grpc;
+        if (req.kafka) l7Req.kafka = req.kafka;
+        if (req.dns) l7Req.dns = req.dns;
+      }
+      const outcome = this.runProxy(d, label, l7Req, st.authority, st.port, clock.ms);
+      const l4L7 = layer4(pkt, false, null);
+      const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
+      const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: outcome.error ? [outcome.error] : undefined });
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
+        type: "L7", nodeName: node, destinationNames: dstNames, l7: outcome.request, eventType: EVENT_L7, destinationService: destService, direction: label,
+        isReply: false, summary: outcome.requestSummary, extensions: ext,
+      }));
+      const resp = outcome.response
+        ? buildFlow({
+            time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
+            type: "L7", nodeName: node, l7: outcome.response, eventType: EVENT_L7, destinationService: destService, direction: label,
+            isReply: true, summary: outcome.responseSummary ?? "", extensions: ext,
+          })
+        : undefined;
+      explanation?.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
+      if (outcome.dnsAnswer) {
+        this.lastDnsIps = outcome.dnsAnswer.ips;
+        st.dnsResolvedByProxy = true;
+        if (outcome.allowed && srcEp) {
+          if (this.engine.fqdn.learn(srcEp.endpointId, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
+            const n = this.engine.onFqdnChange();
+            explanation?.push(`FQDN cache learned ${outcome.dnsAnswer.query} → ${outcome.dnsAnswer.ips.join(", ")} (${n} endpoint map(s) updated)`);
+          }
+        }
+      }
+      if (!outcome.allowed) {
+        if (resp) flows.push(withTime(resp, nextTime(clock)));
+        result.verdict = "DROPPED";
+        result.l7_denied = true;
+        result.response = outcome.response_code;
+        return false;
+      }
+      if (resp) (st.pending ??= []).push(resp);
+      if (hasKeys(outcome.response_code)) result.response = outcome.response_code;
+    }
+    return true;
+}
 
   private finish(r: TraceResult, audited: boolean): TraceResult {
     if (r.verdict === "FORWARDED" && audited) r.verdict = "AUDIT";
-    r.explanation.push(`verdict: ${r.verdict}${r.drop_reason_desc ? ` (${r.drop_reason_desc})` : ""}${r.l7_denied ? " (refused by the L7 proxy)" : ""}`);
+    // explanation is empty only when the caller asked for none (processOne always adds lines first)
+    if (r.explanation.length) r.explanation.push(`verdict: ${r.verdict}${r.drop_reason_desc ? ` (${r.drop_reason_desc})` : ""}${r.l7_denied ? " (refused by the L7 proxy)" : ""}`);
     return r;
   }
 
@@ -620,31 +779,94 @@ export class Datapath {
 
   private runProxy(d: Decision, direction: "INGRESS" | "EGRESS", req: L7RequestSpec, authority: string, port: number, ms: number): L7Outcome {
     let protocol: L7Protocol;
-    const request: L7RequestSpec = { ...req };
+    let request: L7RequestSpec = req;
     if (req.grpc) protocol = "grpc";
     else if (req.http) protocol = "http";
     else if (req.kafka) protocol = "kafka";
     else if (req.dns) protocol = "dns";
     else if (d.l7Kind === "kafka") {
       protocol = "kafka";
-      request.kafka = { apiKey: "metadata" };
+      request = { ...req, kafka: DEFAULT_KAFKA };
     } else if (d.l7Kind === "dns") {
       protocol = "dns";
-      request.dns = { query: "example.com", type: "A" };
+      request = { ...req, dns: DEFAULT_DNS };
     } else {
       // a request without L7 detail on an HTTP port: what curl sends by default
       protocol = "http";
-      request.http = { method: "GET", path: "/" };
+      request = { ...req, http: DEFAULT_HTTP };
     }
-    const ctx: L7Context = { protocol, request, direction, grants: d.grants, authority, port, dnsServer: this.dnsSource(), now: new Date(ms) };
+    const ctx: L7Context = { protocol, request, direction, grants: d.grants, authority, port, dnsServer: this.dns, now: new Date(ms) };
     return this.proxy.handle(ctx);
   }
+
+  // Decisions are pure functions of the endpoint's compiled map and (peer, proto, port), apart from
+  // the counters; the explanation text also reads the FQDN cache and the selector cache. So each map
+  // keeps its decisions, and all of them are dropped when the policies, the compiled maps or the
+  // FQDN cache change (engine generation / FQDN version). A map that is replaced takes its memo along.
+  private memos = new WeakMap<PolicyMapDir, Map<number, Decision | Map<string, Decision>>>();
+  private memoGeneration = -1;
+  private memoFqdnVersion = -1;
 
   /** One side's L3/L4 policy decision (§2.10); a few hash lookups plus bookkeeping. */
   private decide(ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number, bytes: number, ms: number): Decision {
     const m = this.engine.compiled.get(ep.endpointId)![dir];
+    if (this.memoGeneration !== this.engine.generation || this.memoFqdnVersion !== this.engine.fqdn.version) {
+      this.memos = new WeakMap();
+      this.memoGeneration = this.engine.generation;
+      this.memoFqdnVersion = this.engine.fqdn.version;
+    }
+    let memo = this.memos.get(m);
+    if (memo === undefined) this.memos.set(m, (memo = new Map()));
+    // identities stay below 2^32, protocols below 8 and ports below 2^16: an exact integer key
+    const k = (peer.id * 8 + proto) * 65536 + port;
+    let hit = memo.get(k);
+    let d: Decision | undefined;
+    if (hit instanceof Map) d = hit.get(peerIp);
+    else d = hit;
+    if (d === undefined) {
+      d = this.decideFresh(m, ep, dir, peer, peerIp, proto, port);
+      // a default-deny drop's explanation names the peer's IP (CIDR rules); the others do not
+      if (d.entry === null && d.emit) {
+        if (!(hit instanceof Map)) memo.set(k, (hit = new Map()));
+        hit.set(peerIp, d);
+      } else memo.set(k, d);
+    }
+    if (this.counting && !m.disabled) {
+      if (d.entry !== null) countEntryHit(d.entry, dir, bytes, ms);
+      else if (m.enforced) countDefaultDeny(m.defaultDenyPolicies, dir);
+    }
+    return d;
+  }
+
+  private decideFresh(m: PolicyMapDir, ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number): Decision {
+    const d = this.decideNotes(m, ep, dir, peer, peerIp, proto, port);
+    const dropped = d.verdict === "DROPPED" || d.verdict === "AUDIT";
+    d.side = {
+      enforced: d.enforced,
+      verdict: d.verdict,
+      match_type: matchTypeName(d.matchType),
+      allowed_by: d.allowedBy,
+      denied_by: d.deniedBy,
+      ...(dropped ? { default_deny_by: d.defaultDenyBy } : {}),
+    };
+    d.lines = d.notes.map((n) => `${dir} at ${ep.namespace}/${ep.name}: ${n}`);
+    if (d.emit) {
+      d.verdictExt = dropped ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
+      d.allowedList = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? d.allowedBy : undefined;
+      d.deniedList = d.verdict === "DROPPED" && d.dropReason === DropReason.POLICY_DENY ? d.deniedBy : undefined;
+    }
+    if (d.verdict === "DROPPED") {
+      d.dropExt = d.dropReason === DropReason.POLICY_DENIED ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : extension({ rule: d.rule, explanation: d.notes });
+    }
+    return d;
+  }
+
+  private decideNotes(m: PolicyMapDir, ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number): Decision {
     const audit = this.audit || this.scenario.settings.policyAuditNamespaces.includes(ep.namespace);
-    const d: Decision = { dir, checked: true, enforced: m.enforced, emit: false, verdict: "FORWARDED", matchType: 0, entry: null, allowedBy: [], deniedBy: [], defaultDenyBy: [], grants: null, notes: [] };
+    const d: Decision = {
+      dir, checked: true, enforced: m.enforced, emit: false, verdict: "FORWARDED", matchType: 0, entry: null, allowedBy: [], deniedBy: [], defaultDenyBy: [], grants: null, notes: [],
+      side: undefined!, lines: [],
+    };
     if (m.disabled) {
       d.notes.push("policy enforcement is disabled (policyEnforcementMode: never)");
       return d;
@@ -652,10 +874,6 @@ export class Datapath {
     const res = m.lookup(peer.id, proto, port);
     const e = res.entry;
     const looked = `looked up (${peer.id}, ${proto === PROTO_ICMP ? "ICMP" : ["ANY", "TCP", "UDP", "SCTP"][proto]}, ${port}) in ${m.size} entries`;
-    if (this.counting) {
-      if (e) countEntryHit(e, dir, bytes, ms);
-      else if (m.enforced) countDefaultDeny(m.defaultDenyPolicies, dir);
-    }
     const ddBy = uniqPolicies(m.defaultDenyBy);
     if (e?.deny) {
       d.emit = true;

@@ -22,6 +22,8 @@ export class PolicyEngine {
   readonly ipcache: Ipcache;
   readonly selectors: SelectorCache;
   private rev = 1;
+  /** bumped whenever compiled maps, identities or selectors may have changed (callers memoise on it) */
+  generation = 0;
   /** policy key → endpoint ids it selects */
   private readonly selects = new Map<string, Set<number>>();
   /** endpoint id → policy keys selecting it (in policy order) */
@@ -63,6 +65,7 @@ export class PolicyEngine {
   apply(upserts: PolicyRecord[], deleteKeys: string[] = []): ApplyStats {
     if (upserts.length === 0 && deleteKeys.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0 };
     this.rev++;
+    this.generation++;
     const affected = new Set<number>();
     const markOld = (key: string) => {
       for (const ep of this.selects.get(key) ?? []) {
@@ -106,6 +109,7 @@ export class PolicyEngine {
 
   /** FQDN cache changed: learned IPs become (or stop being) identities, selectors follow */
   onFqdnChange(): number {
+    this.generation++;
     const dirty = this.syncIdentities(true);
     this.recompile(dirty);
     return dirty.size;

@@ -2,6 +2,7 @@
 // JSON.stringify prints them the way `hubble observe -o json` does; zero values are left out.
 import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { dropReasonName } from "../../lib/flow/enums";
+import { randomUUID } from "node:crypto";
 import { ICMPV4_NAME_BY_TYPE } from "./policy/icmp-types";
 
 export interface Packet {
@@ -56,6 +57,8 @@ export interface FlowParts {
   dropReason?: number;
   srcIp: string;
   dstIp: string;
+  /** the IP record, when the caller shares one between the records of a request */
+  ip?: Flow["IP"];
   l4: Layer4;
   source: Endpoint;
   destination: Endpoint;
@@ -82,10 +85,11 @@ export interface FlowParts {
 export function buildFlow(p: FlowParts): FlowEnvelope {
   const f: Flow = {};
   f.time = p.time;
-  f.uuid = crypto.randomUUID();
+  // node's randomUUID draws from a pooled entropy buffer: about twice as fast as WebCrypto's
+  f.uuid = randomUUID();
   f.verdict = p.verdict;
   if (p.dropReason) f.drop_reason = p.dropReason;
-  f.IP = { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
+  f.IP = p.ip ?? { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
   f.l4 = p.l4;
   f.source = p.source;
   f.destination = p.destination;

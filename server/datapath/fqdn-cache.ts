@@ -18,6 +18,8 @@ export class FqdnCache {
   private nextExpiry = Infinity;
   /** bumped whenever the set of (name, ip) pairs changes */
   version = 0;
+  /** namesForIp answers, asked for on every request; dropped whenever an entry's names or IPs change */
+  private namesMemo = new Map<string, readonly string[]>();
 
   /**
    * Bounded like Cilium's per-endpoint DNS history (tofqdns-endpoint-max-ip-per-hostname,
@@ -41,12 +43,15 @@ export class FqdnCache {
     const effTtl = Math.max(ttl, this.minTTL);
     const e: FqdnCacheEntry = { endpointId, name: n, ips: ips.slice(0, this.maxIpsPerName), ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
     const key = `${endpointId}|${n}`;
+    const old = this.entries.get(key);
+    if (!old || old.ips.length !== e.ips.length || old.ips.some((ip, i) => ip !== e.ips[i])) this.namesMemo.clear();
     this.entries.delete(key); // re-insert: the map stays in learn order, oldest first
     this.entries.set(key, e);
     let evicted = false;
     while (this.entries.size > this.maxEntries) {
       this.entries.delete(this.entries.keys().next().value!);
       evicted = true;
+      this.namesMemo.clear();
     }
     this.nextExpiry = Math.min(this.nextExpiry, e.expiresAt);
     const changed = evicted || e.ips.some((ip) => !before.has(ip));
@@ -60,8 +65,10 @@ export class FqdnCache {
     const pairs = this.pairCount();
     let next = Infinity;
     for (const [k, e] of this.entries) {
-      if (e.expiresAt <= now) this.entries.delete(k);
-      else next = Math.min(next, e.expiresAt);
+      if (e.expiresAt <= now) {
+        this.entries.delete(k);
+        this.namesMemo.clear();
+      } else next = Math.min(next, e.expiresAt);
     }
     this.nextExpiry = next;
     const changed = this.pairCount() !== pairs;
@@ -99,13 +106,20 @@ export class FqdnCache {
     return s;
   }
 
+  /** the names `ip` was learned for (by `endpointId`, if given), sorted; shared, do not modify */
   namesForIp(ip: string, endpointId?: number): string[] {
-    const out = new Set<string>();
-    for (const e of this.entries.values()) {
-      if (endpointId !== undefined && e.endpointId !== endpointId) continue;
-      if (e.ips.includes(ip)) out.add(e.name);
+    const key = endpointId === undefined ? ip : `${ip}|${endpointId}`;
+    let names = this.namesMemo.get(key);
+    if (names === undefined) {
+      const out = new Set<string>();
+      for (const e of this.entries.values()) {
+        if (endpointId !== undefined && e.endpointId !== endpointId) continue;
+        if (e.ips.includes(ip)) out.add(e.name);
+      }
+      names = [...out].sort();
+      this.namesMemo.set(key, names);
     }
-    return [...out].sort();
+    return names as string[];
   }
 
   list(endpointId?: number): FqdnCacheEntry[] {
@@ -117,6 +131,7 @@ export class FqdnCache {
 
   clear(): void {
     this.entries.clear();
+    this.namesMemo.clear();
     this.nextExpiry = Infinity;
     this.version++;
   }

@@ -66,6 +66,14 @@ export interface LookupResult {
 }
 
 const NO_MATCH: LookupResult = Object.freeze({ entry: null, matchType: 0 }) as LookupResult;
+/** the answer for ports without an exact entry, valid outside [rangeLo, rangeHi] */
+interface FlatFallback {
+  result: LookupResult;
+  rangeLo: number;
+  rangeHi: number;
+}
+/** precomputed answers per map at most; beyond, lookups scan the tables */
+const FLATTEN_BUDGET = 1_000_000;
 
 function portPrefixLen(e: MapEntry, port: number): number {
   if (e.wildcardPort) return 0;
@@ -96,6 +104,14 @@ export function matchTypeOf(e: MapEntry): MatchType {
   if (e.proto !== PROTO_ANY && !e.wildcardPort) return specificId ? 2 : 3;
   if (e.proto !== PROTO_ANY) return specificId ? 5 : 6;
   return specificId ? 1 : 4;
+}
+
+// one shared result object per entry keeps the flattened tables small: large maps are memory-bound
+const RESULTS = new WeakMap<MapEntry, LookupResult>();
+function resultOf(e: MapEntry): LookupResult {
+  let r = RESULTS.get(e);
+  if (r === undefined) RESULTS.set(e, (r = Object.freeze({ entry: e, matchType: matchTypeOf(e) })));
+  return r;
 }
 
 export class PolicyMapDir {
@@ -130,6 +146,7 @@ export class PolicyMapDir {
   }
 
   add(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean, deny: boolean, ref: RuleRef, l7: L7Grant | null): void {
+    this.flat = null;
     let protos = identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity);
     if (!protos) {
       protos = [null, null, null, null, null, null];
@@ -171,12 +188,79 @@ export class PolicyMapDir {
    * returns at once, since nothing can be more specific.
    */
   lookup(identity: number, proto: number, port: number): LookupResult {
-    const own = this.byIdentity.get(identity);
+    const flat = this.flat ?? this.flatten();
+    const t = flat.get(identity) ?? this.anyFlat;
+    if (t === null) return NO_MATCH;
+    // ports are < 2^16 and protocols < 8, so the key stays a small integer (fast hashing)
+    const r = t.get(proto * 65536 + port);
+    if (r !== undefined) return r;
+    const f = t.get(-1 - proto) as FlatFallback | undefined;
+    if (f !== undefined && (port < f.rangeLo || port > f.rangeHi)) return f.result;
+    return this.scanLookup(identity, proto, port);
+  }
+
+  /**
+   * Per identity (and the ANY identity for peers without entries of their own), the final answer
+   * for every exact port that appears in its tables or the ANY identity's, deny precedence and the
+   * ANY-identity entries already folded in; plus, per protocol without port ranges, the answer for
+   * every other port (the wildcards'). So a lookup is two probes with small-integer keys whatever
+   * the number of rules; only ports inside ranges fall back to the table scan.
+   */
+  private flat: Map<number, Map<number, LookupResult>> | null = null;
+  private anyFlat: Map<number, LookupResult> | null = null;
+
+  private flatten(): Map<number, Map<number, LookupResult>> {
+    const flat = new Map<number, Map<number, LookupResult>>();
+    const any = this.anyIdentity;
+    let budget = FLATTEN_BUDGET;
+    const build = (identity: number, own: (PortTable | null)[] | undefined): Map<number, LookupResult> | null => {
+      const t = new Map<number, LookupResult>();
+      for (let proto = 0; proto < 6; proto++) {
+        const ports = new Set<number>();
+        own?.[proto]?.exact?.forEach((_, p) => ports.add(p));
+        any?.[proto]?.exact?.forEach((_, p) => ports.add(p));
+        budget -= ports.size + 1;
+        if (budget < 0) return null;
+        for (const p of ports) t.set(proto * 65536 + p, this.scanLookup(identity, proto, p));
+        // every other port outside the port ranges sees only the wildcard entries (port -1 matches
+        // no exact entry and no range); ports inside [rangeLo, rangeHi] still scan
+        let rangeLo = 65536;
+        let rangeHi = -1;
+        for (const r of [...(own?.[proto]?.ranges ?? []), ...(any?.[proto]?.ranges ?? [])]) {
+          rangeLo = Math.min(rangeLo, r.portLo);
+          rangeHi = Math.max(rangeHi, r.portHi);
+        }
+        const fb: FlatFallback = { result: this.scanLookup(identity, proto, -1), rangeLo, rangeHi };
+        t.set(-1 - proto, fb as unknown as LookupResult);
+      }
+      return t;
+    };
+    for (const [id, own] of this.byIdentity) {
+      const t = build(id, own);
+      if (t === null) return this.giveUpFlatten();
+      flat.set(id, t);
+    }
+    if (any !== null) {
+      const t = build(ANY_IDENTITY, undefined);
+      if (t === null) return this.giveUpFlatten();
+      this.anyFlat = t;
+    } else this.anyFlat = null;
+    return (this.flat = flat);
+  }
+
+  /** a map too large to flatten (ANY-identity ports × identities) keeps the table scan */
+  private giveUpFlatten(): Map<number, Map<number, LookupResult>> {
+    this.anyFlat = new Map();
+    return (this.flat = new Map());
+  }
+
+  private scanLookup(identity: number, proto: number, port: number): LookupResult {
+    const own = identity === ANY_IDENTITY ? undefined : this.byIdentity.get(identity);
     const any = this.anyIdentity;
     if (own === undefined && any === null) return NO_MATCH;
     if (!this.hasDeny && own !== undefined) {
       const e = own[proto]?.exact?.get(port);
-      if (e !== undefined) return { entry: e, matchType: matchTypeOf(e) };
+      if (e !== undefined) return resultOf(e);
     }
     this.bestAny = null;
     this.bestDeny = null;
@@ -193,7 +277,7 @@ export class PolicyMapDir {
     const win = this.bestDeny ?? this.bestAny;
     this.bestAny = this.bestDeny = null;
     if (!win) return NO_MATCH;
-    return { entry: win, matchType: matchTypeOf(win) };
+    return resultOf(win);
   }
 
   /** every entry covering the flow, most specific first (for explanations, off the hot path) */

@@ -62,7 +62,7 @@ export class Simulator {
       if (!entry) continue;
       for (let i = 0; i < count; i++) {
         try {
-          const result = this.datapath.process(entry, when);
+          const result = this.datapath.process(entry, when, { explain: false });
           this.bus.publish(result.flows);
           sent++;
         } catch (err) {
