@@ -161,13 +161,13 @@ export function EndpointView() {
         {map.isError ? <p className="error">Could not load endpoint {id}: {(map.error as Error).message}</p> : null}
         {ep ? (
           <section style={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 8, padding: 12, marginBottom: 16 }}>
-            <h2 style={{ margin: "0 0 6px" }}>
+            <h2 style={{ margin: "0 0 6px" }} data-testid="endpoint-title">
               {ep.namespace}/{ep.pod} <span className="muted small">endpoint {ep.id} · {ep.ips.join(", ")} · node {ep.node} · policy revision {map.data!.revision}</span>
             </h2>
             <div>
-              identity <strong style={mono}>{ep.identity}</strong>{" "}
+              identity <strong style={mono} data-testid="endpoint-identity">{ep.identity}</strong>{" "}
               {ep.labels.map((l) => (
-                <span key={l} style={{ ...mono, ...chip("var(--text-2)", "var(--panel-2)"), fontWeight: 400, margin: "2px" }}>
+                <span key={l} data-testid="endpoint-label" style={{ ...mono, ...chip("var(--text-2)", "var(--panel-2)"), fontWeight: 400, margin: "2px" }}>
                   {l}
                 </span>
               ))}
@@ -202,15 +202,30 @@ export function EndpointView() {
                 {rows.map((r, i) => {
                   const idle = unused(r, windowMs, now);
                   return (
-                    <tr key={i} style={idle ? { background: "var(--audit-bg)" } : undefined} data-unused={idle || undefined}>
+                    <tr
+                      key={i}
+                      style={idle ? { background: "var(--audit-bg)" } : undefined}
+                      data-testid="policy-map-row"
+                      data-direction={r.direction}
+                      data-identity={String(r.identity)}
+                      data-port={r.port}
+                      data-protocol={r.protocol}
+                      data-action={r.action}
+                      data-packets={r.packets}
+                      data-unused={idle || undefined}
+                    >
                       <td style={cell}>{r.direction}</td>
                       <td style={{ ...cell, ...mono }}>{r.identity}</td>
                       <td style={{ ...cell, ...mono, color: "var(--text-2)" }}>{r.identity === "ANY" ? "any peer" : r.identityLabels.filter((l) => !l.startsWith("k8s:io.cilium.k8s.")).join(" ")}</td>
                       <td style={{ ...cell, ...mono }}>{r.protocol === "ANY" && r.port === "ANY" ? "ANY" : `${r.port}/${r.protocol}`}</td>
                       <td style={cell}>{r.l7Redirect ? "proxy" : ""}</td>
-                      <td style={cell}>
+                      <td style={{ ...cell, whiteSpace: "nowrap" }}>
                         <span style={r.action === "deny" ? chip("var(--bad)", "var(--bad-bg)") : chip("var(--ok)", "var(--ok-bg)")}>{r.action}</span>
-                        {idle ? <span style={{ ...chip("var(--audit)", "transparent"), marginLeft: 6 }}>unused allow</span> : null}
+                        {idle ? (
+                          <span style={{ ...chip("var(--audit)", "transparent"), marginLeft: 6 }} data-testid="unused-allow">
+                            unused allow
+                          </span>
+                        ) : null}
                       </td>
                       <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.packets}</td>
                       <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.bytes}</td>
@@ -218,7 +233,7 @@ export function EndpointView() {
                       <td style={cell}>
                         {r.policies.map((p) => (
                           <div key={`${policyRefKey(p)}|${p.path}`}>
-                            <Link href={`/policies?policy=${encodeURIComponent(policyRefKey(p))}`}>
+                            <Link href={`/policies?policy=${encodeURIComponent(policyRefKey(p))}`} data-testid="entry-policy" data-policy={policyRefKey(p)}>
                               {p.namespace ? `${p.namespace}/` : ""}
                               {p.name}
                             </Link>{" "}

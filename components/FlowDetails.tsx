@@ -53,6 +53,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
     queryKey: ["verdict-twin", stored.id],
     enabled: cursor !== undefined,
     staleTime: Infinity,
+    // One key per flow opened (arrow keys walk the table): let closed ones go soon.
+    gcTime: 60_000,
     queryFn: async ({ signal }) => findTwin(stored, (await getJson<FlowsPage>(`/api/flows?limit=7&cursor=${cursor}`, signal)).flows) ?? null,
   });
   const twinDecision = twin.data ? decisionOf(twin.data.flow) : undefined;
@@ -71,7 +73,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   );
 
   const endpoint = (title: string, ep: Endpoint | undefined, ip: string | undefined, names: string[] | undefined, dir: "from" | "to", port?: string) => (
-    <section className="det-section">
+    <section className="det-section" data-testid={`details-${dir === "from" ? "source" : "destination"}`}>
       <h3>{title}</h3>
       <dl className="kv">
         {ep?.pod_name ? (

@@ -48,7 +48,7 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
     if (identity) return null;
     let arr = store.toArray();
     if (predicate) arr = arr.filter(predicate);
-    return sortRows(arr, sort);
+    return sortRows(arr, sort, store.size);
     // snapVersion stands in for the store's contents
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [identity, snapVersion, sort, predicate, store]);

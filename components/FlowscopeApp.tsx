@@ -79,6 +79,8 @@ export function FlowscopeApp() {
     queryKey: ["flow", view.flow],
     enabled: !!view.flow && !inStore && /^\d+$/.test(view.flow),
     staleTime: Infinity,
+    // One key per flow selected: let the ones left behind go soon.
+    gcTime: 60_000,
     queryFn: async ({ signal }) => {
       const page = await getJson<FlowsPage>(`/api/flows?limit=1&cursor=${BigInt(view.flow!) + 1n}`, signal);
       return page.flows.find((f) => f.id === view.flow) ?? null;
@@ -116,6 +118,9 @@ export function FlowscopeApp() {
           </Link>
           <Link href="/policies" className="nav-link">
             Policies
+          </Link>
+          <Link href="/endpoints" className="nav-link">
+            Endpoints
           </Link>
         </nav>
         <div className="filters">

@@ -44,6 +44,9 @@ export function PoliciesView() {
           <Link href="/policies" className="nav-link active">
             Policies
           </Link>
+          <Link href="/endpoints" className="nav-link">
+            Endpoints
+          </Link>
         </nav>
         <div className="filters">
           <div className="filter-input">

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { filterParams, streamFilter } from "../lib/ui/api-query";
 import { prepareRows } from "../lib/ui/client-filter";
+import { prepareSortKeys } from "../lib/ui/columns";
 import { getJson, withParams } from "../lib/ui/api";
 import { FlowStore } from "../lib/ui/flow-store";
 import { FlushPacer } from "../lib/ui/flush-pacer";
@@ -90,6 +91,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     pending.current = [];
     const n = store.add(batch);
     prepareRows(batch);
+    prepareSortKeys(batch, store);
     if (n > 0) {
       setVersion(store.version);
       setAdded((a) => a + n);
@@ -128,6 +130,8 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     pending.current = [];
     store.clear();
     store.add(first.data.flows ?? []);
+    prepareRows(first.data.flows ?? []);
+    prepareSortKeys(first.data.flows ?? [], store);
     setVersion(store.version);
     setAdded(0);
     setLost(0);

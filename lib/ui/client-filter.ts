@@ -8,7 +8,10 @@ import { filterParams } from "./api-query";
 import { cachedKey } from "./row-keys";
 import type { ViewState } from "./view-state";
 
-export type RowPredicate = (row: StoredFlow) => boolean;
+export type RowPredicate = ((row: StoredFlow) => boolean) & {
+  /** answers remembered now (bounded by MEMO_LIMIT) */
+  memoSize?: () => number;
+};
 
 /**
  * The rows the view's filters keep (time window excluded: the table's rows are already in it).
@@ -32,29 +35,47 @@ export function viewPredicate(view: Pick<ViewState, "namespaces" | "verdict" | "
   const parts = [...facets].map((f) => FACET_KEY[f]);
   const keyOf = parts.length === 1 ? parts[0]! : (row: StoredFlow) => parts.map((p) => p(row)).join(SEP2);
   const memo = new Map<string, boolean>();
-  return (row) => {
+  const pred: RowPredicate = (row) => {
     const k = keyOf(row);
     let v = memo.get(k);
     if (v === undefined) {
       v = match(row.flow);
+      // Facets such as ip pairs can differ on every flow; a live view keeps its predicate for long.
+      if (memo.size >= MEMO_LIMIT) memo.clear();
       memo.set(k, v);
     }
     return v;
   };
+  pred.memoSize = () => memo.size;
+  return pred;
 }
+
+/** Answers a predicate remembers before it starts over: far more than the distinct keys of 100k rows need to be fast. */
+export const MEMO_LIMIT = 65_536;
 
 type Facet = "label" | "ip" | "dns" | "identity" | "pod" | "workload" | "verdict";
 const SEP = "\u0001";
 const SEP2 = "\u0002";
 
+const NEVER = new Set<string>();
+
+/**
+ * A key built by concatenation is flattened and hashed the first time a Map looks it up; doing that
+ * while rows arrive (one lookup in an empty set) takes it off the first filter over 100k rows.
+ */
+function hashed(s: string): string {
+  NEVER.has(s);
+  return s;
+}
+
 /** For each kind of term, every field of the record lib/filter/match.ts reads for it (both sides). */
 const FACET_KEY: Record<Facet, (row: StoredFlow) => string> = {
-  label: cachedKey((r) => (r.flow.source?.labels ?? []).join(SEP) + SEP2 + (r.flow.destination?.labels ?? []).join(SEP)) as (r: StoredFlow) => string,
+  label: cachedKey((r) => hashed((r.flow.source?.labels ?? []).join(SEP) + SEP2 + (r.flow.destination?.labels ?? []).join(SEP))),
   ip: (r) => (r.flow.IP?.source ?? "") + SEP + (r.flow.IP?.destination ?? ""),
   dns: (r) => (r.flow.source_names ?? []).join(SEP) + SEP2 + (r.flow.destination_names ?? []).join(SEP),
   identity: (r) => `${r.flow.source?.identity ?? ""}${SEP}${r.flow.destination?.identity ?? ""}`,
   pod: (r) => `${r.flow.source ? `${r.flow.source.namespace ?? ""}/${r.flow.source.pod_name ?? ""}` : "-"}${SEP}${r.flow.destination ? `${r.flow.destination.namespace ?? ""}/${r.flow.destination.pod_name ?? ""}` : "-"}`,
-  workload: cachedKey((r) => [r.flow.source, r.flow.destination].map((ep) => (ep?.workloads ?? []).map((w) => `${w.name ?? ""}:${w.kind ?? ""}`).join(SEP)).join(SEP2)) as (r: StoredFlow) => string,
+  workload: cachedKey((r) => hashed([r.flow.source, r.flow.destination].map((ep) => (ep?.workloads ?? []).map((w) => `${w.name ?? ""}:${w.kind ?? ""}`).join(SEP)).join(SEP2))),
   verdict: (r) => r.flow.verdict ?? "",
 };
 

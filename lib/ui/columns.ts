@@ -11,7 +11,9 @@ import {
   sourceLabel,
   timeShort,
 } from "./flow-view";
-import { cachedKey } from "./row-keys";
+import { SortKeyTable, type RowSource } from "./sort-keys";
+
+export { asciiSortKey, compareKeys } from "./sort-keys";
 
 export type ColumnId =
   | "time"
@@ -71,122 +73,43 @@ export const DEFAULT_SORT: SortSpec = { column: "time", dir: "desc" };
 
 /**
  * Sort newest-first rows by a column. Stable, and ties keep newest first, so equal keys don't
- * shuffle as live rows arrive. Each row's key is computed once, interned to a small integer per
- * column and cached on the row (row-keys); only the distinct keys present are ordered (a few hundred
- * workloads, some thousands of pods, never 100k), and rows are then placed by a counting sort over
- * those ranks, which is linear and stable.
+ * shuffle as live rows arrive. Keys are interned per column (sort-keys), usually already as the rows
+ * arrived (prepareSortKeys); `rowsHeld` is how many rows the page holds, which bounds the key table.
  */
-export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec): StoredFlow[] {
+export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec, rowsHeld?: number): StoredFlow[] {
   const col = COLUMN_BY_ID[sort.column];
   if (col.natural) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
-  const { idOf, table } = columnKey(col);
-  const n = rowsNewestFirst.length;
-  const ids = new Uint32Array(n);
-  for (let i = 0; i < n; i++) ids[i] = idOf(rowsNewestFirst[i]!);
-  const rankOf = new Int32Array(table.size).fill(-1);
-  const present: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const id = ids[i]!;
-    if (rankOf[id] === -1) {
-      rankOf[id] = 0;
-      present.push(id);
-    }
-  }
-  const cmp = table.comparator(present);
-  present.sort(cmp);
-  let ranks = 0;
-  for (let i = 0; i < present.length; i++) {
-    if (i > 0 && cmp(present[i - 1]!, present[i]!) !== 0) ranks++;
-    rankOf[present[i]!] = ranks;
-  }
-  ranks++;
-  const desc = sort.dir === "desc";
-  // counting sort: bucket starts by rank (reversed for desc); rows keep newest-first order within one
-  const bucket = (id: number) => (desc ? ranks - 1 - rankOf[id]! : rankOf[id]!);
-  const starts = new Uint32Array(ranks + 1);
-  for (let i = 0; i < n; i++) starts[bucket(ids[i]!) + 1]!++;
-  for (let r = 1; r <= ranks; r++) starts[r]! += starts[r - 1]!;
-  const out = new Array<StoredFlow>(n);
-  for (let i = 0; i < n; i++) out[starts[bucket(ids[i]!)]!++] = rowsNewestFirst[i]!;
-  return out;
+  return tableOf(col).sort(rowsNewestFirst, sort.dir, rowsHeld);
 }
 
-const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+const tables = new Map<ColumnId, SortKeyTable>();
+
+function tableOf(col: ColumnDef): SortKeyTable {
+  let t = tables.get(col.id);
+  if (!t) tables.set(col.id, (t = new SortKeyTable(col.key ?? col.text)));
+  return t;
+}
+
+const KEYED = COLUMNS.filter((c) => !c.natural);
 
 /**
- * For printable ASCII, the collator's numeric, case-insensitive order as a plain string: lower case,
- * and digit runs zero-padded to one width so "svc-9" < "svc-10". (Punctuation keeps code-point order,
- * where the collator has its own; cells differ in names and numbers, not in punctuation.)
+ * Intern every sortable column's key for rows as they arrive (a few microseconds a row), so the first
+ * sort by any column only orders keys. With the store given, a table grown past its bound for the
+ * rows the store holds is compacted against them.
  */
-export function asciiSortKey(s: string): string {
-  return s.toLowerCase().replace(/\d+/g, (d) => {
-    const t = d.replace(/^0+(?=\d)/, "");
-    return t.length >= 20 ? t : "00000000000000000000".slice(t.length) + t;
-  });
-}
-
-/** A column's distinct keys, each with a small integer id and (computed once) its ASCII sort key. */
-class KeyTable {
-  private ids = new Map<string | number, number>();
-  private values: (string | number)[] = [];
-  private norm: (string | undefined)[] = [];
-
-  get size(): number {
-    return this.values.length;
-  }
-
-  id(k: string | number): number {
-    let id = this.ids.get(k);
-    if (id === undefined) {
-      id = this.values.length;
-      this.ids.set(k, id);
-      this.values.push(k);
-    }
-    return id;
-  }
-
-  /** Orders ids by compareKeys; with only printable-ASCII strings present, via cached plain keys. */
-  comparator(present: readonly number[]): (a: number, b: number) => number {
-    const v = this.values;
-    const fast = present.every((id) => typeof v[id] === "string" && PRINTABLE_ASCII.test(v[id] as string));
-    if (!fast) return (a, b) => compareKeys(v[a]!, v[b]!);
-    const norm = this.norm;
-    for (const id of present) if (norm[id] === undefined) norm[id] = asciiSortKey(v[id] as string);
-    return (a, b) => {
-      const x = norm[a]!;
-      const y = norm[b]!;
-      if (x === y) return 0;
-      // Empty cells sort last in ascending order: they carry no information.
-      if (x === "") return 1;
-      if (y === "") return -1;
-      return x < y ? -1 : 1;
-    };
+export function prepareSortKeys(batch: readonly StoredFlow[], held?: RowSource): void {
+  for (const col of KEYED) {
+    const t = tableOf(col);
+    for (const r of batch) t.idOf(r);
+    if (held) t.compactIfOver(held);
   }
 }
 
-const keyFns = new Map<ColumnId, { idOf: (f: StoredFlow) => number; table: KeyTable }>();
-
-function columnKey(col: ColumnDef): { idOf: (f: StoredFlow) => number; table: KeyTable } {
-  let k = keyFns.get(col.id);
-  if (!k) {
-    const table = new KeyTable();
-    const key = col.key ?? col.text;
-    k = { idOf: cachedKey((f) => table.id(key(f))) as (f: StoredFlow) => number, table };
-    keyFns.set(col.id, k);
-  }
-  return k;
-}
-
-const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: "base" });
-
-export function compareKeys(a: string | number, b: string | number): number {
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  // Empty cells sort last in ascending order: they carry no information.
-  const as = String(a);
-  const bs = String(b);
-  if (as === "" && bs !== "") return 1;
-  if (bs === "" && as !== "") return -1;
-  return collator.compare(as, bs);
+/** Distinct keys each column's table holds now, and how often it was compacted (tests, bench). */
+export function sortKeyStats(): Partial<Record<ColumnId, { keys: number; compactions: number }>> {
+  const out: Partial<Record<ColumnId, { keys: number; compactions: number }>> = {};
+  for (const [id, t] of tables) out[id] = { keys: t.size, compactions: t.compactions };
+  return out;
 }
 
 export function parseColumns(s: string | null | undefined): ColumnId[] {

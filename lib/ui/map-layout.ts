@@ -107,18 +107,32 @@ function shelfPack(sizes: readonly { w: number; h: number }[], width: number): {
   return out;
 }
 
+/** A card absent from this many consecutive maps (5 minutes of live refreshes) gives up its slot. */
+export const RETIRE_AFTER_UPDATES = 60;
+
 export class MapLayout {
   private islands = new Map<string, Island>();
   private slotOf = new Map<string, { island: string; slot: number }>();
+  /** the update in which each placed node was last in the map */
+  private lastSeen = new Map<string, number>();
+  private tick = 0;
   private aspect = DEFAULT_ASPECT;
+
+  /** Cards holding a slot (live and recently gone); bounded by the nodes of the last RETIRE_AFTER_UPDATES maps. */
+  get placed(): number {
+    return this.slotOf.size;
+  }
 
   /** The viewport's width / height; used to shape islands placed from now on. */
   setAspect(aspect: number): void {
     if (Number.isFinite(aspect) && aspect > 0.2 && aspect < 20) this.aspect = aspect;
   }
 
-  /** Fold a (new) map into the layout and return positions for every node ever seen. */
+  /** Fold a (new) map into the layout and return positions for every node seen lately. */
   update(nodes: readonly ServiceMapNode[], _edges: readonly ServiceMapEdge[] = []): LayoutResult {
+    this.tick++;
+    for (const n of nodes) this.lastSeen.set(n.id, this.tick);
+    this.retire();
     const byIsland = new Map<string, { label: string; kind: GroupKind; fresh: ServiceMapNode[]; total: number }>();
     for (const n of nodes) {
       const g = groupOf(n);
@@ -140,14 +154,18 @@ export class MapLayout {
         this.islands.set(id, isl);
         created.push(isl);
       }
-      const needed = isl.slots.length + g.fresh.length;
+      const needed = isl.slots.length - isl.slots.filter((x) => x === "").length + g.fresh.length;
       if (needed > isl.capacity) {
         Object.assign(isl, islandSize(capacityFor(needed), isl.label));
         if (!created.includes(isl)) resized.push(isl);
       }
+      let free = 0;
       for (const n of g.fresh) {
-        this.slotOf.set(n.id, { island: id, slot: isl.slots.length });
-        isl.slots.push(n.id);
+        // Slots of retired cards are reused first; nothing else moves.
+        while (free < isl.slots.length && isl.slots[free] !== "") free++;
+        this.slotOf.set(n.id, { island: id, slot: free });
+        if (free < isl.slots.length) isl.slots[free] = n.id;
+        else isl.slots.push(n.id);
       }
     }
 
@@ -172,6 +190,27 @@ export class MapLayout {
       }
     }
     return this.result(moved);
+  }
+
+  /**
+   * Live maps come and go (FQDN and CIDR peers, short-lived workloads): a card unseen for
+   * RETIRE_AFTER_UPDATES maps frees its slot, and an island left empty goes, so a page left open
+   * for days holds what the recent maps held, not everything it ever saw.
+   */
+  private retire(): void {
+    const cutoff = this.tick - RETIRE_AFTER_UPDATES;
+    for (const [id, seen] of this.lastSeen) {
+      if (seen > cutoff) continue;
+      this.lastSeen.delete(id);
+      const at = this.slotOf.get(id);
+      if (!at) continue;
+      this.slotOf.delete(id);
+      const isl = this.islands.get(at.island);
+      if (!isl) continue;
+      isl.slots[at.slot] = "";
+      while (isl.slots.length && isl.slots[isl.slots.length - 1] === "") isl.slots.pop();
+      if (isl.slots.length === 0) this.islands.delete(isl.id);
+    }
   }
 
   /** The first layout: try every sensible shelf width and keep the one that fills the viewport best. */
@@ -211,6 +250,7 @@ export class MapLayout {
     const nodes = new Map<string, PlacedNode>();
     for (const isl of this.islands.values()) {
       isl.slots.forEach((id, slot) => {
+        if (id === "") return;
         const col = slot % isl.cols;
         const row = Math.floor(slot / isl.cols);
         nodes.set(id, {
