@@ -15,6 +15,9 @@ import { parseTimeArg } from "../../lib/filter/time";
 import type { FlowFilter, FlowQuery } from "../../lib/filter/types";
 
 export interface SqlFilter {
+  /** when set, the whitelist's filters one by one (each with the time window and blacklist): the union of
+   * their rows is exactly the rows of `where` */
+  branches?: { where: string; params: unknown[] }[];
   /** a boolean SQL expression ("1" when nothing constrains) */
   where: string;
   params: unknown[];
@@ -202,6 +205,23 @@ function filterToSql(ff: FlowFilter): Part {
 
 /** Translates a query. Throws FilterError (from the shared validation) on bad filters. */
 export function queryToSql(query: FlowQuery, opts: { now?: number } = {}): SqlFilter {
+  const out = translate(query, opts);
+  // Either-side filters (namespace, pod, label…) become an OR of a source and a destination filter.
+  // SQLite answers "OR … ORDER BY id DESC LIMIT n" by collecting and sorting every match, so the
+  // reader may instead run each whitelist filter as its own ordered, limited query and merge them.
+  if (!out.residual && query.whitelist.length > 1) {
+    const branches: { where: string; params: unknown[] }[] = [];
+    for (const w of query.whitelist) {
+      const b = translate({ ...query, whitelist: [w] }, opts);
+      if (b.residual) return out;
+      branches.push({ where: b.where, params: b.params });
+    }
+    out.branches = branches;
+  }
+  return out;
+}
+
+function translate(query: FlowQuery, opts: { now?: number }): SqlFilter {
   // validation first, so SQL translation only sees well-formed filters and errors name the field
   const full = compileQuery(query, opts);
   const where: string[] = [];

@@ -48,9 +48,11 @@ export class FlowReader {
   }
 
   page(query: FlowQuery, opts: PageOptions): Page {
-    const { where, params, residual } = queryToSql(query);
+    const translated = queryToSql(query);
+    const { where, params, residual } = translated;
     const desc = opts.order === "desc";
     const limit = Math.max(1, opts.limit);
+    if (translated.branches) return this.pageByBranches(translated.branches, desc, limit, opts.cursor);
     const budget = opts.scanBudget ?? 200_000;
     const chunk = residual ? Math.min(Math.max(limit * 4, 500), 5000) : limit;
     const sql = `SELECT id, json FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
@@ -71,6 +73,27 @@ export class FlowReader {
       if (rows.length < chunk) return { flows: out };
       if (scanned >= budget) return { flows: out, nextCursor: cursor };
     }
+  }
+
+  /**
+   * The page as the merge of one ordered, limited query per branch: each branch walks its own index in id
+   * order, so the cost follows the page size, not the number of matches.
+   */
+  private pageByBranches(branches: { where: string; params: unknown[] }[], desc: boolean, limit: number, cursor?: number): Page {
+    const start = cursor ?? (desc ? Number.MAX_SAFE_INTEGER : 0);
+    const merged = new Map<number, RawRow>();
+    let more = false;
+    for (const b of branches) {
+      const st = this.prepare(`SELECT id, json FROM flows WHERE (${b.where}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`);
+      const rows = st.all(...b.params, start, limit + 1) as RawRow[];
+      if (rows.length > limit) more = true;
+      for (const r of rows) merged.set(r.id, r);
+    }
+    const ids = [...merged.keys()].sort((a, b) => (desc ? b - a : a - b));
+    const page = ids.slice(0, limit);
+    if (ids.length > limit) more = true;
+    const flows = page.map((id) => toStored(merged.get(id)!));
+    return { flows, ...(more && page.length ? { nextCursor: page[page.length - 1] } : {}) };
   }
 
   /** Every matching flow, oldest first, in chunks: constant memory however many there are. */
