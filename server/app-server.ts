@@ -72,7 +72,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   }
 
   const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION };
-  const nextApp = opts.ui === false ? undefined : await loadNext(cfg, projectDir);
+  const nextApp = opts.ui === false || !cfg.ui ? undefined : await loadNext(cfg, projectDir);
 
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? "/").split("?")[0]!;

@@ -9,6 +9,8 @@ export interface Config {
   /** total simulated requests per second (FLOWSCOPE_RATE); each traffic entry keeps its share of the scenario's rates */
   rate?: number;
   simulate: boolean;
+  /** serve the Next.js UI (FLOWSCOPE_UI=0: API, stream and metrics only) */
+  ui: boolean;
   token?: string;
   allowInsecureExposed: boolean;
   retentionMaxFlows: number;
@@ -44,6 +46,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     scenarioPath: path.resolve(cwd, env.FLOWSCOPE_SCENARIO || DEFAULT_SCENARIO),
     rate: intEnv(env, "FLOWSCOPE_RATE", 0, 1_000_000),
     simulate: env.FLOWSCOPE_SIMULATE !== "0",
+    ui: env.FLOWSCOPE_UI !== "0",
     token: env.FLOWSCOPE_TOKEN || undefined,
     allowInsecureExposed: env.FLOWSCOPE_ALLOW_NO_TOKEN === "1",
     retentionMaxFlows: intEnv(env, "FLOWSCOPE_RETENTION_FLOWS", 1000, 1e10) ?? 1_000_000,

@@ -14,7 +14,12 @@ function attachmentName(prefix: string, ext: string): string {
 function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
   const query = queryFromParams(params);
   ctx.store.flush();
-  for (const row of ctx.store.reader.iterateJson(query)) yield row.json + "\n";
+  const scan = ctx.store.openScanReader();
+  try {
+    for (const row of scan.reader.iterateJson(query)) yield row.json + "\n";
+  } finally {
+    scan.close();
+  }
 }
 
 export async function exportNdjson(ctx: ApiContext, res: ServerResponse, params: URLSearchParams): Promise<void> {
@@ -29,16 +34,21 @@ export async function exportNdjson(ctx: ApiContext, res: ServerResponse, params:
   });
   if (!first.done) res.write(first.value);
   let buf = "";
-  for (const line of lines) {
-    buf += line;
-    if (buf.length >= 64 * 1024) {
-      const ok = res.write(buf);
-      buf = "";
-      if (!ok) await once(res, "drain");
-      if (res.destroyed) return;
+  try {
+    for (const line of lines) {
+      buf += line;
+      if (buf.length >= 64 * 1024) {
+        const ok = res.write(buf);
+        buf = "";
+        if (!ok) await Promise.race([once(res, "drain"), once(res, "close")]);
+        if (res.destroyed) return;
+      }
     }
+    res.end(buf);
+  } finally {
+    // closes the scan connection even when the client went away mid-export
+    lines.return(undefined);
   }
-  res.end(buf);
 }
 
 export async function exportBundle(ctx: ApiContext, res: ServerResponse, params: URLSearchParams): Promise<void> {
@@ -55,12 +65,16 @@ export async function exportBundle(ctx: ApiContext, res: ServerResponse, params:
     yield* lines;
   }
   const dp = ctx.simulator?.datapath;
-  await writeBundle(res, {
-    flows: all(),
-    query: { filter: Object.fromEntries(params), parsed: query, exportedAt: new Date().toISOString() },
-    policies: dp ? { revision: dp.revision(), policies: dp.policies() } : { revision: 0, policies: [] },
-    fqdnCache: dp ? dp.fqdnCache() : [],
-    createdAt: new Date(),
-  });
-  res.end();
+  try {
+    await writeBundle(res, {
+      flows: all(),
+      query: { filter: Object.fromEntries(params), parsed: query, exportedAt: new Date().toISOString() },
+      policies: dp ? { revision: dp.revision(), policies: dp.policies() } : { revision: 0, policies: [] },
+      fqdnCache: dp ? dp.fqdnCache() : [],
+      createdAt: new Date(),
+    });
+    res.end();
+  } finally {
+    lines.return(undefined);
+  }
 }

@@ -1,6 +1,7 @@
 // The flow history as the rest of the server sees it: ingest from the bus, filtered reads, retention
 // and the figures /api/status reports.
 import fs from "node:fs";
+import Database from "better-sqlite3";
 import type { SequencedFlow } from "../bus";
 import { openDatabase, type FlowDatabase } from "./database";
 import { FlowReader } from "./flow-reader";
@@ -62,6 +63,17 @@ export class FlowStore {
     };
     this.retentionTimer = setInterval(tick, intervalMs);
     this.retentionTimer.unref();
+  }
+
+  /**
+   * A reader on its own read-only connection with a small page cache, for scans that touch every page
+   * (export, bundles): they neither evict the hot pages ingest needs nor grow memory with the history.
+   */
+  openScanReader(): { reader: FlowReader; close(): void } {
+    const conn = new Database(this.db.path, { readonly: true, fileMustExist: true });
+    conn.pragma("cache_size = -8192");
+    conn.pragma("busy_timeout = 5000");
+    return { reader: new FlowReader(conn), close: () => conn.close() };
   }
 
   databaseBytes(): number {
