@@ -2,9 +2,21 @@
 // bundle (flows + query + policies + FQDN cache + manifest with hashes). Both stream straight from
 // SQLite with backpressure, so memory stays flat for millions of flows.
 import type { ServerResponse } from "node:http";
-import { once } from "node:events";
 import { writeBundle } from "../export";
 import { queryFromParams, type ApiContext } from "./router";
+
+/** Waits for the response to drain, or to close if the client went away; leaves no listeners behind. */
+function drainOrClose(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
 
 function attachmentName(prefix: string, ext: string): string {
   return `${prefix}-${new Date().toISOString().replace(/[:.]/g, "-")}.${ext}`;
@@ -40,7 +52,7 @@ export async function exportNdjson(ctx: ApiContext, res: ServerResponse, params:
       if (buf.length >= 64 * 1024) {
         const ok = res.write(buf);
         buf = "";
-        if (!ok) await Promise.race([once(res, "drain"), once(res, "close")]);
+        if (!ok) await drainOrClose(res);
         if (res.destroyed) return;
       }
     }

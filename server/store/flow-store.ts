@@ -18,7 +18,7 @@ export class FlowStore {
 
   private constructor(readonly db: FlowDatabase, policy: RetentionPolicy) {
     this.reader = new FlowReader(db.sqlite);
-    this.writer = new FlowWriter(db.sqlite);
+    this.writer = new FlowWriter(db.path);
     this.retention = new Retention(db.sqlite, policy);
     this.stored = this.reader.count();
     // Counted from the writer's own report: flushes happen on its timer as well as on demand.
@@ -90,7 +90,7 @@ export class FlowStore {
 
   async close(): Promise<void> {
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.writer.close();
+    await this.writer.close();
     await this.db.close();
   }
 }

@@ -1,21 +1,40 @@
-// Batched ingest: flows from the bus queue up and are written in one transaction per batch through a
-// prepared statement (an order of magnitude faster than Prisma's createMany, see ENVIRONMENT.md), so
-// the datapath never waits on the disk.
-import type Database from "better-sqlite3";
+// Batched ingest: flows from the bus become rows on the main thread and are written by a dedicated
+// writer thread (writer-worker.ts), one transaction per batch through a prepared statement (an order
+// of magnitude faster than Prisma's createMany, see ENVIRONMENT.md). The datapath and the stream never
+// wait on the disk; readers that need to see everything call flush(), which waits for the commit.
+import { Worker } from "node:worker_threads";
 import type { SequencedFlow } from "../bus";
 import { flowToRow, ROW_COLUMNS, type FlowRow } from "./row";
+
+/** A row as its column values in ROW_COLUMNS order: cheaper to copy to the writer thread than an object. */
+export type RowValues = unknown[];
+
+function rowValues(r: FlowRow): RowValues {
+  const out = new Array(ROW_COLUMNS.length);
+  for (let i = 0; i < ROW_COLUMNS.length; i++) out[i] = r[ROW_COLUMNS[i]!];
+  return out;
+}
+import type { WriterReply, WriterWorkerData } from "./writer-worker";
 
 export interface WriterOptions {
   flushIntervalMs?: number;
   maxBatch?: number;
+  /** longest a synchronous flush() waits for the writer thread */
+  flushWaitMs?: number;
 }
 
 export class FlowWriter {
-  private pending: SequencedFlow[] = [];
+  private pending: RowValues[] = [];
+  /** rows sent to the writer thread and not yet answered, by batch sequence number */
+  private inflight = new Map<number, RowValues[]>();
+  private inflightRows = 0;
+  private seq = 0;
   private timer: NodeJS.Timeout | undefined;
-  private readonly insertMany: (rows: FlowRow[]) => number;
+  private readonly worker: Worker;
+  private readonly done: Int32Array;
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
+  private readonly flushWaitMs: number;
   written = 0;
   /** flows given up on because the database refused writes for so long that the queue hit its bound */
   dropped = 0;
@@ -23,72 +42,113 @@ export class FlowWriter {
   /** while the database refuses writes, at most this many flows wait in memory */
   private readonly maxPending = 500_000;
   private flushedListeners: ((count: number, lastId: number) => void)[] = [];
+  private closed: Promise<void> | undefined;
 
-  constructor(private readonly db: Database.Database, opts: WriterOptions = {}) {
+  constructor(dbPath: string, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.maxBatch = opts.maxBatch ?? 5000;
-    const cols = ROW_COLUMNS.join(", ");
-    const vals = ROW_COLUMNS.map(() => "?").join(", ");
-    // OR IGNORE: a re-imported flow (same uuid) must not abort the whole batch.
-    const insert = db.prepare(`INSERT OR IGNORE INTO flows (${cols}) VALUES (${vals})`);
-    // Positional parameters bind ~30% faster than named ones for 39 columns.
-    const n = ROW_COLUMNS.length;
-    const args: unknown[] = new Array(n);
-    this.insertMany = db.transaction((rows: FlowRow[]) => {
-      let inserted = 0;
-      for (const r of rows) {
-        for (let i = 0; i < n; i++) args[i] = r[ROW_COLUMNS[i]!];
-        inserted += insert.run(args).changes;
-      }
-      return inserted;
+    this.flushWaitMs = opts.flushWaitMs ?? 10_000;
+    const progress = new SharedArrayBuffer(4);
+    this.done = new Int32Array(progress);
+    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress };
+    this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data });
+    this.worker.on("message", (m: WriterReply | { closed: true }) => {
+      if ("seq" in m) this.onReply(m);
     });
+    this.worker.on("error", (err) => {
+      this.lastError = `writer thread failed: ${err.message}`;
+      console.error(`flow store: ${this.lastError}`);
+    });
+    // The writer thread must not keep the process alive on its own.
+    this.worker.unref();
   }
 
   enqueue(batch: readonly SequencedFlow[]): void {
-    for (const f of batch) this.pending.push(f);
-    if (this.pending.length >= this.maxBatch) this.flush();
-    else if (!this.timer) this.timer = setTimeout(() => this.flush(), this.flushIntervalMs);
+    for (const f of batch) this.pending.push(rowValues(flowToRow(f.id, f.envelope, f.json)));
+    if (this.pending.length >= this.maxBatch) this.send();
+    else if (!this.timer) this.timer = setTimeout(() => this.send(), this.flushIntervalMs);
   }
 
+  /** flows accepted but not yet committed */
   get lag(): number {
-    return this.pending.length;
+    return this.pending.length + this.inflightRows;
   }
 
   onFlushed(listener: (count: number, lastId: number) => void): void {
     this.flushedListeners.push(listener);
   }
 
-  flush(): void {
+  /** Hands everything queued to the writer thread without waiting. */
+  private send(): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
+    if (this.pending.length === 0 || this.closed) return;
+    const rows = this.pending;
     this.pending = [];
-    const rows = batch.map((f) => flowToRow(f.id, f.envelope, f.json));
-    try {
-      const inserted = this.insertMany(rows);
-      this.written += inserted;
-      this.lastError = undefined;
-      const lastId = batch[batch.length - 1]!.id;
-      for (const l of this.flushedListeners) l(inserted, lastId);
-    } catch (err) {
-      // Keep the flows and retry on the next tick rather than lose them (e.g. SQLITE_BUSY from a reader).
-      this.lastError = (err as Error).message;
-      this.pending = batch.concat(this.pending);
-      if (this.pending.length > this.maxPending) {
-        const excess = this.pending.length - this.maxPending;
-        this.pending.splice(0, excess);
-        this.dropped += excess;
-        console.error(`flow store: database writes failing (${this.lastError}); dropped the oldest ${excess} unwritten flows`);
+    const seq = ++this.seq;
+    this.inflight.set(seq, rows);
+    this.inflightRows += rows.length;
+    this.worker.postMessage({ seq, rows });
+  }
+
+  /** Sends everything queued and waits until the writer thread has committed it (bounded wait). */
+  flush(): void {
+    this.send();
+    const target = this.seq;
+    const deadline = Date.now() + this.flushWaitMs;
+    while (Atomics.load(this.done, 0) < target) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        this.lastError = `writer thread did not commit within ${this.flushWaitMs} ms`;
+        return;
       }
-      if (!this.timer) this.timer = setTimeout(() => this.flush(), 500);
+      Atomics.wait(this.done, 0, Atomics.load(this.done, 0), left);
     }
   }
 
-  close(): void {
+  private onReply(r: WriterReply): void {
+    const rows = this.inflight.get(r.seq);
+    this.inflight.delete(r.seq);
+    if (!rows) return;
+    this.inflightRows -= rows.length;
+    if (r.error === undefined) {
+      this.written += r.inserted;
+      this.lastError = undefined;
+      for (const l of this.flushedListeners) l(r.inserted, r.lastId);
+      return;
+    }
+    // Keep the flows and retry shortly rather than lose them (e.g. SQLITE_BUSY from a long reader).
+    this.lastError = r.error;
+    this.pending = rows.concat(this.pending);
+    if (this.pending.length > this.maxPending) {
+      const excess = this.pending.length - this.maxPending;
+      this.pending.splice(0, excess);
+      this.dropped += excess;
+      console.error(`flow store: database writes failing (${this.lastError}); dropped the oldest ${excess} unwritten flows`);
+    }
+    if (!this.timer) this.timer = setTimeout(() => this.send(), 500);
+  }
+
+  /** Commits what is queued, then stops the writer thread. */
+  close(): Promise<void> {
+    if (this.closed) return this.closed;
     this.flush();
     if (this.timer) clearTimeout(this.timer);
+    // Keep the process alive until the writer thread has closed the database.
+    this.worker.ref();
+    this.closed = new Promise<void>((resolve) => {
+      const onMessage = (m: unknown) => {
+        if (m && typeof m === "object" && "closed" in m) {
+          this.worker.off("message", onMessage);
+          resolve();
+        }
+      };
+      this.worker.on("message", onMessage);
+      this.worker.once("exit", () => resolve());
+      this.worker.postMessage({ close: true });
+    }).then(() => this.worker.terminate().then(() => undefined));
+    return this.closed;
   }
 }
