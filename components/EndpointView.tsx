@@ -9,21 +9,9 @@ import { useMemo, useState, type CSSProperties } from "react";
 import type { DirectionEnforcement, EndpointsResponse, PolicyMapResponse, PolicyMapRow } from "../lib/inspect-types";
 import { policyRefKey } from "../lib/inspect-types";
 import { ThemeToggle } from "./ThemeToggle";
+import { TopNav } from "./TopNav";
+import { getJson } from "../lib/ui/api";
 
-async function fetchJson<T>(path: string, signal?: AbortSignal): Promise<T> {
-  const res = await fetch(path, { signal, headers: { Accept: "application/json" } });
-  const text = await res.text();
-  if (!res.ok) {
-    let msg = text;
-    try {
-      msg = (JSON.parse(text) as { error: string }).error;
-    } catch {
-      // not JSON
-    }
-    throw new Error(`${res.status}: ${msg}`);
-  }
-  return JSON.parse(text) as T;
-}
 
 const WINDOWS: { label: string; ms: number }[] = [
   { label: "ever", ms: Infinity },
@@ -87,10 +75,10 @@ export function EndpointView() {
   const router = useRouter();
   const [windowIdx, setWindowIdx] = useState(0);
   const [sort, setSort] = useState<{ key: SortKey; desc: boolean }>({ key: "direction", desc: false });
-  const list = useQuery({ queryKey: ["endpoints"], queryFn: ({ signal }) => fetchJson<EndpointsResponse>("/api/endpoints", signal), refetchInterval: 10_000 });
+  const list = useQuery({ queryKey: ["endpoints"], queryFn: ({ signal }) => getJson<EndpointsResponse>("/api/endpoints", signal), refetchInterval: 10_000 });
   const map = useQuery({
     queryKey: ["policy-map", id],
-    queryFn: ({ signal }) => fetchJson<PolicyMapResponse>(`/api/endpoints/${encodeURIComponent(id)}/policy-map`, signal),
+    queryFn: ({ signal }) => getJson<PolicyMapResponse>(`/api/endpoints/${encodeURIComponent(id)}/policy-map`, signal),
     enabled: id !== "",
     refetchInterval: 3000,
   });
@@ -113,23 +101,7 @@ export function EndpointView() {
   return (
     <div className="app">
       <header className="topbar">
-        <Link href="/" className="brand">
-          <span className="logo" aria-hidden>
-            ◉
-          </span>
-          Flowscope
-        </Link>
-        <nav className="nav">
-          <Link href="/" className="nav-link">
-            Flows
-          </Link>
-          <Link href="/policies" className="nav-link">
-            Policies
-          </Link>
-          <Link href="/endpoints" className="nav-link active">
-            Endpoints
-          </Link>
-        </nav>
+        <TopNav active="endpoints" />
         <div style={{ flex: 1 }} />
         <ThemeToggle />
       </header>

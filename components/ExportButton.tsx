@@ -1,21 +1,12 @@
 "use client";
-import { useEffect, useRef, useState } from "react";
 import { filterParams } from "../lib/ui/api-query";
 import { withParams } from "../lib/ui/api";
 import type { ViewState } from "../lib/ui/view-state";
+import { useDismissable } from "./useDismissable";
 
 /** One button, two formats: Hubble NDJSON (`hubble observe -o jsonpb` lines) or an evidence bundle. */
 export function ExportButton({ view }: { view: ViewState }) {
-  const [open, setOpen] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    return () => document.removeEventListener("mousedown", close);
-  }, [open]);
+  const { open, setOpen, ref } = useDismissable();
   // Resolved at click time so "last 5 minutes" means the 5 minutes before the click.
   const href = (path: string) => withParams(path, filterParams(view, Date.now()));
   const stamp = () => new Date().toISOString().replace(/[:.]/g, "-");

@@ -1,10 +1,11 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useEffect, useRef, useState } from "react";
+import { useState } from "react";
 import type { NamespacesResponse } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { RANGE_CHOICES, VERDICT_CHOICES, type RangeChoice, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
 import { describeEntry, splitEntries } from "../lib/ui/filter-entry";
+import { useDismissable } from "./useDismissable";
 
 interface Props {
   view: ViewState;
@@ -13,16 +14,7 @@ interface Props {
 
 export function NamespaceSelect({ view, setView }: Props) {
   const q = useQuery({ queryKey: ["namespaces"], queryFn: ({ signal }) => getJson<NamespacesResponse>("/api/namespaces", signal), refetchInterval: 15_000 });
-  const [open, setOpen] = useState(false);
-  const ref = useRef<HTMLDivElement>(null);
-  useEffect(() => {
-    if (!open) return;
-    const close = (e: MouseEvent) => {
-      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
-    };
-    document.addEventListener("mousedown", close);
-    return () => document.removeEventListener("mousedown", close);
-  }, [open]);
+  const { open, setOpen, ref } = useDismissable();
   const selected = new Set(view.namespaces);
   const known = q.data?.namespaces ?? [];
   // A namespace from the URL stays listed even if it has no flows yet.

@@ -1,6 +1,5 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import Link from "next/link";
 import { useCallback, useEffect, useMemo, useState } from "react";
 import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
@@ -18,6 +17,7 @@ import { StreamStatus } from "./StreamStatus";
 import { ThemeToggle } from "./ThemeToggle";
 import { useFlowFeed } from "./useFlowFeed";
 import { useView } from "./useView";
+import { TopNav } from "./TopNav";
 
 const COLUMNS_KEY = "flowscope.columns";
 
@@ -106,23 +106,7 @@ export function FlowscopeApp() {
   return (
     <div className="app">
       <header className="topbar">
-        <Link href="/" className="brand" aria-label="Flowscope home">
-          <span className="logo" aria-hidden>
-            ◉
-          </span>
-          Flowscope
-        </Link>
-        <nav className="nav">
-          <Link href="/" className="nav-link active">
-            Flows
-          </Link>
-          <Link href="/policies" className="nav-link">
-            Policies
-          </Link>
-          <Link href="/endpoints" className="nav-link">
-            Endpoints
-          </Link>
-        </nav>
+        <TopNav active="flows" />
         <div className="filters">
           <NamespaceSelect view={view} setView={set} />
           <FilterInput view={view} setView={set} error={feed.state === "error" ? feed.error : undefined} />

@@ -8,6 +8,7 @@ import { getJson, withParams } from "../lib/ui/api";
 import { countDecisions, policyRefOf } from "../lib/ui/policy-view";
 import { defaultView, viewHref } from "../lib/ui/view-state";
 import { ThemeToggle } from "./ThemeToggle";
+import { TopNav } from "./TopNav";
 
 const SAMPLE = 1000;
 
@@ -31,23 +32,7 @@ export function PoliciesView() {
   return (
     <div className="app">
       <header className="topbar">
-        <Link href="/" className="brand">
-          <span className="logo" aria-hidden>
-            ◉
-          </span>
-          Flowscope
-        </Link>
-        <nav className="nav">
-          <Link href="/" className="nav-link">
-            Flows
-          </Link>
-          <Link href="/policies" className="nav-link active">
-            Policies
-          </Link>
-          <Link href="/endpoints" className="nav-link">
-            Endpoints
-          </Link>
-        </nav>
+        <TopNav active="policies" />
         <div className="filters">
           <div className="filter-input">
             <input aria-label="Search policies" placeholder="Search policies by name, namespace or kind" value={text} onChange={(e) => setText(e.target.value)} />

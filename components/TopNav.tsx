@@ -1,0 +1,30 @@
+// The brand and page links shared by every page's top bar.
+import Link from "next/link";
+
+export type Page = "flows" | "policies" | "endpoints";
+
+const PAGES: { page: Page; href: string; label: string }[] = [
+  { page: "flows", href: "/", label: "Flows" },
+  { page: "policies", href: "/policies", label: "Policies" },
+  { page: "endpoints", href: "/endpoints", label: "Endpoints" },
+];
+
+export function TopNav({ active }: { active: Page }) {
+  return (
+    <>
+      <Link href="/" className="brand" aria-label="Flowscope home">
+        <span className="logo" aria-hidden>
+          ◉
+        </span>
+        Flowscope
+      </Link>
+      <nav className="nav">
+        {PAGES.map((p) => (
+          <Link key={p.page} href={p.href} className={p.page === active ? "nav-link active" : "nav-link"}>
+            {p.label}
+          </Link>
+        ))}
+      </nav>
+    </>
+  );
+}
