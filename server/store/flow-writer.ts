@@ -2,7 +2,7 @@
 // writer thread (writer-worker.ts), one transaction per batch through a prepared statement (an order
 // of magnitude faster than Prisma's createMany, see ENVIRONMENT.md). The datapath and the stream never
 // wait on the disk; readers that need to see everything call flush(), which waits for the commit.
-import { Worker } from "node:worker_threads";
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { SequencedFlow } from "../bus";
 import { flowToRow, ROW_COLUMNS, type FlowRow } from "./row";
 
@@ -31,6 +31,8 @@ export class FlowWriter {
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly worker: Worker;
+  /** replies from the writer thread; read asynchronously, and drained synchronously by flush() */
+  private readonly replies: MessagePort;
   private readonly done: Int32Array;
   private readonly flushIntervalMs: number;
   private readonly maxBatch: number;
@@ -50,11 +52,12 @@ export class FlowWriter {
     this.flushWaitMs = opts.flushWaitMs ?? 10_000;
     const progress = new SharedArrayBuffer(4);
     this.done = new Int32Array(progress);
-    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress };
-    this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data });
-    this.worker.on("message", (m: WriterReply | { closed: true }) => {
-      if ("seq" in m) this.onReply(m);
-    });
+    const channel = new MessageChannel();
+    this.replies = channel.port1;
+    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress, replies: channel.port2 };
+    this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data, transferList: [channel.port2] });
+    this.replies.on("message", (m: WriterReply) => this.onReply(m));
+    this.replies.unref();
     this.worker.on("error", (err) => {
       this.lastError = `writer thread failed: ${err.message}`;
       console.error(`flow store: ${this.lastError}`);
@@ -106,6 +109,9 @@ export class FlowWriter {
       }
       Atomics.wait(this.done, 0, Atomics.load(this.done, 0), left);
     }
+    // Take the answers now rather than on a later tick: a caller that loops without yielding would
+    // otherwise keep every committed batch in memory until it does.
+    for (let m = receiveMessageOnPort(this.replies); m; m = receiveMessageOnPort(this.replies)) this.onReply(m.message as WriterReply);
   }
 
   private onReply(r: WriterReply): void {
@@ -148,7 +154,10 @@ export class FlowWriter {
       this.worker.on("message", onMessage);
       this.worker.once("exit", () => resolve());
       this.worker.postMessage({ close: true });
-    }).then(() => this.worker.terminate().then(() => undefined));
+    }).then(() => {
+      this.replies.close();
+      return this.worker.terminate().then(() => undefined);
+    });
     return this.closed;
   }
 }

@@ -2,7 +2,7 @@
 // Running inserts here keeps the main thread (datapath, stream, API) free while SQLite works; on a
 // 2-core machine the two run side by side. Progress is published in shared memory so the main thread
 // can wait for "everything sent so far is committed" without a round trip through its event loop.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ROW_COLUMNS } from "./row";
 
@@ -11,13 +11,15 @@ export interface WriterWorkerData {
   dbPath: string;
   /** Int32Array view: [0] = sequence number of the last batch handled (committed or failed) */
   progress: SharedArrayBuffer;
+  /** where batch results go (the main thread can drain it synchronously) */
+  replies: MessagePort;
 }
 
 /** rows as column values in ROW_COLUMNS order */
 export type WriterRequest = { seq: number; rows: unknown[][] };
 export type WriterReply = { seq: number; inserted: number; lastId: number; error?: string };
 
-const { dbPath, progress } = workerData as WriterWorkerData;
+const { dbPath, progress, replies } = workerData as WriterWorkerData;
 const done = new Int32Array(progress);
 const db = new Database(dbPath);
 db.pragma("journal_mode = WAL");
@@ -50,7 +52,8 @@ parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
   } catch (err) {
     reply = { seq: msg.seq, inserted: 0, lastId: 0, error: (err as Error).message };
   }
+  // The reply is queued before progress is published, so a flush() that sees the progress finds it.
+  replies.postMessage(reply);
   Atomics.store(done, 0, msg.seq);
   Atomics.notify(done, 0);
-  parentPort!.postMessage(reply);
 });
