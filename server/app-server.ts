@@ -68,7 +68,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   if (cfg.simulate) {
     const datapath = Datapath.fromScenarioFile(cfg.scenarioPath);
     for (const w of datapath.warnings) log(`policy rejected: ${w.source}${w.document !== undefined ? ` document ${w.document}` : ""}${w.path ? ` at ${w.path}` : ""}: ${w.message}`);
-    simulator = new Simulator(datapath, bus, { rate: cfg.rate });
+    simulator = new Simulator(datapath, bus, { rate: cfg.rate, backlog: () => store.writer.lag });
   }
 
   const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION };

@@ -10,6 +10,9 @@ export interface SimulatorOptions {
   rate?: number;
   tickMs?: number;
   watchPolicies?: boolean;
+  /** flows accepted but not yet stored; while it exceeds maxBacklog the simulator pauses */
+  backlog?: () => number;
+  maxBacklog?: number;
 }
 
 export class Simulator {
@@ -18,6 +21,8 @@ export class Simulator {
   requests = 0;
   errors = 0;
   lastError: string | undefined;
+  /** ticks skipped because the store was behind */
+  throttledTicks = 0;
   private timer: NodeJS.Timeout | undefined;
   private stopWatch: (() => void) | undefined;
   private readonly scheduler: RateScheduler;
@@ -41,8 +46,15 @@ export class Simulator {
     this.running = true;
     const tickMs = this.opts.tickMs ?? 20;
     let last = Date.now();
+    const maxBacklog = this.opts.maxBacklog ?? 100_000;
     this.timer = setInterval(() => {
       const now = Date.now();
+      // Backpressure: a rate the disk cannot sustain must not turn into an unbounded in-memory queue.
+      if (this.opts.backlog && this.opts.backlog() > maxBacklog) {
+        this.throttledTicks++;
+        last = now;
+        return;
+      }
       this.step(now - last, now);
       last = now;
     }, tickMs);
