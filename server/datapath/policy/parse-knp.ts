@@ -2,27 +2,12 @@
 import { Checker, join } from "../../scenario/check";
 import { parseCidr, cidrContains, type Cidr } from "../../cluster/ip";
 import { NS_LABEL_PREFIX } from "../../cluster/labels";
-import { makeSelector, normalizeOp, nsExistsRequirement, nsRequirement } from "../selector";
-import { parsePortValue, type RuleContext } from "./parse-rule";
+import { makeSelector, nsExistsRequirement, nsRequirement } from "../selector";
+import { parsePortValue, parseSelectorRequirements, type RuleContext } from "./parse-rule";
 import type { Peer, PeerRule, PortSel, Requirement, Rule } from "./types";
 
 function k8sSelector(c: Checker, v: unknown, path: string, keyPrefix: string): Requirement[] {
-  const o = c.obj(v ?? {}, path, ["matchLabels", "matchExpressions"]);
-  const reqs: Requirement[] = [];
-  for (const [k, val] of Object.entries(c.strMap(o.matchLabels, join(path, "matchLabels")))) reqs.push({ source: "k8s", key: keyPrefix + k, op: "In", values: [val] });
-  c.arr(o.matchExpressions, join(path, "matchExpressions")).forEach((e, i) => {
-    const p = join(join(path, "matchExpressions"), i);
-    const x = c.obj(e, p, ["key", "operator", "values"], ["key", "operator"]);
-    const key = c.str(x.key, join(p, "key"));
-    const opText = c.str(x.operator, join(p, "operator"));
-    const op = opText === undefined ? undefined : normalizeOp(opText);
-    if (opText !== undefined && !op) c.err(join(p, "operator"), `must be one of In, NotIn, Exists, DoesNotExist, got "${opText}"`);
-    const values = c.arr(x.values, join(p, "values")).map((val, j) => c.str(val, join(join(p, "values"), j), { allowNumber: true }) ?? "");
-    if ((op === "In" || op === "NotIn") && values.length === 0) c.err(join(p, "values"), `must be non-empty for operator ${op}`);
-    if ((op === "Exists" || op === "DoesNotExist") && values.length > 0) c.err(join(p, "values"), `must be empty for operator ${op}`);
-    if (key !== undefined && op) reqs.push({ source: "k8s", key: keyPrefix + key, op, values });
-  });
-  return reqs;
+  return parseSelectorRequirements(c, v, path, (k) => ({ source: "k8s", key: keyPrefix + k }));
 }
 
 function parsePorts(ctx: RuleContext, v: unknown, path: string): PortSel[] | null {

@@ -25,11 +25,19 @@ export interface RuleContext {
 }
 
 export function parseLabelSelector(ctx: RuleContext, v: unknown, path: string): Requirement[] {
-  const { c } = ctx;
+  return parseSelectorRequirements(ctx.c, v, path, parseSelectorKey);
+}
+
+/**
+ * A Kubernetes LabelSelector (matchLabels + matchExpressions) with strict validation. `keyOf` turns a
+ * written key into source and key: Cilium's `source:key` form for Cilium policies, a fixed k8s source
+ * (and the namespace-label prefix where it applies) for NetworkPolicy.
+ */
+export function parseSelectorRequirements(c: Checker, v: unknown, path: string, keyOf: (raw: string) => { source: string; key: string }): Requirement[] {
   const o = c.obj(v ?? {}, path, ["matchLabels", "matchExpressions"]);
   const reqs: Requirement[] = [];
   for (const [k, val] of Object.entries(c.strMap(o.matchLabels, join(path, "matchLabels")))) {
-    const key = parseSelectorKey(k);
+    const key = keyOf(k);
     if (!key.key) c.err(join(join(path, "matchLabels"), k), `invalid label key "${k}"`);
     reqs.push({ ...key, op: "In", values: [val] });
   }
@@ -43,7 +51,7 @@ export function parseLabelSelector(ctx: RuleContext, v: unknown, path: string): 
     const values = c.arr(x.values, join(p, "values")).map((val, j) => c.str(val, join(join(p, "values"), j), { allowNumber: true }) ?? "");
     if ((op === "In" || op === "NotIn") && values.length === 0) c.err(join(p, "values"), `must be non-empty for operator ${op}`);
     if ((op === "Exists" || op === "DoesNotExist") && values.length > 0) c.err(join(p, "values"), `must be empty for operator ${op}`);
-    if (key !== undefined && op) reqs.push({ ...parseSelectorKey(key), op, values });
+    if (key !== undefined && op) reqs.push({ ...keyOf(key), op, values });
   });
   return reqs;
 }
