@@ -32,7 +32,9 @@ export interface ServerStatus {
   /** flows that could not be written and were given up on */
   storeDropped: number;
   retention: { maxFlows: number; maxAgeMs?: number };
-  simulator: { running: boolean; scenario: string; rate: number };
+  /** rate: configured requests/s; skippedRequests: due requests this machine had no time for;
+   * throttledTicks: ticks paused because the store was behind */
+  simulator: { running: boolean; scenario: string; rate: number; skippedRequests: number; throttledTicks: number; errors: number; lastError?: string };
   policyRevision: number;
   websocketClients: number;
 }

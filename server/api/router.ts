@@ -76,8 +76,16 @@ function getStatus(ctx: ApiContext): ServerStatus {
     storeDropped: ctx.store.writer.dropped,
     retention: { maxFlows: ctx.store.retention.policy.maxFlows, maxAgeMs: ctx.store.retention.policy.maxAgeMs },
     simulator: ctx.simulator
-      ? { running: ctx.simulator.running, scenario: ctx.simulator.scenarioName, rate: ctx.simulator.requestRate() }
-      : { running: false, scenario: "", rate: 0 },
+      ? {
+          running: ctx.simulator.running,
+          scenario: ctx.simulator.scenarioName,
+          rate: ctx.simulator.requestRate(),
+          skippedRequests: ctx.simulator.skippedRequests,
+          throttledTicks: ctx.simulator.throttledTicks,
+          errors: ctx.simulator.errors,
+          lastError: ctx.simulator.lastError,
+        }
+      : { running: false, scenario: "", rate: 0, skippedRequests: 0, throttledTicks: 0, errors: 0 },
     policyRevision: ctx.simulator?.datapath.revision() ?? 0,
     websocketClients: ctx.stream.clientCount,
   };
