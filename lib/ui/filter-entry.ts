@@ -1,10 +1,10 @@
 // Display and validation of one free-text filter entry in Hubble UI's syntax
 // `[!][from:|to:|either:]kind=value` (kinds label, ip, dns, identity, pod, workload) plus `policy=`.
 // Parsing is lib/filter's (the same code the server runs), so the box rejects exactly what the API would.
-import { parseUiEntry } from "../filter/parse-ui";
+import { parseUiEntry, type UiDirection, type UiKind } from "../filter/parse-ui";
 
-export type EntryKind = "label" | "ip" | "dns" | "identity" | "pod" | "workload" | "policy";
-export type EntryDirection = "from" | "to" | "either";
+export type EntryKind = UiKind;
+export type EntryDirection = UiDirection;
 
 export interface EntryInfo {
   negated: boolean;

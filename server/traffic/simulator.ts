@@ -28,10 +28,13 @@ export class Simulator {
   private timer: NodeJS.Timeout | undefined;
   private stopWatch: (() => void) | undefined;
   private readonly scheduler: RateScheduler;
+  /** the scenario's traffic, fixed for the simulator's life (read once, not on every tick) */
+  private readonly entries: ReturnType<Datapath["trafficEntries"]>;
 
   constructor(readonly datapath: Datapath, private readonly bus: FlowBus, private readonly opts: SimulatorOptions = {}) {
     this.scenarioName = datapath.scenario.metadata?.name ?? "scenario";
     const entries = datapath.trafficEntries();
+    this.entries = entries;
     this.scheduler = new RateScheduler(entries.map((e) => e.rate ?? 1), opts.rate);
   }
 
@@ -71,7 +74,7 @@ export class Simulator {
    * requests that do not fit are skipped and counted.
    */
   step(elapsedMs: number, now = Date.now(), budgetMs = Infinity): number {
-    const entries = this.datapath.trafficEntries();
+    const entries = this.entries;
     const due = this.scheduler.due(elapsedMs);
     let sent = 0;
     const when = new Date(now);
