@@ -12,6 +12,7 @@ import { FlowBus } from "../server/bus";
 import { Datapath } from "../server/datapath";
 import { FlowStore } from "../server/store/flow-store";
 import { flowToRow, ROW_COLUMNS } from "../server/store/row";
+import { FragmentRegistry } from "../server/store/fragments";
 import { parseSearchParams } from "../lib/filter/params";
 import type { FlowEnvelope } from "../lib/flow/types";
 import { DEFAULT_SCENARIO } from "../server/config";
@@ -72,7 +73,10 @@ export async function main(): Promise<Record<string, number>> {
   // database opened exactly as the store opens it (same schema, page size, cache, WAL)
   const bare = await openDatabase(tmpDb("bare.db"));
   const bareDb = bare.sqlite;
-  const rows = sample.map((env, k) => flowToRow(k + 1, env));
+  const bareFragments = new FragmentRegistry(bareDb);
+  const rows = sample.map((env, k) => flowToRow(k + 1, env, bareFragments));
+  const insertFragment = bareDb.prepare("INSERT INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+  for (const f of bareFragments.takeNew()) insertFragment.run(f);
   const insert = bareDb.prepare(`INSERT INTO flows (${ROW_COLUMNS.join(",")}) VALUES (${ROW_COLUMNS.map(() => "?").join(",")})`);
   const tx = bareDb.transaction((rs: typeof rows) => {
     for (const r of rs) insert.run(ROW_COLUMNS.map((c) => r[c]));

@@ -1,16 +1,30 @@
 // The one bus every flow passes through after the datapath. It stamps each flow with the next row id
-// (which is also the stream cursor and the SQLite primary key) and serialises it once, then hands the
-// batch to every subscriber synchronously: store, stream and metrics see the same flows, in the same
-// order and the same bytes.
+// (which is also the stream cursor and the SQLite primary key) and hands the batch to every subscriber
+// synchronously: store, stream and metrics see the same flows, in the same order and the same bytes.
+// The JSON line is made at most once per flow, on first use: with no stream client, nobody needs it
+// (the store writes its own, shorter form).
 import type { FlowEnvelope } from "../lib/flow/types";
 import type { StoredFlow } from "../lib/api-types";
 import { toHubbleJson } from "../lib/flow/json";
 
 export interface SequencedFlow {
-  id: number;
-  envelope: FlowEnvelope;
-  /** the envelope in `hubble observe -o json` bytes, serialised once here for the store and every stream client */
-  json: string;
+  readonly id: number;
+  readonly envelope: FlowEnvelope;
+  /** the envelope in `hubble observe -o json` bytes, serialised once for every stream client */
+  readonly json: string;
+}
+
+class BusFlow implements SequencedFlow {
+  private text: string | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly envelope: FlowEnvelope,
+  ) {}
+
+  get json(): string {
+    return (this.text ??= toHubbleJson(this.envelope));
+  }
 }
 
 export type BusListener = (batch: readonly SequencedFlow[]) => void;
@@ -33,7 +47,7 @@ export class FlowBus {
 
   publish(envelopes: readonly FlowEnvelope[]): SequencedFlow[] {
     if (envelopes.length === 0) return [];
-    const batch = envelopes.map((envelope) => ({ id: this.nextId++, envelope, json: toHubbleJson(envelope) }));
+    const batch: SequencedFlow[] = envelopes.map((envelope) => new BusFlow(this.nextId++, envelope));
     this.published += batch.length;
     for (const l of this.listeners) {
       try {

@@ -295,6 +295,36 @@ function messagesJson(v: unknown[], encode: MessageEncoder): string {
   return out + "]";
 }
 
+// The datapath shares the parts of a record that repeat from request to request (endpoints, policy
+// lists, services) and freezes them; a frozen value cannot change, so its JSON is computed once.
+const FROZEN_JSON = new WeakMap<object, string>();
+
+function frozenJson(v: object, encode: () => string): string {
+  let s = FROZEN_JSON.get(v);
+  if (s === undefined) {
+    // a fragment hook must not see the nested values of a value it is about to be handed whole
+    const hook = fragmentHook;
+    fragmentHook = undefined;
+    try {
+      s = encode();
+    } finally {
+      fragmentHook = hook;
+    }
+    FROZEN_JSON.set(v, s);
+  }
+  return s;
+}
+
+/** Flow fields whose JSON repeats across records and may be stored once, by reference (server/store). */
+export const FRAGMENT_FIELDS: ReadonlySet<string> = new Set([
+  "source", "destination", "egress_allowed_by", "ingress_allowed_by", "egress_denied_by", "ingress_denied_by", "extensions",
+]);
+
+/** Given a fragmentable field's value and its JSON, returns the text to print in its place. */
+export type FragmentHook = (field: string, value: unknown, json: string) => string;
+
+let fragmentHook: FragmentHook | undefined;
+
 const compiled = new Map<string, MessageEncoder>();
 
 function messageEncoder(msg: string): MessageEncoder {
@@ -321,6 +351,8 @@ function compileMessage(msg: string): MessageEncoder {
   const firstKeys = fields.map((f) => "{" + f.key);
   const nextKeys = fields.map((f) => "," + f.key);
   const kinds = fields.map((f) => kindOf(f.type));
+  // a value that never repeats would only push the repeating ones out of the quote cache
+  const unique = fields.map((f) => f.name === "uuid");
   const enums = fields.map((f) => (typeof f.type === "object" && "enum" in f.type ? enumEncoder(f.type.enum) : undefined));
   // nested encoders are looked up on first use, so message types may refer to each other in any order
   const nestedNames = fields.map((f) => (typeof f.type === "object" ? ("msg" in f.type ? f.type.msg : "repeated" in f.type && f.type.repeated !== "string" ? f.type.repeated.msg : undefined) : undefined));
@@ -330,7 +362,8 @@ function compileMessage(msg: string): MessageEncoder {
   function value(i: number, v: unknown): string | undefined {
     switch (kinds[i]) {
       case Kind.String:
-        return typeof v === "string" && v !== "" ? quote(v) : undefined;
+        if (typeof v !== "string" || v === "") return undefined;
+        return unique[i] ? quoteUncached(v) : quote(v);
       case Kind.Int:
         if (typeof v === "number") return v !== 0 ? String(Math.trunc(v)) : undefined;
         return typeof v === "string" && v !== "" && v !== "0" ? String(Number(v)) : undefined;
@@ -345,16 +378,31 @@ function compileMessage(msg: string): MessageEncoder {
       case Kind.Timestamp:
         return typeof v === "string" && v !== "" ? timestampJson(v) : undefined;
       case Kind.Any:
-        return typeof v === "object" ? anyValue(v) : undefined;
+        if (typeof v !== "object") return undefined;
+        return v !== null && Object.isFrozen(v) ? frozenJson(v, () => anyValue(v)) : anyValue(v);
       case Kind.Enum:
         return enums[i]!(v);
-      case Kind.Message:
-        return typeof v === "object" ? (nested[i] ??= messageEncoder(nestedNames[i]!))(v as Record<string, unknown>) : undefined;
+      case Kind.Message: {
+        if (typeof v !== "object") return undefined;
+        const enc = (nested[i] ??= messageEncoder(nestedNames[i]!));
+        return Object.isFrozen(v) ? frozenJson(v as object, () => enc(v as Record<string, unknown>)) : enc(v as Record<string, unknown>);
+      }
       case Kind.Strings:
         return Array.isArray(v) && v.length !== 0 ? stringsJson(v) : undefined;
-      case Kind.Messages:
-        return Array.isArray(v) && v.length !== 0 ? messagesJson(v, (nested[i] ??= messageEncoder(nestedNames[i]!))) : undefined;
+      case Kind.Messages: {
+        if (!Array.isArray(v) || v.length === 0) return undefined;
+        const enc = (nested[i] ??= messageEncoder(nestedNames[i]!));
+        return Object.isFrozen(v) ? frozenJson(v, () => messagesJson(v, enc)) : messagesJson(v, enc);
+      }
     }
+  }
+
+  // Fields a fragment hook may replace (see toHubbleJsonWithFragments); only a Flow has them.
+  const fragmentable = fields.map((f) => msg === "Flow" && FRAGMENT_FIELDS.has(f.name));
+  function emit(i: number, v: unknown): string | undefined {
+    const s = value(i, v);
+    if (s === undefined || fragmentHook === undefined || !fragmentable[i]) return s;
+    return fragmentHook(fields[i]!.name, v, s);
   }
 
   /** Any key order, and aliases (read only where the proto name is absent, as import.ts accepts both). */
@@ -369,7 +417,7 @@ function compileMessage(msg: string): MessageEncoder {
       let v = slots[i];
       if (v === undefined) v = slots[n + i];
       if (v === undefined || v === null) continue;
-      const s = value(i, v);
+      const s = emit(i, v);
       if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
     }
     return out === "" ? "{}" : out + "}";
@@ -387,7 +435,7 @@ function compileMessage(msg: string): MessageEncoder {
       last = i;
       const v = obj[k];
       if (v === undefined || v === null) continue;
-      const s = value(i, v);
+      const s = emit(i, v);
       if (s !== undefined) out += (out === "" ? firstKeys[i] : nextKeys[i]) + s;
     }
     return out === "" ? "{}" : out + "}";
@@ -404,4 +452,18 @@ let encodeEnvelope: MessageEncoder | undefined;
 /** One line of `hubble observe -o json` (without the trailing newline). */
 export function toHubbleJson(envelope: FlowEnvelope | LostEventsEnvelope | Record<string, unknown>): string {
   return (encodeEnvelope ??= messageEncoder("GetFlowsResponse"))(envelope as Record<string, unknown>);
+}
+
+/**
+ * toHubbleJson, except that the value of each FRAGMENT_FIELDS field of the flow is replaced by what
+ * `hook` returns for it (the store prints a reference to a shared copy). Everything else is identical.
+ */
+export function toHubbleJsonWithFragments(envelope: FlowEnvelope | Record<string, unknown>, hook: FragmentHook): string {
+  const prev = fragmentHook;
+  fragmentHook = hook;
+  try {
+    return toHubbleJson(envelope);
+  } finally {
+    fragmentHook = prev;
+  }
 }

@@ -5,7 +5,8 @@ import type Database from "better-sqlite3";
 import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { queryToSql } from "../store/filter-sql";
-import { flowToRow } from "../store/row";
+import { flowColumns } from "../store/row";
+import { joinList, MAX_LABELS_TEXT } from "../store/fragments";
 import type { FlowReader } from "../store/flow-reader";
 
 interface GroupRow {
@@ -60,21 +61,23 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
   if (!residual) {
     rows = db
       .prepare(
-        `SELECT src_namespace, src_workload, src_identity, MAX(src_labels) AS src_labels, src_names,
-                dst_namespace, dst_workload, dst_identity, MAX(dst_labels) AS dst_labels, dst_names,
+        // endpoints' labels live in their fragments (server/store/fragments.ts): one lookup per group
+        `SELECT g.*, (SELECT labels FROM fragments WHERE id = g.src_ep) AS src_labels, (SELECT labels FROM fragments WHERE id = g.dst_ep) AS dst_labels
+         FROM (SELECT src_namespace, src_workload, src_identity, MAX(src_ep) AS src_ep, src_names,
+                dst_namespace, dst_workload, dst_identity, MAX(dst_ep) AS dst_ep, dst_names,
                 verdict, protocol, dst_port, l7_protocol,
                 CASE WHEN l7_protocol IN ('http','grpc') AND l7_type = 'REQUEST' THEN http_method || ' ' || http_url END AS l7_http,
                 policies, COUNT(*) AS n
          FROM flows WHERE (${where || "1"}) AND (is_reply IS NULL OR is_reply = 0)
          GROUP BY src_namespace, src_workload, src_identity, src_names, dst_namespace, dst_workload, dst_identity, dst_names,
-                  verdict, protocol, dst_port, l7_protocol, l7_http, policies`,
+                  verdict, protocol, dst_port, l7_protocol, l7_http, policies) g`,
       )
       .all(...params) as GroupRow[];
   } else {
     // Residual filters need the records; group in memory from the same row projection.
     const acc = new Map<string, GroupRow>();
     for (const s of reader.iterate(windowed)) {
-      const r = flowToRow(Number(s.id), s);
+      const r = { ...flowColumns(s), src_labels: joinList(s.flow.source?.labels, MAX_LABELS_TEXT), dst_labels: joinList(s.flow.destination?.labels, MAX_LABELS_TEXT) };
       if (r.is_reply === 1) continue;
       const l7_http = (r.l7_protocol === "http" || r.l7_protocol === "grpc") && r.l7_type === "REQUEST" ? `${r.http_method} ${r.http_url}` : null;
       const key = [r.src_namespace, r.src_workload, r.src_identity, r.src_names, r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_names, r.verdict, r.protocol, r.dst_port, r.l7_protocol, l7_http, r.policies].join("\u0000");

@@ -78,21 +78,27 @@ function podPart(values: string[], side: "src" | "dst", field: string): Part {
   );
 }
 
+/** Endpoints' labels live in their fragments: a label condition selects fragments, then rows using them. */
+function labelsLike(side: "src" | "dst", patterns: number): string {
+  const cond = new Array(patterns).fill("labels LIKE ? ESCAPE '\\'").join(" OR ");
+  return `${side}_ep IN (SELECT id FROM fragments WHERE kind = 'endpoint' AND (${cond}))`;
+}
+
 function labelPart(selectors: string[], side: "src" | "dst", field: string): Part {
   return or(
     selectors.map((sel) => {
       const reqs = parseLabelSelector(sel, field);
       const parts: Part[] = reqs.map((r) => {
         if (r.op === "eq" && r.source !== undefined) {
-          return { sql: `${side}_labels LIKE ? ESCAPE '\\'`, params: [`%\n${likeEscape(`${r.source}:${r.key}=${r.values[0]}`)}\n%`], exact: true };
+          return { sql: labelsLike(side, 1), params: [`%\n${likeEscape(`${r.source}:${r.key}=${r.values[0]}`)}\n%`], exact: true };
         }
         if (r.op === "exists" && r.source !== undefined) {
           const label = likeEscape(`${r.source}:${r.key}`);
-          return { sql: `(${side}_labels LIKE ? ESCAPE '\\' OR ${side}_labels LIKE ? ESCAPE '\\')`, params: [`%\n${label}=%`, `%\n${label}\n%`], exact: true };
+          return { sql: labelsLike(side, 2), params: [`%\n${label}=%`, `%\n${label}\n%`], exact: true };
         }
         if (r.op === "eq") {
           // any source: a superset (the value or another label could contain the text); residual decides
-          return { sql: `${side}_labels LIKE ? ESCAPE '\\'`, params: [`%:${likeEscape(`${r.key}=${r.values[0]}`)}\n%`], exact: false };
+          return { sql: labelsLike(side, 1), params: [`%:${likeEscape(`${r.key}=${r.values[0]}`)}\n%`], exact: false };
         }
         return { ...TRUE, exact: false };
       });

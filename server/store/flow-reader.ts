@@ -7,6 +7,7 @@ import type { StoredFlow } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { queryToSql } from "./filter-sql";
 import { parseStored } from "../bus";
+import type { FragmentRegistry } from "./fragments";
 
 export interface PageOptions {
   limit: number;
@@ -24,7 +25,13 @@ export interface Page {
 
 export interface RawRow {
   id: number;
+  /** the record's `hubble observe -o json` line */
   json: string;
+}
+
+interface StoredRow {
+  id: number;
+  body: string;
 }
 
 function toStored(row: RawRow): StoredFlow {
@@ -34,7 +41,17 @@ function toStored(row: RawRow): StoredFlow {
 export class FlowReader {
   private statements = new Map<string, Database.Statement>();
 
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly fragments: FragmentRegistry,
+  ) {}
+
+  private all(st: Database.Statement, params: unknown[]): RawRow[] {
+    const rows = st.all(...params) as StoredRow[];
+    const out: RawRow[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) out[i] = { id: rows[i]!.id, json: this.fragments.expand(rows[i]!.body) };
+    return out;
+  }
 
   private prepare(sql: string): Database.Statement {
     let st = this.statements.get(sql);
@@ -55,13 +72,13 @@ export class FlowReader {
     if (translated.branches) return this.pageByBranches(translated.branches, desc, limit, opts.cursor);
     const budget = opts.scanBudget ?? 200_000;
     const chunk = residual ? Math.min(Math.max(limit * 4, 500), 5000) : limit;
-    const sql = `SELECT id, json FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
+    const sql = `SELECT id, body FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
     const st = this.prepare(sql);
     const out: StoredFlow[] = [];
     let cursor = opts.cursor ?? (desc ? Number.MAX_SAFE_INTEGER : 0);
     let scanned = 0;
     for (;;) {
-      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      const rows = this.all(st, [...params, cursor, chunk]);
       for (const row of rows) {
         cursor = row.id;
         const stored = toStored(row);
@@ -84,8 +101,8 @@ export class FlowReader {
     const merged = new Map<number, RawRow>();
     let more = false;
     for (const b of branches) {
-      const st = this.prepare(`SELECT id, json FROM flows WHERE (${b.where}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`);
-      const rows = st.all(...b.params, start, limit + 1) as RawRow[];
+      const st = this.prepare(`SELECT id, body FROM flows WHERE (${b.where}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`);
+      const rows = this.all(st, [...b.params, start, limit + 1]);
       if (rows.length > limit) more = true;
       for (const r of rows) merged.set(r.id, r);
     }
@@ -99,10 +116,10 @@ export class FlowReader {
   /** Every matching flow, oldest first, in chunks: constant memory however many there are. */
   *iterate(query: FlowQuery, afterId = 0, chunk = 2000): Generator<StoredFlow> {
     const { where, params, residual } = queryToSql(query);
-    const st = this.prepare(`SELECT id, json FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+    const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
     let cursor = afterId;
     for (;;) {
-      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      const rows = this.all(st, [...params, cursor, chunk]);
       for (const row of rows) {
         cursor = row.id;
         const stored = toStored(row);
@@ -116,10 +133,10 @@ export class FlowReader {
   /** Raw JSON lines (the stored envelope text) for export, oldest first. */
   *iterateJson(query: FlowQuery, afterId = 0, chunk = 2000): Generator<{ id: number; json: string; flow?: FlowEnvelope }> {
     const { where, params, residual } = queryToSql(query);
-    const st = this.prepare(`SELECT id, json FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+    const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
     let cursor = afterId;
     for (;;) {
-      const rows = st.all(...params, cursor, chunk) as RawRow[];
+      const rows = this.all(st, [...params, cursor, chunk]);
       for (const row of rows) {
         cursor = row.id;
         if (residual) {
@@ -133,13 +150,13 @@ export class FlowReader {
   }
 
   byUuid(uuid: string): StoredFlow | undefined {
-    const row = this.prepare("SELECT id, json FROM flows WHERE uuid = ?").get(uuid) as RawRow | undefined;
-    return row ? toStored(row) : undefined;
+    const row = this.prepare("SELECT id, body FROM flows WHERE uuid = ?").get(uuid) as StoredRow | undefined;
+    return row ? toStored({ id: row.id, json: this.fragments.expand(row.body) }) : undefined;
   }
 
   /** Raw rows after `afterId` up to and including `uptoId`, oldest first. */
   rangeJson(afterId: number, uptoId: number, limit: number): RawRow[] {
-    return this.prepare("SELECT id, json FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?").all(afterId, uptoId, limit) as RawRow[];
+    return this.all(this.prepare("SELECT id, body FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?"), [afterId, uptoId, limit]);
   }
 
   lastId(): number {

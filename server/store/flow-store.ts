@@ -7,18 +7,23 @@ import { openDatabase, type FlowDatabase } from "./database";
 import { FlowReader } from "./flow-reader";
 import { FlowWriter } from "./flow-writer";
 import { Retention, type RetentionPolicy } from "./retention";
+import { FragmentRegistry } from "./fragments";
+import { upgradeLegacyRows } from "./legacy-upgrade";
 
 export class FlowStore {
   readonly reader: FlowReader;
   readonly writer: FlowWriter;
   readonly retention: Retention;
+  /** the shared parts of stored records (see fragments.ts); one registry for every reader and the writer */
+  readonly fragments: FragmentRegistry;
   private stored: number;
   private retentionTimer: NodeJS.Timeout | undefined;
   private rateWindow: { t: number; n: number }[] = [];
 
   private constructor(readonly db: FlowDatabase, policy: RetentionPolicy) {
-    this.reader = new FlowReader(db.sqlite);
-    this.writer = new FlowWriter(db.path);
+    this.fragments = new FragmentRegistry(db.sqlite);
+    this.reader = new FlowReader(db.sqlite, this.fragments);
+    this.writer = new FlowWriter(db.path, this.fragments);
     this.retention = new Retention(db.sqlite, policy);
     this.stored = this.reader.count();
     // Counted from the writer's own report: flushes happen on its timer as well as on demand.
@@ -27,7 +32,15 @@ export class FlowStore {
 
   static async open(path: string, policy: RetentionPolicy): Promise<FlowStore> {
     const db = await openDatabase(path);
-    return new FlowStore(db, policy);
+    const store = new FlowStore(db, policy);
+    try {
+      upgradeLegacyRows(db.sqlite, store.fragments, (msg) => console.log(`flow store: ${msg}`));
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    store.stored = store.reader.count();
+    return store;
   }
 
   ingest(batch: readonly SequencedFlow[]): void {
@@ -73,7 +86,7 @@ export class FlowStore {
     const conn = new Database(this.db.path, { readonly: true, fileMustExist: true });
     conn.pragma("cache_size = -8192");
     conn.pragma("busy_timeout = 5000");
-    return { reader: new FlowReader(conn), close: () => conn.close() };
+    return { reader: new FlowReader(conn, this.fragments), close: () => conn.close() };
   }
 
   databaseBytes(): number {

@@ -5,6 +5,7 @@
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { SequencedFlow } from "../bus";
 import { flowToRow, ROW_COLUMNS, type FlowRow } from "./row";
+import type { FragmentRegistry, FragmentRow } from "./fragments";
 
 /** A row as its column values in ROW_COLUMNS order: cheaper to copy to the writer thread than an object. */
 export type RowValues = unknown[];
@@ -14,7 +15,7 @@ function rowValues(r: FlowRow): RowValues {
   for (let i = 0; i < ROW_COLUMNS.length; i++) out[i] = r[ROW_COLUMNS[i]!];
   return out;
 }
-import type { WriterReply, WriterWorkerData } from "./writer-worker";
+import type { WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
 
 export interface WriterOptions {
   flushIntervalMs?: number;
@@ -25,8 +26,10 @@ export interface WriterOptions {
 
 export class FlowWriter {
   private pending: RowValues[] = [];
-  /** rows sent to the writer thread and not yet answered, by batch sequence number */
-  private inflight = new Map<number, RowValues[]>();
+  /** fragments first used by pending rows (or by rows whose batch failed): they go with the next batch */
+  private pendingFragments: FragmentRow[] = [];
+  /** batches sent to the writer thread and not yet answered, by sequence number */
+  private inflight = new Map<number, { rows: RowValues[]; fragments: FragmentRow[] }>();
   private inflightRows = 0;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -46,7 +49,7 @@ export class FlowWriter {
   private flushedListeners: ((count: number, lastId: number) => void)[] = [];
   private closed: Promise<void> | undefined;
 
-  constructor(dbPath: string, opts: WriterOptions = {}) {
+  constructor(dbPath: string, private readonly fragments: FragmentRegistry, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.maxBatch = opts.maxBatch ?? 5000;
     this.flushWaitMs = opts.flushWaitMs ?? 10_000;
@@ -67,7 +70,9 @@ export class FlowWriter {
   }
 
   enqueue(batch: readonly SequencedFlow[]): void {
-    for (const f of batch) this.pending.push(rowValues(flowToRow(f.id, f.envelope, f.json)));
+    for (const f of batch) this.pending.push(rowValues(flowToRow(f.id, f.envelope, this.fragments)));
+    const fresh = this.fragments.takeNew();
+    if (fresh.length) this.pendingFragments.push(...fresh);
     if (this.pending.length >= this.maxBatch) this.send();
     else if (!this.timer) this.timer = setTimeout(() => this.send(), this.flushIntervalMs);
   }
@@ -89,11 +94,14 @@ export class FlowWriter {
     }
     if (this.pending.length === 0 || this.closed) return;
     const rows = this.pending;
+    const fragments = this.pendingFragments;
     this.pending = [];
+    this.pendingFragments = [];
     const seq = ++this.seq;
-    this.inflight.set(seq, rows);
+    this.inflight.set(seq, { rows, fragments });
     this.inflightRows += rows.length;
-    this.worker.postMessage({ seq, rows });
+    const req: WriterRequest = { seq, rows, fragments };
+    this.worker.postMessage(req);
   }
 
   /** Sends everything queued and waits until the writer thread has committed it (bounded wait). */
@@ -115,9 +123,10 @@ export class FlowWriter {
   }
 
   private onReply(r: WriterReply): void {
-    const rows = this.inflight.get(r.seq);
+    const sent = this.inflight.get(r.seq);
     this.inflight.delete(r.seq);
-    if (!rows) return;
+    if (!sent) return;
+    const rows = sent.rows;
     this.inflightRows -= rows.length;
     if (r.error === undefined) {
       this.written += r.inserted;
@@ -128,6 +137,8 @@ export class FlowWriter {
     // Keep the flows and retry shortly rather than lose them (e.g. SQLITE_BUSY from a long reader).
     this.lastError = r.error;
     this.pending = rows.concat(this.pending);
+    // Fragments are kept even when rows must be dropped: the registry already hands out their ids.
+    this.pendingFragments = sent.fragments.concat(this.pendingFragments);
     if (this.pending.length > this.maxPending) {
       const excess = this.pending.length - this.maxPending;
       this.pending.splice(0, excess);

@@ -1,16 +1,16 @@
 // Turns a flow envelope into the `flows` table's columns. Everything that came from traffic (paths,
-// DNS names, labels, headers) is untrusted: each column is length-bounded, and the stored JSON is
+// DNS names, labels, headers) is untrusted: each column is length-bounded, and the stored record is
 // bounded by trimming the L7 parts that can grow without limit before the whole record is cut.
 import type { Flow, FlowEnvelope } from "../../lib/flow/types";
 import { decidingPolicies } from "../../lib/filter/policy";
 import { toHubbleJson } from "../../lib/flow/json";
+import { joinList, type FragmentRegistry } from "./fragments";
 
 export const MAX_TEXT = 1024;
-export const MAX_LABELS = 4096;
 export const MAX_JSON = 64 * 1024;
 
-export interface FlowRow {
-  id: number;
+/** What filters and the service map read, derived from a record. */
+export interface FlowColumns {
   uuid: string;
   time_ms: number;
   node_name: string;
@@ -28,7 +28,6 @@ export interface FlowRow {
   src_identity: number | null;
   src_ip: string | null;
   src_port: number | null;
-  src_labels: string | null;
   src_names: string | null;
   dst_namespace: string | null;
   dst_pod: string | null;
@@ -36,7 +35,6 @@ export interface FlowRow {
   dst_identity: number | null;
   dst_ip: string | null;
   dst_port: number | null;
-  dst_labels: string | null;
   dst_names: string | null;
   dst_service: string | null;
   protocol: string | null;
@@ -47,34 +45,29 @@ export interface FlowRow {
   http_url: string | null;
   dns_query: string | null;
   policies: string | null;
-  summary: string | null;
-  json: string;
+}
+
+/** A stored row: the columns, the endpoints' fragment ids (their labels live there) and the body. */
+export interface FlowRow extends FlowColumns {
+  id: number;
+  src_ep: number | null;
+  dst_ep: number | null;
+  /** the record as `hubble observe -o json` prints it, with shared parts as fragment references */
+  body: string;
 }
 
 export const ROW_COLUMNS: readonly (keyof FlowRow)[] = [
   "id", "uuid", "time_ms", "node_name", "verdict", "drop_reason_desc", "event_type", "event_sub_type",
   "flow_type", "traffic_direction", "is_reply", "policy_match_type",
-  "src_namespace", "src_pod", "src_workload", "src_identity", "src_ip", "src_port", "src_labels", "src_names",
-  "dst_namespace", "dst_pod", "dst_workload", "dst_identity", "dst_ip", "dst_port", "dst_labels", "dst_names",
+  "src_namespace", "src_pod", "src_workload", "src_identity", "src_ip", "src_port", "src_ep", "src_names",
+  "dst_namespace", "dst_pod", "dst_workload", "dst_identity", "dst_ip", "dst_port", "dst_ep", "dst_names",
   "dst_service", "protocol", "l7_protocol", "l7_type", "http_method", "http_status", "http_url", "dns_query",
-  "policies", "summary", "json",
+  "policies", "body",
 ];
 
 function bound(s: string | undefined | null, max = MAX_TEXT): string | null {
   if (s === undefined || s === null || s === "") return null;
   return s.length > max ? s.slice(0, max) : s;
-}
-
-/** "\n"-joined with a leading and trailing "\n" so that one whole item matches `LIKE '%\nitem\n%'`. */
-export function joinList(items: readonly string[] | undefined, max = MAX_LABELS): string | null {
-  if (!items || items.length === 0) return null;
-  let out = "\n";
-  for (const it of items) {
-    const piece = it.replace(/\n/g, " ") + "\n";
-    if (out.length + piece.length > max) break;
-    out += piece;
-  }
-  return out;
 }
 
 function l4Of(flow: Flow): { protocol: string | null; sport: number | null; dport: number | null } {
@@ -89,10 +82,10 @@ function l4Of(flow: Flow): { protocol: string | null; sport: number | null; dpor
   return { protocol: Object.keys(l4)[0] ?? null, sport: null, dport: null };
 }
 
-/** The envelope in `hubble observe -o json` bytes (so export is a copy), bounded in size. */
-export function boundedHubbleJson(env: FlowEnvelope, json = toHubbleJson(env)): string {
-  if (json.length <= MAX_JSON) return json;
-  // Trim the parts traffic controls (headers, URLs, DNS answers) before giving up on the record.
+/** The envelope, or a copy trimmed of the parts traffic controls when its JSON is too large to keep. */
+export function boundedEnvelope(env: FlowEnvelope, json: string, force = false): FlowEnvelope {
+  if (json.length <= MAX_JSON && !force) return env;
+  // Trim the parts traffic controls (headers, URLs, DNS answers, labels) before giving up on the record.
   const copy = structuredClone(env) as FlowEnvelope;
   const l7 = copy.flow.l7;
   if (l7?.http) {
@@ -103,26 +96,31 @@ export function boundedHubbleJson(env: FlowEnvelope, json = toHubbleJson(env)): 
     l7.dns.ips = l7.dns.ips?.slice(0, 64);
     l7.dns.cnames = l7.dns.cnames?.slice(0, 16);
   }
+  for (const ep of [copy.flow.source, copy.flow.destination]) if (ep?.labels) ep.labels = ep.labels.slice(0, 64).map((l) => l.slice(0, 200));
   copy.flow.source_names = copy.flow.source_names?.slice(0, 16);
   copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
   json = toHubbleJson(copy);
-  if (json.length <= MAX_JSON) return json;
+  if (json.length <= MAX_JSON) return copy;
   // Still too big: keep the record and say so, rather than lose the flow.
   delete copy.flow.l7;
   copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record truncated, ${json.length} bytes]`.slice(0, MAX_TEXT);
-  return toHubbleJson(copy);
+  return copy;
 }
 
-export function flowToRow(id: number, env: FlowEnvelope, json?: string): FlowRow {
+/** The envelope in `hubble observe -o json` bytes, bounded in size as the store keeps it. */
+export function boundedHubbleJson(env: FlowEnvelope, json = toHubbleJson(env)): string {
+  const kept = boundedEnvelope(env, json);
+  return kept === env ? json : toHubbleJson(kept);
+}
+
+export function flowColumns(env: FlowEnvelope): FlowColumns {
   const f = env.flow;
   const { protocol, sport, dport } = l4Of(f);
   const l7 = f.l7;
   const l7Protocol = l7 ? (l7.http ? (isGrpc(f) ? "grpc" : "http") : l7.dns ? "dns" : l7.kafka ? "kafka" : null) : null;
   const t = Date.parse(env.time ?? f.time ?? "");
-  const pols = decidingPolicies(f);
   return {
-    id,
-    uuid: bound(f.uuid, 64) ?? `flowscope-${id}`,
+    uuid: bound(f.uuid, 64) ?? "",
     time_ms: Number.isFinite(t) ? t : 0,
     node_name: bound(env.node_name ?? f.node_name, 256) ?? "",
     verdict: f.verdict ?? "VERDICT_UNKNOWN",
@@ -139,7 +137,6 @@ export function flowToRow(id: number, env: FlowEnvelope, json?: string): FlowRow
     src_identity: f.source?.identity ?? null,
     src_ip: bound(f.IP?.source, 64),
     src_port: sport,
-    src_labels: joinList(f.source?.labels),
     src_names: joinList(f.source_names, MAX_TEXT),
     dst_namespace: bound(f.destination?.namespace, 253),
     dst_pod: bound(f.destination?.pod_name, 253),
@@ -147,7 +144,6 @@ export function flowToRow(id: number, env: FlowEnvelope, json?: string): FlowRow
     dst_identity: f.destination?.identity ?? null,
     dst_ip: bound(f.IP?.destination, 64),
     dst_port: dport,
-    dst_labels: joinList(f.destination?.labels),
     dst_names: joinList(f.destination_names, MAX_TEXT),
     dst_service: f.destination_service?.name ? bound(`${f.destination_service.namespace ?? ""}/${f.destination_service.name}`, 512) : null,
     protocol,
@@ -157,10 +153,27 @@ export function flowToRow(id: number, env: FlowEnvelope, json?: string): FlowRow
     http_status: l7?.http?.code ?? null,
     http_url: bound(l7?.http?.url, 2048),
     dns_query: bound(l7?.dns?.query, 512),
-    policies: joinList(pols, MAX_TEXT * 4),
-    summary: bound(f.Summary, 2048),
-    json: boundedHubbleJson(env, json),
+    policies: joinList(decidingPolicies(f), MAX_TEXT * 4),
   };
+}
+
+/** The row stored for a record, its shared parts registered as fragments (see fragments.ts). */
+export function flowToRow(id: number, env: FlowEnvelope, fragments: FragmentRegistry): FlowRow {
+  let enc = fragments.encode(env);
+  let kept = env;
+  // An endpoint too large to share, or a record too large to keep, is trimmed first.
+  const unshared = (env.flow.source !== undefined && enc.srcEp === null) || (env.flow.destination !== undefined && enc.dstEp === null);
+  if (enc.body.length > MAX_JSON || unshared) {
+    kept = boundedEnvelope(env, enc.body.length > MAX_JSON ? enc.body : toHubbleJson(env), unshared);
+    if (kept !== env) enc = fragments.encode(kept);
+  }
+  const row = flowColumns(kept) as FlowRow;
+  row.id = id;
+  if (row.uuid === "") row.uuid = `flowscope-${id}`;
+  row.src_ep = enc.srcEp;
+  row.dst_ep = enc.dstEp;
+  row.body = enc.body;
+  return row;
 }
 
 function isGrpc(f: Flow): boolean {

@@ -5,6 +5,7 @@
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ROW_COLUMNS } from "./row";
+import type { FragmentRow } from "./fragments";
 
 export interface WriterWorkerData {
   entry: string;
@@ -15,8 +16,8 @@ export interface WriterWorkerData {
   replies: MessagePort;
 }
 
-/** rows as column values in ROW_COLUMNS order */
-export type WriterRequest = { seq: number; rows: unknown[][] };
+/** rows as column values in ROW_COLUMNS order, and the fragments they are the first to use */
+export type WriterRequest = { seq: number; rows: unknown[][]; fragments: FragmentRow[] };
 export type WriterReply = { seq: number; inserted: number; lastId: number; error?: string };
 
 const { dbPath, progress, replies } = workerData as WriterWorkerData;
@@ -33,7 +34,11 @@ db.pragma("cache_size = -131072");
 // bind ~30% faster than named ones for 39 columns.
 const insert = db.prepare(`INSERT OR IGNORE INTO flows (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
 const ID = ROW_COLUMNS.indexOf("id");
-const insertMany = db.transaction((rows: unknown[][]) => {
+// OR IGNORE: a batch retried after a failure may carry fragments an earlier attempt committed.
+const insertFragment = db.prepare("INSERT OR IGNORE INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) => {
+  // in the same transaction as the rows: a committed row never refers to a missing fragment
+  for (const f of fragments) insertFragment.run(f);
   let inserted = 0;
   for (const r of rows) inserted += insert.run(r).changes;
   return inserted;
@@ -47,7 +52,7 @@ parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
   }
   let reply: WriterReply;
   try {
-    const inserted = insertMany(msg.rows);
+    const inserted = insertMany(msg.rows, msg.fragments);
     reply = { seq: msg.seq, inserted, lastId: Number(msg.rows[msg.rows.length - 1]?.[ID] ?? 0) };
   } catch (err) {
     reply = { seq: msg.seq, inserted: 0, lastId: 0, error: (err as Error).message };

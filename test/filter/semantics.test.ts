@@ -2,12 +2,15 @@
 // on a real in-memory SQLite table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
 import Database from "better-sqlite3";
 import { compileQuery } from "../../lib/filter/match";
-import { decidingPolicies, joinListColumn } from "../../lib/filter/policy";
 import type { FlowQuery } from "../../lib/filter/types";
 import type { Flow } from "../../lib/flow/types";
 import { queryToSql } from "../../server/store/filter-sql";
+import { FragmentRegistry } from "../../server/store/fragments";
+import { flowToRow, ROW_COLUMNS } from "../../server/store/row";
 import { FLOWS } from "./flows";
 
 const q = (whitelist: FlowQuery["whitelist"], blacklist: FlowQuery["blacklist"] = [], extra: Partial<FlowQuery> = {}): FlowQuery => ({ whitelist, blacklist, ...extra });
@@ -65,36 +68,27 @@ test("matchFlow: table of hand-computed expectations", () => {
   for (const [name, query, want] of CASES) assert.deepEqual(ids(query), want, name);
 });
 
+/** An in-memory database with the committed migrations applied, holding FLOWS as the store writes them. */
 function createDb(): Database.Database {
   const db = new Database(":memory:");
-  // columns of prisma/schema.prisma's `flows` table
-  db.exec(`CREATE TABLE flows (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, time_ms BIGINT NOT NULL, node_name TEXT NOT NULL,
-    verdict TEXT NOT NULL, drop_reason_desc TEXT, event_type INTEGER NOT NULL, event_sub_type INTEGER, flow_type TEXT NOT NULL,
-    traffic_direction TEXT, is_reply BOOLEAN, policy_match_type INTEGER,
-    src_namespace TEXT, src_pod TEXT, src_workload TEXT, src_identity INTEGER, src_ip TEXT, src_port INTEGER, src_labels TEXT, src_names TEXT,
-    dst_namespace TEXT, dst_pod TEXT, dst_workload TEXT, dst_identity INTEGER, dst_ip TEXT, dst_port INTEGER, dst_labels TEXT, dst_names TEXT,
-    dst_service TEXT, protocol TEXT, l7_protocol TEXT, l7_type TEXT, http_method TEXT, http_status INTEGER, http_url TEXT, dns_query TEXT,
-    policies TEXT, summary TEXT, json TEXT NOT NULL)`);
-  const ins = db.prepare(`INSERT INTO flows (uuid, time_ms, node_name, verdict, drop_reason_desc, event_type, event_sub_type, flow_type,
-    traffic_direction, is_reply, src_namespace, src_pod, src_identity, src_ip, src_port, src_labels, src_names, dst_namespace, dst_pod,
-    dst_identity, dst_ip, dst_port, dst_labels, dst_names, protocol, l7_protocol, http_method, http_status, http_url, dns_query, policies, json)
-    VALUES (${new Array(32).fill("?").join(",")})`);
-  for (const f of FLOWS) {
-    const l4 = f.l4?.TCP ? ["TCP", f.l4.TCP] : f.l4?.UDP ? ["UDP", f.l4.UDP] : [null, undefined];
-    const ports = l4[1] as { source_port?: number; destination_port?: number } | undefined;
-    const l7 = f.l7;
-    ins.run(
-      f.uuid, Date.parse(f.time!), f.node_name ?? "", f.verdict, f.drop_reason_desc ?? null, f.event_type?.type ?? 0, f.event_type?.sub_type ?? null,
-      f.Type ?? "UNKNOWN_TYPE", f.traffic_direction ?? null, f.is_reply === undefined ? null : f.is_reply ? 1 : 0,
-      f.source?.namespace ?? null, f.source?.pod_name ?? null, f.source?.identity ?? null, f.IP?.source ?? null, ports?.source_port ?? null,
-      joinListColumn(f.source?.labels), joinListColumn(f.source_names), f.destination?.namespace ?? null, f.destination?.pod_name ?? null,
-      f.destination?.identity ?? null, f.IP?.destination ?? null, ports?.destination_port ?? null, joinListColumn(f.destination?.labels),
-      joinListColumn(f.destination_names), l4[0], l7 ? (l7.http ? "http" : l7.dns ? "dns" : null) : null, l7?.http?.method ?? null,
-      l7?.http?.code ?? null, l7?.http?.url ?? null, l7?.dns?.query ?? null, joinListColumn(decidingPolicies(f)), JSON.stringify({ flow: f }),
-    );
+  const dir = path.join(process.cwd(), "prisma", "migrations");
+  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) {
+    db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
   }
+  db.exec("DROP TABLE flows_v1");
+  const fragments = new FragmentRegistry(db);
+  const rows = FLOWS.map((f, i) => flowToRow(i + 1, { flow: f, time: f.time ?? "", node_name: f.node_name ?? "" }, fragments));
+  const insertFragment = db.prepare("INSERT INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+  for (const fr of fragments.takeNew()) insertFragment.run(fr);
+  const ins = db.prepare(`INSERT INTO flows (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
+  for (const r of rows) ins.run(ROW_COLUMNS.map((c) => r[c]));
+  (db as Database.Database & { fragments?: FragmentRegistry }).fragments = fragments;
   return db;
+}
+
+function bodyFlow(db: Database.Database, body: string): Flow {
+  const fragments = (db as Database.Database & { fragments?: FragmentRegistry }).fragments!;
+  return (JSON.parse(fragments.expand(body)) as { flow: Flow }).flow;
 }
 
 test("queryToSql + residual gives the same answers as matchFlow on SQLite", () => {
@@ -103,8 +97,8 @@ test("queryToSql + residual gives the same answers as matchFlow on SQLite", () =
   for (const [name, query, want] of CASES) {
     const { where, params, residual } = queryToSql(query);
     assert.ok(!/'(payments|shop|GET|db-allow)'/.test(where), `${name}: values must be bound, not inlined`);
-    const rows = db.prepare(`SELECT uuid, json FROM flows WHERE ${where} ORDER BY id`).all(...(params as unknown[])) as { uuid: string; json: string }[];
-    const got = rows.filter((r) => !residual || residual((JSON.parse(r.json) as { flow: Flow }).flow)).map((r) => r.uuid);
+    const rows = db.prepare(`SELECT uuid, body FROM flows WHERE ${where} ORDER BY id`).all(...(params as unknown[])) as { uuid: string; body: string }[];
+    const got = rows.filter((r) => !residual || residual(bodyFlow(db, r.body))).map((r) => r.uuid);
     assert.deepEqual(got, want, name);
     if (!residual) exactCount++;
   }

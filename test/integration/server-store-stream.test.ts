@@ -46,11 +46,16 @@ test("flows from the simulator reach a WebSocket client, SQLite and GET /api/flo
     // …and they are rows in the SQLite file itself.
     server.ctx.store.flush();
     const db = new Database(dbPath, { readonly: true });
-    const row = db.prepare("SELECT uuid, verdict, json FROM flows WHERE id = ?").get(Number(sample[0]!.id)) as { uuid: string; verdict: string; json: string };
+    const row = db.prepare("SELECT uuid, verdict, body FROM flows WHERE id = ?").get(Number(sample[0]!.id)) as { uuid: string; verdict: string; body: string };
+    // the record's shared parts (endpoints, policy lists) are references into the fragments table
+    const fragment = db.prepare("SELECT json FROM fragments WHERE id = ?");
+    const refs = [...row.body.matchAll(/\u0000([0-9a-z]+)\u0000/g)];
+    assert.ok(refs.length >= 2, "source and destination are stored once, as fragments");
+    const text = row.body.replace(/\u0000([0-9a-z]+)\u0000/g, (_, id: string) => (fragment.get(parseInt(id, 36)) as { json: string }).json);
     db.close();
     assert.equal(row.uuid, sample[0]!.flow.uuid);
     assert.equal(row.verdict, sample[0]!.flow.verdict);
-    assert.deepEqual(JSON.parse(row.json).flow, sample[0]!.flow);
+    assert.deepEqual(JSON.parse(text).flow, sample[0]!.flow);
 
     // newest first, limit honoured
     const five = await getJson<FlowsPage>(`${server.url}/api/flows?limit=5`);

@@ -1,0 +1,138 @@
+// Most of a flow record's bytes repeat from record to record: the two endpoints (identity, a dozen
+// labels, pod, workload) and the lists of deciding policies with their labels. Each distinct value is
+// stored once in the `fragments` table, and a stored record (the `body` column) carries a reference
+// in its place: rows shrink to about a third, which is what lets SQLite keep up with the datapath.
+// A reference is NUL, the fragment id in base 36, NUL: JSON text never holds a raw NUL (our encoder
+// escapes every control character), so references cannot be confused with record content.
+import type Database from "better-sqlite3";
+import type { Endpoint } from "../../lib/flow/types";
+import { toHubbleJsonWithFragments, type FragmentHook } from "../../lib/flow/json";
+import type { FlowEnvelope } from "../../lib/flow/types";
+
+export type FragmentKind = "endpoint" | "policies" | "extension";
+
+/** a fragment as the writer thread inserts it: [id, kind, json, labels] */
+export type FragmentRow = [number, FragmentKind, string, string | null];
+
+const KIND_OF_FIELD: Record<string, FragmentKind> = {
+  source: "endpoint",
+  destination: "endpoint",
+  egress_allowed_by: "policies",
+  ingress_allowed_by: "policies",
+  egress_denied_by: "policies",
+  ingress_denied_by: "policies",
+  extensions: "extension",
+};
+
+const MARK = "\u0000";
+
+/**
+ * Fragments other than endpoints stop being added past this many (they are then kept inline): an
+ * import of records whose policy lists never repeat must not grow the dictionary without end.
+ * Endpoints are always stored as fragments, because label filters are answered from them.
+ */
+const MAX_SHARED_FRAGMENTS = 50_000;
+/** larger values stay inline: a dictionary entry is kept in memory */
+const MAX_FRAGMENT_LENGTH = 16 * 1024;
+
+/** "\n"-joined with a leading and trailing "\n", so one whole label matches `LIKE '%\nk=v\n%'`. */
+export function joinList(items: readonly string[] | undefined, max: number): string | null {
+  if (!items || items.length === 0) return null;
+  let out = "\n";
+  for (const it of items) {
+    const piece = it.replace(/\n/g, " ") + "\n";
+    if (out.length + piece.length > max) break;
+    out += piece;
+  }
+  return out;
+}
+
+export const MAX_LABELS_TEXT = 4096;
+
+export class FragmentRegistry {
+  private readonly idByJson = new Map<string, number>();
+  /** frozen values the datapath shares: one lookup by identity instead of hashing their JSON */
+  private readonly idByValue = new WeakMap<object, number>();
+  private readonly jsonById = new Map<number, string>();
+  private nextId: number;
+  private shared = 0;
+  /** fragments created since the last takeNew(); they must reach the database with the rows using them */
+  private fresh: FragmentRow[] = [];
+  /** the endpoint fragment ids of the record being encoded */
+  private srcEp: number | null = null;
+  private dstEp: number | null = null;
+
+  constructor(private readonly db: Database.Database) {
+    const rows = db.prepare("SELECT id, kind, json FROM fragments").all() as { id: number; kind: string; json: string }[];
+    let max = 0;
+    for (const r of rows) {
+      this.idByJson.set(r.json, r.id);
+      this.jsonById.set(r.id, r.json);
+      if (r.kind !== "endpoint") this.shared++;
+      if (r.id > max) max = r.id;
+    }
+    this.nextId = max + 1;
+  }
+
+  private readonly hook: FragmentHook = (field, value, json) => {
+    const kind = KIND_OF_FIELD[field]!;
+    const frozen = Object.isFrozen(value);
+    let id = frozen ? this.idByValue.get(value as object) : undefined;
+    if (id === undefined) {
+      id = this.idByJson.get(json);
+      if (id === undefined) {
+        if (json.length > MAX_FRAGMENT_LENGTH || (kind !== "endpoint" && this.shared >= MAX_SHARED_FRAGMENTS)) return json;
+        id = this.nextId++;
+        if (kind !== "endpoint") this.shared++;
+        this.idByJson.set(json, id);
+        this.jsonById.set(id, json);
+        const labels = kind === "endpoint" ? joinList((value as Endpoint).labels, MAX_LABELS_TEXT) : null;
+        this.fresh.push([id, kind, json, labels]);
+      }
+      if (frozen) this.idByValue.set(value as object, id);
+    }
+    if (field === "source") this.srcEp = id;
+    else if (field === "destination") this.dstEp = id;
+    return MARK + id.toString(36) + MARK;
+  };
+
+  /** The record's stored body, and the fragment ids of its endpoints (null when it has none). */
+  encode(env: FlowEnvelope): { body: string; srcEp: number | null; dstEp: number | null } {
+    this.srcEp = null;
+    this.dstEp = null;
+    const body = toHubbleJsonWithFragments(env, this.hook);
+    return { body, srcEp: this.srcEp, dstEp: this.dstEp };
+  }
+
+  /** Fragments created since the last call (to be inserted before, and with, the rows that use them). */
+  takeNew(): FragmentRow[] {
+    const out = this.fresh;
+    this.fresh = [];
+    return out;
+  }
+
+  /** the text of fragment `id`, from memory or (for one another process added) from the database */
+  private text(id: number): string {
+    let s = this.jsonById.get(id);
+    if (s === undefined) {
+      const row = this.db.prepare("SELECT json FROM fragments WHERE id = ?").get(id) as { json: string } | undefined;
+      // A dangling reference would mean a damaged database; print a valid JSON null rather than garbage.
+      s = row?.json ?? "null";
+      if (row) this.jsonById.set(id, s);
+    }
+    return s;
+  }
+
+  /** A stored body back to the record's `hubble observe -o json` line. */
+  expand(body: string): string {
+    if (body.indexOf(MARK) < 0) return body;
+    const parts = body.split(MARK);
+    // parts alternate: text, id, text, id, …, text
+    for (let i = 1; i < parts.length; i += 2) parts[i] = this.text(parseInt(parts[i]!, 36));
+    return parts.join("");
+  }
+
+  size(): number {
+    return this.jsonById.size;
+  }
+}
