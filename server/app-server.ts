@@ -48,7 +48,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   const log = opts.log ?? ((m: string) => console.log(m));
   const projectDir = opts.projectDir ?? process.cwd();
   const store = await FlowStore.open(cfg.dbPath, { maxFlows: cfg.retentionMaxFlows, maxAgeMs: cfg.retentionMaxAgeMs });
-  store.startRetention();
+
   const bus = new FlowBus(store.reader.lastId());
   bus.subscribe((batch) => store.ingest(batch));
   const authorize = cfg.token ? (req: http.IncomingMessage) => hasValidToken(req, cfg.token!) : undefined;

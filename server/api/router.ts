@@ -74,7 +74,7 @@ function getStatus(ctx: ApiContext): ServerStatus {
     databaseBytes: ctx.store.databaseBytes(),
     storeError: ctx.store.writer.lastError,
     storeDropped: ctx.store.writer.dropped,
-    retention: { maxFlows: ctx.store.retention.policy.maxFlows, maxAgeMs: ctx.store.retention.policy.maxAgeMs },
+    retention: { maxFlows: ctx.store.retention.maxFlows, maxAgeMs: ctx.store.retention.maxAgeMs },
     simulator: ctx.simulator
       ? {
           running: ctx.simulator.running,

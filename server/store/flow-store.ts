@@ -6,41 +6,40 @@ import type { SequencedFlow } from "../bus";
 import { openDatabase, type FlowDatabase } from "./database";
 import { FlowReader } from "./flow-reader";
 import { FlowWriter } from "./flow-writer";
-import { Retention, type RetentionPolicy } from "./retention";
+import type { RetentionPolicy } from "./retention";
 import { FragmentRegistry } from "./fragments";
 import { upgradeLegacyRows } from "./legacy-upgrade";
 
 export class FlowStore {
   readonly reader: FlowReader;
   readonly writer: FlowWriter;
-  readonly retention: Retention;
+  /** applied on the writer thread after each batch (and every second for the age limit) */
+  readonly retention: RetentionPolicy;
   /** the shared parts of stored records (see fragments.ts); one registry for every reader and the writer */
   readonly fragments: FragmentRegistry;
-  private stored: number;
-  private retentionTimer: NodeJS.Timeout | undefined;
+  /** rows in the table when it was opened, until the writer thread reports its own count */
+  private readonly openedWith: number;
   private rateWindow: { t: number; n: number }[] = [];
 
-  private constructor(readonly db: FlowDatabase, policy: RetentionPolicy) {
-    this.fragments = new FragmentRegistry(db.sqlite);
-    this.reader = new FlowReader(db.sqlite, this.fragments);
-    this.writer = new FlowWriter(db.path, this.fragments);
-    this.retention = new Retention(db.sqlite, policy);
-    this.stored = this.reader.count();
-    // Counted from the writer's own report: flushes happen on its timer as well as on demand.
-    this.writer.onFlushed((count) => (this.stored += count));
+  private constructor(readonly db: FlowDatabase, policy: RetentionPolicy, fragments: FragmentRegistry) {
+    this.fragments = fragments;
+    this.reader = new FlowReader(db.sqlite, fragments);
+    this.retention = policy;
+    this.openedWith = this.reader.count();
+    this.writer = new FlowWriter(db.path, fragments, policy);
   }
 
   static async open(path: string, policy: RetentionPolicy): Promise<FlowStore> {
     const db = await openDatabase(path);
-    const store = new FlowStore(db, policy);
+    const fragments = new FragmentRegistry(db.sqlite);
     try {
-      upgradeLegacyRows(db.sqlite, store.fragments, (msg) => console.log(`flow store: ${msg}`));
+      // before the writer thread starts: from then on it is the only one writing
+      upgradeLegacyRows(db.sqlite, fragments, (msg) => console.log(`flow store: ${msg}`));
     } catch (err) {
-      await store.close();
+      await db.close();
       throw err;
     }
-    store.stored = store.reader.count();
-    return store;
+    return new FlowStore(db, policy, fragments);
   }
 
   ingest(batch: readonly SequencedFlow[]): void {
@@ -52,7 +51,7 @@ export class FlowStore {
 
   /** flows written so far plus those waiting (what a reader will see once the writer flushes). */
   storedFlows(): number {
-    return this.stored + this.writer.lag;
+    return (this.writer.storedRows ?? this.openedWith) + this.writer.lag;
   }
 
   ingestRate(): number {
@@ -62,20 +61,6 @@ export class FlowStore {
 
   flush(): void {
     this.writer.flush();
-  }
-
-  startRetention(intervalMs = 1000): void {
-    const tick = () => {
-      this.flush();
-      // A few bounded steps per tick: catches up after a burst without holding the database.
-      for (let i = 0; i < 20; i++) {
-        const removed = this.retention.step(this.stored);
-        this.stored -= removed;
-        if (removed === 0) break;
-      }
-    };
-    this.retentionTimer = setInterval(tick, intervalMs);
-    this.retentionTimer.unref();
   }
 
   /**
@@ -102,7 +87,6 @@ export class FlowStore {
   }
 
   async close(): Promise<void> {
-    if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.writer.close();
     await this.db.close();
   }

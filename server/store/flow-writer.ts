@@ -15,7 +15,8 @@ function rowValues(r: FlowRow): RowValues {
   for (let i = 0; i < ROW_COLUMNS.length; i++) out[i] = r[ROW_COLUMNS[i]!];
   return out;
 }
-import type { WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
+import type { WriterHello, WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
+import type { RetentionPolicy } from "./retention";
 
 export interface WriterOptions {
   flushIntervalMs?: number;
@@ -41,6 +42,10 @@ export class FlowWriter {
   private readonly maxBatch: number;
   private readonly flushWaitMs: number;
   written = 0;
+  /** rows deleted by retention (on the writer thread, right after the batches it follows) */
+  deleted = 0;
+  /** the table's row count as of the writer thread's latest report; undefined until its first */
+  storedRows: number | undefined;
   /** flows given up on because the database refused writes for so long that the queue hit its bound */
   dropped = 0;
   lastError: string | undefined;
@@ -49,7 +54,7 @@ export class FlowWriter {
   private flushedListeners: ((count: number, lastId: number) => void)[] = [];
   private closed: Promise<void> | undefined;
 
-  constructor(dbPath: string, private readonly fragments: FragmentRegistry, opts: WriterOptions = {}) {
+  constructor(dbPath: string, private readonly fragments: FragmentRegistry, retention: RetentionPolicy, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
     this.maxBatch = opts.maxBatch ?? 5000;
     this.flushWaitMs = opts.flushWaitMs ?? 10_000;
@@ -57,9 +62,9 @@ export class FlowWriter {
     this.done = new Int32Array(progress);
     const channel = new MessageChannel();
     this.replies = channel.port1;
-    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress, replies: channel.port2 };
+    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress, replies: channel.port2, retention };
     this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data, transferList: [channel.port2] });
-    this.replies.on("message", (m: WriterReply) => this.onReply(m));
+    this.replies.on("message", (m: WriterReply | WriterHello) => this.onReply(m));
     this.replies.unref();
     this.worker.on("error", (err) => {
       this.lastError = `writer thread failed: ${err.message}`;
@@ -119,10 +124,13 @@ export class FlowWriter {
     }
     // Take the answers now rather than on a later tick: a caller that loops without yielding would
     // otherwise keep every committed batch in memory until it does.
-    for (let m = receiveMessageOnPort(this.replies); m; m = receiveMessageOnPort(this.replies)) this.onReply(m.message as WriterReply);
+    for (let m = receiveMessageOnPort(this.replies); m; m = receiveMessageOnPort(this.replies)) this.onReply(m.message as WriterReply | WriterHello);
   }
 
-  private onReply(r: WriterReply): void {
+  private onReply(r: WriterReply | WriterHello): void {
+    this.storedRows = r.stored;
+    if (!("seq" in r)) return;
+    this.deleted += r.deleted;
     const sent = this.inflight.get(r.seq);
     this.inflight.delete(r.seq);
     if (!sent) return;

@@ -1,11 +1,13 @@
-// The SQLite writer thread: batches of rows from the main thread are inserted in one transaction each.
-// Running inserts here keeps the main thread (datapath, stream, API) free while SQLite works; on a
+// The SQLite writer thread: batches of rows from the main thread are inserted in one transaction each,
+// and retention deletes the oldest rows right after. Every write to `flows` happens here, on one
+// connection: the main thread (datapath, stream, API) never waits for SQLite's write lock, and on a
 // 2-core machine the two run side by side. Progress is published in shared memory so the main thread
 // can wait for "everything sent so far is committed" without a round trip through its event loop.
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { ROW_COLUMNS } from "./row";
 import type { FragmentRow } from "./fragments";
+import { Retention, type RetentionPolicy } from "./retention";
 
 export interface WriterWorkerData {
   entry: string;
@@ -14,13 +16,17 @@ export interface WriterWorkerData {
   progress: SharedArrayBuffer;
   /** where batch results go (the main thread can drain it synchronously) */
   replies: MessagePort;
+  retention: RetentionPolicy;
 }
 
 /** rows as column values in ROW_COLUMNS order, and the fragments they are the first to use */
 export type WriterRequest = { seq: number; rows: unknown[][]; fragments: FragmentRow[] };
-export type WriterReply = { seq: number; inserted: number; lastId: number; error?: string };
+/** `stored`: rows in the table after this batch and the retention that followed it */
+export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; lastId: number; error?: string };
+/** the table's row count as the writer thread knows it, before any batch */
+export type WriterHello = { stored: number };
 
-const { dbPath, progress, replies } = workerData as WriterWorkerData;
+const { dbPath, progress, replies, retention: policy } = workerData as WriterWorkerData;
 const done = new Int32Array(progress);
 const db = new Database(dbPath);
 db.pragma("journal_mode = WAL");
@@ -44,6 +50,33 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
   return inserted;
 });
 
+const retention = new Retention(db, policy);
+let stored = retention.count();
+replies.postMessage({ stored } satisfies WriterHello);
+
+/** Deletes what retention asks for, in short transactions of its own; returns rows deleted. */
+function applyRetention(): number {
+  let deleted = 0;
+  for (;;) {
+    const n = retention.step(stored);
+    stored -= n;
+    deleted += n;
+    if (n === 0) return deleted;
+  }
+}
+
+// Age limits apply even when nothing is ingested.
+if (policy.maxAgeMs !== undefined) {
+  setInterval(() => {
+    try {
+      const deleted = applyRetention();
+      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored, lastId: 0 } satisfies WriterReply);
+    } catch (err) {
+      console.error(`flow store: retention failed: ${(err as Error).message}`);
+    }
+  }, 1000).unref();
+}
+
 parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
   if ("close" in msg) {
     db.close();
@@ -53,9 +86,17 @@ parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
   let reply: WriterReply;
   try {
     const inserted = insertMany(msg.rows, msg.fragments);
-    reply = { seq: msg.seq, inserted, lastId: Number(msg.rows[msg.rows.length - 1]?.[ID] ?? 0) };
+    stored += inserted;
+    let deleted = 0;
+    try {
+      deleted = applyRetention();
+    } catch (err) {
+      // the rows are committed; retention tries again after the next batch
+      console.error(`flow store: retention failed: ${(err as Error).message}`);
+    }
+    reply = { seq: msg.seq, inserted, deleted, stored, lastId: Number(msg.rows[msg.rows.length - 1]?.[ID] ?? 0) };
   } catch (err) {
-    reply = { seq: msg.seq, inserted: 0, lastId: 0, error: (err as Error).message };
+    reply = { seq: msg.seq, inserted: 0, deleted: 0, stored, lastId: 0, error: (err as Error).message };
   }
   // The reply is queued before progress is published, so a flush() that sees the progress finds it.
   replies.postMessage(reply);

@@ -15,6 +15,7 @@ import { parseSearchParams } from "../../lib/filter/params";
 import { storedFlowJson, type FlowBus, type SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
+import { FlowQueue } from "./flow-queue";
 
 export interface StreamOptions {
   ringCapacity?: number;
@@ -31,9 +32,36 @@ export interface StreamOptions {
   authorize?: (req: IncomingMessage) => boolean;
 }
 
+/** a flow waiting to be sent: a bus flow (live or from the ring) or a row read back from SQLite */
 interface QueuedFlow {
-  id: number;
-  text: string;
+  readonly id: number;
+  readonly json: string;
+}
+
+// Each flow's bytes on the wire are the same for every client that gets it: encoded once, shared.
+const wireBytes = new WeakMap<QueuedFlow, Buffer>();
+
+function wire(f: QueuedFlow): Buffer {
+  let b = wireBytes.get(f);
+  if (b === undefined) {
+    b = Buffer.from(storedFlowJson(f.id, f.json));
+    wireBytes.set(f, b);
+  }
+  return b;
+}
+
+const BATCH_HEAD = Buffer.from('{"type":"flows","flows":[');
+const COMMA = Buffer.from(",");
+
+/** a flows message: the shared per-flow bytes copied into one frame, no per-client re-encoding */
+function flowsMessage(flows: readonly QueuedFlow[]): Buffer {
+  const parts: Buffer[] = [BATCH_HEAD];
+  for (let i = 0; i < flows.length; i++) {
+    if (i > 0) parts.push(COMMA);
+    parts.push(wire(flows[i]!));
+  }
+  parts.push(Buffer.from(`],"cursor":"${flows[flows.length - 1]!.id}"}`));
+  return Buffer.concat(parts);
 }
 
 interface Client {
@@ -46,8 +74,8 @@ interface Client {
   cursor: number;
   /** true while the client is behind the live edge and must be fed from history */
   catchingUp: boolean;
-  /** serialised StoredFlow objects waiting to be sent */
-  queue: QueuedFlow[];
+  /** flows waiting to be sent, oldest first */
+  queue: FlowQueue<QueuedFlow>;
   lost: { n: number; first?: number; last?: number };
   stuckSince?: number;
   badMessages: number;
@@ -67,7 +95,7 @@ export class StreamServer {
 
   constructor(private readonly bus: FlowBus, private readonly store: FlowStore, opts: StreamOptions = {}) {
     this.opts = {
-      ringCapacity: opts.ringCapacity ?? 50_000,
+      ringCapacity: opts.ringCapacity ?? 16_384,
       batchIntervalMs: opts.batchIntervalMs ?? 50,
       batchMax: opts.batchMax ?? 500,
       maxQueue: opts.maxQueue ?? 10_000,
@@ -111,7 +139,7 @@ export class StreamServer {
       match: () => true,
       cursor: this.bus.lastId(),
       catchingUp: false,
-      queue: [],
+      queue: new FlowQueue<QueuedFlow>(),
       lost: { n: 0 },
       badMessages: 0,
       alive: true,
@@ -161,7 +189,7 @@ export class StreamServer {
         client.paused = false;
         // Everything that arrived while paused is after the cursor: serve it from history first.
         client.catchingUp = true;
-        client.queue = [];
+        client.queue.clear();
         return this.sendStatus(client);
       case "ping":
         return this.send(client, { type: "pong", ...(typeof msg.id === "string" ? { id: msg.id.slice(0, 64) } : {}) });
@@ -192,7 +220,7 @@ export class StreamServer {
     client.paused = false;
     client.filterText = filterText;
     client.match = match;
-    client.queue = [];
+    client.queue.clear();
     client.cursor = cursor;
     client.catchingUp = cursor < this.bus.lastId();
     this.sendStatus(client);
@@ -219,7 +247,7 @@ export class StreamServer {
           c.lost.last = id;
           this.lostEventsTotal++;
         }
-        c.queue.push({ id: f.id, text: storedFlowJson(f.id, f.json) });
+        c.queue.push(f);
       }
     }
   }
@@ -235,13 +263,13 @@ export class StreamServer {
         return;
       }
       const first = this.ring.firstId();
-      let chunk: { id: number; json: string; flow: () => Flow }[];
+      let chunk: { item: QueuedFlow; flow: () => Flow }[];
       if (first !== undefined && c.cursor + 1 >= first) {
-        chunk = this.ring.after(c.cursor, budget).map((f) => ({ id: f.id, json: f.json, flow: () => f.envelope.flow }));
+        chunk = this.ring.after(c.cursor, budget).map((f) => ({ item: f, flow: () => f.envelope.flow }));
       } else {
         this.store.flush();
         const upto = first !== undefined ? first - 1 : live;
-        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ id: r.id, json: r.json, flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
+        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ item: r, flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
         if (chunk.length === 0) {
           // Those ids were removed by retention: skip over the hole and say so.
           c.lost.n += upto - c.cursor;
@@ -257,8 +285,8 @@ export class StreamServer {
       }
       for (const f of chunk) {
         examined++;
-        c.cursor = f.id;
-        if (c.match(f.flow())) c.queue.push({ id: f.id, text: storedFlowJson(f.id, f.json) });
+        c.cursor = f.item.id;
+        if (c.match(f.flow())) c.queue.push(f.item);
       }
     }
   }
@@ -287,10 +315,9 @@ export class StreamServer {
         c.lost = { n: 0 };
       }
       while (c.queue.length > 0 && ws.bufferedAmount <= this.opts.highWaterBytes) {
-        const flows = c.queue.splice(0, this.opts.batchMax);
+        const flows = c.queue.take(this.opts.batchMax);
         c.sentFlows += flows.length;
-        // Assembled from the already-serialised flows: no per-client re-encoding.
-        ws.send(`{"type":"flows","flows":[${flows.map((f) => f.text).join(",")}],"cursor":"${flows[flows.length - 1]!.id}"}`);
+        ws.send(flowsMessage(flows), { binary: false });
       }
     }
   }
