@@ -94,11 +94,16 @@ export class IdentityRegistry {
    * Makes the set of CIDR identities equal to `wanted` (policy-referenced prefixes plus learned FQDN
    * IPs). New prefixes are allocated in sorted order so a fresh start numbers them the same way.
    */
-  syncCidrIdentities(wanted: Map<string, { cidr: Cidr; fqdn: boolean }>): { added: Identity[]; removed: Identity[] } {
+  syncCidrIdentities(wanted: Map<string, { cidr: Cidr; fqdn: boolean; extraLabels?: string[] }>): { added: Identity[]; removed: Identity[] } {
     const added: Identity[] = [];
     const removed: Identity[] = [];
+    const labelsOf = (prefix: string, w: { cidr: Cidr; extraLabels?: string[] }) =>
+      // /0 is the world itself: it has no cidr label (pkg/labels/cidr.go)
+      [...new Set([...(w.cidr.len === 0 ? ["reserved:world"] : [`cidr:${prefix}`, "reserved:world"]), ...(w.extraLabels ?? [])])].sort();
     for (const [prefix, ident] of this.cidrByPrefix) {
-      if (!wanted.has(prefix)) {
+      const w = wanted.get(prefix);
+      // other labels (a CIDR group added or dropped the prefix) make another identity, as in Cilium
+      if (!w || labelsOf(prefix, w).join(",") !== ident.labels.join(",")) {
         this.cidrByPrefix.delete(prefix);
         this.byId.delete(ident.id);
         removed.push(ident);
@@ -111,8 +116,7 @@ export class IdentityRegistry {
         existing.fqdn = w.fqdn;
         continue;
       }
-      // /0 is the world itself: it has no cidr label (pkg/labels/cidr.go)
-      const labels = w.cidr.len === 0 ? ["reserved:world"] : [`cidr:${prefix}`, "reserved:world"];
+      const labels = labelsOf(prefix, w);
       const ident: Identity = { id: this.nextLocal++, kind: "cidr", labels, index: indexLabels(labels), cidr: w.cidr, fqdn: w.fqdn };
       this.cidrByPrefix.set(prefix, ident);
       this.add(ident);

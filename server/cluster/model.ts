@@ -3,7 +3,7 @@
 import { formatIPv4, parseCidr, parseIPv4, type Cidr } from "./ip";
 import { fnv1a, safeHash } from "./hash";
 import { IdentityRegistry, type Identity } from "./identities";
-import { podIdentityLabels } from "./labels";
+import { formatLabel, indexLabels, podIdentityLabels, type LabelIndex } from "./labels";
 import type { Scenario, ServicePort, WorkloadPort, WorkloadSpec } from "../scenario/types";
 
 export interface Node {
@@ -12,6 +12,8 @@ export interface Node {
   ipNum: number;
   /** the kube-apiserver listens on this node's IP */
   runsApiServer: boolean;
+  /** Kubernetes node labels (what host policies' nodeSelector matches) */
+  labels: Record<string, string>;
 }
 
 export interface Pod {
@@ -28,6 +30,20 @@ export interface Pod {
   serviceAccount: string;
   identity: Identity;
   ports: WorkloadPort[];
+  /** set on the host endpoint of a node (see HostEndpoint) */
+  hostEndpoint?: HostEndpoint;
+}
+
+/**
+ * A node's host endpoint, as Cilium's host firewall models it: one endpoint per node that stands for
+ * the host network namespace (the node's IPs and its hostNetwork pods). Its security identity is
+ * reserved:host (1), like every host's, but host policies select it by its own labels: reserved:host
+ * plus the node's labels (source k8s). Endpoint selectors never select it (policy-semantics §1.2).
+ */
+export interface HostEndpoint extends Pod {
+  /** "reserved:host", "k8s:<node label>", … sorted */
+  labels: string[];
+  labelIndex: LabelIndex;
 }
 
 export interface ClusterService {
@@ -48,9 +64,13 @@ export class Cluster {
   readonly apiServerIps = new Set<number>();
   readonly namespaces: Map<string, Record<string, string>>;
   readonly pods: Pod[] = [];
-  /** managed endpoints only (no hostNetwork pods) */
+  /** managed endpoints only (no hostNetwork pods, no host endpoints) */
   readonly endpoints: Pod[] = [];
+  /** pod endpoints and host endpoints by endpoint ID */
   readonly endpointById = new Map<number, Pod>();
+  /** one per node, in node order */
+  readonly hostEndpoints: HostEndpoint[] = [];
+  readonly hostEndpointByNode = new Map<string, HostEndpoint>();
   readonly podByIp = new Map<number, Pod>();
   readonly podsByWorkload = new Map<string, Pod[]>();
   readonly services: ClusterService[] = [];
@@ -65,7 +85,9 @@ export class Cluster {
     for (const ip of apiIps) this.apiServerIps.add(parseIPv4(ip)!);
     this.nodes = scenario.nodes.map((n) => {
       const ipNum = parseIPv4(n.ip)!;
-      return { name: n.name, ip: n.ip, ipNum, runsApiServer: this.apiServerIps.has(ipNum) };
+      // node labels are optional in the scenario; older scenario types have none
+      const labels = (n as { labels?: Record<string, string> }).labels ?? {};
+      return { name: n.name, ip: n.ip, ipNum, runsApiServer: this.apiServerIps.has(ipNum), labels };
     });
     for (const n of this.nodes) {
       this.nodeByName.set(n.name, n);
@@ -75,7 +97,30 @@ export class Cluster {
     const pc = parseCidr(scenario.cluster.podCIDR);
     this.podCidr = "error" in pc ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
     this.buildPods(scenario.workloads);
+    this.buildHostEndpoints();
     this.buildServices(scenario);
+  }
+
+  private buildHostEndpoints(): void {
+    const host = this.identities.get(1)!;
+    for (const n of this.nodes) {
+      const labels = ["reserved:host", ...Object.entries(n.labels).map(([k, v]) => formatLabel("k8s", k, v))];
+      // the local host keeps id 1 but carries the kube-apiserver label where the apiserver runs
+      if (n.runsApiServer) labels.push("reserved:kube-apiserver");
+      labels.sort();
+      // IDs from the same 1..4095 range as pods, after them, so adding a node moves no pod's ID
+      let id = 1 + (fnv1a(`reserved:host/${n.name}`) % 4095);
+      while (this.endpointById.has(id)) id = id >= 4095 ? 1 : id + 1;
+      const ports = this.pods.filter((p) => p.hostNetwork && p.node === n.name).flatMap((p) => p.ports);
+      const ep: HostEndpoint = {
+        endpointId: id, name: `host:${n.name}`, namespace: "", workload: "", node: n.name, ip: n.ip, ipNum: n.ipNum, hostNetwork: true,
+        podLabels: {}, serviceAccount: "", identity: host, ports, labels, labelIndex: indexLabels(labels),
+      };
+      ep.hostEndpoint = ep;
+      this.hostEndpoints.push(ep);
+      this.hostEndpointByNode.set(n.name, ep);
+      this.endpointById.set(id, ep);
+    }
   }
 
   private buildPods(workloads: WorkloadSpec[]): void {

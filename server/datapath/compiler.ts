@@ -50,6 +50,8 @@ export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Clu
 }
 
 export function ruleSelects(rule: Rule, ep: Pod): boolean {
+  // host policies select host endpoints by node labels, and only them (host firewall)
+  if (ep.hostEndpoint) return rule.hostPolicy && selectorMatches(rule.subject, ep.hostEndpoint.labelIndex);
   if (rule.hostPolicy) return false;
   for (const r of rule.subject.reqs) {
     // fast path for the namespace requirement every CNP subject has
@@ -74,7 +76,9 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     m.rules = rules.filter((r) => r[dir].length > 0 || r.defaultDeny[dir]);
     m.defaultDenyBy = rules.filter((r) => r.defaultDeny[dir]);
     m.defaultDenyPolicies = [...new Set(m.defaultDenyBy.map((r) => r.policy))];
-    m.enforced = settings.policyEnforcementMode === "always" || m.defaultDenyBy.length > 0;
+    // the host firewall enforces host policies only: "always" would otherwise cut every node off
+    // (kubelet, health checks) in scenarios written before host policies existed
+    m.enforced = (settings.policyEnforcementMode === "always" && !ep.hostEndpoint) || m.defaultDenyBy.length > 0;
     const requires = rules.flatMap((r) => r.requires[dir]);
     for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, requires);
     return m;
@@ -127,5 +131,9 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     }
   };
 
-  return { ingress: dirMap("ingress"), egress: dirMap("egress"), selectorKeys, selectorPolicies };
+  const ingress = dirMap("ingress");
+  const egress = dirMap("egress");
+  ingress.seal();
+  egress.seal();
+  return { ingress, egress, selectorKeys, selectorPolicies };
 }

@@ -2,7 +2,7 @@
 // egress policy at the source, the L7 proxy where redirected, ingress policy at the destination and
 // connection tracking, and returns the Hubble records Cilium would emit plus a trace summary.
 import { watch, type FSWatcher } from "node:fs";
-import { Cluster, type ClusterService, type Node, type Pod } from "../cluster/model";
+import { Cluster, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
@@ -14,6 +14,7 @@ import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Prox
 import { PolicyEngine } from "./engine";
 import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
+import { CIDR_GROUP_KIND } from "./policy/cidr-group";
 import { PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import type { Direction } from "./compiler";
 import { buildFlow, extension, formatTime, l4Summary, layer4, type Packet } from "./flow-builder";
@@ -238,8 +239,9 @@ export class Datapath {
     this.counting = opts.counters ?? true;
     this.conntrack = new Conntrack(opts.conntrack);
     this.policyPaths = [...scenario.policies, ...(opts.extraPolicyPaths ?? [])];
-    const { policies, warnings } = readPolicyPaths(this.policyPaths);
+    const { policies, warnings, cidrGroups } = readPolicyPaths(this.policyPaths);
     this.warnings = warnings;
+    this.engine.applyCidrGroups(cidrGroups);
     this.engine.apply(policies);
   }
 
@@ -283,12 +285,18 @@ export class Datapath {
   }
 
   upsertPolicyYaml(yamlText: string, source: string): { applied: PolicyInfo[]; warnings: PolicyWarning[] } {
-    const { policies, warnings } = parsePolicyText(yamlText, source);
+    const { policies, warnings, cidrGroups } = parsePolicyText(yamlText, source);
+    this.engine.applyCidrGroups(cidrGroups);
     this.engine.apply(policies);
     return { applied: policies.map((p) => this.policyInfo(p)), warnings };
   }
 
   deletePolicy(kind: string, namespace: string | undefined, name: string): boolean {
+    if (kind === CIDR_GROUP_KIND) {
+      if (!this.engine.cidrGroups.has(name)) return false;
+      this.engine.applyCidrGroups([], [name]);
+      return true;
+    }
     const ns = kind === "CiliumClusterwideNetworkPolicy" ? undefined : namespace ?? "default";
     const key = policyKey(kind, ns, name);
     if (!this.engine.policies.has(key)) return false;
@@ -298,8 +306,18 @@ export class Datapath {
 
   /** Re-reads the scenario's policy files; only policies whose text changed (or vanished) are re-applied. */
   reloadPolicyFiles(): { warnings: PolicyWarning[] } {
-    const { policies, warnings } = readPolicyPaths(this.policyPaths);
+    const { policies, warnings, cidrGroups } = readPolicyPaths(this.policyPaths);
     const files = new Set(listPolicyFiles(this.policyPaths).files);
+    const fromFiles = (source: string) => files.has(source) || this.policyPaths.some((root) => source.startsWith(root));
+    const freshGroups = new Map(cidrGroups.map((g) => [g.name, g]));
+    const invalidGroups = new Set(warnings.filter((w) => w.kind === CIDR_GROUP_KIND && w.name).map((w) => w.name!));
+    this.engine.applyCidrGroups(
+      cidrGroups.filter((g) => {
+        const old = this.engine.cidrGroups.get(g.name);
+        return !old || old.yaml !== g.yaml || old.source !== g.source;
+      }),
+      [...this.engine.cidrGroups.values()].filter((g) => !freshGroups.has(g.name) && fromFiles(g.source) && !invalidGroups.has(g.name)).map((g) => g.name),
+    );
     const fresh = new Map(policies.map((p) => [p.key, p]));
     const upserts = policies.filter((p) => {
       const old = this.engine.policies.get(p.key);
@@ -643,15 +661,24 @@ export class Datapath {
     };
     this.lastDnsIps = [];
 
+    // the host firewall: the node's own IPs and hostNetwork pods are the host endpoint's traffic
+    const srcHost = srcEp ? undefined : this.hostEndpointOf(src);
+    const dstHost = dstEp ? undefined : this.hostEndpointOf(via);
+    const withinHost = srcHost !== undefined && srcHost === dstHost;
+    if (withinHost) explanation?.push(`source and destination are both the host of node ${srcHost.node}: the traffic never leaves it, so no host policy applies`);
     if (srcEp) {
       if (!this.runSide(st, "egress", srcEp, dstIdent, via.ip, srcNode)) return this.finish(result, st.audited);
-    } else explanation?.push("egress: the source is not a Cilium endpoint, nothing to check");
+    } else if (srcHost && !withinHost && this.hostPolicyApplies(srcHost, "egress")) {
+      if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode)) return this.finish(result, st.audited);
+    } else explanation?.push(srcHost && !withinHost ? `egress: no host policy with egress rules selects node ${srcHost.node}, nothing to check` : "egress: the source is not a Cilium endpoint, nothing to check");
     if (dstEp) {
       const fromLocalHost = srcIdent.id === ReservedIdentity.HOST;
       if (fromLocalHost && this.scenario.settings.allowLocalhost === "always") {
         explanation?.push(`ingress at ${dstEp.namespace}/${dstEp.name}: traffic from the local host is always allowed (allowLocalhost: always)`);
       } else if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode)) return this.finish(result, st.audited);
-    } else explanation?.push("ingress: the destination is not a Cilium endpoint, nothing to check");
+    } else if (dstHost && !withinHost && this.hostPolicyApplies(dstHost, "ingress")) {
+      if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode)) return this.finish(result, st.audited);
+    } else explanation?.push(dstHost && !withinHost ? `ingress: no host policy with ingress rules selects node ${dstHost.node}, nothing to check` : "ingress: the destination is not a Cilium endpoint, nothing to check");
 
     // delivered
     if (dstEp) {
@@ -686,6 +713,21 @@ export class Datapath {
       if (ans) explanation?.push(`DNS answer ${req.dns.query} → ${ans.ips.join(", ")} was not seen by the DNS proxy (no dns rule redirects it), so toFQDNs learns nothing`);
     }
     return this.finish(result, st.audited);
+  }
+
+  /** the host endpoint behind a node IP or a hostNetwork pod */
+  private hostEndpointOf(place: Place): HostEndpoint | undefined {
+    return place.node ? this.cluster.hostEndpointByNode.get(place.node.name) : undefined;
+  }
+
+  /**
+   * Whether the host firewall looks at this direction of a host endpoint: only when a host policy
+   * selecting the node has rules for it (or turns default deny on). Without one, the host's traffic
+   * is not checked at all and, as before host policies existed, no policy-verdict is emitted.
+   */
+  private hostPolicyApplies(host: HostEndpoint, dir: Direction): boolean {
+    const m = this.engine.compiled.get(host.endpointId)?.[dir];
+    return m !== undefined && !m.disabled && (m.enforced || m.rules.length > 0);
   }
 
   /** one side (egress at the source, ingress at the destination); false: the request stops here */
@@ -745,8 +787,10 @@ export class Datapath {
       if (outcome.dnsAnswer) {
         this.lastDnsIps = outcome.dnsAnswer.ips;
         st.dnsResolvedByProxy = true;
-        if (outcome.allowed && srcEp) {
-          if (this.engine.fqdn.learn(srcEp.endpointId, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
+        // the DNS client is the source: a pod, or the host under a host policy's DNS rule
+        const client = srcEp ?? (dir === "egress" ? ep : undefined);
+        if (outcome.allowed && client) {
+          if (this.engine.fqdn.learn(client.endpointId, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
             const n = this.engine.onFqdnChange();
             explanation?.push(`FQDN cache learned ${outcome.dnsAnswer.query} → ${outcome.dnsAnswer.ips.join(", ")} (${n} endpoint map(s) updated)`);
           }
@@ -849,7 +893,8 @@ export class Datapath {
       denied_by: d.deniedBy,
       ...(dropped ? { default_deny_by: d.defaultDenyBy } : {}),
     };
-    d.lines = d.notes.map((n) => `${dir} at ${ep.namespace}/${ep.name}: ${n}`);
+    const at = ep.hostEndpoint ? `the host endpoint of node ${ep.node} (host firewall)` : `${ep.namespace}/${ep.name}`;
+    d.lines = d.notes.map((n) => `${dir} at ${at}: ${n}`);
     if (d.emit) {
       d.verdictExt = dropped ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
       d.allowedList = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? d.allowedBy : undefined;

@@ -9,6 +9,7 @@ import { FqdnCache } from "./fqdn-cache";
 import { Ipcache } from "./ipcache";
 import { SelectorCache } from "./selector-cache";
 import type { PolicyRecord, Rule } from "./policy/types";
+import { cidrGroupLabels, type CidrGroup } from "./policy/cidr-group";
 
 export interface ApplyStats {
   changedPolicies: number;
@@ -30,6 +31,8 @@ export class PolicyEngine {
   private readonly selectedBy = new Map<number, Set<string>>();
   /** per policy: the prefixes it references, for CIDR identity allocation */
   private readonly prefixes = new Map<string, Cidr[]>();
+  /** CiliumCIDRGroups by name: their CIDRs are identities too, labelled with the group */
+  readonly cidrGroups = new Map<string, CidrGroup>();
 
   constructor(
     readonly cluster: Cluster,
@@ -37,8 +40,8 @@ export class PolicyEngine {
   ) {
     this.fqdn = new FqdnCache(settings.fqdnMinTTL);
     this.ipcache = new Ipcache(cluster);
-    this.selectors = new SelectorCache(cluster, this.fqdn);
-    for (const ep of cluster.endpoints) {
+    this.selectors = new SelectorCache(cluster, this.fqdn, this.cidrGroups);
+    for (const ep of [...cluster.endpoints, ...cluster.hostEndpoints]) {
       this.selectedBy.set(ep.endpointId, new Set());
       this.compiled.set(ep.endpointId, compileEndpoint(ep, [], cluster, this.selectors, settings));
     }
@@ -93,7 +96,8 @@ export class PolicyEngine {
       this.policies.set(p.key, p);
       this.prefixes.set(p.key, referencedPrefixes(p));
       const sel = new Set<number>();
-      for (const ep of this.cluster.endpoints) {
+      const candidates = p.rules.some((r) => r.hostPolicy) ? [...this.cluster.endpoints, ...this.cluster.hostEndpoints] : this.cluster.endpoints;
+      for (const ep of candidates) {
         if (p.rules.some((r) => ruleSelects(r, ep))) {
           sel.add(ep.endpointId);
           this.selectedBy.get(ep.endpointId)!.add(p.key);
@@ -107,6 +111,24 @@ export class PolicyEngine {
     return { changedPolicies: upserts.length + deleteKeys.length, recompiledEndpoints: affected.size };
   }
 
+  /**
+   * Adds or replaces CiliumCIDRGroups and removes `deleteNames`, as one revision: their CIDR
+   * identities follow, and the endpoints whose cidrGroupRef / cidrGroupSelector peers now resolve
+   * differently are recompiled.
+   */
+  applyCidrGroups(upserts: CidrGroup[], deleteNames: string[] = []): ApplyStats {
+    if (upserts.length === 0 && deleteNames.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0 };
+    this.rev++;
+    this.generation++;
+    for (const n of deleteNames) this.cidrGroups.delete(n);
+    for (const g of upserts) this.cidrGroups.set(g.name, g);
+    const dirty = this.syncIdentities();
+    // a group can change without any identity coming or going (its CIDR was already one)
+    for (const ep of this.selectors.refresh("cidrGroup")) dirty.add(ep);
+    this.recompile(dirty);
+    return { changedPolicies: upserts.length + deleteNames.length, recompiledEndpoints: dirty.size };
+  }
+
   /** FQDN cache changed: learned IPs become (or stop being) identities, selectors follow */
   onFqdnChange(): number {
     this.generation++;
@@ -116,8 +138,16 @@ export class PolicyEngine {
   }
 
   private syncIdentities(fqdnChanged = false): Set<number> {
-    const wanted = new Map<string, { cidr: Cidr; fqdn: boolean }>();
+    const wanted = new Map<string, { cidr: Cidr; fqdn: boolean; extraLabels?: string[] }>();
     for (const list of this.prefixes.values()) for (const c of list) if (c.len > 0) wanted.set(c.text, { cidr: c, fqdn: false });
+    for (const g of this.cidrGroups.values()) {
+      for (const c of g.cidrs) {
+        if (c.len === 0) continue;
+        const w = wanted.get(c.text) ?? { cidr: c, fqdn: false };
+        w.extraLabels = [...(w.extraLabels ?? []), ...cidrGroupLabels(g)];
+        wanted.set(c.text, w);
+      }
+    }
     for (const ip of this.fqdn.allIps()) {
       const c = parseCidr(`${ip}/32`);
       if (!("error" in c) && !wanted.has(c.text)) wanted.set(c.text, { cidr: c, fqdn: true });
@@ -154,7 +184,11 @@ function referencedPrefixes(p: PolicyRecord): Cidr[] {
   for (const r of p.rules) {
     for (const pr of [...r.ingress, ...r.egress]) {
       if (pr.peers === "all") continue;
-      for (const peer of pr.peers) if (peer.kind === "cidr") out.push(peer.cidr, ...peer.except);
+      for (const peer of pr.peers) {
+        if (peer.kind === "cidr") out.push(peer.cidr, ...peer.except);
+        // carved-out prefixes need identities of their own, or their IPs match the group's
+        else if (peer.kind === "cidrGroup") out.push(...peer.except);
+      }
     }
   }
   return out;

@@ -143,7 +143,7 @@ function selectorText(key: string, peer: Peer): string {
     case "entity":
       return `entity:${peer.entity}${key.includes("@") ? ` (${key.slice(key.indexOf("@") + 1)})` : ""}`;
     case "cidrGroup":
-      return `cidrGroupRef:${peer.ref}`;
+      return peer.text;
     case "nodes":
       return "nodes";
     default:

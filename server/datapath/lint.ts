@@ -47,12 +47,18 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
       }
       scanSelectorKeys(spec, sp, (path, key, why) => warn(p, path, `selector key "${key}" ${why}`));
     }
-    if (dp.engine.selectedEndpoints(p.key).length === 0 && p.rules.some((r) => !r.hostPolicy)) warn(p, "spec.endpointSelector", "selects no workload in this scenario");
+    const selected = dp.engine.selectedEndpoints(p.key).map((id) => dp.cluster.endpointById.get(id));
+    if (!selected.some((ep) => ep && !ep.hostEndpoint) && p.rules.some((r) => !r.hostPolicy)) warn(p, "spec.endpointSelector", "selects no workload in this scenario");
+    const hostRule = p.rules.find((r) => r.hostPolicy);
+    if (hostRule && !selected.some((ep) => ep?.hostEndpoint)) warn(p, `${hostRule.path}.nodeSelector`, "selects no node in this scenario (a host endpoint carries reserved:host and its node's labels): the host policy applies nowhere");
     for (const r of p.rules) {
       for (const dir of ["ingress", "egress"] as const) {
         for (const pr of r[dir]) {
           if (pr.peers === "all") continue;
           for (const peer of pr.peers) {
+            if (peer.kind === "cidrGroup" && peer.ref !== undefined && !dp.engine.cidrGroups.has(peer.ref)) {
+              warn(p, peer.path, `no CiliumCIDRGroup named "${peer.ref}" is loaded: this peer selects nothing until one is`);
+            }
             if (peer.kind !== "selector") continue;
             const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));
             if (!any) warn(p, peer.path, `selects no workload or identity in this scenario (${peer.sel.text})`);

@@ -1,9 +1,9 @@
 // The compiled policy map of one endpoint in one direction, shaped like Cilium's BPF policy map:
-// entries keyed (identity | ANY, protocol | ANY, port range | ANY). A lookup is at most four hash
-// probes (specific/ANY identity × specific/ANY protocol) plus a short range list per probe; it never
-// walks the policy rules.
+// entries keyed (identity | ANY, protocol | ANY, port range | ANY). Lookups read answers
+// precomputed from these entries (flat-table.ts); they never walk the policy rules.
 import type { L7Grant } from "./l7/proxy-types";
 import type { PeerRule, PolicyRecord, Rule } from "./policy/types";
+import { buildFlatTable, FALLBACK_PORT, keyOf, prefixBlockStarts, probe, type FlatRow, type RangeSegments } from "./flat-table";
 
 export const PROTO_ANY = 0;
 export const PROTO_TCP = 1;
@@ -23,6 +23,13 @@ export interface RuleRef {
 }
 
 export interface MapEntry {
+  /**
+   * An entry is its own lookup result (entry.entry === entry): a hit returns the entry, so reading
+   * `result.entry.deny` touches one object instead of a result object and then the entry, one
+   * dependent memory load fewer per packet once the maps no longer fit in the caches.
+   */
+  readonly entry: MapEntry;
+  readonly matchType: MatchType;
   identity: number;
   proto: number;
   /** [portLo, portHi]; wildcardPort means every port of the protocol (port 0 / L3-only) */
@@ -66,12 +73,8 @@ export interface LookupResult {
 }
 
 const NO_MATCH: LookupResult = Object.freeze({ entry: null, matchType: 0 }) as LookupResult;
-/** the answer for ports without an exact entry, valid outside [rangeLo, rangeHi] */
-interface FlatFallback {
-  result: LookupResult;
-  rangeLo: number;
-  rangeHi: number;
-}
+/** marks a map too large to flatten (ANY-identity ports × identities): it keeps the table scan */
+const OVER_BUDGET = new Int32Array(0);
 /** precomputed answers per map at most; beyond, lookups scan the tables */
 const FLATTEN_BUDGET = 1_000_000;
 
@@ -100,25 +103,33 @@ function specificity(e: MapEntry, port: number): number {
 }
 
 export function matchTypeOf(e: MapEntry): MatchType {
-  const specificId = e.identity !== ANY_IDENTITY;
-  if (e.proto !== PROTO_ANY && !e.wildcardPort) return specificId ? 2 : 3;
-  if (e.proto !== PROTO_ANY) return specificId ? 5 : 6;
+  return matchTypeFor(e.identity, e.proto, e.wildcardPort);
+}
+
+function matchTypeFor(identity: number, proto: number, wildcardPort: boolean): MatchType {
+  const specificId = identity !== ANY_IDENTITY;
+  if (proto !== PROTO_ANY && !wildcardPort) return specificId ? 2 : 3;
+  if (proto !== PROTO_ANY) return specificId ? 5 : 6;
   return specificId ? 1 : 4;
 }
 
-// one shared result object per entry keeps the flattened tables small: large maps are memory-bound
-const RESULTS = new WeakMap<MapEntry, LookupResult>();
-function resultOf(e: MapEntry): LookupResult {
-  let r = RESULTS.get(e);
-  if (r === undefined) RESULTS.set(e, (r = Object.freeze({ entry: e, matchType: matchTypeOf(e) })));
-  return r;
+// one literal for every entry, so all entries share one hidden class and the hot reads stay monomorphic
+function newEntry(identity: number, proto: number, portLo: number, portHi: number, wildcardPort: boolean): MapEntry {
+  // the fields a lookup's caller reads first come first, so they share the object's first cache line
+  const e: { -readonly [K in keyof MapEntry]: MapEntry[K] } = {
+    entry: null as unknown as MapEntry, deny: false, matchType: matchTypeFor(identity, proto, wildcardPort),
+    identity, proto, portLo, portHi, wildcardPort,
+    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], packets: 0, bytes: 0, lastHit: 0,
+  };
+  e.entry = e;
+  return e;
 }
 
 export class PolicyMapDir {
   /**
-   * identity → port tables indexed by protocol (PROTO_ANY … PROTO_ICMPV6). One hash probe finds all
-   * of a peer's entries, and the ANY identity has its own slot, so a lookup costs one Map probe plus
-   * array reads; large maps are memory-bound, so fewer probes is what keeps 10,000 rules fast.
+   * identity → port tables indexed by protocol (PROTO_ANY … PROTO_ICMPV6), the ANY identity in its
+   * own slot: the entries as the compiler adds them. Lookups read the flat table computed from them;
+   * explanations (candidates) and counter carry-over (find) read these.
    */
   private readonly byIdentity = new Map<number, (PortTable | null)[]>();
   private anyIdentity: (PortTable | null)[] | null = null;
@@ -146,7 +157,7 @@ export class PolicyMapDir {
   }
 
   add(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean, deny: boolean, ref: RuleRef, l7: L7Grant | null): void {
-    this.flat = null;
+    this.slots = null;
     let protos = identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity);
     if (!protos) {
       protos = [null, null, null, null, null, null];
@@ -160,10 +171,7 @@ export class PolicyMapDir {
     else if (lo === hi) e = t.exact?.get(lo);
     else e = t.ranges?.find((r) => r.portLo === lo && r.portHi === hi);
     if (!e) {
-      e = {
-        identity, proto, portLo: wildcardPort ? 0 : lo, portHi: wildcardPort ? 65535 : hi, wildcardPort,
-        deny: false, allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], packets: 0, bytes: 0, lastHit: 0,
-      };
+      e = newEntry(identity, proto, wildcardPort ? 0 : lo, wildcardPort ? 65535 : hi, wildcardPort);
       if (wildcardPort) t.wildcard = e;
       else if (lo === hi) (t.exact ??= new Map()).set(lo, e);
       else (t.ranges ??= []).push(e);
@@ -183,101 +191,149 @@ export class PolicyMapDir {
   }
 
   /**
-   * Lookup per §2.4: a deny covering the flow wins; otherwise the most specific allow. The hot path:
-   * no candidate list is built, and an exact (identity, proto, port) hit in a map without denies
-   * returns at once, since nothing can be more specific.
+   * Called once the compiler has added every entry: builds the lookup table now, so the first
+   * packet does not pay for it. (Later adds still work; the table is rebuilt on the next lookup.)
    */
-  lookup(identity: number, proto: number, port: number): LookupResult {
-    const flat = this.flat ?? this.flatten();
-    const t = flat.get(identity) ?? this.anyFlat;
-    if (t === null) return NO_MATCH;
-    // ports are < 2^16 and protocols < 8, so the key stays a small integer (fast hashing)
-    const r = t.get(proto * 65536 + port);
-    if (r !== undefined) return r;
-    const f = t.get(-1 - proto) as FlatFallback | undefined;
-    if (f !== undefined && (port < f.rangeLo || port > f.rangeHi)) return f.result;
-    return this.scanLookup(identity, proto, port);
+  seal(): void {
+    if (this.slots === null) this.flatten();
   }
 
   /**
-   * Per identity (and the ANY identity for peers without entries of their own), the final answer
-   * for every exact port that appears in its tables or the ANY identity's, deny precedence and the
-   * ANY-identity entries already folded in; plus, per protocol without port ranges, the answer for
-   * every other port (the wildcards'). So a lookup is two probes with small-integer keys whatever
-   * the number of rules; only ports inside ranges fall back to the table scan.
+   * Lookup per §2.4: a deny covering the flow wins; otherwise the most specific allow. The answers
+   * are precomputed per (identity, protocol, port) into one flat table (flat-table.ts), so a hit is
+   * one probe and a miss two, whatever the number of rules; a peer without entries of its own falls
+   * back to the ANY identity's answers. Nothing is allocated.
    */
-  private flat: Map<number, Map<number, LookupResult>> | null = null;
-  private anyFlat: Map<number, LookupResult> | null = null;
+  lookup(identity: number, proto: number, port: number): LookupResult {
+    if (this.slots === null) this.flatten();
+    const slots = this.slots!;
+    if (slots === OVER_BUDGET) return this.scanLookup(identity, proto, port, false);
+    const { shift, mask, segs } = this;
+    const key = keyOf(proto, port);
+    let r = probe(slots, shift, mask, segs, identity, key, port);
+    if (r >= 0) return this.results[r];
+    const fb = keyOf(proto, FALLBACK_PORT);
+    r = probe(slots, shift, mask, segs, identity, fb, port);
+    if (r >= 0) return this.results[r];
+    if (identity === ANY_IDENTITY) return NO_MATCH;
+    r = probe(slots, shift, mask, segs, ANY_IDENTITY, key, port);
+    if (r >= 0) return this.results[r];
+    r = probe(slots, shift, mask, segs, ANY_IDENTITY, fb, port);
+    return r >= 0 ? this.results[r] : NO_MATCH;
+  }
 
-  private flatten(): Map<number, Map<number, LookupResult>> {
-    const flat = new Map<number, Map<number, LookupResult>>();
+  // the lookup table (flat-table.ts), null until built; kept as fields of the map itself
+  private slots: Int32Array | null = null;
+  private segs: Int32Array = OVER_BUDGET;
+  private shift = 0;
+  private mask = 0;
+  /** result index → result; 0 is NO_MATCH */
+  private results: LookupResult[] = [NO_MATCH];
+
+  /**
+   * Rows of answers for every identity with entries of its own, and for the ANY identity. An
+   * identity needs rows only for the protocols it has entries for (or all, with PROTO_ANY entries):
+   * for the others its answers are the ANY identity's, which the lookup falls back to. Each row
+   * holds the answer for every exact port in its tables or the ANY identity's, deny precedence and
+   * the ANY-identity entries already folded in, one answer for all other ports, and segments for
+   * the ports inside port ranges.
+   */
+  private flatten(): void {
+    const index = new Map<LookupResult, number>([[NO_MATCH, 0]]);
+    const results: LookupResult[] = [NO_MATCH];
+    const idx = (r: LookupResult): number => {
+      let i = index.get(r);
+      if (i === undefined) {
+        index.set(r, (i = results.length));
+        results.push(r);
+      }
+      return i;
+    };
     const any = this.anyIdentity;
+    const rows: FlatRow[] = [];
     let budget = FLATTEN_BUDGET;
-    const build = (identity: number, own: (PortTable | null)[] | undefined): Map<number, LookupResult> | null => {
-      const t = new Map<number, LookupResult>();
+    const build = (identity: number, own: (PortTable | null)[] | undefined): boolean => {
       for (let proto = 0; proto < 6; proto++) {
+        const mine = own === undefined ? any : own;
+        if (!mine?.[proto] && !mine?.[PROTO_ANY]) continue;
         const ports = new Set<number>();
         own?.[proto]?.exact?.forEach((_, p) => ports.add(p));
         any?.[proto]?.exact?.forEach((_, p) => ports.add(p));
-        budget -= ports.size + 1;
-        if (budget < 0) return null;
-        for (const p of ports) t.set(proto * 65536 + p, this.scanLookup(identity, proto, p));
-        // every other port outside the port ranges sees only the wildcard entries (port -1 matches
-        // no exact entry and no range); ports inside [rangeLo, rangeHi] still scan
-        let rangeLo = 65536;
-        let rangeHi = -1;
-        for (const r of [...(own?.[proto]?.ranges ?? []), ...(any?.[proto]?.ranges ?? [])]) {
-          rangeLo = Math.min(rangeLo, r.portLo);
-          rangeHi = Math.max(rangeHi, r.portHi);
-        }
-        const fb: FlatFallback = { result: this.scanLookup(identity, proto, -1), rangeLo, rangeHi };
-        t.set(-1 - proto, fb as unknown as LookupResult);
+        const exact: [number, number][] = [];
+        for (const p of ports) exact.push([p, idx(this.scanLookup(identity, proto, p, false))]);
+        const ranges = [...(own?.[proto]?.ranges ?? []), ...(any?.[proto]?.ranges ?? [])];
+        const segments = ranges.length ? this.segmentsOf(identity, proto, ranges, idx) : null;
+        budget -= ports.size + 1 + (segments ? segments.starts.length : 0);
+        if (budget < 0) return false;
+        // port −1 matches no exact entry and no range: only the wildcards answer
+        rows.push({ identity, proto, exact, fallback: idx(this.scanLookup(identity, proto, -1, false)), segments });
       }
-      return t;
+      return true;
     };
-    for (const [id, own] of this.byIdentity) {
-      const t = build(id, own);
-      if (t === null) return this.giveUpFlatten();
-      flat.set(id, t);
+    let ok = true;
+    for (const [id, own] of this.byIdentity) if (ok) ok = build(id, own);
+    if (ok && any !== null) ok = build(ANY_IDENTITY, undefined);
+    if (!ok) {
+      this.slots = OVER_BUDGET;
+      return;
     }
-    if (any !== null) {
-      const t = build(ANY_IDENTITY, undefined);
-      if (t === null) return this.giveUpFlatten();
-      this.anyFlat = t;
-    } else this.anyFlat = null;
-    return (this.flat = flat);
+    const t = buildFlatTable(rows);
+    this.results = results;
+    this.slots = t.slots;
+    this.segs = t.segs;
+    this.shift = t.shift;
+    this.mask = t.mask;
   }
 
-  /** a map too large to flatten (ANY-identity ports × identities) keeps the table scan */
-  private giveUpFlatten(): Map<number, Map<number, LookupResult>> {
-    this.anyFlat = new Map();
-    return (this.flat = new Map());
+  /** answers for the non-exact ports of [min lo, max hi], constant between the returned starts */
+  private segmentsOf(identity: number, proto: number, ranges: MapEntry[], idx: (r: LookupResult) => number): RangeSegments {
+    let lo = 65536;
+    let hi = -1;
+    const cuts = new Set<number>();
+    for (const r of ranges) {
+      lo = Math.min(lo, r.portLo);
+      hi = Math.max(hi, r.portHi);
+      for (const s of prefixBlockStarts(r.portLo, r.portHi)) cuts.add(s);
+      cuts.add(r.portHi + 1);
+    }
+    const sorted = [...cuts].filter((c) => c > lo && c <= hi).sort((a, b) => a - b);
+    const starts: number[] = [];
+    const results: number[] = [];
+    for (const s of [lo, ...sorted]) {
+      const r = idx(this.scanLookup(identity, proto, s, true));
+      // neighbours with the same answer merge, so the search stays short
+      if (results.length && results[results.length - 1] === r) continue;
+      starts.push(s);
+      results.push(r);
+    }
+    return { lo, hi, starts, results };
   }
 
-  private scanLookup(identity: number, proto: number, port: number): LookupResult {
+  /** the answer by walking the tables; `skipExact` answers as for a port without exact entries */
+  private scanLookup(identity: number, proto: number, port: number, skipExact: boolean): LookupResult {
     const own = identity === ANY_IDENTITY ? undefined : this.byIdentity.get(identity);
     const any = this.anyIdentity;
     if (own === undefined && any === null) return NO_MATCH;
-    if (!this.hasDeny && own !== undefined) {
+    if (!this.hasDeny && !skipExact && own !== undefined) {
       const e = own[proto]?.exact?.get(port);
-      if (e !== undefined) return resultOf(e);
+      if (e !== undefined) return e;
     }
     this.bestAny = null;
     this.bestDeny = null;
     this.bestAnySpec = -1;
     this.bestDenySpec = -1;
     if (own !== undefined) {
-      this.scan(own[proto], port, true);
-      this.scan(own[PROTO_ANY], port, false);
+      this.scan(own[proto], port, true, skipExact);
+      this.scan(own[PROTO_ANY], port, false, skipExact);
     }
     if (any !== null) {
-      this.scan(any[proto], port, true);
-      this.scan(any[PROTO_ANY], port, false);
+      this.scan(any[proto], port, true, skipExact);
+      this.scan(any[PROTO_ANY], port, false, skipExact);
     }
     const win = this.bestDeny ?? this.bestAny;
     this.bestAny = this.bestDeny = null;
     if (!win) return NO_MATCH;
-    return resultOf(win);
+    return win;
   }
 
   /** every entry covering the flow, most specific first (for explanations, off the hot path) */
@@ -339,10 +395,10 @@ export class PolicyMapDir {
     return (identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity))?.[proto];
   }
 
-  private scan(t: PortTable | null | undefined, port: number, withPorts: boolean): void {
+  private scan(t: PortTable | null | undefined, port: number, withPorts: boolean, skipExact: boolean): void {
     if (t === undefined || t === null) return;
     if (withPorts) {
-      if (t.exact !== null) {
+      if (t.exact !== null && !skipExact) {
         const e = t.exact.get(port);
         if (e !== undefined) this.consider(e, port);
       }

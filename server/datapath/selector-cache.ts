@@ -7,6 +7,7 @@ import { cidrContains } from "../cluster/ip";
 import { selectorMatches } from "./selector";
 import type { FqdnCache } from "./fqdn-cache";
 import type { Peer, Selector } from "./policy/types";
+import type { CidrGroup } from "./policy/cidr-group";
 
 export type IdentitySet = number[] | "ANY";
 
@@ -19,6 +20,8 @@ export class SelectorCache {
   constructor(
     private readonly cluster: Cluster,
     private readonly fqdn: FqdnCache,
+    /** CiliumCIDRGroups by name (the engine's registry, read at resolve time) */
+    private readonly cidrGroups: ReadonlyMap<string, CidrGroup> = new Map(),
   ) {}
 
   private key(peer: Peer, node: string, requires: Selector[]): string {
@@ -31,7 +34,7 @@ export class SelectorCache {
       case "cidr":
         return `cidr:${peer.text}`;
       case "cidrGroup":
-        return `cg:${peer.ref}`;
+        return `cg:${peer.text}`;
       case "fqdn":
         return `fqdn:${peer.text}`;
       case "nodes":
@@ -113,8 +116,19 @@ export class SelectorCache {
         }
         return out;
       }
-      case "cidrGroup":
-        return [];
+      case "cidrGroup": {
+        // like a CIDRSet of the groups' CIDRs: every CIDR identity inside one of them
+        const groups = peer.ref !== undefined ? [this.cidrGroups.get(peer.ref)].filter((g) => g !== undefined) : [...this.cidrGroups.values()].filter((g) => selectorMatches(peer.sel!, g.labelIndex));
+        const cidrs = groups.flatMap((g) => g.cidrs);
+        const out: number[] = [];
+        if (cidrs.some((c) => c.len === 0) && !peer.except.some((e) => e.len === 0)) out.push(2, 9);
+        for (const i of reg.cidrIdentities()) {
+          if (!i.cidr || !cidrs.some((c) => cidrContains(c, i.cidr!))) continue;
+          if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
+          out.push(i.id);
+        }
+        return out;
+      }
       case "fqdn": {
         const out: number[] = [];
         for (const [name, ips] of this.fqdn.names()) {

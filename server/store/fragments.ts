@@ -54,6 +54,8 @@ export class FragmentRegistry {
   /** frozen values the datapath shares: one lookup by identity instead of hashing their JSON */
   private readonly idByValue = new WeakMap<object, number>();
   private readonly jsonById = new Map<number, string>();
+  /** reference text by id, made once: a record refers to several fragments */
+  private readonly refs: string[] = [];
   private nextId: number;
   private shared = 0;
   /** fragments created since the last takeNew(); they must reach the database with the rows using them */
@@ -93,7 +95,7 @@ export class FragmentRegistry {
     }
     if (field === "source") this.srcEp = id;
     else if (field === "destination") this.dstEp = id;
-    return MARK + id.toString(36) + MARK;
+    return (this.refs[id] ??= MARK + id.toString(36) + MARK);
   };
 
   /** The record's stored body, and the fragment ids of its endpoints (null when it has none). */

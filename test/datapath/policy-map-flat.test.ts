@@ -52,3 +52,44 @@ test("adding an entry after a lookup is seen by the next lookup", () => {
   assert.equal(m.lookup(257, 1, 80).entry?.deny, true);
   assert.equal(m.lookup(257, 1, 81).entry, null);
 });
+
+test("ports inside overlapping port ranges get the answer of the most specific prefix block", () => {
+  // ranges of every width overlap here, so the winning entry changes at the aligned-block
+  // boundaries inside a range (Cilium's port/mask expansion), which the lookup must reproduce
+  let ranged = 0;
+  for (let seed = 1; seed <= 30; seed++) {
+    const r = rng(seed * 7919);
+    const m = new PolicyMapDir();
+    const ids = [ANY_IDENTITY, 256, 257];
+    for (let i = 0; i < 12; i++) {
+      const id = ids[r(ids.length)];
+      const deny = r(6) === 0;
+      const kind = r(5);
+      if (kind === 0) m.add(id, 1, 0, 65535, true, deny, ref(i), null);
+      else if (kind === 1) { const p = r(300); m.add(id, 1, p, p, false, deny, ref(i), null); }
+      else { const lo = r(280); m.add(id, 1, lo, Math.min(65535, lo + 1 + r(kind === 4 ? 3000 : 120)), false, deny, ref(i), null); }
+    }
+    for (const id of [256, 257, 999]) {
+      for (let port = 0; port < 3300; port += port < 320 ? 1 : 37) {
+        const c = m.candidates(id, 1, port);
+        const want = c.find((e) => e.deny) ?? c[0] ?? null;
+        assert.equal(m.lookup(id, 1, port).entry, want, `seed ${seed}: (${id}, TCP, ${port})`);
+        if (want && !want.wildcardPort && want.portLo !== want.portHi) ranged++;
+      }
+    }
+  }
+  assert.ok(ranged > 1000, `range entries won ${ranged} lookups`);
+});
+
+test("a hit returns the entry itself as the lookup result, with its match type", () => {
+  const m = new PolicyMapDir();
+  m.add(256, 1, 80, 80, false, false, ref(0), null);
+  m.add(ANY_IDENTITY, 2, 0, 65535, true, false, ref(1), null);
+  m.seal();
+  const hit = m.lookup(256, 1, 80);
+  assert.equal(hit.entry, hit);
+  assert.equal(hit.matchType, 2); // L3-L4
+  assert.equal(m.lookup(300, 2, 53).matchType, 6); // Proto-Only: the ANY identity, UDP on every port
+  assert.equal(m.lookup(256, 1, 81).entry, null);
+  assert.equal(m.lookup(256, 1, 81).matchType, 0);
+});

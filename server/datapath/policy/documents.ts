@@ -9,6 +9,7 @@ import { stableUuid } from "../../cluster/hash";
 import { parseRule, type RuleContext } from "./parse-rule";
 import { parseKnpSpec } from "./parse-knp";
 import type { PolicyKind, PolicyRecord, PolicyWarning, Rule } from "./types";
+import { CIDR_GROUP_API_VERSIONS, CIDR_GROUP_KIND, parseCidrGroupSpec, type CidrGroup } from "./cidr-group";
 
 const KINDS: Record<string, { kind: PolicyKind; apiVersions: string[] }> = {
   CiliumNetworkPolicy: { kind: "CiliumNetworkPolicy", apiVersions: ["cilium.io/v2"] },
@@ -31,8 +32,16 @@ export function derivedFromLabels(kind: PolicyKind, name: string, namespace: str
   return l.sort();
 }
 
-export function parsePolicyText(text: string, source: string): { policies: PolicyRecord[]; warnings: PolicyWarning[] } {
+export interface PolicyText {
+  policies: PolicyRecord[];
+  warnings: PolicyWarning[];
+  /** CiliumCIDRGroup documents, which live in policy files but are not policies */
+  cidrGroups: CidrGroup[];
+}
+
+export function parsePolicyText(text: string, source: string): PolicyText {
   const policies: PolicyRecord[] = [];
+  const cidrGroups: CidrGroup[] = [];
   const warnings: PolicyWarning[] = [];
   const docs = parseAllYamlWithPositions(text);
   docs.forEach((doc, i) => {
@@ -65,23 +74,25 @@ export function parsePolicyText(text: string, source: string): { policies: Polic
     const info: Partial<PolicyWarning> = {
       ...(typeof raw?.kind === "string" ? { kind: raw.kind } : {}),
       ...(typeof meta.name === "string" ? { name: meta.name } : {}),
-      ...(typeof meta.namespace === "string" ? { namespace: meta.namespace } : rec?.namespace ? { namespace: rec.namespace } : {}),
+      ...(typeof meta.namespace === "string" ? { namespace: meta.namespace } : rec && "namespace" in rec && rec.namespace ? { namespace: rec.namespace } : {}),
     };
     if (!c.ok || !rec) {
       for (const iss of c.issues) warn(iss.path, iss.message, lineOf(doc.lines, iss.path) ?? doc.startLine, info);
       return;
     }
-    policies.push(rec);
+    if (rec.kind === CIDR_GROUP_KIND) cidrGroups.push(rec);
+    else policies.push(rec);
   });
-  return { policies, warnings };
+  return { policies, warnings, cidrGroups };
 }
 
-function parseDocument(c: Checker, v: unknown, source: string, docNo: number, yaml: string): PolicyRecord | undefined {
+function parseDocument(c: Checker, v: unknown, source: string, docNo: number, yaml: string): PolicyRecord | CidrGroup | undefined {
   const o = c.obj(v, "", ["apiVersion", "kind", "metadata", "spec", "specs", "status"], ["apiVersion", "kind", "metadata"]);
   const kindText = typeof o.kind === "string" ? o.kind : undefined;
+  if (kindText === CIDR_GROUP_KIND) return parseCidrGroupDocument(c, o, source, docNo, yaml);
   const k = kindText ? KINDS[kindText] : undefined;
   if (kindText !== undefined && !k) {
-    c.err("kind", `unsupported kind "${kindText}" (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy)`);
+    c.err("kind", `unsupported kind "${kindText}" (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy or CiliumCIDRGroup)`);
     return undefined;
   }
   if (!k) return undefined;
@@ -138,6 +149,18 @@ function parseDocument(c: Checker, v: unknown, source: string, docNo: number, ya
   return rec;
 }
 
+function parseCidrGroupDocument(c: Checker, o: Record<string, unknown>, source: string, docNo: number, yaml: string): CidrGroup | undefined {
+  if (typeof o.apiVersion === "string" && !CIDR_GROUP_API_VERSIONS.includes(o.apiVersion)) c.err("apiVersion", `must be ${CIDR_GROUP_API_VERSIONS.join(" or ")} for ${CIDR_GROUP_KIND}, got "${o.apiVersion}"`);
+  if (o.specs !== undefined) c.err("specs", `${CIDR_GROUP_KIND} has no specs; use spec`);
+  const md = c.obj(o.metadata, "metadata", ["name", "namespace", "labels", "annotations", "uid", "resourceVersion", "generation", "creationTimestamp"], ["name"]);
+  const name = c.str(md.name, "metadata.name") ?? "";
+  if (name && (!NAME.test(name) || name.length > 253)) c.err("metadata.name", `"${name}" is not a valid Kubernetes name`);
+  if (md.namespace !== undefined) c.err("metadata.namespace", `${CIDR_GROUP_KIND} is cluster-scoped and takes no namespace`);
+  const labels = c.strMap(md.labels, "metadata.labels");
+  c.strMap(md.annotations, "metadata.annotations");
+  return parseCidrGroupSpec(c, o.spec, name, labels, source, docNo, yaml);
+}
+
 /** policy files under the given files/folders: .yaml, .yml and .json, in sorted order */
 export function listPolicyFiles(paths: string[]): { files: string[]; missing: string[] } {
   const files: string[] = [];
@@ -162,9 +185,10 @@ export function listPolicyFiles(paths: string[]): { files: string[]; missing: st
   return { files, missing };
 }
 
-export function readPolicyPaths(paths: string[]): { policies: PolicyRecord[]; warnings: PolicyWarning[] } {
+export function readPolicyPaths(paths: string[]): PolicyText {
   const { files, missing } = listPolicyFiles(paths);
   const policies: PolicyRecord[] = [];
+  const groups = new Map<string, CidrGroup>();
   const warnings: PolicyWarning[] = missing.map((m) => ({ file: m, source: m, document: 0, path: "", message: "no such file or folder", text: `${m}: no such file or folder` }));
   const seen = new Map<string, PolicyRecord>();
   for (const f of files) {
@@ -188,7 +212,16 @@ export function readPolicyPaths(paths: string[]): { policies: PolicyRecord[]; wa
       seen.set(p.key, p);
       policies.push(p);
     }
+    for (const g of r.cidrGroups) {
+      const prev = groups.get(g.name);
+      if (prev) {
+        const message = `replaces the ${CIDR_GROUP_KIND} of the same name from ${prev.source} document ${prev.documentIndex}`;
+        warnings.push({ file: f, source: f, document: g.documentIndex, kind: CIDR_GROUP_KIND, name: g.name, path: "metadata.name", message, text: `${f}: document ${g.documentIndex} (${CIDR_GROUP_KIND} ${g.name}): metadata.name: ${message}` });
+        groups.delete(g.name);
+      }
+      groups.set(g.name, g);
+    }
     warnings.push(...r.warnings);
   }
-  return { policies, warnings };
+  return { policies, warnings, cidrGroups: [...groups.values()] };
 }

@@ -91,18 +91,30 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
       c.err(p, `must have exactly one of cidr, cidrGroupRef, cidrGroupSelector${given.length ? ` (got ${given.join(" and ")})` : ""}`);
       return;
     }
+    const except: Cidr[] = [];
+    const parseExcept = (cidr: Cidr | undefined) =>
+      c.arr(x.except, join(p, "except")).forEach((e, j) => {
+        const ex = parseCidrText(ctx, e, join(join(p, "except"), j));
+        if (ex && cidr && !cidrContains(cidr, ex)) c.err(join(join(p, "except"), j), `allow CIDR prefix ${cidr.text} does not contain exclude CIDR prefix ${ex.text}`);
+        else if (ex) except.push(ex);
+      });
     if (x.cidrGroupRef !== undefined || x.cidrGroupSelector !== undefined) {
-      // CiliumCIDRGroups are not part of a scenario: accepted, selects nothing
-      peers.push({ kind: "cidrGroup", ref: String(x.cidrGroupRef ?? JSON.stringify(x.cidrGroupSelector)), path: p });
+      // the groups' CIDRs are not known here (a group may come later): except is checked per prefix
+      parseExcept(undefined);
+      const exceptText = except.length ? ` except ${except.map((e) => e.text).join(", ")}` : "";
+      if (x.cidrGroupRef !== undefined) {
+        const ref = c.str(x.cidrGroupRef, join(p, "cidrGroupRef"));
+        if (ref !== undefined) peers.push({ kind: "cidrGroup", ref, except, text: `cidrGroupRef ${ref}${exceptText}`, path: p });
+      } else {
+        // group labels have source cidrgroup; a key written without a source means that one
+        const reqs = parseLabelSelector(ctx, x.cidrGroupSelector, join(p, "cidrGroupSelector")).map((r) => (r.source === "any" ? { ...r, source: "cidrgroup" } : r));
+        const sel = makeSelector(reqs);
+        peers.push({ kind: "cidrGroup", sel, except, text: `cidrGroupSelector ${sel.text}${exceptText}`, path: p });
+      }
       return;
     }
     const cidr = parseCidrText(ctx, x.cidr, join(p, "cidr"));
-    const except: Cidr[] = [];
-    c.arr(x.except, join(p, "except")).forEach((e, j) => {
-      const ex = parseCidrText(ctx, e, join(join(p, "except"), j));
-      if (ex && cidr && !cidrContains(cidr, ex)) c.err(join(join(p, "except"), j), `allow CIDR prefix ${cidr.text} does not contain exclude CIDR prefix ${ex.text}`);
-      else if (ex) except.push(ex);
-    });
+    parseExcept(cidr);
     if (cidr) peers.push({ kind: "cidr", cidr, except, text: except.length ? `${cidr.text} except ${except.map((e) => e.text).join(", ")}` : cidr.text, path: p });
   });
   const entKey = ingress ? "fromEntities" : "toEntities";

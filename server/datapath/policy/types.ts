@@ -25,7 +25,8 @@ export type Peer =
   | { kind: "selector"; sel: Selector; path: string }
   | { kind: "entity"; entity: string; path: string }
   | { kind: "cidr"; cidr: Cidr; except: Cidr[]; text: string; path: string }
-  | { kind: "cidrGroup"; ref: string; path: string }
+  /** CIDRSet entry naming CiliumCIDRGroups: by name (ref) or by their labels (sel) */
+  | { kind: "cidrGroup"; ref?: string; sel?: Selector; except: Cidr[]; text: string; path: string }
   | { kind: "fqdn"; text: string; re: RegExp; path: string }
   | { kind: "nodes"; path: string }
   /** toServices: selects the pods behind matching services (services with selectors, §1.8) */
