@@ -85,8 +85,7 @@ export class Cluster {
     for (const ip of apiIps) this.apiServerIps.add(parseIPv4(ip)!);
     this.nodes = scenario.nodes.map((n) => {
       const ipNum = parseIPv4(n.ip)!;
-      // node labels are optional in the scenario; older scenario types have none
-      const labels = (n as { labels?: Record<string, string> }).labels ?? {};
+      const labels = n.labels;
       return { name: n.name, ip: n.ip, ipNum, runsApiServer: this.apiServerIps.has(ipNum), labels };
     });
     for (const n of this.nodes) {

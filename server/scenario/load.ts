@@ -91,10 +91,10 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
 
   let nodes = c.arr(o.nodes, "nodes").map((n, i) => {
     const p = `nodes[${i}]`;
-    const x = c.obj(n, p, ["name", "ip"], ["name", "ip"]);
-    return { name: checkName(c, x.name, `${p}.name`), ip: checkIp(c, x.ip, `${p}.ip`) };
+    const x = c.obj(n, p, ["name", "ip", "labels"], ["name", "ip"]);
+    return { name: checkName(c, x.name, `${p}.name`), ip: checkIp(c, x.ip, `${p}.ip`), labels: checkLabels(c, x.labels, `${p}.labels`) };
   });
-  if (nodes.length === 0) nodes = [{ name: "node-1", ip: "192.168.1.10" }];
+  if (nodes.length === 0) nodes = [{ name: "node-1", ip: "192.168.1.10", labels: {} }];
   dupes(c, nodes.map((n) => n.name), "nodes", "name");
   dupes(c, nodes.map((n) => n.ip), "nodes", "ip");
 

@@ -86,7 +86,8 @@ export interface Scenario {
   name: string;
   metadata: { name: string; description?: string };
   cluster: { name: string; podCIDR: string; apiServer?: { ips: string[]; port: number } };
-  nodes: { name: string; ip: string }[];
+  /** labels: Kubernetes node labels, what host policies' nodeSelector matches (optional in the file) */
+  nodes: { name: string; ip: string; labels: Record<string, string> }[];
   namespaces: { name: string; labels: Record<string, string> }[];
   workloads: WorkloadSpec[];
   external: ExternalHost[];

@@ -24,10 +24,10 @@ external:
   - { name: scanner, ips: [198.51.100.9] }
 `;
 
-/** the scenario file format has no node labels yet, so tests label nodes on the parsed scenario */
+/** SCN with each node's labels written into the scenario file */
 function datapath(policies: string[], nodeLabels: Record<string, Record<string, string>> = { "node-1": { "node-access": "ssh" } }): Datapath {
-  const scenario = parseScenario(SCN, "/test/host-policy.yaml");
-  for (const n of scenario.nodes) (n as { labels?: Record<string, string> }).labels = nodeLabels[n.name] ?? {};
+  const text = SCN.replace(/\{ name: (node-\d), ip: ([\d.]+) \}/g, (_, name: string, ip: string) => `{ name: ${name}, ip: ${ip}, labels: ${JSON.stringify(nodeLabels[name] ?? {})} }`);
+  const scenario = parseScenario(text, "/test/host-policy.yaml");
   const dp = new Datapath(scenario);
   for (const [i, p] of policies.entries()) {
     const { warnings } = dp.upsertPolicyYaml(p, `host-${i}.yaml`);
@@ -232,4 +232,8 @@ test("lint warns about a nodeSelector that selects no node", async () => {
   assert.equal(f?.path, "spec.nodeSelector");
   assert.match(f!.message, /selects no node/);
   assert.equal(lintDatapath(datapath([DEMO])).filter((x) => x.path === "spec.nodeSelector").length, 0);
+});
+
+test("node labels in the scenario file are validated like any label", () => {
+  assert.throws(() => parseScenario(SCN.replace("{ name: node-2, ip: 192.168.1.11 }", '{ name: node-2, ip: 192.168.1.11, labels: { "bad key!": x } }'), "/test/bad.yaml"), /nodes\[1\]\.labels.*not a valid label key/);
 });
