@@ -38,7 +38,9 @@ for (let i = 0; i < n; i++) {
 setTimeout(() => {
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? NaN;
-  process.stdout.write(JSON.stringify({ received, samples: latencies.length, p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1] }) + "\n");
+  const cpu = process.cpuUsage();
+  const cpuShare = (cpu.user + cpu.system) / 1e6 / (process.uptime() || 1);
+  process.stdout.write(JSON.stringify({ received, samples: latencies.length, p50: q(0.5), p99: q(0.99), max: latencies[latencies.length - 1], cpuShare }) + "\n");
   for (const s of sockets) s.terminate();
   process.exit(0);
 }, Number(durationStr) * 1000);

@@ -74,11 +74,17 @@ export async function main(): Promise<Record<string, number>> {
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const p0 = server.ctx.bus.published;
+    const r0 = sim.requests;
     const t0 = Date.now();
+    const c0 = process.cpuUsage();
     await new Promise((r) => child.on("exit", r));
-    const produced = (server.ctx.bus.published - p0) / ((Date.now() - t0) / 1000);
+    const dt = (Date.now() - t0) / 1000;
+    const produced = (server.ctx.bus.published - p0) / dt;
+    const requests = (sim.requests - r0) / dt;
+    const c1 = process.cpuUsage(c0);
+    const serverCpu = (c1.user + c1.system) / 1e6 / dt;
     const lat = JSON.parse(out.trim().split("\n").pop()!);
-    console.log(`stream: ${CLIENTS} clients (${new Set(filters).size} distinct filters), simulator at ${rate} requests/s = ${produced.toFixed(0)} flows/s for ${LOAD_S}s: delivered ${lat.received} flow messages; latency p50 ${lat.p50} ms, p99 ${lat.p99} ms (target p99 < 200 ms)`);
+    console.log(`stream: ${CLIENTS} clients (${new Set(filters).size} distinct filters), simulator asked for ${rate} requests/s, made ${requests.toFixed(0)} requests/s = ${produced.toFixed(0)} flows/s for ${LOAD_S}s: delivered ${lat.received} flow messages; latency p50 ${lat.p50} ms, p99 ${lat.p99} ms (target p99 < 200 ms); CPU: server process ${(serverCpu * 100).toFixed(0)}%, clients process ${(lat.cpuShare * 100).toFixed(0)}% (2 cores = 200%)`);
 
     const stalled = await stalledSocket(server.url);
     const rss: number[] = [];

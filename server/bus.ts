@@ -2,7 +2,8 @@
 // (which is also the stream cursor and the SQLite primary key) and hands the batch to every subscriber
 // synchronously: store, stream and metrics see the same flows, in the same order and the same bytes.
 // The JSON line is made at most once per flow, on first use: with no stream client, nobody needs it
-// (the store writes its own, shorter form).
+// (the store writes its own, shorter form). When the store has encoded the flow first, the line is
+// that encoding with its shared parts filled in, not a second encoding.
 import type { FlowEnvelope } from "../lib/flow/types";
 import type { StoredFlow } from "../lib/api-types";
 import { toHubbleJson } from "../lib/flow/json";
@@ -12,18 +13,33 @@ export interface SequencedFlow {
   readonly envelope: FlowEnvelope;
   /** the envelope in `hubble observe -o json` bytes, serialised once for every stream client */
   readonly json: string;
+  /** the store's encoding of the record and how to turn it into the JSON line (see server/store/fragments.ts) */
+  attachStored?(body: string, expand: (body: string) => string): void;
 }
 
 class BusFlow implements SequencedFlow {
   private text: string | undefined;
+  private stored: string | undefined;
+  private expand: ((body: string) => string) | undefined;
 
   constructor(
     readonly id: number,
     readonly envelope: FlowEnvelope,
   ) {}
 
+  attachStored(body: string, expand: (body: string) => string): void {
+    if (this.text !== undefined) return;
+    this.stored = body;
+    this.expand = expand;
+  }
+
   get json(): string {
-    return (this.text ??= toHubbleJson(this.envelope));
+    if (this.text === undefined) {
+      this.text = this.stored !== undefined ? this.expand!(this.stored) : toHubbleJson(this.envelope);
+      this.stored = undefined;
+      this.expand = undefined;
+    }
+    return this.text;
   }
 }
 

@@ -8,8 +8,16 @@ function escapeLabel(v: string): string {
   return v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
 }
 
+interface Series {
+  /** the label values, bounded; escaped only when rendered */
+  values: readonly string[];
+  value: number;
+}
+
 export class Metric {
-  private readonly series = new Map<string, number>();
+  // Keyed by the raw label values: every flow increments a few series, and a lookup must not pay
+  // for escaping and formatting that only the (rare) scrape needs.
+  private readonly series = new Map<string, Series>();
   constructor(
     readonly name: string,
     readonly help: string,
@@ -17,23 +25,41 @@ export class Metric {
     readonly labelNames: readonly string[],
   ) {}
 
-  private key(values: readonly string[]): string {
-    return values.map((v, i) => `${this.labelNames[i]}="${escapeLabel(String(v).slice(0, 256))}"`).join(",");
+  private entry(values: readonly string[]): Series {
+    let raw = values.join("\u0000");
+    // a value holding the separator itself gets an unambiguous (slower) key
+    if (values.some((v) => v.includes("\u0000"))) raw = "\u0001" + JSON.stringify(values);
+    let s = this.series.get(raw);
+    if (s === undefined) {
+      if (this.series.size >= MAX_SERIES) {
+        const other = this.labelNames.map(() => "other");
+        return other.join("\u0000") === raw ? this.add(raw, other) : this.entry(other);
+      }
+      s = this.add(raw, values);
+    }
+    return s;
+  }
+
+  private add(raw: string, values: readonly string[]): Series {
+    const s = { values: values.map((v) => String(v).slice(0, 256)), value: 0 };
+    this.series.set(raw, s);
+    return s;
   }
 
   inc(values: readonly string[], by = 1): void {
-    let k = this.key(values);
-    if (!this.series.has(k) && this.series.size >= MAX_SERIES) k = this.key(this.labelNames.map(() => "other"));
-    this.series.set(k, (this.series.get(k) ?? 0) + by);
+    this.entry(values).value += by;
   }
 
   set(values: readonly string[], v: number): void {
-    this.series.set(this.key(values), v);
+    this.entry(values).value = v;
   }
 
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
-    for (const [k, v] of this.series) lines.push(k ? `${this.name}{${k}} ${v}` : `${this.name} ${v}`);
+    for (const { values, value } of this.series.values()) {
+      const labels = values.map((v, i) => `${this.labelNames[i]}="${escapeLabel(v)}"`).join(",");
+      lines.push(labels ? `${this.name}{${labels}} ${value}` : `${this.name} ${value}`);
+    }
     return lines.join("\n");
   }
 }

@@ -53,6 +53,7 @@ export class FlowWriter {
   private readonly maxPending = 500_000;
   private flushedListeners: ((count: number, lastId: number) => void)[] = [];
   private closed: Promise<void> | undefined;
+  private readonly expand = (body: string): string => this.fragments.expand(body);
 
   constructor(dbPath: string, private readonly fragments: FragmentRegistry, retention: RetentionPolicy, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
@@ -75,7 +76,11 @@ export class FlowWriter {
   }
 
   enqueue(batch: readonly SequencedFlow[]): void {
-    for (const f of batch) this.pending.push(rowValues(flowToRow(f.id, f.envelope, this.fragments)));
+    for (const f of batch) {
+      const row = flowToRow(f.id, f.envelope, this.fragments);
+      f.attachStored?.(row.body, this.expand);
+      this.pending.push(rowValues(row));
+    }
     const fresh = this.fragments.takeNew();
     if (fresh.length) this.pendingFragments.push(...fresh);
     if (this.pending.length >= this.maxBatch) this.send();

@@ -5,6 +5,8 @@ export class RateScheduler {
   private readonly credit: number[];
   /** never more than this many seconds of backlog at once (after a stall, we skip rather than burst) */
   private readonly maxBacklogS = 1;
+  /** requests given up because the backlog was at its bound */
+  discarded = 0;
 
   constructor(rates: number[], totalRate?: number) {
     const sum = rates.reduce((a, b) => a + b, 0);
@@ -25,11 +27,20 @@ export class RateScheduler {
     for (let i = 0; i < this.rates.length; i++) {
       const rate = this.rates[i]!;
       let c = this.credit[i]! + rate * dt;
-      c = Math.min(c, Math.max(1, rate * this.maxBacklogS));
+      const cap = Math.max(1, rate * this.maxBacklogS);
+      if (c > cap) {
+        this.discarded += c - cap;
+        c = cap;
+      }
       const n = Math.floor(c);
       this.credit[i] = c - n;
       if (n > 0) out.push([i, n]);
     }
     return out;
+  }
+
+  /** Requests that were due but not sent go back into the backlog, to be sent by a later tick. */
+  refund(index: number, count: number): void {
+    this.credit[index]! += count;
   }
 }
