@@ -100,7 +100,7 @@ traffic:
 
 test("scenario defaults: one node, kube-dns added, deterministic pods and identities", () => {
   const s = parseScenario("apiVersion: flowscope/v1\nkind: Scenario\nworkloads: [{ name: web, namespace: default, labels: { app: web }, replicas: 2 }]\n", "/tmp/x.yaml");
-  assert.deepEqual(s.nodes, [{ name: "node-1", ip: "192.168.1.10" }]);
+  assert.deepEqual(s.nodes, [{ name: "node-1", ip: "192.168.1.10", labels: {} }]);
   assert.ok(s.workloads.some((w) => w.namespace === "kube-system" && w.labels["k8s-app"] === "kube-dns"));
   const dir = mkdtempSync(join(tmpdir(), "fs-"));
   const f = join(dir, "s.yaml");
