@@ -34,6 +34,8 @@ export class Simulator {
   private timer: NodeJS.Timeout | undefined;
   private stopWatch: (() => void) | undefined;
   private readonly scheduler: RateScheduler;
+  /** whether the last step ran out of time and left requests in the backlog */
+  private outOfTime = false;
   /** the scenario's traffic, fixed for the simulator's life (read once, not on every tick) */
   private readonly entries: ReturnType<Datapath["trafficEntries"]>;
 
@@ -56,18 +58,37 @@ export class Simulator {
     if (this.running) return;
     this.running = true;
     const tickMs = this.opts.tickMs ?? 20;
+    const sliceMs = tickMs * 0.75;
     let last = Date.now();
     const maxBacklog = this.opts.maxBacklog ?? 100_000;
+    // Backpressure: a rate the disk cannot sustain must not turn into an unbounded in-memory queue.
+    const storeBehind = () => this.opts.backlog !== undefined && this.opts.backlog() > maxBacklog;
+    // A tick that ran out of time leaves requests in the backlog; further slices of at most sliceMs
+    // send them as soon as the event loop has turned (I/O, the stream, the API run in between),
+    // rather than waiting for the next tick while the CPU idles.
+    let draining = false;
+    const drain = () => {
+      draining = false;
+      if (!this.running || storeBehind()) return;
+      this.step(0, Date.now(), sliceMs);
+      if (this.outOfTime) {
+        draining = true;
+        setImmediate(drain);
+      }
+    };
     this.timer = setInterval(() => {
       const now = Date.now();
-      // Backpressure: a rate the disk cannot sustain must not turn into an unbounded in-memory queue.
-      if (this.opts.backlog && this.opts.backlog() > maxBacklog) {
+      if (storeBehind()) {
         this.throttledTicks++;
         last = now;
         return;
       }
-      this.step(now - last, now, tickMs * 0.75);
+      this.step(now - last, now, sliceMs);
       last = now;
+      if (this.outOfTime && !draining) {
+        draining = true;
+        setImmediate(drain);
+      }
     }, tickMs);
     if (this.opts.watchPolicies !== false) {
       this.stopWatch = this.datapath.watchPolicyFiles(() => undefined);
@@ -117,6 +138,7 @@ export class Simulator {
       }
     }
     if (pending.length) this.bus.publish(pending);
+    this.outOfTime = outOfTime;
     this.requests += sent;
     return sent;
   }
