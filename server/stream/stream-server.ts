@@ -12,7 +12,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
-import { storedFlowJson, type FlowBus, type SequencedFlow } from "../bus";
+import type { FlowBus, SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
 import { FlowQueue } from "./flow-queue";
@@ -44,7 +44,12 @@ const wireBytes = new WeakMap<QueuedFlow, Buffer>();
 function wire(f: QueuedFlow): Buffer {
   let b = wireBytes.get(f);
   if (b === undefined) {
-    b = Buffer.from(storedFlowJson(f.id, f.json));
+    // storedFlowJson's text, written straight into one buffer: no intermediate string to flatten
+    const prefix = `{"id":"${f.id}",`;
+    const rest = f.json.slice(1);
+    b = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(rest));
+    b.write(prefix, 0, "latin1");
+    b.write(rest, prefix.length);
     wireBytes.set(f, b);
   }
   return b;
