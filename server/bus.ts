@@ -81,11 +81,6 @@ export class FlowBus {
   }
 }
 
-/** A StoredFlow as JSON text, built from the stored/serialised envelope without re-encoding it. */
-export function storedFlowJson(id: number, envelopeJson: string): string {
-  return `{"id":"${id}",${envelopeJson.slice(1)}`;
-}
-
 export function parseStored(id: number, envelopeJson: string): StoredFlow {
   const env = JSON.parse(envelopeJson) as FlowEnvelope;
   return { id: String(id), flow: env.flow, node_name: env.node_name, time: env.time };

@@ -44,7 +44,8 @@ const wireBytes = new WeakMap<QueuedFlow, Buffer>();
 function wire(f: QueuedFlow): Buffer {
   let b = wireBytes.get(f);
   if (b === undefined) {
-    // storedFlowJson's text, written straight into one buffer: no intermediate string to flatten
+    // a StoredFlow as JSON ({"id":"N", then the envelope's fields), written straight into one buffer
+    // from the serialised envelope: no re-encoding, and no intermediate string to flatten
     const prefix = `{"id":"${f.id}",`;
     const rest = f.json.slice(1);
     b = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(rest));
