@@ -31,9 +31,10 @@ const MARK = "\u0000";
  * import of records whose policy lists never repeat must not grow the dictionary without end.
  * Endpoints are always stored as fragments, because label filters are answered from them.
  */
-const MAX_SHARED_FRAGMENTS = 50_000;
-/** larger values stay inline: a dictionary entry is kept in memory */
+const MAX_SHARED_FRAGMENTS = 10_000;
+/** larger values stay inline: every dictionary entry is also kept in memory */
 const MAX_FRAGMENT_LENGTH = 16 * 1024;
+const MAX_SHARED_FRAGMENT_LENGTH = 4 * 1024;
 
 /** "\n"-joined with a leading and trailing "\n", so one whole label matches `LIKE '%\nk=v\n%'`. */
 export function joinList(items: readonly string[] | undefined, max: number): string | null {
@@ -83,7 +84,7 @@ export class FragmentRegistry {
     if (id === undefined) {
       id = this.idByJson.get(json);
       if (id === undefined) {
-        if (json.length > MAX_FRAGMENT_LENGTH || (kind !== "endpoint" && this.shared >= MAX_SHARED_FRAGMENTS)) return json;
+        if (kind === "endpoint" ? json.length > MAX_FRAGMENT_LENGTH : json.length > MAX_SHARED_FRAGMENT_LENGTH || this.shared >= MAX_SHARED_FRAGMENTS) return json;
         id = this.nextId++;
         if (kind !== "endpoint") this.shared++;
         this.idByJson.set(json, id);

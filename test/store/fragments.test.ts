@@ -11,6 +11,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import { FlowBus } from "../../server/bus";
 import { FlowStore } from "../../server/store/flow-store";
+import { FragmentRegistry } from "../../server/store/fragments";
 import { applyMigrations } from "../../server/store/migrate";
 import { Datapath } from "../../server/datapath";
 import { DEFAULT_SCENARIO } from "../../server/config";
@@ -136,4 +137,26 @@ test("a database written with the previous row layout is converted at start, ids
   } finally {
     await store.close();
   }
+});
+
+test("shared parts that never repeat stop being added to the dictionary, and still read back unchanged", () => {
+  const db = new Database(":memory:");
+  const dir = path.join(process.cwd(), "prisma", "migrations");
+  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const fragments = new FragmentRegistry(db);
+  const base = makeFlow({ srcNs: "a", dstNs: "b" });
+  let last = "";
+  let lastEnv: FlowEnvelope | undefined;
+  for (let i = 0; i < 10_050; i++) {
+    const env = imported(base);
+    env.flow.extensions = { "@type": "type.googleapis.com/flowscope.v1.FlowDecision", rule: `rule-${i}` };
+    last = fragments.encode(env).body;
+    lastEnv = env;
+  }
+  const rows = fragments.takeNew();
+  assert.equal(rows.filter((r) => r[1] === "extension").length, 10_000);
+  assert.equal(rows.filter((r) => r[1] === "endpoint").length, 2);
+  assert.ok(last.includes('"rule":"rule-10049"'), "beyond the bound the value stays inline");
+  assert.equal(fragments.expand(last), toHubbleJson(lastEnv!));
+  db.close();
 });
