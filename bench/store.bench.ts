@@ -11,8 +11,8 @@ import { openDatabase } from "../server/store/database";
 import { FlowBus } from "../server/bus";
 import { Datapath } from "../server/datapath";
 import { FlowStore } from "../server/store/flow-store";
-import { flowToRow, ROW_COLUMNS } from "../server/store/row";
-import { FragmentRegistry } from "../server/store/fragments";
+import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "../server/store/row";
+import { FragmentRegistry, INSERT_FRAGMENT_SQL } from "../server/store/fragments";
 import { parseSearchParams } from "../lib/filter/params";
 import type { FlowEnvelope } from "../lib/flow/types";
 import { DEFAULT_SCENARIO } from "../server/config";
@@ -75,9 +75,9 @@ export async function main(): Promise<Record<string, number>> {
   const bareDb = bare.sqlite;
   const bareFragments = new FragmentRegistry(bareDb);
   const rows = sample.map((env, k) => flowToRow(k + 1, env, bareFragments));
-  const insertFragment = bareDb.prepare("INSERT INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+  const insertFragment = bareDb.prepare(INSERT_FRAGMENT_SQL);
   for (const f of bareFragments.takeNew()) insertFragment.run(f);
-  const insert = bareDb.prepare(`INSERT INTO flows (${ROW_COLUMNS.join(",")}) VALUES (${ROW_COLUMNS.map(() => "?").join(",")})`);
+  const insert = bareDb.prepare(INSERT_ROW_SQL);
   const tx = bareDb.transaction((rs: typeof rows) => {
     for (const r of rs) insert.run(ROW_COLUMNS.map((c) => r[c]));
   });

@@ -5,7 +5,7 @@ export { fromSearchParams, toSearchParams, NON_FILTER_PARAMS } from "./parse-par
 export { parseObserveArgs } from "./parse-cli";
 export { parseUiFilter, parseUiEntry, formatUiEntry, uiEntriesToFilters, uiViewToQuery } from "./parse-ui";
 export type { UiFilterEntry, UiKind, UiDirection, UiView } from "./parse-ui";
-export { decidingPolicies, joinListColumn, policyRef, parsePolicyPattern } from "./policy";
+export { decidingPolicies, policyRef, parsePolicyPattern } from "./policy";
 export { compileSafeRegExp } from "./regex";
 export { compileLabelSelector, parseLabelSelector } from "./labels";
 export { parseTimeArg, timestampMs, parseDuration } from "./time";

@@ -29,12 +29,6 @@ export function decidingPolicies(flow: Flow): string[] {
   return out;
 }
 
-/** "\n"-joined with a leading and trailing "\n" (the store's list-column format), or null when empty. */
-export function joinListColumn(values: readonly string[] | undefined): string | null {
-  if (!values || values.length === 0) return null;
-  return "\n" + values.join("\n") + "\n";
-}
-
 export interface PolicyPattern {
   kind?: string;
   namespace?: string;

@@ -51,7 +51,6 @@ export class FlowWriter {
   lastError: string | undefined;
   /** while the database refuses writes, at most this many flows wait in memory */
   private readonly maxPending = 500_000;
-  private flushedListeners: ((count: number, lastId: number) => void)[] = [];
   private closed: Promise<void> | undefined;
   private readonly expand = (body: string): string => this.fragments.expand(body);
 
@@ -90,10 +89,6 @@ export class FlowWriter {
   /** flows accepted but not yet committed */
   get lag(): number {
     return this.pending.length + this.inflightRows;
-  }
-
-  onFlushed(listener: (count: number, lastId: number) => void): void {
-    this.flushedListeners.push(listener);
   }
 
   /** Hands everything queued to the writer thread without waiting. */
@@ -144,7 +139,6 @@ export class FlowWriter {
     if (r.error === undefined) {
       this.written += r.inserted;
       this.lastError = undefined;
-      for (const l of this.flushedListeners) l(r.inserted, r.lastId);
       return;
     }
     // Keep the flows and retry shortly rather than lose them (e.g. SQLITE_BUSY from a long reader).

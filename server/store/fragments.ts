@@ -14,6 +14,9 @@ export type FragmentKind = "endpoint" | "policies" | "extension";
 /** a fragment as the writer thread inserts it: [id, kind, json, labels] */
 export type FragmentRow = [number, FragmentKind, string, string | null];
 
+/** OR IGNORE: a batch retried after a failure may carry fragments an earlier attempt committed. */
+export const INSERT_FRAGMENT_SQL = "INSERT OR IGNORE INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)";
+
 const KIND_OF_FIELD: Record<string, FragmentKind> = {
   source: "endpoint",
   destination: "endpoint",

@@ -5,8 +5,8 @@
 // resumes where it stopped on the next start.
 import type Database from "better-sqlite3";
 import type { FlowEnvelope } from "../../lib/flow/types";
-import { flowToRow, ROW_COLUMNS } from "./row";
-import type { FragmentRegistry } from "./fragments";
+import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "./row";
+import { INSERT_FRAGMENT_SQL, type FragmentRegistry } from "./fragments";
 
 const BATCH = 5000;
 
@@ -17,8 +17,8 @@ export function upgradeLegacyRows(db: Database.Database, fragments: FragmentRegi
   if (total > 0) log(`converting ${total} flows stored by an earlier version`);
   const read = db.prepare("SELECT id, json FROM flows_v1 ORDER BY id LIMIT ?");
   const remove = db.prepare("DELETE FROM flows_v1 WHERE id <= ?");
-  const insertFragment = db.prepare("INSERT OR IGNORE INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
-  const insert = db.prepare(`INSERT OR IGNORE INTO flows (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
+  const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
+  const insert = db.prepare(INSERT_ROW_SQL);
   let done = 0;
   const step = db.transaction(() => {
     const rows = read.all(BATCH) as { id: number; json: string }[];

@@ -5,8 +5,8 @@
 // can wait for "everything sent so far is committed" without a round trip through its event loop.
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { ROW_COLUMNS } from "./row";
-import type { FragmentRow } from "./fragments";
+import { INSERT_ROW_SQL } from "./row";
+import { INSERT_FRAGMENT_SQL, type FragmentRow } from "./fragments";
 import { Retention, type RetentionPolicy } from "./retention";
 
 export interface WriterWorkerData {
@@ -22,7 +22,7 @@ export interface WriterWorkerData {
 /** rows as column values in ROW_COLUMNS order, and the fragments they are the first to use */
 export type WriterRequest = { seq: number; rows: unknown[][]; fragments: FragmentRow[] };
 /** `stored`: rows in the table after this batch and the retention that followed it */
-export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; lastId: number; error?: string };
+export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; error?: string };
 /** the table's row count as the writer thread knows it, before any batch */
 export type WriterHello = { stored: number };
 
@@ -36,12 +36,8 @@ db.pragma("busy_timeout = 5000");
 // Index pages for a few hundred thousand recent rows stay cached: measured ~1.4x faster inserts than 64 MB.
 db.pragma("cache_size = -131072");
 
-// OR IGNORE: a re-imported flow (same uuid) must not abort the whole batch. Positional parameters
-// bind ~30% faster than named ones for 39 columns.
-const insert = db.prepare(`INSERT OR IGNORE INTO flows (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
-const ID = ROW_COLUMNS.indexOf("id");
-// OR IGNORE: a batch retried after a failure may carry fragments an earlier attempt committed.
-const insertFragment = db.prepare("INSERT OR IGNORE INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+const insert = db.prepare(INSERT_ROW_SQL);
+const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
 const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) => {
   // in the same transaction as the rows: a committed row never refers to a missing fragment
   for (const f of fragments) insertFragment.run(f);
@@ -70,7 +66,7 @@ if (policy.maxAgeMs !== undefined) {
   setInterval(() => {
     try {
       const deleted = applyRetention();
-      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored, lastId: 0 } satisfies WriterReply);
+      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored } satisfies WriterReply);
     } catch (err) {
       console.error(`flow store: retention failed: ${(err as Error).message}`);
     }
@@ -94,9 +90,9 @@ parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
       // the rows are committed; retention tries again after the next batch
       console.error(`flow store: retention failed: ${(err as Error).message}`);
     }
-    reply = { seq: msg.seq, inserted, deleted, stored, lastId: Number(msg.rows[msg.rows.length - 1]?.[ID] ?? 0) };
+    reply = { seq: msg.seq, inserted, deleted, stored };
   } catch (err) {
-    reply = { seq: msg.seq, inserted: 0, deleted: 0, stored, lastId: 0, error: (err as Error).message };
+    reply = { seq: msg.seq, inserted: 0, deleted: 0, stored, error: (err as Error).message };
   }
   // The reply is queued before progress is published, so a flush() that sees the progress finds it.
   replies.postMessage(reply);

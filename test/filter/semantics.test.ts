@@ -9,8 +9,8 @@ import { compileQuery } from "../../lib/filter/match";
 import type { FlowQuery } from "../../lib/filter/types";
 import type { Flow } from "../../lib/flow/types";
 import { queryToSql } from "../../server/store/filter-sql";
-import { FragmentRegistry } from "../../server/store/fragments";
-import { flowToRow, ROW_COLUMNS } from "../../server/store/row";
+import { FragmentRegistry, INSERT_FRAGMENT_SQL } from "../../server/store/fragments";
+import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "../../server/store/row";
 import { FLOWS } from "./flows";
 
 const q = (whitelist: FlowQuery["whitelist"], blacklist: FlowQuery["blacklist"] = [], extra: Partial<FlowQuery> = {}): FlowQuery => ({ whitelist, blacklist, ...extra });
@@ -78,9 +78,9 @@ function createDb(): Database.Database {
   db.exec("DROP TABLE flows_v1");
   const fragments = new FragmentRegistry(db);
   const rows = FLOWS.map((f, i) => flowToRow(i + 1, { flow: f, time: f.time ?? "", node_name: f.node_name ?? "" }, fragments));
-  const insertFragment = db.prepare("INSERT INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)");
+  const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
   for (const fr of fragments.takeNew()) insertFragment.run(fr);
-  const ins = db.prepare(`INSERT INTO flows (${ROW_COLUMNS.join(", ")}) VALUES (${ROW_COLUMNS.map(() => "?").join(", ")})`);
+  const ins = db.prepare(INSERT_ROW_SQL);
   for (const r of rows) ins.run(ROW_COLUMNS.map((c) => r[c]));
   (db as Database.Database & { fragments?: FragmentRegistry }).fragments = fragments;
   return db;
