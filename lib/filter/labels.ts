@@ -111,33 +111,31 @@ export function parseLabelSelector(selector: string, field: string): LabelRequir
   return reqs;
 }
 
+const NO_LABELS: ParsedLabel[] = [];
+
+/** Does some label with the requirement's key (and source) satisfy `test`? */
+function anyHit(parsed: readonly ParsedLabel[], r: LabelRequirement, test: (value: string) => boolean): boolean {
+  for (let i = 0; i < parsed.length; i++) {
+    const l = parsed[i]!;
+    if (l.key === r.key && (r.source === undefined || l.source === r.source) && test(l.value)) return true;
+  }
+  return false;
+}
+
 /** Returns a predicate over a flow endpoint's labels that is true when every requirement holds. */
 export function compileLabelSelector(selector: string, field: string): (labels: readonly string[] | undefined) => boolean {
-  const reqs = parseLabelSelector(selector, field);
+  // Each requirement becomes "some matching label passes `test`" or its negation; the tests are made
+  // here, once, because the predicate runs per flow for every stream client.
+  const checks = parseLabelSelector(selector, field).map((r) => {
+    const want = r.op === "exists" || r.op === "eq" || r.op === "in";
+    const test = r.op === "exists" || r.op === "notexists" ? () => true : r.op === "eq" || r.op === "neq" ? (v: string) => v === r.values[0] : (v: string) => r.values.includes(v);
+    return { r, want, test };
+  });
   return (labels) => {
-    const parsed = labels ? parsedLabels(labels) : [];
-    for (const r of reqs) {
-      const hits = parsed.filter((l) => l.key === r.key && (r.source === undefined || l.source === r.source));
-      switch (r.op) {
-        case "exists":
-          if (hits.length === 0) return false;
-          break;
-        case "notexists":
-          if (hits.length > 0) return false;
-          break;
-        case "eq":
-          if (!hits.some((h) => h.value === r.values[0])) return false;
-          break;
-        case "neq":
-          if (hits.some((h) => h.value === r.values[0])) return false;
-          break;
-        case "in":
-          if (!hits.some((h) => r.values.includes(h.value))) return false;
-          break;
-        case "notin":
-          if (hits.some((h) => r.values.includes(h.value))) return false;
-          break;
-      }
+    const parsed = labels ? parsedLabels(labels) : NO_LABELS;
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      if (anyHit(parsed, c.r, c.test) !== c.want) return false;
     }
     return true;
   };

@@ -65,14 +65,18 @@ export function parseNamespacedName(value: string, field: string): { ns?: string
   return { ns: ns === "" ? undefined : ns, prefix };
 }
 
-function namespacedName(values: string[], field: string, get: (f: Flow) => { ns?: string; name?: string } | undefined): Pred {
+// Called per flow for every client's filter: no objects or closures are made per call.
+function namespacedName(values: string[], field: string, nsOf: (f: Flow) => string | undefined, nameOf: (f: Flow) => string | undefined): Pred {
   const parsed = values.map((v) => parseNamespacedName(v, field));
   return (f) => {
-    const ep = get(f);
-    const ns = ep?.ns ?? "";
-    const name = ep?.name ?? "";
+    const ns = nsOf(f) ?? "";
+    const name = nameOf(f) ?? "";
     if (ns === "" && name === "") return false;
-    return parsed.some((p) => (p.ns === undefined || p.ns === ns) && (p.prefix === "" || name.startsWith(p.prefix)));
+    for (let i = 0; i < parsed.length; i++) {
+      const p = parsed[i]!;
+      if ((p.ns === undefined || p.ns === ns) && (p.prefix === "" || name.startsWith(p.prefix))) return true;
+    }
+    return false;
   };
 }
 
@@ -124,7 +128,8 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
     const ms = ips.map((v) => compileIPFilter(v, `${where}${ipField}`));
     preds.push((f) => {
       const ip = side === "source" ? f.IP?.source : f.IP?.destination;
-      return ms.some((m) => m.test(ip));
+      for (let i = 0; i < ms.length; i++) if (ms[i]!.test(ip)) return true;
+      return false;
     });
   }
   if (side === "source") {
@@ -137,18 +142,13 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
   const podField = `${P}pod` as keyof FlowFilter;
   const pods = strings(ff, podField, where);
   if (pods) {
-    preds.push(namespacedName(pods, `${where}${podField}`, (f) => {
-      const ep = endpointSide(f, side);
-      return ep && { ns: ep.namespace, name: ep.pod_name };
-    }));
+    preds.push(namespacedName(pods, `${where}${podField}`, (f) => endpointSide(f, side)?.namespace, (f) => endpointSide(f, side)?.pod_name));
   }
   const svcField = `${P}service` as keyof FlowFilter;
   const svcs = strings(ff, svcField, where);
   if (svcs) {
-    preds.push(namespacedName(svcs, `${where}${svcField}`, (f) => {
-      const s = side === "source" ? f.source_service : f.destination_service;
-      return s && { ns: s.namespace, name: s.name };
-    }));
+    const svcOf = (f: Flow) => (side === "source" ? f.source_service : f.destination_service);
+    preds.push(namespacedName(svcs, `${where}${svcField}`, (f) => svcOf(f)?.namespace, (f) => svcOf(f)?.name));
   }
   const fqdnField = `${P}fqdn` as keyof FlowFilter;
   const fqdns = strings(ff, fqdnField, where);
@@ -162,7 +162,8 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
     const ms = labels.map((s) => compileLabelSelector(s, `${where}${labelField}`));
     preds.push((f) => {
       const l = endpointSide(f, side)?.labels;
-      return ms.some((m) => m(l));
+      for (let i = 0; i < ms.length; i++) if (ms[i]!(l)) return true;
+      return false;
     });
   }
   const wlField = `${P}workload` as keyof FlowFilter;
