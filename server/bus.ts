@@ -8,39 +8,98 @@ import type { FlowEnvelope } from "../lib/flow/types";
 import type { StoredFlow } from "../lib/api-types";
 import { toHubbleJson } from "../lib/flow/json";
 
+/** what turns the store's encoding of a record back into its JSON line (server/store/fragments.ts) */
+export interface StoredExpander {
+  expand(body: string): string;
+  expandBytes(head: string, body: string): Buffer;
+}
+
+/**
+ * A flow's JSON line without the parsed record: what outlives the publish (the stream's ring and
+ * client queues). Keeping the record itself that long made every flow's object graph survive two
+ * young-generation collections: copying it was most of the stream's GC time.
+ */
+export interface FlowLine {
+  readonly id: number;
+  /** the line as `hubble observe -o json` prints it */
+  readonly json: string;
+  /** the line as UTF-8 with its opening brace replaced by `head` (ASCII) */
+  jsonBytes?(head: string): Buffer;
+  /** the stream's wire bytes for this flow, kept with it (cheaper per client than a WeakMap) */
+  wire?: Buffer;
+}
+
 export interface SequencedFlow {
   readonly id: number;
   readonly envelope: FlowEnvelope;
   /** the envelope in `hubble observe -o json` bytes, serialised once for every stream client */
   readonly json: string;
-  /** the store's encoding of the record and how to turn it into the JSON line (see server/store/fragments.ts) */
-  attachStored?(body: string, expand: (body: string) => string): void;
+  /** the flow as a line only, made once and shared by everyone who keeps it past the publish */
+  line?(): FlowLine;
+  /** the store's encoding of the record, from which the JSON line can be made without encoding again */
+  attachStored?(body: string, expander: StoredExpander): void;
+}
+
+/** a line kept as the store's encoding until someone needs its text or bytes */
+class StoredLine implements FlowLine {
+  wire: Buffer | undefined = undefined;
+  private text: string | undefined;
+
+  constructor(
+    readonly id: number,
+    private readonly body: string,
+    private readonly expander: StoredExpander,
+  ) {}
+
+  get json(): string {
+    return (this.text ??= this.expander.expand(this.body));
+  }
+
+  jsonBytes(head: string): Buffer {
+    return this.text === undefined ? this.expander.expandBytes(head, this.body) : jsonLineBytes(head, this.text);
+  }
 }
 
 class BusFlow implements SequencedFlow {
   private text: string | undefined;
   private stored: string | undefined;
-  private expand: ((body: string) => string) | undefined;
+  private expander: StoredExpander | undefined;
+  private kept: FlowLine | undefined;
 
   constructor(
     readonly id: number,
     readonly envelope: FlowEnvelope,
   ) {}
 
-  attachStored(body: string, expand: (body: string) => string): void {
+  attachStored(body: string, expander: StoredExpander): void {
     if (this.text !== undefined) return;
     this.stored = body;
-    this.expand = expand;
+    this.expander = expander;
   }
 
   get json(): string {
     if (this.text === undefined) {
-      this.text = this.stored !== undefined ? this.expand!(this.stored) : toHubbleJson(this.envelope);
-      this.stored = undefined;
-      this.expand = undefined;
+      this.text = this.stored !== undefined ? this.expander!.expand(this.stored) : toHubbleJson(this.envelope);
     }
     return this.text;
   }
+
+  line(): FlowLine {
+    if (this.kept === undefined) {
+      if (this.text === undefined && this.stored !== undefined) this.kept = new StoredLine(this.id, this.stored, this.expander!);
+      else this.kept = { id: this.id, json: this.json };
+    }
+    return this.kept;
+  }
+}
+
+/** `json` (a JSON object's text) as UTF-8 with its opening brace replaced by `head` (ASCII) */
+export function jsonLineBytes(head: string, json: string): Buffer {
+  const rest = json.slice(1);
+  const b = Buffer.allocUnsafe(head.length + Buffer.byteLength(rest));
+  b.write(head, 0, "latin1");
+  b.write(rest, head.length);
+  return b;
 }
 
 export type BusListener = (batch: readonly SequencedFlow[]) => void;

@@ -52,7 +52,6 @@ export class FlowWriter {
   /** while the database refuses writes, at most this many flows wait in memory */
   private readonly maxPending = 500_000;
   private closed: Promise<void> | undefined;
-  private readonly expand = (body: string): string => this.fragments.expand(body);
 
   constructor(dbPath: string, private readonly fragments: FragmentRegistry, retention: RetentionPolicy, opts: WriterOptions = {}) {
     this.flushIntervalMs = opts.flushIntervalMs ?? 50;
@@ -77,7 +76,7 @@ export class FlowWriter {
   enqueue(batch: readonly SequencedFlow[]): void {
     for (const f of batch) {
       const row = flowToRow(f.id, f.envelope, this.fragments);
-      f.attachStored?.(row.body, this.expand);
+      f.attachStored?.(row.body, this.fragments);
       this.pending.push(rowValues(row));
     }
     const fresh = this.fragments.takeNew();

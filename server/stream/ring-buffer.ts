@@ -1,8 +1,8 @@
 // The most recent flows in memory, by id, so live subscribers and short resumes never touch SQLite.
-import type { SequencedFlow } from "../bus";
+import type { FlowLine } from "../bus";
 
 export class RingBuffer {
-  private readonly items: (SequencedFlow | undefined)[];
+  private readonly items: (FlowLine | undefined)[];
   private head = 0; // next write position
   private size = 0;
 
@@ -10,7 +10,7 @@ export class RingBuffer {
     this.items = new Array(capacity);
   }
 
-  push(batch: readonly SequencedFlow[]): void {
+  push(batch: readonly FlowLine[]): void {
     for (const f of batch) {
       this.items[this.head] = f;
       this.head = (this.head + 1) % this.capacity;
@@ -30,11 +30,11 @@ export class RingBuffer {
   }
 
   /** Flows with id > afterId, oldest first, at most `limit`. Ids are consecutive, so this is O(limit). */
-  after(afterId: number, limit: number): SequencedFlow[] {
+  after(afterId: number, limit: number): FlowLine[] {
     const first = this.firstId();
     if (first === undefined) return [];
     const skip = Math.max(0, afterId - first + 1);
-    const out: SequencedFlow[] = [];
+    const out: FlowLine[] = [];
     for (let i = skip; i < this.size && out.length < limit; i++) {
       out.push(this.items[(this.head - this.size + i + this.capacity) % this.capacity]!);
     }

@@ -12,7 +12,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
-import type { FlowBus, SequencedFlow } from "../bus";
+import { jsonLineBytes, type FlowBus, type FlowLine, type SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
 import { FlowQueue } from "./flow-queue";
@@ -32,26 +32,19 @@ export interface StreamOptions {
   authorize?: (req: IncomingMessage) => boolean;
 }
 
-/** a flow waiting to be sent: a bus flow (live or from the ring) or a row read back from SQLite */
-interface QueuedFlow {
-  readonly id: number;
-  readonly json: string;
+/** a flow waiting to be sent: a line kept from the bus (live or from the ring) or a row read back from SQLite */
+type QueuedFlow = FlowLine;
+
+function lineOf(f: SequencedFlow): FlowLine {
+  return f.line ? f.line() : f;
 }
 
-// Each flow's bytes on the wire are the same for every client that gets it: encoded once, shared.
-const wireBytes = new WeakMap<QueuedFlow, Buffer>();
-
 function wire(f: QueuedFlow): Buffer {
-  let b = wireBytes.get(f);
+  let b = f.wire;
   if (b === undefined) {
-    // a StoredFlow as JSON ({"id":"N", then the envelope's fields), written straight into one buffer
-    // from the serialised envelope: no re-encoding, and no intermediate string to flatten
-    const prefix = `{"id":"${f.id}",`;
-    const rest = f.json.slice(1);
-    b = Buffer.allocUnsafe(prefix.length + Buffer.byteLength(rest));
-    b.write(prefix, 0, "latin1");
-    b.write(rest, prefix.length);
-    wireBytes.set(f, b);
+    // a StoredFlow as JSON: {"id":"N", then the envelope's fields
+    const head = `{"id":"${f.id}",`;
+    f.wire = b = f.jsonBytes ? f.jsonBytes(head) : jsonLineBytes(head, f.json);
   }
   return b;
 }
@@ -237,10 +230,13 @@ export class StreamServer {
   }
 
   private onFlows(batch: readonly SequencedFlow[]): void {
-    this.ring.push(batch);
+    // what is kept past this call is each flow's line, not its record (see FlowLine)
+    const lines = batch.map(lineOf);
+    this.ring.push(lines);
     for (const c of this.clients) {
       if (!c.subscribed || c.paused || c.catchingUp) continue;
-      for (const f of batch) {
+      for (let i = 0; i < batch.length; i++) {
+        const f = batch[i]!;
         if (f.id <= c.cursor) continue;
         c.cursor = f.id;
         if (!c.match(f.envelope.flow)) continue;
@@ -253,7 +249,7 @@ export class StreamServer {
           c.lost.last = id;
           this.lostEventsTotal++;
         }
-        c.queue.push(f);
+        c.queue.push(lines[i]!);
       }
     }
   }
@@ -271,7 +267,8 @@ export class StreamServer {
       const first = this.ring.firstId();
       let chunk: { item: QueuedFlow; flow: () => Flow }[];
       if (first !== undefined && c.cursor + 1 >= first) {
-        chunk = this.ring.after(c.cursor, budget).map((f) => ({ item: f, flow: () => f.envelope.flow }));
+        // a resume is rare and bounded per tick: parsing the line back is cheaper than keeping every record
+        chunk = this.ring.after(c.cursor, budget).map((f) => ({ item: f, flow: () => (JSON.parse(f.json) as { flow: Flow }).flow }));
       } else {
         this.store.flush();
         const upto = first !== undefined ? first - 1 : live;

@@ -160,3 +160,26 @@ test("shared parts that never repeat stop being added to the dictionary, and sti
   assert.equal(fragments.expand(last), toHubbleJson(lastEnv!));
   db.close();
 });
+
+test("a stored body becomes the stream's bytes directly: the same bytes as its expanded line, for any content", () => {
+  const db = new Database(":memory:");
+  const dir = path.join(process.cwd(), "prisma", "migrations");
+  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const fragments = new FragmentRegistry(db);
+  const envs = datapathFlows(40);
+  // text from traffic outside ASCII, in the record and inside a shared part
+  const odd = makeFlow({ srcNs: "ünïcode", srcPod: "pod-😀" });
+  odd.flow.l7 = { type: "REQUEST", http: { method: "GET", url: "http://svc/ścieżka/文字?q=\u2028", protocol: "HTTP/1.1", headers: [] } };
+  // larger than the assembly buffer's first size, so it has to grow mid-record
+  const big = makeFlow({ srcNs: "big", srcPod: "p" });
+  big.flow.destination!.labels = Array.from({ length: 900 }, (_, i) => `k8s:label-${i}=${"ż".repeat(10)}`);
+  big.flow.l7 = { type: "REQUEST", http: { method: "POST", url: `http://svc/${"é".repeat(30_000)}`, protocol: "HTTP/1.1", headers: [] } };
+  for (const env of [...envs, odd, big]) {
+    const { body } = fragments.encode(env);
+    const head = '{"id":"12345",';
+    const want = Buffer.from(head + fragments.expand(body).slice(1));
+    assert.ok(fragments.expandBytes(head, body).equals(want), `bytes differ for ${env.flow.uuid}`);
+    assert.equal(fragments.expand(body), toHubbleJson(env));
+  }
+  db.close();
+});
