@@ -11,7 +11,7 @@ import { openDatabase } from "../server/store/database";
 import { FlowBus } from "../server/bus";
 import { Datapath } from "../server/datapath";
 import { FlowStore } from "../server/store/flow-store";
-import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "../server/store/row";
+import { flowToRow, INSERT_ROW_SQL } from "../server/store/row";
 import { FragmentRegistry, INSERT_FRAGMENT_SQL } from "../server/store/fragments";
 import { parseSearchParams } from "../lib/filter/params";
 import type { FlowEnvelope } from "../lib/flow/types";
@@ -79,7 +79,7 @@ export async function main(): Promise<Record<string, number>> {
   for (const f of bareFragments.takeNew()) insertFragment.run(f);
   const insert = bareDb.prepare(INSERT_ROW_SQL);
   const tx = bareDb.transaction((rs: typeof rows) => {
-    for (const r of rs) insert.run(ROW_COLUMNS.map((c) => r[c]));
+    for (const r of rs) insert.run(r);
   });
   t0 = performance.now();
   for (let k = 0; k < rows.length; k += 5000) tx(rows.slice(k, k + 5000));

@@ -116,12 +116,13 @@ function replyMatches(f: Flow, want: boolean): boolean {
   return f.is_reply === want;
 }
 
-function endpointSide(f: Flow, side: "source" | "destination"): Endpoint | undefined {
-  return f[side];
-}
+const sourceOf = (f: Flow): Endpoint | undefined => f.source;
+const destinationOf = (f: Flow): Endpoint | undefined => f.destination;
 
 function compileSide(ff: FlowFilter, side: "source" | "destination", where: string, preds: Pred[]): void {
   const P = side === "source" ? "source_" : "destination_";
+  // one accessor per side: a property load by a variable name is much slower per flow
+  const endpointOf = side === "source" ? sourceOf : destinationOf;
   const ipField = `${P}ip` as keyof FlowFilter;
   const ips = strings(ff, ipField, where);
   if (ips) {
@@ -142,7 +143,7 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
   const podField = `${P}pod` as keyof FlowFilter;
   const pods = strings(ff, podField, where);
   if (pods) {
-    preds.push(namespacedName(pods, `${where}${podField}`, (f) => endpointSide(f, side)?.namespace, (f) => endpointSide(f, side)?.pod_name));
+    preds.push(namespacedName(pods, `${where}${podField}`, (f) => endpointOf(f)?.namespace, (f) => endpointOf(f)?.pod_name));
   }
   const svcField = `${P}service` as keyof FlowFilter;
   const svcs = strings(ff, svcField, where);
@@ -161,7 +162,7 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
   if (labels) {
     const ms = labels.map((s) => compileLabelSelector(s, `${where}${labelField}`));
     preds.push((f) => {
-      const l = endpointSide(f, side)?.labels;
+      const l = endpointOf(f)?.labels;
       for (let i = 0; i < ms.length; i++) if (ms[i]!(l)) return true;
       return false;
     });
@@ -175,13 +176,13 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
       }
     }
     preds.push((f) => {
-      const list = endpointSide(f, side)?.workloads ?? [];
+      const list = endpointOf(f)?.workloads ?? [];
       return wls.some((w) => list.some((x) => (!w.name || w.name === x.name) && (!w.kind || w.kind.toLowerCase() === (x.kind ?? "").toLowerCase())));
     });
   }
   const clField = `${P}cluster_name` as keyof FlowFilter;
   const cls = strings(ff, clField, where);
-  if (cls) preds.push((f) => cls.includes(endpointSide(f, side)?.cluster_name ?? ""));
+  if (cls) preds.push((f) => cls.includes(endpointOf(f)?.cluster_name ?? ""));
   const idField = `${P}identity` as keyof FlowFilter;
   const ids = arr<unknown>(ff, idField, where);
   if (ids) {
@@ -192,7 +193,7 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
       }
       return n;
     });
-    preds.push((f) => nums.includes(endpointSide(f, side)?.identity ?? 0));
+    preds.push((f) => nums.includes(endpointOf(f)?.identity ?? 0));
   }
   const portField = `${P}port` as keyof FlowFilter;
   const ports = arr<string>(ff, portField, where);

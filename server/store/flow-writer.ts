@@ -4,19 +4,14 @@
 // wait on the disk; readers that need to see everything call flush(), which waits for the commit.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { SequencedFlow } from "../bus";
-import { flowToRow, ROW_COLUMNS, type FlowRow } from "./row";
+import { flowToRow, ROW_COLUMNS, type RowValues } from "./row";
 import type { FragmentRegistry, FragmentRow } from "./fragments";
 
-/** A row as its column values in ROW_COLUMNS order: cheaper to copy to the writer thread than an object. */
-export type RowValues = unknown[];
-
-function rowValues(r: FlowRow): RowValues {
-  const out = new Array(ROW_COLUMNS.length);
-  for (let i = 0; i < ROW_COLUMNS.length; i++) out[i] = r[ROW_COLUMNS[i]!];
-  return out;
-}
 import type { WriterHello, WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
 import type { RetentionPolicy } from "./retention";
+
+/** where a row carries its stored body */
+const BODY = ROW_COLUMNS.indexOf("body");
 
 export interface WriterOptions {
   flushIntervalMs?: number;
@@ -76,8 +71,8 @@ export class FlowWriter {
   enqueue(batch: readonly SequencedFlow[]): void {
     for (const f of batch) {
       const row = flowToRow(f.id, f.envelope, this.fragments);
-      f.attachStored?.(row.body, this.fragments);
-      this.pending.push(rowValues(row));
+      f.attachStored?.(row[BODY] as string, this.fragments);
+      this.pending.push(row);
     }
     const fresh = this.fragments.takeNew();
     if (fresh.length) this.pendingFragments.push(...fresh);

@@ -5,7 +5,7 @@
 // resumes where it stopped on the next start.
 import type Database from "better-sqlite3";
 import type { FlowEnvelope } from "../../lib/flow/types";
-import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "./row";
+import { flowToRow, INSERT_ROW_SQL } from "./row";
 import { INSERT_FRAGMENT_SQL, type FragmentRegistry } from "./fragments";
 
 const BATCH = 5000;
@@ -32,8 +32,7 @@ export function upgradeLegacyRows(db: Database.Database, fragments: FragmentRegi
         log(`flow ${r.id}: stored JSON is unreadable; left out of the upgrade`);
         continue;
       }
-      const row = flowToRow(r.id, env, fragments);
-      values.push(ROW_COLUMNS.map((c) => row[c]));
+      values.push(flowToRow(r.id, env, fragments));
     }
     for (const f of fragments.takeNew()) insertFragment.run(f);
     for (const v of values) insert.run(v);

@@ -10,7 +10,7 @@ import type { FlowQuery } from "../../lib/filter/types";
 import type { Flow } from "../../lib/flow/types";
 import { queryToSql } from "../../server/store/filter-sql";
 import { FragmentRegistry, INSERT_FRAGMENT_SQL } from "../../server/store/fragments";
-import { flowToRow, INSERT_ROW_SQL, ROW_COLUMNS } from "../../server/store/row";
+import { flowToRow, INSERT_ROW_SQL } from "../../server/store/row";
 import { FLOWS } from "./flows";
 
 const q = (whitelist: FlowQuery["whitelist"], blacklist: FlowQuery["blacklist"] = [], extra: Partial<FlowQuery> = {}): FlowQuery => ({ whitelist, blacklist, ...extra });
@@ -81,7 +81,7 @@ function createDb(): Database.Database {
   const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
   for (const fr of fragments.takeNew()) insertFragment.run(fr);
   const ins = db.prepare(INSERT_ROW_SQL);
-  for (const r of rows) ins.run(ROW_COLUMNS.map((c) => r[c]));
+  for (const r of rows) ins.run(r);
   (db as Database.Database & { fragments?: FragmentRegistry }).fragments = fragments;
   return db;
 }
