@@ -67,7 +67,13 @@ export async function main(): Promise<Record<string, number>> {
   const median = (a: number[]) => a.sort((x, y) => x - y)[Math.floor(a.length / 2)]!;
   const rOn = median(onRates);
   const rOff = median(offRates);
-  const hits = on.engine.compiled.size ? [...on.engine.compiled.values()].reduce((n, c) => n + [...c.ingress.all(), ...c.egress.all()].reduce((m, e) => m + e.packets, 0), 0) : 0;
+  let hits = 0;
+  for (const [id, c] of on.engine.compiled) {
+    for (const dir of ["ingress", "egress"] as const) {
+      const stats = on.engine.statsOf(id, dir)!;
+      for (const e of c[dir].all()) hits += stats.packets(e);
+    }
+  }
   const out = {
     decisions_per_s_counters_on: Math.round(rOn),
     decisions_per_s_counters_off: Math.round(rOff),

@@ -3,6 +3,7 @@
 // new record, starts from zero. The increments run on every decision, so they are plain field stores.
 import type { PolicyRecord } from "./policy/types";
 import type { MapEntry } from "./policy-map";
+import type { EntryStats } from "./entry-stats";
 
 export interface DirectionCounters {
   allowed: number;
@@ -23,11 +24,9 @@ export function countersOf(p: PolicyRecord): PolicyCounters {
   return (p.counters ??= zeroCounters());
 }
 
-/** one flow decided by entry `e`: the entry's packet/byte/last-hit counters and its policies' verdict counts */
-export function countEntryHit(e: MapEntry, dir: "ingress" | "egress", bytes: number, ms: number): void {
-  e.packets++;
-  e.bytes += bytes;
-  if (ms > e.lastHit) e.lastHit = ms;
+/** one flow decided by entry `e`: the endpoint's counters of the entry and its policies' verdict counts */
+export function countEntryHit(stats: EntryStats, e: MapEntry, dir: "ingress" | "egress", bytes: number, ms: number): void {
+  stats.hit(e, bytes, ms);
   if (e.deny) {
     const ps = e.denyPolicies;
     for (let i = 0; i < ps.length; i++) countersOf(ps[i])[dir].denied++;

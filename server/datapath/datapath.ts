@@ -8,20 +8,22 @@ import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
 import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Policy, Service, Verdict } from "../../lib/flow/types";
-import { DropReason, ReservedIdentity } from "../../lib/flow/enums";
+import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
 import { PolicyEngine } from "./engine";
 import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
 import { CIDR_GROUP_KIND } from "./policy/cidr-group";
-import { PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
+import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
+import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
 import { buildFlow, extension, formatTime, l4Summary, layer4, type Packet } from "./flow-builder";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
 import { countDefaultDeny, countEntryHit } from "./counters";
+import type { EntryStats } from "./entry-stats";
 import { Conntrack, type ConntrackEntry, type ConntrackOptions } from "./conntrack";
 import { requestBytes } from "./request-size";
 
@@ -107,7 +109,15 @@ interface Decision {
   l7Kind?: string;
   rule?: string;
   notes: string[];
-  // what every request with this decision shares (decisions are memoised per compiled map)
+  /** the matched allow entry's auth type (AUTH_NONE for none): flows carry it as auth_type */
+  authType: number;
+  /** the auth map must be checked before the packet passes (not in audit mode, which skips it) */
+  needsAuth: boolean;
+  /** audit mode let an auth-requiring entry pass without checking the auth map */
+  audited: boolean;
+  /** this decision when the auth map has no entry for the pair, per remote node: an AUTH_REQUIRED drop (built once) */
+  authMissing?: Map<number, Decision>;
+  // what every request with this decision shares (decisions are memoised per endpoint and direction)
   side: SideResult;
   /** the notes as explanation lines, prefixed with the side */
   lines: string[];
@@ -116,6 +126,13 @@ interface Decision {
   /** the policy list the policy-verdict record carries as *_allowed_by / *_denied_by */
   allowedList?: Policy[];
   deniedList?: Policy[];
+}
+
+/** one endpoint's side: its map, its counters and the decisions made there so far */
+interface SideMemo {
+  m: PolicyMapDir;
+  stats: EntryStats;
+  decisions: Map<number, Decision | Map<string, Decision>>;
 }
 
 /** the time of one request's records: a shared prefix and a nanosecond part that grows per record */
@@ -195,6 +212,7 @@ const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
 const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
+const EVENT_DROP_AUTH = Object.freeze({ type: 1, sub_type: DropReason.AUTH_REQUIRED });
 const NO_NAMES: string[] = [];
 // the L7 request assumed when a request on a redirected port names none
 const DEFAULT_KAFKA = Object.freeze({ apiKey: "metadata" });
@@ -225,6 +243,11 @@ export class Datapath {
   private readonly audit: boolean;
   private sport = 40000;
   private readonly conntrack: Conntrack;
+  /** cilium_auth_map and the agent's auth manager that fills it (mutual authentication) */
+  readonly authMap = new AuthMap();
+  private readonly authManager = new AuthManager(this.authMap);
+  /** node name → the datapath's node id (1-based; 0 means the local node) */
+  private readonly nodeIds: Map<string, number>;
   /** per-entry and per-policy counting; off only to measure what it costs */
   readonly counting: boolean;
 
@@ -233,6 +256,7 @@ export class Datapath {
     opts: DatapathOptions = {},
   ) {
     this.cluster = new Cluster(scenario);
+    this.nodeIds = new Map(this.cluster.nodes.map((n, i) => [n.name, i + 1]));
     this.engine = new PolicyEngine(this.cluster, scenario.settings);
     this.proxy = opts.proxy ?? createL7Proxy();
     this.audit = opts.audit ?? scenario.settings.policyAuditMode;
@@ -393,10 +417,13 @@ export class Datapath {
     const c = this.engine.compiled.get(endpointId);
     if (!c) return [];
     const dirs: Direction[] = direction ? [direction] : ["ingress", "egress"];
-    return dirs.map((d) => ({ direction: d, enforced: c[d].enforced, entries: c[d].all().map((e) => this.entryInfo(e, c[d])) }));
+    return dirs.map((d) => {
+      const stats = this.engine.statsOf(endpointId, d);
+      return { direction: d, enforced: c[d].enforced, entries: c[d].all().map((e) => this.entryInfo(e, c[d], stats)) };
+    });
   }
 
-  private entryInfo(e: MapEntry, m: PolicyMapDir) {
+  private entryInfo(e: MapEntry, m: PolicyMapDir, stats: EntryStats | undefined) {
     const redirect = !e.deny && (e.wildcardPort ? m.l7Ports.some((p) => p.proto === e.proto || e.proto === 0) : !!m.l7PortFor(e.proto, e.portLo));
     return {
       identity: e.identity === 0 ? "ANY" : e.identity,
@@ -405,9 +432,9 @@ export class Datapath {
       action: e.deny ? "deny" : "allow",
       redirect,
       rules: (e.deny ? e.denyRules : e.allowRules).map((r) => ({ policy: r.rule.policy.hubble, path: r.path })),
-      packets: e.packets,
-      bytes: e.bytes,
-      lastHit: e.lastHit ? new Date(e.lastHit).toISOString() : null,
+      packets: stats?.packets(e) ?? 0,
+      bytes: stats?.bytes(e) ?? 0,
+      lastHit: stats?.lastHit(e) ? new Date(stats.lastHit(e)).toISOString() : null,
     };
   }
 
@@ -665,19 +692,22 @@ export class Datapath {
     const srcHost = srcEp ? undefined : this.hostEndpointOf(src);
     const dstHost = dstEp ? undefined : this.hostEndpointOf(via);
     const withinHost = srcHost !== undefined && srcHost === dstHost;
+    // the node each peer runs on, if any: the auth map keys on it
+    const srcPeerNode = srcEp?.node ?? src.node?.name;
+    const dstPeerNode = dstEp?.node ?? via.node?.name;
     if (withinHost) explanation?.push(`source and destination are both the host of node ${srcHost.node}: the traffic never leaves it, so no host policy applies`);
     if (srcEp) {
-      if (!this.runSide(st, "egress", srcEp, dstIdent, via.ip, srcNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "egress", srcEp, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
     } else if (srcHost && !withinHost && this.hostPolicyApplies(srcHost, "egress")) {
-      if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(srcHost && !withinHost ? `egress: no host policy with egress rules selects node ${srcHost.node}, nothing to check` : "egress: the source is not a Cilium endpoint, nothing to check");
     if (dstEp) {
       const fromLocalHost = srcIdent.id === ReservedIdentity.HOST;
       if (fromLocalHost && this.scenario.settings.allowLocalhost === "always") {
         explanation?.push(`ingress at ${dstEp.namespace}/${dstEp.name}: traffic from the local host is always allowed (allowLocalhost: always)`);
-      } else if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode)) return this.finish(result, st.audited);
+      } else if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
     } else if (dstHost && !withinHost && this.hostPolicyApplies(dstHost, "ingress")) {
-      if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(dstHost && !withinHost ? `ingress: no host policy with ingress rules selects node ${dstHost.node}, nothing to check` : "ingress: the destination is not a Cilium endpoint, nothing to check");
 
     // delivered
@@ -731,18 +761,26 @@ export class Datapath {
   }
 
   /** one side (egress at the source, ingress at the destination); false: the request stops here */
-  private runSide(st: Step, dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string): boolean {
+  private runSide(st: Step, dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string, peerNode: string | undefined): boolean {
     const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, srcE, dstE, dstNames, destService, req, srcEp } = st;
-    const d = this.decide(ep, dir, peer, peerIp, st.protoIdx, st.key, st.bytes, clock.ms);
+    // the auth map's remote_node_id: 0 for a peer on this node (or outside every node)
+    const remoteNode = peerNode === undefined || peerNode === ep.node ? 0 : this.nodeIds.get(peerNode) ?? 0;
+    const d = this.decide(ep, dir, peer, peerIp, st.protoIdx, st.key, st.bytes, clock.ms, remoteNode);
     const label: "INGRESS" | "EGRESS" = dir === "ingress" ? "INGRESS" : "EGRESS";
     result[dir] = d.side;
     if (explanation) for (let i = 0; i < d.lines.length; i++) explanation.push(d.lines[i]);
-    if (d.verdict === "AUDIT") st.audited = true;
+    if (d.verdict === "AUDIT" || d.audited) st.audited = true;
+    const authType = d.authType !== AUTH_NONE ? AUTH_TYPE_NAMES[d.authType] : undefined;
+    if (d.dropReason === DropReason.AUTH_REQUIRED) {
+      // the datapath signalled the auth manager, which now performs the handshake out of band
+      const hs = this.authManager.onAuthRequired({ local: ep.identity.id, remote: peer.id, remoteNode, authType: d.authType }, clock.ms);
+      explanation?.push(`${dir}: auth manager ${authType} handshake for (${ep.identity.id}, ${peer.id}, node ${remoteNode}): ${hs.authenticated ? `succeeded, auth map entry valid until ${new Date(hs.expires!).toISOString()}; the next packets pass` : `failed (${hs.reason}); packets keep being dropped`}`);
+    }
     if (d.emit) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd,
         l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: EVENT_VERDICT,
-        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false,
+        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType,
         summary: st.summaryFwd, extensions: d.verdictExt,
         egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
         egressDeniedBy: dir === "egress" ? d.deniedList : undefined, ingressDeniedBy: dir === "ingress" ? d.deniedList : undefined,
@@ -751,11 +789,11 @@ export class Datapath {
     if (d.verdict === "DROPPED") {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
-        type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: d.dropReason === DropReason.POLICY_DENY ? EVENT_DROP_DENY : EVENT_DROP_DENIED,
+        type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: dropEvent(d.dropReason),
         destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt,
       }));
       result.verdict = "DROPPED";
-      result.drop_reason_desc = d.dropReason === DropReason.POLICY_DENY ? "POLICY_DENY" : "POLICY_DENIED";
+      result.drop_reason_desc = dropReasonName(d.dropReason ?? DropReason.POLICY_DENIED);
       return false;
     }
     if (d.verdict === "REDIRECTED") {
@@ -843,27 +881,32 @@ export class Datapath {
     return this.proxy.handle(ctx);
   }
 
-  // Decisions are pure functions of the endpoint's compiled map and (peer, proto, port), apart from
-  // the counters; the explanation text also reads the FQDN cache and the selector cache. So each map
-  // keeps its decisions, and all of them are dropped when the policies, the compiled maps or the
-  // FQDN cache change (engine generation / FQDN version). A map that is replaced takes its memo along.
-  private memos = new WeakMap<PolicyMapDir, Map<number, Decision | Map<string, Decision>>>();
+  // Decisions are pure functions of the endpoint and its compiled map and (peer, proto, port), apart
+  // from the counters; the explanation text also reads the FQDN cache and the selector cache. So
+  // each endpoint and direction keeps its decisions (per endpoint, not per map: maps are shared, and
+  // the explanation names the endpoint), and all of them are dropped when the policies, the compiled
+  // maps or the FQDN cache change (engine generation / FQDN version).
+  private memos = new Map<number, SideMemo>();
   private memoGeneration = -1;
   private memoFqdnVersion = -1;
 
   /** One side's L3/L4 policy decision (§2.10); a few hash lookups plus bookkeeping. */
-  private decide(ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number, bytes: number, ms: number): Decision {
-    const m = this.engine.compiled.get(ep.endpointId)![dir];
+  private decide(ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number, bytes: number, ms: number, remoteNode: number): Decision {
     if (this.memoGeneration !== this.engine.generation || this.memoFqdnVersion !== this.engine.fqdn.version) {
-      this.memos = new WeakMap();
+      this.memos = new Map();
       this.memoGeneration = this.engine.generation;
       this.memoFqdnVersion = this.engine.fqdn.version;
     }
-    let memo = this.memos.get(m);
-    if (memo === undefined) this.memos.set(m, (memo = new Map()));
+    const side = ep.endpointId * 2 + (dir === "egress" ? 1 : 0);
+    let sm = this.memos.get(side);
+    if (sm === undefined) {
+      const m = this.engine.compiled.get(ep.endpointId)![dir];
+      this.memos.set(side, (sm = { m, stats: this.engine.statsOf(ep.endpointId, dir)!, decisions: new Map() }));
+    }
+    const { m, decisions } = sm;
     // identities stay below 2^32, protocols below 8 and ports below 2^16: an exact integer key
     const k = (peer.id * 8 + proto) * 65536 + port;
-    let hit = memo.get(k);
+    let hit = decisions.get(k);
     let d: Decision | undefined;
     if (hit instanceof Map) d = hit.get(peerIp);
     else d = hit;
@@ -871,19 +914,54 @@ export class Datapath {
       d = this.decideFresh(m, ep, dir, peer, peerIp, proto, port);
       // a default-deny drop's explanation names the peer's IP (CIDR rules); the others do not
       if (d.entry === null && d.emit) {
-        if (!(hit instanceof Map)) memo.set(k, (hit = new Map()));
+        if (!(hit instanceof Map)) decisions.set(k, (hit = new Map()));
         hit.set(peerIp, d);
-      } else memo.set(k, d);
+      } else decisions.set(k, d);
+    }
+    // the auth map changes between packets, so it is read on every one, after the memoised lookup
+    if (d.needsAuth && !this.authMap.authenticated({ local: ep.identity.id, remote: peer.id, remoteNode, authType: d.authType }, ms)) {
+      d = this.authMissing(d, ep, dir, peer, remoteNode);
     }
     if (this.counting && !m.disabled) {
-      if (d.entry !== null) countEntryHit(d.entry, dir, bytes, ms);
-      else if (m.enforced) countDefaultDeny(m.defaultDenyPolicies, dir);
+      // an AUTH_REQUIRED drop hit the entry (BPF counts it) but no policy allowed the flow
+      if (d.entry !== null) {
+        if (d.dropReason === DropReason.AUTH_REQUIRED) sm.stats.hit(d.entry, bytes, ms);
+        else countEntryHit(sm.stats, d.entry, dir, bytes, ms);
+      } else if (m.enforced) countDefaultDeny(m.defaultDenyPolicies, dir);
     }
     return d;
   }
 
+  /** `d` as an AUTH_REQUIRED drop, built once per remote node (the explanation names the key) */
+  private authMissing(d: Decision, ep: Pod, dir: Direction, peer: Identity, remoteNode: number): Decision {
+    const byNode = (d.authMissing ??= new Map<number, Decision>());
+    let drop = byNode.get(remoteNode);
+    if (drop === undefined) {
+      drop = this.authDrop(d, ep, dir, peer, remoteNode);
+      byNode.set(remoteNode, drop);
+    }
+    return drop;
+  }
+
+  /** `d` when the auth map has no live entry for the pair: dropped with AUTH_REQUIRED */
+  private authDrop(d: Decision, ep: Pod, dir: Direction, peer: Identity, remoteNode: number): Decision {
+    const key: AuthKey = { local: ep.identity.id, remote: peer.id, remoteNode, authType: d.authType };
+    const drop: Decision = {
+      ...d, emit: true, verdict: "DROPPED", dropReason: DropReason.AUTH_REQUIRED, allowedBy: [], grants: null, l7Kind: undefined, needsAuth: false, authMissing: undefined,
+      notes: [
+        ...d.notes,
+        `the entry requires mutual authentication (${AUTH_TYPE_NAMES[d.authType]}) but the auth map has no live entry for (local identity ${key.local}, remote identity ${key.remote}, remote node ${key.remoteNode}): the auth handshake is missing, dropped (AUTH_REQUIRED)`,
+      ],
+    };
+    return this.finishDecision(drop, ep, dir);
+  }
+
   private decideFresh(m: PolicyMapDir, ep: Pod, dir: Direction, peer: Identity, peerIp: string, proto: number, port: number): Decision {
-    const d = this.decideNotes(m, ep, dir, peer, peerIp, proto, port);
+    return this.finishDecision(this.decideNotes(m, ep, dir, peer, peerIp, proto, port), ep, dir);
+  }
+
+  /** the parts of a decision every request with it shares: side summary, explanation lines, extensions */
+  private finishDecision(d: Decision, ep: Pod, dir: Direction): Decision {
     const dropped = d.verdict === "DROPPED" || d.verdict === "AUDIT";
     d.side = {
       enforced: d.enforced,
@@ -910,7 +988,7 @@ export class Datapath {
     const audit = this.audit || this.scenario.settings.policyAuditNamespaces.includes(ep.namespace);
     const d: Decision = {
       dir, checked: true, enforced: m.enforced, emit: false, verdict: "FORWARDED", matchType: 0, entry: null, allowedBy: [], deniedBy: [], defaultDenyBy: [], grants: null, notes: [],
-      side: undefined!, lines: [],
+      authType: AUTH_NONE, needsAuth: false, audited: false, side: undefined!, lines: [],
     };
     if (m.disabled) {
       d.notes.push("policy enforcement is disabled (policyEnforcementMode: never)");
@@ -958,6 +1036,18 @@ export class Datapath {
     d.rule = e.allowRules[0]?.path;
     const l7 = m.l7PortFor(proto, port);
     d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);
+    if (e.authType !== AUTH_NONE) {
+      d.authType = e.authType;
+      const how = e.authExplicit ? "" : " (inherited from a broader entry of the same peer)";
+      // Cilium's audit mode turns the AUTH_REQUIRED verdict into an audited pass before the auth map is read
+      if (audit) {
+        d.audited = true;
+        d.notes.push(`the entry requires mutual authentication (${AUTH_TYPE_NAMES[e.authType]})${how}; audit mode lets it pass without checking the auth map (AUDIT)`);
+      } else {
+        d.needsAuth = true;
+        d.notes.push(`the entry requires mutual authentication (${AUTH_TYPE_NAMES[e.authType]})${how}: the auth map is checked for this peer`);
+      }
+    }
     if (l7) {
       d.verdict = "REDIRECTED";
       d.l7Kind = l7.kind;
@@ -977,9 +1067,15 @@ export class Datapath {
         }
         d.notes.push(`port ${port} has ${l7.kind} rules: redirected to the L7 proxy with ${d.grants.map((g) => g.rulePath).join(", ")}`);
       }
-    } else d.verdict = "FORWARDED";
+    } else d.verdict = d.audited ? "AUDIT" : "FORWARDED";
     return d;
   }
+}
+
+function dropEvent(reason: number | undefined): { type: number; sub_type: number } {
+  if (reason === DropReason.POLICY_DENY) return EVENT_DROP_DENY;
+  if (reason === DropReason.AUTH_REQUIRED) return EVENT_DROP_AUTH;
+  return EVENT_DROP_DENIED;
 }
 
 function uniqHubble(list: Policy[]): Policy[] {

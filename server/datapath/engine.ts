@@ -1,10 +1,16 @@
 // Policy repository + compiled maps for every endpoint, kept up to date incrementally: a policy
 // change recompiles only the endpoints the policy selects or used to select, plus endpoints whose
 // peer selectors changed because identities (CIDR prefixes, learned FQDN IPs) came or went.
+// Endpoints with the same compile inputs (compile-key.ts: the identity, plus what the compiler reads
+// of the endpoint itself) share one compiled map, compiled once, as Cilium shares the resolved
+// policy of an identity: 500 endpoints of 100 workloads are 100 maps, which keeps lookups in the
+// CPU caches. Per-endpoint state (packet counters) stays per endpoint in entry-stats.ts.
 import type { Cluster, Pod } from "../cluster/model";
 import { parseCidr, type Cidr } from "../cluster/ip";
 import type { ScenarioSettings } from "../scenario/types";
-import { compileEndpoint, ruleSelects, type CompiledEndpoint } from "./compiler";
+import { compileEndpoint, ruleSelects, type CompiledEndpoint, type Direction } from "./compiler";
+import { inputsOf, shareKey, subjectKey, type EndpointInputs } from "./compile-key";
+import { EntryStats } from "./entry-stats";
 import { FqdnCache } from "./fqdn-cache";
 import { Ipcache } from "./ipcache";
 import { SelectorCache } from "./selector-cache";
@@ -13,12 +19,28 @@ import { cidrGroupLabels, type CidrGroup } from "./policy/cidr-group";
 
 export interface ApplyStats {
   changedPolicies: number;
+  /** endpoints whose compiled map was replaced */
   recompiledEndpoints: number;
+  /** maps compiled for them: one per set of endpoints sharing a map */
+  compiledMaps: number;
+}
+
+/** one compiled map and the endpoints it serves */
+interface SharedMap {
+  compiled: CompiledEndpoint;
+  endpoints: Set<number>;
 }
 
 export class PolicyEngine {
   readonly policies = new Map<string, PolicyRecord>();
+  /** endpoint id → its compiled map; endpoints with the same compile key get the same object */
   readonly compiled = new Map<number, CompiledEndpoint>();
+  /** sharing key → the map and its endpoints */
+  private readonly shared = new Map<string, SharedMap>();
+  /** endpoint id → its sharing key */
+  private readonly keyOfEndpoint = new Map<number, string>();
+  /** endpoint id → its entry counters per direction */
+  private readonly stats = new Map<number, { ingress: EntryStats; egress: EntryStats }>();
   readonly fqdn: FqdnCache;
   readonly ipcache: Ipcache;
   readonly selectors: SelectorCache;
@@ -41,10 +63,29 @@ export class PolicyEngine {
     this.fqdn = new FqdnCache(settings.fqdnMinTTL);
     this.ipcache = new Ipcache(cluster);
     this.selectors = new SelectorCache(cluster, this.fqdn, this.cidrGroups);
+    const all = new Set<number>();
     for (const ep of [...cluster.endpoints, ...cluster.hostEndpoints]) {
       this.selectedBy.set(ep.endpointId, new Set());
-      this.compiled.set(ep.endpointId, compileEndpoint(ep, [], cluster, this.selectors, settings));
+      all.add(ep.endpointId);
     }
+    this.recompile(all);
+  }
+
+  /** how many distinct compiled maps serve the endpoints */
+  get sharedMapCount(): number {
+    return this.shared.size;
+  }
+
+  /** the endpoints served by the same compiled map as `endpointId` (itself included), ascending */
+  sharingWith(endpointId: number): number[] {
+    const key = this.keyOfEndpoint.get(endpointId);
+    const s = key === undefined ? undefined : this.shared.get(key);
+    return s ? [...s.endpoints].sort((a, b) => a - b) : [];
+  }
+
+  /** the endpoint's own counters of its map's entries */
+  statsOf(endpointId: number, dir: Direction): EntryStats | undefined {
+    return this.stats.get(endpointId)?.[dir];
   }
 
   revision(): number {
@@ -66,7 +107,7 @@ export class PolicyEngine {
 
   /** Adds or replaces policies and removes `deleteKeys`, as one revision. */
   apply(upserts: PolicyRecord[], deleteKeys: string[] = []): ApplyStats {
-    if (upserts.length === 0 && deleteKeys.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0 };
+    if (upserts.length === 0 && deleteKeys.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0, compiledMaps: 0 };
     this.rev++;
     this.generation++;
     const affected = new Set<number>();
@@ -107,8 +148,8 @@ export class PolicyEngine {
       this.selects.set(p.key, sel);
     }
     for (const ep of this.syncIdentities()) affected.add(ep);
-    this.recompile(affected);
-    return { changedPolicies: upserts.length + deleteKeys.length, recompiledEndpoints: affected.size };
+    const r = this.recompile(affected);
+    return { changedPolicies: upserts.length + deleteKeys.length, ...r };
   }
 
   /**
@@ -117,7 +158,7 @@ export class PolicyEngine {
    * differently are recompiled.
    */
   applyCidrGroups(upserts: CidrGroup[], deleteNames: string[] = []): ApplyStats {
-    if (upserts.length === 0 && deleteNames.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0 };
+    if (upserts.length === 0 && deleteNames.length === 0) return { changedPolicies: 0, recompiledEndpoints: 0, compiledMaps: 0 };
     this.rev++;
     this.generation++;
     for (const n of deleteNames) this.cidrGroups.delete(n);
@@ -125,16 +166,15 @@ export class PolicyEngine {
     const dirty = this.syncIdentities();
     // a group can change without any identity coming or going (its CIDR was already one)
     for (const ep of this.selectors.refresh("cidrGroup")) dirty.add(ep);
-    this.recompile(dirty);
-    return { changedPolicies: upserts.length + deleteNames.length, recompiledEndpoints: dirty.size };
+    const r = this.recompile(dirty);
+    return { changedPolicies: upserts.length + deleteNames.length, ...r };
   }
 
   /** FQDN cache changed: learned IPs become (or stop being) identities, selectors follow */
   onFqdnChange(): number {
     this.generation++;
     const dirty = this.syncIdentities(true);
-    this.recompile(dirty);
-    return dirty.size;
+    return this.recompile(dirty).recompiledEndpoints;
   }
 
   private syncIdentities(fqdnChanged = false): Set<number> {
@@ -159,23 +199,68 @@ export class PolicyEngine {
     return this.selectors.refresh();
   }
 
-  private recompile(eps: Set<number>): void {
+  /**
+   * Recompiles the maps of `eps`: each affected endpoint gets its (possibly new) sharing key, and
+   * each key's map is compiled once, from any one of its endpoints, for all of them. Endpoints of an
+   * identity are affected together (policies and selectors select identities), so a shared map is
+   * never left serving an endpoint whose rules changed.
+   */
+  private recompile(eps: Set<number>): { recompiledEndpoints: number; compiledMaps: number } {
+    const bySubject = new Map<string, { rules: Rule[]; inputs: EndpointInputs }>();
+    const moved = new Map<string, number[]>();
     for (const id of eps) {
       const ep = this.cluster.endpointById.get(id);
       if (!ep) continue;
-      const fresh = compileEndpoint(ep, this.rulesFor(ep), this.cluster, this.selectors, this.settings);
-      const old = this.compiled.get(id);
-      if (old) {
-        fresh.ingress.carryCountersFrom(old.ingress);
-        fresh.egress.carryCountersFrom(old.egress);
+      const subject = subjectKey(ep);
+      let s = bySubject.get(subject);
+      if (!s) {
+        const rules = this.rulesFor(ep);
+        bySubject.set(subject, (s = { rules, inputs: inputsOf(rules) }));
       }
-      this.compiled.set(id, fresh);
+      const key = shareKey(ep, subject, s.inputs);
+      this.leave(id);
+      this.keyOfEndpoint.set(id, key);
+      let list = moved.get(key);
+      if (!list) moved.set(key, (list = []));
+      list.push(id);
     }
-    if (eps.size) {
+    let recompiledEndpoints = 0;
+    for (const [key, ids] of moved) {
+      const endpoints = this.shared.get(key)?.endpoints ?? new Set<number>();
+      for (const id of ids) endpoints.add(id);
+      const first = this.cluster.endpointById.get(ids[0])!;
+      const compiled = compileEndpoint(first, bySubject.get(subjectKey(first))!.rules, this.cluster, this.selectors, this.settings);
+      this.shared.set(key, { compiled, endpoints });
+      for (const id of endpoints) {
+        // the compiler registered the endpoint it compiled from; the others use the same selectors
+        this.selectors.use(compiled.selectorKeys, id);
+        this.compiled.set(id, compiled);
+        const st = this.stats.get(id);
+        if (st) {
+          st.ingress.rebase(compiled.ingress);
+          st.egress.rebase(compiled.egress);
+        } else this.stats.set(id, { ingress: new EntryStats(compiled.ingress), egress: new EntryStats(compiled.egress) });
+        recompiledEndpoints++;
+      }
+    }
+    if (moved.size) {
       const live = new Map<number, Set<string>>();
       for (const [id, c] of this.compiled) live.set(id, c.selectorKeys);
       this.selectors.prune(live);
     }
+    return { recompiledEndpoints, compiledMaps: moved.size };
+  }
+
+  /** takes the endpoint out of the map it shares; a map nobody uses any more goes */
+  private leave(id: number): void {
+    const key = this.keyOfEndpoint.get(id);
+    if (key === undefined) return;
+    const s = this.shared.get(key);
+    if (s) {
+      s.endpoints.delete(id);
+      if (s.endpoints.size === 0) this.shared.delete(key);
+    }
+    this.keyOfEndpoint.delete(id);
   }
 }
 

@@ -1,6 +1,6 @@
 // Hubble flow records. Objects are created with keys in flow.proto declaration order so that
 // JSON.stringify prints them the way `hubble observe -o json` does; zero values are left out.
-import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import type { AuthType, Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { dropReasonName } from "../../lib/flow/enums";
 import { randomBytes } from "node:crypto";
 import { ICMPV4_NAME_BY_TYPE } from "./policy/icmp-types";
@@ -55,6 +55,8 @@ export interface FlowParts {
   time: string;
   verdict: Verdict;
   dropReason?: number;
+  /** set on policy-verdict events whose entry demands mutual authentication */
+  authType?: AuthType;
   srcIp: string;
   dstIp: string;
   /** the IP record, when the caller shares one between the records of a request */
@@ -128,6 +130,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   f.uuid = uuidV7();
   f.verdict = p.verdict;
   if (p.dropReason) f.drop_reason = p.dropReason;
+  if (p.authType) f.auth_type = p.authType;
   f.IP = p.ip ?? { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
   f.l4 = p.l4;
   f.source = share(p.source);

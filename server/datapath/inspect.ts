@@ -76,8 +76,9 @@ function redirects(e: MapEntry, m: PolicyMapDir): boolean {
   return !!m.l7PortFor(e.proto, e.portLo);
 }
 
-function rowsOf(dp: Datapath, m: PolicyMapDir, direction: "ingress" | "egress"): PolicyMapRow[] {
+function rowsOf(dp: Datapath, ep: Pod, m: PolicyMapDir, direction: "ingress" | "egress"): PolicyMapRow[] {
   const reg = dp.cluster.identities;
+  const stats = dp.engine.statsOf(ep.endpointId, direction);
   return m.all().map((e) => {
     const rules = e.deny ? e.denyRules : e.allowRules;
     const seen = new Set<string>();
@@ -96,9 +97,9 @@ function rowsOf(dp: Datapath, m: PolicyMapDir, direction: "ingress" | "egress"):
       port: e.wildcardPort ? "ANY" : e.portLo === e.portHi ? String(e.portLo) : `${e.portLo}-${e.portHi}`,
       l7Redirect: redirects(e, m),
       action: e.deny ? ("deny" as const) : ("allow" as const),
-      packets: e.packets,
-      bytes: e.bytes,
-      lastHit: e.lastHit ? new Date(e.lastHit).toISOString() : null,
+      packets: stats?.packets(e) ?? 0,
+      bytes: stats?.bytes(e) ?? 0,
+      lastHit: stats?.lastHit(e) ? new Date(stats.lastHit(e)).toISOString() : null,
       policies,
     };
   });
@@ -107,7 +108,7 @@ function rowsOf(dp: Datapath, m: PolicyMapDir, direction: "ingress" | "egress"):
 export function policyMapView(dp: Datapath, idOrName: string): PolicyMapResponse {
   const ep = findEndpoint(dp, idOrName);
   const c = dp.engine.compiled.get(ep.endpointId)!;
-  return { endpoint: summary(dp, ep), revision: dp.revision(), rows: [...rowsOf(dp, c.ingress, "ingress"), ...rowsOf(dp, c.egress, "egress")] };
+  return { endpoint: summary(dp, ep), revision: dp.revision(), rows: [...rowsOf(dp, ep, c.ingress, "ingress"), ...rowsOf(dp, ep, c.egress, "egress")] };
 }
 
 export function identitiesView(dp: Datapath): IdentitiesResponse {

@@ -1,6 +1,8 @@
-// The compiled policy map of one endpoint in one direction, shaped like Cilium's BPF policy map:
-// entries keyed (identity | ANY, protocol | ANY, port range | ANY). Lookups read answers
-// precomputed from these entries (flat-table.ts); they never walk the policy rules.
+// The compiled policy map of one direction, shaped like Cilium's BPF policy map: entries keyed
+// (identity | ANY, protocol | ANY, port range | ANY). Lookups read answers precomputed from these
+// entries (flat-table.ts); they never walk the policy rules. One map serves every endpoint whose
+// compile inputs are the same (engine.ts), so it holds nothing per endpoint: packet counters live
+// in entry-stats.ts.
 import type { L7Grant } from "./l7/proxy-types";
 import type { PeerRule, PolicyRecord, Rule } from "./policy/types";
 import { buildFlatTable, FALLBACK_PORT, keyOf, prefixBlockStarts, probe, type FlatRow, type RangeSegments } from "./flat-table";
@@ -14,6 +16,10 @@ export const PROTO_ICMPV6 = 5;
 export const PROTO_NAMES = ["ANY", "TCP", "UDP", "SCTP", "ICMP", "ICMPv6"] as const;
 /** identity 0 never names a real peer, so it stands for "any identity" */
 export const ANY_IDENTITY = 0;
+/** Hubble's AuthType numbers (flow.proto): what an allow entry demands before traffic passes */
+export const AUTH_NONE = 0;
+export const AUTH_SPIRE = 1;
+export const AUTH_TEST_ALWAYS_FAIL = 2;
 
 export interface RuleRef {
   rule: Rule;
@@ -37,6 +43,15 @@ export interface MapEntry {
   portHi: number;
   wildcardPort: boolean;
   deny: boolean;
+  /**
+   * mutual authentication the entry demands (AUTH_NONE, AUTH_SPIRE, AUTH_TEST_ALWAYS_FAIL): set by
+   * a contributing rule (explicit) or inherited from the most specific covering entry of the same
+   * identity that sets one (derived), as Cilium's mapstate does
+   */
+  authType: number;
+  authExplicit: boolean;
+  /** position in the map's entries: per-endpoint counters are indexed by it */
+  readonly index: number;
   allowRules: RuleRef[];
   denyRules: RuleRef[];
   /** the distinct policies behind allowRules / denyRules, so counting needs no dedup per flow */
@@ -45,10 +60,6 @@ export interface MapEntry {
   /** a contributing allow rule had no L7 rules for this traffic: L7 allow-all (§2.5) */
   l7AllowAll: boolean;
   l7Grants: L7Grant[];
-  // counters read by the inspection API; plain fields so the hot path stays a few stores
-  packets: number;
-  bytes: number;
-  lastHit: number;
 }
 
 interface PortTable {
@@ -77,6 +88,13 @@ const NO_MATCH: LookupResult = Object.freeze({ entry: null, matchType: 0 }) as L
 const OVER_BUDGET = new Int32Array(0);
 /** precomputed answers per map at most; beyond, lookups scan the tables */
 const FLATTEN_BUDGET = 1_000_000;
+
+/** `c` covers every packet `e` covers with a key at least as broad (same identity not checked) */
+function covers(c: MapEntry, e: MapEntry): boolean {
+  if (c.proto !== PROTO_ANY && c.proto !== e.proto) return false;
+  if (c.wildcardPort) return true;
+  return !e.wildcardPort && c.portLo <= e.portLo && e.portHi <= c.portHi && (c.proto !== e.proto || c.portLo !== e.portLo || c.portHi !== e.portHi);
+}
 
 function portPrefixLen(e: MapEntry, port: number): number {
   if (e.wildcardPort) return 0;
@@ -114,12 +132,12 @@ function matchTypeFor(identity: number, proto: number, wildcardPort: boolean): M
 }
 
 // one literal for every entry, so all entries share one hidden class and the hot reads stay monomorphic
-function newEntry(identity: number, proto: number, portLo: number, portHi: number, wildcardPort: boolean): MapEntry {
+function newEntry(identity: number, proto: number, portLo: number, portHi: number, wildcardPort: boolean, index: number): MapEntry {
   // the fields a lookup's caller reads first come first, so they share the object's first cache line
   const e: { -readonly [K in keyof MapEntry]: MapEntry[K] } = {
-    entry: null as unknown as MapEntry, deny: false, matchType: matchTypeFor(identity, proto, wildcardPort),
-    identity, proto, portLo, portHi, wildcardPort,
-    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], packets: 0, bytes: 0, lastHit: 0,
+    entry: null as unknown as MapEntry, deny: false, matchType: matchTypeFor(identity, proto, wildcardPort), authType: AUTH_NONE, index,
+    identity, proto, portLo, portHi, wildcardPort, authExplicit: false,
+    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [],
   };
   e.entry = e;
   return e;
@@ -171,7 +189,7 @@ export class PolicyMapDir {
     else if (lo === hi) e = t.exact?.get(lo);
     else e = t.ranges?.find((r) => r.portLo === lo && r.portHi === hi);
     if (!e) {
-      e = newEntry(identity, proto, wildcardPort ? 0 : lo, wildcardPort ? 65535 : hi, wildcardPort);
+      e = newEntry(identity, proto, wildcardPort ? 0 : lo, wildcardPort ? 65535 : hi, wildcardPort, this.entries.length);
       if (wildcardPort) t.wildcard = e;
       else if (lo === hi) (t.exact ??= new Map()).set(lo, e);
       else (t.ranges ??= []).push(e);
@@ -187,6 +205,30 @@ export class PolicyMapDir {
       if (!e.allowPolicies.includes(ref.rule.policy)) e.allowPolicies.push(ref.rule.policy);
       if (l7) e.l7Grants.push(l7);
       else e.l7AllowAll = true;
+      const auth = ref.peerRule.auth;
+      // Cilium's MapStateEntry.Merge: an explicit requirement beats a derived one, the higher type wins
+      if (auth !== undefined && (!e.authExplicit || auth > e.authType)) {
+        e.authType = auth;
+        e.authExplicit = true;
+      }
+    }
+  }
+
+  /**
+   * Allow entries without an authentication mode of their own take the one of the most specific
+   * covering entry with the same identity that has one (Cilium's authPreferredInsert): an L3 rule
+   * demanding auth also covers the identity's port-specific entries. Done once every entry is in.
+   */
+  private deriveAuth(): void {
+    if (!this.entries.some((e) => e.authExplicit)) return;
+    for (const e of this.entries) {
+      if (e.deny || e.authExplicit) continue;
+      let best: MapEntry | null = null;
+      for (const c of this.entries) {
+        if (c === e || c.deny || !c.authExplicit || c.identity !== e.identity || !covers(c, e)) continue;
+        if (best === null || covers(best, c)) best = c;
+      }
+      e.authType = best === null ? AUTH_NONE : best.authType;
     }
   }
 
@@ -196,6 +238,11 @@ export class PolicyMapDir {
    */
   seal(): void {
     if (this.slots === null) this.flatten();
+  }
+
+  /** some allow entry demands mutual authentication */
+  get requiresAuth(): boolean {
+    return this.entries.some((e) => e.authType !== AUTH_NONE);
   }
 
   /**
@@ -239,6 +286,7 @@ export class PolicyMapDir {
    * the ports inside port ranges.
    */
   private flatten(): void {
+    this.deriveAuth();
     const index = new Map<LookupResult, number>([[NO_MATCH, 0]]);
     const results: LookupResult[] = [NO_MATCH];
     const idx = (r: LookupResult): number => {
@@ -354,22 +402,6 @@ export class PolicyMapDir {
     if (wildcardPort) return t.wildcard ?? undefined;
     if (lo === hi) return t.exact?.get(lo);
     return t.ranges?.find((r) => r.portLo === lo && r.portHi === hi);
-  }
-
-  /**
-   * Keeps the counters of entries that survive a recompile (same key, same action), as the BPF map
-   * keeps them when the agent only syncs the difference; new entries start at zero.
-   */
-  carryCountersFrom(old: PolicyMapDir): void {
-    if (old.entries.length === 0) return;
-    for (const e of this.entries) {
-      const o = old.find(e.identity, e.proto, e.portLo, e.portHi, e.wildcardPort);
-      if (o && o.deny === e.deny && o.packets > 0) {
-        e.packets = o.packets;
-        e.bytes = o.bytes;
-        e.lastHit = o.lastHit;
-      }
-    }
   }
 
   // scratch state of lookup(); plain fields so a lookup allocates nothing but its result

@@ -1,6 +1,6 @@
 // Peer selector → identities, cached per selector like Cilium's SelectorCache. When identities come
 // or go (CIDR prefixes, learned FQDN IPs) only the selectors whose answer changed report the
-// endpoints that used them, so only those endpoints recompile.
+// endpoints that used them, so only those endpoints (and the maps they share) recompile.
 import type { Cluster } from "../cluster/model";
 import { indexLabels } from "../cluster/labels";
 import { cidrContains } from "../cluster/ip";
@@ -55,6 +55,16 @@ export class SelectorCache {
     if (!u) this.users.set(k, (u = new Set()));
     u.add(endpointId);
     return c.ids;
+  }
+
+  /** `endpointId` uses these cached selectors too (it shares a map compiled from another endpoint) */
+  use(keys: Iterable<string>, endpointId: number): void {
+    for (const k of keys) {
+      if (!this.cache.has(k)) continue;
+      let u = this.users.get(k);
+      if (!u) this.users.set(k, (u = new Set()));
+      u.add(endpointId);
+    }
   }
 
   /** after identities changed: recompute every cached selector, return endpoints whose selectors changed */

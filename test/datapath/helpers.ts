@@ -71,3 +71,13 @@ spec:
   endpointSelector: { matchLabels: { org: empire } }
   ingress: [{}]
 `;
+
+/** a CiliumNetworkPolicy in namespace default selecting `subject` (matchLabels YAML), with `spec` lines below */
+export function cnp(name: string, subject: string, spec: string): string {
+  return `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: ${name}, namespace: default }
+spec:
+  endpointSelector: { matchLabels: ${subject} }
+${spec}`;
+}

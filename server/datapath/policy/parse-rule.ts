@@ -5,6 +5,7 @@ import { parseCidr, cidrContains, type Cidr } from "../../cluster/ip";
 import { makeSelector, normalizeOp, parseSelectorKey, scopePeerSelector, scopeSubjectSelector } from "../selector";
 import { patternToRegExp, nameToRegExp, validateFqdn } from "../fqdn-match";
 import { ICMPV4_TYPES, ICMPV6_TYPES, KAFKA_API_KEYS } from "./icmp-types";
+import { AUTH_NONE, AUTH_SPIRE, AUTH_TEST_ALWAYS_FAIL } from "../policy-map";
 import type { DnsRule, HttpRule, KafkaRule, L7Rules } from "../l7/proxy-types";
 import type { IcmpSel, L4Proto, L7Spec, Peer, PeerRule, PolicyRecord, PortRuleSpec, PortSel, Requirement, Rule, Selector } from "./types";
 
@@ -397,6 +398,9 @@ function parseIcmps(ctx: RuleContext, v: unknown, path: string): IcmpSel[] {
   return out;
 }
 
+/** authentication.mode → Hubble's AuthType number ("required" means SPIRE, the only provider) */
+const AUTH_MODES = { disabled: AUTH_NONE, required: AUTH_SPIRE, "test-always-fail": AUTH_TEST_ALWAYS_FAIL } as const;
+
 function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: boolean, deny: boolean, hostPolicy: boolean, requires: Selector[]): PeerRule | undefined {
   const { c } = ctx;
   const l3 = ingress ? INGRESS_L3 : deny ? EGRESS_L3.filter((k) => k !== "toFQDNs") : EGRESS_L3;
@@ -412,9 +416,11 @@ function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: bool
   if (used.length > 1) c.err(path, `Combining ${used[0]} and ${used[1]} is not supported yet`);
   if (o.icmps !== undefined && o.toPorts !== undefined) c.err(path, "The ICMPs block may only be present without ToPorts. Define a separate rule to use ToPorts.");
   if (!ingress && o.toServices !== undefined && o.toPorts !== undefined) c.err(path, "Combining ToServices and ToPorts is not supported yet");
+  let auth: number | undefined;
   if (o.authentication !== undefined) {
     const a = c.obj(o.authentication, join(path, "authentication"), ["mode"], ["mode"]);
-    c.oneOf(a.mode, join(path, "authentication.mode"), ["disabled", "required", "test-always-fail"] as const);
+    const mode = c.oneOf(a.mode, join(path, "authentication.mode"), ["disabled", "required", "test-always-fail"] as const);
+    if (mode !== undefined) auth = AUTH_MODES[mode];
   }
   c.arr(o[reqKey], join(path, reqKey)).forEach((s, i) => {
     const p = join(join(path, reqKey), i);
@@ -437,6 +443,7 @@ function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: bool
     empty: noL3 && noL4,
     toPorts: toPorts && toPorts.length ? toPorts : null,
     icmps: icmps && icmps.length ? icmps : null,
+    ...(auth !== undefined ? { auth } : {}),
   };
 }
 

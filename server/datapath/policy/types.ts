@@ -71,6 +71,12 @@ export interface PeerRule {
   /** null: all ports and protocols (L3-only) */
   toPorts: PortRuleSpec[] | null;
   icmps: IcmpSel[] | null;
+  /**
+   * `authentication.mode` when the rule sets one, as Hubble's AuthType number (0 disabled, 1 SPIRE
+   * for "required", 2 test-always-fail); absent when the rule says nothing (an explicit "disabled"
+   * is not the same: it overrides a requirement inherited from a broader entry)
+   */
+  auth?: number;
 }
 
 export interface Rule {
