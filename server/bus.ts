@@ -23,10 +23,56 @@ export interface FlowLine {
   readonly id: number;
   /** the line as `hubble observe -o json` prints it */
   readonly json: string;
-  /** the line as UTF-8 with its opening brace replaced by `head` (ASCII) */
-  jsonBytes?(head: string): Buffer;
-  /** the stream's wire bytes for this flow, kept with it (cheaper per client than a WeakMap) */
-  wire?: Buffer;
+  /** the stream's bytes for the flow: `{"id":"N",` then the line after its opening brace, as UTF-8 */
+  wire(): Buffer;
+}
+
+function wireHead(id: number): string {
+  return `{"id":"${id}",`;
+}
+
+/** a line whose text is at hand (e.g. a row read back from SQLite) */
+export class TextLine implements FlowLine {
+  private bytes: Buffer | undefined;
+
+  constructor(
+    readonly id: number,
+    readonly json: string,
+  ) {}
+
+  wire(): Buffer {
+    return (this.bytes ??= jsonLineBytes(wireHead(this.id), this.json));
+  }
+}
+
+/**
+ * A line kept as the store's encoding until it is sent; from then on only as its wire bytes, which
+ * live outside the JS heap: the ring's lines then cost the young-generation collector almost nothing.
+ */
+class StoredLine implements FlowLine {
+  private body: string | undefined;
+  private bytes: Buffer | undefined;
+
+  constructor(
+    readonly id: number,
+    body: string,
+    private readonly expander: StoredExpander,
+  ) {
+    this.body = body;
+  }
+
+  get json(): string {
+    if (this.body !== undefined) return this.expander.expand(this.body);
+    return "{" + this.bytes!.toString("utf8", wireHead(this.id).length);
+  }
+
+  wire(): Buffer {
+    if (this.bytes === undefined) {
+      this.bytes = this.expander.expandBytes(wireHead(this.id), this.body!);
+      this.body = undefined;
+    }
+    return this.bytes;
+  }
 }
 
 export interface SequencedFlow {
@@ -38,26 +84,6 @@ export interface SequencedFlow {
   line?(): FlowLine;
   /** the store's encoding of the record, from which the JSON line can be made without encoding again */
   attachStored?(body: string, expander: StoredExpander): void;
-}
-
-/** a line kept as the store's encoding until someone needs its text or bytes */
-class StoredLine implements FlowLine {
-  wire: Buffer | undefined = undefined;
-  private text: string | undefined;
-
-  constructor(
-    readonly id: number,
-    private readonly body: string,
-    private readonly expander: StoredExpander,
-  ) {}
-
-  get json(): string {
-    return (this.text ??= this.expander.expand(this.body));
-  }
-
-  jsonBytes(head: string): Buffer {
-    return this.text === undefined ? this.expander.expandBytes(head, this.body) : jsonLineBytes(head, this.text);
-  }
 }
 
 class BusFlow implements SequencedFlow {
@@ -87,7 +113,7 @@ class BusFlow implements SequencedFlow {
   line(): FlowLine {
     if (this.kept === undefined) {
       if (this.text === undefined && this.stored !== undefined) this.kept = new StoredLine(this.id, this.stored, this.expander!);
-      else this.kept = { id: this.id, json: this.json };
+      else this.kept = new TextLine(this.id, this.json);
     }
     return this.kept;
   }

@@ -12,7 +12,7 @@ import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
-import { jsonLineBytes, type FlowBus, type FlowLine, type SequencedFlow } from "../bus";
+import { TextLine, type FlowBus, type FlowLine, type SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
 import { FlowQueue } from "./flow-queue";
@@ -36,17 +36,7 @@ export interface StreamOptions {
 type QueuedFlow = FlowLine;
 
 function lineOf(f: SequencedFlow): FlowLine {
-  return f.line ? f.line() : f;
-}
-
-function wire(f: QueuedFlow): Buffer {
-  let b = f.wire;
-  if (b === undefined) {
-    // a StoredFlow as JSON: {"id":"N", then the envelope's fields
-    const head = `{"id":"${f.id}",`;
-    f.wire = b = f.jsonBytes ? f.jsonBytes(head) : jsonLineBytes(head, f.json);
-  }
-  return b;
+  return f.line ? f.line() : new TextLine(f.id, f.json);
 }
 
 const BATCH_HEAD = Buffer.from('{"type":"flows","flows":[');
@@ -57,7 +47,7 @@ function flowsMessage(flows: readonly QueuedFlow[]): Buffer {
   const parts: Buffer[] = [BATCH_HEAD];
   for (let i = 0; i < flows.length; i++) {
     if (i > 0) parts.push(COMMA);
-    parts.push(wire(flows[i]!));
+    parts.push(flows[i]!.wire());
   }
   parts.push(Buffer.from(`],"cursor":"${flows[flows.length - 1]!.id}"}`));
   return Buffer.concat(parts);
@@ -272,7 +262,7 @@ export class StreamServer {
       } else {
         this.store.flush();
         const upto = first !== undefined ? first - 1 : live;
-        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ item: r, flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
+        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ item: new TextLine(r.id, r.json), flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
         if (chunk.length === 0) {
           // Those ids were removed by retention: skip over the hole and say so.
           c.lost.n += upto - c.cursor;
