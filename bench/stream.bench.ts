@@ -15,14 +15,17 @@ const STALL_S = Number(process.env.BENCH_STALL_SECONDS ?? 60);
 
 /** Simulator requests per second that make `flowsPerS` flows per second, measured on the scenario itself. */
 async function calibrate(flowsPerS: number): Promise<number> {
-  const probeRate = 1000;
+  // Flows per request depends on the traffic mix (a DNS lookup makes fewer records than an HTTP call
+  // through the proxy): measured over enough requests that the mix is the scenario's, and counted
+  // against the requests actually made rather than the rate asked for.
+  const probeRate = 2000;
   const s = await startTestServer({ rate: probeRate });
   try {
     await new Promise((r) => setTimeout(r, 1000));
     const p0 = s.ctx.bus.published;
-    const t0 = Date.now();
-    await new Promise((r) => setTimeout(r, 3000));
-    const flowsPerRequest = (s.ctx.bus.published - p0) / (((Date.now() - t0) / 1000) * probeRate);
+    const r0 = s.ctx.simulator!.requests;
+    await new Promise((r) => setTimeout(r, 4000));
+    const flowsPerRequest = (s.ctx.bus.published - p0) / (s.ctx.simulator!.requests - r0);
     return Math.round(flowsPerS / flowsPerRequest);
   } finally {
     await s.close();
@@ -72,12 +75,20 @@ export async function main(): Promise<Record<string, number>> {
     const filters = clientFilters(sim.namespaces(), [...workloads.values()], CLIENTS);
     const child = spawn(process.execPath, ["--import", "tsx", "bench/stream-clients.ts", wsUrl, JSON.stringify(filters), String(LOAD_S)], { stdio: ["ignore", "pipe", "inherit"] });
     let out = "";
-    child.stdout.on("data", (d) => (out += d));
+    const exited = new Promise((r) => child.on("exit", r));
+    // the window starts when every client is subscribed (the child says "ready")
+    await new Promise<void>((resolve) => {
+      child.stdout.on("data", (d) => {
+        out += d;
+        if (out.includes("ready\n")) resolve();
+      });
+      void exited.then(() => resolve());
+    });
     const p0 = server.ctx.bus.published;
     const r0 = sim.requests;
     const t0 = Date.now();
     const c0 = process.cpuUsage();
-    await new Promise((r) => child.on("exit", r));
+    await exited;
     const dt = (Date.now() - t0) / 1000;
     const produced = (server.ctx.bus.published - p0) / dt;
     const requests = (sim.requests - r0) / dt;
@@ -95,6 +106,7 @@ export async function main(): Promise<Record<string, number>> {
     stalled.destroy();
     const firstHalf = Math.max(...rss.slice(0, Math.ceil(rss.length / 2)));
     const secondHalf = Math.max(...rss.slice(Math.ceil(rss.length / 2)));
+    console.log(`stream: RSS each second with the stalled client (MB): ${rss.map((x) => x.toFixed(0)).join(" ")}`);
     console.log(`stream: one stalled client for ${STALL_S}s with the simulator at ${rate} requests/s: peak RSS ${Math.max(...rss).toFixed(0)} MB (first half ${firstHalf.toFixed(0)} MB, second half ${secondHalf.toFixed(0)} MB, ratio ${(secondHalf / firstHalf).toFixed(2)}); lost events ${server.ctx.stream.lostEventsTotal}`);
     return {
       stream_clients: CLIENTS,

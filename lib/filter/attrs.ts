@@ -53,9 +53,13 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
     case "http_method":
       if (!/^[A-Za-z]+$/.test(v)) throw new FilterError(label, `invalid HTTP method ${JSON.stringify(v)}`);
       return b.addAttr("http_method", [v.toUpperCase()]);
-    case "http_status":
-      parseHttpStatus(v, label);
-      return b.addAttr("http_status_code", [v]);
+    case "http_status": {
+      // An unencoded "+" in a URL query arrives as a space: `?http_status=5+` typed into curl or a
+      // browser means 5+ (a status code never holds a space).
+      const status = /^[1-5][0-9]? $/.test(raw) ? `${v}+` : v;
+      parseHttpStatus(status, label);
+      return b.addAttr("http_status_code", [status]);
+    }
     case "http_path":
     case "http_url":
     case "dns_query":

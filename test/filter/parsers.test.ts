@@ -92,6 +92,11 @@ test("URL params: filters, exclusions, paging", () => {
   assert.deepEqual(ids(fromSearchParams({ from_label: "app=web", to_port: ["80", "53"] })), ["f2", "f4"]);
   assert.deepEqual(ids(fromSearchParams("policy=CiliumClusterwideNetworkPolicy//deny-world")), ["f5"]);
   assert.deepEqual(ids(fromSearchParams(`allow=${encodeURIComponent('{"destination_ip":["10.0.0.0/16"]}')}&deny=${encodeURIComponent('{"reply":[true]}')}`)), ["f1", "f2"]);
+
+  // "+" typed unencoded in a URL query decodes to a space; the status prefix still means 5+
+  assert.deepEqual(fromSearchParams("http_status=5+").whitelist, fromSearchParams("http_status=5%2B").whitelist);
+  assert.deepEqual(ids(fromSearchParams("http_status=5+")), ids(fromSearchParams("http_status=5%2B")));
+  throwsField(() => fromSearchParams("http_status=5+0"), "http_status");
 });
 
 test("URL params: errors name the parameter", () => {
