@@ -6,7 +6,7 @@
 // compile inputs (engine.ts), so the bench's 500 endpoints read 100 tables with their entries, not
 // 500: that working set stays in L2 even at ~60 entries per map.
 //
-// Slots are 4 ints: [identity, key, result index, segment offset]. key = proto << 17 | port for an
+// Slots are 4 ints: [identity, key, result code, segment offset]. key = proto << 17 | port for an
 // exact port, or proto << 17 | FALLBACK_PORT for "every other port of this protocol". Ports inside
 // port ranges are answered by a sorted segment list in `segs`: the answer is constant between
 // segment starts, which are the range bounds and the starts of their aligned prefix blocks (where a

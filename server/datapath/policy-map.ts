@@ -84,6 +84,22 @@ export interface LookupResult {
 }
 
 const NO_MATCH: LookupResult = Object.freeze({ entry: null, matchType: 0 }) as LookupResult;
+
+// A lookup's answer packed into one integer, as a BPF policy map value carries the verdict bits next
+// to the key: a decision reads no object, and the entry (which rules, for attribution) is fetched
+// by its index only when a record names it. Bits: matched, deny, match type (3 bits); index above.
+export const VERDICT_MATCHED = 1;
+export const VERDICT_DENY = 2;
+const VERDICT_INDEX_SHIFT = 8;
+
+export function verdictMatchType(code: number): MatchType {
+  return ((code >> 2) & 7) as MatchType;
+}
+
+function verdictBits(r: LookupResult): number {
+  if (r.entry === null) return 0;
+  return VERDICT_MATCHED | (r.entry.deny ? VERDICT_DENY : 0) | (r.matchType << 2);
+}
 /** marks a map too large to flatten (ANY-identity ports × identities): it keeps the table scan */
 const OVER_BUDGET = new Int32Array(0);
 /** precomputed answers per map at most; beyond, lookups scan the tables */
@@ -253,20 +269,30 @@ export class PolicyMapDir {
    */
   lookup(identity: number, proto: number, port: number): LookupResult {
     if (this.slots === null) this.flatten();
+    if (this.slots === OVER_BUDGET) return this.scanLookup(identity, proto, port, false);
+    return this.results[this.verdict(identity, proto, port) >>> VERDICT_INDEX_SHIFT]!;
+  }
+
+  /**
+   * The same answer as lookup(), packed (VERDICT_MATCHED, VERDICT_DENY, verdictMatchType): what
+   * deciding a packet needs, read from the table alone.
+   */
+  verdict(identity: number, proto: number, port: number): number {
+    if (this.slots === null) this.flatten();
     const slots = this.slots!;
-    if (slots === OVER_BUDGET) return this.scanLookup(identity, proto, port, false);
+    if (slots === OVER_BUDGET) return verdictBits(this.scanLookup(identity, proto, port, false));
     const { shift, mask, segs } = this;
     const key = keyOf(proto, port);
     let r = probe(slots, shift, mask, segs, identity, key, port);
-    if (r >= 0) return this.results[r];
+    if (r >= 0) return r;
     const fb = keyOf(proto, FALLBACK_PORT);
     r = probe(slots, shift, mask, segs, identity, fb, port);
-    if (r >= 0) return this.results[r];
-    if (identity === ANY_IDENTITY) return NO_MATCH;
+    if (r >= 0) return r;
+    if (identity === ANY_IDENTITY) return 0;
     r = probe(slots, shift, mask, segs, ANY_IDENTITY, key, port);
-    if (r >= 0) return this.results[r];
+    if (r >= 0) return r;
     r = probe(slots, shift, mask, segs, ANY_IDENTITY, fb, port);
-    return r >= 0 ? this.results[r] : NO_MATCH;
+    return r >= 0 ? r : 0;
   }
 
   // the lookup table (flat-table.ts), null until built; kept as fields of the map itself
@@ -274,7 +300,7 @@ export class PolicyMapDir {
   private segs: Int32Array = OVER_BUDGET;
   private shift = 0;
   private mask = 0;
-  /** result index → result; 0 is NO_MATCH */
+  /** result index (a verdict code >>> VERDICT_INDEX_SHIFT) → result; 0 is NO_MATCH */
   private results: LookupResult[] = [NO_MATCH];
 
   /**
@@ -289,13 +315,14 @@ export class PolicyMapDir {
     this.deriveAuth();
     const index = new Map<LookupResult, number>([[NO_MATCH, 0]]);
     const results: LookupResult[] = [NO_MATCH];
+    // the table holds verdict codes: the result's index and its verdict bits
     const idx = (r: LookupResult): number => {
       let i = index.get(r);
       if (i === undefined) {
         index.set(r, (i = results.length));
         results.push(r);
       }
-      return i;
+      return (i << VERDICT_INDEX_SHIFT) | verdictBits(r);
     };
     const any = this.anyIdentity;
     const rows: FlatRow[] = [];

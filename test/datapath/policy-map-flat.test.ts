@@ -3,7 +3,7 @@
 // the candidate list that explanations use (deny wins, then the most specific entry).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PolicyMapDir, ANY_IDENTITY, matchTypeOf, type RuleRef } from "../../server/datapath/policy-map";
+import { PolicyMapDir, ANY_IDENTITY, matchTypeOf, verdictMatchType, VERDICT_DENY, VERDICT_MATCHED, type RuleRef } from "../../server/datapath/policy-map";
 
 function rng(seed: number) {
   let x = seed;
@@ -35,6 +35,11 @@ test("flattened lookup agrees with the table scan on random maps", () => {
           const got = m.lookup(id, proto, port);
           assert.equal(got.entry, want, `seed ${seed}: (${id}, ${proto}, ${port})`);
           assert.equal(got.matchType, want ? matchTypeOf(want) : 0);
+          // the packed verdict a decision reads says the same as the entry
+          const v = m.verdict(id, proto, port);
+          assert.equal((v & VERDICT_MATCHED) !== 0, want !== null, `verdict matched (${id}, ${proto}, ${port})`);
+          assert.equal((v & VERDICT_DENY) !== 0, want?.deny === true, `verdict deny (${id}, ${proto}, ${port})`);
+          assert.equal(verdictMatchType(v), want ? matchTypeOf(want) : 0);
           if (want) hits++;
         }
       }
