@@ -1,29 +1,36 @@
-// The precomputed answers of one policy map, packed into one Int32Array open-addressing table: a
-// hit is one probe, a miss two, and ports inside port ranges (which used to fall back to scanning
-// the range lists, 4-7x slower per packet) are answered from a short sorted segment list.
-// Between 10 and 10,000 rules the code path is the same; what differs is how much memory the
+// The precomputed answers of one policy map, in flat Int32Arrays: a lookup is a probe or two
+// whatever the number of rules, allocates nothing, and ports inside port ranges (which used to fall
+// back to scanning the range lists, 4-7x slower per packet) are answered from a short sorted segment
+// list. Between 10 and 10,000 rules the code path is the same; what differs is how much memory the
 // lookups touch. Tables are per compiled map, and a map is shared by every endpoint with the same
-// compile inputs (engine.ts), so the bench's 500 endpoints read 100 tables with their entries, not
-// 500: that working set stays in L2 even at ~60 entries per map.
+// compile inputs (engine.ts), so the bench's 500 endpoints read 100 tables, not 500.
 //
-// Slots are 4 ints: [identity, key, result code, segment offset]. key = proto << 17 | port for an
-// exact port, or proto << 17 | FALLBACK_PORT for "every other port of this protocol". Ports inside
-// port ranges are answered by a sorted segment list in `segs`: the answer is constant between
-// segment starts, which are the range bounds and the starts of their aligned prefix blocks (where a
-// range's precedence changes, see portPrefixLen in policy-map.ts).
+// Two open-addressing Int32Array tables. `rows` has one slot per (identity, protocol) with answers of
+// its own: [row key, port filter, answer for every other port, segment offset], row key = identity
+// · 8 + protocol. `exact` has one slot per exact port of a row: [row key, port, answer, 0]. A lookup
+// probes the row first; its port filter (a 32-bit Bloom filter of the row's exact ports) says
+// whether the port can be in `exact` at all, so a packet to a port with no entry of its own is
+// answered from the row alone. The row tables are small enough to stay in L1 for a hundred maps;
+// only ports with entries of their own read `exact`.
+// Ports inside port ranges are answered by a sorted segment list in `segs`: the answer is constant
+// between segment starts, which are the range bounds and the starts of their aligned prefix blocks
+// (where a range's precedence changes, see portPrefixLen in policy-map.ts).
+// Answers are non-negative integers (policy-map.ts packs verdict codes into them).
 
-/** identity column value of an unused slot; identities are never negative */
+/** row key of an unused slot; keys are never negative */
 const EMPTY = -1;
-/** port value of the fallback key: above every real port, so it never collides with one */
-export const FALLBACK_PORT = 0x10000;
 
-export function keyOf(proto: number, port: number): number {
-  return (proto << 17) | port;
+function rowKey(identity: number, proto: number): number {
+  return identity * 8 + proto;
 }
 
-/** slot index of (identity, key) before probing; `shift` = 32 − log2(capacity) */
-export function slotOf(identity: number, key: number, shift: number): number {
-  return Math.imul(Math.imul(identity, 0x9e3779b1) ^ key, 0x85ebca6b) >>> shift;
+function portBit(port: number): number {
+  return 1 << (Math.imul(port, 0x9e3779b1) >>> 27);
+}
+
+/** slot index of (a, b) before probing; `shift` = 32 − log2(capacity) */
+function slotOf(a: number, b: number, shift: number): number {
+  return Math.imul(Math.imul(a, 0x9e3779b1) ^ b, 0x85ebca6b) >>> shift;
 }
 
 export interface RangeSegments {
@@ -45,90 +52,127 @@ export interface FlatRow {
 }
 
 export interface FlatTable {
-  slots: Int32Array;
-  shift: number;
-  mask: number;
+  rows: Int32Array;
+  rowShift: number;
+  rowMask: number;
+  exact: Int32Array;
+  exactShift: number;
+  exactMask: number;
   /** per row with ranges: lo, hi, n, starts[n], results[n] */
   segs: Int32Array;
 }
 
+/** capacity bits for `count` keys at a load factor of at most 1/2 (misses then end within a probe or two) */
+function capacityBits(count: number): number {
+  let bits = 2;
+  while (1 << bits < count * 2) bits++;
+  return bits;
+}
+
 export function buildFlatTable(rows: readonly FlatRow[]): FlatTable {
-  let count = 0;
+  let exactCount = 0;
   let segLen = 0;
   for (const r of rows) {
-    count += r.exact.length + 1;
+    exactCount += r.exact.length;
     if (r.segments) segLen += 3 + 2 * r.segments.starts.length;
   }
-  // load factor ≤ 1/2 keeps misses (half of real traffic) to a probe or two
-  let bits = 3;
-  while (1 << bits < count * 2) bits++;
-  const cap = 1 << bits;
-  const shift = 32 - bits;
-  const mask = cap - 1;
-  const slots = new Int32Array(cap * 4).fill(EMPTY);
-  const segs = new Int32Array(segLen);
-  let segAt = 0;
-  const put = (identity: number, key: number, result: number, segOff: number) => {
-    let i = slotOf(identity, key, shift);
-    while (slots[i << 2] !== EMPTY) i = (i + 1) & mask;
-    const o = i << 2;
-    slots[o] = identity;
-    slots[o + 1] = key;
-    slots[o + 2] = result;
-    slots[o + 3] = segOff;
+  const rowBits = capacityBits(rows.length);
+  const exactBits = capacityBits(exactCount);
+  const t: FlatTable = {
+    rows: new Int32Array((1 << rowBits) * 4).fill(EMPTY),
+    rowShift: 32 - rowBits,
+    rowMask: (1 << rowBits) - 1,
+    exact: new Int32Array((1 << exactBits) * 4).fill(EMPTY),
+    exactShift: 32 - exactBits,
+    exactMask: (1 << exactBits) - 1,
+    segs: new Int32Array(segLen),
   };
+  let segAt = 0;
   for (const r of rows) {
-    for (const [port, result] of r.exact) put(r.identity, keyOf(r.proto, port), result, -1);
+    const key = rowKey(r.identity, r.proto);
+    let filter = 0;
+    for (const [port, result] of r.exact) {
+      filter |= portBit(port);
+      let i = slotOf(key, port, t.exactShift);
+      while (t.exact[i << 2] !== EMPTY) i = (i + 1) & t.exactMask;
+      t.exact.set([key, port, result, 0], i << 2);
+    }
     let segOff = -1;
     const s = r.segments;
     if (s) {
       segOff = segAt;
       const n = s.starts.length;
-      segs[segAt++] = s.lo;
-      segs[segAt++] = s.hi;
-      segs[segAt++] = n;
-      for (let i = 0; i < n; i++) segs[segAt + i] = s.starts[i];
-      for (let i = 0; i < n; i++) segs[segAt + n + i] = s.results[i];
+      t.segs[segAt++] = s.lo;
+      t.segs[segAt++] = s.hi;
+      t.segs[segAt++] = n;
+      for (let i = 0; i < n; i++) t.segs[segAt + i] = s.starts[i]!;
+      for (let i = 0; i < n; i++) t.segs[segAt + n + i] = s.results[i]!;
       segAt += 2 * n;
     }
-    put(r.identity, keyOf(r.proto, FALLBACK_PORT), r.fallback, segOff);
+    let i = slotOf(key, 0, t.rowShift);
+    while (t.rows[i << 2] !== EMPTY) {
+      if (t.rows[i << 2] === key) throw new Error(`flat table: row (${r.identity}, ${r.proto}) given twice`);
+      i = (i + 1) & t.rowMask;
+    }
+    t.rows.set([key, filter, r.fallback, segOff], i << 2);
   }
-  return { slots, shift, mask, segs };
+  return t;
 }
 
-/**
- * Result index for (identity, key), or −1 when the table has no such slot. For a fallback key,
- * `port` selects the segment when the row has port ranges. The table's parts are passed one by one
- * so the caller can keep them in its own fields: one object fewer to load per lookup.
- */
-export function probe(slots: Int32Array, shift: number, mask: number, segs: Int32Array, identity: number, key: number, port: number): number {
-  let i = slotOf(identity, key, shift);
+/** offset of the row slot for `key`, or −1 */
+function findRow(rows: Int32Array, shift: number, mask: number, key: number): number {
+  let i = slotOf(key, 0, shift);
   for (;;) {
     const o = i << 2;
-    const id = slots[o];
-    if (id === identity && slots[o + 1] === key) {
-      const segOff = slots[o + 3];
-      if (segOff < 0) return slots[o + 2];
-      return segmentResult(segs, segOff, port, slots[o + 2]);
-    }
-    if (id === EMPTY) return -1;
+    const k = rows[o];
+    if (k === key) return o;
+    if (k === EMPTY) return -1;
     i = (i + 1) & mask;
   }
 }
 
+/**
+ * The answer for (identity, protocol, port), or −1 when neither the identity nor `anyIdentity` has a
+ * row for the protocol. A peer without a row of its own gets the `anyIdentity` row's answers.
+ */
+export function lookupAnswer(t: FlatTable, identity: number, proto: number, port: number, anyIdentity: number): number {
+  const rows = t.rows;
+  let key = rowKey(identity, proto);
+  let o = findRow(rows, t.rowShift, t.rowMask, key);
+  if (o < 0) {
+    if (identity === anyIdentity) return -1;
+    key = rowKey(anyIdentity, proto);
+    o = findRow(rows, t.rowShift, t.rowMask, key);
+    if (o < 0) return -1;
+  }
+  if ((rows[o + 1]! & portBit(port)) !== 0) {
+    const exact = t.exact;
+    let i = slotOf(key, port, t.exactShift);
+    for (;;) {
+      const e = i << 2;
+      const k = exact[e];
+      if (k === key && exact[e + 1] === port) return exact[e + 2]!;
+      if (k === EMPTY) break;
+      i = (i + 1) & t.exactMask;
+    }
+  }
+  const segOff = rows[o + 3]!;
+  return segOff < 0 ? rows[o + 2]! : segmentResult(t.segs, segOff, port, rows[o + 2]!);
+}
+
 function segmentResult(segs: Int32Array, off: number, port: number, fallback: number): number {
-  if (port < segs[off] || port > segs[off + 1]) return fallback;
-  const n = segs[off + 2];
+  if (port < segs[off]! || port > segs[off + 1]!) return fallback;
+  const n = segs[off + 2]!;
   const starts = off + 3;
   // last segment starting at or before the port
   let lo = 0;
   let hi = n - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (segs[starts + mid] <= port) lo = mid;
+    if (segs[starts + mid]! <= port) lo = mid;
     else hi = mid - 1;
   }
-  return segs[starts + n + lo];
+  return segs[starts + n + lo]!;
 }
 
 /** starts of the aligned blocks Cilium expands [lo, hi] into; each is the largest that fits */

@@ -5,7 +5,7 @@
 // in entry-stats.ts.
 import type { L7Grant } from "./l7/proxy-types";
 import type { PeerRule, PolicyRecord, Rule } from "./policy/types";
-import { buildFlatTable, FALLBACK_PORT, keyOf, prefixBlockStarts, probe, type FlatRow, type RangeSegments } from "./flat-table";
+import { buildFlatTable, lookupAnswer, prefixBlockStarts, type FlatRow, type FlatTable, type RangeSegments } from "./flat-table";
 
 export const PROTO_ANY = 0;
 export const PROTO_TCP = 1;
@@ -101,7 +101,7 @@ function verdictBits(r: LookupResult): number {
   return VERDICT_MATCHED | (r.entry.deny ? VERDICT_DENY : 0) | (r.matchType << 2);
 }
 /** marks a map too large to flatten (ANY-identity ports × identities): it keeps the table scan */
-const OVER_BUDGET = new Int32Array(0);
+const OVER_BUDGET: FlatTable = Object.freeze(buildFlatTable([]));
 /** precomputed answers per map at most; beyond, lookups scan the tables */
 const FLATTEN_BUDGET = 1_000_000;
 
@@ -191,7 +191,7 @@ export class PolicyMapDir {
   }
 
   add(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean, deny: boolean, ref: RuleRef, l7: L7Grant | null): void {
-    this.slots = null;
+    this.flat = null;
     let protos = identity === ANY_IDENTITY ? this.anyIdentity : this.byIdentity.get(identity);
     if (!protos) {
       protos = [null, null, null, null, null, null];
@@ -253,7 +253,7 @@ export class PolicyMapDir {
    * packet does not pay for it. (Later adds still work; the table is rebuilt on the next lookup.)
    */
   seal(): void {
-    if (this.slots === null) this.flatten();
+    if (this.flat === null) this.flatten();
   }
 
   /** some allow entry demands mutual authentication */
@@ -263,13 +263,13 @@ export class PolicyMapDir {
 
   /**
    * Lookup per §2.4: a deny covering the flow wins; otherwise the most specific allow. The answers
-   * are precomputed per (identity, protocol, port) into one flat table (flat-table.ts), so a hit is
-   * one probe and a miss two, whatever the number of rules; a peer without entries of its own falls
-   * back to the ANY identity's answers. Nothing is allocated.
+   * are precomputed per (identity, protocol, port) into flat tables (flat-table.ts), so a lookup is a
+   * probe or two whatever the number of rules; a peer without entries of its own falls back to the
+   * ANY identity's answers. Nothing is allocated.
    */
   lookup(identity: number, proto: number, port: number): LookupResult {
-    if (this.slots === null) this.flatten();
-    if (this.slots === OVER_BUDGET) return this.scanLookup(identity, proto, port, false);
+    if (this.flat === null) this.flatten();
+    if (this.flat === OVER_BUDGET) return this.scanLookup(identity, proto, port, false);
     return this.results[this.verdict(identity, proto, port) >>> VERDICT_INDEX_SHIFT]!;
   }
 
@@ -278,28 +278,15 @@ export class PolicyMapDir {
    * deciding a packet needs, read from the table alone.
    */
   verdict(identity: number, proto: number, port: number): number {
-    if (this.slots === null) this.flatten();
-    const slots = this.slots!;
-    if (slots === OVER_BUDGET) return verdictBits(this.scanLookup(identity, proto, port, false));
-    const { shift, mask, segs } = this;
-    const key = keyOf(proto, port);
-    let r = probe(slots, shift, mask, segs, identity, key, port);
-    if (r >= 0) return r;
-    const fb = keyOf(proto, FALLBACK_PORT);
-    r = probe(slots, shift, mask, segs, identity, fb, port);
-    if (r >= 0) return r;
-    if (identity === ANY_IDENTITY) return 0;
-    r = probe(slots, shift, mask, segs, ANY_IDENTITY, key, port);
-    if (r >= 0) return r;
-    r = probe(slots, shift, mask, segs, ANY_IDENTITY, fb, port);
-    return r >= 0 ? r : 0;
+    if (this.flat === null) this.flatten();
+    const t = this.flat!;
+    if (t === OVER_BUDGET) return verdictBits(this.scanLookup(identity, proto, port, false));
+    const code = lookupAnswer(t, identity, proto, port, ANY_IDENTITY);
+    return code < 0 ? 0 : code;
   }
 
-  // the lookup table (flat-table.ts), null until built; kept as fields of the map itself
-  private slots: Int32Array | null = null;
-  private segs: Int32Array = OVER_BUDGET;
-  private shift = 0;
-  private mask = 0;
+  // the lookup table (flat-table.ts), null until built
+  private flat: FlatTable | null = null;
   /** result index (a verdict code >>> VERDICT_INDEX_SHIFT) → result; 0 is NO_MATCH */
   private results: LookupResult[] = [NO_MATCH];
 
@@ -349,15 +336,11 @@ export class PolicyMapDir {
     for (const [id, own] of this.byIdentity) if (ok) ok = build(id, own);
     if (ok && any !== null) ok = build(ANY_IDENTITY, undefined);
     if (!ok) {
-      this.slots = OVER_BUDGET;
+      this.flat = OVER_BUDGET;
       return;
     }
-    const t = buildFlatTable(rows);
     this.results = results;
-    this.slots = t.slots;
-    this.segs = t.segs;
-    this.shift = t.shift;
-    this.mask = t.mask;
+    this.flat = buildFlatTable(rows);
   }
 
   /** answers for the non-exact ports of [min lo, max hi], constant between the returned starts */
