@@ -188,6 +188,11 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               </Row>
             ) : null}
             {f.traffic_direction ? <Row k="Direction">{f.traffic_direction}</Row> : null}
+            {f.auth_type && f.auth_type !== "DISABLED" ? (
+              <Row k="Authentication">
+                {f.auth_type} <span className="muted">{f.auth_type === "SPIRE" ? "mutual authentication required by the policy" : "test mode: authentication never succeeds"}</span>
+              </Row>
+            ) : null}
           </dl>
           {decision.policies.length === 0 ? (
             <p className="muted small">
