@@ -6,7 +6,13 @@
 import { spawn } from "node:child_process";
 import net from "node:net";
 import crypto from "node:crypto";
+import v8 from "node:v8";
+import vm from "node:vm";
 import { startTestServer } from "../test/helpers/server";
+import { CT_DEFAULTS } from "../server/datapath/conntrack";
+
+v8.setFlagsFromString("--expose-gc");
+const collect = vm.runInNewContext("gc") as () => void;
 
 const FLOWS_PER_S = Number(process.env.BENCH_STREAM_RATE ?? 10_000);
 const CLIENTS = Number(process.env.BENCH_STREAM_CLIENTS ?? 50);
@@ -99,17 +105,30 @@ export async function main(): Promise<Record<string, number>> {
     const lat = JSON.parse(out.trim().split("\n").pop()!);
     console.log(`stream: ${CLIENTS} clients (${new Set(filters).size} distinct filters), simulator asked for ${rate} requests/s, made ${requests.toFixed(0)} requests/s (${skipped} given up for lack of time) = ${produced.toFixed(0)} flows/s for ${dt.toFixed(1)}s: delivered ${lat.received} flow messages; latency p50 ${lat.p50} ms, p99 ${lat.p99} ms (target p99 < 200 ms); CPU: server process ${(serverCpu * 100).toFixed(0)}%, clients process ${(lat.cpuShare * 100).toFixed(0)}% (2 cores = 200%)`);
 
+    // RSS also moves with V8's heap sizing and SQLite's page cache warming up as the database grows;
+    // the live heap after a full collection, at the start and the end of the window, shows whether
+    // anything accumulates.
+    const liveHeapMb = () => {
+      collect();
+      return process.memoryUsage().heapUsed / 1e6;
+    };
     const stalled = await stalledSocket(server.url);
+    const liveBefore = liveHeapMb();
+    const ctBefore = sim.datapath.connectionCount();
     const rss: number[] = [];
+    let deepest = 0;
     for (let s = 0; s < STALL_S; s++) {
       await new Promise((r) => setTimeout(r, 1000));
       rss.push(process.memoryUsage().rss / 1e6);
+      deepest = Math.max(deepest, ...server.ctx.stream.queueDepths());
     }
+    const liveAfter = liveHeapMb();
+    const ctAfter = sim.datapath.connectionCount();
     stalled.destroy();
     const firstHalf = Math.max(...rss.slice(0, Math.ceil(rss.length / 2)));
     const secondHalf = Math.max(...rss.slice(Math.ceil(rss.length / 2)));
     console.log(`stream: RSS each second with the stalled client (MB): ${rss.map((x) => x.toFixed(0)).join(" ")}`);
-    console.log(`stream: one stalled client for ${STALL_S}s with the simulator at ${rate} requests/s: peak RSS ${Math.max(...rss).toFixed(0)} MB (first half ${firstHalf.toFixed(0)} MB, second half ${secondHalf.toFixed(0)} MB, ratio ${(secondHalf / firstHalf).toFixed(2)}); lost events ${server.ctx.stream.lostEventsTotal}`);
+    console.log(`stream: one stalled client for ${STALL_S}s with the simulator at ${rate} requests/s: peak RSS ${Math.max(...rss).toFixed(0)} MB (first half ${firstHalf.toFixed(0)} MB, second half ${secondHalf.toFixed(0)} MB, ratio ${(secondHalf / firstHalf).toFixed(2)}); live heap after a full GC ${liveBefore.toFixed(0)} MB at the start, ${liveAfter.toFixed(0)} MB at the end (conntrack entries ${ctBefore} → ${ctAfter}, bounded at ${CT_DEFAULTS.maxEntries}); deepest client queue ${deepest} flows; lost events ${server.ctx.stream.lostEventsTotal}`);
     return {
       stream_clients: CLIENTS,
       stream_rate: Math.round(produced),
@@ -118,6 +137,10 @@ export async function main(): Promise<Record<string, number>> {
       stream_latency_p99_ms: lat.p99,
       stream_stalled_peak_rss_mb: Math.round(Math.max(...rss)),
       stream_stalled_rss_second_half_over_first: Math.round((secondHalf / firstHalf) * 100) / 100,
+      stream_stalled_live_heap_start_mb: Math.round(liveBefore),
+      stream_stalled_live_heap_end_mb: Math.round(liveAfter),
+      stream_stalled_deepest_queue: deepest,
+      stream_stalled_conntrack_entries_end: ctAfter,
       stream_lost_events: server.ctx.stream.lostEventsTotal,
     };
   } finally {

@@ -446,6 +446,11 @@ export class Datapath {
     return this.conntrack.list();
   }
 
+  /** connection-tracking entries held (bounded by the table's size, like bpf-ct-global-*-max) */
+  connectionCount(): number {
+    return this.conntrack.size;
+  }
+
   // ---------------------------------------------------------------- requests
 
   /**
