@@ -2,7 +2,7 @@
 // process; filters drawn from the scenario's namespaces, workloads, labels, verdicts and L7) while the
 // simulator decides 10,000 flows/s through the datapath, into SQLite and the stream; delivery latency
 // p50/p99 (flow decided → client received). Then the server's peak RSS over 60 s with one client
-// that never reads (it must level off, not grow).
+// that never reads (it must level off, not grow), beside the same 60 s without it.
 import { spawn } from "node:child_process";
 import net from "node:net";
 import crypto from "node:crypto";
@@ -105,43 +105,54 @@ export async function main(): Promise<Record<string, number>> {
     const lat = JSON.parse(out.trim().split("\n").pop()!);
     console.log(`stream: ${CLIENTS} clients (${new Set(filters).size} distinct filters), simulator asked for ${rate} requests/s, made ${requests.toFixed(0)} requests/s (${skipped} given up for lack of time) = ${produced.toFixed(0)} flows/s for ${dt.toFixed(1)}s: delivered ${lat.received} flow messages; latency p50 ${lat.p50} ms, p99 ${lat.p99} ms (target p99 < 200 ms); CPU: server process ${(serverCpu * 100).toFixed(0)}%, clients process ${(lat.cpuShare * 100).toFixed(0)}% (2 cores = 200%)`);
 
-    // RSS also moves with V8's heap sizing and SQLite's page cache warming up as the database grows;
-    // the live heap after a full collection, at the start and the end of the window, shows whether
-    // anything accumulates.
+    // RSS also moves with V8's heap sizing, SQLite's page cache and the conntrack table filling to its
+    // bound, none of which the stalled client causes. So the same window is first measured without
+    // it (the control), then with it; the live heap after a full collection at the start and end of
+    // each window shows whether anything accumulates.
     const liveHeapMb = () => {
       collect();
       return process.memoryUsage().heapUsed / 1e6;
     };
+    const watch = async () => {
+      const live0 = liveHeapMb();
+      const rss: number[] = [];
+      let deepest = 0;
+      for (let s = 0; s < STALL_S; s++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        rss.push(process.memoryUsage().rss / 1e6);
+        deepest = Math.max(deepest, ...server.ctx.stream.queueDepths());
+      }
+      const half = Math.ceil(rss.length / 2);
+      const first = Math.max(...rss.slice(0, half));
+      const second = Math.max(...rss.slice(half));
+      return { rss, peak: Math.max(...rss), first, second, live0, live1: liveHeapMb(), deepest, conntrack: sim.datapath.connectionCount() };
+    };
+    const show = (name: string, w: Awaited<ReturnType<typeof watch>>) => {
+      console.log(`stream: RSS each second, ${name} (MB): ${w.rss.map((x) => x.toFixed(0)).join(" ")}`);
+      console.log(`stream: ${name}, ${STALL_S}s at ${rate} requests/s: peak RSS ${w.peak.toFixed(0)} MB (first half ${w.first.toFixed(0)}, second half ${w.second.toFixed(0)}, ratio ${(w.second / w.first).toFixed(2)}); live heap after a full GC ${w.live0.toFixed(0)} → ${w.live1.toFixed(0)} MB; conntrack entries ${w.conntrack} (bound ${CT_DEFAULTS.maxEntries}); deepest client queue ${w.deepest} flows`);
+    };
+    const control = await watch();
+    show("no stalled client (control)", control);
+    const lost0 = server.ctx.stream.lostEventsTotal;
     const stalled = await stalledSocket(server.url);
-    const liveBefore = liveHeapMb();
-    const ctBefore = sim.datapath.connectionCount();
-    const rss: number[] = [];
-    let deepest = 0;
-    for (let s = 0; s < STALL_S; s++) {
-      await new Promise((r) => setTimeout(r, 1000));
-      rss.push(process.memoryUsage().rss / 1e6);
-      deepest = Math.max(deepest, ...server.ctx.stream.queueDepths());
-    }
-    const liveAfter = liveHeapMb();
-    const ctAfter = sim.datapath.connectionCount();
+    const stall = await watch();
     stalled.destroy();
-    const firstHalf = Math.max(...rss.slice(0, Math.ceil(rss.length / 2)));
-    const secondHalf = Math.max(...rss.slice(Math.ceil(rss.length / 2)));
-    console.log(`stream: RSS each second with the stalled client (MB): ${rss.map((x) => x.toFixed(0)).join(" ")}`);
-    console.log(`stream: one stalled client for ${STALL_S}s with the simulator at ${rate} requests/s: peak RSS ${Math.max(...rss).toFixed(0)} MB (first half ${firstHalf.toFixed(0)} MB, second half ${secondHalf.toFixed(0)} MB, ratio ${(secondHalf / firstHalf).toFixed(2)}); live heap after a full GC ${liveBefore.toFixed(0)} MB at the start, ${liveAfter.toFixed(0)} MB at the end (conntrack entries ${ctBefore} → ${ctAfter}, bounded at ${CT_DEFAULTS.maxEntries}); deepest client queue ${deepest} flows; lost events ${server.ctx.stream.lostEventsTotal}`);
+    show("one stalled client", stall);
+    console.log(`stream: the stalled client's cost: peak RSS ${(stall.peak - control.peak).toFixed(0)} MB over the control, live heap ${(stall.live1 - stall.live0).toFixed(0)} MB over its window (control ${(control.live1 - control.live0).toFixed(0)} MB); its queue stayed at ${stall.deepest} flows (the bound) and it was told of ${server.ctx.stream.lostEventsTotal - lost0} lost events`);
     return {
       stream_clients: CLIENTS,
       stream_rate: Math.round(produced),
       stream_requests_given_up: skipped,
       stream_latency_p50_ms: lat.p50,
       stream_latency_p99_ms: lat.p99,
-      stream_stalled_peak_rss_mb: Math.round(Math.max(...rss)),
-      stream_stalled_rss_second_half_over_first: Math.round((secondHalf / firstHalf) * 100) / 100,
-      stream_stalled_live_heap_start_mb: Math.round(liveBefore),
-      stream_stalled_live_heap_end_mb: Math.round(liveAfter),
-      stream_stalled_deepest_queue: deepest,
-      stream_stalled_conntrack_entries_end: ctAfter,
-      stream_lost_events: server.ctx.stream.lostEventsTotal,
+      stream_control_peak_rss_mb: Math.round(control.peak),
+      stream_stalled_peak_rss_mb: Math.round(stall.peak),
+      stream_stalled_rss_second_half_over_first: Math.round((stall.second / stall.first) * 100) / 100,
+      stream_stalled_over_control_peak_rss: Math.round((stall.peak / control.peak) * 100) / 100,
+      stream_stalled_live_heap_growth_mb: Math.round(stall.live1 - stall.live0),
+      stream_control_live_heap_growth_mb: Math.round(control.live1 - control.live0),
+      stream_stalled_deepest_queue: stall.deepest,
+      stream_lost_events: server.ctx.stream.lostEventsTotal - lost0,
     };
   } finally {
     await server.close();
