@@ -208,6 +208,7 @@ const SYN = Object.freeze({ SYN: true });
 const SYN_ACK = Object.freeze({ SYN: true, ACK: true });
 const EVENT_VERDICT = Object.freeze({ type: 5 });
 const EVENT_TRACE = Object.freeze({ type: 4 });
+const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
 const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
@@ -567,6 +568,7 @@ export class Datapath {
   // do not change between requests (endpoints, services, policy lists, extensions) are shared.
   private readonly podEndpoints = new WeakMap<Pod, Endpoint>();
   private readonly identityEndpoints = new WeakMap<Identity, Endpoint>();
+  private readonly hostEndpoints = new WeakMap<HostEndpoint, Endpoint>();
   private readonly services = new WeakMap<ClusterService, Service>();
   private readonly identityTexts = new WeakMap<Identity, string>();
 
@@ -579,6 +581,14 @@ export class Datapath {
         this.podEndpoints.set(p, e);
       }
       return e;
+    }
+    // The local host is an endpoint of its own in Cilium (the host endpoint), and Hubble prints its ID;
+    // a remote node's host is seen as remote-node, with no local endpoint.
+    const host = identity.id === ReservedIdentity.HOST ? this.hostEndpointOf(place) : undefined;
+    if (host) {
+      let h = this.hostEndpoints.get(host);
+      if (!h) this.hostEndpoints.set(host, (h = { ID: host.endpointId, identity: identity.id, labels: identity.labels }));
+      return h;
     }
     let e = this.identityEndpoints.get(identity);
     if (!e) this.identityEndpoints.set(identity, (e = { identity: identity.id, labels: identity.labels }));
@@ -723,10 +733,12 @@ export class Datapath {
         traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd,
       }));
     } else if (srcEp) {
+      // to the pod's own node: handed to the host (cilium_host); anywhere else: to the stack
+      const toHost = dstIdent.id === ReservedIdentity.HOST;
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
-        nodeName: srcNode, destinationNames: dstNames, eventType: EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
-        traceObservationPoint: "TO_STACK", isReply: false, summary: summaryFwd,
+        nodeName: srcNode, destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
+        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd,
       }));
     }
     const pendingResponses = st.pending;

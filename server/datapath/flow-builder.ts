@@ -74,7 +74,7 @@ export interface FlowParts {
   destinationService?: Service;
   direction: TrafficDirection;
   matchType?: number;
-  traceObservationPoint?: "TO_ENDPOINT" | "TO_STACK";
+  traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK";
   isReply?: boolean;
   summary: string;
   extensions?: FlowscopeExtension;
