@@ -6,12 +6,12 @@
 // compile inputs (engine.ts), so the bench's 500 endpoints read 100 tables, not 500.
 //
 // Two open-addressing Int32Array tables. `rows` has one slot per (identity, protocol) with answers of
-// its own: [row key, port filter, answer for every other port, segment offset], row key = identity
-// · 8 + protocol. `exact` has one slot per exact port of a row: [row key, port, answer, 0]. A lookup
-// probes the row first; its port filter (a 32-bit Bloom filter of the row's exact ports) says
-// whether the port can be in `exact` at all, so a packet to a port with no entry of its own is
-// answered from the row alone. The row tables are small enough to stay in L1 for a hundred maps;
-// only ports with entries of their own read `exact`.
+// its own: [row key, port filter], row key = identity · 8 + protocol, and beside it in `rowAnswers`
+// [answer for every other port, segment offset]. `exact` has one slot per exact port of a row:
+// [row key, port, answer]. A lookup probes the row first; its port filter (a 32-bit Bloom filter of
+// the row's exact ports) says whether the port can be in `exact` at all, so a packet to a port with
+// no entry of its own is answered from the row alone. Row slots are 8 bytes, so the rows of a hundred
+// maps stay in L1; only ports with entries of their own read `exact`.
 // Ports inside port ranges are answered by a sorted segment list in `segs`: the answer is constant
 // between segment starts, which are the range bounds and the starts of their aligned prefix blocks
 // (where a range's precedence changes, see portPrefixLen in policy-map.ts).
@@ -53,6 +53,7 @@ export interface FlatRow {
 
 export interface FlatTable {
   rows: Int32Array;
+  rowAnswers: Int32Array;
   rowShift: number;
   rowMask: number;
   exact: Int32Array;
@@ -79,10 +80,11 @@ export function buildFlatTable(rows: readonly FlatRow[]): FlatTable {
   const rowBits = capacityBits(rows.length);
   const exactBits = capacityBits(exactCount);
   const t: FlatTable = {
-    rows: new Int32Array((1 << rowBits) * 4).fill(EMPTY),
+    rows: new Int32Array((1 << rowBits) * 2).fill(EMPTY),
+    rowAnswers: new Int32Array((1 << rowBits) * 2),
     rowShift: 32 - rowBits,
     rowMask: (1 << rowBits) - 1,
-    exact: new Int32Array((1 << exactBits) * 4).fill(EMPTY),
+    exact: new Int32Array((1 << exactBits) * 3).fill(EMPTY),
     exactShift: 32 - exactBits,
     exactMask: (1 << exactBits) - 1,
     segs: new Int32Array(segLen),
@@ -94,8 +96,8 @@ export function buildFlatTable(rows: readonly FlatRow[]): FlatTable {
     for (const [port, result] of r.exact) {
       filter |= portBit(port);
       let i = slotOf(key, port, t.exactShift);
-      while (t.exact[i << 2] !== EMPTY) i = (i + 1) & t.exactMask;
-      t.exact.set([key, port, result, 0], i << 2);
+      while (t.exact[i * 3] !== EMPTY) i = (i + 1) & t.exactMask;
+      t.exact.set([key, port, result], i * 3);
     }
     let segOff = -1;
     const s = r.segments;
@@ -110,20 +112,21 @@ export function buildFlatTable(rows: readonly FlatRow[]): FlatTable {
       segAt += 2 * n;
     }
     let i = slotOf(key, 0, t.rowShift);
-    while (t.rows[i << 2] !== EMPTY) {
-      if (t.rows[i << 2] === key) throw new Error(`flat table: row (${r.identity}, ${r.proto}) given twice`);
+    while (t.rows[i << 1] !== EMPTY) {
+      if (t.rows[i << 1] === key) throw new Error(`flat table: row (${r.identity}, ${r.proto}) given twice`);
       i = (i + 1) & t.rowMask;
     }
-    t.rows.set([key, filter, r.fallback, segOff], i << 2);
+    t.rows.set([key, filter], i << 1);
+    t.rowAnswers.set([r.fallback, segOff], i << 1);
   }
   return t;
 }
 
-/** offset of the row slot for `key`, or −1 */
+/** offset of the row slot for `key` in `rows` (and `rowAnswers`), or −1 */
 function findRow(rows: Int32Array, shift: number, mask: number, key: number): number {
   let i = slotOf(key, 0, shift);
   for (;;) {
-    const o = i << 2;
+    const o = i << 1;
     const k = rows[o];
     if (k === key) return o;
     if (k === EMPTY) return -1;
@@ -149,15 +152,16 @@ export function lookupAnswer(t: FlatTable, identity: number, proto: number, port
     const exact = t.exact;
     let i = slotOf(key, port, t.exactShift);
     for (;;) {
-      const e = i << 2;
+      const e = i * 3;
       const k = exact[e];
       if (k === key && exact[e + 1] === port) return exact[e + 2]!;
       if (k === EMPTY) break;
       i = (i + 1) & t.exactMask;
     }
   }
-  const segOff = rows[o + 3]!;
-  return segOff < 0 ? rows[o + 2]! : segmentResult(t.segs, segOff, port, rows[o + 2]!);
+  const answers = t.rowAnswers;
+  const segOff = answers[o + 1]!;
+  return segOff < 0 ? answers[o]! : segmentResult(t.segs, segOff, port, answers[o]!);
 }
 
 function segmentResult(segs: Int32Array, off: number, port: number, fallback: number): number {
