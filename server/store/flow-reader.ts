@@ -149,6 +149,29 @@ export class FlowReader {
     }
   }
 
+  /**
+   * The matching records' lines as UTF-8 (no newline), oldest first: what export writes. Made from
+   * the stored bodies directly (FragmentRegistry.expandBytes), so a million-flow export does not
+   * build a million expanded strings on the JS heap.
+   */
+  *iterateLineBytes(query: FlowQuery, chunk = 2000): Generator<Buffer> {
+    const { where, params, residual } = queryToSql(query);
+    if (residual) {
+      for (const r of this.iterateJson(query, 0, chunk)) yield Buffer.from(r.json);
+      return;
+    }
+    const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+    let cursor = 0;
+    for (;;) {
+      const rows = st.all(...params, cursor, chunk) as StoredRow[];
+      for (const row of rows) {
+        cursor = row.id;
+        yield this.fragments.expandBytes("{", row.body);
+      }
+      if (rows.length < chunk) return;
+    }
+  }
+
   byUuid(uuid: string): StoredFlow | undefined {
     const row = this.prepare("SELECT id, body FROM flows WHERE uuid = ?").get(uuid) as StoredRow | undefined;
     return row ? toStored({ id: row.id, json: this.fragments.expand(row.body) }) : undefined;
