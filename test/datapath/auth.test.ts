@@ -3,18 +3,12 @@
 // the first packet is dropped with AUTH_REQUIRED (189) and the auth manager then authenticates.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cnp, makeDatapath, NOW, dropEvents, verdictEvents } from "./helpers";
+import { cnp, makeDatapath, NOW, TWO_NODES, dropEvents, verdictEvents } from "./helpers";
 import type { Datapath, TraceResult } from "../../server/datapath";
 import { toHubbleJson } from "../../lib/flow/json";
 import { AUTH_TTL_MS } from "../../server/datapath/auth-map";
 
-const SCN = `
-apiVersion: flowscope/v1
-kind: Scenario
-nodes:
-  - { name: node-1, ip: 192.168.1.10 }
-  - { name: node-2, ip: 192.168.1.11 }
-namespaces: [{ name: default }]
+const SCN = `${TWO_NODES}namespaces: [{ name: default }]
 workloads:
   - { name: client, namespace: default, labels: { app: client }, node: node-1 }
   - { name: server, namespace: default, labels: { app: server }, node: node-2, ports: [{ port: 80, app: http }, { port: 81, app: tcp }] }

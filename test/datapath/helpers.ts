@@ -81,3 +81,11 @@ spec:
   endpointSelector: { matchLabels: ${subject} }
 ${spec}`;
 }
+
+/** the start of a scenario with two nodes, node-1 (192.168.1.10) and node-2 (192.168.1.11) */
+export const TWO_NODES = `apiVersion: flowscope/v1
+kind: Scenario
+nodes:
+  - { name: node-1, ip: 192.168.1.10 }
+  - { name: node-2, ip: 192.168.1.11 }
+`;

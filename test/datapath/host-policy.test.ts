@@ -6,15 +6,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Datapath } from "../../server/datapath";
 import { parseScenario } from "../../server/scenario/load";
-import { NOW, dropEvents, trace, verdictEvents } from "./helpers";
+import { NOW, TWO_NODES, dropEvents, trace, verdictEvents } from "./helpers";
 
-const SCN = `
-apiVersion: flowscope/v1
-kind: Scenario
-nodes:
-  - { name: node-1, ip: 192.168.1.10 }
-  - { name: node-2, ip: 192.168.1.11 }
-namespaces: [{ name: default }, { name: monitoring }]
+const SCN = `${TWO_NODES}namespaces: [{ name: default }, { name: monitoring }]
 workloads:
   - { name: web, namespace: default, labels: { app: web }, node: node-1, ports: [{ port: 80, app: http }] }
   - { name: client, namespace: default, labels: { app: client }, node: node-2 }
