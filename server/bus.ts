@@ -120,7 +120,7 @@ class BusFlow implements SequencedFlow {
 }
 
 /** `json` (a JSON object's text) as UTF-8 with its opening brace replaced by `head` (ASCII) */
-export function jsonLineBytes(head: string, json: string): Buffer {
+function jsonLineBytes(head: string, json: string): Buffer {
   const rest = json.slice(1);
   const b = Buffer.allocUnsafe(head.length + Buffer.byteLength(rest));
   b.write(head, 0, "latin1");
