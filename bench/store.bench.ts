@@ -20,9 +20,15 @@ import { DEFAULT_SCENARIO } from "../server/config";
 const TOTAL = Number(process.env.BENCH_STORE_FLOWS ?? 1_000_000);
 const INGEST_S = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
 
+// The bench's databases (a gigabyte each) go in one folder removed when the process exits.
+let benchDir: string | undefined;
 function tmpDb(name: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-bench-"));
-  return path.join(dir, name);
+  if (benchDir === undefined) {
+    const made = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-bench-"));
+    benchDir = made;
+    process.on("exit", () => fs.rmSync(made, { recursive: true, force: true }));
+  }
+  return path.join(fs.mkdtempSync(path.join(benchDir, "db-")), name);
 }
 
 function freePort(): Promise<number> {

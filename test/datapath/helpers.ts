@@ -1,11 +1,11 @@
 // Test helpers: build a scenario + policy files in a temp folder and trace requests through it.
-import { mkdtempSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync, mkdirSync } from "node:fs";
+import { tempDir } from "../helpers/tmp";
 import { join } from "node:path";
 import { Datapath, type DatapathOptions, type TraceResult, type TrafficRequest } from "../../server/datapath";
 
 export function makeDatapath(scenarioYaml: string, policies: Record<string, string> = {}, opts: DatapathOptions = {}): Datapath {
-  const dir = mkdtempSync(join(tmpdir(), "flowscope-dp-"));
+  const dir = tempDir("dp-");
   mkdirSync(join(dir, "policies"));
   for (const [name, text] of Object.entries(policies)) writeFileSync(join(dir, "policies", name), text);
   const file = join(dir, "scenario.yaml");

@@ -2,15 +2,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { writeFileSync, mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import { tempDir } from "../helpers/tmp";
 import { join } from "node:path";
 
 const SW = "server/scenarios/star-wars/scenario.yaml";
 const run = (args: string[]) => spawnSync(process.execPath, ["--import", "tsx", "server/cli/commands/trace.ts", ...args], { encoding: "utf8" });
 
 test("trace -o json prints one object per request with flows and explanation", () => {
-  const dir = mkdtempSync(join(tmpdir(), "trace-"));
+  const dir = tempDir("trace-");
   const reqs = join(dir, "r.yaml");
   writeFileSync(reqs, `- { from: default/tiefighter, toService: default/deathstar, port: 80, http: { method: POST, path: /v1/request-landing } }
 - { from: default/xwing, to: default/deathstar, port: 80 }

@@ -2,8 +2,8 @@
 // scenario errors name file, line and field; flow records use Hubble's names.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
+import { tempDir } from "../helpers/tmp";
 import { join } from "node:path";
 import { makeDatapath, trace, STAR_WARS, P_A1 } from "./helpers";
 import { parseScenario, ScenarioError } from "../../server/datapath";
@@ -102,7 +102,7 @@ test("scenario defaults: one node, kube-dns added, deterministic pods and identi
   const s = parseScenario("apiVersion: flowscope/v1\nkind: Scenario\nworkloads: [{ name: web, namespace: default, labels: { app: web }, replicas: 2 }]\n", "/tmp/x.yaml");
   assert.deepEqual(s.nodes, [{ name: "node-1", ip: "192.168.1.10", labels: {} }]);
   assert.ok(s.workloads.some((w) => w.namespace === "kube-system" && w.labels["k8s-app"] === "kube-dns"));
-  const dir = mkdtempSync(join(tmpdir(), "fs-"));
+  const dir = tempDir("validation-");
   const f = join(dir, "s.yaml");
   writeFileSync(f, STAR_WARS);
   const a = makeDatapath(STAR_WARS).endpoints();

@@ -1,8 +1,7 @@
 // Starts a real Flowscope server (HTTP + WebSocket + SQLite, and optionally the Next.js UI) on a free
 // loopback port with a fresh temporary database, for integration and end-to-end tests.
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "./tmp";
 import { loadConfig } from "../../server/config";
 import { startServer, type RunningServer, type ServerOptions } from "../../server/app-server";
 
@@ -23,7 +22,7 @@ export interface TestServer extends RunningServer {
 }
 
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
-  const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-test-"));
+  const tmpDir = tempDir("server-");
   const dbPath = opts.dbPath ?? path.join(tmpDir, "flows.db");
   const cfg = loadConfig({
     HOST: "127.0.0.1",

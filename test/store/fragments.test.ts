@@ -5,10 +5,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
+import { tempDir } from "../helpers/tmp";
 import { FlowBus } from "../../server/bus";
 import { FlowStore } from "../../server/store/flow-store";
 import { FragmentRegistry } from "../../server/store/fragments";
@@ -22,7 +22,7 @@ import type { FlowEnvelope } from "../../lib/flow/types";
 import { makeFlow } from "../helpers/flows";
 
 function tmpDir(): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-fragments-"));
+  return tempDir("fragments-");
 }
 
 function datapathFlows(requests: number): FlowEnvelope[] {

@@ -2,9 +2,8 @@
 // queries SQL answers alone, queries split into per-side branches, and queries with a residual.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
+import { tempDir } from "../helpers/tmp";
 import { FlowBus } from "../../server/bus";
 import { FlowStore } from "../../server/store/flow-store";
 import { parseSearchParams } from "../../lib/filter/params";
@@ -24,7 +23,7 @@ const QUERIES = [
 ];
 
 test("pages of every query, both orders, equal the in-memory filter's answer", async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-reader-"));
+  const dir = tempDir("reader-");
   const store = await FlowStore.open(path.join(dir, "flows.db"), { maxFlows: 1_000_000 });
   try {
     const bus = new FlowBus(0);
