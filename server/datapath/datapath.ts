@@ -749,7 +749,7 @@ export class Datapath {
     if (srcEp) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
-        type: "L3_L4", nodeName: srcNode, sourceNames: dstNames, eventType: EVENT_TRACE, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
+        type: "L3_L4", nodeName: srcNode, sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
         isReply: true, summary: l4Summary(pkt, true),
       }));
       explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
@@ -834,7 +834,9 @@ export class Datapath {
       const resp = outcome.response
         ? buildFlow({
             time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
-            type: "L7", nodeName: node, l7: outcome.response, eventType: EVENT_L7, destinationService: destService, direction: label,
+            // the reply comes from the service's backend: the service is the source's, as Hubble resolves
+            // it by address after reverse NAT, never the client's
+            type: "L7", nodeName: node, l7: outcome.response, eventType: EVENT_L7, sourceService: destService, direction: label,
             isReply: true, summary: outcome.responseSummary ?? "", extensions: ext,
           })
         : undefined;
