@@ -6,7 +6,7 @@ import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { endpointHref, podEndpoint } from "../lib/ui/endpoint-links";
 import { findTwin, neighbourCursor } from "../lib/ui/verdict-pair";
-import type { Endpoint, Policy } from "../lib/flow/types";
+import type { Endpoint, Policy, Service } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
 import {
   decisionOf,
@@ -72,7 +72,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
     </button>
   );
 
-  const endpoint = (title: string, ep: Endpoint | undefined, ip: string | undefined, names: string[] | undefined, dir: "from" | "to", port?: string) => (
+  const endpoint = (title: string, ep: Endpoint | undefined, ip: string | undefined, names: string[] | undefined, dir: "from" | "to", port?: string, svc?: Service) => (
     <section className="det-section" data-testid={`details-${dir === "from" ? "source" : "destination"}`}>
       <h3>{title}</h3>
       <dl className="kv">
@@ -110,6 +110,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           </Row>
         ) : null}
         {port ? <Row k="Port">{port}</Row> : null}
+        {svc?.name ? <Row k="Service">{svc.namespace ? `${svc.namespace}/${svc.name}` : svc.name}</Row> : null}
         {names?.length ? (
           <Row k="DNS names">
             {names.map((n) => (
@@ -277,8 +278,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           </section>
         ) : null}
 
-        {endpoint("Source", f.source, f.IP?.source, f.source_names, "from", srcPort ? String(srcPort) : undefined)}
-        {endpoint("Destination", f.destination, f.IP?.destination, f.destination_names, "to", portProtocol(f))}
+        {endpoint("Source", f.source, f.IP?.source, f.source_names, "from", srcPort ? String(srcPort) : undefined, f.source_service)}
+        {endpoint("Destination", f.destination, f.IP?.destination, f.destination_names, "to", portProtocol(f), f.destination_service)}
 
         <section className="det-section">
           <h3>All fields</h3>
