@@ -140,6 +140,8 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   if (p.sourceNames?.length) f.source_names = p.sourceNames;
   if (p.destinationNames?.length) f.destination_names = p.destinationNames;
   if (p.l7) f.l7 = p.l7;
+  // Hubble still fills the deprecated bool from is_reply (false, the zero value, is left out)
+  if (p.isReply === true) f.reply = true;
   f.event_type = p.eventType.sub_type ? { type: p.eventType.type, sub_type: p.eventType.sub_type } : { type: p.eventType.type };
   if (p.sourceService) f.source_service = share(p.sourceService);
   if (p.destinationService) f.destination_service = share(p.destinationService);

@@ -124,7 +124,7 @@ test("service traffic: DNAT to a backend, destination_service filled, policy on 
   assert.deepEqual(verdictEvents(r)[0].destination_service, { name: "deathstar", namespace: "default" });
 });
 
-test("replies from a service's backend name the service as the source's, never the client's", () => {
+test("replies from a service's backend: the service is the source's (never the client's) and the deprecated reply bool is set", () => {
   const dp = makeDatapath(STAR_WARS, { "a2.yaml": pA2() });
   const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.equal(r.verdict, "FORWARDED");
@@ -133,9 +133,11 @@ test("replies from a service's backend name the service as the source's, never t
   for (const f of replies) {
     assert.equal(f.destination?.pod_name?.startsWith("tiefighter"), true);
     assert.deepEqual(f.source_service, { name: "deathstar", namespace: "default" });
+    assert.equal(f.reply, true, "the deprecated reply bool is filled from is_reply, as Hubble does");
     assert.equal(f.destination_service, undefined);
   }
   const request = r.flows.map((e) => e.flow).find((f) => f.Type === "L7" && f.is_reply === false)!;
   assert.deepEqual(request.destination_service, { name: "deathstar", namespace: "default" });
   assert.equal(request.source_service, undefined);
+  assert.equal(request.reply, undefined);
 });
