@@ -148,6 +148,9 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   f.traffic_direction = p.direction;
   if (p.matchType) f.policy_match_type = p.matchType;
   if (p.traceObservationPoint) f.trace_observation_point = p.traceObservationPoint;
+  // A trace carries the connection-tracking result it was sent with: every simulated request opens a
+  // new connection, and its replies are CT replies (Hubble derives is_reply from this reason).
+  if (p.eventType.type === 4 && p.isReply !== undefined) f.trace_reason = p.isReply ? "REPLY" : "NEW";
   if (p.dropReason) f.drop_reason_desc = dropReasonName(p.dropReason);
   if (p.isReply !== undefined) f.is_reply = p.isReply;
   f.Summary = p.summary;

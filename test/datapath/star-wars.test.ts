@@ -124,7 +124,7 @@ test("service traffic: DNAT to a backend, destination_service filled, policy on 
   assert.deepEqual(verdictEvents(r)[0].destination_service, { name: "deathstar", namespace: "default" });
 });
 
-test("replies from a service's backend: the service is the source's (never the client's) and the deprecated reply bool is set", () => {
+test("replies from a service's backend: the service is the source's (never the client's) the deprecated reply bool is set, traces carry their CT reason", () => {
   const dp = makeDatapath(STAR_WARS, { "a2.yaml": pA2() });
   const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.equal(r.verdict, "FORWARDED");
@@ -136,6 +136,10 @@ test("replies from a service's backend: the service is the source's (never the c
     assert.equal(f.reply, true, "the deprecated reply bool is filled from is_reply, as Hubble does");
     assert.equal(f.destination_service, undefined);
   }
+  // traces carry the connection-tracking reason Hubble derives is_reply from
+  const traces = r.flows.map((e) => e.flow).filter((f) => f.event_type?.type === 4);
+  assert.ok(traces.length >= 2);
+  for (const t of traces) assert.equal(t.trace_reason, t.is_reply ? "REPLY" : "NEW");
   const request = r.flows.map((e) => e.flow).find((f) => f.Type === "L7" && f.is_reply === false)!;
   assert.deepEqual(request.destination_service, { name: "deathstar", namespace: "default" });
   assert.equal(request.source_service, undefined);
