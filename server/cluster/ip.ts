@@ -1,11 +1,16 @@
 // IPv4 arithmetic for pod IP allocation, the ipcache and CIDR rules. Addresses are kept as unsigned
 // 32-bit numbers so prefix tests are two shifts instead of string work on the per-packet path.
+// Policies may also name IPv6 prefixes (dual-stack policy sets do): they are parsed, validated and
+// kept, but the simulated cluster and its traffic are IPv4, so they never contain an address in it.
+import { parseIPv6 } from "../../lib/filter/ip";
 
 export interface Cidr {
-  /** network address (host bits cleared) */
+  /** network address (host bits cleared); 0 for an IPv6 prefix */
   addr: number;
   len: number;
   text: string;
+  /** an IPv6 prefix: its network address as a 128-bit number */
+  v6?: bigint;
 }
 
 const V4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/;
@@ -26,35 +31,66 @@ export function formatIPv4(n: number): string {
   return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
-export function isIPv6(s: string): boolean {
-  return s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s);
-}
-
 export function maskOf(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** Parses "a.b.c.d/len" (or a bare address = /32). Host bits set are an error, as in Cilium's API. */
+/** The RFC 5952 text of a 128-bit address: lower case, the longest run of two or more zero groups as "::". */
+function formatIPv6(n: bigint): string {
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
+  let best = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) [best, bestLen] = [i, j - i];
+    i = j;
+  }
+  const hex = (a: number[]) => a.map((g) => g.toString(16)).join(":");
+  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
+}
+
+function parseCidr6(s: string, ipPart: string, lenPart: string | undefined): Cidr | { error: string } {
+  const bytes = parseIPv6(ipPart);
+  if (!bytes) return { error: `"${s}" is not a valid IPv6 address or CIDR` };
+  const len = lenPart === undefined ? 128 : /^\d{1,3}$/.test(lenPart) ? Number(lenPart) : -1;
+  if (len < 0 || len > 128) return { error: `"${s}" has an invalid prefix length` };
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  const v6 = len === 0 ? 0n : (n >> BigInt(128 - len)) << BigInt(128 - len);
+  return { addr: 0, len, text: `${formatIPv6(v6)}/${len}`, v6 };
+}
+
+/** Parses "a.b.c.d/len" (or a bare address = /32), or an IPv6 prefix (a bare address = /128). */
 export function parseCidr(s: string): Cidr | { error: string } {
   const slash = s.indexOf("/");
   const ipPart = slash < 0 ? s : s.slice(0, slash);
+  if (ipPart.includes(":")) return parseCidr6(s, ipPart, slash < 0 ? undefined : s.slice(slash + 1));
   const lenPart = slash < 0 ? "32" : s.slice(slash + 1);
   const ip = parseIPv4(ipPart);
-  if (ip === undefined) {
-    if (isIPv6(ipPart)) return { error: `IPv6 prefix "${s}" is not supported by this simulator (IPv4 only)` };
-    return { error: `"${s}" is not a valid IPv4 address or CIDR` };
-  }
+  if (ip === undefined) return { error: `"${s}" is not a valid IPv4 or IPv6 address or CIDR` };
   if (!/^\d{1,2}$/.test(lenPart) || Number(lenPart) > 32) return { error: `"${s}" has an invalid prefix length` };
   const len = Number(lenPart);
   const addr = (ip & maskOf(len)) >>> 0;
   return { addr, len, text: `${formatIPv4(addr)}/${len}` };
 }
 
+/** whether IPv4 address `ip` is in `c` (never, for an IPv6 prefix) */
 export function cidrContainsIp(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.len)) >>> 0) === c.addr;
+  return c.v6 === undefined && ((ip & maskOf(c.len)) >>> 0) === c.addr;
 }
 
-/** true when `inner` lies entirely inside `outer` */
+/** true when `inner` lies entirely inside `outer` (prefixes of different families never do) */
 export function cidrContains(outer: Cidr, inner: Cidr): boolean {
-  return inner.len >= outer.len && ((inner.addr & maskOf(outer.len)) >>> 0) === outer.addr;
+  if (inner.len < outer.len || (outer.v6 === undefined) !== (inner.v6 === undefined)) return false;
+  if (outer.v6 !== undefined) {
+    const shift = BigInt(128 - outer.len);
+    return inner.v6! >> shift === outer.v6 >> shift;
+  }
+  return ((inner.addr & maskOf(outer.len)) >>> 0) === outer.addr;
 }

@@ -94,7 +94,7 @@ export class Cluster {
     }
     this.namespaces = new Map(scenario.namespaces.map((n) => [n.name, n.labels]));
     const pc = parseCidr(scenario.cluster.podCIDR);
-    this.podCidr = "error" in pc ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
+    this.podCidr = "error" in pc || pc.v6 !== undefined ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
     this.buildPods(scenario.workloads);
     this.buildHostEndpoints();
     this.buildServices(scenario);

@@ -179,10 +179,11 @@ export class PolicyEngine {
 
   private syncIdentities(fqdnChanged = false): Set<number> {
     const wanted = new Map<string, { cidr: Cidr; fqdn: boolean; extraLabels?: string[] }>();
-    for (const list of this.prefixes.values()) for (const c of list) if (c.len > 0) wanted.set(c.text, { cidr: c, fqdn: false });
+    // IPv6 prefixes contain no address of the (IPv4) simulated cluster: no identities of their own
+    for (const list of this.prefixes.values()) for (const c of list) if (c.len > 0 && c.v6 === undefined) wanted.set(c.text, { cidr: c, fqdn: false });
     for (const g of this.cidrGroups.values()) {
       for (const c of g.cidrs) {
-        if (c.len === 0) continue;
+        if (c.len === 0 || c.v6 !== undefined) continue;
         const w = wanted.get(c.text) ?? { cidr: c, fqdn: false };
         w.extraLabels = [...(w.extraLabels ?? []), ...cidrGroupLabels(g)];
         wanted.set(c.text, w);

@@ -52,6 +52,7 @@ function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] |
     case "cidr": {
       if (ident.kind === "pod" || ident.id === 1 || ident.id === 6 || ident.id === 7)
         return `${peer.path}: CIDR ${peer.text} never matches cluster pods or nodes (the peer has identity ${ident.id})`;
+      if (peer.cidr.v6 !== undefined) return `${peer.path}: ${peer.cidr.text} is an IPv6 prefix and ${peerIp} an IPv4 address`;
       const ip = parseIPv4(peerIp);
       if (ip !== undefined && !cidrContainsIp(peer.cidr, ip)) return `${peer.path}: ${peerIp} is outside ${peer.cidr.text}`;
       return `${peer.path}: ${peerIp} falls in an except range of ${peer.text}`;

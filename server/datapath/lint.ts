@@ -59,6 +59,9 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
             if (peer.kind === "cidrGroup" && peer.ref !== undefined && !dp.engine.cidrGroups.has(peer.ref)) {
               warn(p, peer.path, `no CiliumCIDRGroup named "${peer.ref}" is loaded: this peer selects nothing until one is`);
             }
+            if (peer.kind === "cidr" && peer.cidr.v6 !== undefined) {
+              warn(p, peer.path, `${peer.cidr.text} is an IPv6 prefix: it is kept, but the simulated cluster and its traffic are IPv4, so it matches nothing here`);
+            }
             if (peer.kind !== "selector") continue;
             const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));
             if (!any) warn(p, peer.path, `selects no workload or identity in this scenario (${peer.sel.text})`);

@@ -117,8 +117,9 @@ export class SelectorCache {
         return this.entity(peer.entity, node);
       case "cidr": {
         const out: number[] = [];
-        // /0 covers addresses outside every referenced prefix, which carry the plain world identity
-        if (peer.cidr.len === 0 && !peer.except.some((e) => e.len === 0)) out.push(2, 9);
+        // /0 covers addresses outside every referenced prefix, which carry the plain world identity;
+        // ::/0 is the IPv6 world (reserved:world-ipv6), which no IPv4 address carries
+        if (peer.cidr.len === 0 && !peer.except.some((e) => e.len === 0 && e.v6 === peer.cidr.v6)) out.push(...(peer.cidr.v6 === undefined ? [2, 9] : [10]));
         for (const i of reg.cidrIdentities()) {
           if (!i.cidr || !cidrContains(peer.cidr, i.cidr)) continue;
           if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
@@ -131,7 +132,8 @@ export class SelectorCache {
         const groups = peer.ref !== undefined ? [this.cidrGroups.get(peer.ref)].filter((g) => g !== undefined) : [...this.cidrGroups.values()].filter((g) => selectorMatches(peer.sel!, g.labelIndex));
         const cidrs = groups.flatMap((g) => g.cidrs);
         const out: number[] = [];
-        if (cidrs.some((c) => c.len === 0) && !peer.except.some((e) => e.len === 0)) out.push(2, 9);
+        if (cidrs.some((c) => c.len === 0 && c.v6 === undefined) && !peer.except.some((e) => e.len === 0 && e.v6 === undefined)) out.push(2, 9);
+        if (cidrs.some((c) => c.len === 0 && c.v6 !== undefined) && !peer.except.some((e) => e.len === 0 && e.v6 !== undefined)) out.push(10);
         for (const i of reg.cidrIdentities()) {
           if (!i.cidr || !cidrs.some((c) => cidrContains(c, i.cidr!))) continue;
           if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;

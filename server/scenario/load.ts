@@ -80,6 +80,7 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
   const cluster: Scenario["cluster"] = { name: c.str(cl.name, "cluster.name") ?? "default", podCIDR: c.str(cl.podCIDR, "cluster.podCIDR") ?? "10.0.0.0/16" };
   const pc = parseCidr(cluster.podCIDR);
   if ("error" in pc) c.err("cluster.podCIDR", pc.error);
+  else if (pc.v6 !== undefined) c.err("cluster.podCIDR", `${pc.text}: the simulated cluster is IPv4; give an IPv4 pod CIDR`);
   else if (pc.len > 24) c.err("cluster.podCIDR", `prefix /${pc.len} is too small; use /24 or larger`);
   if (cl.apiServer !== undefined) {
     const a = c.obj(cl.apiServer, "cluster.apiServer", ["ips", "port"], ["ips"]);
