@@ -58,6 +58,30 @@ export function parseIPv6(s: string): Uint8Array | null {
   return out;
 }
 
+/** RFC 5952 text of a 16-byte address: lower case, the longest run (two or more, the first on ties) of zero groups as "::". */
+export function formatIPv6(b: Uint8Array): string {
+  const groups: number[] = [];
+  for (let i = 0; i < 16; i += 2) groups.push((b[i]! << 8) | b[i + 1]!);
+  let bestStart = -1;
+  let bestLen = 0;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen && j - i >= 2) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (bestStart < 0) return hex.join(":");
+  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
+}
+
 export function parseIP(s: string): Uint8Array | null {
   return s.includes(":") ? parseIPv6(s) : parseIPv4(s);
 }

@@ -2,7 +2,7 @@
 // 32-bit numbers so prefix tests are two shifts instead of string work on the per-packet path.
 // Policies may also name IPv6 prefixes (dual-stack policy sets do): they are parsed, validated and
 // kept, but the simulated cluster and its traffic are IPv4, so they never contain an address in it.
-import { parseIPv6 } from "../../lib/filter/ip";
+import { formatIPv6, parseIPv6 } from "../../lib/filter/ip";
 
 export interface Cidr {
   /** network address (host bits cleared); 0 for an IPv6 prefix */
@@ -35,26 +35,6 @@ export function maskOf(len: number): number {
   return len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
 }
 
-/** The RFC 5952 text of a 128-bit address: lower case, the longest run of two or more zero groups as "::". */
-function formatIPv6(n: bigint): string {
-  const groups: number[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((g) => g.toString(16)).join(":");
-  return best < 0 ? hex(groups) : `${hex(groups.slice(0, best))}::${hex(groups.slice(best + bestLen))}`;
-}
-
 function parseCidr6(s: string, ipPart: string, lenPart: string | undefined): Cidr | { error: string } {
   const bytes = parseIPv6(ipPart);
   if (!bytes) return { error: `"${s}" is not a valid IPv6 address or CIDR` };
@@ -63,7 +43,9 @@ function parseCidr6(s: string, ipPart: string, lenPart: string | undefined): Cid
   let n = 0n;
   for (const b of bytes) n = (n << 8n) | BigInt(b);
   const v6 = len === 0 ? 0n : (n >> BigInt(128 - len)) << BigInt(128 - len);
-  return { addr: 0, len, text: `${formatIPv6(v6)}/${len}`, v6 };
+  const network = new Uint8Array(16);
+  for (let i = 0; i < 16; i++) network[i] = Number((v6 >> BigInt(8 * (15 - i))) & 0xffn);
+  return { addr: 0, len, text: `${formatIPv6(network)}/${len}`, v6 };
 }
 
 /** Parses "a.b.c.d/len" (or a bare address = /32), or an IPv6 prefix (a bare address = /128). */

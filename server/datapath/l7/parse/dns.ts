@@ -3,6 +3,7 @@
 import { ByteReader } from "../bytes";
 import { DNS_TYPES } from "../dns-constants";
 import { fail } from "../errors";
+import { formatIPv6 } from "../../../../lib/filter/ip";
 
 export interface DnsQuestion {
   name: string;
@@ -75,29 +76,6 @@ function readName(r: ByteReader): string {
   }
 }
 
-function formatIPv6(b: Buffer): string {
-  const groups: number[] = [];
-  for (let i = 0; i < 16; i += 2) groups.push((b[i] << 8) | b[i + 1]);
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on ties
-  let bestStart = -1;
-  let bestLen = 0;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen && j - i >= 2) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(":");
-  return `${hex.slice(0, bestStart).join(":")}::${hex.slice(bestStart + bestLen).join(":")}`;
-}
 
 function readRecord(r: ByteReader, section: string): DnsRecord {
   const name = readName(r);
