@@ -30,6 +30,7 @@ const CASES: [string, string, RegExp][] = [
   ["bad-entity", "  endpointSelector: {}\n  ingress:\n  - fromEntities: [everyone]", /unknown entity "everyone"/],
   ["dns-range", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"53\", endPort: 60, protocol: UDP }], rules: { dns: [{ matchName: a.com }] } }]", /DNS rules do not support port ranges/],
   ["fqdn-chars", "  endpointSelector: {}\n  egress:\n  - toFQDNs: [{ matchName: \"bad name!\" }]", /contains characters outside/],
+  ["aws-groups", "  endpointSelector: {}\n  egress:\n  - toGroups: [{ aws: { securityGroupsIds: [sg-123] } }]", /spec\.egress\[0\]\.toGroups: cloud provider groups \(AWS security groups\) take effect in Cilium only through the derivative policy/],
   ["kafka-role", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"9092\", protocol: TCP }], rules: { kafka: [{ role: steal }] } }]", /must be "produce" or "consume"/],
 ];
 

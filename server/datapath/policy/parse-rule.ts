@@ -133,7 +133,7 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
     peers.push({ kind: "nodes", path: p });
   });
   const groupsKey = ingress ? "fromGroups" : "toGroups";
-  if (c.arr(o[groupsKey], join(path, groupsKey)).length) c.err(join(path, groupsKey), "cloud provider groups are not supported by this simulator");
+  if (c.arr(o[groupsKey], join(path, groupsKey)).length) c.err(join(path, groupsKey), "cloud provider groups (AWS security groups) take effect in Cilium only through the derivative policy its operator builds from the provider's API; this simulator has no cloud provider, so the policy is not applied");
   if (!ingress) {
     c.arr(o.toServices, join(path, "toServices")).forEach((s, i) => {
       const p = join(join(path, "toServices"), i);
