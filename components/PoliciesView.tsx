@@ -76,6 +76,24 @@ export function PoliciesView() {
             <PolicyPanel key={policyRefOf(p)} policy={p} highlight={focus === policyRefOf(p) || focus === p.name} />
           ))}
         </div>
+        {q.data?.cidrGroups?.length ? (
+          <section className="cidr-groups" data-testid="cidr-groups">
+            <h2>CIDR groups</h2>
+            <ul className="plain">
+              {q.data.cidrGroups.map((g) => (
+                <li key={g.name} data-testid="cidr-group">
+                  <b>{g.name}</b>{" "}
+                  {Object.entries(g.labels).map(([k, v]) => (
+                    <span key={k} className="label-chip">
+                      {k}={v}
+                    </span>
+                  ))}{" "}
+                  <code>{g.cidrs.join(", ")}</code> <span className="muted">· {g.source}</span>
+                </li>
+              ))}
+            </ul>
+          </section>
+        ) : null}
       </main>
     </div>
   );

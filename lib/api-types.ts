@@ -98,9 +98,18 @@ export interface PolicySummary {
   /** endpoints (pods) this policy selects */
   selects: { id: number; pod: string; namespace: string }[];
 }
+/** a CiliumCIDRGroup: named external CIDRs that CIDRSet entries refer to by name or labels */
+export interface CidrGroupSummary {
+  name: string;
+  labels: Record<string, string>;
+  cidrs: string[];
+  source: string;
+  yaml: string;
+}
 export interface PoliciesResponse {
   revision: number;
   policies: PolicySummary[];
+  cidrGroups: CidrGroupSummary[];
   warnings: { source: string; document?: number; path?: string; message: string }[];
 }
 

@@ -157,7 +157,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
       const sim = requireSimulator(ctx);
       const body = (await readBody(req, 1024 * 1024)).toString("utf8");
       const result = sim.upsertPolicyYaml(body, "api");
-      sendJson(res, result.applied.length > 0 || result.warnings.length === 0 ? 200 : 400, result);
+      sendJson(res, result.applied.length > 0 || result.appliedCidrGroups.length > 0 || result.warnings.length === 0 ? 200 : 400, result);
     },
   },
   {

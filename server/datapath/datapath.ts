@@ -14,7 +14,7 @@ import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Prox
 import { PolicyEngine } from "./engine";
 import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
-import { CIDR_GROUP_KIND } from "./policy/cidr-group";
+import { CIDR_GROUP_KIND, type CidrGroup } from "./policy/cidr-group";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
@@ -69,6 +69,16 @@ export interface PolicyInfo {
   selectedEndpoints: number[];
   /** the selected endpoints with their pods */
   selects: { id: number; pod: string; namespace: string }[];
+}
+
+/** A loaded CiliumCIDRGroup (not a policy: policies refer to it from CIDRSet entries). */
+export interface CidrGroupInfo {
+  name: string;
+  labels: Record<string, string>;
+  cidrs: string[];
+  source: string;
+  document: number;
+  yaml: string;
 }
 
 export interface DatapathOptions {
@@ -309,11 +319,15 @@ export class Datapath {
     };
   }
 
-  upsertPolicyYaml(yamlText: string, source: string): { applied: PolicyInfo[]; warnings: PolicyWarning[] } {
+  cidrGroups(): CidrGroupInfo[] {
+    return [...this.engine.cidrGroups.values()].map((g) => cidrGroupInfo(g));
+  }
+
+  upsertPolicyYaml(yamlText: string, source: string): { applied: PolicyInfo[]; appliedCidrGroups: CidrGroupInfo[]; warnings: PolicyWarning[] } {
     const { policies, warnings, cidrGroups } = parsePolicyText(yamlText, source);
     this.engine.applyCidrGroups(cidrGroups);
     this.engine.apply(policies);
-    return { applied: policies.map((p) => this.policyInfo(p)), warnings };
+    return { applied: policies.map((p) => this.policyInfo(p)), appliedCidrGroups: cidrGroups.map((g) => cidrGroupInfo(g)), warnings };
   }
 
   deletePolicy(kind: string, namespace: string | undefined, name: string): boolean {
@@ -1114,3 +1128,7 @@ function withTime(env: FlowEnvelope, time: string): FlowEnvelope {
 }
 
 export { formatIPv4 };
+
+function cidrGroupInfo(g: CidrGroup): CidrGroupInfo {
+  return { name: g.name, labels: g.labels, cidrs: g.cidrs.map((c) => c.text), source: g.source, document: g.documentIndex, yaml: g.yaml };
+}

@@ -154,6 +154,7 @@ export class Simulator {
     return {
       revision: this.datapath.revision(),
       policies: this.datapath.policies(),
+      cidrGroups: this.datapath.cidrGroups(),
       warnings: this.datapath.warnings,
     } as PoliciesResponse;
   }

@@ -66,6 +66,16 @@ spec:
     assert.equal(badYaml.body.applied.length, 0);
     assert.match(badYaml.body.warnings.map((w) => `${w.path}: ${w.message}`).join(" "), /ports\[0\]\.port/);
 
+    // A CiliumCIDRGroup is no policy, but the API takes it, lists it and deletes it like one.
+    const groupYaml = "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: { name: vpn, labels: { role: vpn } }\nspec: { externalCIDRs: ['10.200.0.0/24', '2001:db8::/32'] }\n";
+    const putGroup = await getJson<{ applied: unknown[]; appliedCidrGroups: { name: string; cidrs: string[] }[] }>(`${s.url}/api/policies`, { method: "PUT", body: groupYaml });
+    assert.equal(putGroup.status, 200);
+    assert.deepEqual(putGroup.body.appliedCidrGroups.map((g) => [g.name, g.cidrs]), [["vpn", ["10.200.0.0/24", "2001:db8::/32"]]]);
+    const listed = await getJson<{ cidrGroups: { name: string; labels: Record<string, string>; cidrs: string[] }[] }>(`${s.url}/api/policies`);
+    assert.deepEqual(listed.body.cidrGroups.map((g) => [g.name, g.labels, g.cidrs]), [["vpn", { role: "vpn" }, ["10.200.0.0/24", "2001:db8::/32"]]]);
+    assert.equal((await fetch(`${s.url}/api/policies/CiliumCIDRGroup//vpn`, { method: "DELETE" })).status, 200);
+    assert.deepEqual((await getJson<{ cidrGroups: unknown[] }>(`${s.url}/api/policies`)).body.cidrGroups, []);
+
     const del = await fetch(`${s.url}/api/policies/CiliumNetworkPolicy/default/no-xwing`, { method: "DELETE" });
     assert.equal(del.status, 200);
     assert.equal(dp.process(exhaust).verdict, "FORWARDED");
