@@ -21,8 +21,10 @@ const HELP = `usage: npm run -s cli -- observe [filters] [-o compact|dict|json|t
 Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --label/-l, --from-label/--to-label,
 --verdict, --drop-reason-desc, --type/-t, --protocol, --port/--from-port/--to-port, --http-method,
 --http-status, --http-path, --http-url, --fqdn/--from-fqdn/--to-fqdn, --ip/--from-ip/--to-ip,
---identity/--from-identity/--to-identity, --traffic-direction, --node-name, --policy (Flowscope), and --not
-before any of them. The same flag twice ORs its values; different flags AND.
+--identity/--from-identity/--to-identity, --service/--from-service/--to-service,
+--workload/--from-workload/--to-workload, --cluster/--from-cluster/--to-cluster, --http-header, --dns-query,
+--traffic-direction, --node-name, --uuid, --ip-version, --tcp-flags, --snat-ip, --policy (Flowscope), and
+--not before any of them. The same flag twice ORs its values; different flags AND.
 Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
 
 type Output = PrintFormat | "json" | "jsonpb";
