@@ -8,6 +8,7 @@ import path from "node:path";
 import { promisify } from "node:util";
 import { startTestServer } from "../helpers/server";
 import { makeFlow } from "../helpers/flows";
+import { tempDir } from "../helpers/tmp";
 
 const exec = promisify(execFile);
 
@@ -70,4 +71,32 @@ test("observe, export --bundle and verify work against a running server", async 
   } finally {
     await s.close();
   }
+});
+
+test("observe output flags: dict records separated as hubble does, --print-node-name, --numeric, --print-policy-names", async () => {
+  const file = "test/export/hubble-examples.ndjson";
+  const dict = await cli(["observe", "--input-file", file, "--last", "3", "-o", "dict", "--print-node-name"]);
+  assert.equal(dict.code, 0, dict.stderr);
+  const records = dict.stdout.trimEnd().split("\n------------\n");
+  assert.equal(records.length, 3);
+  for (const r of records) assert.match(r, /^ {2}TIMESTAMP: .*\n {7}NODE: \S+\n {5}SOURCE: /);
+  const numeric = await cli(["observe", "--input-file", file, "--last", "1", "--numeric"]);
+  const named = await cli(["observe", "--input-file", file, "--last", "1"]);
+  assert.match(named.stdout, /kube-system\/kube-dns-b4f5c58c7-vnx5s:53/);
+  assert.match(numeric.stdout, /10\.156\.2\.2:59102 \(ID:1563\) <- 10\.156\.2\.3:53 \(ID:796\)/);
+  assert.equal((await cli(["observe", "--input-file", file, "--last", "1", "--ip-translation=false"])).stdout, numeric.stdout);
+  const bad = await cli(["observe", "--input-file", file, "--ip-translation=maybe"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--ip-translation: expected true or false/);
+
+  // a policy-verdict record that names its policy
+  const pv = makeFlow({ verdict: "DROPPED" });
+  pv.flow.event_type = { type: 5 };
+  pv.flow.traffic_direction = "INGRESS";
+  pv.flow.ingress_denied_by = [{ name: "deny-all", namespace: "shop", kind: "CiliumNetworkPolicy" }];
+  const one = path.join(tempDir("observe-"), "pv.json");
+  fs.writeFileSync(one, JSON.stringify(pv) + "\n");
+  const names = await cli(["observe", "--input-file", one, "--print-policy-names"]);
+  assert.equal(names.code, 0, names.stderr);
+  assert.match(names.stdout, /DENIED BY shop\/deny-all \(CiliumNetworkPolicy\)/);
 });

@@ -10,7 +10,7 @@ import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
 import { toHubbleJson } from "../../../lib/flow/json";
-import { formatFlow, formatTable, type PrintFormat } from "../../../lib/flow/print";
+import { DICT_SEPARATOR, formatFlow, formatTable, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
 import type { FlowEnvelope } from "../../../lib/flow/types";
 import type { ServerMessage } from "../../../lib/stream-protocol";
 import { authHeaders, getJson, takeRemoteFlags } from "../remote";
@@ -25,6 +25,8 @@ Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --labe
 --workload/--from-workload/--to-workload, --cluster/--from-cluster/--to-cluster, --http-header, --dns-query,
 --traffic-direction, --node-name, --uuid, --ip-version, --tcp-flags, --snat-ip, --policy (Flowscope), and
 --not before any of them. The same flag twice ORs its values; different flags AND.
+Output: --print-node-name, --print-policy-names (verdicts name the deciding policies), --numeric
+(or --ip-translation=false: IPs instead of pod names).
 Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
 
 type Output = PrintFormat | "json" | "jsonpb";
@@ -33,10 +35,11 @@ interface Options {
   output: Output;
   follow: boolean;
   inputFile?: string;
+  print: PrintOptions;
 }
 
 function takeOwnFlags(rest: string[]): Options {
-  const o: Options = { output: "compact", follow: false };
+  const o: Options = { output: "compact", follow: false, print: {} };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
@@ -54,6 +57,22 @@ function takeOwnFlags(rest: string[]): Options {
       case "--follow":
         o.follow = true;
         break;
+      case "--print-node-name":
+        o.print.nodeName = true;
+        break;
+      case "--print-policy-names":
+        o.print.policyNames = true;
+        break;
+      case "--numeric":
+        o.print.numeric = true;
+        break;
+      case "--ip-translation": {
+        // a bare flag turns it on; hubble's spelling to turn it off is --ip-translation=false
+        const v = eq > 0 ? a.slice(eq + 1) : "true";
+        if (v !== "true" && v !== "false") throw new FilterError("--ip-translation", `expected true or false, got ${JSON.stringify(v)}`);
+        o.print.numeric = v === "false";
+        break;
+      }
       case "--input-file": {
         const v = value();
         if (!v) throw new FilterError("--input-file", "needs a file name (or - for standard input)");
@@ -69,14 +88,23 @@ function takeOwnFlags(rest: string[]): Options {
 
 class Printer {
   private tableRows: FlowEnvelope[] = [];
-  constructor(private readonly output: Output) {}
+  private printed = 0;
+  constructor(
+    private readonly output: Output,
+    private readonly opts: PrintOptions = {},
+  ) {}
   print(env: FlowEnvelope): void {
     if (this.output === "json" || this.output === "jsonpb") process.stdout.write(toHubbleJson(env) + "\n");
     else if (this.output === "table") this.tableRows.push(env);
-    else process.stdout.write(formatFlow(env, this.output) + "\n");
+    else {
+      // dict records are separated as hubble separates them, also when they arrive one by one (--follow)
+      if (this.output === "dict" && this.printed > 0) process.stdout.write(DICT_SEPARATOR + "\n");
+      process.stdout.write(formatFlow(env, this.output, this.opts) + "\n");
+    }
+    this.printed++;
   }
   end(): void {
-    if (this.output === "table" && this.tableRows.length) process.stdout.write(formatTable(this.tableRows) + "\n");
+    if (this.output === "table" && this.tableRows.length) process.stdout.write(formatTable(this.tableRows, this.opts) + "\n");
   }
 }
 
@@ -124,7 +152,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const query = parsed.query;
-  const printer = new Printer(opts.output);
+  const printer = new Printer(opts.output, opts.print);
   if (opts.inputFile) return observeFile(opts.inputFile, query, printer);
 
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
