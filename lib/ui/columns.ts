@@ -9,6 +9,7 @@ import {
   l7Summary,
   portProtocol,
   sourceLabel,
+  tcpFlagsLabel,
   timeShort,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
@@ -27,7 +28,11 @@ export type ColumnId =
   | "dropReason"
   | "policy"
   | "direction"
-  | "node";
+  | "node"
+  | "srcIp"
+  | "dstIp"
+  | "tcpFlags"
+  | "auth";
 
 export interface ColumnDef {
   id: ColumnId;
@@ -54,6 +59,11 @@ export const COLUMNS: readonly ColumnDef[] = [
   { id: "policy", title: "Deciding policy", width: "minmax(140px, 1.2fr)", text: (f) => decidingPolicyLabel(f.flow) },
   { id: "direction", title: "Direction", width: "76px", text: (f) => directionLabel(f.flow) },
   { id: "node", title: "Node", width: "minmax(80px, .6fr)", text: (f) => f.flow.node_name ?? f.node_name ?? "" },
+  // the rest of Hubble UI's optional columns
+  { id: "srcIp", title: "Source IP", width: "minmax(96px, .7fr)", text: (f) => f.flow.IP?.source ?? "" },
+  { id: "dstIp", title: "Destination IP", width: "minmax(96px, .7fr)", text: (f) => f.flow.IP?.destination ?? "" },
+  { id: "tcpFlags", title: "TCP flags", width: "minmax(72px, .5fr)", text: (f) => tcpFlagsLabel(f.flow) },
+  { id: "auth", title: "Authentication", width: "minmax(72px, .5fr)", text: (f) => (f.flow.auth_type && f.flow.auth_type !== "DISABLED" ? f.flow.auth_type : "") },
 ];
 
 export const COLUMN_BY_ID: Record<ColumnId, ColumnDef> = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColumnId, ColumnDef>;

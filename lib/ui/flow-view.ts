@@ -249,6 +249,16 @@ export function directionLabel(f: Flow): string {
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
 
 /** Local "HH:MM:SS.mmm" — the column needs precision, not the date; the ISO string is the tooltip. */
+/** the TCP flags set on the packet, in the order Hubble lists them ("SYN, ACK", "ACK, PSH") */
+export function tcpFlagsLabel(f: Flow): string {
+  const fl = f.l4?.TCP?.flags;
+  if (!fl) return "";
+  const out: string[] = [];
+  for (const k of TCP_FLAG_ORDER) if (fl[k]) out.push(k);
+  return out.join(", ");
+}
+const TCP_FLAG_ORDER = ["SYN", "ACK", "RST", "FIN", "PSH", "URG", "ECE", "CWR", "NS"] as const;
+
 export function timeShort(iso: string | undefined): string {
   if (!iso) return "";
   const d = new Date(iso);

@@ -84,3 +84,16 @@ test("a deny-rule drop and an L7 decision are named", () => {
   // foreign extension payloads are ignored, not misread
   assert.equal(decisionOf(stored(3, { extensions: { "@type": "type.googleapis.com/other", rule: "x" } }).flow).rule, undefined);
 });
+
+test("Hubble UI's optional columns: source/destination IP, TCP flags in Hubble's order, authentication", async () => {
+  const { COLUMN_BY_ID } = await import("../../lib/ui/columns");
+  const { tcpFlagsLabel } = await import("../../lib/ui/flow-view");
+  const f = stored(1, { l4: { TCP: { source_port: 40000, destination_port: 80, flags: { PSH: true, ACK: true } } }, auth_type: "SPIRE" });
+  assert.equal(COLUMN_BY_ID.srcIp.text(f), "10.0.0.1");
+  assert.equal(COLUMN_BY_ID.dstIp.text(f), "10.0.0.2");
+  assert.equal(COLUMN_BY_ID.tcpFlags.text(f), "ACK, PSH");
+  assert.equal(tcpFlagsLabel({ l4: { TCP: { flags: { FIN: true, ACK: true, SYN: true } } } }), "SYN, ACK, FIN");
+  assert.equal(COLUMN_BY_ID.auth.text(f), "SPIRE");
+  assert.equal(COLUMN_BY_ID.auth.text(stored(2, { auth_type: "DISABLED" })), "");
+  assert.equal(COLUMN_BY_ID.tcpFlags.text(stored(3, { l4: { UDP: { source_port: 1, destination_port: 53 } } })), "");
+});
