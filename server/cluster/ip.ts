@@ -36,7 +36,8 @@ export function maskOf(len: number): number {
 }
 
 function parseCidr6(s: string, ipPart: string, lenPart: string | undefined): Cidr | { error: string } {
-  const bytes = parseIPv6(ipPart);
+  // a zone ("%eth0") names an interface, not a network: Go's ParseCIDR refuses it too
+  const bytes = ipPart.includes("%") ? null : parseIPv6(ipPart);
   if (!bytes) return { error: `"${s}" is not a valid IPv6 address or CIDR` };
   const len = lenPart === undefined ? 128 : /^\d{1,3}$/.test(lenPart) ? Number(lenPart) : -1;
   if (len < 0 || len > 128) return { error: `"${s}" has an invalid prefix length` };

@@ -32,7 +32,7 @@ test("IPv6 prefixes parse to their canonical text, host bits cleared, and never 
   assert.ok(!cidrContains(c("2001:db8::/32"), c("2001:db9::/48")));
   assert.ok(!cidrContains(c("::/0"), c("0.0.0.0/0")));
   assert.ok(!cidrContains(c("0.0.0.0/0"), c("::/0")));
-  for (const bad of ["2001:db8::g/32", "::/129", "2001:db8:::1/64", "1:2:3:4:5:6:7:8:9/64", "::/-1"]) assert.ok("error" in parseCidr(bad), bad);
+  for (const bad of ["2001:db8::g/32", "fe80::1%eth0/64", "::/129", "2001:db8:::1/64", "1:2:3:4:5:6:7:8:9/64", "::/-1"]) assert.ok("error" in parseCidr(bad), bad);
 });
 
 test("a dual-stack toCIDR list loads without rejection and its IPv4 part allows", () => {
