@@ -13,7 +13,13 @@ export interface PrintOptions {
   policyNames?: boolean;
   /** hubble --numeric: IPs instead of pod names */
   numeric?: boolean;
+  /** hubble --time-format (default StampMilli); times are printed in UTC */
+  timeFormat?: TimeFormat;
 }
+
+export const TIME_FORMATS = ["StampMilli", "RFC3339", "RFC3339Milli", "RFC3339Micro", "RFC3339Nano", "RFC1123Z"] as const;
+export type TimeFormat = (typeof TIME_FORMATS)[number];
+const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 const TRACE_POINT_NAMES = [
@@ -21,19 +27,35 @@ const TRACE_POINT_NAMES = [
   "from-stack", "from-overlay", "from-network", "to-network", "from-crypto", "to-crypto",
 ];
 
-export function formatStampMilli(time: string | undefined): string {
+/** A record's time in one of Go's layouts that hubble --time-format offers, in UTC. */
+export function formatTime(time: string | undefined, format: TimeFormat = "StampMilli"): string {
   if (!time) return "N/A";
   const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})$/i.exec(time);
   if (!m) return "N/A";
   let d: Date;
   if (m[8].toUpperCase() === "Z") d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +m[6]));
   else d = new Date(Date.parse(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}${m[8]}`));
-  const ms = (m[7] ?? "").padEnd(3, "0").slice(0, 3);
-  const day = String(d.getUTCDate()).padStart(2, " ");
-  const hh = String(d.getUTCHours()).padStart(2, "0");
-  const mm = String(d.getUTCMinutes()).padStart(2, "0");
-  const ss = String(d.getUTCSeconds()).padStart(2, "0");
-  return `${MONTHS[d.getUTCMonth()]} ${day} ${hh}:${mm}:${ss}.${ms}`;
+  const nanos = (m[7] ?? "").padEnd(9, "0").slice(0, 9);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const hms = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
+  const ymd = `${String(d.getUTCFullYear()).padStart(4, "0")}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
+  switch (format) {
+    case "RFC3339":
+      return `${ymd}T${hms}Z`;
+    case "RFC3339Milli":
+      return `${ymd}T${hms}.${nanos.slice(0, 3)}Z`;
+    case "RFC3339Micro":
+      return `${ymd}T${hms}.${nanos.slice(0, 6)}Z`;
+    case "RFC3339Nano": {
+      // Go's .999999999 drops trailing zeros, and the dot with them
+      const frac = nanos.replace(/0+$/, "");
+      return `${ymd}T${hms}${frac ? `.${frac}` : ""}Z`;
+    }
+    case "RFC1123Z":
+      return `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${hms} +0000`;
+    default:
+      return `${MONTHS[d.getUTCMonth()]} ${String(d.getUTCDate()).padStart(2, " ")} ${hms}.${nanos.slice(0, 3)}`;
+  }
 }
 
 // Traffic-controlled strings must not drive the terminal (hubble's terminalEscaperWriter does the same).
@@ -166,7 +188,7 @@ function columns(env: FlowEnvelope, opts: PrintOptions) {
   const f = env.flow;
   const [src, dst] = hostNames(f, opts);
   return {
-    time: formatStampMilli(f.time ?? env.time),
+    time: formatTime(f.time ?? env.time, opts.timeFormat),
     node: f.node_name ?? env.node_name ?? "",
     src: safe(src),
     dst: safe(dst),

@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { toHubbleJson } from "../../lib/flow/json";
 import { parseHubbleExport } from "../../lib/flow/import";
-import { formatFlow, formatFlows, getFlowType } from "../../lib/flow/print";
+import { formatFlow, formatFlows, formatTime, getFlowType } from "../../lib/flow/print";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { ndjsonLines } from "../../server/export/ndjson";
 import { verifyBundle, writeBundle } from "../../server/export/bundle";
@@ -207,4 +207,16 @@ test("evidence bundle: a changed query.json breaks the chain's h0", async () => 
   const r = await verifyBundle(gzipSync(Buffer.concat(parts)));
   assert.equal(r.ok, false);
   assert.ok(r.errors.some((e) => /query\.json/.test(e)));
+});
+
+test("--time-format layouts print the record time as Go's layouts do (in UTC)", () => {
+  const t = "2021-10-04T11:22:26.599010650Z";
+  assert.equal(formatTime(t), "Oct  4 11:22:26.599");
+  assert.equal(formatTime(t, "RFC3339"), "2021-10-04T11:22:26Z");
+  assert.equal(formatTime(t, "RFC3339Milli"), "2021-10-04T11:22:26.599Z");
+  assert.equal(formatTime(t, "RFC3339Micro"), "2021-10-04T11:22:26.599010Z");
+  assert.equal(formatTime(t, "RFC3339Nano"), "2021-10-04T11:22:26.59901065Z");
+  assert.equal(formatTime("2021-10-04T11:22:26Z", "RFC3339Nano"), "2021-10-04T11:22:26Z");
+  assert.equal(formatTime("2021-10-04T13:22:26.5+02:00", "RFC1123Z"), "Mon, 04 Oct 2021 11:22:26 +0000");
+  assert.equal(formatTime(undefined, "RFC3339"), "N/A");
 });

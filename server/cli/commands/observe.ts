@@ -10,7 +10,7 @@ import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
 import { toHubbleJson } from "../../../lib/flow/json";
-import { DICT_SEPARATOR, formatFlow, formatTable, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
+import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, type PrintFormat, type PrintOptions, type TimeFormat } from "../../../lib/flow/print";
 import type { FlowEnvelope } from "../../../lib/flow/types";
 import type { ServerMessage } from "../../../lib/stream-protocol";
 import { authHeaders, getJson, takeRemoteFlags } from "../remote";
@@ -26,7 +26,8 @@ Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --labe
 --traffic-direction, --node-name, --uuid, --ip-version, --tcp-flags, --snat-ip, --policy (Flowscope), and
 --not before any of them. The same flag twice ORs its values; different flags AND.
 Output: --print-node-name, --print-policy-names (verdicts name the deciding policies), --numeric
-(or --ip-translation=false: IPs instead of pod names).
+(or --ip-translation=false: IPs instead of pod names), --time-format StampMilli|RFC3339|RFC3339Milli|
+RFC3339Micro|RFC3339Nano|RFC1123Z (in UTC).
 Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
 
 type Output = PrintFormat | "json" | "jsonpb";
@@ -63,6 +64,12 @@ function takeOwnFlags(rest: string[]): Options {
       case "--print-policy-names":
         o.print.policyNames = true;
         break;
+      case "--time-format": {
+        const v = value();
+        if (!v || !(TIME_FORMATS as readonly string[]).includes(v)) throw new FilterError("--time-format", `expected one of ${TIME_FORMATS.join(", ")}, got ${JSON.stringify(v)}`);
+        o.print.timeFormat = v as TimeFormat;
+        break;
+      }
       case "--numeric":
         o.print.numeric = true;
         break;
