@@ -124,7 +124,7 @@ test("service traffic: DNAT to a backend, destination_service filled, policy on 
   assert.deepEqual(verdictEvents(r)[0].destination_service, { name: "deathstar", namespace: "default" });
 });
 
-test("replies from a service's backend: the service is the source's (never the client's) the deprecated reply bool is set, traces carry their CT reason", () => {
+test("replies from a service's backend: the service is the source's (never the client's), the deprecated reply bool is set, and traces carry their CT reason", () => {
   const dp = makeDatapath(STAR_WARS, { "a2.yaml": pA2() });
   const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.equal(r.verdict, "FORWARDED");
