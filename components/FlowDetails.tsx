@@ -194,6 +194,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 {f.auth_type} <span className="muted">{f.auth_type === "SPIRE" ? "mutual authentication required by the policy" : "test mode: authentication never succeeds"}</span>
               </Row>
             ) : null}
+            {f.policy_log?.length ? <Row k="Policy log">{f.policy_log.join(", ")}</Row> : null}
           </dl>
           {decision.policies.length === 0 ? (
             <p className="muted small">

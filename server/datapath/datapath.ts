@@ -136,6 +136,9 @@ interface Decision {
   /** the policy list the policy-verdict record carries as *_allowed_by / *_denied_by */
   allowedList?: Policy[];
   deniedList?: Policy[];
+  /** `log.value`s of the rules behind the matched entry, and what the verdict record carries as policy_log */
+  logs?: string[];
+  policyLog?: string[];
 }
 
 /** one endpoint's side: its map, its counters and the decisions made there so far */
@@ -197,6 +200,16 @@ interface Place {
   node?: Node;
   service?: ClusterService;
   label: string;
+}
+
+/** the distinct non-empty `log.value`s of the rules (Hubble's policy_log), or undefined when none is set */
+function uniqLogs(rules: { rule: Rule }[] | Rule[]): string[] | undefined {
+  let out: string[] | undefined;
+  for (const x of rules) {
+    const log = ("rule" in x ? x.rule : x).log;
+    if (log && !out?.includes(log)) (out ??= []).push(log);
+  }
+  return out;
 }
 
 function uniqPolicies(rules: { rule: Rule }[] | Rule[]): Policy[] {
@@ -815,6 +828,7 @@ export class Datapath {
         summary: st.summaryFwd, extensions: d.verdictExt,
         egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
         egressDeniedBy: dir === "egress" ? d.deniedList : undefined, ingressDeniedBy: dir === "ingress" ? d.deniedList : undefined,
+        policyLog: d.policyLog,
       }));
     }
     if (d.verdict === "DROPPED") {
@@ -1010,6 +1024,7 @@ export class Datapath {
       d.verdictExt = dropped ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
       d.allowedList = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? d.allowedBy : undefined;
       d.deniedList = d.verdict === "DROPPED" && d.dropReason === DropReason.POLICY_DENY ? d.deniedBy : undefined;
+      d.policyLog = d.allowedList?.length || d.deniedList?.length ? d.logs : undefined;
     }
     if (d.verdict === "DROPPED") {
       d.dropExt = d.dropReason === DropReason.POLICY_DENIED ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : extension({ rule: d.rule, explanation: d.notes });
@@ -1038,6 +1053,7 @@ export class Datapath {
       d.matchType = res.matchType;
       d.entry = e;
       d.deniedBy = uniqPolicies(e.denyRules);
+      d.logs = uniqLogs(e.denyRules);
       d.rule = e.denyRules[0]?.path;
       d.notes.push(`${looked}; matched ${entryText(e, this.cluster.identities)}: a deny entry wins over any allow${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
       const shadowed = m.candidates(peer.id, proto, port).filter((c) => !c.deny);
@@ -1066,6 +1082,7 @@ export class Datapath {
     d.matchType = res.matchType;
     d.entry = e;
     d.allowedBy = uniqPolicies(e.allowRules);
+    d.logs = uniqLogs(e.allowRules);
     d.rule = e.allowRules[0]?.path;
     const l7 = m.l7PortFor(proto, port);
     d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);

@@ -82,6 +82,8 @@ export interface FlowParts {
   ingressAllowedBy?: Policy[];
   egressDeniedBy?: Policy[];
   ingressDeniedBy?: Policy[];
+  /** `log.value`s of the deciding rules (Hubble's policy_log, Cilium 1.18) */
+  policyLog?: string[];
 }
 
 // Record UUIDs are version 7 (RFC 9562): a millisecond timestamp, then a counter, then random bits
@@ -159,6 +161,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   if (p.ingressAllowedBy?.length) f.ingress_allowed_by = share(p.ingressAllowedBy);
   if (p.egressDeniedBy?.length) f.egress_denied_by = share(p.egressDeniedBy);
   if (p.ingressDeniedBy?.length) f.ingress_denied_by = share(p.ingressDeniedBy);
+  if (p.policyLog?.length) f.policy_log = share(p.policyLog);
   return { flow: f, node_name: p.nodeName, time: p.time };
 }
 

@@ -145,3 +145,27 @@ test("replies from a service's backend: the service is the source's (never the c
   assert.equal(request.source_service, undefined);
   assert.equal(request.reply, undefined);
 });
+
+test("policy_log: the log values of the rules behind the verdict's entry, de-duplicated, absent when none is set", () => {
+  const withLog = (name: string, log: string, body: string) => `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: ${name}, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { org: empire, class: deathstar } }
+  log: { value: "${log}" }
+${body}`;
+  const allow = "  ingress:\n  - fromEndpoints: [{ matchLabels: { org: empire } }]\n    toPorts: [{ ports: [{ port: \"80\", protocol: TCP }] }]";
+  const dp = makeDatapath(STAR_WARS, {
+    "a.yaml": withLog("empire-in", "empire-landing", allow),
+    "b.yaml": withLog("empire-in-too", "empire-landing", allow),
+    "c.yaml": withLog("no-xwing", "xwing-blocked", "  ingressDeny:\n  - fromEndpoints: [{ matchLabels: { org: alliance } }]"),
+  });
+  const ok = verdictEvents(trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" }))[0];
+  assert.deepEqual(ok.ingress_allowed_by?.map((p) => p.name).sort(), ["empire-in", "empire-in-too"]);
+  assert.deepEqual(ok.policy_log, ["empire-landing"]);
+  const denied = verdictEvents(trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP" }))[0];
+  assert.equal(denied.drop_reason_desc, "POLICY_DENY");
+  assert.deepEqual(denied.policy_log, ["xwing-blocked"]);
+  const plain = verdictEvents(trace(makeDatapath(STAR_WARS, { "p.yaml": P_A1 }), { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" }))[0];
+  assert.equal(plain.policy_log, undefined);
+});

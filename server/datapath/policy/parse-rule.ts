@@ -479,7 +479,7 @@ export function parseRule(ctx: RuleContext, v: unknown, path: string): Rule | un
     c.arr(o.labels, join(path, "labels")).forEach((l, i) => c.obj(l, join(join(path, "labels"), i), ["key", "value", "source"], ["key"]));
   }
   c.str(o.description, join(path, "description"));
-  if (o.log !== undefined) c.obj(o.log, join(path, "log"), ["value"]);
+  const logValue = o.log === undefined ? undefined : c.str(c.obj(o.log, join(path, "log"), ["value"]).value, join(path, "log.value"));
   if (c.issues.length > before) return undefined;
   const hasL7 = (rules: PeerRule[]) => rules.some((r) => r.toPorts?.some((p) => p.l7));
   return {
@@ -492,5 +492,6 @@ export function parseRule(ctx: RuleContext, v: unknown, path: string): Rule | un
     defaultDeny,
     requires,
     l7Visibility: { ingress: eIn === false && hasL7(ingressAllow), egress: eEg === false && hasL7(egressAllow) },
+    ...(logValue ? { log: logValue } : {}),
   };
 }

@@ -94,6 +94,8 @@ export interface Rule {
   requires: { ingress: Selector[]; egress: Selector[] };
   /** rule has L7 rules but enableDefaultDeny false for that direction: L7 allow-all (§2.1) */
   l7Visibility: { ingress: boolean; egress: boolean };
+  /** `log.value`: Hubble lists it in policy_log of the verdicts this rule decides (Cilium 1.18) */
+  log?: string;
 }
 
 export interface PolicyRecord {
