@@ -136,8 +136,7 @@ interface Decision {
   /** the policy list the policy-verdict record carries as *_allowed_by / *_denied_by */
   allowedList?: Policy[];
   deniedList?: Policy[];
-  /** `log.value`s of the rules behind the matched entry, and what the verdict record carries as policy_log */
-  logs?: string[];
+  /** the `log.value`s of the rules behind the entry that record names (Hubble's policy_log) */
   policyLog?: string[];
 }
 
@@ -1024,7 +1023,7 @@ export class Datapath {
       d.verdictExt = dropped ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
       d.allowedList = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? d.allowedBy : undefined;
       d.deniedList = d.verdict === "DROPPED" && d.dropReason === DropReason.POLICY_DENY ? d.deniedBy : undefined;
-      d.policyLog = d.allowedList?.length || d.deniedList?.length ? d.logs : undefined;
+      d.policyLog = d.entry && d.allowedList?.length ? uniqLogs(d.entry.allowRules) : d.entry && d.deniedList?.length ? uniqLogs(d.entry.denyRules) : undefined;
     }
     if (d.verdict === "DROPPED") {
       d.dropExt = d.dropReason === DropReason.POLICY_DENIED ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : extension({ rule: d.rule, explanation: d.notes });
@@ -1053,7 +1052,6 @@ export class Datapath {
       d.matchType = res.matchType;
       d.entry = e;
       d.deniedBy = uniqPolicies(e.denyRules);
-      d.logs = uniqLogs(e.denyRules);
       d.rule = e.denyRules[0]?.path;
       d.notes.push(`${looked}; matched ${entryText(e, this.cluster.identities)}: a deny entry wins over any allow${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
       const shadowed = m.candidates(peer.id, proto, port).filter((c) => !c.deny);
@@ -1082,7 +1080,6 @@ export class Datapath {
     d.matchType = res.matchType;
     d.entry = e;
     d.allowedBy = uniqPolicies(e.allowRules);
-    d.logs = uniqLogs(e.allowRules);
     d.rule = e.allowRules[0]?.path;
     const l7 = m.l7PortFor(proto, port);
     d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);

@@ -3,7 +3,7 @@
 // endpoints that used them, so only those endpoints (and the maps they share) recompile.
 import type { Cluster } from "../cluster/model";
 import { indexLabels } from "../cluster/labels";
-import { cidrContains } from "../cluster/ip";
+import { cidrContains, type Cidr } from "../cluster/ip";
 import { selectorMatches } from "./selector";
 import type { FqdnCache } from "./fqdn-cache";
 import type { Peer, Selector } from "./policy/types";
@@ -117,9 +117,7 @@ export class SelectorCache {
         return this.entity(peer.entity, node);
       case "cidr": {
         const out: number[] = [];
-        // /0 covers addresses outside every referenced prefix, which carry the plain world identity;
-        // ::/0 is the IPv6 world (reserved:world-ipv6), which no IPv4 address carries
-        if (peer.cidr.len === 0 && !peer.except.some((e) => e.len === 0 && e.v6 === peer.cidr.v6)) out.push(...(peer.cidr.v6 === undefined ? [2, 9] : [10]));
+        out.push(...worldOfSlashZero([peer.cidr], peer.except));
         for (const i of reg.cidrIdentities()) {
           if (!i.cidr || !cidrContains(peer.cidr, i.cidr)) continue;
           if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
@@ -132,8 +130,7 @@ export class SelectorCache {
         const groups = peer.ref !== undefined ? [this.cidrGroups.get(peer.ref)].filter((g) => g !== undefined) : [...this.cidrGroups.values()].filter((g) => selectorMatches(peer.sel!, g.labelIndex));
         const cidrs = groups.flatMap((g) => g.cidrs);
         const out: number[] = [];
-        if (cidrs.some((c) => c.len === 0 && c.v6 === undefined) && !peer.except.some((e) => e.len === 0 && e.v6 === undefined)) out.push(2, 9);
-        if (cidrs.some((c) => c.len === 0 && c.v6 !== undefined) && !peer.except.some((e) => e.len === 0 && e.v6 !== undefined)) out.push(10);
+        out.push(...worldOfSlashZero(cidrs, peer.except));
         for (const i of reg.cidrIdentities()) {
           if (!i.cidr || !cidrs.some((c) => cidrContains(c, i.cidr!))) continue;
           if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
@@ -209,4 +206,17 @@ function sameSet(a: IdentitySet, b: IdentitySet): boolean {
   if (a.length !== b.length) return false;
   const s = new Set(a);
   return b.every((x) => s.has(x));
+}
+
+/**
+ * The reserved identities a /0 among `prefixes` selects, unless an except /0 of its family removes it:
+ * 0.0.0.0/0 covers addresses outside every referenced prefix, which carry the plain world identity
+ * (world, world-ipv4); ::/0 is the IPv6 world (world-ipv6), which no address of the IPv4 cluster carries.
+ */
+function worldOfSlashZero(prefixes: readonly Cidr[], except: readonly Cidr[]): number[] {
+  const out: number[] = [];
+  const covers = (v6: boolean) => prefixes.some((c) => c.len === 0 && (c.v6 !== undefined) === v6) && !except.some((e) => e.len === 0 && (e.v6 !== undefined) === v6);
+  if (covers(false)) out.push(2, 9);
+  if (covers(true)) out.push(10);
+  return out;
 }
