@@ -9,6 +9,8 @@ import { countDecisions, policyRefOf } from "../lib/ui/policy-view";
 import { defaultView, viewHref } from "../lib/ui/view-state";
 import { ThemeToggle } from "./ThemeToggle";
 import { TopNav } from "./TopNav";
+import { PolicyPreview } from "./PolicyPreview";
+import { PolicyWarnings } from "./PolicyWarnings";
 
 const SAMPLE = 1000;
 
@@ -53,23 +55,8 @@ export function PoliciesView() {
         </div>
         {q.isPending ? <p className="muted">Loading policies…</p> : null}
         {q.isError ? <p className="error">Could not load policies: {(q.error as Error).message}</p> : null}
-        {q.data?.warnings.length ? (
-          <div className="warnings" role="alert">
-            <strong>{q.data.warnings.length} problem(s) loading policies</strong>
-            <ul className="plain">
-              {q.data.warnings.map((w, i) => (
-                <li key={i}>
-                  <code>
-                    {w.source}
-                    {w.document !== undefined ? ` doc ${w.document}` : ""}
-                    {w.path ? ` ${w.path}` : ""}
-                  </code>
-                  : {w.message}
-                </li>
-              ))}
-            </ul>
-          </div>
-        ) : null}
+        <PolicyWarnings list={q.data?.warnings ?? []} title="problem(s) loading policies" />
+        <PolicyPreview />
         {q.data && q.data.policies.length === 0 ? <p className="muted">No policies loaded: every endpoint allows all traffic.</p> : null}
         <div className="policy-grid">
           {shown.map((p) => (

@@ -113,6 +113,49 @@ export interface PoliciesResponse {
   warnings: { source: string; document?: number; path?: string; message: string }[];
 }
 
+/** How one side (egress at the source, ingress at the destination) decided a previewed request. */
+export interface PreviewDecision {
+  verdict: string;
+  match_type: string;
+  /** deciding policies as "Kind/namespace/name" */
+  allowed_by: string[];
+  /** deny rules that matched */
+  denied_by: string[];
+  /** no rule matched: the policies whose selection put the endpoint into default deny */
+  default_deny_by?: string[];
+}
+export interface PreviewOutcome {
+  verdict: "FORWARDED" | "DROPPED" | "AUDIT";
+  drop_reason_desc?: string;
+  l7_denied?: boolean;
+  response?: { http_code?: number; kafka_error_code?: number; dns_rcode?: string };
+  egress?: PreviewDecision;
+  ingress?: PreviewDecision;
+  /** the request could not be sent (e.g. its workload does not exist) */
+  error?: string;
+}
+export interface PreviewRow {
+  label: string;
+  request: Record<string, unknown>;
+  before: PreviewOutcome;
+  after: PreviewOutcome;
+  /** "verdict": the outcome changes; "decision": same outcome, different deciding policies */
+  change: "verdict" | "decision" | null;
+}
+/** POST /api/policies/preview: the scenario's traffic replayed with and without a policy change */
+export interface PolicyPreviewResponse {
+  applied: { kind: string; name: string; namespace?: string; selects: number }[];
+  appliedCidrGroups: string[];
+  warnings: PoliciesResponse["warnings"];
+  /** distinct requests in the scenario's traffic, and how many of them were replayed */
+  requests: number;
+  replayed: number;
+  verdictChanges: number;
+  decisionChanges: number;
+  /** verdict changes first, then decision changes, then the unchanged */
+  rows: PreviewRow[];
+}
+
 export type { Policy };
 
 /** Error body of every 4xx/5xx answer. */

@@ -161,6 +161,18 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     },
   },
   {
+    method: "POST",
+    pattern: /^\/api\/policies\/preview$/,
+    handler: async (ctx, req, res) => {
+      const sim = requireSimulator(ctx);
+      const body = (await readBody(req, 1024 * 1024)).toString("utf8");
+      if (body.trim() === "") throw new HttpError(400, "body: expected policy YAML (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy or CiliumCIDRGroup documents)", "body");
+      const result = sim.previewPolicyYaml(body);
+      // nothing valid to try: the warnings say why
+      sendJson(res, result.applied.length === 0 && result.appliedCidrGroups.length === 0 ? 400 : 200, result);
+    },
+  },
+  {
     method: "DELETE",
     pattern: /^\/api\/policies\/([^/]+)\/([^/]*)\/([^/]+)$/,
     handler: (ctx, _q, res, _u, m) => {

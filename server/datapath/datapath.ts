@@ -292,6 +292,19 @@ export class Datapath {
     this.engine.apply(policies);
   }
 
+  /**
+   * A datapath for the same cluster with the policies and CIDR groups in force now, and nothing learned
+   * (no connections, FQDN cache, authentications or counters): what-if evaluation never touches this one.
+   */
+  sandbox(): Datapath {
+    const copy = new Datapath({ ...this.scenario, policies: [] }, { audit: this.audit, counters: false });
+    // Parsed again from their text: applying a record stamps its revision, and the live ones must keep theirs.
+    const again = (yaml: string, source: string) => parsePolicyText(yaml, source);
+    copy.engine.applyCidrGroups([...this.engine.cidrGroups.values()].flatMap((g) => again(g.yaml, g.source).cidrGroups));
+    copy.engine.apply([...this.engine.policies.values()].flatMap((p) => again(p.yaml, p.source).policies));
+    return copy;
+  }
+
   /** policy audit mode for every endpoint (policy-audit-mode) */
   get auditMode(): boolean {
     return this.audit;

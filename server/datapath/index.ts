@@ -2,6 +2,7 @@
 export { Datapath, RequestError } from "./datapath";
 export type { TraceResult, SideResult, PolicyInfo, DatapathOptions, EndpointInfo } from "./datapath";
 export type { PolicyWarning } from "./policy/types";
+export { previewPolicyChange, requestLabel } from "./preview";
 export type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
 export { ScenarioError } from "../scenario/types";
 export { loadScenarioFile, parseScenario, parseRequestsFile } from "../scenario/load";

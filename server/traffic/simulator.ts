@@ -1,9 +1,10 @@
 // The live simulator: the scenario's traffic entries, each at its rate, sent through the one datapath;
 // every flow record the datapath emits goes on the bus. `trace` uses the same Datapath class.
-import type { PoliciesResponse } from "../../lib/api-types";
+import type { PoliciesResponse, PolicyPreviewResponse } from "../../lib/api-types";
+
 import type { FlowEnvelope } from "../../lib/flow/types";
 import type { FlowBus } from "../bus";
-import { Datapath } from "../datapath";
+import { Datapath, previewPolicyChange } from "../datapath";
 import { RateScheduler } from "./rate-scheduler";
 
 export interface SimulatorOptions {
@@ -161,6 +162,11 @@ export class Simulator {
 
   upsertPolicyYaml(yaml: string, source: string) {
     return this.datapath.upsertPolicyYaml(yaml, source);
+  }
+
+  /** the scenario's traffic with and without `yaml` applied; the live policies stay as they are */
+  previewPolicyYaml(yaml: string): PolicyPreviewResponse {
+    return previewPolicyChange(this.datapath, yaml);
   }
 
   deletePolicy(kind: string, namespace: string | undefined, name: string): boolean {

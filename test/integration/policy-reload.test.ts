@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import type { PoliciesResponse } from "../../lib/api-types";
+import type { PoliciesResponse, PolicyPreviewResponse } from "../../lib/api-types";
 import { startTestServer, waitFor, getJson } from "../helpers/server";
 
 const exhaust = { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP" as const, http: { method: "PUT", path: "/v1/exhaust-port" } };
@@ -80,6 +80,33 @@ spec:
     assert.equal(del.status, 200);
     assert.equal(dp.process(exhaust).verdict, "FORWARDED");
     assert.equal((await fetch(`${s.url}/api/policies/CiliumNetworkPolicy/default/no-xwing`, { method: "DELETE" })).status, 404);
+  } finally {
+    await s.close();
+  }
+});
+
+test("POST /api/policies/preview replays the scenario's traffic with a change without applying it", async () => {
+  const s = await startTestServer({ scenario: path.resolve("server/scenarios/star-wars/scenario.yaml"), rate: 0 });
+  try {
+    const before = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
+    const allowExhaust = before.body.policies.find((p) => p.name === "rule1")!.yaml.replace('path: "/v1/request-landing"', 'path: "/v1/request-landing"\n              - method: "PUT"\n                path: "/v1/exhaust-port"');
+    const r = await getJson<PolicyPreviewResponse>(`${s.url}/api/policies/preview`, { method: "POST", body: allowExhaust });
+    assert.equal(r.status, 200);
+    assert.equal(r.body.requests, 3);
+    assert.equal(r.body.verdictChanges, 1);
+    assert.equal(r.body.rows[0]!.label, "default/tiefighter → service default/deathstar 80/TCP PUT /v1/exhaust-port");
+    assert.equal(r.body.rows[0]!.before.response?.http_code, 403);
+    assert.equal(r.body.rows[0]!.after.verdict, "FORWARDED");
+    const after = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
+    assert.equal(after.body.revision, before.body.revision, "nothing was applied");
+    assert.equal(s.ctx.simulator!.datapath.process(exhaust).verdict, "DROPPED");
+
+    const bad = await getJson<PolicyPreviewResponse>(`${s.url}/api/policies/preview`, { method: "POST", body: "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: { name: x }\nspec: { endpointSelector: {}, ingress: [{ toPorts: [{ ports: [{ port: \"99999\" }] }] }] }\n" });
+    assert.equal(bad.status, 400);
+    assert.ok(bad.body.warnings.some((w) => /port/.test(w.path ?? "") || /port/.test(w.message)), JSON.stringify(bad.body.warnings));
+    const empty = await getJson<{ error: string; field?: string }>(`${s.url}/api/policies/preview`, { method: "POST", body: "  " });
+    assert.equal(empty.status, 400);
+    assert.equal(empty.body.field, "body");
   } finally {
     await s.close();
   }
