@@ -7,7 +7,7 @@ import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
-import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Policy, Service, Verdict } from "../../lib/flow/types";
+import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
@@ -684,6 +684,9 @@ export class Datapath {
     const svc = dst.service;
     let via = dst;
     let authority = "";
+    // An HTTP/1.1 client leaves the default port out of Host (curl sends "Host: deathstar.default.svc.cluster.local");
+    // gRPC clients send the dial target as :authority, port included.
+    const hostPort = (host: string, p: number) => (p === 80 && !req.grpc ? host : `${host}:${p}`);
     if (svc) {
       if (proto === "ICMP") throw new RequestError(`service ${svc.namespace}/${svc.name} does not forward ICMP`);
       const sp = svc.ports.find((p) => p.port === port && p.protocol === proto);
@@ -693,14 +696,14 @@ export class Datapath {
       const target = typeof sp.targetPort === "number" ? sp.targetPort : backend.ports.find((p) => p.name === sp.targetPort)?.port;
       if (target === undefined) throw new RequestError(`service ${svc.namespace}/${svc.name} targets port "${sp.targetPort}", which ${backend.name} does not declare`);
       explanation?.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${backend.name} ${backend.ip}:${target} (policy sees the backend port)`);
-      authority = `${svc.name}.${svc.namespace}.svc.cluster.local:${port}`;
+      authority = hostPort(`${svc.name}.${svc.namespace}.svc.cluster.local`, port);
       port = target;
       via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
-    } else authority = dst.pod ? `${dst.pod.workload}:${port}` : `${dst.ip}:${port}`;
+    } else authority = hostPort(dst.pod ? dst.pod.workload : dst.ip, port);
     if (req.http?.host) authority = req.http.host;
     if (req.toIP) {
       const names = this.engine.fqdn.namesForIp(req.toIP);
-      if (names.length) authority = `${names[0]}:${port}`;
+      if (names.length) authority = hostPort(names[0]!, port);
     }
 
     const srcEp = src.pod;
@@ -866,11 +869,13 @@ export class Datapath {
       const l4L7 = layer4(pkt, false, null);
       const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
       const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: outcome.error ? [outcome.error] : undefined });
-      flows.push(buildFlow({
+      const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
-        type: "L7", nodeName: node, destinationNames: dstNames, l7: outcome.request, eventType: EVENT_L7, destinationService: destService, direction: label,
-        isReply: false, summary: outcome.requestSummary, extensions: ext,
-      }));
+        type: "L7", nodeName: node, destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
+        isReply: false, summary, extensions: ext,
+      });
+      flows.push(requestFlow(outcome.request, outcome.requestSummary));
+      for (const more of outcome.moreRequests ?? []) flows.push(requestFlow(more.l7, more.summary));
       const resp = outcome.response
         ? buildFlow({
             time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
@@ -897,7 +902,7 @@ export class Datapath {
         if (resp) flows.push(withTime(resp, nextTime(clock)));
         result.verdict = "DROPPED";
         result.l7_denied = true;
-        result.response = outcome.response_code;
+        if (hasKeys(outcome.response_code)) result.response = outcome.response_code;
         return false;
       }
       if (resp) (st.pending ??= []).push(resp);

@@ -23,7 +23,8 @@ function escape(s: string): string {
 
 export function patternToRegExp(pattern: string): RegExp {
   const p = toFqdn(pattern);
-  if (/^[*.]+$/.test(p)) return new RegExp(`^((${LABEL}+[.])+|[.])$`);
+  // Only stars (and the FQDN dot) match everything, as Cilium's isWildcard: "*.*" is two labels, not all names.
+  if (/^\*+\.$/.test(p)) return new RegExp(`^((${LABEL}+[.])+|[.])$`);
   let prefix = "";
   let rest = p;
   const lead = /^\*{2,}\./.exec(p);

@@ -169,3 +169,17 @@ ${body}`;
   const plain = verdictEvents(trace(makeDatapath(STAR_WARS, { "p.yaml": P_A1 }), { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" }))[0];
   assert.equal(plain.policy_log, undefined);
 });
+
+test("the Host header leaves out the default port, as curl sends it: a host rule on the service name matches, and the URL reads as in Hubble", () => {
+  const withHost = pA2().replace('path: "/v1/request-landing" }', "path: \"/v1/request-landing\", host: 'deathstar\\.default\\.svc\\.cluster\\.local' }");
+  assert.notEqual(withHost, pA2(), "the host rule was added");
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": withHost });
+  const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  assert.equal(r.verdict, "FORWARDED", r.explanation.join("\n"));
+  const req = r.flows.find((f) => f.flow.l7?.type === "REQUEST")!.flow;
+  assert.equal(req.l7?.http?.url, "http://deathstar.default.svc.cluster.local/v1/request-landing");
+  // another port keeps it: Host is "name:port" then
+  const other = makeDatapath(STAR_WARS.replace("port: 80, targetPort: 80", "port: 8080, targetPort: 80"), { "p.yaml": pA2() });
+  const r2 = trace(other, { from: "default/tiefighter", toService: "default/deathstar", port: 8080, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  assert.equal(r2.flows.find((f) => f.flow.l7?.type === "REQUEST")!.flow.l7?.http?.url, "http://deathstar.default.svc.cluster.local:8080/v1/request-landing");
+});

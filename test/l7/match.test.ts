@@ -6,6 +6,7 @@ import type { Policy } from "../../lib/flow/types";
 import { indexHeaders, type HttpRequestView } from "../../server/datapath/l7/http-message";
 import { decideDns, decideHttp, decideKafka } from "../../server/datapath/l7/match/decide";
 import { dnsRuleMatches } from "../../server/datapath/l7/match/dns";
+import { fqdnMatches, patternToRegExp } from "../../server/datapath/fqdn-match";
 import { httpRuleMatches } from "../../server/datapath/l7/match/http";
 import { compileFullRegex } from "../../server/datapath/l7/match/regex";
 import { validateL7Rules } from "../../server/datapath/l7/match/validate";
@@ -103,6 +104,19 @@ test("DNS matchName / matchPattern as Cilium", () => {
   assert.equal(m({ matchPattern: "*.Cilium.IO" }, "x_y.cilium.io."), true, "case-insensitive, underscore allowed");
   const d = decideDns([grant("dns", { dns: [{ matchName: "a.com" }, { matchPattern: "*.b.com" }] })], "x.b.com.");
   assert.equal(d.rule, "spec.ingress[0].toPorts[0].rules.dns[1]");
+});
+
+test("toFQDNs patterns and DNS-rule patterns are the same language (\"*.*\" is two labels, not every name)", () => {
+  const patterns = ["*", "**", "*.", "*.*", "**.*", "*.example.com", "**.example.com", "ex*le.com", "a.**.com", "*.*.example.com", "example.com", "EXAMPLE.com."];
+  const names = [".", "com.", "example.com.", "www.example.com.", "a.b.example.com.", "exle.com.", "example.org.", "a.x.com.", "a_b.example.com."];
+  for (const p of patterns) {
+    const re = patternToRegExp(p);
+    for (const n of names) assert.equal(fqdnMatches(re, n), dnsRuleMatches({ matchPattern: p }, n), `${p} vs ${n}`);
+  }
+  const twoLabels = patternToRegExp("*.*");
+  assert.equal(fqdnMatches(twoLabels, "example.com"), true);
+  assert.equal(fqdnMatches(twoLabels, "www.example.com"), false);
+  assert.equal(fqdnMatches(patternToRegExp("**"), "a.b.c"), true);
 });
 
 test("validateL7Rules names the field path of each problem", () => {

@@ -106,6 +106,8 @@ export interface L7Outcome {
   /** Layer7 record of the response (type RESPONSE, latency_ns set); absent if none was produced */
   response?: Layer7;
   requestSummary: string;
+  /** further REQUEST records for the same request: Cilium logs a Kafka request once per topic */
+  moreRequests?: { l7: Layer7; summary: string }[];
   responseSummary?: string;
   /** policies whose L7 rules matched (allowed) or were in force and did not match (denied) */
   decidedBy: Policy[];

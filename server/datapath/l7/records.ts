@@ -110,7 +110,8 @@ export interface KafkaRecordInput {
 
 export function kafkaLayer7(type: "REQUEST" | "RESPONSE", k: KafkaRecordInput, latencyNs?: bigint): Layer7 {
   const kafka: Kafka = {};
-  if (type === "RESPONSE" && k.errorCode) kafka.error_code = k.errorCode;
+  // a refused request is logged with the error the proxy answered (29), as the reply would be
+  if (k.errorCode) kafka.error_code = k.errorCode;
   if (k.apiVersion) kafka.api_version = k.apiVersion;
   kafka.api_key = k.apiKey;
   if (k.correlationId) kafka.correlation_id = k.correlationId;

@@ -1,0 +1,68 @@
+// Kafka through the proxy as Hubble shows it: a refused request is logged with error 29 (the answer the
+// proxy injects), a request naming several topics is logged once per topic, and a refused request of a
+// kind the proxy cannot answer gets no answer at all.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeDatapath, trace } from "./helpers";
+
+const SCN = `
+apiVersion: flowscope/v1
+kind: Scenario
+namespaces: [{ name: data }]
+workloads:
+  - { name: kafka, namespace: data, labels: { app: kafka }, ports: [{ port: 9092, app: kafka }] }
+  - { name: app, namespace: data, labels: { app: app } }
+`;
+const POLICY = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: kafka-acl, namespace: data }
+spec:
+  endpointSelector: { matchLabels: { app: kafka } }
+  ingress:
+  - fromEndpoints: [{ matchLabels: { app: app } }]
+    toPorts:
+    - ports: [{ port: "9092", protocol: TCP }]
+      rules:
+        kafka:
+        - { role: produce, topic: orders }
+        - { role: consume, topic: orders }
+        - { role: consume, topic: logs }
+`;
+const kafkaReq = (apiKey: string | number, topics: string[]) => ({ from: "data/app", to: "data/kafka", port: 9092, protocol: "TCP" as const, kafka: { apiKey, topics } });
+const l7Records = (r: ReturnType<typeof trace>, type: "REQUEST" | "RESPONSE") => r.flows.filter((f) => f.flow.l7?.type === type).map((f) => f.flow);
+
+test("a refused multi-topic produce is logged once per topic, each with error 29", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": POLICY });
+  const r = trace(dp, kafkaReq("produce", ["orders", "logs"]));
+  assert.equal(r.verdict, "DROPPED");
+  assert.equal(r.l7_denied, true);
+  assert.deepEqual(r.response, { kafka_error_code: 29 });
+  const reqs = l7Records(r, "REQUEST");
+  assert.deepEqual(reqs.map((f) => f.l7?.kafka?.topic), ["orders", "logs"]);
+  for (const f of reqs) {
+    assert.equal(f.verdict, "DROPPED");
+    assert.equal(f.l7?.kafka?.error_code, 29);
+    assert.equal(f.l7?.kafka?.api_key, "produce");
+  }
+  assert.equal(l7Records(r, "RESPONSE").length, 0, "a refusal has no response record");
+});
+
+test("an allowed multi-topic fetch is logged once per topic, without an error code, and answered", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": POLICY });
+  const r = trace(dp, kafkaReq("fetch", ["orders", "logs"]));
+  assert.equal(r.verdict, "FORWARDED");
+  const reqs = l7Records(r, "REQUEST");
+  assert.deepEqual(reqs.map((f) => f.l7?.kafka?.topic), ["orders", "logs"]);
+  for (const f of reqs) assert.equal(f.l7?.kafka?.error_code, undefined);
+  assert.equal(l7Records(r, "RESPONSE").length, 1);
+});
+
+test("a refused request of a kind with no authorization-error answer (ListGroups) is dropped unanswered", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": POLICY });
+  const r = trace(dp, { from: "data/app", to: "data/kafka", port: 9092, protocol: "TCP", kafka: { apiKey: 16 } });
+  assert.equal(r.verdict, "DROPPED");
+  assert.equal(r.l7_denied, true);
+  assert.equal(r.response, undefined, JSON.stringify(r.response));
+  const [req] = l7Records(r, "REQUEST");
+  assert.equal(req!.l7?.kafka?.error_code, 29);
+});
