@@ -80,7 +80,8 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     // (kubelet, health checks) in scenarios written before host policies existed
     m.enforced = (settings.policyEnforcementMode === "always" && !ep.hostEndpoint) || m.defaultDenyBy.length > 0;
     const requires = rules.flatMap((r) => r.requires[dir]);
-    for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, requires);
+    const requiresDeny = rules.flatMap((r) => r.requires[dir === "ingress" ? "ingressDeny" : "egressDeny"]);
+    for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, pr.deny ? requiresDeny : requires);
     return m;
   };
 

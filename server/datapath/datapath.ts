@@ -759,10 +759,7 @@ export class Datapath {
       if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(srcHost && !withinHost ? `egress: no host policy with egress rules selects node ${srcHost.node}, nothing to check` : "egress: the source is not a Cilium endpoint, nothing to check");
     if (dstEp) {
-      const fromLocalHost = srcIdent.id === ReservedIdentity.HOST;
-      if (fromLocalHost && this.scenario.settings.allowLocalhost === "always") {
-        explanation?.push(`ingress at ${dstEp.namespace}/${dstEp.name}: traffic from the local host is always allowed (allowLocalhost: always)`);
-      } else if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
     } else if (dstHost && !withinHost && this.hostPolicyApplies(dstHost, "ingress")) {
       if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(dstHost && !withinHost ? `ingress: no host policy with ingress rules selects node ${dstHost.node}, nothing to check` : "ingress: the destination is not a Cilium endpoint, nothing to check");
@@ -1079,6 +1076,14 @@ export class Datapath {
     if (!e) {
       if (!m.enforced) {
         d.notes.push(`not default-deny (no policy selecting it has ${dir} rules): allowed, no policy-verdict event`);
+        return d;
+      }
+      if (dir === "ingress" && peer.id === ReservedIdentity.HOST && !ep.hostEndpoint && this.scenario.settings.allowLocalhost === "always") {
+        // allow-localhost is an ordinary L3 entry (host, ANY, ANY) in the endpoint's map, inserted so that
+        // a covering deny keeps winning (mapstate's determineAllowLocalhostIngress): a deny was looked for above
+        d.emit = true;
+        d.matchType = 1;
+        d.notes.push(`${looked}: no rule matched; the allow-localhost entry (host, ANY, 0) allows the local node (allowLocalhost: always) → L3-Only`);
         return d;
       }
       d.emit = true;

@@ -43,6 +43,21 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
             for (const [k, val] of Object.entries(r)) if (Array.isArray(val) && val.length === 0 && /^(from|to)/.test(k)) warn(p, `${sp}.${dir}[${i}].${k}`, `an empty ${k} list counts as "not set": this rule applies to every peer`);
           }
         }
+        for (const dir of ["ingress", "ingressDeny", "egress", "egressDeny"] as const) {
+          for (const [i, r] of (Array.isArray(spec[dir]) ? (spec[dir] as unknown[]) : []).entries()) {
+            const toPorts = (r as { toPorts?: unknown } | null)?.toPorts;
+            for (const [j, tp] of (Array.isArray(toPorts) ? toPorts : []).entries()) {
+              const ports = (tp as { ports?: unknown } | null)?.ports;
+              for (const [k, pp] of (Array.isArray(ports) ? ports : []).entries()) {
+                const { port, endPort } = (pp ?? {}) as { port?: unknown; endPort?: unknown };
+                const start = Number(port);
+                if (typeof endPort === "number" && endPort > 0 && Number.isInteger(start) && endPort < start) {
+                  warn(p, `${sp}.${dir}[${i}].toPorts[${j}].ports[${k}].endPort`, `endPort ${endPort} is lower than port ${start}: Cilium enforces port ${start} alone, not a range`);
+                }
+              }
+            }
+          }
+        }
         if (!["ingress", "ingressDeny", "egress", "egressDeny"].some((k) => k in spec)) warn(p, sp, "rule has no ingress, ingressDeny, egress or egressDeny: it does nothing (newer Cilium rejects it)");
       }
       scanSelectorKeys(spec, sp, (path, key, why) => warn(p, path, `selector key "${key}" ${why}`));
@@ -61,6 +76,9 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
             }
             if (peer.kind === "cidr" && peer.cidr.v6 !== undefined) {
               warn(p, peer.path, `${peer.cidr.text} is an IPv6 prefix: it is kept, but the simulated cluster and its traffic are IPv4, so it matches nothing here`);
+            }
+            if (peer.kind === "entity" && (peer.entity === "world-ipv4" || peer.entity === "world-ipv6")) {
+              warn(p, peer.path, `the ${peer.entity} entity selects only reserved:${peer.entity}, which Cilium gives outside addresses in dual-stack clusters; the simulated cluster is IPv4-only (outside addresses are reserved:world), so it matches nothing here: use "world"`);
             }
             if (peer.kind !== "selector") continue;
             const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));

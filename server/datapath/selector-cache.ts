@@ -189,8 +189,9 @@ export class SelectorCache {
       case "world":
         return [2, 9, 10, ...cidrIds()];
       case "world-ipv4":
-        // the simulated cluster is IPv4-only, so its outside world is the IPv4 world
-        return [2, 9, ...cidrIds()];
+        // Only dual-stack clusters label outside addresses reserved:world-ipv4 (GetWorldIdentityFromIP);
+        // in the simulated IPv4-only cluster they are reserved:world (2), so this entity selects none of them.
+        return [9];
       case "world-ipv6":
         return [10];
       case "cluster":

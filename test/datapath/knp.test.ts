@@ -128,3 +128,10 @@ test("F17–F21: egress ports, endPort, ipBlock except, policyTypes Egress, defa
   assert.equal(trace(f21, { from: "myns/backend", toIP: "1.2.3.4", port: 443, protocol: "UDP" }).drop_reason_desc, "POLICY_DENIED");
   assert.equal(trace(f21, { from: "myns/backend", toIP: "1.2.3.4", port: 443, protocol: "TCP" }).verdict, "FORWARDED");
 });
+
+test("a NetworkPolicy port with endPort but no port is invalid (the API server rejects it), and the rest still load", () => {
+  const dp = makeDatapath(SCN, { "a.yaml": knp("p", "myns", "  podSelector: { matchLabels: { role: backend } }\n  egress:\n  - ports: [{ endPort: 90 }]") });
+  assert.ok(dp.warnings.some((w) => w.path === "spec.egress[0].ports[0].port" && /must be specified when endPort is specified/.test(w.message)), JSON.stringify(dp.warnings));
+  assert.equal(dp.policies().length, 0);
+  assert.equal(trace(dp, { from: "myns/backend", to: "myns/db1", port: 85 }).verdict, "FORWARDED", "the invalid policy is not enforced");
+});

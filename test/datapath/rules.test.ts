@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeDatapath, trace, verdictEvents } from "./helpers";
+import { lintDatapath } from "../../server/datapath/lint";
 
 const SCN = `
 apiVersion: flowscope/v1
@@ -52,6 +53,78 @@ test("entities: host, remote-node, world, cluster", () => {
 test("allowLocalhost: policy subjects host traffic to policy", () => {
   const dp = makeDatapath(SCN.replace("cluster:", "settings: { allowLocalhost: policy }\ncluster:"), { "p.yaml": webIngress("  ingress:\n  - fromEntities: [world]") });
   assert.equal(trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("allowLocalhost: always is an allow entry for the host that a covering deny still beats, with a policy verdict", () => {
+  const dp = makeDatapath(SCN, {
+    "p.yaml": webIngress("  ingress:\n  - fromEntities: [world]\n  ingressDeny:\n  - fromEntities: [host]\n    toPorts: [{ ports: [{ port: \"9090\", protocol: TCP }] }]"),
+  });
+  const ok = trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 8080 });
+  assert.equal(ok.verdict, "FORWARDED");
+  const [pv] = verdictEvents(ok);
+  assert.ok(pv, "an enforced endpoint logs the host's packets as policy verdicts too");
+  assert.equal(pv!.verdict, "FORWARDED");
+  assert.equal(pv!.policy_match_type, 1, "the allow-localhost entry is L3-only");
+  assert.equal(pv!.ingress_allowed_by, undefined, "no policy allowed it");
+  const denied = trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 9090 });
+  assert.equal(denied.verdict, "DROPPED");
+  assert.equal(denied.drop_reason_desc, "POLICY_DENY");
+  assert.equal(verdictEvents(denied)[0]!.ingress_denied_by?.[0]?.name, "p");
+  // remote nodes get no such entry
+  assert.equal(trace(dp, { from: { ip: "192.168.1.11" }, to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+  // an endpoint no ingress policy selects: no lookup, no verdict event
+  const open = trace(dp, { from: { ip: "192.168.1.10" }, to: "default/client", port: 80 });
+  assert.equal(open.verdict, "FORWARDED");
+  assert.equal(verdictEvents(open).length, 0);
+});
+
+test("fromRequires narrows the allow peers of every rule selecting the endpoint, and never its deny peers", () => {
+  const dp = makeDatapath(SCN, {
+    "p.yaml": webIngress(`  ingress:
+  - fromRequires: [{ matchLabels: { env: dev } }]
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+  ingressDeny:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+    toPorts: [{ ports: [{ port: "9090", protocol: TCP }] }]`),
+  });
+  // app=client alone no longer suffices: the requirement env=dev is ANDed into the allow
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(dp, { from: "default/tagged", to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  // the deny keeps its own selector: it still matches the client that lacks env=dev
+  const denied = trace(dp, { from: "default/client", to: "default/web", port: 9090 });
+  assert.equal(denied.drop_reason_desc, "POLICY_DENY");
+  assert.equal(trace(dp, { from: "default/tagged", to: "default/web", port: 9090 }).drop_reason_desc, "POLICY_DENY");
+  // and a requirement written in a deny rule narrows only the deny peers
+  const dd = makeDatapath(SCN, {
+    "p.yaml": webIngress(`  ingress:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+  ingressDeny:
+  - fromRequires: [{ matchLabels: { env: dev } }]
+  - fromEndpoints: [{ matchLabels: { app: client } }]`),
+  });
+  assert.equal(trace(dd, { from: "default/client", to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  assert.equal(trace(dd, { from: "default/tagged", to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENY");
+});
+
+test("an endPort below port is accepted and enforces the single port, and lint says so", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:
+  - toPorts: [{ ports: [{ port: "8080", endPort: 70, protocol: TCP }] }]`) });
+  assert.equal(dp.warnings.length, 0, JSON.stringify(dp.warnings));
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 70 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 8081 }).drop_reason_desc, "POLICY_DENIED");
+  const findings = lintDatapath(dp);
+  assert.ok(findings.some((f) => f.path === "spec.ingress[0].toPorts[0].ports[0].endPort" && /enforces port 8080 alone/.test(f.message)), JSON.stringify(findings));
+});
+
+test("world-ipv4 selects nothing in a single-stack cluster (outside addresses are reserved:world there), and lint says so", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toEntities: [world-ipv4]") });
+  const r = trace(dp, { from: "default/client", toIP: "8.8.8.8", port: 443 });
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
+  assert.equal(verdictEvents(r)[0]!.destination?.identity, 2);
+  assert.ok(lintDatapath(dp).some((f) => /world-ipv4 entity selects only reserved:world-ipv4/.test(f.message)));
+  const world = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toEntities: [world]") });
+  assert.equal(trace(world, { from: "default/client", toIP: "8.8.8.8", port: 443 }).verdict, "FORWARDED");
 });
 
 test("CIDR rules: except, LPM identities, never matching pods", () => {

@@ -23,7 +23,9 @@ function parsePorts(ctx: RuleContext, v: unknown, path: string): PortSel[] | nul
     const sel: PortSel = { proto, port, path: p };
     const endPort = c.num(x.endPort, join(p, "endPort"), { int: true, min: 1, max: 65535 });
     if (endPort !== undefined) {
-      if (typeof port !== "number") c.err(join(p, "endPort"), "endPort cannot be used with a named port");
+      // the API server's NetworkPolicy validation: endPort needs a numeric port
+      if (x.port === undefined) c.err(join(p, "port"), "must be specified when endPort is specified");
+      else if (typeof port !== "number") c.err(join(p, "endPort"), "endPort cannot be used with a named port");
       else if (endPort < port) c.err(join(p, "endPort"), `endPort ${endPort} is lower than port ${port}`);
       else if (endPort > port) sel.endPort = endPort;
     }
@@ -115,7 +117,7 @@ export function parseKnpSpec(ctx: RuleContext, v: unknown, path: string, ns: str
     ingress,
     egress,
     defaultDeny: { ingress: ingressDD, egress: egressDD },
-    requires: { ingress: [], egress: [] },
+    requires: { ingress: [], egress: [], ingressDeny: [], egressDeny: [] },
     l7Visibility: { ingress: false, egress: false },
   };
 }

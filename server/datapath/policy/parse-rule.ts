@@ -354,8 +354,8 @@ function parseToPorts(ctx: RuleContext, v: unknown, path: string, ingress: boole
       const sel: PortSel = { proto, port, path: q };
       if (endPort !== undefined && endPort > 0 && typeof port === "number") {
         if (isDns) c.err(join(q, "endPort"), "DNS rules do not support port ranges");
-        if (endPort < port) c.err(join(q, "endPort"), `endPort ${endPort} is lower than port ${port}`);
-        else if (endPort > port) sel.endPort = endPort;
+        // Cilium accepts an endPort below port and enforces the single port (PortRangeToMaskedPorts)
+        if (endPort > port) sel.endPort = endPort;
       }
       if (l7) {
         if (port === 0) c.err(join(q, "port"), "L7 rules can not be used when a port is 0");
@@ -459,9 +459,9 @@ export function parseRule(ctx: RuleContext, v: unknown, path: string): Rule | un
   const subjRaw = parseLabelSelector(ctx, hasEp ? o.endpointSelector : o.nodeSelector, join(path, hasEp ? "endpointSelector" : "nodeSelector"));
   const subject = makeSelector(scopeSubjectSelector(subjRaw, ctx.namespace).reqs);
 
-  const requires = { ingress: [] as Selector[], egress: [] as Selector[] };
-  const list = (key: string, ingress: boolean, deny: boolean) =>
-    c.arr(o[key], join(path, key)).flatMap((r, i) => parsePeerRule(ctx, r, join(join(path, key), i), ingress, deny, hostPolicy, ingress ? requires.ingress : requires.egress) ?? []);
+  const requires = { ingress: [] as Selector[], egress: [] as Selector[], ingressDeny: [] as Selector[], egressDeny: [] as Selector[] };
+  const list = (key: "ingress" | "ingressDeny" | "egress" | "egressDeny", ingress: boolean, deny: boolean) =>
+    c.arr(o[key], join(path, key)).flatMap((r, i) => parsePeerRule(ctx, r, join(join(path, key), i), ingress, deny, hostPolicy, requires[key]) ?? []);
   const ingressAllow = list("ingress", true, false);
   const ingressDeny = list("ingressDeny", true, true);
   const egressAllow = list("egress", false, false);

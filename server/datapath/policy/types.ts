@@ -90,8 +90,11 @@ export interface Rule {
   egress: PeerRule[];
   /** effective default-deny per direction (explicit enableDefaultDeny, else "has rules") */
   defaultDeny: { ingress: boolean; egress: boolean };
-  /** fromRequires / toRequires selectors (deprecated; ANDed into endpoint peers) */
-  requires: { ingress: Selector[]; egress: Selector[] };
+  /**
+   * fromRequires / toRequires selectors (deprecated; ANDed into endpoint peers), per direction; those of
+   * allow rules narrow allow peers only and those of deny rules deny peers only, as Cilium keeps them apart
+   */
+  requires: { ingress: Selector[]; egress: Selector[]; ingressDeny: Selector[]; egressDeny: Selector[] };
   /** rule has L7 rules but enableDefaultDeny false for that direction: L7 allow-all (§2.1) */
   l7Visibility: { ingress: boolean; egress: boolean };
   /** `log.value`: Hubble lists it in policy_log of the verdicts this rule decides (Cilium 1.18) */
