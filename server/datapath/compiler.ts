@@ -79,9 +79,13 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     // the host firewall enforces host policies only: "always" would otherwise cut every node off
     // (kubelet, health checks) in scenarios written before host policies existed
     m.enforced = (settings.policyEnforcementMode === "always" && !ep.hostEndpoint) || m.defaultDenyBy.length > 0;
+    // rules select the endpoint in this direction but none enables default deny: still enforced, with an allow-all
+    const implicitAllowAll = !m.enforced && m.rules.length > 0;
+    if (implicitAllowAll) m.enforced = true;
     const requires = rules.flatMap((r) => r.requires[dir]);
     const requiresDeny = rules.flatMap((r) => r.requires[dir === "ingress" ? "ingressDeny" : "egressDeny"]);
     for (const rule of rules) for (const pr of rule[dir]) addPeerRule(m, rule, pr, dir, pr.deny ? requiresDeny : requires);
+    if (implicitAllowAll) m.addImplicitAllowAll();
     return m;
   };
 

@@ -26,6 +26,7 @@ export function entryText(e: MapEntry, identities: Cluster["identities"]): strin
   const who = e.identity === 0 ? "ANY" : `${e.identity}`;
   const port = e.wildcardPort ? "ANY" : e.portLo === e.portHi ? `${e.portLo}` : `${e.portLo}-${e.portHi}`;
   const by = (e.deny ? e.denyRules : e.allowRules).map((r) => `${policyName(r.rule)} ${r.path}`);
+  if (e.implicit && !e.deny) by.push("the allow-all Cilium adds when no policy selecting the endpoint enables default deny");
   void identities;
   return `${e.deny ? "DENY" : "ALLOW"} (${who}, ${PROTO_NAMES[e.proto]}, ${port}) from ${[...new Set(by)].join("; ")}`;
 }

@@ -60,6 +60,8 @@ export interface MapEntry {
   /** a contributing allow rule had no L7 rules for this traffic: L7 allow-all (§2.5) */
   l7AllowAll: boolean;
   l7Grants: L7Grant[];
+  /** the allow-all no policy wrote: added when rules select the endpoint but none enables default deny */
+  implicit: boolean;
 }
 
 interface PortTable {
@@ -153,7 +155,7 @@ function newEntry(identity: number, proto: number, portLo: number, portHi: numbe
   const e: { -readonly [K in keyof MapEntry]: MapEntry[K] } = {
     entry: null as unknown as MapEntry, deny: false, matchType: matchTypeFor(identity, proto, wildcardPort), authType: AUTH_NONE, index,
     identity, proto, portLo, portHi, wildcardPort, authExplicit: false,
-    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [],
+    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], implicit: false,
   };
   e.entry = e;
   return e;
@@ -188,6 +190,24 @@ export class PolicyMapDir {
 
   all(): readonly MapEntry[] {
     return this.entries;
+  }
+
+  /**
+   * Cilium's wildcard rule for a direction that rules select but none makes default-deny
+   * (computePolicyEnforcementAndRules): the direction stays enforced, so packets are looked up and logged,
+   * and whatever no deny stops is allowed, at L7 too.
+   */
+  addImplicitAllowAll(): void {
+    this.flat = null;
+    const protos = (this.anyIdentity ??= [null, null, null, null, null, null]);
+    const t = (protos[PROTO_ANY] ??= { exact: null, ranges: null, wildcard: null });
+    let e = t.wildcard;
+    if (!e) {
+      e = t.wildcard = newEntry(ANY_IDENTITY, PROTO_ANY, 0, 65535, true, this.entries.length);
+      this.entries.push(e);
+    }
+    e.implicit = true;
+    e.l7AllowAll = true;
   }
 
   add(identity: number, proto: number, lo: number, hi: number, wildcardPort: boolean, deny: boolean, ref: RuleRef, l7: L7Grant | null): void {

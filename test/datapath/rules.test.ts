@@ -241,8 +241,21 @@ test("policyEnforcementMode always and never", () => {
 
 test("enableDefaultDeny false: allows added without default deny", () => {
   const dp = makeDatapath(SCN, { "p.yaml": webIngress("  enableDefaultDeny: { ingress: false }\n  ingress:\n  - fromEndpoints: [{ matchLabels: { app: client } }]\n    toPorts: [{ ports: [{ port: \"8080\", protocol: TCP }] }]") });
-  assert.equal(trace(dp, { from: "other/client", to: "default/web", port: 9 }).verdict, "FORWARDED");
-  assert.equal(dp.endpoints().find((e) => e.workload === "web")!.policyEnabled.ingress, false);
+  const r = trace(dp, { from: "other/client", to: "default/web", port: 9 });
+  assert.equal(r.verdict, "FORWARDED");
+  // Cilium still enforces the direction, through a wildcard allow-all of its own: packets are looked up
+  // and logged as policy verdicts matching "all", with no policy named
+  const [pv] = verdictEvents(r);
+  assert.equal(pv?.verdict, "FORWARDED");
+  assert.equal(pv?.policy_match_type, 4);
+  assert.equal(pv?.ingress_allowed_by, undefined);
+  assert.equal(dp.endpoints().find((e) => e.workload === "web")!.policyEnabled.ingress, true);
+  // the policy's own allow still decides its traffic
+  assert.equal(verdictEvents(trace(dp, { from: "default/client", to: "default/web", port: 8080 }))[0]?.ingress_allowed_by?.[0]?.name, "p");
+  // a deny still wins over the implicit allow-all
+  const dd = makeDatapath(SCN, { "p.yaml": webIngress("  enableDefaultDeny: { ingress: false }\n  ingressDeny:\n  - fromEndpoints: [{ matchLabels: { app: client } }]") });
+  assert.equal(trace(dd, { from: "default/client", to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENY");
+  assert.equal(trace(dd, { from: { ip: "8.8.8.8" }, to: "default/web", port: 8080 }).verdict, "FORWARDED");
 });
 
 test("toFQDNs: learns only from allowed DNS through the proxy, drops IPs never resolved", () => {
