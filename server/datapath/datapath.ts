@@ -34,6 +34,9 @@ export class RequestError extends Error {
   }
 }
 
+/** Cilium's DNSGCJobInterval: expired FQDN cache entries are collected once a minute */
+export const FQDN_GC_INTERVAL_MS = 60_000;
+
 export interface SideResult {
   enforced: boolean;
   verdict: Verdict;
@@ -499,7 +502,13 @@ export class Datapath {
    */
   process(req: TrafficRequest, now: Date = new Date(), opts?: ProcessOptions): TraceResult {
     const ms = now.getTime();
-    if (this.engine.fqdn.expire(ms)) this.engine.onFqdnChange();
+    // Expired names leave policy when the DNS garbage collector next runs (every minute), not the moment
+    // their TTL ends: until then their IPs stay allowed, as in Cilium.
+    if (this.nextFqdnGc === undefined) this.nextFqdnGc = ms + FQDN_GC_INTERVAL_MS;
+    else if (ms >= this.nextFqdnGc) {
+      this.nextFqdnGc = ms + FQDN_GC_INTERVAL_MS;
+      if (this.engine.fqdn.expire(ms)) this.engine.onFqdnChange();
+    }
     const clock: Clock = { ms, ns: 0, prefix: this.timePrefix(ms) };
     const explain = opts?.explain !== false;
     if (req.toFQDN) return this.processFqdn(req, clock, explain);
@@ -525,6 +534,8 @@ export class Datapath {
   }
 
   private lastDnsIps: string[] = [];
+  /** when the DNS garbage collector runs next (ms); set by the first request */
+  private nextFqdnGc: number | undefined;
 
   private describeRequest(req: TrafficRequest): Record<string, unknown> {
     const out: Record<string, unknown> = {};

@@ -1,7 +1,7 @@
 // One case per rule of §1–2 of policy-semantics.md.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { makeDatapath, trace, verdictEvents } from "./helpers";
+import { makeDatapath, trace, verdictEvents, NOW } from "./helpers";
 import { lintDatapath } from "../../server/datapath/lint";
 
 const SCN = `
@@ -287,6 +287,16 @@ spec:
   // TTL expiry forgets the IP
   const later = dp.process({ from: "default/client", toIP: "93.184.216.34", port: 443 }, new Date("2024-05-01T11:00:00Z"));
   assert.equal(later.drop_reason_desc, "POLICY_DENIED");
+
+  // ... once the DNS garbage collector runs (every 60 s): an IP whose TTL ran out between two runs stays allowed until the next
+  const gc = makeDatapath(SCN, { "p.yaml": dns });
+  const at = (s: number) => new Date(NOW.getTime() + s * 1000);
+  const toIp = { from: "default/client", toIP: "93.184.216.34", port: 443 };
+  gc.process(toIp, at(0)); // the collector's first run is a minute after the first request
+  assert.equal(gc.process({ from: "default/client", toFQDN: "api.example.com", port: 443 }, at(30)).verdict, "FORWARDED"); // TTL 60 s: expires at 90 s
+  assert.equal(gc.process(toIp, at(61)).verdict, "FORWARDED", "collector ran at 61 s: not expired yet");
+  assert.equal(gc.process(toIp, at(100)).verdict, "FORWARDED", "expired at 90 s, but the collector does not run again before 121 s");
+  assert.equal(gc.process(toIp, at(122)).drop_reason_desc, "POLICY_DENIED", "collected");
 });
 
 test("policy changes bump the revision and recompile only selected endpoints", () => {
