@@ -33,17 +33,28 @@ interface PortRange {
   wildcard: boolean;
 }
 
-export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Cluster): PortRange[] {
+/**
+ * The port ranges a port selector stands for. A named port resolves on ingress against this endpoint's
+ * containers, and on egress against the pods of the selected peers (`peers`; every pod when omitted or
+ * "ANY"). A name those pods declare with different numbers for one protocol resolves to nothing, as
+ * Cilium's GetNamedPort fails with ErrDuplicateNamedPorts and no entry is added.
+ */
+export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Cluster, peers?: readonly number[] | "ANY"): PortRange[] {
   if (typeof sel.port === "string") {
-    // named ports: ingress → this endpoint's containers; egress → any pod in the cluster
-    const named = dir === "ingress" ? ep.ports.filter((p) => p.name === sel.port) : cluster.namedPorts(sel.port);
+    let named = dir === "ingress" ? ep.ports.filter((p) => p.name === sel.port) : cluster.namedPorts(sel.port);
+    if (dir === "egress" && peers !== undefined && peers !== "ANY") {
+      const ids = new Set(peers);
+      named = cluster.pods.filter((p) => ids.has(p.identity.id)).flatMap((p) => p.ports.filter((x) => x.name === sel.port));
+    }
     const out: PortRange[] = [];
+    const conflicting = new Set<number>();
     for (const np of named) {
       if (sel.proto !== "ANY" && sel.proto !== np.protocol) continue;
       const proto = PROTO_IDX[np.protocol];
+      if (out.some((o) => o.proto === proto && o.lo !== np.port)) conflicting.add(proto);
       if (!out.some((o) => o.proto === proto && o.lo === np.port)) out.push({ proto, lo: np.port, hi: np.port, wildcard: false });
     }
-    return out;
+    return out.filter((o) => !conflicting.has(o.proto));
   }
   const wildcard = sel.port === 0 && sel.endPort === undefined;
   return protos(sel.proto).map((proto) => ({ proto, lo: sel.port as number, hi: sel.endPort ?? (sel.port as number), wildcard }));
@@ -126,7 +137,7 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     for (const portRule of pr.toPorts) {
       const grant: L7Grant | null = portRule.l7 && !pr.deny && !visibilityOnly ? { rules: portRule.l7.rules, policy: rule.policy.hubble, rulePath: portRule.l7.path } : null;
       for (const sel of portRule.ports) {
-        for (const range of resolvePorts(sel, dir, ep, cluster)) {
+        for (const range of resolvePorts(sel, dir, ep, cluster, ids)) {
           if (portRule.l7 && !pr.deny && !m.l7Ports.some((p) => p.proto === range.proto && p.lo === range.lo && p.hi === range.hi)) {
             m.l7Ports.push({ proto: range.proto, lo: range.lo, hi: range.hi, kind: portRule.l7.kind });
           }

@@ -77,7 +77,14 @@ function portReason(pr: PeerRule, dir: Direction, ep: Pod, cluster: Cluster, pro
   for (const tp of pr.toPorts) {
     for (const sel of tp.ports) {
       const ranges = resolvePorts(sel, dir, ep, cluster);
-      if (typeof sel.port === "string" && ranges.length === 0) allowed.push(`named port "${sel.port}" (not declared by ${dir === "ingress" ? "this pod" : "any pod"})`);
+      if (typeof sel.port === "string" && ranges.length === 0) {
+        const declared = [...new Set((dir === "ingress" ? ep.ports : cluster.namedPorts(sel.port)).filter((p) => p.name === sel.port).sort((a, b) => a.port - b.port).map((p) => `${p.port}/${p.protocol}`))];
+        allowed.push(
+          dir === "egress" && declared.length > 1
+            ? `named port "${sel.port}" (declared as ${declared.join(", ")} by different pods: Cilium cannot resolve it and adds no entry)`
+            : `named port "${sel.port}" (not declared by ${dir === "ingress" ? "this pod" : "any pod"})`,
+        );
+      }
       for (const r of ranges) {
         if (r.proto === proto && (r.wildcard || (port >= r.lo && port <= r.hi))) return null;
         allowed.push(`${r.wildcard ? "any port" : r.lo === r.hi ? r.lo : `${r.lo}-${r.hi}`}/${PROTO_NAMES[r.proto]}`);
