@@ -22,8 +22,8 @@ export interface CompiledEndpoint {
 const PROTO_IDX: Record<string, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP };
 
 function protos(p: L4Proto): number[] {
-  // ANY means TCP and UDP (SCTP only when Cilium's SCTP support is on, which it is not by default)
-  return p === "ANY" ? [PROTO_TCP, PROTO_UDP] : [PROTO_IDX[p]];
+  // ANY is expanded to TCP, UDP and SCTP (pkg/policy/rule.go mergeIngress/mergeEgress)
+  return p === "ANY" ? [PROTO_TCP, PROTO_UDP, PROTO_SCTP] : [PROTO_IDX[p]];
 }
 
 interface PortRange {
@@ -138,7 +138,8 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
       const grant: L7Grant | null = portRule.l7 && !pr.deny && !visibilityOnly ? { rules: portRule.l7.rules, policy: rule.policy.hubble, rulePath: portRule.l7.path } : null;
       for (const sel of portRule.ports) {
         for (const range of resolvePorts(sel, dir, ep, cluster, ids)) {
-          if (portRule.l7 && !pr.deny && !m.l7Ports.some((p) => p.proto === range.proto && p.lo === range.lo && p.hi === range.hi)) {
+          // the proxies speak TCP and UDP: an SCTP port of an ANY rule is allowed, never redirected
+          if (portRule.l7 && !pr.deny && range.proto !== PROTO_SCTP && !m.l7Ports.some((p) => p.proto === range.proto && p.lo === range.lo && p.hi === range.hi)) {
             m.l7Ports.push({ proto: range.proto, lo: range.lo, hi: range.hi, kind: portRule.l7.kind });
           }
           for (const id of idList) m.add(id, range.proto, range.lo, range.hi, range.wildcard, pr.deny, { rule, peerRule: pr, path: sel.path }, grant);

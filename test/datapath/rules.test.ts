@@ -140,6 +140,18 @@ test("an egress named port resolves against the selected peers' pods; one declar
   assert.equal(trace(anyone, { from: "default/client", to: "other/alt", port: 9090 }).drop_reason_desc, "POLICY_DENIED");
 });
 
+test("protocol ANY (or none) covers TCP, UDP and SCTP", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:\n  - toPorts: [{ ports: [{ port: "5000" }] }]\n  - toPorts: [{ ports: [{ port: "5001", protocol: ANY }] }]`) });
+  for (const port of [5000, 5001]) {
+    for (const protocol of ["TCP", "UDP", "SCTP"] as const) {
+      const r = trace(dp, { from: "default/client", to: "default/web", port, protocol });
+      assert.equal(r.verdict, "FORWARDED", `${port}/${protocol}`);
+      assert.equal(verdictEvents(r)[0]!.policy_match_type, 3, "L4-Only");
+    }
+  }
+  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 5002, protocol: "SCTP" }).drop_reason_desc, "POLICY_DENIED");
+});
+
 test("CIDR rules: except, LPM identities, never matching pods", () => {
   const dp = makeDatapath(SCN, { "p.yaml": clientEgress(`  egress:
   - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.10.0.0/16] }]
