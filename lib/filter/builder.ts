@@ -8,6 +8,9 @@ import { parseNamespacedName, parsePort } from "./match";
 import { compileFqdnPatterns } from "./patterns";
 import type { FlowFilter, WorkloadFilter } from "./types";
 import { FilterError } from "./types";
+import { RESERVED_IDENTITY_NAMES } from "../flow/enums";
+
+const RESERVED_IDENTITY_IDS = new Map<string, number>([["unknown", 0], ...Object.entries(RESERVED_IDENTITY_NAMES).map(([id, name]) => [name, Number(id)] as [string, number])]);
 
 export type SidedKind = "namespace" | "pod" | "label" | "ip" | "fqdn" | "identity" | "port" | "workload" | "service" | "cluster";
 export type Side = "either" | "from" | "to";
@@ -60,7 +63,7 @@ export function validateSided(kind: SidedKind, value: string, label: string): vo
       compileFqdnPatterns([value], label);
       return;
     case "identity":
-      if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new FilterError(label, `invalid identity ${JSON.stringify(value)}`);
+      if (!/^\d+$/.test(value) || Number(value) > 0xffffffff) throw new FilterError(label, `invalid identity ${JSON.stringify(value)} (a number or a reserved name: ${[...RESERVED_IDENTITY_IDS.keys()].join(", ")})`);
       return;
     case "port":
       parsePort(value, label);
@@ -98,6 +101,8 @@ export class FilterPairBuilder {
         throw new FilterError(label, `cannot be combined with ${k.label}`);
       }
     }
+    // hubble's parseIdentity takes reserved names too (--identity world)
+    if (kind === "identity" && !/^\d+$/.test(value)) value = String(RESERVED_IDENTITY_IDS.get(value) ?? value);
     validateSided(kind, value, label);
     const key = `${kind}:${side}`;
     const cur = this.sided.get(key) ?? { values: [], label };

@@ -17,7 +17,7 @@ export interface PrintOptions {
   timeFormat?: TimeFormat;
 }
 
-export const TIME_FORMATS = ["StampMilli", "RFC3339", "RFC3339Milli", "RFC3339Micro", "RFC3339Nano", "RFC1123Z"] as const;
+export const TIME_FORMATS = ["StampMilli", "RFC3339", "RFC3339Milli", "RFC3339Micro", "RFC3339Nano", "RFC1123Z", "YearMonthDay", "YearMonthDayHour", "YearMonthDayHourMinute"] as const;
 export type TimeFormat = (typeof TIME_FORMATS)[number];
 const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
 
@@ -26,6 +26,11 @@ const TRACE_POINT_NAMES = [
   "to-endpoint", "to-proxy", "to-host", "to-stack", "to-overlay", "from-endpoint", "from-proxy", "from-host",
   "from-stack", "from-overlay", "from-network", "to-network", "from-crypto", "to-crypto",
 ];
+
+/** The format a --time-format name stands for: names compare case-insensitively, as hubble's FormatNameToLayout. */
+export function timeFormatNamed(name: string): TimeFormat | undefined {
+  return TIME_FORMATS.find((f) => f.toLowerCase() === name.toLowerCase());
+}
 
 /** A record's time in one of Go's layouts that hubble --time-format offers, in UTC. */
 export function formatTime(time: string | undefined, format: TimeFormat = "StampMilli"): string {
@@ -39,18 +44,26 @@ export function formatTime(time: string | undefined, format: TimeFormat = "Stamp
   const two = (n: number) => String(n).padStart(2, "0");
   const hms = `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())}`;
   const ymd = `${String(d.getUTCFullYear()).padStart(4, "0")}-${two(d.getUTCMonth() + 1)}-${two(d.getUTCDate())}`;
+  // Go's .999… layouts drop trailing zeros, and the dot with them
+  const trimmed = (digits: number) => {
+    const frac = nanos.slice(0, digits).replace(/0+$/, "");
+    return frac ? `.${frac}` : "";
+  };
   switch (format) {
     case "RFC3339":
       return `${ymd}T${hms}Z`;
     case "RFC3339Milli":
-      return `${ymd}T${hms}.${nanos.slice(0, 3)}Z`;
+      return `${ymd}T${hms}${trimmed(3)}Z`;
     case "RFC3339Micro":
-      return `${ymd}T${hms}.${nanos.slice(0, 6)}Z`;
-    case "RFC3339Nano": {
-      // Go's .999999999 drops trailing zeros, and the dot with them
-      const frac = nanos.replace(/0+$/, "");
-      return `${ymd}T${hms}${frac ? `.${frac}` : ""}Z`;
-    }
+      return `${ymd}T${hms}${trimmed(6)}Z`;
+    case "RFC3339Nano":
+      return `${ymd}T${hms}${trimmed(9)}Z`;
+    case "YearMonthDay":
+      return ymd;
+    case "YearMonthDayHour":
+      return `${ymd}T${two(d.getUTCHours())}Z`;
+    case "YearMonthDayHourMinute":
+      return `${ymd}T${two(d.getUTCHours())}:${two(d.getUTCMinutes())}Z`;
     case "RFC1123Z":
       return `${DAYS[d.getUTCDay()]}, ${two(d.getUTCDate())} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${hms} +0000`;
     default:
@@ -111,7 +124,8 @@ export function hostNames(f: Flow, opts: PrintOptions = {}): [string, string] {
 
 export function formatIdentity(id: number | undefined): string {
   const n = id ?? 0;
-  const name = RESERVED_IDENTITY_NAMES[n];
+  // 0 is a reserved identity too (IdentityUnknown), printed by name like the others
+  const name = n === 0 ? "unknown" : RESERVED_IDENTITY_NAMES[n];
   return name ? `(${name})` : `(ID:${n})`;
 }
 

@@ -4,6 +4,8 @@
 import type { ServerResponse } from "node:http";
 import { writeBundle } from "../export";
 import { queryFromParams, type ApiContext } from "./router";
+import { HttpError } from "./http-util";
+import { withoutExtensions } from "../../lib/flow/strip-extensions";
 
 /** Waits for the response to drain, or to close if the client went away; leaves no listeners behind. */
 function drainOrClose(res: ServerResponse): Promise<void> {
@@ -23,12 +25,24 @@ function attachmentName(prefix: string, ext: string): string {
 }
 
 /** Stored rows hold the envelope already in Hubble's byte format, so export copies them out. */
+/**
+ * `extensions=true` keeps Flowscope's decision details (the flow's `extensions` Any); without it the lines
+ * are what Hubble's own tools read, which refuse an Any of a type they do not know.
+ */
+function wantsExtensions(params: URLSearchParams): boolean {
+  const v = params.get("extensions");
+  if (v === null || v === "" || v === "false" || v === "0") return false;
+  if (v === "true" || v === "1") return true;
+  throw new HttpError(400, `extensions must be true or false, got ${JSON.stringify(v.slice(0, 40))}`, "extensions");
+}
+
 function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
   const query = queryFromParams(params);
+  const keep = wantsExtensions(params);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
   try {
-    for (const row of scan.reader.iterateJson(query)) yield row.json + "\n";
+    for (const row of scan.reader.iterateJson(query)) yield (keep ? row.json : withoutExtensions(row.json)) + "\n";
   } finally {
     scan.close();
   }
@@ -39,10 +53,11 @@ const NEWLINE = Buffer.from("\n");
 /** exportLines as UTF-8 bytes, made without the intermediate strings (the NDJSON route's form) */
 function* exportLineBytes(ctx: ApiContext, params: URLSearchParams): Generator<Buffer> {
   const query = queryFromParams(params);
+  const extensions = wantsExtensions(params);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
   try {
-    yield* scan.reader.iterateLineBytes(query);
+    yield* scan.reader.iterateLineBytes(query, undefined, { extensions });
   } finally {
     scan.close();
   }

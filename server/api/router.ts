@@ -24,7 +24,7 @@ export interface ApiContext {
 }
 
 const MAX_PAGE = 10_000;
-const RESERVED_PARAMS = ["limit", "cursor", "order", "token"];
+const RESERVED_PARAMS = ["limit", "cursor", "order", "token", "extensions"];
 
 /** Filters from the query string; paging parameters are not filters. */
 export function queryFromParams(params: URLSearchParams): FlowQuery {

@@ -20,6 +20,12 @@ function usage(): string {
   return lines.join("\n");
 }
 
+// `observe | head` closes the pipe early: that ends the output, it is not an error worth a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 async function main(): Promise<number> {
   const [name, ...rest] = process.argv.slice(2);
   if (!name || name === "--help" || name === "-h" || name === "help") {

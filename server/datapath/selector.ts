@@ -99,8 +99,12 @@ export function scopePeerSelector(reqs: Requirement[], policyNs: string | undefi
 export function scopeSubjectSelector(reqs: Requirement[], policyNs: string | undefined): { reqs: Requirement[]; dropped: Requirement[] } {
   if (policyNs === undefined) return { reqs, dropped: [] };
   if (reqs.some((r) => r.source === "reserved" && r.key === "init")) return { reqs, dropped: [] };
-  const dropped = reqs.filter((r) => isNamespaceKey(r) && !(r.op === "In" && r.values.length === 1 && r.values[0] === policyNs));
-  const kept = reqs.filter((r) => !isNamespaceKey(r));
+  // Cilium sets the k8s: namespace label of the subject to the policy's namespace (ParseToCiliumRule's
+  // AddMatch): a k8s: namespace value is replaced, while any other namespace requirement (an unprefixed
+  // key, which is any:, or an expression) stays and is ANDed, so one naming another namespace selects nothing.
+  const overridden = (r: Requirement) => r.source === "k8s" && r.key === LABEL_NAMESPACE && r.op === "In" && r.values.length === 1;
+  const dropped = reqs.filter((r) => overridden(r) && r.values[0] !== policyNs);
+  const kept = reqs.filter((r) => !overridden(r));
   return { reqs: [...kept, nsRequirement(policyNs)], dropped };
 }
 

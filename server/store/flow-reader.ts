@@ -1,6 +1,7 @@
 // Filtered reads over the flow history. The filter is translated to SQL where it can be; whatever SQL
 // cannot express (regexes, CIDRs, label expressions) is a residual predicate applied to the rows SQL
 // returned, fetching further chunks until the page is full or the scan budget is spent.
+import { withoutExtensions } from "../../lib/flow/strip-extensions";
 import type Database from "better-sqlite3";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import type { StoredFlow } from "../../lib/api-types";
@@ -154,10 +155,11 @@ export class FlowReader {
    * the stored bodies directly (FragmentRegistry.expandBytes), so a million-flow export does not
    * build a million expanded strings on the JS heap.
    */
-  *iterateLineBytes(query: FlowQuery, chunk = 2000): Generator<Buffer> {
+  *iterateLineBytes(query: FlowQuery, chunk = 2000, opts: { extensions?: boolean } = {}): Generator<Buffer> {
+    const keep = opts.extensions ?? true;
     const { where, params, residual } = queryToSql(query);
     if (residual) {
-      for (const r of this.iterateJson(query, 0, chunk)) yield Buffer.from(r.json);
+      for (const r of this.iterateJson(query, 0, chunk)) yield Buffer.from(keep ? r.json : withoutExtensions(r.json));
       return;
     }
     const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
@@ -166,7 +168,7 @@ export class FlowReader {
       const rows = st.all(...params, cursor, chunk) as StoredRow[];
       for (const row of rows) {
         cursor = row.id;
-        yield this.fragments.expandBytes("{", row.body);
+        yield this.fragments.expandBytes("{", keep ? row.body : withoutExtensions(row.body));
       }
       if (rows.length < chunk) return;
     }

@@ -7,7 +7,7 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import { toHubbleJson } from "../../lib/flow/json";
 import { parseHubbleExport } from "../../lib/flow/import";
-import { formatFlow, formatFlows, formatTime, getFlowType } from "../../lib/flow/print";
+import { formatFlow, formatFlows, formatIdentity, formatTime, getFlowType, timeFormatNamed } from "../../lib/flow/print";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { ndjsonLines } from "../../server/export/ndjson";
 import { verifyBundle, writeBundle } from "../../server/export/bundle";
@@ -214,9 +214,23 @@ test("--time-format layouts print the record time as Go's layouts do (in UTC)", 
   assert.equal(formatTime(t), "Oct  4 11:22:26.599");
   assert.equal(formatTime(t, "RFC3339"), "2021-10-04T11:22:26Z");
   assert.equal(formatTime(t, "RFC3339Milli"), "2021-10-04T11:22:26.599Z");
-  assert.equal(formatTime(t, "RFC3339Micro"), "2021-10-04T11:22:26.599010Z");
+  // Go's .999999 drops trailing zeros
+  assert.equal(formatTime(t, "RFC3339Micro"), "2021-10-04T11:22:26.59901Z");
+  assert.equal(formatTime("2021-10-04T11:22:26.400Z", "RFC3339Milli"), "2021-10-04T11:22:26.4Z");
+  assert.equal(formatTime("2021-10-04T11:22:26.000Z", "RFC3339Milli"), "2021-10-04T11:22:26Z");
+  assert.equal(formatTime(t, "YearMonthDay"), "2021-10-04");
+  assert.equal(formatTime(t, "YearMonthDayHour"), "2021-10-04T11Z");
+  assert.equal(formatTime(t, "YearMonthDayHourMinute"), "2021-10-04T11:22Z");
+  assert.equal(timeFormatNamed("rfc3339milli"), "RFC3339Milli", "names compare case-insensitively");
+  assert.equal(timeFormatNamed("Kitchen"), undefined);
   assert.equal(formatTime(t, "RFC3339Nano"), "2021-10-04T11:22:26.59901065Z");
   assert.equal(formatTime("2021-10-04T11:22:26Z", "RFC3339Nano"), "2021-10-04T11:22:26Z");
   assert.equal(formatTime("2021-10-04T13:22:26.5+02:00", "RFC1123Z"), "Mon, 04 Oct 2021 11:22:26 +0000");
   assert.equal(formatTime(undefined, "RFC3339"), "N/A");
+});
+
+test("identity 0 prints as (unknown), like the other reserved identities", () => {
+  assert.equal(formatIdentity(0), "(unknown)");
+  assert.equal(formatIdentity(2), "(world)");
+  assert.equal(formatIdentity(12345), "(ID:12345)");
 });

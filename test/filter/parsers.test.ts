@@ -66,6 +66,13 @@ test("CLI: --type with sub-type, --since relative, --last/--first, unknown flags
   assert.equal(f.first, true);
 });
 
+test("CLI: --identity takes a number or a reserved identity name, as hubble's parseIdentity", () => {
+  assert.deepEqual(parseObserveArgs(["--from-identity", "world"]).query.whitelist, [{ source_identity: [2] }]);
+  assert.deepEqual(parseObserveArgs(["--to-identity", "kube-apiserver"]).query.whitelist, [{ destination_identity: [7] }]);
+  assert.deepEqual(parseObserveArgs(["--from-identity", "1003"]).query.whitelist, [{ source_identity: [1003] }]);
+  assert.throws(() => parseObserveArgs(["--identity", "everyone"]), /--identity: invalid identity "everyone" \(a number or a reserved name: unknown, host, world/);
+});
+
 test("CLI: errors name the flag", () => {
   throwsField(() => parseObserveArgs(["--to-port", "99999"]), "--to-port");
   throwsField(() => parseObserveArgs(["--label", "app=a", "--from-label", "app=b"]), "--from-label");

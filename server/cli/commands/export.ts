@@ -7,8 +7,10 @@ import { parseObserveArgs } from "../../../lib/filter/parse-cli";
 import { toSearchParams } from "../../../lib/filter/parse-params";
 import { authHeaders, takeRemoteFlags } from "../remote";
 
-const HELP = `usage: npm run -s cli -- export [filters as for observe] [--since T] [--until T] [--bundle FILE | -f FILE] [--server URL]
-Without --bundle, NDJSON in \`hubble observe -o json\` format goes to FILE or standard output.`;
+const HELP = `usage: npm run -s cli -- export [filters as for observe] [--since T] [--until T] [--bundle FILE | -f FILE] [--extensions] [--server URL]
+Without --bundle, NDJSON in \`hubble observe -o json\` format goes to FILE or standard output.
+--extensions keeps Flowscope's decision details (each flow's \`extensions\`: default-deny policies, the
+deciding rule, L7 decisions); Hubble's own tools cannot read records that carry them.`;
 
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
@@ -17,12 +19,14 @@ export async function run(argv: string[]): Promise<number> {
   }
   let bundle: string | undefined;
   let file: string | undefined;
+  let extensions = false;
   const filterArgs: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--bundle") bundle = argv[++i];
     else if (a.startsWith("--bundle=")) bundle = a.slice(9);
     else if (a === "-f" || a === "--file") file = argv[++i];
+    else if (a === "--extensions") extensions = true;
     else filterArgs.push(a);
   }
   if ((argv.includes("--bundle") && !bundle) || ((argv.includes("-f") || argv.includes("--file")) && !file)) {
@@ -43,6 +47,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   // Export takes everything in the window unless a count was asked for.
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
+  if (extensions) params.set("extensions", "true");
   const path = bundle ? "/api/export/bundle" : "/api/export";
   const res = await fetch(`${remote.server}${path}?${params}`, { headers: authHeaders(remote) }).catch((err: Error) => {
     throw new Error(`cannot reach Flowscope at ${remote.server} (${err.message})`);

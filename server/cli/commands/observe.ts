@@ -10,7 +10,8 @@ import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
 import { toHubbleJson } from "../../../lib/flow/json";
-import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, type PrintFormat, type PrintOptions, type TimeFormat } from "../../../lib/flow/print";
+import { withoutExtensions } from "../../../lib/flow/strip-extensions";
+import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, timeFormatNamed, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
 import type { FlowEnvelope } from "../../../lib/flow/types";
 import type { ServerMessage } from "../../../lib/stream-protocol";
 import { authHeaders, getJson, takeRemoteFlags } from "../remote";
@@ -66,8 +67,9 @@ function takeOwnFlags(rest: string[]): Options {
         break;
       case "--time-format": {
         const v = value();
-        if (!v || !(TIME_FORMATS as readonly string[]).includes(v)) throw new FilterError("--time-format", `expected one of ${TIME_FORMATS.join(", ")}, got ${JSON.stringify(v)}`);
-        o.print.timeFormat = v as TimeFormat;
+        const f = v ? timeFormatNamed(v) : undefined;
+        if (!f) throw new FilterError("--time-format", `expected one of ${TIME_FORMATS.join(", ")}, got ${JSON.stringify(v)}`);
+        o.print.timeFormat = f;
         break;
       }
       case "--numeric":
@@ -101,7 +103,8 @@ class Printer {
     private readonly opts: PrintOptions = {},
   ) {}
   print(env: FlowEnvelope): void {
-    if (this.output === "json" || this.output === "jsonpb") process.stdout.write(toHubbleJson(env) + "\n");
+    // without Flowscope's extensions Any, which Hubble's readers cannot resolve (lib/flow/strip-extensions.ts)
+    if (this.output === "json" || this.output === "jsonpb") process.stdout.write(withoutExtensions(toHubbleJson(env)) + "\n");
     else if (this.output === "table") this.tableRows.push(env);
     else {
       // dict records are separated as hubble separates them, also when they arrive one by one (--follow)
