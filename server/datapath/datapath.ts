@@ -534,6 +534,21 @@ export class Datapath {
   }
 
   private lastDnsIps: string[] = [];
+  private readonly hubbleNodeNames = new Map<string, string>();
+
+  /**
+   * A node as Hubble names it: cluster/node, except in a cluster named "default" (GetAbsoluteNodeName),
+   * which is what `--node-name` patterns and the spec's examples (kind-kind/kind-worker) match.
+   */
+  private hubbleNodeName(node: string): string {
+    let n = this.hubbleNodeNames.get(node);
+    if (n === undefined) {
+      const cluster = this.scenario.cluster.name;
+      n = cluster && cluster !== "default" ? `${cluster}/${node}` : node;
+      this.hubbleNodeNames.set(node, n);
+    }
+    return n;
+  }
   /** when the DNS garbage collector runs next (ms); set by the first request */
   private nextFqdnGc: number | undefined;
 
@@ -779,7 +794,7 @@ export class Datapath {
     if (dstEp) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
-        nodeName: dstNode, destinationNames: dstNames, eventType: EVENT_TRACE, destinationService: destService, direction: "INGRESS",
+        nodeName: this.hubbleNodeName(dstNode), destinationNames: dstNames, eventType: EVENT_TRACE, destinationService: destService, direction: "INGRESS",
         traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd,
       }));
     } else if (srcEp) {
@@ -787,7 +802,7 @@ export class Datapath {
       const toHost = dstIdent.id === ReservedIdentity.HOST;
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
-        nodeName: srcNode, destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
+        nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
         traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd,
       }));
     }
@@ -799,7 +814,7 @@ export class Datapath {
     if (srcEp) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
-        type: "L3_L4", nodeName: srcNode, sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
+        type: "L3_L4", nodeName: this.hubbleNodeName(srcNode), sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
         isReply: true, summary: l4Summary(pkt, true),
       }));
       explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
@@ -846,7 +861,7 @@ export class Datapath {
     if (d.emit) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd,
-        l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: EVENT_VERDICT,
+        l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_VERDICT,
         destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType,
         summary: st.summaryFwd, extensions: d.verdictExt,
         egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
@@ -857,7 +872,7 @@ export class Datapath {
     if (d.verdict === "DROPPED") {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
-        type: "L3_L4", nodeName: node, destinationNames: dstNames, eventType: dropEvent(d.dropReason),
+        type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: dropEvent(d.dropReason),
         destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt,
       }));
       result.verdict = "DROPPED";
@@ -879,7 +894,7 @@ export class Datapath {
       const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: outcome.error ? [outcome.error] : undefined });
       const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
-        type: "L7", nodeName: node, destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
+        type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
         isReply: false, summary, extensions: ext,
       });
       flows.push(requestFlow(outcome.request, outcome.requestSummary));
@@ -889,7 +904,7 @@ export class Datapath {
             time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
             // the reply comes from the service's backend: the service is the source's, as Hubble resolves
             // it by address after reverse NAT, never the client's
-            type: "L7", nodeName: node, l7: outcome.response, eventType: EVENT_L7, sourceService: destService, direction: label,
+            type: "L7", nodeName: this.hubbleNodeName(node), l7: outcome.response, eventType: EVENT_L7, sourceService: destService, direction: label,
             isReply: true, summary: outcome.responseSummary ?? "", extensions: ext,
           })
         : undefined;
