@@ -2,6 +2,8 @@
 // metrics at /metrics, and the Next.js UI for everything else. Tests start it with a temporary
 // database and port 0.
 import http from "node:http";
+import "./filter-regex-engine";
+import { originGuard } from "./request-origin";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { FlowBus } from "./bus";
@@ -74,9 +76,12 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION };
   const nextApp = opts.ui === false || !cfg.ui ? undefined : await loadNext(cfg, projectDir);
 
+  const guard = originGuard(cfg.host);
   const server = http.createServer((req, res) => {
     const pathname = (req.url ?? "/").split("?")[0]!;
     const isApi = pathname === "/api" || pathname.startsWith("/api/") || pathname === "/metrics";
+    const refused = guard.check(req, { crossSiteSensitive: isApi && req.method !== "GET" && req.method !== "HEAD" });
+    if (refused) return sendJson(res, 403, { error: refused });
     if (isApi && authorize && !authorize(req)) {
       res.setHeader("WWW-Authenticate", 'Bearer realm="flowscope"');
       return sendJson(res, 401, { error: "missing or wrong token: send Authorization: Bearer <FLOWSCOPE_TOKEN>" });
@@ -99,7 +104,14 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   });
   server.on("upgrade", (req, socket, head) => {
     const pathname = (req.url ?? "/").split("?")[0];
-    if (pathname === STREAM_PATH) return stream.handleUpgrade(req, socket, head);
+    if (pathname === STREAM_PATH) {
+      const refused = guard.check(req, { crossSiteSensitive: true });
+      if (refused) {
+        socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refused}\n`);
+        return;
+      }
+      return stream.handleUpgrade(req, socket, head);
+    }
     if (nextApp?.upgrade) return nextApp.upgrade(req, socket, head);
     socket.destroy();
   });

@@ -1,4 +1,5 @@
 // `npm run -s cli -- <command> …`: one entry point for every command-line tool.
+import "../filter-regex-engine";
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   trace: { summary: "send one request (or a list) through the datapath and show what happened", load: () => import("./commands/trace") },
   lint: { summary: "check policy files for mistakes and surprises", load: () => import("./commands/lint") },

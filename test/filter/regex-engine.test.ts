@@ -1,0 +1,27 @@
+// Filter regexes from clients: patterns that backtrack without end are refused, and on the server the
+// accepted ones run in RE2 (linear time), so adjacent quantifiers cannot stall the process.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import RE2 from "re2";
+import "../../server/filter-regex-engine";
+import { compileSafeRegExp } from "../../lib/filter/regex";
+import { FilterError } from "../../lib/filter/types";
+
+test("a quantified group repeated {N} times is refused like (x*)+, naming the field", () => {
+  for (const p of ["(.*){20}!", "(a+){2}", "(a*b?){3,}"]) {
+    assert.throws(() => compileSafeRegExp(p, "http_url"), (e: unknown) => e instanceof FilterError && e.field === "http_url" && /nested quantifiers/.test(e.message), p);
+  }
+  assert.ok(compileSafeRegExp("(ab){2}", "http_url").test("xabab"));
+  assert.ok(compileSafeRegExp("(a+)?b", "http_url").test("aab"));
+});
+
+test("the server matches with RE2: flags and group syntax carry over, and adjacent quantifiers stay linear", () => {
+  const adjacent = compileSafeRegExp(".*.*.*.*.*!", "http_url");
+  assert.ok(adjacent instanceof RE2, "RE2 is the server's engine");
+  assert.equal(adjacent.test("http://x/" + "a".repeat(100_000)), false);
+  assert.equal(adjacent.test("http://x/a!"), true);
+  assert.ok(compileSafeRegExp("(?i)^/API/", "http_path").test("/api/v1"));
+  assert.ok(compileSafeRegExp("(?s)a.b", "http_path").test("a\nb"));
+  assert.ok(compileSafeRegExp("(?P<v>v[0-9]+)/orders", "http_path").test("/api/v2/orders"));
+  assert.ok(compileSafeRegExp("^api\\.github\\.com\\.?$", "dns_query").test("api.github.com."));
+});
