@@ -9,14 +9,19 @@ import { withoutExtensions } from "../../lib/flow/strip-extensions";
 
 /** Waits for the response to drain, or to close if the client went away; leaves no listeners behind. */
 function drainOrClose(res: ServerResponse): Promise<void> {
+  // a connection that closed before we got here would never emit "close" again: the export's scan
+  // connection would then stay open for good
+  if (res.destroyed || res.writableEnded || res.closed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       res.off("drain", done);
       res.off("close", done);
+      res.off("error", done);
       resolve();
     };
     res.on("drain", done);
     res.on("close", done);
+    res.on("error", done);
   });
 }
 

@@ -68,3 +68,12 @@ export function intParam(params: URLSearchParams, name: string, def: number, min
   if (!Number.isInteger(n) || n < min) throw new HttpError(400, `${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`, name);
   return Math.min(n, max);
 }
+
+/** a path segment decoded, or a 400 naming `field` when it is not valid percent-encoding */
+export function decoded(s: string | undefined, field: string): string {
+  try {
+    return decodeURIComponent(s ?? "");
+  } catch {
+    throw new HttpError(400, `${field}: not a valid URL-encoded value`, field);
+  }
+}

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Datapath } from "../datapath";
 import { endpointsView, identitiesView, identityView, InspectError, ipcacheView, policyMapView, selectorsView } from "../datapath/inspect";
 import type { ApiContext } from "./router";
-import { HttpError, sendJson } from "./http-util";
+import { decoded, HttpError, sendJson } from "./http-util";
 
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
 
@@ -23,14 +23,6 @@ function answer<T>(res: ServerResponse, view: () => T): void {
     throw err;
   }
   sendJson(res, 200, body);
-}
-
-function decoded(s: string | undefined, field: string): string {
-  try {
-    return decodeURIComponent(s ?? "");
-  } catch {
-    throw new HttpError(400, `${field}: not a valid URL-encoded value`, field);
-  }
 }
 
 export const inspectRoutes: { method: string; pattern: RegExp; handler: Handler }[] = [

@@ -9,7 +9,7 @@ import type { FlowStore } from "../store/flow-store";
 import type { StreamServer } from "../stream/stream-server";
 import type { Simulator } from "../traffic/simulator";
 import { buildServiceMap } from "./service-map";
-import { HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
+import { decoded, HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
 import { exportNdjson, exportBundle } from "./export-routes";
 import { importHubble } from "./import-route";
 import { inspectRoutes } from "./inspect-routes";
@@ -128,8 +128,9 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/flows\/([^/]+)$/,
     handler: (ctx, _q, res, _u, m) => {
       ctx.store.flush();
-      const flow = ctx.store.reader.byUuid(decodeURIComponent(m[1]!));
-      if (!flow) throw new HttpError(404, `no flow with uuid ${JSON.stringify(decodeURIComponent(m[1]!).slice(0, 80))}`);
+      const uuid = decoded(m[1], "uuid");
+      const flow = ctx.store.reader.byUuid(uuid);
+      if (!flow) throw new HttpError(404, `no flow with uuid ${JSON.stringify(uuid.slice(0, 80))}`);
       sendJson(res, 200, flow);
     },
   },
@@ -177,7 +178,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/policies\/([^/]+)\/([^/]*)\/([^/]+)$/,
     handler: (ctx, _q, res, _u, m) => {
       const sim = requireSimulator(ctx);
-      const [kind, ns, name] = [m[1]!, m[2]!, m[3]!].map(decodeURIComponent);
+      const [kind, ns, name] = [decoded(m[1], "kind"), decoded(m[2], "namespace"), decoded(m[3], "name")];
       if (!sim.deletePolicy(kind!, ns || undefined, name!)) throw new HttpError(404, `no policy ${kind}/${ns}/${name}`);
       sendJson(res, 200, { deleted: { kind, namespace: ns || undefined, name }, revision: sim.datapath.revision() });
     },
@@ -187,7 +188,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/policies\/([^/]+)\/flows$/,
     handler: (ctx, _q, res, url, m) => {
       const params = new URLSearchParams(url.searchParams);
-      params.append("policy", decodeURIComponent(m[1]!));
+      params.append("policy", decoded(m[1], "policy"));
       sendJson(res, 200, getFlows(ctx, params));
     },
   },

@@ -42,8 +42,17 @@ function toPositioned(doc: Document, lc: LineCounter, src: string): PositionedDo
     return pos ? `line ${pos.line}: ${e.message.split("\n")[0]}` : e.message.split("\n")[0];
   });
   const start = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
+  let value: unknown;
+  if (!syntaxErrors.length) {
+    try {
+      value = doc.toJS({ maxAliasCount: 1000 });
+    } catch (err) {
+      // an alias bomb ("billion laughs") is refused while it is expanded: a problem with this document
+      syntaxErrors.push(`line ${lc.linePos(start).line}: ${(err as Error).message}`);
+    }
+  }
   return {
-    value: syntaxErrors.length ? undefined : doc.toJS({ maxAliasCount: 1000 }),
+    value,
     lines,
     startLine: lc.linePos(start).line,
     syntaxErrors,

@@ -176,9 +176,9 @@ export class StreamServer {
         return this.sendStatus(client);
       case "resume":
         client.paused = false;
-        // Everything that arrived while paused is after the cursor: serve it from history first.
+        // Everything that arrived while paused is after the cursor: serve it from history first, behind
+        // what was already queued (queued flows are before the cursor, so dropping them would lose them).
         client.catchingUp = true;
-        client.queue.clear();
         return this.sendStatus(client);
       case "ping":
         return this.send(client, { type: "pong", ...(typeof msg.id === "string" ? { id: msg.id.slice(0, 64) } : {}) });

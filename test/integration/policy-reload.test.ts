@@ -111,3 +111,28 @@ test("POST /api/policies/preview replays the scenario's traffic with a change wi
     await s.close();
   }
 });
+
+test("an alias bomb and a badly encoded path segment are 400s naming the problem, and change nothing", async () => {
+  const s = await startTestServer({ scenario: path.resolve("server/scenarios/star-wars/scenario.yaml"), rate: 0 });
+  try {
+    const before = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
+    const levels = ["a: &a [x, x, x, x, x, x, x, x, x, x]"];
+    for (let i = 1; i < 8; i++) levels.push(`l${i}: &l${i} [${Array(10).fill(i === 1 ? "*a" : `*l${i - 1}`).join(", ")}]`);
+    const bomb = levels.join("\n") + "\n";
+    for (const [method, url] of [["PUT", "/api/policies"], ["POST", "/api/policies/preview"]] as const) {
+      const r = await getJson<{ warnings: { message: string }[] }>(`${s.url}${url}`, { method, body: bomb });
+      assert.equal(r.status, 400, `${method} ${url}`);
+      assert.match(r.body.warnings[0]!.message, /Excessive alias count/);
+    }
+    const badUuid = await getJson<{ error: string; field: string }>(`${s.url}/api/flows/%E0`);
+    assert.equal(badUuid.status, 400);
+    assert.equal(badUuid.body.field, "uuid");
+    const badDelete = await getJson<{ error: string; field: string }>(`${s.url}/api/policies/%E0/default/rule1`, { method: "DELETE" });
+    assert.equal(badDelete.status, 400);
+    assert.equal(badDelete.body.field, "kind");
+    assert.equal((await getJson<{ field: string }>(`${s.url}/api/policies/%E0/flows`)).body.field, "policy");
+    assert.equal((await getJson<PoliciesResponse>(`${s.url}/api/policies`)).body.revision, before.body.revision);
+  } finally {
+    await s.close();
+  }
+});

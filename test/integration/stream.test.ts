@@ -214,3 +214,26 @@ test("exposed beyond loopback, the token is required for REST and WebSocket", as
     await s.close();
   }
 });
+
+test("pausing and resuming over and over while flows arrive skips none and repeats none", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    const c = await connect(s.url);
+    c.ws.send(JSON.stringify({ type: "subscribe" }));
+    await waitFor("subscribed", () => (c.messages.some((m) => m.type === "status") ? true : undefined));
+    const ids: number[] = [];
+    for (let round = 0; round < 40; round++) {
+      ids.push(...s.ctx.bus.publish(Array.from({ length: 250 }, () => makeFlow())).map((f) => f.id));
+      c.ws.send(JSON.stringify({ type: round % 2 === 0 ? "pause" : "resume" }));
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    c.ws.send(JSON.stringify({ type: "resume" }));
+    await waitFor("every flow", () => (c.flows.length >= ids.length ? true : undefined), 30_000);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(c.flows.map((f) => Number(f.id)), ids, "each published flow once, in order");
+    assert.equal(c.messages.filter((m) => m.type === "lost_events").length, 0);
+    c.ws.close();
+  } finally {
+    await s.close();
+  }
+});
