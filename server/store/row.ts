@@ -105,10 +105,25 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
   copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
   json = toHubbleJson(copy);
   if (json.length <= MAX_JSON) return copy;
-  // Still too big: keep the record and say so, rather than lose the flow.
+  // Still too big: keep the record and say so, rather than lose the flow. Whatever field carried the
+  // bulk (an imported node name, IP or pod name of megabytes), every string and list is cut to size.
   delete copy.flow.l7;
+  copy.flow = boundAll(copy.flow) as Flow;
+  if (typeof copy.node_name === "string") copy.node_name = copy.node_name.slice(0, 256);
   copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record truncated, ${json.length} bytes]`.slice(0, MAX_TEXT);
   return copy;
+}
+
+/** `v` with every string cut to MAX_TEXT characters and every list to 64 items, at any depth */
+function boundAll(v: unknown): unknown {
+  if (typeof v === "string") return v.length > MAX_TEXT ? v.slice(0, MAX_TEXT) : v;
+  if (Array.isArray(v)) return v.slice(0, 64).map(boundAll);
+  if (v && typeof v === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k.slice(0, 128)] = boundAll(x);
+    return out;
+  }
+  return v;
 }
 
 export function flowColumns(env: FlowEnvelope): FlowColumns {

@@ -8,7 +8,7 @@ import Database from "better-sqlite3";
 import { Datapath } from "../../server/datapath";
 import { DEFAULT_SCENARIO } from "../../server/config";
 import { FragmentRegistry } from "../../server/store/fragments";
-import { flowColumns, flowToRow, ROW_COLUMNS } from "../../server/store/row";
+import { flowColumns, flowToRow, MAX_JSON, MAX_TEXT, ROW_COLUMNS } from "../../server/store/row";
 import { makeFlow } from "../helpers/flows";
 
 test("each row value sits in the column ROW_COLUMNS names for it", () => {
@@ -34,5 +34,25 @@ test("each row value sits in the column ROW_COLUMNS names for it", () => {
   });
   // the datapath's records cover forwarded, dropped and L7 kinds, so every column is exercised
   assert.ok(kinds.size >= 4, [...kinds].join(" "));
+  db.close();
+});
+
+test("a record too large to keep is cut to size whichever field carries the bulk, and says so", () => {
+  const db = new Database(":memory:");
+  const dir = path.join(process.cwd(), "prisma", "migrations");
+  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const fragments = new FragmentRegistry(db);
+  const huge = makeFlow({ srcNs: "a", dstNs: "b" });
+  huge.node_name = "N".repeat(900_000);
+  huge.flow.node_name = "N".repeat(900_000);
+  huge.flow.IP = { source: "1".repeat(100_000), destination: "<img src=x onerror=alert(1)>".repeat(2000) };
+  huge.flow.uuid = "u".repeat(5000);
+  const values = flowToRow(1, huge, fragments);
+  const body = fragments.expand(values[ROW_COLUMNS.indexOf("body")] as string);
+  assert.ok(body.length <= MAX_JSON, `stored ${body.length} bytes`);
+  const stored = JSON.parse(body) as { flow: { Summary?: string; node_name?: string; IP?: { source?: string } }; node_name?: string };
+  assert.match(stored.flow.Summary ?? "", /\[flowscope: record truncated, \d+ bytes\]/);
+  assert.equal(stored.flow.IP?.source?.length, MAX_TEXT);
+  assert.ok((stored.node_name ?? "").length <= 256);
   db.close();
 });
