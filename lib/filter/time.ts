@@ -2,13 +2,13 @@
 // (`30s`, `5m`, `1h30m`, `500ms`) meaning "that long before now".
 import { FilterError } from "./types";
 
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds of a duration like `1h43m` or `500ms`, or null if it is not one. */
+/** Milliseconds of a duration like `1h43m`, `500ms` or `.5h` (Go's time.ParseDuration units, plus d), or null. */
 export function parseDuration(s: string): number | null {
-  if (!/^(\d+(\.\d+)?(ms|s|m|h|d))+$/.test(s)) return null;
+  if (!/^((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d))+$/.test(s)) return null;
   let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  for (const m of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
   return total;
 }
 
@@ -20,6 +20,9 @@ export function timestampMs(s: string | undefined): number {
   const m = RFC3339_RE.exec(s);
   if (!m) return NaN;
   const [, y, mo, d, h = "00", mi = "00", sec = "00", frac = "", zone] = m;
+  // Date.UTC rolls 2024-13-45T99:99 over into a later date: a field out of range is not a time
+  const day = new Date(Date.UTC(+y, +mo - 1, +d));
+  if (day.getUTCMonth() !== +mo - 1 || day.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) return NaN;
   let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec) + Math.floor(Number((frac + "000").slice(0, 3)));
   if (zone && zone.toUpperCase() !== "Z") {
     const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;

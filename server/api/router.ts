@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlowsPage, NamespacesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
+import { parseTimeArg } from "../../lib/filter/time";
 import type { FlowBus } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import type { StreamServer } from "../stream/stream-server";
@@ -199,10 +200,14 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   ...inspectRoutes,
 ];
 
+/** the same time forms /api/flows takes (RFC 3339, epoch ms, durations like 5m) */
 function timeOrThrow(v: string, field: string): number {
-  const n = /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(n)) throw new HttpError(400, `${field}: not a time: ${JSON.stringify(v)}`, field);
-  return n;
+  try {
+    return parseTimeArg(v, field);
+  } catch (err) {
+    if (err instanceof FilterError) throw new HttpError(400, err.message, err.field);
+    throw err;
+  }
 }
 
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -7,6 +7,7 @@ import { fromSearchParams, toSearchParams } from "../../lib/filter/parse-params"
 import { formatUiEntry, parseUiEntry, parseUiFilter, uiViewToQuery } from "../../lib/filter/parse-ui";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { FLOWS } from "./flows";
+import { parseTimeArg } from "../../lib/filter/time";
 
 const ids = (query: FlowQuery) => FLOWS.filter(compileQuery(query, { now: Date.parse("2024-05-01T10:00:10Z") })).map((f) => f.uuid);
 
@@ -154,4 +155,15 @@ test("UI view: namespaces + verdict + free text", () => {
   assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], text: "!to:pod=kube-system/ !label=app=db" })), ["f2", "f3"]);
   assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], text: "from:label=app=api" })), ["f3"]);
   assert.deepEqual(ids(fromSearchParams("namespace=shop&q=" + encodeURIComponent("to:label=app=web"))), ["f3"]);
+});
+
+test("time arguments: Go durations (us, ns, .5h), out-of-range dates refused, service map takes the same forms", () => {
+  const now = Date.parse("2024-05-01T10:00:00Z");
+  assert.equal(parseTimeArg(".5h", "since", now), now - 1_800_000);
+  assert.equal(parseTimeArg("1h30m", "since", now), now - 5_400_000);
+  assert.equal(parseTimeArg("500us", "since", now), now - 0.5);
+  assert.equal(parseTimeArg("2024-05-01T09:00:00Z", "since", now), Date.parse("2024-05-01T09:00:00Z"));
+  for (const bad of ["2024-13-45T99:99:99Z", "2024-02-30", "2024-05-01T24:00:00Z", "5 minutes"]) {
+    assert.throws(() => parseTimeArg(bad, "until", now), (e: unknown) => e instanceof FilterError && e.field === "until", bad);
+  }
 });

@@ -137,6 +137,11 @@ test("service map, namespaces and a policy's flows come from the stored history"
     for (const n of ["production", "payments", "kube-system"]) assert.ok(ns.body.namespaces.some((x) => x.namespace === n), `namespace ${n}`);
     const map = await getJson<ServiceMap>(`${s.url}/api/service-map`);
     assert.equal(map.status, 200);
+    // the window takes the same time forms as /api/flows
+    assert.equal((await getJson<ServiceMap>(`${s.url}/api/service-map?since=10m`)).body.nodes.length, map.body.nodes.length);
+    const badWindow = await getJson<{ field: string }>(`${s.url}/api/service-map?until=2024-13-45T99:99:99Z`);
+    assert.equal(badWindow.status, 400);
+    assert.equal(badWindow.body.field, "until");
     assert.ok(map.body.nodes.length >= 5, `${map.body.nodes.length} map nodes`);
     assert.ok(map.body.edges.length >= 5, `${map.body.edges.length} map edges`);
     const ids = new Set(map.body.nodes.map((n) => n.id));
