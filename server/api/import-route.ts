@@ -16,11 +16,28 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   const importer = new HubbleImporter(false);
   let batch: FlowEnvelope[] = [];
   let imported = 0;
+  let duplicates = 0;
   let total = 0;
   let rest = "";
+  // A flow already stored (same uuid, e.g. the same file imported twice) is skipped here rather than
+  // published: the store would ignore it, but the stream and the metrics would count it again. Earlier
+  // batches are committed before each lookup, so only this batch's own repeats need remembering.
   const flush = () => {
-    if (batch.length) ctx.bus.publish(batch);
-    imported += batch.length;
+    if (!batch.length) return;
+    ctx.store.flush();
+    const uuids = batch.map((e) => e.flow.uuid).filter((u): u is string => typeof u === "string" && u !== "");
+    const stored = ctx.store.reader.existingUuids(uuids);
+    const seen = new Set<string>();
+    const fresh = batch.filter((e) => {
+      const u = e.flow.uuid;
+      if (!u) return true;
+      if (stored.has(u) || seen.has(u)) return false;
+      seen.add(u);
+      return true;
+    });
+    duplicates += batch.length - fresh.length;
+    if (fresh.length) ctx.bus.publish(fresh);
+    imported += fresh.length;
     batch = [];
   };
   const pushLine = (line: string) => {
@@ -54,8 +71,9 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   flush();
   ctx.store.flush();
   const r = importer.result;
-  sendJson(res, r.errors.length && imported === 0 ? 400 : 200, {
+  sendJson(res, r.errors.length && imported === 0 && duplicates === 0 ? 400 : 200, {
     imported,
+    duplicates,
     lines: r.lines,
     errors: r.errors.slice(0, 100),
     errorCount: r.errors.length,

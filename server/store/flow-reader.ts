@@ -174,6 +174,17 @@ export class FlowReader {
     }
   }
 
+  /** which of `uuids` are already stored */
+  existingUuids(uuids: readonly string[]): Set<string> {
+    const found = new Set<string>();
+    for (let i = 0; i < uuids.length; i += 500) {
+      const part = uuids.slice(i, i + 500);
+      const rows = this.prepare(`SELECT uuid FROM flows WHERE uuid IN (${part.map(() => "?").join(",")})`).all(...part) as { uuid: string }[];
+      for (const r of rows) found.add(r.uuid);
+    }
+    return found;
+  }
+
   byUuid(uuid: string): StoredFlow | undefined {
     const row = this.prepare("SELECT id, body FROM flows WHERE uuid = ?").get(uuid) as StoredRow | undefined;
     return row ? toStored({ id: row.id, json: this.fragments.expand(row.body) }) : undefined;

@@ -106,6 +106,14 @@ test("importing a real Hubble export keeps the good lines and names the bad ones
     // filled in from the flow, so compare the flows).
     assert.deepEqual(exported.map((l) => JSON.parse(l).flow), good.map((l) => JSON.parse(l).flow));
     assert.deepEqual(exported.filter((l) => good.includes(l)).length, good.length - 1);
+    // Importing the same file again stores nothing new, says so, and streams nothing twice.
+    const streamedBefore = s.ctx.bus.lastId();
+    const again = await getJson<{ imported: number; duplicates: number }>(`${s.url}/api/import`, { method: "POST", body, headers: { "Content-Type": "application/x-ndjson" } });
+    assert.equal(again.status, 200);
+    const withUuid = good.filter((l) => JSON.parse(l).flow.uuid).length;
+    assert.equal(again.body.duplicates, withUuid);
+    assert.equal(again.body.imported, good.length - withUuid);
+    assert.equal(s.ctx.bus.lastId() - streamedBefore, good.length - withUuid, "only flows without a uuid are published again");
   } finally {
     await s.close();
   }
