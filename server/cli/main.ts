@@ -5,6 +5,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv
   lint: { summary: "check policy files for mistakes and surprises", load: () => import("./commands/lint") },
   observe: { summary: "query or follow flows like `hubble observe`", load: () => import("./commands/observe") },
   export: { summary: "export flows as Hubble NDJSON or an evidence bundle", load: () => import("./commands/export") },
+  import: { summary: "import a Hubble export (hubble observe -o json) into the running server", load: () => import("./commands/import") },
   verify: { summary: "verify an evidence bundle offline", load: () => import("./commands/verify") },
   "fqdn-cache": { summary: "list the FQDN cache (like `cilium-dbg fqdn cache list`)", load: () => import("./commands/fqdn-cache") },
   endpoint: { summary: "list endpoints and their policy enforcement (like `cilium-dbg endpoint list`)", load: () => import("./commands/endpoint") },

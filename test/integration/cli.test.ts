@@ -100,3 +100,26 @@ test("observe output flags: dict records separated as hubble does, --print-node-
   assert.equal(names.code, 0, names.stderr);
   assert.match(names.stdout, /DENIED BY shop\/deny-all \(CiliumNetworkPolicy\)/);
 });
+
+test("import sends a Hubble export to the running server and reports bad lines by number; a second run finds duplicates", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    const file = path.join(s.tmpDir, "hubble.json");
+    const good = Array.from({ length: 3 }, () => JSON.stringify(makeFlow({ srcNs: "shop", dstNs: "shop" })));
+    fs.writeFileSync(file, [good[0], "not json at all", good[1], '{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"2"}}', good[2]].join("\n") + "\n");
+    const r = await cli(["import", "--server", s.url, file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /imported 3 flows from 5 lines; skipped 1 lost_events; 1 bad line/);
+    assert.match(r.stderr, /^line 2: /m);
+    s.ctx.store.flush();
+    assert.equal(s.ctx.store.storedFlows(), 3);
+    const again = await cli(["import", "--server", s.url, file]);
+    assert.match(again.stdout, /imported 0 flows from 5 lines; 3 already stored \(same uuid\)/);
+    const usage = await cli(["import"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /expected one FILE/);
+    assert.equal((await cli(["import", "--server", s.url, path.join(s.tmpDir, "missing.json")])).code, 2);
+  } finally {
+    await s.close();
+  }
+});
