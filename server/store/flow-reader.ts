@@ -17,6 +17,8 @@ export interface PageOptions {
   order: "asc" | "desc";
   /** at most this many rows are examined for one page when a residual filter is in play */
   scanBudget?: number;
+  /** and for at most this long (ms); the page then ends early with a cursor to continue from */
+  scanMs?: number;
 }
 
 export interface Page {
@@ -72,6 +74,9 @@ export class FlowReader {
     const limit = Math.max(1, opts.limit);
     if (translated.branches) return this.pageByBranches(translated.branches, desc, limit, opts.cursor);
     const budget = opts.scanBudget ?? 200_000;
+    // Rows checked one by one run on the thread every client shares: stop after a quarter of a second
+    // with a cursor to continue from, rather than hold the stream, the simulator and other requests.
+    const deadline = performance.now() + (opts.scanMs ?? 250);
     const chunk = residual ? Math.min(Math.max(limit * 4, 500), 5000) : limit;
     const sql = `SELECT id, body FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
     const st = this.prepare(sql);
@@ -89,7 +94,7 @@ export class FlowReader {
       }
       scanned += rows.length;
       if (rows.length < chunk) return { flows: out };
-      if (scanned >= budget) return { flows: out, nextCursor: cursor };
+      if (scanned >= budget || performance.now() > deadline) return { flows: out, nextCursor: cursor };
     }
   }
 

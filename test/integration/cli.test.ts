@@ -47,6 +47,9 @@ test("observe, export --bundle and verify work against a running server", async 
     const bad = await cli(["observe", "--server", s.url, "--verdict", "MAYBE"]);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /MAYBE/);
+    // combinations hubble refuses
+    assert.match((await cli(["observe", "--server", s.url, "--first", "3", "--follow"])).stderr, /cannot set both --first and --follow/);
+    assert.match((await cli(["observe", "--server", s.url, "-o", "table", "--follow"])).stderr, /table output format is not compatible with follow mode/);
 
     const bundle = path.join(s.tmpDir, "evidence.tar.gz");
     const exp = await cli(["export", "--server", s.url, "--namespace", "payments", "--bundle", bundle]);

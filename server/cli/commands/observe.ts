@@ -162,6 +162,13 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const query = parsed.query;
+  // combinations hubble observe refuses (flows.go getFlowsRequest / handleFlowArgs)
+  const conflict =
+    opts.follow && query.first ? "cannot set both --first and --follow" : opts.follow && opts.output === "table" ? "table output format is not compatible with follow mode" : undefined;
+  if (conflict) {
+    console.error(`observe: ${conflict}`);
+    return 2;
+  }
   const printer = new Printer(opts.output, opts.print);
   if (opts.inputFile) return observeFile(opts.inputFile, query, printer);
 
