@@ -306,13 +306,8 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
     preds.push((f) => {
       const url = f.l7?.http?.url;
       if (!url) return false;
-      let path: string;
-      try {
-        path = new URL(url, "http://x").pathname;
-      } catch {
-        return false;
-      }
-      return res.some((r) => r.test(path));
+      const path = requestPath(url);
+      return path !== undefined && res.some((r) => r.test(path));
     });
   }
   const urls = strings(ff, "http_url", where);
@@ -422,3 +417,25 @@ export function matchFlow(query: FlowQuery, flow: Flow): boolean {
   return fn(flow);
 }
 
+
+/**
+ * The path of a request URL as Go's url.ParseRequestURI(u).Path gives it (what hubble's http_path filter
+ * matches): percent-decoded, with dot segments kept, without query or fragment. undefined when the
+ * escapes are malformed (Go's parse fails, and the flow does not match).
+ */
+export function requestPath(url: string): string | undefined {
+  let rest = url;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(rest);
+  if (scheme) {
+    rest = rest.slice(scheme[0].length);
+    const slash = rest.search(/[/?#]/);
+    rest = slash < 0 ? "" : rest.slice(slash);
+  }
+  const end = rest.search(/[?#]/);
+  const raw = end < 0 ? rest : rest.slice(0, end);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
+}

@@ -6,6 +6,7 @@ import RE2 from "re2";
 import "../../server/filter-regex-engine";
 import { compileSafeRegExp } from "../../lib/filter/regex";
 import { FilterError } from "../../lib/filter/types";
+import { compileQuery, requestPath } from "../../lib/filter/match";
 
 test("a quantified group repeated {N} times is refused like (x*)+, naming the field", () => {
   for (const p of ["(.*){20}!", "(a+){2}", "(a*b?){3,}"]) {
@@ -24,4 +25,15 @@ test("the server matches with RE2: flags and group syntax carry over, and adjace
   assert.ok(compileSafeRegExp("(?s)a.b", "http_path").test("a\nb"));
   assert.ok(compileSafeRegExp("(?P<v>v[0-9]+)/orders", "http_path").test("/api/v2/orders"));
   assert.ok(compileSafeRegExp("^api\\.github\\.com\\.?$", "dns_query").test("api.github.com."));
+});
+
+test("http_path matches the request path as Go's ParseRequestURI gives it: decoded, dot segments kept", () => {
+  assert.equal(requestPath("http://h/api/../admin/users"), "/api/../admin/users");
+  assert.equal(requestPath("http://h/caf%C3%A9/x%2Fy?q=1#f"), "/café/x/y");
+  assert.equal(requestPath("http://h?x=1"), "");
+  assert.equal(requestPath("http://h/%E0"), undefined, "a malformed escape matches nothing");
+  const q = (path: string) => compileQuery({ whitelist: [{ http_path: [path] }], blacklist: [] });
+  const flow = (url: string) => ({ l7: { type: "REQUEST" as const, http: { method: "GET", url } } });
+  assert.equal(q("^/admin")(flow("http://h/api/../admin/users")), false);
+  assert.equal(q("x/y$")(flow("http://h/caf%C3%A9/x%2Fy")), true);
 });

@@ -71,7 +71,7 @@ test("a row-by-row scan that runs out of time ends its page early with a cursor,
     const first = store.reader.page(query, { limit: 400, order: "asc", scanMs: 0 });
     assert.ok(first.nextCursor !== undefined && first.flows.length < want.length, "the page ended early with a cursor");
     const got = first.flows.map((f) => f.id);
-    let cursor = first.nextCursor;
+    let cursor: number | undefined = first.nextCursor;
     for (let guard = 0; cursor !== undefined && guard < 1000; guard++) {
       const page = store.reader.page(query, { limit: 400, order: "asc", cursor, scanMs: 0 });
       got.push(...page.flows.map((f) => f.id));
