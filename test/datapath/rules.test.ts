@@ -152,6 +152,23 @@ test("protocol ANY (or none) covers TCP, UDP and SCTP", () => {
   assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 5002, protocol: "SCTP" }).drop_reason_desc, "POLICY_DENIED");
 });
 
+test("a CNP subject's k8s: namespace key is replaced by the policy's namespace; an unprefixed one stays and is ANDed", () => {
+  const web = (key: string) => `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: p, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: web, ${key}: other } }
+  ingress: [{}]`;
+  // k8s: — overridden by the policy's namespace, so default/web is selected (and denies everything)
+  const k8s = makeDatapath(SCN, { "p.yaml": web("k8s:io.kubernetes.pod.namespace") });
+  assert.equal(trace(k8s, { from: "default/client", to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+  // unprefixed (any:) — kept: namespace must be both default and other, so the policy selects nothing
+  const anyKey = makeDatapath(SCN, { "p.yaml": web("io.kubernetes.pod.namespace") });
+  const r = trace(anyKey, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.equal(verdictEvents(r).length, 0, "no policy selects web");
+});
+
 test("CIDR rules: except, LPM identities, never matching pods", () => {
   const dp = makeDatapath(SCN, { "p.yaml": clientEgress(`  egress:
   - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.10.0.0/16] }]
