@@ -32,18 +32,21 @@ function attachmentName(prefix: string, ext: string): string {
 /** Stored rows hold the envelope already in Hubble's byte format, so export copies them out. */
 /**
  * `extensions=true` keeps Flowscope's decision details (the flow's `extensions` Any); without it the lines
- * are what Hubble's own tools read, which refuse an Any of a type they do not know.
+ * are what Hubble's own tools read, which refuse an Any of a type they do not know. The NDJSON export
+ * leaves them out unless asked; an evidence bundle keeps them unless told not to, because which policies
+ * put an endpoint into default deny, and which rule decided, are the evidence.
  */
-function wantsExtensions(params: URLSearchParams): boolean {
+function wantsExtensions(params: URLSearchParams, byDefault: boolean): boolean {
   const v = params.get("extensions");
-  if (v === null || v === "" || v === "false" || v === "0") return false;
+  if (v === null || v === "") return byDefault;
+  if (v === "false" || v === "0") return false;
   if (v === "true" || v === "1") return true;
   throw new HttpError(400, `extensions must be true or false, got ${JSON.stringify(v.slice(0, 40))}`, "extensions");
 }
 
 function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
   const query = queryFromParams(params);
-  const keep = wantsExtensions(params);
+  const keep = wantsExtensions(params, true);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
   try {
@@ -58,7 +61,7 @@ const NEWLINE = Buffer.from("\n");
 /** exportLines as UTF-8 bytes, made without the intermediate strings (the NDJSON route's form) */
 function* exportLineBytes(ctx: ApiContext, params: URLSearchParams): Generator<Buffer> {
   const query = queryFromParams(params);
-  const extensions = wantsExtensions(params);
+  const extensions = wantsExtensions(params, false);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
   try {

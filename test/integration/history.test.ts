@@ -57,8 +57,18 @@ test("export streams exactly the stored flows as `hubble observe -o json` lines,
 test("an evidence bundle downloads, verifies offline, and tampering is caught with the line number", async () => {
   const s = await startTestServer({ simulate: false });
   try {
-    s.ctx.bus.publish(Array.from({ length: 50 }, (_, i) => makeFlow({ srcNs: "payments", dstNs: "payments", verdict: i % 2 ? "DROPPED" : "FORWARDED" })));
+    const decided = { "@type": "type.googleapis.com/flowscope.v1.FlowDecision", default_deny_by: [{ name: "lockdown", namespace: "payments", kind: "CiliumNetworkPolicy" }] };
+    s.ctx.bus.publish(
+      Array.from({ length: 50 }, (_, i) => {
+        const f = makeFlow({ srcNs: "payments", dstNs: "payments", verdict: i % 2 ? "DROPPED" : "FORWARDED" });
+        if (i % 2) f.flow.extensions = decided;
+        return f;
+      }),
+    );
     s.ctx.store.flush();
+    // The bundle keeps the decision details (they are the evidence) unless told not to.
+    const plain = readTar(zlib.gunzipSync(Buffer.from(await (await fetch(`${s.url}/api/export/bundle?namespace=payments&verdict=DROPPED&extensions=false`)).arrayBuffer())));
+    assert.equal(plain.find((e) => e.name === "flows.ndjson")!.data.toString("utf8").includes('"extensions"'), false);
     const res = await fetch(`${s.url}/api/export/bundle?namespace=payments&verdict=DROPPED`);
     assert.equal(res.status, 200);
     const buf = Buffer.from(await res.arrayBuffer());
@@ -67,6 +77,8 @@ test("an evidence bundle downloads, verifies offline, and tampering is caught wi
     assert.equal(ok.ok, true);
     assert.equal(ok.lines, 25);
     const names = readTar(zlib.gunzipSync(buf)).map((e) => e.name);
+    const kept = readTar(zlib.gunzipSync(buf)).find((e) => e.name === "flows.ndjson")!.data.toString("utf8").split("\n").filter(Boolean);
+    assert.ok(kept.every((l) => JSON.parse(l).flow.extensions?.default_deny_by?.[0]?.name === "lockdown"), "every evidence line names the default-deny policy");
     for (const f of ["flows.ndjson", "query.json", "policies.json", "fqdn-cache.json", "manifest.json"]) assert.ok(names.includes(f), `bundle has ${f}`);
 
     // Change one flow line inside the archive and re-pack it: verify names that line.
