@@ -53,6 +53,8 @@ export interface ClusterService {
   ipNum: number;
   ports: ServicePort[];
   selector: Record<string, string>;
+  /** the Service's own labels (k8s: source), for k8sServiceSelector */
+  labelIndex: LabelIndex;
   backends: Pod[];
 }
 
@@ -231,7 +233,8 @@ export class Cluster {
       const backends = this.endpoints.filter(
         (p) => p.namespace === svc.namespace && Object.entries(svc.selector).every(([k, v]) => p.podLabels[k] === v),
       );
-      const cs: ClusterService = { name: svc.name, namespace: svc.namespace, clusterIP: formatIPv4(ipNum), ipNum, ports: svc.ports, selector: svc.selector, backends };
+      const labelIndex = indexLabels(Object.entries(svc.labels ?? {}).map(([k, v]) => formatLabel("k8s", k, v)));
+      const cs: ClusterService = { name: svc.name, namespace: svc.namespace, clusterIP: formatIPv4(ipNum), ipNum, ports: svc.ports, selector: svc.selector, labelIndex, backends };
       this.services.push(cs);
       this.serviceByKey.set(`${svc.namespace}/${svc.name}`, cs);
       this.serviceByIp.set(ipNum, cs);

@@ -2,7 +2,6 @@
 // or go (CIDR prefixes, learned FQDN IPs) only the selectors whose answer changed report the
 // endpoints that used them, so only those endpoints (and the maps they share) recompile.
 import type { Cluster } from "../cluster/model";
-import { indexLabels } from "../cluster/labels";
 import { cidrContains, type Cidr } from "../cluster/ip";
 import { selectorMatches } from "./selector";
 import type { FqdnCache } from "./fqdn-cache";
@@ -11,7 +10,6 @@ import type { CidrGroup } from "./policy/cidr-group";
 
 export type IdentitySet = number[] | "ANY";
 
-const EMPTY_INDEX = indexLabels([]);
 
 export class SelectorCache {
   private readonly cache = new Map<string, { peer: Peer; node: string; requires: Selector[]; ids: IdentitySet }>();
@@ -156,7 +154,7 @@ export class SelectorCache {
         for (const s of this.cluster.services) {
           if (peer.namespace !== undefined && s.namespace !== peer.namespace) continue;
           if (peer.name !== undefined && s.name !== peer.name) continue;
-          if (peer.reqs && !selectorMatches({ reqs: peer.reqs, text: "" }, EMPTY_INDEX)) continue;
+          if (peer.reqs && !selectorMatches({ reqs: peer.reqs, text: "" }, s.labelIndex)) continue;
           for (const b of s.backends) out.add(b.identity.id);
         }
         return [...out];

@@ -180,10 +180,11 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
   const wlKeys = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
   const services: ServiceSpec[] = c.arr(o.services, "services").map((s, i) => {
     const p = `services[${i}]`;
-    const x = c.obj(s, p, ["name", "namespace", "selector", "ports", "clusterIP"], ["name", "namespace", "ports"]);
+    const x = c.obj(s, p, ["name", "namespace", "labels", "selector", "ports", "clusterIP"], ["name", "namespace", "ports"]);
     const svc: ServiceSpec = {
       name: checkName(c, x.name, `${p}.name`),
       namespace: checkName(c, x.namespace, `${p}.namespace`),
+      ...(x.labels !== undefined ? { labels: checkLabels(c, x.labels, `${p}.labels`) } : {}),
       selector: checkLabels(c, x.selector, `${p}.selector`),
       ports: c.arr(x.ports, `${p}.ports`).map((pp, j) => {
         const q = `${p}.ports[${j}]`;
@@ -206,6 +207,7 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     services.push({
       name: "kube-dns",
       namespace: "kube-system",
+      labels: { "k8s-app": "kube-dns" },
       selector: { "k8s-app": "kube-dns" },
       ports: [
         { name: "dns", port: 53, targetPort: 53, protocol: "UDP" },

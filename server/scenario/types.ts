@@ -34,6 +34,8 @@ export interface ServicePort {
 export interface ServiceSpec {
   name: string;
   namespace: string;
+  /** the Service object's own labels: what a toServices k8sServiceSelector matches */
+  labels?: Record<string, string>;
   selector: Record<string, string>;
   ports: ServicePort[];
   clusterIP?: string;

@@ -169,6 +169,22 @@ spec:
   assert.equal(verdictEvents(r).length, 0, "no policy selects web");
 });
 
+test("toServices k8sServiceSelector selects services by their own labels (and namespace)", () => {
+  const scn = `${SCN}
+services:
+  - { name: web, namespace: default, labels: { exposure: public }, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
+  - { name: tagged, namespace: default, labels: { exposure: internal }, selector: { env: dev }, ports: [{ port: 81, targetPort: 81 }] }
+`;
+  const egress = (sel: string) => clientEgress(`  egress:\n  - toServices: [{ k8sServiceSelector: { selector: ${sel} } }]`);
+  const pub = makeDatapath(scn, { "p.yaml": egress("{ matchLabels: { exposure: public } }") });
+  assert.equal(pub.warnings.length, 0, JSON.stringify(pub.warnings));
+  assert.equal(trace(pub, { from: "default/client", toService: "default/web", port: 80 }).verdict, "FORWARDED");
+  assert.equal(trace(pub, { from: "default/client", toService: "default/tagged", port: 81 }).drop_reason_desc, "POLICY_DENIED");
+  const none = makeDatapath(scn, { "p.yaml": egress("{ matchLabels: { exposure: secret } }") });
+  assert.equal(trace(none, { from: "default/client", toService: "default/web", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  assert.throws(() => makeDatapath(SCN + "\nservices:\n  - { name: x, namespace: default, labels: { \"bad key!\": v }, selector: { app: web }, ports: [{ port: 80 }] }\n", {}), /services\[0\]\.labels/);
+});
+
 test("CIDR rules: except, LPM identities, never matching pods", () => {
   const dp = makeDatapath(SCN, { "p.yaml": clientEgress(`  egress:
   - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.10.0.0/16] }]
