@@ -2,9 +2,7 @@
 // on a real in-memory SQLite table.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { compileQuery } from "../../lib/filter/match";
 import type { FlowQuery } from "../../lib/filter/types";
 import type { Flow } from "../../lib/flow/types";
@@ -12,6 +10,7 @@ import { queryToSql } from "../../server/store/filter-sql";
 import { FragmentRegistry, INSERT_FRAGMENT_SQL } from "../../server/store/fragments";
 import { flowToRow, INSERT_ROW_SQL } from "../../server/store/row";
 import { FLOWS } from "./flows";
+import { migratedMemoryDb } from "../helpers/memory-db";
 
 const q = (whitelist: FlowQuery["whitelist"], blacklist: FlowQuery["blacklist"] = [], extra: Partial<FlowQuery> = {}): FlowQuery => ({ whitelist, blacklist, ...extra });
 
@@ -70,11 +69,7 @@ test("matchFlow: table of hand-computed expectations", () => {
 
 /** An in-memory database with the committed migrations applied, holding FLOWS as the store writes them. */
 function createDb(): Database.Database {
-  const db = new Database(":memory:");
-  const dir = path.join(process.cwd(), "prisma", "migrations");
-  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) {
-    db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
-  }
+  const db = migratedMemoryDb();
   db.exec("DROP TABLE flows_v1");
   const fragments = new FragmentRegistry(db);
   const rows = FLOWS.map((f, i) => flowToRow(i + 1, { flow: f, time: f.time ?? "", node_name: f.node_name ?? "" }, fragments));

@@ -20,6 +20,7 @@ import { parseSearchParams } from "../../lib/filter/params";
 import { compileQuery } from "../../lib/filter/match";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { makeFlow } from "../helpers/flows";
+import { migratedMemoryDb } from "../helpers/memory-db";
 
 function tmpDir(): string {
   return tempDir("fragments-");
@@ -140,9 +141,7 @@ test("a database written with the previous row layout is converted at start, ids
 });
 
 test("shared parts that never repeat stop being added to the dictionary, and still read back unchanged", () => {
-  const db = new Database(":memory:");
-  const dir = path.join(process.cwd(), "prisma", "migrations");
-  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const db = migratedMemoryDb();
   const fragments = new FragmentRegistry(db);
   const base = makeFlow({ srcNs: "a", dstNs: "b" });
   let last = "";
@@ -162,9 +161,7 @@ test("shared parts that never repeat stop being added to the dictionary, and sti
 });
 
 test("a stored body becomes the stream's bytes directly: the same bytes as its expanded line, for any content", () => {
-  const db = new Database(":memory:");
-  const dir = path.join(process.cwd(), "prisma", "migrations");
-  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const db = migratedMemoryDb();
   const fragments = new FragmentRegistry(db);
   const envs = datapathFlows(40);
   // text from traffic outside ASCII, in the record and inside a shared part

@@ -2,19 +2,15 @@
 // place ROW_COLUMNS (and so the INSERT) names it, for every kind of record the datapath makes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import fs from "node:fs";
-import path from "node:path";
-import Database from "better-sqlite3";
 import { Datapath } from "../../server/datapath";
 import { DEFAULT_SCENARIO } from "../../server/config";
 import { FragmentRegistry } from "../../server/store/fragments";
 import { flowColumns, flowToRow, MAX_JSON, MAX_TEXT, ROW_COLUMNS } from "../../server/store/row";
 import { makeFlow } from "../helpers/flows";
+import { migratedMemoryDb } from "../helpers/memory-db";
 
 test("each row value sits in the column ROW_COLUMNS names for it", () => {
-  const db = new Database(":memory:");
-  const dir = path.join(process.cwd(), "prisma", "migrations");
-  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const db = migratedMemoryDb();
   const fragments = new FragmentRegistry(db);
   const dp = Datapath.fromScenarioFile(DEFAULT_SCENARIO);
   const entries = dp.trafficEntries();
@@ -38,9 +34,7 @@ test("each row value sits in the column ROW_COLUMNS names for it", () => {
 });
 
 test("a record too large to keep is cut to size whichever field carries the bulk, and says so", () => {
-  const db = new Database(":memory:");
-  const dir = path.join(process.cwd(), "prisma", "migrations");
-  for (const m of fs.readdirSync(dir).filter((d) => fs.statSync(path.join(dir, d)).isDirectory()).sort()) db.exec(fs.readFileSync(path.join(dir, m, "migration.sql"), "utf8"));
+  const db = migratedMemoryDb();
   const fragments = new FragmentRegistry(db);
   const huge = makeFlow({ srcNs: "a", dstNs: "b" });
   huge.node_name = "N".repeat(900_000);
