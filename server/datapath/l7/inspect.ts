@@ -6,6 +6,7 @@ import { decideDns, decideHttp, decideKafka, type L7Decision } from "./match/dec
 import { parseDnsMessage, type DnsMessage } from "./parse/dns";
 import { parseHttp1Requests } from "./parse/http1";
 import { countGrpcMessages, parseHttp2, streamBody, type Http2Stream } from "./parse/http2";
+import { normalizeRequestPath, type PathAction } from "./path-normalize";
 import { parseKafkaRequests, type KafkaRequest } from "./parse/kafka";
 import type { L7Grant } from "./proxy-types";
 
@@ -14,6 +15,16 @@ export interface HttpInspection {
   decision: L7Decision;
   /** gRPC: number of length-prefixed messages in the request body */
   grpcMessages?: number;
+  /** what Envoy did with the path before policy (path-normalize.ts); not "continue": never forwarded */
+  pathAction: PathAction;
+}
+
+/** Rules see the path Envoy hands on; a path Envoy answers itself never reaches them. */
+function decideNormalized(grants: L7Grant[] | null, view: HttpRequestView): { decision: L7Decision; pathAction: PathAction } {
+  const norm = normalizeRequestPath(view.path);
+  view.path = norm.path;
+  if (norm.action !== "continue") return { decision: { allowed: false, decidedBy: [] }, pathAction: norm.action };
+  return { decision: decideHttp(grants, view), pathAction: "continue" };
 }
 
 export function inspectHttp1(bytes: Uint8Array, grants: L7Grant[] | null, defaultAuthority: string): HttpInspection {
@@ -28,7 +39,7 @@ export function inspectHttp1(bytes: Uint8Array, grants: L7Grant[] | null, defaul
     headers: msg.headers,
     lower,
   };
-  return { view, decision: decideHttp(grants, view) };
+  return { view, ...decideNormalized(grants, view) };
 }
 
 export function inspectGrpc(bytes: Uint8Array, grants: L7Grant[] | null): HttpInspection {
@@ -67,7 +78,7 @@ export function inspectGrpc(bytes: Uint8Array, grants: L7Grant[] | null): HttpIn
     grpcMessages = countGrpcMessages(streamBody(stream));
   }
   const view: HttpRequestView = { method, path, authority, scheme, protocol: "HTTP/2", headers: regular, lower };
-  return { view, decision: decideHttp(grants, view), grpcMessages };
+  return { view, ...decideNormalized(grants, view), grpcMessages };
 }
 
 export interface KafkaInspection {

@@ -24,6 +24,23 @@ import { httpLayer7, httpRequestSummary, httpResponseSummary, type HttpRecordInp
 const ACCESS_DENIED_BODY = "Access denied\r\n";
 /** Envoy's httpToGrpcStatus(403), from grpc's http-grpc-status-mapping */
 const GRPC_PERMISSION_DENIED = 7;
+/** what Envoy answers a gRPC call whose path it redirects or refuses (HCM docs: INTERNAL) */
+const GRPC_INTERNAL = 13;
+
+/** Why a request whose path Envoy answered itself never reached the policy (trace's explanation). */
+function pathProblem(insp: HttpInspection): string | undefined {
+  if (insp.pathAction === "redirect") return `the path held an escaped slash (%2F or %5C): Envoy redirects the client to ${insp.view.path} instead of forwarding (Cilium's http-normalize-path)`;
+  if (insp.pathAction === "reject") return "the path could not be normalized (it holds a NUL): Envoy answers 400 (Cilium's http-normalize-path)";
+  return undefined;
+}
+
+/** Envoy's local reply (HTTP/1.1) to a path it redirects or refuses: empty body, Location on a redirect. */
+function http1PathReply(insp: HttpInspection, now: Date): Buffer {
+  const headers: [string, string][] = [];
+  if (insp.pathAction === "redirect") headers.push(["location", insp.view.path]);
+  headers.push(["date", now.toUTCString()], ["server", "envoy"]);
+  return encodeHttp1Response({ code: insp.pathAction === "redirect" ? 307 : 400, headers });
+}
 
 function requestRecordInput(insp: HttpInspection, requestId: string): HttpRecordInput & { requestId: string } {
   const v = insp.view;
@@ -77,7 +94,9 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
   const insp = inspectHttp1(bytes, ctx.grants, ctx.authority);
   const requestId = insp.view.lower.get("x-request-id")?.[0] ?? env.requestId();
   const reqRec = requestRecordInput(insp, requestId);
-  const answer = insp.decision.allowed
+  const answer = insp.pathAction !== "continue"
+    ? http1PathReply(insp, ctx.now)
+    : insp.decision.allowed
     ? encodeHttp1Response({
         code: 200,
         headers: [
@@ -92,14 +111,16 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
       })
     : encodeHttp1AccessDenied(ctx.now);
   const res = parseHttp1Responses(answer, [insp.view.method === "HEAD"])[0];
-  return outcome(insp, reqRec, res.status!, res.headers, env.latency(ctx.protocol, startedAt), bytes.length);
+  return withPathProblem(insp, outcome(insp, reqRec, res.status!, res.headers, env.latency(ctx.protocol, startedAt), bytes.length));
 }
 
 export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, startedAt: bigint): L7Outcome {
   const insp = inspectGrpc(bytes, ctx.grants);
   const requestId = insp.view.lower.get("x-request-id")?.[0] ?? env.requestId();
   const reqRec = requestRecordInput(insp, requestId);
-  const answer = insp.decision.allowed
+  const answer = insp.pathAction !== "continue"
+    ? encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_INTERNAL, date: ctx.now, extraHeaders: [["server", "envoy"]] })
+    : insp.decision.allowed
     ? encodeGrpcResponse({
         httpStatus: 200,
         grpcStatus: 0,
@@ -112,5 +133,11 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
   const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
   const headers = stream?.headers ?? [];
   const status = Number(headers.find(([k]) => k === ":status")?.[1] ?? 0);
-  return outcome(insp, reqRec, status, headers, env.latency(ctx.protocol, startedAt), bytes.length);
+  return withPathProblem(insp, outcome(insp, reqRec, status, headers, env.latency(ctx.protocol, startedAt), bytes.length));
+}
+
+function withPathProblem(insp: HttpInspection, o: L7Outcome): L7Outcome {
+  const problem = pathProblem(insp);
+  if (problem) o.error = problem;
+  return o;
 }

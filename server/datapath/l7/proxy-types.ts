@@ -116,7 +116,8 @@ export interface L7Outcome {
   response_code: L7Response;
   /** answers seen by the DNS proxy; the datapath feeds them to the FQDN cache only when allowed */
   dnsAnswer?: { query: string; ips: string[]; ttl: number; cnames?: string[] };
-  /** set when the request bytes could not be parsed (the proxy then refuses the request) */
+  /** why the proxy refused the request without consulting the rules: unparsable bytes, or a path Envoy
+   * redirects or refuses (path-normalize.ts) */
   error?: string;
   /** total request bytes the proxy parsed */
   bytes: number;

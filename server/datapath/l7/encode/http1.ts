@@ -9,6 +9,7 @@ const STATUS_TEXT: Record<number, string> = {
   301: "Moved Permanently",
   302: "Found",
   304: "Not Modified",
+  307: "Temporary Redirect",
   400: "Bad Request",
   401: "Unauthorized",
   403: "Forbidden",
