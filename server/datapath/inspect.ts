@@ -145,8 +145,6 @@ function selectorText(key: string, peer: Peer): string {
       return `entity:${peer.entity}${key.includes("@") ? ` (${key.slice(key.indexOf("@") + 1)})` : ""}`;
     case "cidrGroup":
       return peer.text;
-    case "nodes":
-      return "nodes";
     default:
       return `${peer.kind}:${peer.text}`;
   }

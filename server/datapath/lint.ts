@@ -69,6 +69,9 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
     for (const r of p.rules) {
       for (const dir of ["ingress", "egress"] as const) {
         for (const pr of r[dir]) {
+          for (const tp of pr.toPorts ?? []) {
+            if (tp.envoyOnly) warn(p, tp.path, `${tp.envoyOnly.join(", ")} not simulated: Cilium sends this port to Envoy, which checks the TLS server name (and terminates or originates TLS, or hands the connection to the listener); here the port is enforced at L3/L4 only, so connections Envoy would reset are allowed`);
+          }
           if (pr.peers === "all") continue;
           for (const peer of pr.peers) {
             if (peer.kind === "cidrGroup" && peer.ref !== undefined && !dp.engine.cidrGroups.has(peer.ref)) {

@@ -35,8 +35,6 @@ export class SelectorCache {
         return `cg:${peer.text}`;
       case "fqdn":
         return `fqdn:${peer.text}`;
-      case "nodes":
-        return "nodes";
       case "service":
         return `svc:${peer.text}`;
     }
@@ -147,8 +145,6 @@ export class SelectorCache {
         }
         return out;
       }
-      case "nodes":
-        return [1, 6, 7];
       case "service": {
         const out = new Set<number>();
         for (const s of this.cluster.services) {

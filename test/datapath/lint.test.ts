@@ -45,3 +45,19 @@ spec:
   assert.match(text, /error .*broken.*spec\.ingress\[0\]\.http: unknown field "http"/);
   assert.ok(f.some((x) => x.level === "error"));
 });
+
+test("TLS server names and listeners are flagged as not simulated, and the port stays an L3/L4 allow", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "sni.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: sni, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { class: xwing } }
+  egress:
+  - toEntities: [world]
+    toPorts: [{ ports: [{ port: "443", protocol: TCP }], serverNames: [allowed.example.com] }]
+`,
+  });
+  const text = lintDatapath(dp).map((x) => `${x.level} ${x.policy ?? ""} ${x.path} ${x.message}`).join("\n");
+  assert.match(text, /warning .*sni spec\.egress\[0\]\.toPorts\[0\] serverNames not simulated: Cilium sends this port to Envoy/);
+});

@@ -31,6 +31,10 @@ const CASES: [string, string, RegExp][] = [
   ["dns-range", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"53\", endPort: 60, protocol: UDP }], rules: { dns: [{ matchName: a.com }] } }]", /DNS rules do not support port ranges/],
   ["fqdn-chars", "  endpointSelector: {}\n  egress:\n  - toFQDNs: [{ matchName: \"bad name!\" }]", /contains characters outside/],
   ["aws-groups", "  endpointSelector: {}\n  egress:\n  - toGroups: [{ aws: { securityGroupsIds: [sg-123] } }]", /spec\.egress\[0\]\.toGroups: cloud provider groups \(AWS security groups\) take effect in Cilium only through the derivative policy/],
+  ["to-nodes", "  endpointSelector: {}\n  egress:\n  - toNodes: [{ matchLabels: { role: db } }]", /spec\.egress\[0\]\.toNodes\[0\]: ToNodes rules can only be applied when the "enable-node-selector-labels" flag is set/],
+  ["from-nodes", "  endpointSelector: {}\n  ingress:\n  - fromNodes: [{ matchLabels: { role: db } }]", /FromNodes rules can only be applied when the "enable-node-selector-labels" flag is set/],
+  ["lookahead", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"80\", protocol: TCP }], rules: { http: [{ path: \"/(?!admin).*\" }] } }]", /http\[0\]\.path: invalid regular expression "\/\(\?!admin\)\.\*"/],
+  ["sni-l7", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"443\", protocol: TCP }], serverNames: [a.example.com], rules: { http: [{}] } }]", /serverNames: ServerNames are not allowed with L7 rules without TLS termination/],
   ["kafka-role", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"9092\", protocol: TCP }], rules: { kafka: [{ role: steal }] } }]", /must be "produce" or "consume"/],
 ];
 
@@ -140,4 +144,27 @@ test("flow records carry Hubble field names, key order and enum spellings", () =
   assert.equal(pv.is_reply, false);
   assert.deepEqual(Object.keys(pv.ingress_allowed_by![0]), ["name", "namespace", "labels", "revision", "kind"]);
   assert.ok(pv.ingress_allowed_by![0].labels!.includes("k8s:io.cilium.k8s.policy.derived-from=CiliumNetworkPolicy"));
+});
+
+test("HTTP rules take RE2 syntax, as Cilium compiles them with Go's regexp: (?i) works", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": bad("ci", `  endpointSelector: { matchLabels: { class: deathstar } }
+  ingress:
+  - toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: "(?i)post", path: "/v1/.*" }] } }]`) });
+  assert.deepEqual(dp.warnings.map((w) => w.text), []);
+  const r = trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/x" } });
+  assert.equal(r.verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "GET", path: "/v1/x" } }).verdict, "DROPPED");
+});
+
+test("an empty L7 list is no L7 policy: the port is a plain L4 allow, not redirected to the proxy", () => {
+  for (const rules of ["{ http: [] }", "{ kafka: [] }"]) {
+    const dp = makeDatapath(STAR_WARS, { "p.yaml": bad("empty", `  endpointSelector: { matchLabels: { class: deathstar } }
+  ingress:
+  - toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: ${rules} }]`) });
+    assert.deepEqual(dp.warnings.map((w) => w.text), [], rules);
+    const r = trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "DELETE", path: "/anything" } });
+    assert.equal(r.verdict, "FORWARDED", rules);
+    assert.equal(r.flows.some((f) => f.flow.verdict === "REDIRECTED"), false, `${rules}: no proxy redirect`);
+    assert.equal(r.flows.some((f) => f.flow.l7 !== undefined), false, `${rules}: no L7 records`);
+  }
 });

@@ -7,6 +7,7 @@ import { patternToRegExp, nameToRegExp, validateFqdn } from "../fqdn-match";
 import { ICMPV4_TYPES, ICMPV6_TYPES, KAFKA_API_KEYS } from "./icmp-types";
 import { AUTH_NONE, AUTH_SPIRE, AUTH_TEST_ALWAYS_FAIL } from "../policy-map";
 import type { DnsRule, HttpRule, KafkaRule, L7Rules } from "../l7/proxy-types";
+import { regexProblem } from "../l7/match/regex";
 import type { IcmpSel, L4Proto, L7Spec, Peer, PeerRule, PolicyRecord, PortRuleSpec, PortSel, Requirement, Rule, Selector } from "./types";
 
 const MAX_PORTS = 40;
@@ -130,7 +131,9 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
   c.arr(o[nodesKey], join(path, nodesKey)).forEach((s, i) => {
     const p = join(join(path, nodesKey), i);
     parseLabelSelector(ctx, s, p);
-    peers.push({ kind: "nodes", path: p });
+    // Cilium rejects the rule unless the agent runs with enable-node-selector-labels (off by default,
+    // and not modelled here: nodes have no per-node identities in this cluster)
+    c.err(p, `${ingress ? "FromNodes" : "ToNodes"} rules can only be applied when the "enable-node-selector-labels" flag is set`);
   });
   const groupsKey = ingress ? "fromGroups" : "toGroups";
   if (c.arr(o[groupsKey], join(path, groupsKey)).length) c.err(join(path, groupsKey), "cloud provider groups (AWS security groups) take effect in Cilium only through the derivative policy its operator builds from the provider's API; this simulator has no cloud provider, so the policy is not applied");
@@ -220,6 +223,10 @@ function parseL7(ctx: RuleContext, v: unknown, path: string, ingress: boolean): 
   }
   const rules: L7Rules = {};
   const kind = kinds[0] as L7Spec["kind"];
+  // An empty list is no L7 policy at all (L7Rules.IsEmpty): the port is a plain L4 allow, with no
+  // redirect to the proxy, rather than a proxy that refuses everything.
+  if (kind !== "l7proto" && Array.isArray(o[kind]) && (o[kind] as unknown[]).length === 0) return undefined;
+  if (kind === "l7proto" && (o.l7 === undefined || (Array.isArray(o.l7) && o.l7.length === 0))) return undefined;
   if (kind === "http") {
     rules.http = c.arr(o.http, join(path, "http")).map((r, i) => parseHttpRule(ctx, r, join(join(path, "http"), i)));
   } else if (kind === "kafka") {
@@ -247,13 +254,12 @@ function parseL7(ctx: RuleContext, v: unknown, path: string, ingress: boolean): 
   return { kind, rules, path };
 }
 
+/** Cilium compiles these with Go's regexp (PortRuleHTTP.Sanitize) and Envoy matches with RE2: the
+ * same syntax, which is not JavaScript's ("(?i)get" is valid, lookaheads are not). */
 function checkRegex(ctx: RuleContext, s: string | undefined, path: string): void {
   if (s === undefined) return;
-  try {
-    new RegExp(`^(?:${s})$`);
-  } catch (e) {
-    ctx.c.err(path, `invalid regular expression "${s}": ${(e as Error).message}`);
-  }
+  const problem = regexProblem(s);
+  if (problem) ctx.c.err(path, problem);
 }
 
 function parseHttpRule(ctx: RuleContext, v: unknown, path: string): HttpRule {
@@ -337,7 +343,9 @@ function parseToPorts(ctx: RuleContext, v: unknown, path: string, ingress: boole
     if (l7 && hostPolicy && !(l7.kind === "dns" && !ingress)) c.err(join(p, "rules"), "L7 policy is not supported on host policies");
     if (o.listener !== undefined && !ingress && l7) c.err(join(p, "listener"), "listener cannot be combined with L7 rules");
     if (o.listener !== undefined && ingress) c.err(join(p, "listener"), "listener is only allowed on egress");
-    c.arr(o.serverNames, join(p, "serverNames")).forEach((s, j) => {
+    const serverNames = c.arr(o.serverNames, join(p, "serverNames"));
+    if (serverNames.length && l7 && o.terminatingTLS === undefined) c.err(join(p, "serverNames"), "ServerNames are not allowed with L7 rules without TLS termination");
+    serverNames.forEach((s, j) => {
       if (!c.str(s, join(join(p, "serverNames"), j))) c.err(join(join(p, "serverNames"), j), "Empty server name is not allowed");
     });
     const rawPorts = c.arr(o.ports, join(p, "ports"));
@@ -364,7 +372,10 @@ function parseToPorts(ctx: RuleContext, v: unknown, path: string, ingress: boole
       ports.push(sel);
     });
     if (l7 && rawPorts.length === 0) c.err(join(p, "ports"), "L7 rules need explicit ports");
-    return l7 ? { ports, l7, path: p } : { ports, path: p };
+    const spec: PortRuleSpec = l7 ? { ports, l7, path: p } : { ports, path: p };
+    const envoyOnly = ["serverNames", "terminatingTLS", "originatingTLS", "listener"].filter((k) => o[k] !== undefined);
+    if (envoyOnly.length) spec.envoyOnly = envoyOnly;
+    return spec;
   });
 }
 

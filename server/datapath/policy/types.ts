@@ -28,7 +28,6 @@ export type Peer =
   /** CIDRSet entry naming CiliumCIDRGroups: by name (ref) or by their labels (sel) */
   | { kind: "cidrGroup"; ref?: string; sel?: Selector; except: Cidr[]; text: string; path: string }
   | { kind: "fqdn"; text: string; re: RegExp; path: string }
-  | { kind: "nodes"; path: string }
   /** toServices: selects the pods behind matching services (services with selectors, §1.8) */
   | { kind: "service"; namespace: string | undefined; name?: string; reqs?: Requirement[]; text: string; path: string };
 
@@ -52,6 +51,8 @@ export interface PortRuleSpec {
   ports: PortSel[];
   l7?: L7Spec;
   path: string;
+  /** TLS inspection and listener fields the rule sets, which the simulator does not enforce (lint says so) */
+  envoyOnly?: string[];
 }
 
 export interface IcmpSel {
