@@ -891,7 +891,8 @@ export class Datapath {
       const outcome = this.runProxy(d, label, l7Req, st.authority, st.port, clock.ms);
       const l4L7 = layer4(pkt, false, null);
       const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
-      const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: outcome.error ? [outcome.error] : undefined });
+      const refusal = outcome.error ?? (outcome.allowed ? undefined : `no L7 rule of ${decided.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")} matched ${outcome.requestSummary}`);
+      const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: refusal ? [refusal] : undefined });
       const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
@@ -1061,7 +1062,12 @@ export class Datapath {
     const at = ep.hostEndpoint ? `the host endpoint of node ${ep.node} (host firewall)` : `${ep.namespace}/${ep.name}`;
     d.lines = d.notes.map((n) => `${dir} at ${at}: ${n}`);
     if (d.emit) {
-      d.verdictExt = dropped ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : undefined;
+      // an allowed verdict names the rule that put the matching entry in the map, as a drop names its deny rule
+      d.verdictExt = dropped
+        ? extension({ default_deny_by: d.dropReason === DropReason.POLICY_DENY ? undefined : d.defaultDenyBy, rule: d.rule, explanation: d.notes })
+        : d.rule
+          ? extension({ rule: d.rule })
+          : undefined;
       d.allowedList = d.verdict === "FORWARDED" || d.verdict === "REDIRECTED" ? d.allowedBy : undefined;
       d.deniedList = d.verdict === "DROPPED" && d.dropReason === DropReason.POLICY_DENY ? d.deniedBy : undefined;
       d.policyLog = d.entry && d.allowedList?.length ? uniqLogs(d.entry.allowRules) : d.entry && d.deniedList?.length ? uniqLogs(d.entry.denyRules) : undefined;
@@ -1119,10 +1125,9 @@ export class Datapath {
       const why = ddBy.length ? `default deny by ${ddBy.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")}` : "default deny (policyEnforcementMode: always)";
       d.notes.push(`${why}; ${looked}: no entry matched${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
       const miss = nearestMiss(m, dir, ep, peer, peerIp, proto, port, this.cluster, this.engine.selectors, dir === "egress" ? ` (learned names: ${[...this.engine.fqdn.names().keys()].join(", ") || "none"})` : "");
-      if (miss) {
-        d.notes.push(miss);
-        d.rule = miss.replace(/^nearest rule: \S+ \S+ /, "").split(":")[0];
-      } else d.notes.push(`no ${dir} allow rule selects this endpoint${dir === "egress" ? " (missing egress allow at the source)" : ""}`);
+      // The nearest rule is a hint in the explanation, not the deciding rule: nothing matched.
+      if (miss) d.notes.push(miss);
+      else d.notes.push(`no ${dir} allow rule selects this endpoint${dir === "egress" ? " (missing egress allow at the source)" : ""}`);
       return d;
     }
     d.emit = true;
