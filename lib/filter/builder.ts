@@ -43,6 +43,11 @@ export function parseWorkload(value: string, field: string): WorkloadFilter {
 }
 
 /** Checks one value early so the error names the flag or parameter the user typed. */
+/** An identity as a number's text; hubble's parseIdentity takes reserved names too (--identity world). */
+export function resolveIdentity(value: string): string {
+  return /^\d+$/.test(value) ? value : String(RESERVED_IDENTITY_IDS.get(value) ?? value);
+}
+
 export function validateSided(kind: SidedKind, value: string, label: string): void {
   if (typeof value !== "string" || value.trim() === "") throw new FilterError(label, "empty value");
   switch (kind) {
@@ -101,8 +106,7 @@ export class FilterPairBuilder {
         throw new FilterError(label, `cannot be combined with ${k.label}`);
       }
     }
-    // hubble's parseIdentity takes reserved names too (--identity world)
-    if (kind === "identity" && !/^\d+$/.test(value)) value = String(RESERVED_IDENTITY_IDS.get(value) ?? value);
+    if (kind === "identity") value = resolveIdentity(value);
     validateSided(kind, value, label);
     const key = `${kind}:${side}`;
     const cur = this.sided.get(key) ?? { values: [], label };

@@ -1,12 +1,21 @@
 // Hubble UI's free-text filter: space-separated terms `[!][from:|to:|either:]kind=value` with kinds
-// label (default), ip, dns, identity, pod, workload, plus Flowscope's policy. A term without a known
-// kind is a label (`app=frontend`). As in Hubble UI, positive terms OR (a flow that matches any of them
-// is shown) and any matching negative term hides a flow.
-import { parseWorkload, validateSided, type SidedKind } from "./builder";
+// label (default), ip, dns, identity, pod, workload, plus Flowscope's policy, port and flow attributes
+// (http_status, http_method, http_path, http_url, dns_query, protocol, type, drop_reason_desc,
+// traffic_direction, node_name: the URL parameters of the same names). A term without a known kind is a
+// label (`app=frontend`). As in Hubble UI, positive terms OR (a flow that matches any of them is shown)
+// and any matching negative term hides a flow.
+import { addAttr, type AttrName } from "./attrs";
+import { FilterPairBuilder, parseWorkload, resolveIdentity, validateSided, type SidedKind } from "./builder";
 import { parsePolicyPattern } from "./policy";
 import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 
-export type UiKind = "label" | "ip" | "dns" | "identity" | "pod" | "workload" | "policy";
+/** attributes of the flow itself, not of one side: no from:/to: */
+const ATTR_KINDS = [
+  "http_status", "http_method", "http_path", "http_url", "dns_query", "protocol", "type", "drop_reason_desc", "traffic_direction", "node_name",
+] as const satisfies readonly AttrName[];
+type UiAttrKind = (typeof ATTR_KINDS)[number];
+
+export type UiKind = "label" | "ip" | "dns" | "identity" | "pod" | "workload" | "port" | "policy" | UiAttrKind;
 export type UiDirection = "from" | "to" | "either";
 
 export interface UiFilterEntry {
@@ -16,10 +25,21 @@ export interface UiFilterEntry {
   value: string;
 }
 
-const KINDS: readonly UiKind[] = ["label", "ip", "dns", "identity", "pod", "workload", "policy"];
-const SIDED: Record<Exclude<UiKind, "policy">, SidedKind> = {
-  label: "label", ip: "ip", dns: "fqdn", identity: "identity", pod: "pod", workload: "workload",
+const KINDS: readonly UiKind[] = ["label", "ip", "dns", "identity", "pod", "workload", "port", "policy", ...ATTR_KINDS];
+const SIDED: Record<"label" | "ip" | "dns" | "identity" | "pod" | "workload" | "port", SidedKind> = {
+  label: "label", ip: "ip", dns: "fqdn", identity: "identity", pod: "pod", workload: "workload", port: "port",
 };
+
+function isAttr(kind: UiKind): kind is UiAttrKind {
+  return (ATTR_KINDS as readonly string[]).includes(kind);
+}
+
+/** The filter one attribute term stands for; throws a FilterError naming the term when the value is bad. */
+function attrFilter(kind: UiAttrKind, value: string, label: string): FlowFilter[] {
+  const b = new FilterPairBuilder();
+  addAttr(b, kind, value, label);
+  return b.build();
+}
 
 export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
   let t = term.trim();
@@ -44,10 +64,11 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
   }
   if (!value) throw new FilterError(field, `missing value in ${JSON.stringify(term)}`);
   const label = `${field} ${JSON.stringify(term)}`;
-  if (kind === "policy") {
-    if (direction !== "either") throw new FilterError(label, "policy terms have no direction");
-    parsePolicyPattern(value, label);
-  } else validateSided(SIDED[kind], value, label);
+  if (kind === "policy" || isAttr(kind)) {
+    if (direction !== "either") throw new FilterError(label, `${kind} terms have no direction`);
+    if (kind === "policy") parsePolicyPattern(value, label);
+    else attrFilter(kind, value, label);
+  } else validateSided(SIDED[kind], kind === "identity" ? resolveIdentity(value) : value, label);
   return { negative, direction, kind, value };
 }
 
@@ -62,10 +83,11 @@ export function formatUiEntry(e: UiFilterEntry): string {
 
 function entryFilters(e: UiFilterEntry): FlowFilter[] {
   if (e.kind === "policy") return [{ policy: [e.value] }];
+  if (isAttr(e.kind)) return attrFilter(e.kind, e.value, e.kind);
   const kind = SIDED[e.kind];
   const field = kind === "fqdn" ? "fqdn" : kind;
   const value: unknown =
-    kind === "identity" ? Number(e.value) : kind === "workload" ? parseWorkload(e.value, "workload") : e.value;
+    kind === "identity" ? Number(resolveIdentity(e.value)) : kind === "workload" ? parseWorkload(e.value, "workload") : e.value;
   const sides = e.direction === "either" ? ["source_", "destination_"] : [e.direction === "from" ? "source_" : "destination_"];
   return sides.map((s) => ({ [`${s}${field}`]: [value] }) as FlowFilter);
 }

@@ -17,8 +17,8 @@ export type RowPredicate = ((row: StoredFlow) => boolean) & {
  * The rows the view's filters keep (time window excluded: the table's rows are already in it).
  * lib/filter's matcher costs microseconds a row (label selectors, pod patterns), too slow for 100k
  * rows, but its answer only depends on a few fields for each kind of term; rows agreeing on those
- * fields get the answer computed for the first of them. Policy terms read more of the record, so a
- * view with one is matched row by row.
+ * fields get the answer computed for the first of them. Other terms (policy, port, flow attributes)
+ * read more of the record, so a view with one is matched row by row.
  */
 export function viewPredicate(view: Pick<ViewState, "namespaces" | "verdict" | "filters">): RowPredicate | undefined {
   const params = filterParams({ namespaces: view.namespaces, verdict: view.verdict, filters: view.filters, range: "live", pane: "split", hide: { host: false, kubeDns: false, world: false, remoteNode: false } }, 0);
@@ -29,8 +29,8 @@ export function viewPredicate(view: Pick<ViewState, "namespaces" | "verdict" | "
   if (view.verdict) facets.add("verdict");
   for (const f of view.filters) {
     const kind = parseUiEntry(f).kind;
-    if (kind === "policy") return (row) => match(row.flow);
-    facets.add(kind);
+    if (!(kind in FACET_KEY)) return (row) => match(row.flow);
+    facets.add(kind as Facet);
   }
   const parts = [...facets].map((f) => FACET_KEY[f]);
   const keyOf = parts.length === 1 ? parts[0]! : (row: StoredFlow) => parts.map((p) => p(row)).join(SEP2);

@@ -167,3 +167,16 @@ test("time arguments: Go durations (us, ns, .5h), out-of-range dates refused, se
     assert.throws(() => parseTimeArg(bad, "until", now), (e: unknown) => e instanceof FilterError && e.field === "until", bad);
   }
 });
+
+test("UI free text: identity takes reserved names, as the CLI and hubble do", () => {
+  assert.deepEqual(parseUiEntry("from:identity=world"), { negative: false, direction: "from", kind: "identity", value: "world" });
+  const q = uiViewToQuery({ text: "to:identity=world" });
+  assert.deepEqual(q.whitelist, [{ destination_identity: [2] }]);
+  assert.throws(() => parseUiEntry("identity=everyone"), /invalid identity "everyone"/);
+});
+
+test("UI free text: flow attributes build the same filter as their URL parameters", () => {
+  assert.deepEqual(uiViewToQuery({ text: "http_status=5+" }).whitelist, fromSearchParams(new URLSearchParams("http_status=5%2B")).whitelist);
+  assert.deepEqual(uiViewToQuery({ text: "!type=drop" }).blacklist, fromSearchParams(new URLSearchParams("type=drop")).whitelist);
+  assert.deepEqual(uiViewToQuery({ text: "to:port=53" }).whitelist, [{ destination_port: ["53"] }]);
+});

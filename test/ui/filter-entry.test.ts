@@ -26,3 +26,12 @@ test("typed text splits into terms and clicked values build entries", () => {
   assert.equal(describeEntry(entryFor("label", "k8s:app=api", "from")).error, undefined);
   assert.equal(describeEntry(entryFor("workload", "Deployment/api", "from")).error, undefined);
 });
+
+test("flow attributes and ports are filter kinds too, validated like their URL parameters", () => {
+  assert.deepEqual(describeEntry("http_status=5+"), { negated: false, direction: "either", kind: "http_status", value: "5+" });
+  assert.deepEqual(describeEntry("!http_method=get"), { negated: true, direction: "either", kind: "http_method", value: "get" });
+  assert.deepEqual(describeEntry("to:port=443"), { negated: false, direction: "to", kind: "port", value: "443" });
+  assert.match(describeEntry("http_status=9000").error ?? "", /http_status=9000/);
+  assert.match(describeEntry("to:protocol=tcp").error ?? "", /protocol terms have no direction/);
+  assert.match(describeEntry("type=bogus").error ?? "", /bogus/);
+});
