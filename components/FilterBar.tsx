@@ -137,7 +137,7 @@ export function TimeRange({ view, setView }: Props) {
   );
 }
 
-const PLACEHOLDER = "Filter: app=frontend, to:dns=api.github.com, !ip=10.0.0.1, policy=allow-web";
+const PLACEHOLDER = "Filter: app=frontend, to:dns=api.github.com, !ip=10.0.0.1, policy=allow-web, http_status=5+";
 
 export function FilterInput({ view, setView, error }: Props & { error?: string }) {
   const [text, setText] = useState("");
@@ -148,7 +148,8 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
     for (const e of entries) {
       const d = describeEntry(e);
       if (d.error) {
-        setProblem(`${e}: ${d.error}`);
+        // the error already quotes the term
+        setProblem(d.error);
         return;
       }
     }
@@ -157,10 +158,22 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
     setView({ ...view, filters: [...view.filters, ...entries.filter((e) => !view.filters.includes(e))], flow: undefined });
   };
   const remove = (f: string) => setView({ ...view, filters: view.filters.filter((x) => x !== f), flow: undefined });
+  const urlProblem = view.filters.map((f) => describeEntry(f).error).find(Boolean);
   return (
-    <div className={`filter-input${problem || error ? " has-error" : ""}`}>
+    <div className={`filter-input${problem || error || urlProblem ? " has-error" : ""}`}>
       {view.filters.map((f) => {
         const d = describeEntry(f);
+        if (d.error) {
+          // a bad term from the URL: shown as typed and marked, never reinterpreted as a label
+          return (
+            <span key={f} className="chip bad" data-testid="filter-chip" title={d.error}>
+              {f}
+              <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
+                ×
+              </button>
+            </span>
+          );
+        }
         return (
           <span key={f} className={`chip${d.negated ? " neg" : ""}`} data-testid="filter-chip" title={f}>
             <span className="chip-dir">{d.direction === "from" ? "from →" : d.direction === "to" ? "→ to" : "↔"}</span>
@@ -188,9 +201,9 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
         }}
         onBlur={() => text && add()}
       />
-      {problem || error ? (
+      {problem || error || urlProblem ? (
         <div className="filter-error" role="alert">
-          {problem ?? error}
+          {problem ?? urlProblem ?? error}
         </div>
       ) : null}
     </div>

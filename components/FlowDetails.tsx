@@ -18,9 +18,11 @@ import {
   policyKey,
   portProtocol,
   sourceLabel,
+  tcpFlagsLabel,
   verdictClass,
   type DecisionSource,
 } from "../lib/ui/flow-view";
+import { getFlowType } from "../lib/flow/print";
 import { VERDICT_CHOICES, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
 
 interface Props {
@@ -188,6 +190,14 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 {dropReasonLabel(f)} <span className="muted">{dropReasonDescription(f)}</span>
               </Row>
             ) : null}
+            <Row k="Event">
+              <span data-testid="details-type">{getFlowType(f)}</span>{" "}
+              <span className="muted">
+                {f.Type ?? ""}
+                {f.is_reply === true ? " · reply" : f.is_reply === false ? " · request" : ""}
+                {tcpFlagsLabel(f) ? ` · ${tcpFlagsLabel(f)}` : ""}
+              </span>
+            </Row>
             {f.traffic_direction ? <Row k="Direction">{f.traffic_direction}</Row> : null}
             {f.auth_type && f.auth_type !== "DISABLED" ? (
               <Row k="Authentication">

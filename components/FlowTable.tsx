@@ -22,9 +22,11 @@ interface Props {
   /** client-side narrowing (e.g. a map edge) on top of the server filter */
   predicate?: (f: StoredFlow) => boolean;
   emptyText: string;
+  /** told how many rows the table shows (fewer than the store holds while a predicate narrows it) */
+  onCount?: (n: number) => void;
 }
 
-export function FlowTable({ store, version, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText }: Props) {
+export function FlowTable({ store, version, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText, onCount }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
   const identity = natural && sort.dir === "desc" && !predicate;
@@ -54,6 +56,7 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
   }, [identity, snapVersion, sort, predicate, store]);
 
   const count = rows ? rows.length : store.size;
+  useEffect(() => onCount?.(count), [count, onCount]);
   const rowAt = (i: number) => (rows ? rows[i] : store.at(i));
 
   const virtualizer = useVirtualizer({

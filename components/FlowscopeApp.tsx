@@ -68,6 +68,11 @@ export function FlowscopeApp() {
     () => (selectedEdge && map.data ? edgePredicate(selectedEdge, map.data.nodes) : undefined),
     [selectedEdge, map.data],
   );
+  const [shown, setShown] = useState(0);
+  const edgeExport = useMemo(
+    () => (selectedEdge && predicate ? { label: `${selectedEdge.source} → ${selectedEdge.target}`, store: feed.store, keep: predicate } : undefined),
+    [selectedEdge, predicate, feed.store],
+  );
 
   const inStore: StoredFlow | undefined = useMemo(() => {
     if (!view.flow) return undefined;
@@ -109,12 +114,12 @@ export function FlowscopeApp() {
         <TopNav active="flows" />
         <div className="filters">
           <NamespaceSelect view={view} setView={set} />
-          <FilterInput view={view} setView={set} error={feed.state === "error" ? feed.error : undefined} />
+          <FilterInput view={view} setView={set} error={view.problems?.join("; ") ?? (feed.state === "error" ? feed.error : undefined)} />
           <VerdictSelect view={view} setView={set} />
           <TimeRange view={view} setView={set} />
         </div>
         <div className="actions">
-          <ExportButton view={view} />
+          <ExportButton view={view} edge={edgeExport} />
           <StreamStatus feed={feed} />
           <ThemeToggle />
         </div>
@@ -145,8 +150,15 @@ export function FlowscopeApp() {
                 {feed.paused ? `▶ Resume${feed.held ? ` (${feed.held.toLocaleString()} new)` : ""}` : "❚❚ Pause"}
               </button>
               <span className="muted count" data-testid="row-count">
-                {feed.store.size.toLocaleString()} flows{feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
+                {predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
+                {feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
               </span>
+              {feed.older.more ? (
+                <button className="btn" data-testid="load-older" disabled={feed.older.loading} onClick={feed.loadOlder} title="Fetch the next older page of flows matching the filters">
+                  {feed.older.loading ? "Loading…" : "Load older"}
+                </button>
+              ) : null}
+              {feed.older.error ? <span className="error" role="alert">{feed.older.error}</span> : null}
               {selectedEdge ? (
                 <span className="chip edge-chip" data-testid="edge-filter">
                   edge {selectedEdge.source} → {selectedEdge.target}
@@ -170,6 +182,7 @@ export function FlowscopeApp() {
               onSelect={onSelect}
               predicate={predicate}
               emptyText={emptyText}
+              onCount={setShown}
             />
           </section>
         ) : (

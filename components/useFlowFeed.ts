@@ -36,6 +36,10 @@ export interface FlowFeed {
   /** flows/s shown over the last seconds */
   rate: number;
   lost: number;
+  /** whether history holds older flows matching the view than the table has, and fetching them */
+  older: { more: boolean; loading: boolean; error?: string };
+  /** adds the next older page (same filters and window as the first page) below the rows */
+  loadOlder: () => void;
 }
 
 /**
@@ -69,10 +73,16 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   // The relative windows resolve "now" when the view changes, not on every render.
   const historyKey = `${filterKey}|${view.range}|${view.since ?? ""}|${view.until ?? ""}`;
 
+  // The first page's parameters, so older pages keep its window even for a relative range.
+  const pageParams = useRef<URLSearchParams | null>(null);
+  const olderCursor = useRef<string | undefined>(undefined);
+  const [older, setOlder] = useState<FlowFeed["older"]>({ more: false, loading: false });
+
   const first = useQuery({
     queryKey: ["flows-first-page", historyKey],
     queryFn: ({ signal }) => {
       const p = filterParams(view, Date.now());
+      pageParams.current = new URLSearchParams(p);
       p.set("limit", String(FIRST_PAGE));
       p.set("order", "desc");
       return getJson<FlowsPage>(withParams("/api/flows", p), signal);
@@ -135,6 +145,8 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     setVersion(store.version);
     setAdded(0);
     setLost(0);
+    olderCursor.current = first.data.nextCursor;
+    setOlder({ more: first.data.nextCursor !== undefined, loading: false });
     if (!streaming) {
       clientRef.current?.close();
       clientRef.current = null;
@@ -166,6 +178,30 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     [],
   );
 
+  const loadOlder = useCallback(() => {
+    const cursor = olderCursor.current;
+    if (cursor === undefined || !pageParams.current) return;
+    const p = new URLSearchParams(pageParams.current);
+    p.set("limit", String(FIRST_PAGE));
+    p.set("order", "desc");
+    p.set("cursor", cursor);
+    setOlder({ more: true, loading: true });
+    getJson<FlowsPage>(withParams("/api/flows", p))
+      .then((page) => {
+        // a new first page (filters changed) started over meanwhile: this page belongs to the old view
+        if (olderCursor.current !== cursor) return;
+        const flows = page.flows ?? [];
+        store.add(flows);
+        prepareRows(flows);
+        prepareSortKeys(flows, store);
+        setVersion(store.version);
+        olderCursor.current = page.nextCursor;
+        // the table keeps at most TABLE_CAPACITY rows; older ones would be dropped as they arrive
+        setOlder({ more: page.nextCursor !== undefined && store.size < TABLE_CAPACITY, loading: false });
+      })
+      .catch((err: Error) => setOlder({ more: true, loading: false, error: `Could not load older flows: ${err.message}` }));
+  }, [store]);
+
   const setPaused = useCallback(
     (p: boolean) => {
       pausedRef.current = p;
@@ -194,5 +230,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     held,
     rate,
     lost,
+    older,
+    loadOlder,
   };
 }

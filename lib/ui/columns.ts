@@ -13,6 +13,7 @@ import {
   timeShort,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
+import { getFlowType } from "../flow/print";
 
 export { asciiSortKey, compareKeys } from "./sort-keys";
 
@@ -20,6 +21,7 @@ export type ColumnId =
   | "time"
   | "source"
   | "destination"
+  | "type"
   | "srcIdentity"
   | "dstIdentity"
   | "port"
@@ -50,6 +52,8 @@ export const COLUMNS: readonly ColumnDef[] = [
   { id: "time", title: "Time", width: "108px", text: (f) => timeShort(f.flow.time ?? f.time), natural: true },
   { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
   { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
+  // hubble observe's TYPE column: one request shows as several events (policy verdict, trace, L7)
+  { id: "type", title: "Type", width: "minmax(110px, .9fr)", text: (f) => getFlowType(f.flow) },
   { id: "srcIdentity", title: "Src identity", width: "minmax(90px, .7fr)", text: (f) => identityLabel(f.flow.source), key: (f) => f.flow.source?.identity ?? -1 },
   { id: "dstIdentity", title: "Dst identity", width: "minmax(90px, .7fr)", text: (f) => identityLabel(f.flow.destination), key: (f) => f.flow.destination?.identity ?? -1 },
   { id: "port", title: "Port", width: "88px", text: (f) => portProtocol(f.flow) },
@@ -68,7 +72,7 @@ export const COLUMNS: readonly ColumnDef[] = [
 
 export const COLUMN_BY_ID: Record<ColumnId, ColumnDef> = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColumnId, ColumnDef>;
 
-export const DEFAULT_COLUMNS: readonly ColumnId[] = ["time", "source", "destination", "port", "l7", "verdict", "policy"];
+export const DEFAULT_COLUMNS: readonly ColumnId[] = ["time", "source", "destination", "type", "port", "l7", "verdict", "policy"];
 
 export function isColumnId(s: string): s is ColumnId {
   return s in COLUMN_BY_ID;

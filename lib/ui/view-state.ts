@@ -1,7 +1,9 @@
 // All view state lives in the page URL so a copied link reproduces the view (Hubble UI keeps only part
 // of it there). This module is the one place that reads and writes those parameters.
 
-export const VERDICT_CHOICES = ["FORWARDED", "DROPPED", "AUDIT", "ERROR"] as const;
+// Hubble's Verdict enum (flow.proto) less VERDICT_UNKNOWN: REDIRECTED marks policy verdicts that send a
+// connection to the L7 proxy, TRACED and TRANSLATED come from trace and SNAT events.
+export const VERDICT_CHOICES = ["FORWARDED", "DROPPED", "AUDIT", "ERROR", "REDIRECTED", "TRACED", "TRANSLATED"] as const;
 export type VerdictChoice = (typeof VERDICT_CHOICES)[number];
 
 export const RANGE_CHOICES = ["live", "5m", "1h", "custom"] as const;
@@ -34,6 +36,8 @@ export interface ViewState {
   edge?: string;
   pane: Pane;
   hide: HiddenPeers;
+  /** what the URL asked for that the page could not take (shown, never written back to the URL) */
+  problems?: string[];
 }
 
 export const DEFAULT_HIDE: HiddenPeers = { host: false, kubeDns: false, world: false, remoteNode: false };
@@ -53,16 +57,23 @@ function isOneOf<T extends string>(list: readonly T[], v: string | null): v is T
   return v !== null && (list as readonly string[]).includes(v);
 }
 
-/** Lenient: a hand-edited URL with an unknown value falls back to the default for that field. */
+/**
+ * Lenient: a hand-edited URL with an unknown value falls back to the default for that field, and
+ * `problems` says which value was ignored so the page can show it rather than silently widen the view.
+ */
 export function parseView(params: URLSearchParams): ViewState {
   const v = defaultView();
+  const problems: string[] = [];
   const ns = params.getAll("ns").flatMap((s) => s.split(","));
   v.namespaces = [...new Set(ns.map((s) => s.trim()).filter(Boolean))].sort();
   const verdict = params.get("verdict");
   if (verdict && isOneOf(VERDICT_CHOICES, verdict.toUpperCase())) v.verdict = verdict.toUpperCase() as VerdictChoice;
+  else if (verdict) problems.push(`verdict ${JSON.stringify(verdict)} ignored: not a Hubble verdict (${VERDICT_CHOICES.join(", ")})`);
   v.filters = params.getAll("filter").map((s) => s.trim()).filter(Boolean);
   const range = params.get("range");
   if (isOneOf(RANGE_CHOICES, range)) v.range = range;
+  else if (range) problems.push(`range ${JSON.stringify(range)} ignored (${RANGE_CHOICES.join(", ")})`);
+  if (problems.length) v.problems = problems;
   // Absent values stay absent (not `undefined` keys) so parsed views compare equal.
   const opt = (k: "since" | "until" | "flow" | "node" | "edge") => {
     const x = params.get(k);

@@ -2,7 +2,9 @@
 // colour, clicking an edge filters the table to that edge; then the policies page.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import type { ServiceMap } from "../../lib/api-types";
+import type { Flow } from "../../lib/flow/types";
 import { startE2E } from "./harness";
 import { pause, shownRows, until } from "./ui-helpers";
 
@@ -62,6 +64,33 @@ test("the map draws the default scenario, and clicking an edge filters the table
     const panel = await page.locator('[data-testid="edge-panel"]').innerText();
     for (const p of edge.policies) assert.ok(panel.includes(p), `edge panel lists ${p}`);
     await e2e.screenshot("edge-selected");
+
+    // The count says how many rows the edge leaves of those loaded, and the NDJSON export holds
+    // exactly the table's rows for the edge (it cannot be a server filter), as Hubble JSON lines.
+    // the narrowed rows are re-read once a second: let the last rows before the pause reach them
+    const countText = await until("a settled row count", async () => {
+      const a = await page.locator('[data-testid="row-count"]').innerText();
+      await new Promise((r) => setTimeout(r, 1500));
+      return a === (await page.locator('[data-testid="row-count"]').innerText()) ? a : undefined;
+    });
+    const m = /^([\d,]+) of ([\d,]+) flows/.exec(countText);
+    assert.ok(m, `row count names the edge's share: ${countText}`);
+    const [shown, total] = [Number(m![1]!.replace(/,/g, "")), Number(m![2]!.replace(/,/g, ""))];
+    assert.ok(shown > 0 && shown <= total, countText);
+    await page.locator('[data-testid="export-button"]').click();
+    const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="export-ndjson"]').click()]);
+    const lines = fs.readFileSync((await download.path())!, "utf8").split("\n").filter((l) => l.trim());
+    assert.equal(lines.length, shown, "one line per row the table shows for the edge");
+    const onEdge = (pod: string | undefined, workload: string) => pod !== undefined && pod.startsWith(workload.split("/")[1] + "-");
+    for (const line of lines) {
+      const rec = JSON.parse(line) as { flow: Flow; node_name?: string; time?: string };
+      assert.ok(rec.node_name && rec.time && rec.flow.uuid, "a hubble observe -o json record");
+      assert.equal("extensions" in rec.flow, false, "Hubble-readable: no Flowscope extension");
+      const f = rec.flow;
+      const fwd = onEdge(f.source?.pod_name, src) && onEdge(f.destination?.pod_name, dst);
+      const back = onEdge(f.source?.pod_name, dst) && onEdge(f.destination?.pod_name, src);
+      assert.ok(fwd || back, `exported flow ${f.uuid} is on edge ${edge.id}`);
+    }
 
     // A node: its panel shows identity and the policies that select it.
     await page.locator(`[data-testid="map-node"][data-id="${edge.target}"]`).dispatchEvent("click");

@@ -38,6 +38,14 @@ test("hand-edited URLs fall back field by field instead of failing", () => {
   assert.equal(v.hide.world, true);
   assert.equal(v.hide.host, false);
   assert.equal(parseView(new URLSearchParams("verdict=dropped")).verdict, "DROPPED");
+  // what was ignored is said, not silently dropped, and never written back
+  assert.deepEqual(v.problems, [
+    'verdict "sometimes" ignored: not a Hubble verdict (FORWARDED, DROPPED, AUDIT, ERROR, REDIRECTED, TRACED, TRANSLATED)',
+    'range "forever" ignored (live, 5m, 1h, custom)',
+  ]);
+  assert.equal(serializeView(v).get("verdict"), null);
+  assert.equal(parseView(new URLSearchParams("verdict=REDIRECTED")).verdict, "REDIRECTED");
+  assert.equal("problems" in parseView(new URLSearchParams("verdict=traced")), false);
 });
 
 test("relative ranges resolve against now; live has no window", () => {
