@@ -6,7 +6,7 @@ import { getJson, withParams } from "../lib/ui/api";
 import { filterParams } from "../lib/ui/api-query";
 import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
 import { nodeEndpointsFromFlows } from "../lib/ui/endpoint-links";
-import { edgePredicate } from "../lib/ui/map-model";
+import { edgePredicate, nodePredicate } from "../lib/ui/map-model";
 import { PANE_CHOICES, type Pane, type ViewState } from "../lib/ui/view-state";
 import { ExportButton } from "./ExportButton";
 import { FilterInput, NamespaceSelect, TimeRange, VerdictSelect } from "./FilterBar";
@@ -64,15 +64,17 @@ export function FlowscopeApp() {
   );
 
   const selectedEdge = view.edge && map.data ? map.data.edges.find((e) => e.id === view.edge) : undefined;
-  const predicate = useMemo(
-    () => (selectedEdge && map.data ? edgePredicate(selectedEdge, map.data.nodes) : undefined),
-    [selectedEdge, map.data],
-  );
+  const selectedNode = !selectedEdge && view.node && map.data ? map.data.nodes.find((n) => n.id === view.node) : undefined;
+  // A selected edge or node narrows the table to its flows (in the browser: no server filter says
+  // "this map card"); the count, the chip and the NDJSON export follow the narrowing.
+  const narrowing = useMemo(() => {
+    if (selectedEdge && map.data) return { label: `${selectedEdge.source} → ${selectedEdge.target}`, what: "edge", keep: edgePredicate(selectedEdge, map.data.nodes) };
+    if (selectedNode) return { label: selectedNode.label, what: "node", keep: nodePredicate(selectedNode) };
+    return undefined;
+  }, [selectedEdge, selectedNode, map.data]);
+  const predicate = narrowing?.keep;
   const [shown, setShown] = useState(0);
-  const edgeExport = useMemo(
-    () => (selectedEdge && predicate ? { label: `${selectedEdge.source} → ${selectedEdge.target}`, store: feed.store, keep: predicate } : undefined),
-    [selectedEdge, predicate, feed.store],
-  );
+  const edgeExport = useMemo(() => (narrowing ? { label: narrowing.label, store: feed.store, keep: narrowing.keep } : undefined), [narrowing, feed.store]);
 
   const inStore: StoredFlow | undefined = useMemo(() => {
     if (!view.flow) return undefined;
@@ -104,7 +106,7 @@ export function FlowscopeApp() {
       ? "Loading flows…"
       : feed.state === "error"
         ? `Could not load flows: ${feed.error ?? "unknown error"}`
-        : view.filters.length || view.namespaces.length || view.verdict || selectedEdge
+        : view.filters.length || view.namespaces.length || view.verdict || narrowing
           ? "No flows match these filters yet."
           : "No flows yet. Waiting for traffic…";
 
@@ -159,10 +161,10 @@ export function FlowscopeApp() {
                 </button>
               ) : null}
               {feed.older.error ? <span className="error" role="alert">{feed.older.error}</span> : null}
-              {selectedEdge ? (
-                <span className="chip edge-chip" data-testid="edge-filter">
-                  edge {selectedEdge.source} → {selectedEdge.target}
-                  <button aria-label="Clear edge filter" onClick={() => setView({ ...view, edge: undefined })}>
+              {narrowing ? (
+                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`}>
+                  {narrowing.what} {narrowing.label}
+                  <button aria-label={`Clear ${narrowing.what} filter`} onClick={() => setView({ ...view, edge: undefined, node: undefined })}>
                     ×
                   </button>
                 </span>

@@ -208,6 +208,11 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
       </svg>
       {loading && !data ? <div className="map-overlay">Loading service map…</div> : null}
       {error && !data ? <div className="map-overlay error">Service map unavailable: {error}</div> : null}
+      {error && data ? (
+        <div className="map-stale" role="status" data-testid="map-stale">
+          Not updating: {error}. Showing the last map received.
+        </div>
+      ) : null}
       {data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
       {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} endpointsFromFlows={endpointsFromFlows} /> : null}
       {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}

@@ -136,6 +136,12 @@ export function edgePredicate(edge: ServiceMapEdge, nodes: readonly ServiceMapNo
   };
 }
 
+/** Flows to or from a node (its card clicked on the map), as Hubble UI narrows its flow list. */
+export function nodePredicate(node: ServiceMapNode): (f: StoredFlow) => boolean {
+  return ({ flow: f }) =>
+    endpointMatchesNode(f.source, f.source_names, f.IP?.source, node) || endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, node);
+}
+
 /** Policies that select a workload node, from GET /api/policies' `selects`. */
 export function policiesSelecting<P extends { selects: { pod: string; namespace: string }[] }>(node: ServiceMapNode, policies: readonly P[]): P[] {
   if (node.kind !== "workload") return [];

@@ -98,6 +98,14 @@ test("the map draws the default scenario, and clicking an edge filters the table
     await nodePanel.waitFor();
     await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="node-panel"]')?.textContent ?? "Loading"));
     assert.match(await nodePanel.innerText(), /Identity/);
+    // ... and the table narrows to the node's flows, as Hubble UI's card click does
+    await page.locator('[data-testid="node-filter"]').waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="flow-row"]').length > 0, undefined, { timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    for (const r of await shownRows(page)) {
+      const [, from, to] = r.cells;
+      assert.ok(from!.startsWith(dst + "-") || to!.startsWith(dst + "-"), `row ${r.id} (${from} → ${to}) touches node ${dst}`);
+    }
 
     // Policies page: every policy the API lists is drawn.
     const policies = (await (await fetch(`${server.url}/api/policies`)).json()) as { policies: unknown[] };

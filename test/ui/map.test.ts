@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CARD_H, CARD_W, FIT_MAX_ZOOM, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
-import { edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, visibleGraph } from "../../lib/ui/map-model";
+import { edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, nodePredicate, visibleGraph } from "../../lib/ui/map-model";
 import { DEFAULT_HIDE } from "../../lib/ui/view-state";
 import { edge, node, stored } from "./fixtures";
 
@@ -102,6 +102,15 @@ test("an edge selects its flows in both directions of the conversation", () => {
   const toWorld = edgePredicate(edge("shop/frontend", "fqdn:api.github.com"), nodes);
   assert.equal(toWorld(stored(4, { destination: { identity: 2, labels: ["reserved:world"] }, destination_names: ["api.github.com."] })), true);
   assert.equal(edgePredicate(edge("shop/x", "shop/api"), nodes)(f), false, "unknown nodes match nothing");
+});
+
+test("a node selects the flows to or from it", () => {
+  const api = nodePredicate(node("shop/api"));
+  const f = stored(1);
+  assert.equal(api(f), true, "to it");
+  assert.equal(api(stored(2, { source: f.flow.destination, destination: f.flow.source })), true, "from it");
+  assert.equal(api(stored(3, { destination: { namespace: "shop", pod_name: "db-0", workloads: [{ name: "db" }] } })), false);
+  assert.equal(api(stored(4, { destination: { namespace: "other", pod_name: "api-0", workloads: [{ name: "api" }] } })), false, "same name, other namespace");
 });
 
 test("fit zooms out to show everything and zooms in no further than FIT_MAX_ZOOM", () => {
