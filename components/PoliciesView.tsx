@@ -2,23 +2,28 @@
 import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useSearchParams } from "next/navigation";
-import { useEffect, useMemo, useState } from "react";
-import type { FlowsPage, PoliciesResponse, PolicySummary } from "../lib/api-types";
-import { getJson, withParams } from "../lib/ui/api";
-import { countDecisions, policyRefOf } from "../lib/ui/policy-view";
-import { defaultView, viewHref } from "../lib/ui/view-state";
+import { useEffect, useMemo, useState, type ReactNode } from "react";
+import type { PoliciesResponse, PolicySummary } from "../lib/api-types";
+import { getJson } from "../lib/ui/api";
+import type { PolicyStatsResponse } from "../lib/api-types";
+import { countsOf, policyRefOf, type PolicyCounts } from "../lib/ui/policy-view";
+import { defaultView, VERDICT_CHOICES, viewHref, type VerdictChoice } from "../lib/ui/view-state";
 import { ThemeToggle } from "./ThemeToggle";
 import { TopNav } from "./TopNav";
 import { PolicyPreview } from "./PolicyPreview";
 import { PolicyWarnings } from "./PolicyWarnings";
-
-const SAMPLE = 1000;
 
 export function PoliciesView() {
   const params = useSearchParams();
   const focus = params.get("policy") ?? undefined;
   const [text, setText] = useState("");
   const q = useQuery({ queryKey: ["policies"], queryFn: ({ signal }) => getJson<PoliciesResponse>("/api/policies", signal), refetchInterval: 10_000 });
+  // one query for every panel: the server counts the whole hour (it reads every row of it, so not too often)
+  const stats = useQuery({
+    queryKey: ["policy-stats"],
+    queryFn: ({ signal }) => getJson<PolicyStatsResponse>("/api/policies/stats?since=1h", signal),
+    refetchInterval: 30_000,
+  });
 
   const shown = useMemo(() => {
     const t = text.trim().toLowerCase();
@@ -55,12 +60,18 @@ export function PoliciesView() {
         </div>
         {q.isPending ? <p className="muted">Loading policies…</p> : null}
         {q.isError ? <p className="error">Could not load policies: {(q.error as Error).message}</p> : null}
+        {stats.isError ? <p className="error">Could not count the policies&apos; flows: {(stats.error as Error).message}</p> : null}
         <PolicyWarnings list={q.data?.warnings ?? []} title="problem(s) loading policies" />
         <PolicyPreview />
         {q.data && q.data.policies.length === 0 ? <p className="muted">No policies loaded: every endpoint allows all traffic.</p> : null}
         <div className="policy-grid">
           {shown.map((p) => (
-            <PolicyPanel key={policyRefOf(p)} policy={p} highlight={focus === policyRefOf(p) || focus === p.name} />
+            <PolicyPanel
+              key={policyRefOf(p)}
+              policy={p}
+              highlight={focus === policyRefOf(p) || focus === p.name}
+              counts={stats.data ? countsOf(stats.data, policyRefOf(p)) : undefined}
+            />
           ))}
         </div>
         {q.data?.cidrGroups?.length ? (
@@ -86,25 +97,31 @@ export function PoliciesView() {
   );
 }
 
+// a link only where the flow table can filter by REDIRECTED
+const REDIRECTED = (VERDICT_CHOICES as readonly string[]).includes("REDIRECTED") ? ("REDIRECTED" as VerdictChoice) : undefined;
+
+function MaybeLink({ href, title, stat, children }: { href?: string; title: string; stat: string; children: ReactNode }) {
+  return href ? (
+    <Link className="stat" href={href} title={title} data-stat={stat}>
+      {children}
+    </Link>
+  ) : (
+    <span className="stat" title={title} data-stat={stat}>
+      {children}
+    </span>
+  );
+}
+
 function anchorOf(ref: string): string {
   return "p-" + ref.replace(/[^A-Za-z0-9_-]/g, "_");
 }
 
-function PolicyPanel({ policy: p, highlight }: { policy: PolicySummary; highlight: boolean }) {
+function PolicyPanel({ policy: p, highlight, counts }: { policy: PolicySummary; highlight: boolean; counts?: PolicyCounts }) {
   const ref = policyRefOf(p);
   const [showYaml, setShowYaml] = useState(highlight);
-  const flows = useQuery({
-    queryKey: ["policy-flows", ref],
-    queryFn: ({ signal }) => {
-      const params = new URLSearchParams({ policy: ref, since: new Date(Date.now() - 3600_000).toISOString(), limit: String(SAMPLE), order: "desc" });
-      return getJson<FlowsPage>(withParams("/api/flows", params), signal);
-    },
-    refetchInterval: 15_000,
-  });
-  const counts = flows.data ? countDecisions(flows.data.flows, ref) : undefined;
-  const more = flows.data?.nextCursor ? "+" : "";
-  const flowsHref = (verdict?: "FORWARDED" | "DROPPED") =>
+  const flowsHref = (verdict?: VerdictChoice) =>
     viewHref({ ...defaultView(), filters: [`policy=${ref}`], verdict, range: "1h" });
+  const n = (x: number | undefined) => (x === undefined ? "…" : x.toLocaleString("en-US"));
   return (
     <article id={anchorOf(ref)} className={`policy-panel${highlight ? " highlight" : ""}`} data-testid="policy-panel" data-policy={ref}>
       <h2>
@@ -113,17 +130,29 @@ function PolicyPanel({ policy: p, highlight }: { policy: PolicySummary; highligh
       <div className="policy-meta">
         {p.namespace ? `namespace ${p.namespace}` : "cluster-wide"} · revision {p.revision} · <code>{p.source}</code>
       </div>
-      <div className="policy-stats">
-        <Link className="stat ok" href={flowsHref("FORWARDED")} title="Flows this policy allowed in the last hour">
-          <b>{counts ? counts.allowed + (counts.allowed >= SAMPLE ? more : "") : "…"}</b>allowed
+      <div className="policy-stats" data-testid="policy-stats">
+        <Link className="stat" href={flowsHref()} title="Flows this policy decided in the last hour" data-stat="flows">
+          <b>{n(counts?.flows)}</b>flows
         </Link>
-        <Link className="stat bad" href={flowsHref("DROPPED")} title="Flows this policy denied (or default-denied) in the last hour">
-          <b>{counts ? counts.denied + (counts.denied >= SAMPLE ? more : "") : "…"}</b>denied
+        <Link className="stat ok" href={flowsHref("FORWARDED")} title="Flows this policy allowed (FORWARDED) in the last hour" data-stat="allowed">
+          <b>{n(counts?.allowed)}</b>allowed
         </Link>
+        <Link className="stat bad" href={flowsHref("DROPPED")} title="Flows this policy denied (or default-denied) in the last hour" data-stat="denied">
+          <b>{n(counts?.denied)}</b>denied
+        </Link>
+        {counts?.redirected ? (
+          <MaybeLink href={REDIRECTED ? flowsHref(REDIRECTED) : undefined} title="Allowed at L3/L4 and handed to the L7 proxy in the last hour; the proxy's decision is a flow of its own, counted as allowed or denied" stat="redirected">
+            <b>{n(counts.redirected)}</b>to L7 proxy
+          </MaybeLink>
+        ) : null}
+        {counts?.audit ? (
+          <Link className="stat" href={flowsHref("AUDIT")} title="Flows with verdict AUDIT (let through in policy audit mode where enforcement would drop them) in the last hour" data-stat="audit">
+            <b>{n(counts.audit)}</b>audit
+          </Link>
+        ) : null}
         <span className="stat">
           <b>{p.selects.length}</b>endpoints selected
         </span>
-        {flows.isError ? <span className="error small">{(flows.error as Error).message}</span> : null}
       </div>
       {p.selects.length ? (
         <div className="labels">

@@ -8,16 +8,24 @@ import { sendText } from "../lib/ui/api";
 import { PolicyWarnings } from "./PolicyWarnings";
 
 type Warning = PoliciesResponse["warnings"][number];
-type ApplyResponse = { applied: { kind: string; name: string; namespace?: string }[]; appliedCidrGroups: unknown[]; warnings: Warning[] };
+type ApplyResponse = { applied: { kind: string; name: string; namespace?: string; revision?: number }[]; appliedCidrGroups: unknown[]; warnings: Warning[] };
 
 export function PolicyPreview() {
   const [yaml, setYaml] = useState("");
   const [showAll, setShowAll] = useState(false);
   const client = useQueryClient();
-  const preview = useMutation({ mutationFn: (text: string) => sendText<PolicyPreviewResponse>("POST", "/api/policies/preview", text) });
   const apply = useMutation({
     mutationFn: (text: string) => sendText<ApplyResponse>("PUT", "/api/policies", text),
-    onSuccess: () => client.invalidateQueries({ queryKey: ["policies"] }),
+    onSuccess: ({ body }) => {
+      // The preview's "Now" column described the repository before this revision: drop it.
+      if (body.applied.length || body.appliedCidrGroups.length) preview.reset();
+      return client.invalidateQueries({ queryKey: ["policies"] });
+    },
+  });
+  const preview = useMutation({
+    mutationFn: (text: string) => sendText<PolicyPreviewResponse>("POST", "/api/policies/preview", text),
+    // an older "Applied …" note would read as the outcome of this preview
+    onMutate: () => apply.reset(),
   });
   const result = preview.data?.body;
   const rows = result ? (showAll ? result.rows : result.rows.filter((r) => r.change !== null)) : [];
@@ -40,16 +48,16 @@ export function PolicyPreview() {
         onChange={(e) => setYaml(e.target.value)}
       />
       <div className="preview-actions">
-        <button className="btn" disabled={!yaml.trim() || preview.isPending} onClick={() => preview.mutate(yaml)}>
+        <button className="btn" disabled={!yaml.trim() || preview.isPending || apply.isPending} onClick={() => preview.mutate(yaml)}>
           {preview.isPending ? "Previewing…" : "Preview"}
         </button>
-        <button className="btn" disabled={!yaml.trim() || apply.isPending} onClick={() => apply.mutate(yaml)}>
+        <button className="btn" disabled={!yaml.trim() || apply.isPending || preview.isPending} onClick={() => apply.mutate(yaml)}>
           {apply.isPending ? "Applying…" : "Apply"}
         </button>
         {applied ? (
           <span className={applied.applied.length || applied.appliedCidrGroups.length ? "ok small" : "error small"} data-testid="apply-result">
             {applied.applied.length || applied.appliedCidrGroups.length
-              ? `Applied ${applied.applied.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ") || `${applied.appliedCidrGroups.length} CIDR group(s)`}`
+              ? `Applied ${applied.applied.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ") || `${applied.appliedCidrGroups.length} CIDR group(s)`}${appliedRevision(applied)}; preview again to compare with it`
               : "Nothing applied"}
           </span>
         ) : null}
@@ -108,29 +116,51 @@ function PreviewLine({ row }: { row: PreviewRow }) {
 
 function Outcome({ o }: { o: PreviewOutcome }) {
   if (o.error) return <span className="error small">{o.error}</span>;
+  const l7Side = l7DeniedSide(o);
   const detail = o.drop_reason_desc ?? (o.l7_denied ? `L7 denied${o.response?.http_code ? ` (${o.response.http_code})` : ""}` : undefined);
   return (
     <div>
       <span className={`verdict-pill v-${o.verdict.toLowerCase()}`}>{o.verdict}</span>
       {detail ? <span className="small"> {detail}</span> : null}
-      <Side name="egress" d={o.egress} />
-      <Side name="ingress" d={o.ingress} />
+      <Side name="egress" d={o.egress} l7Denied={l7Side === "egress"} />
+      <Side name="ingress" d={o.ingress} l7Denied={l7Side === "ingress"} />
     </div>
   );
 }
 
-function Side({ name, d }: { name: string; d?: PreviewDecision }) {
+/**
+ * The side whose proxy refused an L7-denied request. The preview names no L7 decider, but the proxy runs
+ * on a REDIRECTED side, and a refusal ends the request there: the later side redirected is the one.
+ */
+function l7DeniedSide(o: PreviewOutcome): "egress" | "ingress" | undefined {
+  if (!o.l7_denied) return undefined;
+  if (o.ingress?.verdict === "REDIRECTED") return "ingress";
+  if (o.egress?.verdict === "REDIRECTED") return "egress";
+  return undefined;
+}
+
+function Side({ name, d, l7Denied }: { name: string; d?: PreviewDecision; l7Denied: boolean }) {
   if (!d) return null;
-  const by = d.denied_by.length
-    ? `denied by ${d.denied_by.join(", ")}`
-    : d.allowed_by.length
-      ? `allowed by ${d.allowed_by.join(", ")}`
-      : d.default_deny_by?.length
-        ? `default deny (selected by ${d.default_deny_by.join(", ")})`
-        : d.verdict.toLowerCase();
+  // the policies that redirected the port to the proxy are the ones whose L7 rules it enforced
+  const by =
+    l7Denied && d.allowed_by.length
+      ? `denied by ${d.allowed_by.join(", ")} (L7 rules)`
+      : d.denied_by.length
+        ? `denied by ${d.denied_by.join(", ")}`
+        : d.allowed_by.length
+          ? `allowed by ${d.allowed_by.join(", ")}`
+          : d.default_deny_by?.length
+            ? `default deny (selected by ${d.default_deny_by.join(", ")})`
+            : d.verdict.toLowerCase();
   return (
     <div className="small muted">
       {name}: {by}
     </div>
   );
+}
+
+/** " as revision N": the policy repository's revision the applied policies carry */
+function appliedRevision(r: ApplyResponse): string {
+  const revs = r.applied.map((p) => p.revision).filter((x): x is number => typeof x === "number");
+  return revs.length ? ` as revision ${Math.max(...revs)}` : "";
 }

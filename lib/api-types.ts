@@ -164,3 +164,19 @@ export interface ApiError {
   /** the request field that was wrong, when there is one */
   field?: string;
 }
+
+/** One deciding policy's flows over the window: the flows `policy=<policy>` selects, by verdict. */
+export interface PolicyStats {
+  /** "Kind/namespace/name" as stored (the `policy=` filter form) */
+  policy: string;
+  flows: number;
+  verdicts: Record<string, number>;
+}
+
+/** GET /api/policies/stats?since=&until= (default: the last hour) */
+export interface PolicyStatsResponse {
+  since: string;
+  until: string;
+  /** policies that decided at least one flow in the window, by name */
+  policies: PolicyStats[];
+}

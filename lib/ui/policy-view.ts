@@ -1,22 +1,24 @@
 // Policy references and per-policy flow counts for the policies page.
-import type { PolicySummary, StoredFlow } from "../api-types";
-import { decisionOf, policyKey } from "./flow-view";
+import type { PolicyStatsResponse, PolicySummary } from "../api-types";
 
 /** "Kind/namespace/name" ("Kind//name" when cluster-wide): the form `policy=` filters take. */
 export function policyRefOf(p: Pick<PolicySummary, "kind" | "namespace" | "name">): string {
   return `${p.kind}/${p.namespace ?? ""}/${p.name}`;
 }
 
-/** How many of these flows the policy allowed and denied (deny rules and default deny). */
-export function countDecisions(flows: readonly StoredFlow[], ref: string): { allowed: number; denied: number } {
-  let allowed = 0;
-  let denied = 0;
-  for (const s of flows) {
-    const d = decisionOf(s.flow);
-    const mine = d.policies.filter((x) => policyKey(x.policy) === ref);
-    if (mine.length === 0) continue;
-    if (s.flow.verdict === "DROPPED") denied++;
-    else if (s.flow.verdict === "FORWARDED" || s.flow.verdict === "REDIRECTED" || s.flow.verdict === "AUDIT") allowed++;
-  }
-  return { allowed, denied };
+export interface PolicyCounts {
+  flows: number;
+  /** FORWARDED: what the table lists under verdict=FORWARDED */
+  allowed: number;
+  denied: number;
+  /** allowed at L3/L4 and handed to the L7 proxy (its own decision is a separate flow) */
+  redirected: number;
+  audit: number;
+}
+
+/** The counts the page shows for `ref`; zero when the policy decided nothing in the window. */
+export function countsOf(stats: PolicyStatsResponse, ref: string): PolicyCounts {
+  const s = stats.policies.find((p) => p.policy === ref);
+  const v = s?.verdicts ?? {};
+  return { flows: s?.flows ?? 0, allowed: v.FORWARDED ?? 0, denied: v.DROPPED ?? 0, redirected: v.REDIRECTED ?? 0, audit: v.AUDIT ?? 0 };
 }

@@ -14,6 +14,7 @@ import { decoded, HttpError, intParam, readBody, sendError, sendJson } from "./h
 import { exportNdjson, exportBundle } from "./export-routes";
 import { importHubble } from "./import-route";
 import { inspectRoutes } from "./inspect-routes";
+import { policyStats } from "./policy-stats";
 
 export interface ApiContext {
   store: FlowStore;
@@ -152,6 +153,20 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     },
   },
   { method: "GET", pattern: /^\/api\/policies$/, handler: (ctx, _q, res) => sendJson(res, 200, getPolicies(ctx)) },
+  {
+    method: "GET",
+    pattern: /^\/api\/policies\/stats$/,
+    handler: (ctx, _q, res, url) => {
+      ctx.store.flush();
+      // reads every row of the window: on its own connection, so ingest's hot pages stay cached
+      const scan = ctx.store.openScanReader();
+      try {
+        sendJson(res, 200, policyStats(scan.reader, url.searchParams));
+      } finally {
+        scan.close();
+      }
+    },
+  },
   {
     method: "PUT",
     pattern: /^\/api\/policies$/,

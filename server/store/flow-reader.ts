@@ -200,6 +200,16 @@ export class FlowReader {
     return this.all(this.prepare("SELECT id, body FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?"), [afterId, uptoId, limit]);
   }
 
+  /**
+   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict). Grouping on the
+   * joined list keeps the answer small (distinct policy combinations × verdicts); callers split it.
+   */
+  policyVerdictGroups(sinceMs: number, untilMs: number): { policies: string; verdict: string; n: number }[] {
+    return this.prepare(
+      "SELECT policies, verdict, COUNT(*) AS n FROM flows WHERE time_ms >= ? AND time_ms <= ? AND policies IS NOT NULL GROUP BY policies, verdict",
+    ).all(sinceMs, untilMs) as { policies: string; verdict: string; n: number }[];
+  }
+
   lastId(): number {
     const row = this.prepare("SELECT MAX(id) AS id FROM flows").get() as { id: number | null };
     return row.id ?? 0;
