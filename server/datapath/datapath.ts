@@ -684,15 +684,18 @@ export class Datapath {
     return this.lastPrefix;
   }
 
+  // A name that exists answers every type, with the addresses of that type: an AAAA query for a name
+  // with only A records is NOERROR with no answers (NODATA), not NXDOMAIN.
   private readonly dns: DnsAnswerSource = {
     resolve: (name: string, qtype: string) => {
       const n = name.toLowerCase().replace(/\.$/, "");
-      if (qtype !== "A" && qtype !== "ANY") return undefined;
       const rec = this.scenario.dns.find((d) => d.name === n);
-      if (rec) return { ips: rec.ips, ttl: rec.ttl };
-      const svc = this.cluster.services.find((s) => n === `${s.name}.${s.namespace}.svc.cluster.local` || n === `${s.name}.${s.namespace}.svc` || n === `${s.name}.${s.namespace}`);
-      if (svc) return { ips: [svc.clusterIP], ttl: 30 };
-      return undefined;
+      const svc = rec ? undefined : this.cluster.services.find((s) => n === `${s.name}.${s.namespace}.svc.cluster.local` || n === `${s.name}.${s.namespace}.svc` || n === `${s.name}.${s.namespace}`);
+      const found = rec ? { ips: rec.ips, ttl: rec.ttl } : svc ? { ips: [svc.clusterIP], ttl: 30 } : undefined;
+      if (!found) return undefined;
+      const v6 = qtype === "AAAA";
+      const ips = qtype === "A" || qtype === "ANY" || v6 ? found.ips.filter((ip) => ip.includes(":") === v6 || qtype === "ANY") : [];
+      return { ips, ttl: found.ttl };
     },
   };
 
@@ -898,17 +901,17 @@ export class Datapath {
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
         isReply: false, summary, extensions: ext,
       });
-      flows.push(requestFlow(outcome.request, outcome.requestSummary));
+      if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
       for (const more of outcome.moreRequests ?? []) flows.push(requestFlow(more.l7, more.summary));
-      const resp = outcome.response
-        ? buildFlow({
-            time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
-            // the reply comes from the service's backend: the service is the source's, as Hubble resolves
-            // it by address after reverse NAT, never the client's
-            type: "L7", nodeName: this.hubbleNodeName(node), l7: outcome.response, eventType: EVENT_L7, sourceService: destService, direction: label,
-            isReply: true, summary: outcome.responseSummary ?? "", extensions: ext,
-          })
-        : undefined;
+      const responseFlow = (l7: Layer7, summary: string) => buildFlow({
+        time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
+        // the reply comes from the service's backend: the service is the source's, as Hubble resolves
+        // it by address after reverse NAT, never the client's
+        type: "L7", nodeName: this.hubbleNodeName(node), l7, eventType: EVENT_L7, sourceService: destService, direction: label,
+        isReply: true, summary, extensions: ext,
+      });
+      const resps = outcome.response ? [responseFlow(outcome.response, outcome.responseSummary ?? "")] : [];
+      for (const more of outcome.moreResponses ?? []) resps.push(responseFlow(more.l7, more.summary));
       explanation?.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
       if (outcome.dnsAnswer) {
         this.lastDnsIps = outcome.dnsAnswer.ips;
@@ -923,13 +926,15 @@ export class Datapath {
         }
       }
       if (!outcome.allowed) {
-        if (resp) flows.push(withTime(resp, nextTime(clock)));
+        for (const resp of resps) flows.push(withTime(resp, nextTime(clock)));
         result.verdict = "DROPPED";
         result.l7_denied = true;
         if (hasKeys(outcome.response_code)) result.response = outcome.response_code;
         return false;
       }
-      if (resp) (st.pending ??= []).push(resp);
+      // pending responses are emitted last-in first-out (the inner side answers first): reversed here so
+      // one side's records keep their topic order
+      if (resps.length) (st.pending ??= []).push(...resps.reverse());
       if (hasKeys(outcome.response_code)) result.response = outcome.response_code;
     }
     return true;

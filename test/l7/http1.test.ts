@@ -96,7 +96,7 @@ test("Node's http server accepts the bytes our encoder sends", async () => {
 });
 
 test("Envoy-style 403 Access denied", () => {
-  const [r] = parseHttp1Responses(encodeHttp1AccessDenied(new Date(0)));
+  const [r] = parseHttp1Responses(encodeHttp1AccessDenied());
   assert.equal(r.status, 403);
   assert.equal(r.reason, "Forbidden");
   assert.equal(r.body.toString(), "Access denied\r\n");

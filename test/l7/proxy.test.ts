@@ -38,10 +38,10 @@ test("HTTP allowed: records, summaries, rule attribution", () => {
   assert.equal(o.error, undefined);
   assert.deepEqual(o.decidedBy, [policy]);
   assert.equal(o.rule, "spec.ingress[0].toPorts[0].rules.http[0]");
-  assert.equal(o.request.type, "REQUEST");
-  assert.equal(o.request.http?.url, "http://payments:8080/v1/payments/42");
-  assert.equal(o.request.http?.protocol, "HTTP/1.1");
-  const keys = o.request.http?.headers?.map((h) => h.key) ?? [];
+  assert.equal(o.request!.type, "REQUEST");
+  assert.equal(o.request!.http?.url, "http://payments:8080/v1/payments/42");
+  assert.equal(o.request!.http?.protocol, "HTTP/1.1");
+  const keys = o.request!.http?.headers?.map((h) => h.key) ?? [];
   assert.deepEqual(keys, [...keys].sort(), "headers sorted by key");
   assert.ok(keys.includes("X-User"), "canonical header keys");
   assert.equal(o.response?.http?.code, 200);
@@ -64,11 +64,11 @@ test("HTTP denied: 403 Access denied, attributed to the policy in force", () => 
 test("gRPC through the HTTP path rule", () => {
   const ok = proxy.handle(ctx("grpc", { grpc: { service: "payments.v1.Payments", method: "Charge" } }));
   assert.equal(ok.allowed, true);
-  assert.equal(ok.request.http?.protocol, "HTTP/2");
-  assert.equal(ok.request.http?.url, "http://payments:8080/payments.v1.Payments/Charge");
+  assert.equal(ok.request!.http?.protocol, "HTTP/2");
+  assert.equal(ok.request!.http?.url, "http://payments:8080/payments.v1.Payments/Charge");
   // the access log sees response headers only: the upstream's grpc-status (a trailer) is not shown
   assert.ok(!ok.response?.http?.headers?.some((h) => h.key === "Grpc-Status"));
-  const okId = ok.request.http?.headers?.find((h) => h.key === "X-Request-Id")?.value;
+  const okId = ok.request!.http?.headers?.find((h) => h.key === "X-Request-Id")?.value;
   assert.ok(okId && ok.response?.http?.headers?.filter((h) => h.key === "X-Request-Id").map((h) => h.value).join() === okId);
   // Envoy answers a refused gRPC call trailers-only: :status 200, grpc-status 7, the 403 body
   // percent-encoded as grpc-message; the access log (and so Hubble) takes code 200 from :status
@@ -81,29 +81,29 @@ test("gRPC through the HTTP path rule", () => {
   assert.equal(hdr("Grpc-Status"), "7");
   assert.equal(hdr("Grpc-Message"), "Access denied%0D%0A");
   assert.equal(hdr("Content-Type"), "application/grpc");
-  assert.equal(hdr("X-Request-Id"), no.request.http?.headers?.find((h) => h.key === "X-Request-Id")?.value, "request id carried over");
+  assert.equal(hdr("X-Request-Id"), no.request!.http?.headers?.find((h) => h.key === "X-Request-Id")?.value, "request id carried over");
   assert.match(no.responseSummary ?? "", /^HTTP\/2 200 \d+ms \(POST http:\/\/payments:8080\/payments\.v1\.Payments\/Refund\)$/);
-  assert.equal(no.request.latency_ns, undefined, "latency only on the response");
+  assert.equal(no.request!.latency_ns, undefined, "latency only on the response");
   assert.ok(no.response?.latency_ns !== undefined);
 });
 
 test("Kafka: consume allowed, produce refused with 29", () => {
   const ok = proxy.handle(ctx("kafka", { kafka: { apiKey: "fetch", apiVersion: 11, topics: ["orders"], clientId: "c" } }));
   assert.equal(ok.allowed, true);
-  assert.deepEqual(ok.request.kafka, { api_version: 11, api_key: "fetch", correlation_id: ok.request.kafka?.correlation_id, topic: "orders" });
+  assert.deepEqual(ok.request!.kafka, { api_version: 11, api_key: "fetch", correlation_id: ok.request!.kafka?.correlation_id, topic: "orders" });
   assert.match(ok.requestSummary, /^Kafka request fetch correlation id \d+ topic 'orders'$/);
   assert.match(ok.responseSummary ?? "", /return code 0$/);
   const no = proxy.handle(ctx("kafka", { kafka: { apiKey: "produce", topics: ["orders"] } }));
   assert.equal(no.allowed, false);
   assert.deepEqual(no.response_code, { kafka_error_code: 29 });
   assert.equal(no.response, undefined, "Cilium logs a refused Kafka request as one record");
-  assert.equal(no.request.kafka?.api_key, "produce");
+  assert.equal(no.request!.kafka?.api_key, "produce");
 });
 
 test("DNS: allowed answer feeds dnsAnswer; unknown → NXDOMAIN; refused → REFUSED", () => {
   const ok = proxy.handle(ctx("dns", { dns: { query: "API.github.com" } }));
   assert.equal(ok.allowed, true);
-  assert.deepEqual(ok.request.dns, { query: "api.github.com.", observation_source: "proxy", qtypes: ["A"] });
+  assert.deepEqual(ok.request!.dns, { query: "api.github.com.", observation_source: "proxy", qtypes: ["A"] });
   assert.deepEqual(ok.response?.dns, { query: "api.github.com.", ips: ["140.82.112.5", "140.82.112.6"], ttl: 300, observation_source: "proxy", qtypes: ["A"], rrtypes: ["A", "A"] });
   assert.deepEqual(ok.dnsAnswer, { query: "api.github.com.", ips: ["140.82.112.5", "140.82.112.6"], ttl: 300 });
   assert.equal(ok.responseSummary, 'DNS Answer "140.82.112.5,140.82.112.6" TTL: 300 (Proxy api.github.com. A)');

@@ -54,7 +54,7 @@ export function extractAnswer(msg: DnsMessage): { ips: string[]; ttl: number; cn
   return { ips, ttl, cnames, rrtypes };
 }
 
-export function handleDns(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, startedAt: bigint): L7Outcome {
+export function handleDns(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, _startedAt: bigint): L7Outcome {
   const { message, qname, qtype, decision } = inspectDns(bytes, ctx.grants);
   const reqRec: DnsRecordInput = { query: qname, qtypes: [qtype] };
   const question = { name: qname, type: qtype };
@@ -79,8 +79,8 @@ export function handleDns(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, star
   if (!decision.allowed) return base;
   const a = extractAnswer(res);
   const resRec: DnsRecordInput = { ...reqRec, ...a, rcode: res.rcode };
-  const latency = env.latency(ctx.protocol, startedAt);
-  const out: L7Outcome = { ...base, response: dnsLayer7("RESPONSE", resRec, latency), responseSummary: dnsResponseSummary(resRec) };
+  // no latency_ns: Hubble measures latency only for HTTP (by X-Request-Id, parser/seven computeResponseTime)
+  const out: L7Outcome = { ...base, response: dnsLayer7("RESPONSE", resRec), responseSummary: dnsResponseSummary(resRec) };
   if (res.rcode === Rcode.NOERROR) out.dnsAnswer = { query: qname, ips: a.ips, ttl: a.ttl === MAX_TTL ? 0 : a.ttl, ...(a.cnames.length ? { cnames: a.cnames } : {}) };
   return out;
 }

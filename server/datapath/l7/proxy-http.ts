@@ -34,11 +34,10 @@ function pathProblem(insp: HttpInspection): string | undefined {
   return undefined;
 }
 
-/** Envoy's local reply (HTTP/1.1) to a path it redirects or refuses: empty body, Location on a redirect. */
-function http1PathReply(insp: HttpInspection, now: Date): Buffer {
-  const headers: [string, string][] = [];
-  if (insp.pathAction === "redirect") headers.push(["location", insp.view.path]);
-  headers.push(["date", now.toUTCString()], ["server", "envoy"]);
+/** Envoy's local reply (HTTP/1.1) to a path it redirects or refuses: empty body, Location on a redirect
+ * (no Date or Server: see encodeHttp1AccessDenied). */
+function http1PathReply(insp: HttpInspection): Buffer {
+  const headers: [string, string][] = insp.pathAction === "redirect" ? [["location", insp.view.path]] : [];
   return encodeHttp1Response({ code: insp.pathAction === "redirect" ? 307 : 400, headers });
 }
 
@@ -95,7 +94,7 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
   const requestId = insp.view.lower.get("x-request-id")?.[0] ?? env.requestId();
   const reqRec = requestRecordInput(insp, requestId);
   const answer = insp.pathAction !== "continue"
-    ? http1PathReply(insp, ctx.now)
+    ? http1PathReply(insp)
     : insp.decision.allowed
     ? encodeHttp1Response({
         code: 200,
@@ -109,7 +108,7 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
         body: '{"ok":true}',
         chunked: true,
       })
-    : encodeHttp1AccessDenied(ctx.now);
+    : encodeHttp1AccessDenied();
   const res = parseHttp1Responses(answer, [insp.view.method === "HEAD"])[0];
   return withPathProblem(insp, outcome(insp, reqRec, res.status!, res.headers, env.latency(ctx.protocol, startedAt), bytes.length));
 }
@@ -119,7 +118,7 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
   const requestId = insp.view.lower.get("x-request-id")?.[0] ?? env.requestId();
   const reqRec = requestRecordInput(insp, requestId);
   const answer = insp.pathAction !== "continue"
-    ? encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_INTERNAL, date: ctx.now, extraHeaders: [["server", "envoy"]] })
+    ? encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_INTERNAL })
     : insp.decision.allowed
     ? encodeGrpcResponse({
         httpStatus: 200,
@@ -128,7 +127,7 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
         date: ctx.now,
         extraHeaders: [["x-request-id", requestId]],
       })
-    : encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_PERMISSION_DENIED, grpcMessage: ACCESS_DENIED_BODY, date: ctx.now, extraHeaders: [["server", "envoy"]] });
+    : encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_PERMISSION_DENIED, grpcMessage: ACCESS_DENIED_BODY });
   const conn = parseHttp2(answer, { client: false });
   const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
   const headers = stream?.headers ?? [];

@@ -1,7 +1,10 @@
 // Kafka through the proxy: parse the request frame, decide, let the broker answer or answer
 // with TOPIC_AUTHORIZATION_FAILED (29) for every topic and partition, as Cilium's Kafka proxy
-// does. A refusal is logged as request records carrying error 29 (Cilium's access log has no response
-// for it), one per topic.
+// does. Its access log (pkg/proxy/kafka.go kafkaLogRecord.log) writes one record per topic of the
+// request, for the request and again for the response: a request that names no topic (Metadata for
+// all topics, ApiVersions, Heartbeat) is logged not at all. A refused request is logged as request
+// records only; Hubble keeps error_code for response records alone (parser/seven decodeKafka), and
+// no latency (it measures latency only for HTTP, by X-Request-Id).
 import { encodeKafkaResponse } from "./encode/kafka";
 import { inspectKafka } from "./inspect";
 import { TOPIC_AUTHORIZATION_FAILED, kafkaApiKeyName } from "./kafka-api";
@@ -21,7 +24,7 @@ function brokerOf(ctx: L7Context): { host: string; port: number } {
  */
 const ANSWERABLE = new Set([0, 1, 2, 3, 8, 9, 10]); // Produce, Fetch, ListOffsets, Metadata, OffsetCommit, OffsetFetch, FindCoordinator
 
-export function handleKafka(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, startedAt: bigint): L7Outcome {
+export function handleKafka(ctx: L7Context, bytes: Uint8Array, _env: ProxyEnv, _startedAt: bigint): L7Outcome {
   const { request, decision } = inspectKafka(bytes, ctx.grants);
   const topics = [...new Set((request.topics ?? []).map((t) => t.name))];
   const recOf = (topic: string, errorCode?: number): KafkaRecordInput => ({
@@ -31,14 +34,13 @@ export function handleKafka(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
     topic,
     ...(errorCode ? { errorCode } : {}),
   });
-  const refusedWith = decision.allowed ? undefined : TOPIC_AUTHORIZATION_FAILED;
-  // one record per topic, as Cilium's access log splits a multi-topic request
-  const records = (topics.length ? topics : [""]).map((t) => recOf(t, refusedWith));
+  const requests = topics.map((t) => recOf(t));
+  const summary = requests.length ? kafkaRequestSummary(requests[0]!) : `Kafka request ${kafkaApiKeyName(request.apiKey)} correlation id ${request.correlationId} (no topic: not logged)`;
   const base = {
     allowed: decision.allowed,
-    request: kafkaLayer7("REQUEST", records[0]!),
-    requestSummary: kafkaRequestSummary(records[0]!),
-    ...(records.length > 1 ? { moreRequests: records.slice(1).map((r) => ({ l7: kafkaLayer7("REQUEST", r), summary: kafkaRequestSummary(r) })) } : {}),
+    ...(requests.length ? { request: kafkaLayer7("REQUEST", requests[0]!) } : {}),
+    requestSummary: summary,
+    ...(requests.length > 1 ? { moreRequests: requests.slice(1).map((r) => ({ l7: kafkaLayer7("REQUEST", r), summary: kafkaRequestSummary(r) })) } : {}),
     decidedBy: decision.decidedBy,
     rule: decision.rule,
     bytes: bytes.length,
@@ -49,10 +51,15 @@ export function handleKafka(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
   if (res.correlationId !== request.correlationId) {
     throw new Error(`kafka: response correlation id ${res.correlationId} does not match request ${request.correlationId}`);
   }
-  const first = topics[0] ?? "";
-  const errorCode = (first && res.topicErrors.get(first)) || res.errorCode;
-  if (!decision.allowed) return { ...base, response_code: { kafka_error_code: errorCode } };
-  const resRec = recOf(first, errorCode);
-  const latency = env.latency(ctx.protocol, startedAt);
-  return { ...base, response_code: { kafka_error_code: errorCode }, response: kafkaLayer7("RESPONSE", resRec, latency), responseSummary: kafkaResponseSummary(resRec) };
+  const errorOf = (t: string) => (t && res.topicErrors.get(t)) || res.errorCode;
+  const errorCode = errorOf(topics[0] ?? "");
+  if (!decision.allowed || topics.length === 0) return { ...base, response_code: { kafka_error_code: errorCode } };
+  const responses = topics.map((t) => recOf(t, errorOf(t)));
+  return {
+    ...base,
+    response_code: { kafka_error_code: errorCode },
+    response: kafkaLayer7("RESPONSE", responses[0]!),
+    responseSummary: kafkaResponseSummary(responses[0]!),
+    ...(responses.length > 1 ? { moreResponses: responses.slice(1).map((r) => ({ l7: kafkaLayer7("RESPONSE", r), summary: kafkaResponseSummary(r) })) } : {}),
+  };
 }

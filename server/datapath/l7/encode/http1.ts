@@ -83,14 +83,11 @@ export function encodeHttp1Response(opts: Http1ResponseOptions): Buffer {
 }
 
 /** Envoy's local reply when Cilium's L7 policy refuses an HTTP request. */
-export function encodeHttp1AccessDenied(date: Date): Buffer {
-  return encodeHttp1Response({
-    code: 403,
-    headers: [
-      ["content-type", "text/plain"],
-      ["date", date.toUTCString()],
-      ["server", "envoy"],
-    ],
-    body: "Access denied\r\n",
-  });
+/**
+ * cilium.l7policy's 403 as its access log sees it. Envoy adds Date and Server to a response only after
+ * the encoder filters ran (conn_manager_impl.cc encodeHeaders), and the access log is written from
+ * cilium.l7policy's encodeHeaders, so the logged reply has neither.
+ */
+export function encodeHttp1AccessDenied(): Buffer {
+  return encodeHttp1Response({ code: 403, headers: [["content-type", "text/plain"]], body: "Access denied\r\n" });
 }

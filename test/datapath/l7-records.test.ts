@@ -1,0 +1,48 @@
+// L7 records as Hubble builds them from Cilium's access log: DNS answers carry no latency (Hubble
+// measures it for HTTP only), a name that exists but has no address of the asked type is NODATA (not
+// NXDOMAIN), and the 403 cilium.l7policy logs has no Date or Server header (Envoy adds them after the
+// filters have run).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeDatapath, trace, STAR_WARS, pA2 } from "./helpers";
+
+const SCN = `
+apiVersion: flowscope/v1
+kind: Scenario
+namespaces: [{ name: default }]
+workloads:
+  - { name: client, namespace: default, labels: { app: client } }
+dns:
+  - { name: api.example.com, ips: [93.184.216.34], ttl: 60 }
+`;
+const DNS_VISIBLE = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: dns, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: client } }
+  egress:
+  - toEndpoints: [{ matchLabels: { k8s:io.kubernetes.pod.namespace: kube-system, k8s-app: kube-dns } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*" }] } }]
+`;
+
+test("DNS: no latency on answers; AAAA for a name with only A records is NODATA; unknown names NXDOMAIN", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": DNS_VISIBLE });
+  const answer = (type: string, query = "api.example.com") =>
+    trace(dp, { from: "default/client", dns: { query, type } }).flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow;
+  const a = answer("A");
+  assert.deepEqual(a.l7?.dns?.ips, ["93.184.216.34"]);
+  assert.equal(a.l7?.latency_ns, undefined);
+  const aaaa = answer("AAAA");
+  assert.equal(aaaa.l7?.dns?.rcode, undefined, "NOERROR (rcode 0 is left out)");
+  assert.equal(aaaa.l7?.dns?.ips, undefined);
+  assert.match(aaaa.Summary ?? "", /^DNS Answer  TTL: 4294967295 \(Proxy api\.example\.com\. AAAA\)$/);
+  assert.equal(answer("A", "nope.example.com").l7?.dns?.rcode, 3, "NXDOMAIN");
+});
+
+test("the 403 of a refused HTTP request is logged without Date or Server", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/v1/exhaust-port" } });
+  const res = r.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow;
+  assert.equal(res.l7?.http?.code, 403);
+  assert.deepEqual(res.l7?.http?.headers?.map((h) => h.key), ["Content-Length", "Content-Type", "X-Request-Id"]);
+});
