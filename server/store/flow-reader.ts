@@ -9,6 +9,7 @@ import type { FlowQuery } from "../../lib/filter/types";
 import { queryToSql } from "./filter-sql";
 import { parseStored } from "../bus";
 import type { FragmentRegistry } from "./fragments";
+import { POLICY_VERDICT_GROUPS_SQL, type PolicyVerdictGroup } from "./aggregate-queries";
 
 export interface PageOptions {
   limit: number;
@@ -201,13 +202,12 @@ export class FlowReader {
   }
 
   /**
-   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict). Grouping on the
-   * joined list keeps the answer small (distinct policy combinations × verdicts); callers split it.
+   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict), synchronously on
+   * this reader's connection. It reads every row of the window: the API runs the same query on the
+   * aggregate thread instead (FlowStore.policyVerdictGroups).
    */
-  policyVerdictGroups(sinceMs: number, untilMs: number): { policies: string; verdict: string; n: number }[] {
-    return this.prepare(
-      "SELECT policies, verdict, COUNT(*) AS n FROM flows WHERE time_ms >= ? AND time_ms <= ? AND policies IS NOT NULL GROUP BY policies, verdict",
-    ).all(sinceMs, untilMs) as { policies: string; verdict: string; n: number }[];
+  policyVerdictGroups(sinceMs: number, untilMs: number): PolicyVerdictGroup[] {
+    return this.prepare(POLICY_VERDICT_GROUPS_SQL).all(sinceMs, untilMs) as PolicyVerdictGroup[];
   }
 
   lastId(): number {

@@ -9,6 +9,8 @@ import { FlowWriter } from "./flow-writer";
 import type { RetentionPolicy } from "./retention";
 import { FragmentRegistry } from "./fragments";
 import { upgradeLegacyRows } from "./legacy-upgrade";
+import { Aggregator } from "./aggregator";
+import type { PolicyVerdictGroup } from "./aggregate-queries";
 
 export class FlowStore {
   readonly reader: FlowReader;
@@ -17,6 +19,8 @@ export class FlowStore {
   readonly retention: RetentionPolicy;
   /** the shared parts of stored records (see fragments.ts); one registry for every reader and the writer */
   readonly fragments: FragmentRegistry;
+  /** queries that read every row of a window, on a thread of their own (started on first use) */
+  readonly aggregator: Aggregator;
   /** rows in the table when it was opened, until the writer thread reports its own count */
   private readonly openedWith: number;
   private rateWindow: { t: number; n: number }[] = [];
@@ -27,6 +31,7 @@ export class FlowStore {
     this.retention = policy;
     this.openedWith = this.reader.count();
     this.writer = new FlowWriter(db.path, fragments, policy);
+    this.aggregator = new Aggregator(db.path);
   }
 
   static async open(path: string, policy: RetentionPolicy): Promise<FlowStore> {
@@ -74,6 +79,15 @@ export class FlowStore {
     return { reader: new FlowReader(conn, this.fragments), close: () => conn.close() };
   }
 
+  /**
+   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict), computed on the
+   * aggregate thread: the main thread only awaits it. It sees what is committed when it runs, so call
+   * flush() first for flows just ingested.
+   */
+  policyVerdictGroups(sinceMs: number, untilMs: number): Promise<PolicyVerdictGroup[]> {
+    return this.aggregator.policyVerdictGroups(sinceMs, untilMs);
+  }
+
   databaseBytes(): number {
     let total = 0;
     for (const suffix of ["", "-wal", "-shm"]) {
@@ -87,6 +101,7 @@ export class FlowStore {
   }
 
   async close(): Promise<void> {
+    await this.aggregator.close();
     await this.writer.close();
     await this.db.close();
   }

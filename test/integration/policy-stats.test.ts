@@ -1,7 +1,10 @@
 // GET /api/policies/stats through the real server: per deciding policy and verdict, every flow of the
-// window (not a sample), matching what /api/flows lists; bad times are refused naming the field.
+// window (not a sample), matching what /api/flows lists; bad times are refused naming the field; the
+// counting runs on the aggregate thread, so the server keeps answering while it runs.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import type { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
 import type { FlowsPage, StoredFlow } from "../../lib/api-types";
 import type { Flow, FlowscopeExtension, Policy } from "../../lib/flow/types";
 import type { PolicyStatsResponse } from "../../lib/api-types";
@@ -127,6 +130,118 @@ test("policy stats refuse bad times and unknown parameters with a 400 naming the
     assert.deepEqual(empty.body.policies, []);
     const post = await getJson<{ error: string }>(`${s.url}/api/policies/stats`, { method: "POST" });
     assert.equal(post.status, 405);
+  } finally {
+    await s.close();
+  }
+});
+
+const LOAD_ROWS = 300_000;
+const LOAD_POLICIES = 7;
+/** the loaded rows' times: LOAD_BASE + (x % 100) seconds for row x */
+const LOAD_BASE = Date.parse("2026-01-01T00:00:00Z");
+
+/**
+ * Loads LOAD_ROWS minimal flows straight into the database (hundreds of times faster than through the
+ * bus): row x is decided by CiliumNetworkPolicy/load/p<x % 7>, DROPPED when x % 3 == 0, else FORWARDED.
+ * Counting them reads every row, as at ~500k flows an hour: hundreds of milliseconds of SQLite.
+ */
+function loadRows(dbPath: string): void {
+  const conn = new Database(dbPath);
+  try {
+    conn.pragma("busy_timeout = 5000");
+    conn
+      .prepare(
+        `WITH RECURSIVE seq(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM seq WHERE x < ?)
+         INSERT INTO flows (uuid, time_ms, node_name, verdict, event_type, flow_type, policies, body)
+         SELECT 'load-' || x, ? + (x % 100) * 1000, 'node-1', CASE x % 3 WHEN 0 THEN 'DROPPED' ELSE 'FORWARDED' END, 4, 'L3_L4',
+                char(10) || 'CiliumNetworkPolicy/load/p' || (x % ${LOAD_POLICIES}) || char(10), '{}'
+         FROM seq`,
+      )
+      .run(LOAD_ROWS, LOAD_BASE);
+  } finally {
+    conn.close();
+  }
+}
+
+/** what the stats must say for the loaded rows with time in [LOAD_BASE + fromS s, LOAD_BASE + toS s] */
+function expectedLoad(fromS: number, toS: number): PolicyStatsResponse["policies"] {
+  const out = new Map<string, Record<string, number>>();
+  for (let x = 1; x <= LOAD_ROWS; x++) {
+    const t = x % 100;
+    if (t < fromS || t > toS) continue;
+    const ref = `CiliumNetworkPolicy/load/p${x % LOAD_POLICIES}`;
+    const v = out.get(ref) ?? {};
+    const verdict = x % 3 === 0 ? "DROPPED" : "FORWARDED";
+    v[verdict] = (v[verdict] ?? 0) + 1;
+    out.set(ref, v);
+  }
+  return [...out.keys()].sort().map((policy) => ({ policy, flows: Object.values(out.get(policy)!).reduce((a, b) => a + b, 0), verdicts: out.get(policy)! }));
+}
+
+function loadWindow(fromS: number, toS: number): string {
+  return new URLSearchParams({ since: new Date(LOAD_BASE + fromS * 1000).toISOString(), until: new Date(LOAD_BASE + toS * 1000).toISOString() }).toString();
+}
+
+/** resolves once the stats route has checked its parameters and handed the query on (it flushes just before) */
+function statsDispatched(s: TestServer): Promise<void> {
+  const store = s.ctx.store;
+  const flush = store.flush;
+  return new Promise<void>((resolve) => {
+    store.flush = () => {
+      flush.call(store);
+      store.flush = flush;
+      resolve();
+    };
+  });
+}
+
+test("the server keeps answering while policy stats are counted, and concurrent stats each get their own window", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    // Start the aggregate thread first, so what follows measures the counting, not the thread's start.
+    const warm = await getJson<PolicyStatsResponse>(`${s.url}/api/policies/stats?${loadWindow(0, 99)}`);
+    assert.equal(warm.status, 200);
+    assert.deepEqual(warm.body.policies, []);
+    loadRows(s.dbPath);
+
+    // Order, not time: /api/status is asked only once the stats query has been handed on. Counting on the
+    // main thread would answer the stats before the status request is even sent (the same process runs
+    // this client), so the status answer arrives first only if the main thread is free meanwhile.
+    const order: string[] = [];
+    const dispatched = statsDispatched(s);
+    const stats = getJson<PolicyStatsResponse>(`${s.url}/api/policies/stats?${loadWindow(0, 99)}`).then((r) => (order.push("stats"), r));
+    await dispatched;
+    const status = await getJson<{ storedFlows: number }>(`${s.url}/api/status`);
+    order.push("status");
+    assert.equal(status.status, 200);
+    const res = await stats;
+    assert.deepEqual(order, ["status", "stats"], "/api/status answered while the stats were being counted");
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.body.policies, expectedLoad(0, 99));
+
+    // Several at once, each over its own window: every answer is its own request's.
+    const windows: [number, number][] = [[0, 99], [0, 49], [50, 99], [10, 10], [200, 300]];
+    const answers = await Promise.all(windows.map(([a, b]) => getJson<PolicyStatsResponse>(`${s.url}/api/policies/stats?${loadWindow(a, b)}`)));
+    answers.forEach((r, i) => {
+      const [a, b] = windows[i]!;
+      assert.equal(r.status, 200, `window ${a}-${b}`);
+      assert.equal(r.body.since, new Date(LOAD_BASE + a * 1000).toISOString());
+      assert.deepEqual(r.body.policies, expectedLoad(a, b), `window ${a}-${b}`);
+    });
+
+    // The thread dies mid-query: that request is refused saying so, and the next one starts a new thread.
+    const aggregator = s.ctx.store.aggregator as unknown as { worker?: Worker };
+    const beforeDeath = statsDispatched(s);
+    const doomed = getJson<{ error: string }>(`${s.url}/api/policies/stats?${loadWindow(0, 99)}`);
+    await beforeDeath;
+    assert.ok(aggregator.worker, "the aggregate thread is running");
+    await aggregator.worker.terminate();
+    const refused = await doomed;
+    assert.equal(refused.status, 500);
+    assert.match(refused.body.error, /aggregate query thread exited/);
+    const again = await getJson<PolicyStatsResponse>(`${s.url}/api/policies/stats?${loadWindow(0, 49)}`);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body.policies, expectedLoad(0, 49));
   } finally {
     await s.close();
   }
