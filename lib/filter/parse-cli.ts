@@ -29,6 +29,8 @@ export interface ParsedObserveArgs {
   query: FlowQuery;
   /** arguments this parser does not handle, in their original order */
   rest: string[];
+  /** --all: every stored flow (hubble: an alias for --last of the largest number) */
+  all: boolean;
 }
 
 export interface ParseCliOptions {
@@ -146,15 +148,16 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
   if (first !== undefined && last !== undefined) throw new FilterError("--first", "cannot be combined with --last");
   if (first !== undefined && all) throw new FilterError("--first", "cannot be combined with --all");
   if (last !== undefined && all) throw new FilterError("--last", "cannot be combined with --all");
-  if (first !== undefined) {
+  // hubble treats 0 as unset (--last 0 prints the default 20)
+  if (first !== undefined && first > 0) {
     query.limit = first;
     query.first = true;
-  } else if (last !== undefined) query.limit = last;
+  } else if (last !== undefined && last > 0) query.limit = last;
 
   query.whitelist = [...white.build(), ...rawWhite];
   query.blacklist = [...black.build(), ...rawBlack];
   query.whitelist.forEach((f, i) => compileFilter(f, `whitelist[${i}].`));
   query.blacklist.forEach((f, i) => compileFilter(f, `blacklist[${i}].`));
   if (query.since && query.until && query.since > query.until) throw new FilterError("--since", "is after --until");
-  return { query, rest };
+  return { query, rest, all };
 }

@@ -44,8 +44,19 @@ function wantsExtensions(params: URLSearchParams, byDefault: boolean): boolean {
   throw new HttpError(400, `extensions must be true or false, got ${JSON.stringify(v.slice(0, 40))}`, "extensions");
 }
 
+/**
+ * An export is every matching flow in the window, oldest first: paging parameters would make it
+ * quietly partial, so they are refused rather than ignored.
+ */
+function exportQuery(params: URLSearchParams): ReturnType<typeof queryFromParams> {
+  for (const k of ["limit", "cursor", "order", "first"]) {
+    if (params.has(k)) throw new HttpError(400, `${k} is not supported by export, which writes every matching flow in the window: bound it with since and until`, k);
+  }
+  return queryFromParams(params);
+}
+
 function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
-  const query = queryFromParams(params);
+  const query = exportQuery(params);
   const keep = wantsExtensions(params, true);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
@@ -60,7 +71,7 @@ const NEWLINE = Buffer.from("\n");
 
 /** exportLines as UTF-8 bytes, made without the intermediate strings (the NDJSON route's form) */
 function* exportLineBytes(ctx: ApiContext, params: URLSearchParams): Generator<Buffer> {
-  const query = queryFromParams(params);
+  const query = exportQuery(params);
   const extensions = wantsExtensions(params, false);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();

@@ -121,6 +121,13 @@ function getPolicies(ctx: ApiContext): PoliciesResponse {
   return sim.policiesResponse();
 }
 
+/** The YAML of a policy change; an empty body is a mistake, not a change that does nothing. */
+function policyBody(raw: Buffer): string {
+  const body = raw.toString("utf8");
+  if (body.trim() === "") throw new HttpError(400, "body: expected policy YAML (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy or CiliumCIDRGroup documents)", "body");
+  return body;
+}
+
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
 
 const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
@@ -165,7 +172,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/policies$/,
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
-      const body = (await readBody(req, 1024 * 1024)).toString("utf8");
+      const body = policyBody(await readBody(req, 1024 * 1024));
       const result = sim.upsertPolicyYaml(body, "api");
       sendJson(res, result.applied.length > 0 || result.appliedCidrGroups.length > 0 || result.warnings.length === 0 ? 200 : 400, result);
     },
@@ -175,9 +182,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/policies\/preview$/,
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
-      const body = (await readBody(req, 1024 * 1024)).toString("utf8");
-      if (body.trim() === "") throw new HttpError(400, "body: expected policy YAML (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy or CiliumCIDRGroup documents)", "body");
-      const result = sim.previewPolicyYaml(body);
+      const result = sim.previewPolicyYaml(policyBody(await readBody(req, 1024 * 1024)));
       // nothing valid to try: the warnings say why
       sendJson(res, result.applied.length === 0 && result.appliedCidrGroups.length === 0 ? 400 : 200, result);
     },

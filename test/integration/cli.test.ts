@@ -126,3 +126,56 @@ test("import sends a Hubble export to the running server and reports bad lines b
     await s.close();
   }
 });
+
+test("observe prints the last 20 only when nothing bounds it, as hubble observe does", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    s.ctx.bus.publish(Array.from({ length: 45 }, (_, i) => makeFlow({ srcNs: "shop", dstNs: "shop", srcPod: `web-${i}`, dstPod: "cart-1", verdict: "FORWARDED" })));
+    s.ctx.store.flush();
+    const count = async (...args: string[]) => {
+      const r = await cli(["observe", "--server", s.url, "-o", "json", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { flow: { source: { pod_name: string } } });
+    };
+    assert.equal((await count()).length, 20, "vanilla: the last 20");
+    assert.equal((await count("--last", "0")).length, 20, "--last 0 is unset");
+    const all = await count("--all");
+    assert.equal(all.length, 45);
+    assert.deepEqual(all.map((o) => o.flow.source.pod_name).slice(0, 2), ["web-0", "web-1"], "oldest first");
+    assert.equal((await count("--since", "1h")).length, 45, "a window without --last prints all of it");
+    assert.equal((await count("--since", "1h", "--last", "7")).length, 7);
+    const first = await count("--first", "3");
+    assert.deepEqual(first.map((o) => o.flow.source.pod_name), ["web-0", "web-1", "web-2"]);
+  } finally {
+    await s.close();
+  }
+});
+
+test("CLI usage errors: flags are checked the same way everywhere, and export refuses counts instead of ignoring them", async () => {
+  // no server is needed to be told how to use a command
+  const help = await cli(["fqdn-cache", "list", "--help", "--server", "http://127.0.0.1:1"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /usage: .*fqdn-cache list/);
+  const yaml = await cli(["fqdn-cache", "list", "-o", "yaml", "--server", "http://127.0.0.1:1"]);
+  assert.equal(yaml.code, 2);
+  assert.match(yaml.stderr, /-o must be json or table, got "yaml"/);
+  assert.equal((await cli(["verify", "--help"])).code, 0);
+  assert.equal((await cli(["verify"])).code, 2);
+  const both = await cli(["export", "--bundle", "a.tgz", "-f", "b.json", "--server", "http://127.0.0.1:1"]);
+  assert.equal(both.code, 2);
+  assert.match(both.stderr, /choose one of --bundle FILE/);
+  const last = await cli(["export", "--last", "3", "--server", "http://127.0.0.1:1"]);
+  assert.equal(last.code, 2);
+  assert.match(last.stderr, /--last and --first are not supported/);
+
+  const s = await startTestServer({ simulate: false });
+  try {
+    for (const k of ["limit=3", "cursor=5", "order=asc", "first=true"]) {
+      const res = await fetch(`${s.url}/api/export?${k}`);
+      assert.equal(res.status, 400, k);
+      assert.equal(((await res.json()) as { field: string }).field, k.split("=")[0]);
+    }
+  } finally {
+    await s.close();
+  }
+});

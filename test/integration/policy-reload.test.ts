@@ -112,7 +112,7 @@ test("POST /api/policies/preview replays the scenario's traffic with a change wi
   }
 });
 
-test("an alias bomb and a badly encoded path segment are 400s naming the problem, and change nothing", async () => {
+test("an alias bomb, an empty body and a badly encoded path segment are 400s naming the problem, and change nothing", async () => {
   const s = await startTestServer({ scenario: path.resolve("server/scenarios/star-wars/scenario.yaml"), rate: 0 });
   try {
     const before = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
@@ -123,6 +123,11 @@ test("an alias bomb and a badly encoded path segment are 400s naming the problem
       const r = await getJson<{ warnings: { message: string }[] }>(`${s.url}${url}`, { method, body: bomb });
       assert.equal(r.status, 400, `${method} ${url}`);
       assert.match(r.body.warnings[0]!.message, /Excessive alias count/);
+    }
+    for (const [method, url] of [["PUT", "/api/policies"], ["POST", "/api/policies/preview"]] as const) {
+      const empty = await getJson<{ error: string; field: string }>(`${s.url}${url}`, { method, body: " \n" });
+      assert.equal(empty.status, 400, `an empty ${method} is a mistake, not a change`);
+      assert.equal(empty.body.field, "body");
     }
     const badUuid = await getJson<{ error: string; field: string }>(`${s.url}/api/flows/%E0`);
     assert.equal(badUuid.status, 400);

@@ -33,6 +33,10 @@ export async function run(argv: string[]): Promise<number> {
     console.error("export: --bundle and -f need a file name");
     return 2;
   }
+  if (bundle && file) {
+    console.error("export: choose one of --bundle FILE (evidence bundle) and -f FILE (NDJSON)");
+    return 2;
+  }
   let query;
   let remote;
   try {
@@ -40,12 +44,13 @@ export async function run(argv: string[]): Promise<number> {
     remote = r.remote;
     const parsed = parseObserveArgs(r.rest, {});
     if (parsed.rest.length) throw new Error(`unknown arguments: ${parsed.rest.join(" ")}`);
+    // an export is the whole window: a count would make the evidence quietly partial
+    if (parsed.query.limit !== undefined) throw new Error("--last and --first are not supported: export writes every matching flow; bound it with --since and --until");
     query = parsed.query;
   } catch (err) {
     console.error(`export: ${(err as Error).message}`);
     return 2;
   }
-  // Export takes everything in the window unless a count was asked for.
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
   if (extensions) params.set("extensions", "true");
   const path = bundle ? "/api/export/bundle" : "/api/export";

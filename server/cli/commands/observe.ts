@@ -175,23 +175,34 @@ export async function run(argv: string[]): Promise<number> {
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
   let lastId: string | undefined;
   if (!(opts.follow && query.limit === undefined && !query.since)) {
-    const limit = query.limit ?? 20;
-    // Page through: newest N (reversed for printing oldest first, as hubble does), or oldest N with --first.
+    // hubble observe (flows.go getFlowsRequest): the last 20 only when nothing bounds the request;
+    // --all, or a --since/--until window without --last/--first, prints every matching flow
+    const limit = query.limit ?? (parsed.all || query.since !== undefined || query.until !== undefined ? Infinity : 20);
+    // Page through: oldest first and printed page by page when every flow or the first N are wanted
+    // (memory stays flat for millions), else the newest N, reversed to print oldest first as hubble does.
+    const ascending = query.first === true || limit === Infinity;
     const out: StoredFlow[] = [];
+    let taken = 0;
     let cursor: string | undefined;
-    while (out.length < limit) {
+    while (taken < limit) {
       const p = new URLSearchParams(params);
-      p.set("limit", String(Math.min(limit - out.length, 10_000)));
-      p.set("order", query.first ? "asc" : "desc");
+      p.set("limit", String(Math.min(limit - taken, 10_000)));
+      p.set("order", ascending ? "asc" : "desc");
       if (cursor) p.set("cursor", cursor);
       const page = await getJson<FlowsPage>(remote, `/api/flows?${p}`);
-      out.push(...page.flows);
+      taken += page.flows.length;
+      if (ascending) {
+        for (const s of page.flows) printer.print(envelopeOf(s));
+        if (page.flows.length) lastId = page.flows[page.flows.length - 1]!.id;
+      } else out.push(...page.flows);
       if (!page.nextCursor || page.flows.length === 0) break;
       cursor = page.nextCursor;
     }
-    const ordered = query.first ? out : out.reverse();
-    for (const s of ordered) printer.print(envelopeOf(s));
-    lastId = ordered.length ? ordered[ordered.length - 1]!.id : undefined;
+    if (!ascending) {
+      const ordered = out.reverse();
+      for (const s of ordered) printer.print(envelopeOf(s));
+      lastId = ordered.length ? ordered[ordered.length - 1]!.id : undefined;
+    }
   }
   printer.end();
   if (!opts.follow) return 0;

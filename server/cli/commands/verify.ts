@@ -3,10 +3,15 @@
 import { verifyBundle } from "../../export";
 
 export async function run(argv: string[]): Promise<number> {
+  const usage = "usage: npm run -s cli -- verify BUNDLE.tar.gz";
+  if (argv.includes("--help") || argv.includes("-h")) {
+    console.log(usage);
+    return 0;
+  }
   const file = argv.find((a) => !a.startsWith("-"));
-  if (!file || argv.includes("--help")) {
-    console.log("usage: npm run -s cli -- verify BUNDLE.tar.gz");
-    return file ? 0 : 2;
+  if (!file) {
+    console.error(usage);
+    return 2;
   }
   const result = await verifyBundle(file);
   if (result.ok) {
