@@ -52,6 +52,7 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
       if (batch.length >= 1000) flush();
     }
   };
+  let inLongLine = false;
   req.setEncoding("utf8");
   for await (const chunk of req as AsyncIterable<string>) {
     total += Buffer.byteLength(chunk);
@@ -59,15 +60,20 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
     rest += chunk;
     let nl: number;
     while ((nl = rest.indexOf("\n")) >= 0) {
-      pushLine(rest.slice(0, nl));
+      // the end of a line already reported as too long: the next line starts after it
+      if (inLongLine) inLongLine = false;
+      else pushLine(rest.slice(0, nl));
       rest = rest.slice(nl + 1);
     }
-    if (rest.length > MAX_LINE_BYTES * 2) {
+    if (inLongLine) rest = "";
+    else if (rest.length > MAX_LINE_BYTES) {
+      // reported (and counted) once, then skipped to its end, so later line numbers stay right
       pushLine(rest);
       rest = "";
+      inLongLine = true;
     }
   }
-  if (rest.length) pushLine(rest);
+  if (rest.length && !inLongLine) pushLine(rest);
   flush();
   ctx.store.flush();
   const r = importer.result;

@@ -126,6 +126,12 @@ test("importing a real Hubble export keeps the good lines and names the bad ones
     assert.equal(again.body.duplicates, withUuid);
     assert.equal(again.body.imported, good.length - withUuid);
     assert.equal(s.ctx.bus.lastId() - streamedBefore, good.length - withUuid, "only flows without a uuid are published again");
+    // A line of megabytes is one bad line: the lines after it keep their numbers.
+    const long = ["x".repeat(3 * 1024 * 1024), "{bad", good[0]].join("\n") + "\n";
+    const numbered = await getJson<{ lines: number; errors: { line: number; message: string }[] }>(`${s.url}/api/import`, { method: "POST", body: long, headers: { "Content-Type": "application/x-ndjson" } });
+    assert.equal(numbered.body.lines, 3);
+    assert.deepEqual(numbered.body.errors.map((e) => e.line), [1, 2]);
+    assert.match(numbered.body.errors[0]!.message, /line is longer than/);
   } finally {
     await s.close();
   }
