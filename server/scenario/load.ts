@@ -292,10 +292,10 @@ export function parseRequestsFile(text: string, file: string): TrafficRequest[] 
   const docs = parseAllYamlWithPositions(text);
   const doc = docs[0];
   if (!doc) return [];
-  if (doc.syntaxErrors.length) throw new ScenarioError(file, doc.syntaxErrors.map((e) => `${file}: ${e}`));
+  if (doc.syntaxErrors.length) throw new ScenarioError(file, doc.syntaxErrors.map((e) => `${file}: ${e}`), "requests file");
   const c = new Checker();
   const list = Array.isArray(doc.value) ? doc.value : [doc.value];
   const reqs = list.map((v, i) => checkRequest(c, v, Array.isArray(doc.value) ? `[${i}]` : "", false) as TrafficRequest);
-  if (!c.ok) throw new ScenarioError(file, formatIssues(file, c, doc.lines));
+  if (!c.ok) throw new ScenarioError(file, formatIssues(file, c, doc.lines), "requests file");
   return reqs;
 }

@@ -110,7 +110,7 @@ export function checkRequest(c: Checker, v: unknown, path: string, withRate: boo
   if (req.protocol === "ICMP") {
     if (req.port !== undefined) c.err(join(path, "port"), "ICMP has no port; use icmpType");
     if (l7Kinds.length) c.err(path, "ICMP requests cannot carry L7 fields");
-  } else if (req.port === undefined && !req.dns) {
+  } else if (o.port === undefined && !req.dns) {
     c.err(join(path, "port"), "is required (except for ICMP and DNS requests)");
   }
   if (req.icmpType !== undefined && req.protocol !== "ICMP") c.err(join(path, "icmpType"), "only valid with protocol ICMP");

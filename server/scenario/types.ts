@@ -105,8 +105,10 @@ export class ScenarioError extends Error {
   constructor(
     readonly file: string,
     readonly problems: string[],
+    /** what the file was meant to be, for the message */
+    what = "scenario",
   ) {
-    super(`invalid scenario ${file}:\n  ${problems.join("\n  ")}`);
+    super(`invalid ${what} ${file}:\n  ${problems.join("\n  ")}`);
     this.name = "ScenarioError";
   }
 }

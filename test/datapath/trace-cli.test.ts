@@ -38,3 +38,22 @@ test("trace -o compact prints hubble observe lines; invalid requests exit 2", ()
   const noScenario = run(["--scenario", "/nonexistent.yaml", "--from", "a/b", "--to", "c/d", "--port", "1"]);
   assert.equal(noScenario.status, 2);
 });
+
+test("trace -o json prints flows as Hubble JSON; request errors name the request file and say one thing", () => {
+  const r = run(["--scenario", SW, "--from", "default/tiefighter", "--to", "default/deathstar", "--port", "80"]);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  for (const f of out.flows) assert.match(f.time, /\.\d{6}Z$|\.\d{3}Z$|\.\d{9}Z$|:\d\dZ$/);
+  assert.ok(out.flows.some((f: { time: string }) => /\.\d{6}Z$/.test(f.time)), "microsecond stamps print 6 digits, as protojson does");
+  assert.equal(typeof out.flows[0].flow.source.identity, "number");
+  const bigPort = run(["--scenario", SW, "--from", "default/tiefighter", "--to", "default/deathstar", "--port", "99999"]);
+  assert.equal(bigPort.status, 2);
+  assert.match(bigPort.stderr, /--port: must be ≤ 65535, got 99999/);
+  assert.doesNotMatch(bigPort.stderr, /is required/);
+  const dir = tempDir("trace-");
+  const reqs = join(dir, "bad.yaml");
+  writeFileSync(reqs, "- { from: default/tiefighter, to: default/deathstar, port: [1] }\n");
+  const bad = run(["--scenario", SW, "--requests", reqs]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /invalid requests file .*bad\.yaml/);
+});

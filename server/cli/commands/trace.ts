@@ -7,6 +7,7 @@ import { parseRequestsFile } from "../../scenario/load";
 import { ScenarioError, type TrafficRequest } from "../../scenario/types";
 import { Datapath, RequestError } from "../../datapath";
 import { formatCompact } from "../../../lib/flow/print";
+import { toHubbleJson } from "../../../lib/flow/json";
 
 const USAGE = `usage: trace --scenario FILE [--policies PATH]... [--audit] [-o json|compact] REQUEST
 REQUEST: --from NS/WORKLOAD | --from-ip IP
@@ -166,7 +167,10 @@ export async function run(argv: string[]): Promise<number> {
       }
       throw e;
     }
-    if (args.output === "json") console.log(JSON.stringify(warnings.length ? { ...r, warnings } : r));
+    // flows exactly as stored and exported: Hubble's JSON (protojson timestamps, enum names, 64-bit
+    // integers as strings), not the datapath's in-memory objects
+    const out = { ...r, flows: r.flows.map((f) => JSON.parse(toHubbleJson(f)) as unknown) };
+    if (args.output === "json") console.log(JSON.stringify(warnings.length ? { ...out, warnings } : out));
     else for (const f of r.flows) console.log(formatCompact(f));
   }
   return 0;
