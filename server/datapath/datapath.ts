@@ -899,7 +899,7 @@ export class Datapath {
       const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
-        isReply: false, summary, extensions: ext,
+        isReply: false, summary, extensions: ext, traceId: outcome.traceId,
       });
       if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
       for (const more of outcome.moreRequests ?? []) flows.push(requestFlow(more.l7, more.summary));
@@ -907,8 +907,9 @@ export class Datapath {
         time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
         // the reply comes from the service's backend: the service is the source's, as Hubble resolves
         // it by address after reverse NAT, never the client's
-        type: "L7", nodeName: this.hubbleNodeName(node), l7, eventType: EVENT_L7, sourceService: destService, direction: label,
-        isReply: true, summary, extensions: ext,
+        // the server's names as the DNS cache knows them, as Hubble resolves a response's source IP
+        type: "L7", nodeName: this.hubbleNodeName(node), sourceNames: dstNames, l7, eventType: EVENT_L7, sourceService: destService, direction: label,
+        isReply: true, summary, extensions: ext, traceId: outcome.traceId,
       });
       const resps = outcome.response ? [responseFlow(outcome.response, outcome.responseSummary ?? "")] : [];
       for (const more of outcome.moreResponses ?? []) resps.push(responseFlow(more.l7, more.summary));

@@ -68,6 +68,8 @@ export interface FlowParts {
   nodeName: string;
   sourceNames?: string[];
   destinationNames?: string[];
+  /** W3C trace id from the request's traceparent header (Hubble's trace_context, L7 records) */
+  traceId?: string;
   l7?: Layer7;
   eventType: { type: number; sub_type?: number };
   sourceService?: Service;
@@ -155,6 +157,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   if (p.eventType.type === 4 && p.isReply !== undefined) f.trace_reason = p.isReply ? "REPLY" : "NEW";
   if (p.dropReason) f.drop_reason_desc = dropReasonName(p.dropReason);
   if (p.isReply !== undefined) f.is_reply = p.isReply;
+  if (p.traceId) f.trace_context = { parent: { trace_id: p.traceId } };
   f.Summary = p.summary;
   if (p.extensions) f.extensions = share(p.extensions);
   if (p.egressAllowedBy?.length) f.egress_allowed_by = share(p.egressAllowedBy);

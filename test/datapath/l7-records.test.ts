@@ -46,3 +46,28 @@ test("the 403 of a refused HTTP request is logged without Date or Server", () =>
   assert.equal(res.l7?.http?.code, 403);
   assert.deepEqual(res.l7?.http?.headers?.map((h) => h.key), ["Content-Length", "Content-Type", "X-Request-Id"]);
 });
+
+test("a W3C traceparent puts its trace id in trace_context of both records; a response names the server as the DNS cache does", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(dp, {
+    from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP",
+    http: { method: "POST", path: "/v1/request-landing", headers: { traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01" } },
+  });
+  const l7 = r.flows.filter((f) => f.flow.l7).map((f) => f.flow);
+  assert.equal(l7.length, 2);
+  for (const f of l7) assert.deepEqual(f.trace_context, { parent: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" } });
+  const bad = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing", headers: { traceparent: "00-00000000000000000000000000000000-00f067aa0ba902b7-01" } } });
+  for (const f of bad.flows) assert.equal(f.flow.trace_context, undefined, "an all-zero trace id is invalid");
+});
+
+test("the response of a request to a name carries the name as source_names", () => {
+  const policy = DNS_VISIBLE + `  - toFQDNs: [{ matchName: api.example.com }]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{}] } }]
+`;
+  const dp = makeDatapath(SCN, { "p.yaml": policy });
+  const r = trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 80, protocol: "TCP", http: { method: "GET", path: "/" } });
+  const req = r.flows.find((f) => f.flow.l7?.type === "REQUEST" && f.flow.l7.http)!.flow;
+  const res = r.flows.find((f) => f.flow.l7?.type === "RESPONSE" && f.flow.l7.http)!.flow;
+  assert.deepEqual(req.destination_names, ["api.example.com"]);
+  assert.deepEqual(res.source_names, ["api.example.com"]);
+});

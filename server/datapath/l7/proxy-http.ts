@@ -138,5 +138,18 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
 function withPathProblem(insp: HttpInspection, o: L7Outcome): L7Outcome {
   const problem = pathProblem(insp);
   if (problem) o.error = problem;
+  const traceId = traceIdOf(insp.view.lower.get("traceparent")?.[0]);
+  if (traceId) o.traceId = traceId;
   return o;
+}
+
+/**
+ * The trace id of a W3C traceparent ("00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>"), which
+ * Hubble puts in trace_context (parser/seven extractTraceContext, through OpenTelemetry's propagator);
+ * undefined for a malformed header or the all-zero id the spec calls invalid.
+ */
+export function traceIdOf(header: string | undefined): string | undefined {
+  const m = header === undefined ? null : /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})/.exec(header.trim());
+  if (!m || m[1] === "ff" || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
+  return m[2];
 }

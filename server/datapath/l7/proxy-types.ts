@@ -124,6 +124,8 @@ export interface L7Outcome {
   error?: string;
   /** total request bytes the proxy parsed */
   bytes: number;
+  /** the trace id of a W3C traceparent header the request carried (HTTP and gRPC) */
+  traceId?: string;
 }
 
 export interface L7Proxy {
