@@ -183,11 +183,24 @@ interface Step {
   l7Req: L7RequestSpec | null;
   dnsResolvedByProxy: boolean;
   /** L7 responses, delivered after the request reached the destination */
-  pending: FlowEnvelope[] | null;
+  /** L7 responses waiting for the forward path's events; `due`: when the response is stamped (HTTP) */
+  pending: { env: FlowEnvelope; due?: Stamp }[] | null;
 }
 
 function nextTime(c: Clock): string {
   return c.prefix + pad6((c.ns += 1000)) + "Z";
+}
+
+/** a point on a request's clock: milliseconds since the epoch, and nanoseconds into that millisecond */
+interface Stamp {
+  ms: number;
+  ns: number;
+}
+
+/** `at` plus `ns` nanoseconds, carried into milliseconds */
+function later(at: Stamp, ns: number): Stamp {
+  const total = at.ns + ns;
+  return { ms: at.ms + Math.floor(total / 1e6), ns: total % 1e6 };
 }
 
 export interface ProcessOptions {
@@ -672,6 +685,16 @@ export class Datapath {
     return t;
   }
 
+  /** A response's envelope with its time: when it is due (the clock moves on to it), else the next tick. */
+  private stamped(p: { env: FlowEnvelope; due?: Stamp }, clock: Clock): FlowEnvelope {
+    const due = p.due;
+    if (due === undefined || due.ms < clock.ms || (due.ms === clock.ms && due.ns <= clock.ns)) return withTime(p.env, nextTime(clock));
+    clock.ms = due.ms;
+    clock.ns = due.ns;
+    clock.prefix = this.timePrefix(due.ms);
+    return withTime(p.env, clock.prefix + pad6(due.ns) + "Z");
+  }
+
   private lastMs = NaN;
   private lastPrefix = "";
 
@@ -810,7 +833,7 @@ export class Datapath {
       }));
     }
     const pendingResponses = st.pending;
-    if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(withTime(pendingResponses[i], nextTime(clock)));
+    if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
     // connection tracking: the reply of an allowed connection passes without a policy lookup
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
     this.conntrack.upsert(ctKey, proto, clock.ms);
@@ -902,6 +925,9 @@ export class Datapath {
         isReply: false, summary, extensions: ext, traceId: outcome.traceId,
       });
       if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
+      // Hubble's latency_ns is the response's timestamp minus the request's (HTTP, by X-Request-Id):
+      // the response is stamped that long after the request record
+      const requestAt: Stamp = { ms: clock.ms, ns: clock.ns };
       for (const more of outcome.moreRequests ?? []) flows.push(requestFlow(more.l7, more.summary));
       const responseFlow = (l7: Layer7, summary: string) => buildFlow({
         time: "", verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, null), source: dstE, destination: srcE,
@@ -911,8 +937,12 @@ export class Datapath {
         type: "L7", nodeName: this.hubbleNodeName(node), sourceNames: dstNames, l7, eventType: EVENT_L7, sourceService: destService, direction: label,
         isReply: true, summary, extensions: ext, traceId: outcome.traceId,
       });
-      const resps = outcome.response ? [responseFlow(outcome.response, outcome.responseSummary ?? "")] : [];
-      for (const more of outcome.moreResponses ?? []) resps.push(responseFlow(more.l7, more.summary));
+      const resps: { env: FlowEnvelope; due?: Stamp }[] = [];
+      if (outcome.response) {
+        const latency = outcome.response.latency_ns === undefined ? undefined : Number(outcome.response.latency_ns);
+        resps.push({ env: responseFlow(outcome.response, outcome.responseSummary ?? ""), ...(latency ? { due: later(requestAt, latency) } : {}) });
+      }
+      for (const more of outcome.moreResponses ?? []) resps.push({ env: responseFlow(more.l7, more.summary) });
       explanation?.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
       if (outcome.dnsAnswer) {
         this.lastDnsIps = outcome.dnsAnswer.ips;
@@ -927,7 +957,7 @@ export class Datapath {
         }
       }
       if (!outcome.allowed) {
-        for (const resp of resps) flows.push(withTime(resp, nextTime(clock)));
+        for (const resp of resps) flows.push(this.stamped(resp, clock));
         result.verdict = "DROPPED";
         result.l7_denied = true;
         if (hasKeys(outcome.response_code)) result.response = outcome.response_code;

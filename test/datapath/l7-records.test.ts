@@ -71,3 +71,19 @@ test("the response of a request to a name carries the name as source_names", () 
   assert.deepEqual(req.destination_names, ["api.example.com"]);
   assert.deepEqual(res.source_names, ["api.example.com"]);
 });
+
+test("an HTTP response is stamped latency_ns after its request, as Hubble computes latency from the two records", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  const ns = (t: string) => {
+    const m = /\.(\d{9})Z$/.exec(t)!;
+    return BigInt(Date.parse(t.replace(/\.\d{9}Z$/, "Z"))) * 1_000_000n + BigInt(m[1]!);
+  };
+  const req = r.flows.find((f) => f.flow.l7?.type === "REQUEST")!;
+  const res = r.flows.find((f) => f.flow.l7?.type === "RESPONSE")!;
+  assert.ok(res.flow.l7?.latency_ns);
+  assert.equal(ns(res.time!) - ns(req.time!), BigInt(res.flow.l7!.latency_ns!));
+  // and the records after it keep going forward
+  const times = r.flows.map((f) => ns(f.time!));
+  for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `record ${i} is later than ${i - 1}`);
+});
