@@ -219,8 +219,9 @@ export class FlowReader {
     return (this.prepare("SELECT COUNT(*) AS n FROM flows").get() as { n: number }).n;
   }
 
+  /** the earliest and latest capture times stored: imported flows can be older than the first row (time index) */
   timeBounds(): { oldest?: number; newest?: number } {
-    const row = this.prepare("SELECT (SELECT time_ms FROM flows ORDER BY id ASC LIMIT 1) AS oldest, (SELECT time_ms FROM flows ORDER BY id DESC LIMIT 1) AS newest").get() as {
+    const row = this.prepare("SELECT (SELECT MIN(time_ms) FROM flows) AS oldest, (SELECT MAX(time_ms) FROM flows) AS newest").get() as {
       oldest: number | null;
       newest: number | null;
     };

@@ -118,6 +118,10 @@ test("importing a real Hubble export keeps the good lines and names the bad ones
     // filled in from the flow, so compare the flows).
     assert.deepEqual(exported.map((l) => JSON.parse(l).flow), good.map((l) => JSON.parse(l).flow));
     assert.deepEqual(exported.filter((l) => good.includes(l)).length, good.length - 1);
+    // The status's time range covers imported history, however old (not just the first row's time).
+    const oldest = Math.min(...good.map((l) => Date.parse((JSON.parse(l) as { flow: { time: string } }).flow.time)));
+    const status = await getJson<ServerStatus>(`${s.url}/api/status`);
+    assert.equal(status.body.oldestFlowTime, new Date(oldest).toISOString());
     // Importing the same file again stores nothing new, says so, and streams nothing twice.
     const streamedBefore = s.ctx.bus.lastId();
     const again = await getJson<{ imported: number; duplicates: number }>(`${s.url}/api/import`, { method: "POST", body, headers: { "Content-Type": "application/x-ndjson" } });
