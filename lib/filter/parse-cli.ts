@@ -25,6 +25,20 @@ const ATTR_FLAGS: Record<string, AttrName> = {
 
 const SHORT: Record<string, string> = { n: "namespace", l: "label", t: "type" };
 
+/**
+ * pflag's attached short values, as hubble accepts them: `-npayments` and `-n=payments` are `-n payments`,
+ * `-ojson` is `-o json`. Only the short flags that take a value are split (n, l, t and observe's o).
+ */
+export function expandShortFlags(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const a of args) {
+    const m = /^-([nlto])(=?)(.+)$/.exec(a);
+    if (m) out.push(`-${m[1]}`, m[3]!);
+    else out.push(a);
+  }
+  return out;
+}
+
 export interface ParsedObserveArgs {
   query: FlowQuery;
   /** arguments this parser does not handle, in their original order */

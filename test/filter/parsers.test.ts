@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { compileQuery } from "../../lib/filter/match";
-import { parseObserveArgs } from "../../lib/filter/parse-cli";
+import { expandShortFlags, parseObserveArgs } from "../../lib/filter/parse-cli";
 import { fromSearchParams, toSearchParams } from "../../lib/filter/parse-params";
 import { formatUiEntry, parseUiEntry, parseUiFilter, uiViewToQuery } from "../../lib/filter/parse-ui";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
@@ -179,4 +179,9 @@ test("UI free text: flow attributes build the same filter as their URL parameter
   assert.deepEqual(uiViewToQuery({ text: "http_status=5+" }).whitelist, fromSearchParams(new URLSearchParams("http_status=5%2B")).whitelist);
   assert.deepEqual(uiViewToQuery({ text: "!type=drop" }).blacklist, fromSearchParams(new URLSearchParams("type=drop")).whitelist);
   assert.deepEqual(uiViewToQuery({ text: "to:port=53" }).whitelist, [{ destination_port: ["53"] }]);
+});
+
+test("CLI: attached short values as pflag reads them (-npayments, -n=payments, -ojson)", () => {
+  assert.deepEqual(expandShortFlags(["-npayments", "-n=shop", "-ojson", "-f", "--verdict", "DROPPED", "-A"]), ["-n", "payments", "-n", "shop", "-o", "json", "-f", "--verdict", "DROPPED", "-A"]);
+  assert.deepEqual(parseObserveArgs(expandShortFlags(["-npayments"])).query.whitelist, parseObserveArgs(["--namespace", "payments"]).query.whitelist);
 });

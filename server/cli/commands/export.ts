@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { parseObserveArgs } from "../../../lib/filter/parse-cli";
+import { expandShortFlags, parseObserveArgs } from "../../../lib/filter/parse-cli";
 import { toSearchParams } from "../../../lib/filter/parse-params";
 import { authHeaders, takeRemoteFlags } from "../remote";
 
@@ -40,7 +40,7 @@ export async function run(argv: string[]): Promise<number> {
   let query;
   let remote;
   try {
-    const r = takeRemoteFlags(filterArgs);
+    const r = takeRemoteFlags(expandShortFlags(filterArgs));
     remote = r.remote;
     const parsed = parseObserveArgs(r.rest, {});
     if (parsed.rest.length) throw new Error(`unknown arguments: ${parsed.rest.join(" ")}`);

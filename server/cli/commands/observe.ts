@@ -4,7 +4,7 @@ import fs from "node:fs";
 import readline from "node:readline";
 import WebSocket from "ws";
 import type { FlowsPage, StoredFlow } from "../../../lib/api-types";
-import { parseObserveArgs } from "../../../lib/filter/parse-cli";
+import { expandShortFlags, parseObserveArgs } from "../../../lib/filter/parse-cli";
 import { toSearchParams } from "../../../lib/filter/parse-params";
 import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
@@ -153,7 +153,7 @@ export async function run(argv: string[]): Promise<number> {
   let opts: Options;
   let remote;
   try {
-    const r = takeRemoteFlags(argv);
+    const r = takeRemoteFlags(expandShortFlags(argv));
     remote = r.remote;
     parsed = parseObserveArgs(r.rest);
     opts = takeOwnFlags(parsed.rest);
