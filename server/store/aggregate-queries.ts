@@ -16,3 +16,19 @@ export interface PolicyVerdictGroup {
  */
 export const POLICY_VERDICT_GROUPS_SQL =
   "SELECT policies, verdict, COUNT(*) AS n FROM flows WHERE time_ms >= ? AND time_ms <= ? AND policies IS NOT NULL GROUP BY policies, verdict";
+
+/** one namespace and how many flows touch it (from it, to it, or both: counted once) */
+export interface NamespaceCount {
+  namespace: string;
+  flows: number;
+}
+
+/**
+ * Flows per namespace they touch, each flow counted once per namespace: its source's, and its
+ * destination's when that differs. Two index scans plus the table rows of the second.
+ */
+export const NAMESPACE_COUNTS_SQL = `SELECT ns AS namespace, SUM(n) AS flows FROM (
+    SELECT src_namespace AS ns, COUNT(*) AS n FROM flows WHERE src_namespace IS NOT NULL GROUP BY src_namespace
+    UNION ALL
+    SELECT dst_namespace AS ns, COUNT(*) AS n FROM flows WHERE dst_namespace IS NOT NULL AND dst_namespace IS NOT src_namespace GROUP BY dst_namespace)
+  GROUP BY ns ORDER BY ns`;

@@ -3,11 +3,11 @@
 // thread starts on first use; if it fails or exits, whatever it was answering is rejected with the
 // reason and the next request starts a new one. It never keeps the process alive on its own.
 import { Worker } from "node:worker_threads";
-import type { PolicyVerdictGroup } from "./aggregate-queries";
+import type { NamespaceCount, PolicyVerdictGroup } from "./aggregate-queries";
 import type { AggregateReply, AggregateRequest, AggregateWorkerData } from "./aggregate-worker";
 
 interface Waiting {
-  resolve(groups: PolicyVerdictGroup[]): void;
+  resolve(rows: unknown[]): void;
   reject(err: Error): void;
 }
 
@@ -22,10 +22,15 @@ export class Aggregator {
 
   /** flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict); see aggregate-queries.ts */
   policyVerdictGroups(sinceMs: number, untilMs: number): Promise<PolicyVerdictGroup[]> {
-    return this.request({ query: "policyVerdictGroups", sinceMs, untilMs });
+    return this.request({ query: "policyVerdictGroups", sinceMs, untilMs }) as Promise<PolicyVerdictGroup[]>;
   }
 
-  private request(req: Omit<AggregateRequest, "id">): Promise<PolicyVerdictGroup[]> {
+  /** flows per namespace they touch; see aggregate-queries.ts */
+  namespaceCounts(): Promise<NamespaceCount[]> {
+    return this.request({ query: "namespaceCounts" }) as Promise<NamespaceCount[]>;
+  }
+
+  private request(req: AggregateRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never): Promise<unknown[]> {
     if (this.closed) return Promise.reject(new Error("the flow store is closed"));
     let worker: Worker;
     try {
@@ -34,11 +39,11 @@ export class Aggregator {
       return Promise.reject(new Error(`could not start the aggregate query thread: ${(err as Error).message}`));
     }
     const id = ++this.nextId;
-    return new Promise<PolicyVerdictGroup[]>((resolve, reject) => {
+    return new Promise<unknown[]>((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
       // Keep the process alive while an answer is owed (a CLI awaiting it has nothing else running).
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ id, ...req } satisfies AggregateRequest);
+      worker.postMessage({ id, ...req } as AggregateRequest);
     });
   }
 
@@ -52,7 +57,7 @@ export class Aggregator {
       this.waiting.delete(m.id);
       if (this.waiting.size === 0 && this.worker === worker) worker.unref();
       if ("error" in m) w.reject(new Error(`aggregate query failed: ${m.error}`));
-      else w.resolve(m.groups);
+      else w.resolve(m.rows);
     });
     worker.on("error", (err) => {
       const reason = `aggregate query thread failed: ${err.message}`;

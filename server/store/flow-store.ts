@@ -10,7 +10,7 @@ import type { RetentionPolicy } from "./retention";
 import { FragmentRegistry } from "./fragments";
 import { upgradeLegacyRows } from "./legacy-upgrade";
 import { Aggregator } from "./aggregator";
-import type { PolicyVerdictGroup } from "./aggregate-queries";
+import type { NamespaceCount, PolicyVerdictGroup } from "./aggregate-queries";
 
 export class FlowStore {
   readonly reader: FlowReader;
@@ -84,6 +84,11 @@ export class FlowStore {
    * aggregate thread: the main thread only awaits it. It sees what is committed when it runs, so call
    * flush() first for flows just ingested.
    */
+  /** flows per namespace they touch, counted on the aggregate thread */
+  namespaceCounts(): Promise<NamespaceCount[]> {
+    return this.aggregator.namespaceCounts();
+  }
+
   policyVerdictGroups(sinceMs: number, untilMs: number): Promise<PolicyVerdictGroup[]> {
     return this.aggregator.policyVerdictGroups(sinceMs, untilMs);
   }

@@ -194,3 +194,17 @@ test("service map, namespaces and a policy's flows come from the stored history"
     await s.close();
   }
 });
+
+test("namespace counts are the flows touching each namespace, a flow within one namespace counted once", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    s.ctx.bus.publish([
+      ...Array.from({ length: 5 }, () => makeFlow({ srcNs: "a", dstNs: "a", srcPod: "x-1", dstPod: "y-1" })),
+      ...Array.from({ length: 3 }, () => makeFlow({ srcNs: "a", dstNs: "b", srcPod: "x-1", dstPod: "z-1" })),
+    ]);
+    const ns = await getJson<NamespacesResponse>(`${s.url}/api/namespaces`);
+    assert.deepEqual(ns.body.namespaces, [{ namespace: "a", flows: 8 }, { namespace: "b", flows: 3 }]);
+  } finally {
+    await s.close();
+  }
+});
