@@ -122,15 +122,16 @@ function Outcome({ o }: { o: PreviewOutcome }) {
     <div>
       <span className={`verdict-pill v-${o.verdict.toLowerCase()}`}>{o.verdict}</span>
       {detail ? <span className="small"> {detail}</span> : null}
-      <Side name="egress" d={o.egress} l7Denied={l7Side === "egress"} />
-      <Side name="ingress" d={o.ingress} l7Denied={l7Side === "ingress"} />
+      <Side name="egress" d={o.egress} l7Denied={l7Side === "egress"} l7By={o.l7?.decided_by} />
+      <Side name="ingress" d={o.ingress} l7Denied={l7Side === "ingress"} l7By={o.l7?.decided_by} />
+      {o.l7_denied && o.l7?.reason ? <div className="small muted" data-testid="preview-l7-reason">{o.l7.reason}</div> : null}
     </div>
   );
 }
 
 /**
- * The side whose proxy refused an L7-denied request. The preview names no L7 decider, but the proxy runs
- * on a REDIRECTED side, and a refusal ends the request there: the later side redirected is the one.
+ * The side whose proxy refused an L7-denied request: the proxy runs on a REDIRECTED side, and a refusal
+ * ends the request there, so the later side redirected is the one.
  */
 function l7DeniedSide(o: PreviewOutcome): "egress" | "ingress" | undefined {
   if (!o.l7_denied) return undefined;
@@ -139,12 +140,13 @@ function l7DeniedSide(o: PreviewOutcome): "egress" | "ingress" | undefined {
   return undefined;
 }
 
-function Side({ name, d, l7Denied }: { name: string; d?: PreviewDecision; l7Denied: boolean }) {
+function Side({ name, d, l7Denied, l7By }: { name: string; d?: PreviewDecision; l7Denied: boolean; l7By?: string[] }) {
   if (!d) return null;
-  // the policies that redirected the port to the proxy are the ones whose L7 rules it enforced
+  // the proxy names the policies whose L7 rules refused the request
+  const deniers = l7By?.length ? l7By : d.allowed_by;
   const by =
-    l7Denied && d.allowed_by.length
-      ? `denied by ${d.allowed_by.join(", ")} (L7 rules)`
+    l7Denied && deniers.length
+      ? `denied by ${deniers.join(", ")} (L7 rules)`
       : d.denied_by.length
         ? `denied by ${d.denied_by.join(", ")}`
         : d.allowed_by.length

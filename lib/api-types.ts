@@ -131,6 +131,9 @@ export interface PreviewOutcome {
   response?: { http_code?: number; kafka_error_code?: number; dns_rcode?: string };
   egress?: PreviewDecision;
   ingress?: PreviewDecision;
+  /** the L7 proxy's decision, when one ran: the policies whose L7 rules it enforced, the matching rule
+   * (allowed), or why it refused */
+  l7?: { decided_by: string[]; rule?: string; reason?: string };
   /** the request could not be sent (e.g. its workload does not exist) */
   error?: string;
 }

@@ -25,7 +25,20 @@ function decision(side: SideResult | undefined): PreviewDecision | undefined {
   };
 }
 
+/** what the L7 proxy decided, from its last request record (the side that refused, if one did) */
+function l7Decision(r: TraceResult): PreviewOutcome["l7"] {
+  let ext: { l7_decided_by?: Policy[]; rule?: string; explanation?: string[] } | undefined;
+  for (const f of r.flows) if (f.flow.l7?.type === "REQUEST" && f.flow.extensions) ext = f.flow.extensions as typeof ext;
+  if (!ext?.l7_decided_by?.length) return undefined;
+  return {
+    decided_by: ext.l7_decided_by.map(policyRef),
+    ...(ext.rule ? { rule: ext.rule } : {}),
+    ...(r.l7_denied && ext.explanation?.length ? { reason: ext.explanation[0] } : {}),
+  };
+}
+
 function outcome(r: TraceResult): PreviewOutcome {
+  const l7 = l7Decision(r);
   return {
     verdict: r.verdict,
     ...(r.drop_reason_desc ? { drop_reason_desc: r.drop_reason_desc } : {}),
@@ -33,6 +46,7 @@ function outcome(r: TraceResult): PreviewOutcome {
     ...(r.response ? { response: r.response } : {}),
     ...(decision(r.egress) ? { egress: decision(r.egress) } : {}),
     ...(decision(r.ingress) ? { ingress: decision(r.ingress) } : {}),
+    ...(l7 ? { l7 } : {}),
   };
 }
 

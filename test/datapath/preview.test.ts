@@ -79,6 +79,11 @@ test("a preview names the requests whose outcome or deciding policy would change
   assert.equal(del.change, null);
   assert.equal(del.before.l7_denied, true);
   assert.equal(del.before.response?.http_code, 403);
+  // the proxy's own decision: whose L7 rules refused it, and why
+  assert.deepEqual(del.before.l7?.decided_by, ["CiliumNetworkPolicy/shop/api-l7"]);
+  assert.match(del.before.l7?.reason ?? "", /^no L7 rule of CiliumNetworkPolicy shop\/api-l7 matched HTTP\/1\.1 DELETE /);
+  const get = r.rows.find((x) => x.label.includes("GET /items"))!;
+  assert.equal(get.before.l7?.rule, "spec.ingress[0].toPorts[0].rules.http[0]");
   // the FQDN request resolves through kube-dns inside the sandbox
   const gh = r.rows.find((x) => x.label.includes("fqdn api.github.com"))!;
   assert.equal(gh.after.verdict, "FORWARDED");
