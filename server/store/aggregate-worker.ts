@@ -12,7 +12,9 @@ export interface AggregateWorkerData {
   dbPath: string;
 }
 
-export type AggregateRequest = { id: number } & ({ query: "policyVerdictGroups"; sinceMs: number; untilMs: number } | { query: "namespaceCounts" });
+/** what the thread can be asked */
+export type AggregateQuery = { query: "policyVerdictGroups"; sinceMs: number; untilMs: number } | { query: "namespaceCounts" };
+export type AggregateRequest = { id: number } & AggregateQuery;
 export type AggregateReply = { id: number; rows: unknown[] } | { id: number; error: string };
 
 const { dbPath } = workerData as AggregateWorkerData;

@@ -4,7 +4,7 @@
 // reason and the next request starts a new one. It never keeps the process alive on its own.
 import { Worker } from "node:worker_threads";
 import type { NamespaceCount, PolicyVerdictGroup } from "./aggregate-queries";
-import type { AggregateReply, AggregateRequest, AggregateWorkerData } from "./aggregate-worker";
+import type { AggregateQuery, AggregateReply, AggregateRequest, AggregateWorkerData } from "./aggregate-worker";
 
 interface Waiting {
   resolve(rows: unknown[]): void;
@@ -30,7 +30,7 @@ export class Aggregator {
     return this.request({ query: "namespaceCounts" }) as Promise<NamespaceCount[]>;
   }
 
-  private request(req: AggregateRequest extends infer R ? (R extends { id: number } ? Omit<R, "id"> : never) : never): Promise<unknown[]> {
+  private request(req: AggregateQuery): Promise<unknown[]> {
     if (this.closed) return Promise.reject(new Error("the flow store is closed"));
     let worker: Worker;
     try {
@@ -43,7 +43,7 @@ export class Aggregator {
       this.waiting.set(id, { resolve, reject });
       // Keep the process alive while an answer is owed (a CLI awaiting it has nothing else running).
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ id, ...req } as AggregateRequest);
+      worker.postMessage({ id, ...req } satisfies AggregateRequest);
     });
   }
 
