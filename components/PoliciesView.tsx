@@ -5,6 +5,7 @@ import { useSearchParams } from "next/navigation";
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { PoliciesResponse, PolicySummary } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
+import { count } from "../lib/format/count";
 import type { PolicyStatsResponse } from "../lib/api-types";
 import { countsOf, policyRefOf, type PolicyCounts } from "../lib/ui/policy-view";
 import { defaultView, VERDICT_CHOICES, viewHref, type VerdictChoice } from "../lib/ui/view-state";
@@ -54,7 +55,7 @@ export function PoliciesView() {
           <h1>Policies</h1>
           {q.data ? (
             <span className="muted">
-              {q.data.policies.length} policies · repository revision {q.data.revision}
+              {count(q.data.policies.length, "policy", "policies")} · repository revision {q.data.revision}
             </span>
           ) : null}
         </div>

@@ -4,11 +4,13 @@
 import fs from "node:fs";
 import { Readable } from "node:stream";
 import { authHeaders, takeRemoteFlags } from "../remote";
+import { count } from "../../../lib/format/count";
 
 const HELP = `usage: npm run -s cli -- import FILE [--server URL] [--token T]
 Sends FILE (or - for standard input), NDJSON as \`hubble observe -o json\` prints it, to the running
 Flowscope. lost_events and node_status lines are skipped and counted; flows already stored (same uuid)
-are counted as duplicates; malformed lines are reported with their line numbers.`;
+are counted as duplicates; malformed lines are reported with their line numbers, the good ones are
+kept, and the exit status is 1 when any line was bad (0 when every flow line was imported or a duplicate).`;
 
 interface ImportAnswer {
   imported: number;
@@ -72,12 +74,13 @@ export async function run(argv: string[]): Promise<number> {
   }
   const skipped = Object.entries(answer.skipped ?? {}).map(([k, n]) => `${n} ${k}`);
   console.log(
-    `imported ${answer.imported} flows from ${answer.lines} lines` +
+    `imported ${count(answer.imported, "flow")} from ${count(answer.lines, "line")}` +
       (answer.duplicates ? `; ${answer.duplicates} already stored (same uuid)` : "") +
       (skipped.length ? `; skipped ${skipped.join(", ")}` : "") +
-      (answer.errorCount ? `; ${answer.errorCount} bad line(s)` : ""),
+      (answer.errorCount ? `; ${count(answer.errorCount, "bad line")}` : ""),
   );
   for (const e of answer.errors ?? []) console.error(`line ${e.line}: ${e.message}`);
   if (answer.errorCount > (answer.errors?.length ?? 0)) console.error(`… and ${answer.errorCount - answer.errors.length} more`);
-  return res.ok ? 0 : 1;
+  // The good lines are kept either way; a script must still learn that some were not.
+  return res.ok && !answer.errorCount ? 0 : 1;
 }

@@ -4,6 +4,7 @@ import { Datapath } from "../../datapath";
 import { ScenarioError } from "../../scenario/types";
 import { parseScenario } from "../../scenario/load";
 import { lintDatapath } from "../../datapath/lint";
+import { count } from "../../../lib/format/count";
 
 const USAGE = `usage: lint [--scenario FILE] [--policies PATH]... [PATH...] [-o text|json]
 Checks the scenario's policies (and any extra files/folders) against the scenario's workloads.`;
@@ -47,7 +48,7 @@ export async function run(argv: string[]): Promise<number> {
   else {
     for (const f of findings) console.log(f.level === "error" ? `error: ${f.message}` : `warning: ${f.policy ?? f.source}: ${f.path}: ${f.message}`);
     const e = findings.filter((f) => f.level === "error").length;
-    console.log(`${dp.policies().length} policies, ${e} error(s), ${findings.length - e} warning(s)`);
+    console.log(`${count(dp.policies().length, "policy", "policies")}, ${count(e, "error")}, ${count(findings.length - e, "warning")}`);
   }
   return findings.some((f) => f.level === "error") ? 1 : 0;
 }
