@@ -143,7 +143,7 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
               ["world", "world"],
             ] as [keyof HiddenPeers, string][]
           ).map(([k, label]) => (
-            <label key={k} className="toggle">
+            <label key={k} className="toggle" title={`Leave flows to or from ${label} out of the map, the table and exports`}>
               <input type="checkbox" data-testid={`hide-${label}`} checked={view.hide[k]} onChange={() => toggleHide(k)} />
               hide {label}
             </label>

@@ -1,14 +1,31 @@
 // Turns the page's view state into the filter query string GET /api/flows, /api/service-map,
 // /api/export and the stream's `subscribe.filter` take (lib/filter/parse-params.ts): `namespace`
 // (either side, repeated = OR), `verdict`, `q` (Hubble UI free text; the server narrows the namespace
-// selection by it), `since`/`until`.
-import { timeWindow, type ViewState } from "./view-state";
+// selection by it), `since`/`until`. The map's "hide" toggles are deny terms of the same free text, so
+// the table, the stream and exports leave out what the map hides (as Hubble UI's toggles are filters).
+import { timeWindow, type HiddenPeers, type ViewState } from "./view-state";
+
+/** The free-text deny terms each hide toggle stands for (lib/filter/parse-ui.ts). */
+const HIDE_TERMS: Record<keyof HiddenPeers, readonly string[]> = {
+  host: ["!identity=host"],
+  remoteNode: ["!identity=remote-node"],
+  // Everything outside the cluster: reserved:world, and CIDR/FQDN identities, which carry it too.
+  // Exports from dual-stack clusters label outside addresses world-ipv4/world-ipv6 instead.
+  world: ["!label=reserved:world", "!label=reserved:world-ipv4", "!label=reserved:world-ipv6"],
+  kubeDns: ["!label=k8s-app=kube-dns"],
+};
+
+export function hiddenPeerTerms(hide: HiddenPeers | undefined): string[] {
+  if (!hide) return [];
+  return (Object.keys(HIDE_TERMS) as (keyof HiddenPeers)[]).filter((k) => hide[k]).flatMap((k) => HIDE_TERMS[k]);
+}
 
 export function filterParams(v: ViewState, now: number): URLSearchParams {
   const p = new URLSearchParams();
   for (const ns of v.namespaces) p.append("namespace", ns);
   if (v.verdict) p.append("verdict", v.verdict);
-  if (v.filters.length) p.set("q", v.filters.join(" "));
+  const terms = [...v.filters, ...hiddenPeerTerms(v.hide)];
+  if (terms.length) p.set("q", terms.join(" "));
   const w = timeWindow(v, now);
   if (w.since) p.set("since", w.since);
   if (w.until) p.set("until", w.until);

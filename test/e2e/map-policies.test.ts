@@ -107,6 +107,19 @@ test("the map draws the default scenario, and clicking an edge filters the table
       assert.ok(from!.startsWith(dst + "-") || to!.startsWith(dst + "-"), `row ${r.id} (${from} → ${to}) touches node ${dst}`);
     }
 
+    // The hide toggles are filters for the table too: with kube-dns hidden, no row involves coredns,
+    // although the busiest traffic of the scenario is DNS.
+    const withDns = (rs: Awaited<ReturnType<typeof shownRows>>) => rs.filter((r) => r.cells.some((c) => c.startsWith("kube-system/coredns-")));
+    await page.goto(server.url + "/?pane=table");
+    await until("DNS rows in the table", async () => withDns(await shownRows(page)).length > 0 || undefined, 30_000);
+    await page.goto(server.url + "/?pane=split");
+    await page.locator('[data-testid="hide-kube-dns"]').check();
+    await page.waitForURL((u) => u.searchParams.get("hide") === "kube-dns");
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid="flow-row"]').length > 0, undefined, { timeout: 30_000 });
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.deepEqual(withDns(await shownRows(page)).map((r) => r.cells.join(" ")), [], "no coredns row once kube-dns is hidden");
+    assert.equal(await page.locator('[data-testid="map-node"][data-id="kube-system/coredns"]').count(), 0, "nor a coredns node");
+
     // Policies page: every policy the API lists is drawn.
     const policies = (await (await fetch(`${server.url}/api/policies`)).json()) as { policies: unknown[] };
     await page.goto(server.url + "/policies");
