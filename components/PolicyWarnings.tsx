@@ -3,7 +3,7 @@ import type { PoliciesResponse } from "../lib/api-types";
 
 type Warning = PoliciesResponse["warnings"][number];
 
-/** Policy documents that did not load, each with its file (unless `hideSource`), document and field. */
+/** Policy documents that did not load, each with its file (unless `hideSource`), document, line and field. */
 export function PolicyWarnings({ list, title, hideSource = false }: { list: Warning[]; title: string; hideSource?: boolean }) {
   if (!list.length) return null;
   return (
@@ -16,8 +16,7 @@ export function PolicyWarnings({ list, title, hideSource = false }: { list: Warn
           <li key={i}>
             <code>
               {hideSource ? "" : `${w.source} `}
-              {w.document !== undefined ? `doc ${w.document}` : ""}
-              {w.path ? ` ${w.path}` : ""}
+              {[w.document !== undefined ? `doc ${w.document}` : "", w.line !== undefined ? `line ${w.line}` : "", w.path ?? ""].filter(Boolean).join(" · ")}
             </code>
             : {w.message}
           </li>

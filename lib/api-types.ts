@@ -110,7 +110,8 @@ export interface PoliciesResponse {
   revision: number;
   policies: PolicySummary[];
   cidrGroups: CidrGroupSummary[];
-  warnings: { source: string; document?: number; path?: string; message: string }[];
+  /** `line`: 1-based, in the file (or, for a pasted body, in the text as pasted) */
+  warnings: { source: string; document?: number; line?: number; path?: string; message: string }[];
 }
 
 /** How one side (egress at the source, ingress at the destination) decided a previewed request. */

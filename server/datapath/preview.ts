@@ -120,7 +120,7 @@ export function previewPolicyChange(live: Datapath, yaml: string, now: Date = ne
   return {
     applied: change.applied.map((p) => ({ kind: p.kind, name: p.name, ...(p.namespace !== undefined ? { namespace: p.namespace } : {}), selects: p.selects.length })),
     appliedCidrGroups: change.appliedCidrGroups.map((g) => g.name),
-    warnings: change.warnings.map((w) => ({ source: w.source, document: w.document, path: w.path, message: w.message })),
+    warnings: change.warnings.map((w) => ({ source: w.source, document: w.document, ...(w.line !== undefined ? { line: w.line } : {}), path: w.path, message: w.message })),
     requests: requests.length,
     replayed: replayed.length,
     verdictChanges: rows.filter((r) => r.change === "verdict").length,

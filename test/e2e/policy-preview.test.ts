@@ -31,7 +31,7 @@ test("the policies page previews a change against the scenario's traffic, then a
     await page.getByRole("button", { name: "Preview" }).click();
     const alert = page.locator('[data-testid="policy-preview"] [role="alert"]');
     await alert.waitFor();
-    assert.match(await alert.innerText(), /spec\.ingress\[0\]\.fromEndpoints/);
+    assert.match(await alert.innerText(), /doc 1 · line 6 · spec\.ingress\[0\]\.fromEndpoints/, "document, line (as pasted) and field");
 
     await box.fill(NO_XWING);
     await page.getByRole("button", { name: "Preview" }).click();
