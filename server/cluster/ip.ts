@@ -63,6 +63,16 @@ export function parseCidr(s: string): Cidr | { error: string } {
   return { addr, len, text: `${formatIPv4(addr)}/${len}` };
 }
 
+/**
+ * Parses a prefix that must be written as "address/length", as a CIDRRule's `cidr` and `except` and a
+ * NetworkPolicy ipBlock must be (Cilium's CIDRRule.sanitize uses netip.ParsePrefix; Kubernetes
+ * validates ipBlock as a CIDR). Only toCIDR/fromCIDR also take a bare address.
+ */
+export function parsePrefixNotation(s: string): Cidr | { error: string } {
+  if (!s.includes("/")) return { error: `"${s}" is not in <IP address>/<prefix length> notation (write "${s}/${s.includes(":") ? 128 : 32}" for one address)` };
+  return parseCidr(s);
+}
+
 /** whether IPv4 address `ip` is in `c` (never, for an IPv6 prefix) */
 export function cidrContainsIp(c: Cidr, ip: number): boolean {
   return c.v6 === undefined && ((ip & maskOf(c.len)) >>> 0) === c.addr;

@@ -112,7 +112,8 @@ export function nearestMiss(
     for (const pr of rule[dir]) {
       if (pr.deny || pr.empty) continue;
       let peerWhy: string | null = null;
-      if (pr.peers !== "all") {
+      if (pr.emptyPeerList !== undefined) peerWhy = `its ${pr.emptyPeerList} is an empty list, which selects no peer`;
+      else if (pr.peers !== "all") {
         const reasons: string[] = [];
         let ok = false;
         for (const p of pr.peers) {

@@ -15,6 +15,8 @@ export interface LintFinding {
 }
 
 const L7_KEYS = ["http", "kafka", "dns", "l7proto", "l7"];
+/** peer lists whose explicit empty value selects nothing (policy/parse-rule.ts) */
+const SELECTS_NONE_WHEN_EMPTY = new Set(["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "toEndpoints", "toCIDR", "toCIDRSet", "toEntities"]);
 const KNOWN_SOURCES = ["k8s", "reserved", "cidr", "fqdn", "container", "any", "unspec", "cni", "cidrgroup", "node"];
 
 function name(p: PolicyRecord): string {
@@ -40,7 +42,17 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
           for (const [i, r] of (Array.isArray(v) ? v : []).entries()) {
             if (!r || typeof r !== "object") continue;
             for (const k of L7_KEYS) if (k in r) warn(p, `${sp}.${dir}[${i}].${k}`, `L7 rules belong under toPorts[].rules, not directly in the ${dir} rule`);
-            for (const [k, val] of Object.entries(r)) if (Array.isArray(val) && val.length === 0 && /^(from|to)/.test(k)) warn(p, `${sp}.${dir}[${i}].${k}`, `an empty ${k} list counts as "not set": this rule applies to every peer`);
+          }
+        }
+        for (const dir of ["ingress", "ingressDeny", "egress", "egressDeny"] as const) {
+          for (const [i, r] of (Array.isArray(spec[dir]) ? (spec[dir] as unknown[]) : []).entries()) {
+            if (!r || typeof r !== "object") continue;
+            for (const [k, val] of Object.entries(r)) {
+              if (!Array.isArray(val) || val.length !== 0 || !/^(from|to)/.test(k)) continue;
+              const does = dir.endsWith("Deny") ? "denies" : "allows";
+              if (SELECTS_NONE_WHEN_EMPTY.has(k)) warn(p, `${sp}.${dir}[${i}].${k}`, `an empty ${k} list selects no peer (Cilium 1.15+), so this rule ${does} nothing; leave ${k} out to mean every peer`);
+              else warn(p, `${sp}.${dir}[${i}].${k}`, `an empty ${k} list counts as "not set"`);
+            }
           }
         }
         for (const dir of ["ingress", "ingressDeny", "egress", "egressDeny"] as const) {

@@ -370,3 +370,37 @@ test("policy changes bump the revision and recompile only selected endpoints", (
   assert.equal(dp.deletePolicy("CiliumNetworkPolicy", "default", "lock"), true);
   assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 1 }).verdict, "FORWARDED");
 });
+
+test("an explicit empty peer list selects no peer (Cilium 1.15+), where a missing one selects every peer", () => {
+  const cases: [string, string][] = [
+    ["fromCIDR", "  ingress:\n  - fromCIDR: []\n    toPorts: [{ ports: [{ port: \"8080\" }] }]"],
+    ["fromEndpoints", "  ingress:\n  - fromEndpoints: []\n    toPorts: [{ ports: [{ port: \"8080\" }] }]"],
+    ["fromEntities", "  ingress:\n  - fromEntities: []"],
+    ["fromCIDRSet", "  ingress:\n  - fromCIDRSet: []\n    toPorts: [{ ports: [{ port: \"8080\" }] }]"],
+  ];
+  for (const [field, body] of cases) {
+    const dp = makeDatapath(SCN, { "p.yaml": webIngress(body) });
+    const r = trace(dp, { from: "default/client", to: "default/web", port: 8080 });
+    assert.equal(r.verdict, "DROPPED", `${field}: []: the policy still puts web in default deny, and allows no one`);
+    assert.equal(r.flows.find((f) => f.flow.verdict === "DROPPED")?.flow.drop_reason_desc, "POLICY_DENIED");
+    assert.match(r.explanation.join("\n"), new RegExp(`${field} is an empty list`), `${field}: the explanation says why the rule did not apply`);
+    const lint = lintDatapath(dp).map((f) => f.message).join("\n");
+    assert.match(lint, new RegExp(`empty ${field} list selects no peer`));
+  }
+  // the same rule without the field: an L4-only allow from every peer, outside ones included
+  const l4 = makeDatapath(SCN, { "p.yaml": webIngress("  ingress:\n  - toPorts: [{ ports: [{ port: \"8080\" }] }]") });
+  assert.equal(trace(l4, { from: "default/client", to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  assert.equal(trace(l4, { from: { ip: "8.8.8.8" }, to: "default/web", port: 8080 }).verdict, "FORWARDED");
+  // egress: toEndpoints: [] + port allows nothing (not every destination on 443)
+  const eg = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toEndpoints: []\n    toPorts: [{ ports: [{ port: \"443\" }] }]") });
+  assert.equal(trace(eg, { from: "default/client", toIP: "93.184.216.34", port: 443 }).verdict, "DROPPED");
+  // a deny rule with an empty list denies nothing
+  const deny = makeDatapath(SCN, {
+    "p.yaml": webIngress("  ingress:\n  - fromEndpoints: [{}]\n  ingressDeny:\n  - fromEndpoints: []\n    toPorts: [{ ports: [{ port: \"8080\", protocol: TCP }] }]"),
+  });
+  const d = trace(deny, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(d.verdict, "FORWARDED", "the empty deny rule matches no peer");
+  // toFQDNs and toServices are not among them: their empty list is "not set"
+  const fq = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toFQDNs: []\n    toPorts: [{ ports: [{ port: \"443\" }] }]") });
+  assert.equal(trace(fq, { from: "default/client", toIP: "93.184.216.34", port: 443 }).verdict, "FORWARDED");
+});

@@ -35,6 +35,8 @@ const CASES: [string, string, RegExp][] = [
   ["from-nodes", "  endpointSelector: {}\n  ingress:\n  - fromNodes: [{ matchLabels: { role: db } }]", /FromNodes rules can only be applied when the "enable-node-selector-labels" flag is set/],
   ["lookahead", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"80\", protocol: TCP }], rules: { http: [{ path: \"/(?!admin).*\" }] } }]", /http\[0\]\.path: invalid regular expression "\/\(\?!admin\)\.\*"/],
   ["sni-l7", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"443\", protocol: TCP }], serverNames: [a.example.com], rules: { http: [{}] } }]", /serverNames: ServerNames are not allowed with L7 rules without TLS termination/],
+  ["cidrset-bare-ip", "  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{ cidr: 1.1.1.1 }]", /toCIDRSet\[0\]\.cidr: "1\.1\.1\.1" is not in <IP address>\/<prefix length> notation/],
+  ["except-bare-ip", "  endpointSelector: {}\n  egress:\n  - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.1.1.1] }]", /toCIDRSet\[0\]\.except\[0\]: "10\.1\.1\.1" is not in <IP address>\/<prefix length> notation/],
   ["kafka-role", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"9092\", protocol: TCP }], rules: { kafka: [{ role: steal }] } }]", /must be "produce" or "consume"/],
 ];
 
@@ -78,6 +80,26 @@ spec: [not, an, object
   assert.match(texts, /document 1 \(NetworkPolicy default\/k\).*spec\.ingress\[0\]\.from\[0\]: ipBlock cannot be combined/);
   assert.match(texts, /document 2.*unsupported kind "Deployment"/);
   assert.match(texts, /document 3.*YAML syntax error/);
+});
+
+test("a bare address is a CIDR only in toCIDR/fromCIDR: ipBlock and CIDR sets need the prefix length", () => {
+  const knp = (cidr: string, except = "") => `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: k, namespace: default }
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress:
+  - to: [{ ipBlock: { cidr: ${cidr}${except ? `, except: [${except}]` : ""} } }]
+`;
+  const bare = makeDatapath(STAR_WARS, { "k.yaml": knp("8.8.8.8") });
+  assert.match(bare.warnings.map((w) => w.text).join("\n"), /ipBlock\.cidr: "8\.8\.8\.8" is not in <IP address>\/<prefix length> notation/);
+  assert.equal(bare.policies().length, 0, "the policy is rejected, not enforced");
+  const ex = makeDatapath(STAR_WARS, { "k.yaml": knp("8.8.0.0/16", "8.8.8.8") });
+  assert.match(ex.warnings.map((w) => w.text).join("\n"), /ipBlock\.except\[0\]: "8\.8\.8\.8" is not in/);
+  assert.equal(makeDatapath(STAR_WARS, { "k.yaml": knp("8.8.8.8/32") }).warnings.length, 0);
+  const toCidr = makeDatapath(STAR_WARS, { "c.yaml": bad("c", "  endpointSelector: {}\n  egress:\n  - toCIDR: [8.8.8.8]") });
+  assert.equal(toCidr.warnings.length, 0, "toCIDR takes a bare address (api.CIDR.Sanitize)");
 });
 
 test("scenario validation errors name file, line and field", () => {

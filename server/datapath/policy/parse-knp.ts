@@ -1,6 +1,6 @@
 // Kubernetes NetworkPolicy → Cilium rules, as pkg/k8s/network_policy.go translates them (§2.9).
 import { Checker, join } from "../../scenario/check";
-import { parseCidr, cidrContains, type Cidr } from "../../cluster/ip";
+import { parsePrefixNotation, cidrContains, type Cidr } from "../../cluster/ip";
 import { NS_LABEL_PREFIX } from "../../cluster/labels";
 import { makeSelector, nsExistsRequirement, nsRequirement } from "../selector";
 import { parsePortValue, parseSelectorRequirements, type RuleContext } from "./parse-rule";
@@ -41,7 +41,7 @@ function parsePeer(ctx: RuleContext, v: unknown, path: string, ns: string): Peer
     const b = c.obj(o.ipBlock, join(path, "ipBlock"), ["cidr", "except"], ["cidr"]);
     const cs = c.str(b.cidr, join(path, "ipBlock.cidr"));
     if (cs === undefined) return undefined;
-    const cidr = parseCidr(cs);
+    const cidr = parsePrefixNotation(cs);
     if ("error" in cidr) {
       c.err(join(path, "ipBlock.cidr"), cidr.error);
       return undefined;
@@ -51,7 +51,7 @@ function parsePeer(ctx: RuleContext, v: unknown, path: string, ns: string): Peer
       const p = join(join(path, "ipBlock.except"), i);
       const es = c.str(e, p);
       if (es === undefined) return;
-      const ex = parseCidr(es);
+      const ex = parsePrefixNotation(es);
       if ("error" in ex) c.err(p, ex.error);
       else if (!cidrContains(cidr, ex)) c.err(p, `except ${ex.text} is not inside ${cidr.text}`);
       else except.push(ex);

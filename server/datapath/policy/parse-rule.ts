@@ -1,7 +1,7 @@
 // Validation and parsing of CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy rules, following
 // pkg/policy/api/rule_validation.go: a rule that Cilium would reject produces issues instead of a Rule.
 import { Checker, join } from "../../scenario/check";
-import { parseCidr, cidrContains, type Cidr } from "../../cluster/ip";
+import { parseCidr, parsePrefixNotation, cidrContains, type Cidr } from "../../cluster/ip";
 import { makeSelector, normalizeOp, parseSelectorKey, scopePeerSelector, scopeSubjectSelector } from "../selector";
 import { patternToRegExp, nameToRegExp, validateFqdn } from "../fqdn-match";
 import { ICMPV4_TYPES, ICMPV6_TYPES, KAFKA_API_KEYS } from "./icmp-types";
@@ -16,6 +16,9 @@ export const ENTITIES = ["host", "remote-node", "kube-apiserver", "ingress", "he
 
 const INGRESS_L3 = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities", "fromNodes", "fromGroups"];
 const EGRESS_L3 = ["toEndpoints", "toCIDR", "toCIDRSet", "toEntities", "toServices", "toFQDNs", "toNodes", "toGroups"];
+/** peer fields whose explicit empty list selects nothing (the others' empty list is "not set") */
+const SELECTS_NONE_WHEN_EMPTY_IN = ["fromEndpoints", "fromCIDR", "fromCIDRSet", "fromEntities"];
+const SELECTS_NONE_WHEN_EMPTY_OUT = ["toEndpoints", "toCIDR", "toCIDRSet", "toEntities"];
 const RULE_FIELDS = ["endpointSelector", "nodeSelector", "ingress", "ingressDeny", "egress", "egressDeny", "enableDefaultDeny", "labels", "description", "log"];
 
 export interface RuleContext {
@@ -58,10 +61,11 @@ export function parseSelectorRequirements(c: Checker, v: unknown, path: string, 
   return reqs;
 }
 
-function parseCidrText(ctx: RuleContext, v: unknown, path: string): Cidr | undefined {
+/** `prefixOnly`: CIDRRule fields (toCIDRSet/fromCIDRSet cidr and except), which refuse a bare address */
+function parseCidrText(ctx: RuleContext, v: unknown, path: string, prefixOnly = false): Cidr | undefined {
   const s = ctx.c.str(v, path);
   if (s === undefined) return undefined;
-  const r = parseCidr(s);
+  const r = prefixOnly ? parsePrefixNotation(s) : parseCidr(s);
   if ("error" in r) {
     ctx.c.err(path, r.error);
     return undefined;
@@ -96,7 +100,7 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
     const except: Cidr[] = [];
     const parseExcept = (cidr: Cidr | undefined) =>
       c.arr(x.except, join(p, "except")).forEach((e, j) => {
-        const ex = parseCidrText(ctx, e, join(join(p, "except"), j));
+        const ex = parseCidrText(ctx, e, join(join(p, "except"), j), true);
         if (ex && cidr && !cidrContains(cidr, ex)) c.err(join(join(p, "except"), j), `allow CIDR prefix ${cidr.text} does not contain exclude CIDR prefix ${ex.text}`);
         else if (ex) except.push(ex);
       });
@@ -115,7 +119,7 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
       }
       return;
     }
-    const cidr = parseCidrText(ctx, x.cidr, join(p, "cidr"));
+    const cidr = parseCidrText(ctx, x.cidr, join(p, "cidr"), true);
     parseExcept(cidr);
     if (cidr) peers.push({ kind: "cidr", cidr, except, text: except.length ? `${cidr.text} except ${except.map((e) => e.text).join(", ")}` : cidr.text, path: p });
   });
@@ -444,14 +448,18 @@ function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: bool
   if (hasFqdn && toPorts) {
     for (const pr of toPorts) if (pr.l7 && pr.l7.kind !== "http") c.err(join(pr.path, "rules"), "toFQDNs rules may only carry HTTP L7 rules");
   }
-  // An empty list counts as "no member", exactly as Cilium's len() checks do (lint warns about it).
+  // An empty list counts as "no member" for Cilium's len() checks (so `fromCIDR: []` + toPorts is not
+  // "combining"), but an explicit empty endpoints/CIDR/CIDR-set/entities list selects no identity at all
+  // (Cilium ≥ 1.15, SetAggregatedSelectors): the rule then allows (or denies) nothing. Lint says so.
+  const emptyPeerList = (ingress ? SELECTS_NONE_WHEN_EMPTY_IN : SELECTS_NONE_WHEN_EMPTY_OUT).find((k) => Array.isArray(o[k]) && (o[k] as unknown[]).length === 0);
   const noL3 = used.length === 0;
   const noL4 = (toPorts === null || toPorts.length === 0) && (icmps === null || icmps.length === 0);
   return {
     path,
     deny,
-    peers: noL3 ? "all" : peers,
-    empty: noL3 && noL4,
+    peers: emptyPeerList !== undefined ? [] : noL3 ? "all" : peers,
+    empty: emptyPeerList === undefined && noL3 && noL4,
+    ...(emptyPeerList !== undefined ? { emptyPeerList } : {}),
     toPorts: toPorts && toPorts.length ? toPorts : null,
     icmps: icmps && icmps.length ? icmps : null,
     ...(auth !== undefined ? { auth } : {}),

@@ -69,6 +69,11 @@ export interface PeerRule {
   peers: "all" | Peer[];
   /** `- {}`: selects no traffic, only turns default deny on */
   empty: boolean;
+  /**
+   * The peer field given as an explicit empty list (`fromEndpoints: []` …): since Cilium 1.15 it selects
+   * no identity at all (cilium/cilium#29608), where an absent field selects every one.
+   */
+  emptyPeerList?: string;
   /** null: all ports and protocols (L3-only) */
   toPorts: PortRuleSpec[] | null;
   icmps: IcmpSel[] | null;
