@@ -46,6 +46,8 @@ function nodeOf(ns: string | null, workload: string | null, identity: number | n
   if (ns && workload) return { id: `${ns}/${workload}`, kind: "workload", label: workload, namespace: ns, identity: identity ?? undefined, labels: labelList };
   const id = identity ?? 0;
   if (RESERVED[id]) return { ...RESERVED[id], identity: id, labels: labelList };
+  // an API server outside the nodes has a CIDR identity that carries the kube-apiserver label
+  if (labelList.includes("reserved:kube-apiserver")) return { ...RESERVED[7]!, identity: id, labels: labelList };
   const fqdn = splitList(names)[0];
   if (fqdn) return { id: `fqdn:${fqdn}`, kind: "fqdn", label: fqdn, identity: id, labels: labelList };
   const cidr = labelList.find((l) => l.startsWith("cidr:"));

@@ -6,7 +6,7 @@
 // policy of an identity: 500 endpoints of 100 workloads are 100 maps, which keeps lookups in the
 // CPU caches. Per-endpoint state (packet counters) stays per endpoint in entry-stats.ts.
 import type { Cluster, Pod } from "../cluster/model";
-import { parseCidr, type Cidr } from "../cluster/ip";
+import { formatIPv4, parseCidr, type Cidr } from "../cluster/ip";
 import type { ScenarioSettings } from "../scenario/types";
 import { compileEndpoint, ruleSelects, type CompiledEndpoint, type Direction } from "./compiler";
 import { inputsOf, shareKey, subjectKey, type EndpointInputs } from "./compile-key";
@@ -188,6 +188,18 @@ export class PolicyEngine {
         w.extraLabels = [...(w.extraLabels ?? []), ...cidrGroupLabels(g)];
         wanted.set(c.text, w);
       }
+    }
+    // An API server address that is no node's is outside the cluster as far as Cilium knows: it gets a
+    // local CIDR identity carrying reserved:kube-apiserver beside its cidr and reserved:world labels
+    // (ipcache resolveIdentity), so `world` and CIDR rules select it as well as `kube-apiserver`.
+    // Identity 7 is only for an API server on a remote node.
+    for (const ipNum of this.cluster.apiServerIps) {
+      if (this.cluster.nodeByIp.has(ipNum)) continue;
+      const c = parseCidr(`${formatIPv4(ipNum)}/32`);
+      if ("error" in c) continue;
+      const w = wanted.get(c.text) ?? { cidr: c, fqdn: false };
+      w.extraLabels = [...(w.extraLabels ?? []), "reserved:kube-apiserver"];
+      wanted.set(c.text, w);
     }
     for (const ip of this.fqdn.allIps()) {
       const c = parseCidr(`${ip}/32`);

@@ -1,9 +1,10 @@
-// IP → security identity, as the BPF ipcache answers it: exact entries for pods, nodes and the API
-// server; otherwise the longest policy-referenced CIDR prefix; otherwise world. Node IPs depend on
+// IP → security identity, as the BPF ipcache answers it: exact entries for pods and nodes; otherwise
+// the longest CIDR prefix with an identity (policy-referenced prefixes, learned FQDN IPs, an API server
+// outside the nodes); otherwise world. Node IPs depend on
 // who asks: the local node is `host`, every other node `remote-node` (or kube-apiserver).
 import type { Cluster } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
-import { formatIPv4, maskOf } from "../cluster/ip";
+import { maskOf } from "../cluster/ip";
 import { ReservedIdentity } from "../../lib/flow/enums";
 
 export interface IpcacheEntry {
@@ -40,7 +41,6 @@ export class Ipcache {
       if (node.name === observerNode) return ReservedIdentity.HOST;
       return node.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
     }
-    if (this.cluster.apiServerIps.has(ip)) return ReservedIdentity.KUBE_APISERVER;
     return this.lookupCidr(ip)?.id ?? ReservedIdentity.WORLD;
   }
 
@@ -60,11 +60,8 @@ export class Ipcache {
       const id = observerNode === undefined || n.name === observerNode ? ReservedIdentity.HOST : n.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
       out.push({ prefix: `${n.ip}/32`, identity: id, source: "node" });
     }
-    for (const ip of this.cluster.apiServerIps) {
-      if (!this.cluster.nodeByIp.has(ip)) out.push({ prefix: `${formatIPv4(ip)}/32`, identity: ReservedIdentity.KUBE_APISERVER, source: "kube-apiserver" });
-    }
     for (const len of this.lengths) {
-      for (const i of this.byLen.get(len)!.values()) out.push({ prefix: i.cidr!.text, identity: i.id, source: i.fqdn ? "fqdn" : "cidr" });
+      for (const i of this.byLen.get(len)!.values()) out.push({ prefix: i.cidr!.text, identity: i.id, source: i.labels.includes("reserved:kube-apiserver") ? "kube-apiserver" : i.fqdn ? "fqdn" : "cidr" });
     }
     return out;
   }

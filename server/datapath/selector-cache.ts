@@ -161,6 +161,8 @@ export class SelectorCache {
   private entity(e: string, node: string): IdentitySet {
     const reg = this.cluster.identities;
     const cidrIds = () => reg.cidrIdentities().map((i) => i.id);
+    // an API server outside the nodes (its CIDR identity carries reserved:kube-apiserver, see engine.ts)
+    const apiServerCidrIds = () => reg.cidrIdentities().filter((i) => i.labels.includes("reserved:kube-apiserver")).map((i) => i.id);
     switch (e) {
       case "all":
         return "ANY";
@@ -171,7 +173,7 @@ export class SelectorCache {
       case "remote-node":
         return [6, 7];
       case "kube-apiserver":
-        return this.cluster.nodeByName.get(node)?.runsApiServer ? [1, 7] : [7];
+        return [...(this.cluster.nodeByName.get(node)?.runsApiServer ? [1, 7] : [7]), ...apiServerCidrIds()];
       case "ingress":
         return [8];
       case "health":
@@ -189,7 +191,7 @@ export class SelectorCache {
       case "world-ipv6":
         return [10];
       case "cluster":
-        return [1, 3, 4, 5, 6, 7, 8, ...reg.all().filter((i) => i.kind === "pod").map((i) => i.id)];
+        return [1, 3, 4, 5, 6, 7, 8, ...apiServerCidrIds(), ...reg.all().filter((i) => i.kind === "pod").map((i) => i.id)];
       default:
         return [];
     }

@@ -404,3 +404,21 @@ test("an explicit empty peer list selects no peer (Cilium 1.15+), where a missin
   const fq = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toFQDNs: []\n    toPorts: [{ ports: [{ port: \"443\" }] }]") });
   assert.equal(trace(fq, { from: "default/client", toIP: "93.184.216.34", port: 443 }).verdict, "FORWARDED");
 });
+
+test("an API server outside the nodes has a CIDR identity labelled kube-apiserver: world, CIDR and kube-apiserver rules all select it", () => {
+  const scn = SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [172.16.0.5], port: 443 } }");
+  const egress = (peer: string) => makeDatapath(scn, { "p.yaml": clientEgress(`  egress:\n  - ${peer}\n    toPorts: [{ ports: [{ port: "443", protocol: TCP }] }]`) });
+  const toApi = (dp: ReturnType<typeof makeDatapath>) => trace(dp, { from: "default/client", toIP: "172.16.0.5", port: 443 });
+  const w = toApi(egress("toEntities: [world]"));
+  assert.equal(w.verdict, "FORWARDED", "world selects it: Cilium gives it cidr and reserved:world labels");
+  const ident = w.request.destination?.identity ?? 0;
+  assert.ok(ident >= 16777217, `a local CIDR identity, not 7 (got ${ident})`);
+  const dst = w.flows[0]!.flow.destination!;
+  assert.deepEqual(dst.labels, ["cidr:172.16.0.5/32", "reserved:kube-apiserver", "reserved:world"]);
+  assert.equal(toApi(egress("toCIDR: [172.16.0.0/12]")).verdict, "FORWARDED");
+  assert.equal(toApi(egress("toEntities: [kube-apiserver]")).verdict, "FORWARDED");
+  assert.equal(toApi(egress("toEntities: [cluster]")).verdict, "FORWARDED", "the cluster entity includes reserved:kube-apiserver");
+  assert.equal(toApi(egress("toEntities: [remote-node]")).verdict, "DROPPED", "it is no node");
+  // another outside address is world but not kube-apiserver
+  assert.equal(trace(egress("toEntities: [kube-apiserver]"), { from: "default/client", toIP: "172.16.0.6", port: 443 }).verdict, "DROPPED");
+});
