@@ -411,9 +411,9 @@ test("an API server outside the nodes has a CIDR identity labelled kube-apiserve
   const toApi = (dp: ReturnType<typeof makeDatapath>) => trace(dp, { from: "default/client", toIP: "172.16.0.5", port: 443 });
   const w = toApi(egress("toEntities: [world]"));
   assert.equal(w.verdict, "FORWARDED", "world selects it: Cilium gives it cidr and reserved:world labels");
-  const ident = w.request.destination?.identity ?? 0;
-  assert.ok(ident >= 16777217, `a local CIDR identity, not 7 (got ${ident})`);
   const dst = w.flows[0]!.flow.destination!;
+  const ident = dst.identity ?? 0;
+  assert.ok(ident >= 16777217, `a local CIDR identity, not 7 (got ${ident})`);
   assert.deepEqual(dst.labels, ["cidr:172.16.0.5/32", "reserved:kube-apiserver", "reserved:world"]);
   assert.equal(toApi(egress("toCIDR: [172.16.0.0/12]")).verdict, "FORWARDED");
   assert.equal(toApi(egress("toEntities: [kube-apiserver]")).verdict, "FORWARDED");
