@@ -942,7 +942,6 @@ export class Datapath {
         const latency = outcome.response.latency_ns === undefined ? undefined : Number(outcome.response.latency_ns);
         resps.push({ env: responseFlow(outcome.response, outcome.responseSummary ?? ""), ...(latency ? { due: later(requestAt, latency) } : {}) });
       }
-      for (const more of outcome.moreResponses ?? []) resps.push({ env: responseFlow(more.l7, more.summary) });
       explanation?.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
       if (outcome.dnsAnswer) {
         this.lastDnsIps = outcome.dnsAnswer.ips;

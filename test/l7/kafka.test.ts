@@ -109,10 +109,11 @@ test("our flexible encoders round-trip for every supported version", () => {
       const bytes = encodeKafkaRequest({ apiKey: s.key, apiVersion: v, clientId: "me", topics: ["t1", "t2"] }, { correlationId: 9 });
       const [req] = parseKafkaRequests(bytes);
       assert.equal(req.apiVersion, v);
-      if (s.key !== 18) assert.deepEqual(req.topics?.map((t) => t.name), ["t1", "t2"], `${s.name} v${v}`);
+      const topicless = s.key === 18 || s.key === 10; // ApiVersions, FindCoordinator
+      if (!topicless) assert.deepEqual(req.topics?.map((t) => t.name), ["t1", "t2"], `${s.name} v${v}`);
       const res = parseKafkaResponse(encodeKafkaResponse(req, 29), s.key, v);
       assert.equal(res.errorCode, 29, `${s.name} v${v}`);
-      if (s.key !== 18) assert.equal(res.topicErrors.get("t1"), 29);
+      if (!topicless) assert.equal(res.topicErrors.get("t1"), 29);
     }
   }
 });

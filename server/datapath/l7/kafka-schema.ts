@@ -255,6 +255,27 @@ export const OFFSET_FETCH: ApiSchema = {
   ],
 };
 
+export const FIND_COORDINATOR: ApiSchema = {
+  key: 10,
+  name: "FindCoordinator",
+  versions: [0, 4],
+  firstFlexible: 3,
+  request: [p("key", "string", only(0, 3)), p("key_type", "int8", from(1)), pa("coordinator_keys", "string", from(4))],
+  response: [
+    p("throttle_time_ms", "int32", from(1)),
+    p("error_code", "int16", only(0, 3)),
+    p("error_message", "string", only(1, 3), from(1)),
+    p("node_id", "int32", only(0, 3)),
+    p("host", "string", only(0, 3)),
+    p("port", "int32", only(0, 3)),
+    s(
+      "coordinators",
+      [p("key", "string"), p("node_id", "int32"), p("host", "string"), p("port", "int32"), p("error_code", "int16"), p("error_message", "string", ALL, ALL)],
+      from(4),
+    ),
+  ],
+};
+
 export const API_VERSIONS: ApiSchema = {
   key: 18,
   name: "ApiVersions",
@@ -269,7 +290,7 @@ export const API_VERSIONS: ApiSchema = {
 };
 
 export const SCHEMAS = new Map<number, ApiSchema>(
-  [PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, API_VERSIONS].map((s) => [s.key, s]),
+  [PRODUCE, FETCH, LIST_OFFSETS, METADATA, OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, API_VERSIONS].map((s) => [s.key, s]),
 );
 
 export function inVersions(v: number, r: Versions): boolean {
@@ -281,7 +302,7 @@ export function inVersions(v: number, r: Versions): boolean {
  * (v1 classic, v2 flexible with tagged fields) is still read correctly.
  */
 export const FIRST_FLEXIBLE: Record<number, number> = {
-  4: 4, 5: 2, 6: 6, 7: 3, 10: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 17: 0x7fff, 19: 5, 20: 4, 21: 2, 22: 2,
+  4: 4, 5: 2, 6: 6, 7: 3, 11: 6, 12: 4, 13: 4, 14: 4, 15: 5, 16: 3, 17: 0x7fff, 19: 5, 20: 4, 21: 2, 22: 2,
   23: 4, 24: 3, 25: 3, 26: 3, 27: 1, 28: 3, 29: 2, 30: 2, 31: 2, 32: 4, 33: 2, 34: 2, 35: 2, 36: 2, 37: 2,
 };
 

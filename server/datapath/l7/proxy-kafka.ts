@@ -1,10 +1,12 @@
 // Kafka through the proxy: parse the request frame, decide, let the broker answer or answer
-// with TOPIC_AUTHORIZATION_FAILED (29) for every topic and partition, as Cilium's Kafka proxy
-// does. Its access log (pkg/proxy/kafka.go kafkaLogRecord.log) writes one record per topic of the
-// request, for the request and again for the response: a request that names no topic (Metadata for
-// all topics, ApiVersions, Heartbeat) is logged not at all. A refused request is logged as request
-// records only; Hubble keeps error_code for response records alone (parser/seven decodeKafka), and
-// no latency (it measures latency only for HTTP, by X-Request-Id).
+// with TOPIC_AUTHORIZATION_FAILED (29) for every topic and partition, as Cilium's Kafka parser in
+// Envoy does (cilium/proxy proxylib/kafka). Its log entry for a request carries the request's topics,
+// and the agent (pkg/envoy/accesslog_server.go logRecord) writes one record per topic, or one with no
+// topic when the request names none (ApiVersions, Heartbeat, Metadata for all topics). The reply
+// passes the parser unread: its entry holds the correlation id alone, so Hubble prints it as api key
+// 0 ("produce") with no topic, version or error code. A refused request is logged as request records
+// only (the injected answer is not), and Hubble keeps error_code for response records alone
+// (parser/seven decodeKafka), with no latency (it measures latency only for HTTP, by X-Request-Id).
 import { encodeKafkaResponse } from "./encode/kafka";
 import { inspectKafka } from "./inspect";
 import { TOPIC_AUTHORIZATION_FAILED, kafkaApiKeyName } from "./kafka-api";
@@ -34,12 +36,11 @@ export function handleKafka(ctx: L7Context, bytes: Uint8Array, _env: ProxyEnv, _
     topic,
     ...(errorCode ? { errorCode } : {}),
   });
-  const requests = topics.map((t) => recOf(t));
-  const summary = requests.length ? kafkaRequestSummary(requests[0]!) : `Kafka request ${kafkaApiKeyName(request.apiKey)} correlation id ${request.correlationId} (no topic: not logged)`;
+  const requests = (topics.length ? topics : [""]).map((t) => recOf(t));
   const base = {
     allowed: decision.allowed,
-    ...(requests.length ? { request: kafkaLayer7("REQUEST", requests[0]!) } : {}),
-    requestSummary: summary,
+    request: kafkaLayer7("REQUEST", requests[0]!),
+    requestSummary: kafkaRequestSummary(requests[0]!),
     ...(requests.length > 1 ? { moreRequests: requests.slice(1).map((r) => ({ l7: kafkaLayer7("REQUEST", r), summary: kafkaRequestSummary(r) })) } : {}),
     decidedBy: decision.decidedBy,
     rule: decision.rule,
@@ -51,15 +52,8 @@ export function handleKafka(ctx: L7Context, bytes: Uint8Array, _env: ProxyEnv, _
   if (res.correlationId !== request.correlationId) {
     throw new Error(`kafka: response correlation id ${res.correlationId} does not match request ${request.correlationId}`);
   }
-  const errorOf = (t: string) => (t && res.topicErrors.get(t)) || res.errorCode;
-  const errorCode = errorOf(topics[0] ?? "");
-  if (!decision.allowed || topics.length === 0) return { ...base, response_code: { kafka_error_code: errorCode } };
-  const responses = topics.map((t) => recOf(t, errorOf(t)));
-  return {
-    ...base,
-    response_code: { kafka_error_code: errorCode },
-    response: kafkaLayer7("RESPONSE", responses[0]!),
-    responseSummary: kafkaResponseSummary(responses[0]!),
-    ...(responses.length > 1 ? { moreResponses: responses.slice(1).map((r) => ({ l7: kafkaLayer7("RESPONSE", r), summary: kafkaResponseSummary(r) })) } : {}),
-  };
+  const errorCode = (topics[0] !== undefined && res.topicErrors.get(topics[0])) || res.errorCode;
+  if (!decision.allowed) return { ...base, response_code: { kafka_error_code: errorCode } };
+  const reply: KafkaRecordInput = { apiKey: kafkaApiKeyName(0), apiVersion: 0, correlationId: request.correlationId, topic: "" };
+  return { ...base, response_code: { kafka_error_code: errorCode }, response: kafkaLayer7("RESPONSE", reply), responseSummary: kafkaResponseSummary(reply) };
 }

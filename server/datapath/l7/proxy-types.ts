@@ -102,12 +102,10 @@ export interface L7Response {
 export interface L7Outcome {
   allowed: boolean;
   /** Layer7 record of the request as parsed from the bytes (type REQUEST); absent when the proxy logs
-   * none (Cilium's Kafka proxy logs one record per topic, so a request without topics has none) */
+   * none */
   request?: Layer7;
   /** Layer7 record of the response (type RESPONSE; latency_ns on HTTP only); absent if none was produced */
   response?: Layer7;
-  /** further RESPONSE records for the same answer (Kafka: one per topic, as for requests) */
-  moreResponses?: { l7: Layer7; summary: string }[];
   requestSummary: string;
   /** further REQUEST records for the same request: Cilium logs a Kafka request once per topic */
   moreRequests?: { l7: Layer7; summary: string }[];

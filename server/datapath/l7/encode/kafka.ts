@@ -8,7 +8,7 @@ import type { KafkaRequestSpec } from "../proxy-types";
 import type { KafkaRequest } from "../parse/kafka";
 
 /** Versions a current client would pick; all flexible except where noted. */
-export const DEFAULT_KAFKA_VERSIONS: Record<number, number> = { 0: 9, 1: 12, 2: 7, 3: 12, 8: 8, 9: 7, 18: 3 };
+export const DEFAULT_KAFKA_VERSIONS: Record<number, number> = { 0: 9, 1: 12, 2: 7, 3: 12, 8: 8, 9: 7, 10: 4, 18: 3 };
 
 const RECORD_BYTES = Buffer.from("flowscope", "utf8");
 
@@ -69,6 +69,9 @@ function requestBody(apiKey: number, version: number, topics: string[] | undefin
       if (version >= 8) return { groups: [{ group_id: group, member_id: null, member_epoch: -1, topics: rows }], require_stable: false };
       return { group_id: group, topics: rows, require_stable: false };
     }
+    case 10:
+      // the consumer group's coordinator (key type 0 = group)
+      return { key: group, key_type: 0, coordinator_keys: [group] };
     case 18:
       return { client_software_name: "flowscope", client_software_version: "1.0" };
     default:
@@ -204,6 +207,15 @@ function responseBody(req: KafkaRequest, errorCode: number, broker: { host: stri
         return { throttle_time_ms: 0, groups };
       }
       return { throttle_time_ms: 0, topics: rows, error_code: 0 };
+    }
+    case 10: {
+      // a refusal names no coordinator (node -1), as a broker's error answer does
+      const node = errorCode ? { node_id: -1, host: "", port: -1 } : { node_id: 0, host: broker.host, port: broker.port };
+      if (req.apiVersion >= 4) {
+        const keys = (req.body?.coordinator_keys as string[] | undefined) ?? [];
+        return { throttle_time_ms: 0, coordinators: keys.map((key) => ({ key, ...node, error_code: errorCode, error_message: null })) };
+      }
+      return { throttle_time_ms: 0, error_code: errorCode, error_message: null, ...node };
     }
     case 18:
       return {
