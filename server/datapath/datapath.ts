@@ -537,7 +537,7 @@ export class Datapath {
       return { ...lookup, request: { ...this.describeRequest(req), lookup: lookup.request } };
     }
     const ip = answered[0];
-    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, explain ? [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`] : null);
+    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, explain ? [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`] : null, name);
     return {
       ...conn,
       request: { ...this.describeRequest(req), resolved_ip: ip, connection: conn.request },
@@ -726,7 +726,8 @@ export class Datapath {
     return this.dns;
   }
 
-  private processOne(req: TrafficRequest, clock: Clock, explanation: string[] | null): TraceResult {
+  /** `dialedName`: the DNS name the client resolved to reach req.toIP (its Host / :authority) */
+  private processOne(req: TrafficRequest, clock: Clock, explanation: string[] | null, dialedName?: string): TraceResult {
     const flows: FlowEnvelope[] = [];
     const src = this.resolveSource(req);
     const dst = this.resolveDest(req);
@@ -752,11 +753,10 @@ export class Datapath {
       port = target;
       via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
     } else authority = hostPort(dst.pod ? dst.pod.workload : dst.ip, port);
+    // A client that dialed a name sends that name; one that dialed an IP literal sends the IP, whatever
+    // names the FQDN cache holds for it. An explicit host wins over both.
+    if (dialedName !== undefined) authority = hostPort(dialedName.replace(/\.$/, ""), port);
     if (req.http?.host) authority = req.http.host;
-    if (req.toIP) {
-      const names = this.engine.fqdn.namesForIp(req.toIP);
-      if (names.length) authority = hostPort(names[0]!, port);
-    }
 
     const srcEp = src.pod;
     const dstEp = via.pod;

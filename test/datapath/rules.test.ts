@@ -422,3 +422,23 @@ test("an API server outside the nodes has a CIDR identity labelled kube-apiserve
   // another outside address is world but not kube-apiserver
   assert.equal(trace(egress("toEntities: [kube-apiserver]"), { from: "default/client", toIP: "172.16.0.6", port: 443 }).verdict, "DROPPED");
 });
+
+test("the HTTP Host is the name the client dialed: an IP literal stays an IP even when the FQDN cache knows a name for it", () => {
+  const dp = makeDatapath(SCN, {
+    "p.yaml": clientEgress(`  egress:
+  - toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*" }] } }]
+  - toFQDNs: [{ matchName: api.example.com }]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ host: "api\\\\.example\\\\.com" }] } }]`),
+  });
+  const urlOf = (r: ReturnType<typeof trace>) => r.flows.find((f) => f.flow.l7?.type === "REQUEST" && f.flow.l7.http)?.flow.l7?.http?.url;
+  const byName = trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 80, http: { method: "GET", path: "/x" } });
+  assert.equal(urlOf(byName), "http://api.example.com/x");
+  assert.equal(byName.verdict, "FORWARDED");
+  // the IP is now in the FQDN cache (and selected by toFQDNs), but this client dials it directly
+  const byIp = trace(dp, { from: "default/client", toIP: "93.184.216.34", port: 80, http: { method: "GET", path: "/x" } });
+  assert.equal(urlOf(byIp), "http://93.184.216.34/x");
+  assert.equal(byIp.response?.http_code, 403, "the host rule refuses a request whose Host is the bare IP");
+  const explicit = trace(dp, { from: "default/client", toIP: "93.184.216.34", port: 80, http: { method: "GET", path: "/x", host: "api.example.com" } });
+  assert.equal(explicit.verdict, "FORWARDED", "an explicit host is sent as given");
+});
