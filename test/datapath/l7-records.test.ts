@@ -87,3 +87,48 @@ test("an HTTP response is stamped latency_ns after its request, as Hubble comput
   const times = r.flows.map((f) => ns(f.time!));
   for (let i = 1; i < times.length; i++) assert.ok(times[i]! > times[i - 1]!, `record ${i} is later than ${i - 1}`);
 });
+
+test("headerMatches actions change the request Envoy forwards, and its Hubble record shows the result", () => {
+  const scn = `
+apiVersion: flowscope/v1
+kind: Scenario
+namespaces: [{ name: app }]
+workloads:
+  - { name: client, namespace: app, labels: { app: client } }
+  - { name: server, namespace: app, labels: { app: server }, ports: [{ name: http, port: 80, protocol: TCP, app: http }] }
+`;
+  const dp = makeDatapath(scn, {
+    "hm.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: hm, namespace: app }
+spec:
+  endpointSelector: { matchLabels: { app: server } }
+  ingress:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+    toPorts:
+    - ports: [{ port: "80", protocol: TCP }]
+      rules:
+        http:
+        - { path: /add, headerMatches: [{ name: X-Add, value: v1, mismatch: ADD }] }
+        - { path: /rep, headerMatches: [{ name: X-Rep, value: v1, mismatch: REPLACE }] }
+        - { path: /del, headerMatches: [{ name: X-Del, value: v1, mismatch: DELETE }] }
+        - { path: /log, headerMatches: [{ name: X-Log, value: v1, mismatch: LOG }] }
+        - { path: /fail, headerMatches: [{ name: X-Fail, value: v1 }] }
+`,
+  });
+  const send = (path: string, headers: Record<string, string>) => trace(dp, { from: "app/client", to: "app/server", port: 80, http: { method: "GET", path, headers } });
+  const recordHeaders = (r: ReturnType<typeof send>, name: string) =>
+    (r.flows.find((f) => f.flow.l7?.type === "REQUEST")?.flow.l7?.http?.headers ?? []).filter((h) => h.key === name).map((h) => h.value);
+  const add = send("/add", { "X-Add": "zz" });
+  assert.equal(add.verdict, "FORWARDED");
+  assert.deepEqual(recordHeaders(add, "X-Add"), ["zz", "v1"], "ADD appends the value");
+  assert.deepEqual(recordHeaders(send("/rep", { "X-Rep": "zz" }), "X-Rep"), ["v1"], "REPLACE sets it");
+  const del = send("/del", { "X-Del": "zz" });
+  assert.equal(del.verdict, "FORWARDED");
+  assert.deepEqual(recordHeaders(del, "X-Del"), [], "DELETE removes a header present with another value");
+  assert.deepEqual(recordHeaders(send("/del", { "X-Del": "v1" }), "X-Del"), ["v1"], "a matching header is left alone");
+  assert.deepEqual(recordHeaders(send("/log", { "X-Log": "zz" }), "X-Log"), ["zz"], "LOG changes nothing");
+  const fail = send("/fail", { "X-Fail": "zz" });
+  assert.equal(fail.verdict, "DROPPED", "no mismatch action: the rule does not admit the request");
+  assert.equal(send("/fail", { "X-Fail": "v1" }).verdict, "FORWARDED");
+});

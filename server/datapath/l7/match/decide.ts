@@ -8,7 +8,7 @@ import { TOPIC_API_KEYS } from "../kafka-api";
 import type { KafkaRequest } from "../parse/kafka";
 import type { L7Grant } from "../proxy-types";
 import { dnsRuleMatches } from "./dns";
-import { httpRuleMatches } from "./http";
+import { hasHeaderActions, httpRuleApply, httpRuleMatches } from "./http";
 import { compileKafkaRule, kafkaRuleAdmits } from "./kafka";
 
 export interface L7Decision {
@@ -29,20 +29,28 @@ function denied(grants: L7Grant[]): L7Decision {
   return { allowed: false, decidedBy: policies(grants) };
 }
 
+/**
+ * Without headerMatches the first matching rule decides. With any, every rule runs, as Envoy's
+ * cilium.l7policy filter does, so that each matching rule's header actions change the request
+ * (`req` is changed in place: the forwarded request and its Hubble record carry the result).
+ */
 export function decideHttp(grants: L7Grant[] | null, req: HttpRequestView): L7Decision {
   if (grants === null) return ALLOW_ALL;
+  const actions = grants.some((g) => g.rules.http?.some(hasHeaderActions));
   let rule: string | undefined;
   const matched: L7Grant[] = [];
   for (const g of grants) {
     const list = g.rules.http;
     if (!list) continue;
+    let hit = false;
     for (let i = 0; i < list.length; i++) {
-      if (httpRuleMatches(list[i], req)) {
+      if (actions ? httpRuleApply(list[i], req) : httpRuleMatches(list[i], req)) {
         rule ??= `${g.rulePath}.http[${i}]`;
-        matched.push(g);
-        break;
+        hit = true;
+        if (!actions) break;
       }
     }
+    if (hit) matched.push(g);
   }
   return matched.length ? { allowed: true, decidedBy: policies(matched), rule } : denied(grants);
 }
