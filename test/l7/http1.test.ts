@@ -131,3 +131,14 @@ test("malformed HTTP/1.1 is refused with a reason and offset", () => {
   assert.match(e.message, /malformed request line/);
   assert.equal(e.offset, 27, "offset points at the second message");
 });
+
+test("a character beyond one octet is refused by name, not sent as its low byte (another request)", () => {
+  assert.throws(() => encodeHttp1Request({ method: "GET", path: "/api/\u0170roducts" }, { authority: "api" }), /path contains "Ű" \(U\+0170\), which is not a single octet; percent-encode it \(%C5%B0\)/);
+  assert.throws(() => encodeHttp1Request({ method: "G\u0145T", path: "/" }, { authority: "api" }), /method contains "Ņ" \(U\+0145\)/);
+  assert.throws(() => encodeHttp1Request({ method: "GET", path: "/", headers: { "X-Name": "\u{1F600}" } }, { authority: "api" }), /header X-Name contains "😀" \(U\+1F600\)/);
+  assert.throws(() => encodeHttp1Request({ method: "GET", path: "/" }, { authority: "h\u0131st" }), /host contains/);
+  // Latin-1 text is one octet each (obs-text), and percent-encoded paths pass as they are
+  const ok = encodeHttp1Request({ method: "GET", path: "/api/%C5%B0roducts", headers: { "X-Name": "caf\u00e9" } }, { authority: "api" });
+  assert.match(ok.toString("latin1"), /^GET \/api\/%C5%B0roducts HTTP\/1\.1\r\n/);
+  assert.ok(ok.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9])));
+});

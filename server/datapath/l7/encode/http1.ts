@@ -32,6 +32,14 @@ export interface Http1RequestOptions {
 
 function assertNoCrlf(what: string, s: string): void {
   if (/[\r\n]/.test(s)) throw new Error(`http request ${what} contains CR or LF: ${JSON.stringify(s)}`);
+  // HTTP/1.1 is bytes: a character beyond one octet has no single encoding on the wire (clients
+  // percent-encode it in a path), and writing its low byte would send, and judge, another request.
+  const wide = /[^\u0000-\u00ff]/u.exec(s);
+  if (wide) {
+    const cp = wide[0].codePointAt(0)!;
+    const hint = what === "path" ? `; percent-encode it (${[...Buffer.from(wide[0], "utf8")].map((b) => `%${b.toString(16).toUpperCase().padStart(2, "0")}`).join("")})` : "";
+    throw new Error(`http request ${what} contains ${JSON.stringify(wide[0])} (U+${cp.toString(16).toUpperCase().padStart(4, "0")}), which is not a single octet${hint}: ${JSON.stringify(s)}`);
+  }
 }
 
 export function encodeHttp1Request(spec: HttpRequestSpec, opts: Http1RequestOptions): Buffer {
@@ -40,6 +48,7 @@ export function encodeHttp1Request(spec: HttpRequestSpec, opts: Http1RequestOpti
   assertNoCrlf("method", method);
   assertNoCrlf("path", path);
   const host = spec.host ?? opts.authority;
+  assertNoCrlf("host", host);
   const given = spec.headers ?? {};
   const has = (name: string) => Object.keys(given).some((k) => k.toLowerCase() === name);
   let head = `${method} ${path} HTTP/1.1\r\n`;
