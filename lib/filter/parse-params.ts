@@ -10,7 +10,7 @@
 //   exclusions                            not.<any of the above>, e.g. not.verdict=FORWARDED
 //   raw Hubble FlowFilters (JSON)         allow=<FlowFilter JSON>, deny=<FlowFilter JSON>  (each one filter)
 //   Hubble UI free text                   q=<terms>  (see parse-ui.ts)
-//   window and paging                     since, until (RFC 3339, epoch ms or 5m/1h), limit, first=true|
+//   window and paging                     since, until (RFC 3339, epoch ms of 11+ digits, or 5m/1h), limit, first=true|
 //                                         order=asc|desc, cursor
 //
 // Semantics are hubble observe's: a repeated parameter ORs its values, different parameters AND,

@@ -4,6 +4,7 @@
 import type Database from "better-sqlite3";
 import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
+import { isoMs } from "../../lib/filter/time";
 import { queryToSql } from "../store/filter-sql";
 import { flowColumns } from "../store/row";
 import { joinList, MAX_LABELS_TEXT } from "../store/fragments";
@@ -57,7 +58,8 @@ function nodeOf(ns: string | null, workload: string | null, identity: number | n
 }
 
 export function buildServiceMap(db: Database.Database, reader: FlowReader, query: FlowQuery, sinceMs: number, untilMs: number): ServiceMap {
-  const windowed: FlowQuery = { ...query, since: String(sinceMs), until: String(untilMs) };
+  // ISO text: a bare number is read back as epoch ms only from 11 digits on (before 2001 it is not)
+  const windowed: FlowQuery = { ...query, since: isoMs(sinceMs), until: isoMs(untilMs) };
   const { where, params, residual } = queryToSql(windowed);
   let rows: GroupRow[];
   if (!residual) {
