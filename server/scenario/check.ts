@@ -111,11 +111,19 @@ export function join(path: string, key: string | number): string {
   return path ? `${path}.${key}` : key;
 }
 
+/** How much of a wrong value an error message quotes: a whole misread file must not be echoed back. */
+const QUOTE_MAX = 80;
+
 export function describe(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "a list";
   if (typeof v === "object") return "an object";
-  if (typeof v === "string") return `"${v}"`;
+  if (typeof v === "string") {
+    // JSON escapes make control characters and invalid text visible instead of printing them raw
+    const shown = v.length > QUOTE_MAX ? `${JSON.stringify(v.slice(0, QUOTE_MAX))}… (${v.length} characters)` : JSON.stringify(v);
+    return shown;
+  }
+  if (typeof v === "number" && !Number.isFinite(v)) return `number ${v} (too large)`;
   return `${typeof v} ${String(v)}`;
 }
 

@@ -1,5 +1,5 @@
 // Reads a scenario file: YAML → strict validation with file:line:path messages → defaults.
-import { readFileSync } from "node:fs";
+import { readTextFile } from "./read-text";
 import { dirname, resolve } from "node:path";
 import { Checker, join } from "./check";
 import { checkRequest } from "./request";
@@ -32,7 +32,7 @@ export function loadScenarioFile(file: string): Scenario {
   const abs = resolve(file);
   let text: string;
   try {
-    text = readFileSync(abs, "utf8");
+    text = readTextFile(abs);
   } catch (e) {
     throw new ScenarioError(abs, [`${abs}: cannot read scenario file: ${(e as Error).message}`]);
   }

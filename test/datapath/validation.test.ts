@@ -190,3 +190,22 @@ test("an empty L7 list is no L7 policy: the port is a plain L4 allow, not redire
     assert.equal(r.flows.some((f) => f.flow.l7 !== undefined), false, `${rules}: no L7 records`);
   }
 });
+
+test("policy paths that are no text file are refused by name, and a wrong value is quoted only in part", async () => {
+  const { readTextFile } = await import("../../server/scenario/read-text");
+  // /dev/zero never ends: refused before reading
+  const dp = makeDatapath(STAR_WARS.replace("services:", "policies: [/dev/zero]\nservices:"));
+  assert.match(dp.warnings.map((w) => w.text).join("\n"), /\/dev\/zero: cannot read policy file: not a regular file \(a character device\)/);
+  // files under /proc report size 0 but are read, bounded
+  assert.throws(() => readTextFile("/proc/self/status", 64), /more than the 64 bytes read/);
+  const dir = tempDir("big-");
+  const big = join(dir, "big.yaml");
+  writeFileSync(big, "x".repeat(5000));
+  assert.throws(() => readTextFile(big, 4096), /5000 bytes, more than the 4096 read/);
+  // a document that is one long string: the message quotes its start, not all of it
+  const long = makeDatapath(STAR_WARS, { "p.yaml": `SECRET_START ${"y".repeat(3000)} SECRET_END\n` });
+  const text = long.warnings.map((w) => w.text).join("\n");
+  assert.match(text, /SECRET_START/);
+  assert.doesNotMatch(text, /SECRET_END/);
+  assert.match(text, /… \(3024 characters\)/);
+});

@@ -1,6 +1,6 @@
 // `trace`: send one request (flags) or a list (--requests FILE) through the datapath of a scenario and
 // print what happened: one JSON object per request (-o json) or hubble-style lines (-o compact).
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../../scenario/read-text";
 import { Checker } from "../../scenario/check";
 import { checkRequest } from "../../scenario/request";
 import { parseRequestsFile } from "../../scenario/load";
@@ -136,7 +136,7 @@ export async function run(argv: string[]): Promise<number> {
       if (Object.keys(args.req).length) throw new UsageError("give either --requests FILE or request flags, not both");
       let text: string;
       try {
-        text = readFileSync(args.requestsFile, "utf8");
+        text = readTextFile(args.requestsFile);
       } catch (e) {
         throw new UsageError(`cannot read ${args.requestsFile}: ${(e as Error).message}`);
       }

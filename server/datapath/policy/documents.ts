@@ -1,7 +1,8 @@
 // Policy files → PolicyRecords. Each YAML document is validated on its own: an invalid one becomes a
 // warning naming file, document, line and field path, and the others load (as Cilium keeps enforcing
 // the policies it accepted).
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
+import { readTextFile } from "../../scenario/read-text";
 import { join as joinPath } from "node:path";
 import { Checker, join } from "../../scenario/check";
 import { lineOf, parseAllYamlWithPositions } from "../../scenario/yaml-positions";
@@ -192,7 +193,15 @@ export function readPolicyPaths(paths: string[]): PolicyText {
   const warnings: PolicyWarning[] = missing.map((m) => ({ file: m, source: m, document: 0, path: "", message: "no such file or folder", text: `${m}: no such file or folder` }));
   const seen = new Map<string, PolicyRecord>();
   for (const f of files) {
-    const r = parsePolicyText(readFileSync(f, "utf8"), f);
+    let text: string;
+    try {
+      text = readTextFile(f);
+    } catch (e) {
+      const message = `cannot read policy file: ${(e as Error).message}`;
+      warnings.push({ file: f, source: f, document: 0, path: "", message, text: `${f}: ${message}` });
+      continue;
+    }
+    const r = parsePolicyText(text, f);
     for (const p of r.policies) {
       const prev = seen.get(p.key);
       if (prev) {
