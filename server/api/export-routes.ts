@@ -130,7 +130,8 @@ export async function exportBundle(ctx: ApiContext, res: ServerResponse, params:
   try {
     await writeBundle(res, {
       flows: all(),
-      query: { filter: Object.fromEntries(params), parsed: query, exportedAt: new Date().toISOString() },
+      // the access token (?token=) is how the request got in, not what it asked for: never evidence
+      query: { filter: Object.fromEntries([...params].filter(([k]) => k !== "token")), parsed: query, exportedAt: new Date().toISOString() },
       policies: dp ? { revision: dp.revision(), policies: dp.policies() } : { revision: 0, policies: [] },
       fqdnCache: dp ? dp.fqdnCache() : [],
       createdAt: new Date(),

@@ -214,3 +214,21 @@ test("namespace counts are the flows touching each namespace, a flow within one 
     await s.close();
   }
 });
+
+test("an evidence bundle fetched with ?token= does not record the token in its query", async () => {
+  const s = await startTestServer({ simulate: false, env: { FLOWSCOPE_TOKEN: "s3cret-bundle-token" } });
+  try {
+    s.ctx.bus.publish([makeFlow({ srcNs: "shop", dstNs: "shop" })]);
+    s.ctx.store.flush();
+    const res = await fetch(`${s.url}/api/export/bundle?namespace=shop&token=s3cret-bundle-token`);
+    assert.equal(res.status, 200);
+    const tar = readTar(zlib.gunzipSync(Buffer.from(await res.arrayBuffer())));
+    const query = tar.find((e) => e.name.endsWith("query.json"));
+    assert.ok(query, "the bundle has query.json");
+    const text = query!.data.toString("utf8");
+    assert.match(text, /"namespace": "shop"/);
+    for (const e of tar) assert.ok(!e.data.toString("utf8").includes("s3cret-bundle-token"), `${e.name} holds no token`);
+  } finally {
+    await s.close();
+  }
+});
