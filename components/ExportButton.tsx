@@ -1,7 +1,9 @@
 "use client";
+import { useState, type MouseEvent } from "react";
 import type { StoredFlow } from "../lib/api-types";
 import { filterParams } from "../lib/ui/api-query";
-import { withParams } from "../lib/ui/api";
+import { downloadWithToken, withParams } from "../lib/ui/api";
+import { currentToken } from "../lib/ui/auth-token";
 import { edgeNdjson } from "../lib/ui/edge-export";
 import type { FlowStore } from "../lib/ui/flow-store";
 import type { ViewState } from "../lib/ui/view-state";
@@ -20,11 +22,42 @@ export function ExportButton({ view, edge }: { view: ViewState; edge?: EdgeNarro
   // Resolved at click time so "last 5 minutes" means the 5 minutes before the click.
   const href = (path: string) => withParams(path, filterParams(view, Date.now()));
   const stamp = () => new Date().toISOString().replace(/[:.]/g, "-");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string>();
+  /**
+   * Without a token the export is a plain link: the browser streams it to disk, however large. With
+   * one, the link cannot carry the header, and `?token=` in a download URL would keep the token in the
+   * browser's download history and, for a bundle, in the bundle itself (its query.json records the
+   * request's parameters), a file made to be handed on. So the export is fetched with the header and
+   * saved from a Blob. The cost: the browser holds the whole export until it is complete (Chromium keeps
+   * large blobs on disk rather than in memory) and shows the file only then, not as a growing download.
+   */
+  const download = (e: MouseEvent<HTMLAnchorElement>, path: string, filename: string): boolean => {
+    if (currentToken() === undefined) return false;
+    e.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    downloadWithToken(path, filename)
+      .catch((err: Error) => setError(`Export failed: ${err.message}`))
+      .finally(() => setBusy(false));
+    setTimeout(() => setOpen(false), 0);
+    return true;
+  };
   return (
     <div className="dropdown" ref={ref}>
-      <button className="btn" data-testid="export-button" aria-haspopup="menu" aria-expanded={open} onClick={() => setOpen(!open)}>
-        ⤓ Export
+      <button className="btn" data-testid="export-button" aria-haspopup="menu" aria-expanded={open} aria-busy={busy} onClick={() => setOpen(!open)}>
+        {busy ? "⤓ Exporting…" : "⤓ Export"}
       </button>
+      {error && !open ? (
+        <span
+          className="small error"
+          role="alert"
+          data-testid="export-error"
+          style={{ position: "absolute", right: 0, top: "100%", marginTop: 4, whiteSpace: "nowrap", background: "var(--panel)", padding: "2px 6px", borderRadius: 5, zIndex: 20 }}
+        >
+          {error}
+        </span>
+      ) : null}
       {open ? (
         <div className="menu right" role="menu">
           <a
@@ -39,7 +72,8 @@ export function ExportButton({ view, edge }: { view: ViewState; edge?: EdgeNarro
                 const url = URL.createObjectURL(new Blob([text], { type: "application/x-ndjson" }));
                 a.href = url;
                 setTimeout(() => URL.revokeObjectURL(url), 60_000);
-              } else a.href = href("/api/export");
+              } else if (download(e, href("/api/export"), `flows-${stamp()}.json`)) return;
+              else a.href = href("/api/export");
               a.download = `flows-${stamp()}.json`;
               setTimeout(() => setOpen(false), 0);
             }}
@@ -52,6 +86,7 @@ export function ExportButton({ view, edge }: { view: ViewState; edge?: EdgeNarro
             data-testid="export-bundle"
             href="#"
             onClick={(e) => {
+              if (download(e, href("/api/export/bundle"), `flowscope-evidence-${stamp()}.tar.gz`)) return;
               e.currentTarget.href = href("/api/export/bundle");
               e.currentTarget.download = `flowscope-evidence-${stamp()}.tar.gz`;
               setTimeout(() => setOpen(false), 0);

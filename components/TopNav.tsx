@@ -1,5 +1,6 @@
 // The brand and page links shared by every page's top bar.
 import Link from "next/link";
+import { ForgetTokenButton } from "./TokenGate";
 
 export type Page = "flows" | "policies" | "endpoints";
 
@@ -25,6 +26,7 @@ export function TopNav({ active }: { active: Page }) {
           </Link>
         ))}
       </nav>
+      <ForgetTokenButton />
     </>
   );
 }

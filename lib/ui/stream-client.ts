@@ -1,6 +1,9 @@
 // The browser side of /api/stream: one WebSocket with resubscription, pause/resume and reconnect with
 // backoff. On reconnect it passes the last cursor so no flow is missed or shown twice.
+// Browsers cannot give a WebSocket a header, so the access token (if set) goes in the upgrade URL's
+// `?token=`, which the server accepts for upgrades; it is added at each connect, never kept in `url`.
 import type { StoredFlow } from "../api-types";
+import { currentToken, withTokenParam } from "./auth-token";
 import { STREAM_PATH, type ClientMessage, type ServerMessage } from "../stream-protocol";
 
 export type StreamState = "connecting" | "live" | "paused" | "reconnecting" | "closed";
@@ -69,9 +72,11 @@ export class StreamClient {
     this.events.onState(this.attempt === 0 ? "connecting" : "reconnecting");
     let ws: WebSocket;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(withTokenParam(this.url));
     } catch (e) {
-      this.scheduleReconnect(String(e));
+      const token = currentToken();
+      // the browser's message quotes the URL: keep the token out of what the page shows
+      this.scheduleReconnect(token ? String(e).split(token).join("…") : String(e));
       return;
     }
     this.ws = ws;
