@@ -6,6 +6,7 @@ import { getJson } from "../lib/ui/api";
 import { RANGE_CHOICES, VERDICT_CHOICES, type RangeChoice, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
 import { describeEntry, splitEntries } from "../lib/ui/filter-entry";
 import { useDismissable } from "./useDismissable";
+import { visible } from "../lib/ui/visible-text";
 
 interface Props {
   view: ViewState;
@@ -42,7 +43,7 @@ export function NamespaceSelect({ view, setView }: Props) {
           {names.map((ns) => (
             <label key={ns} className="menu-item check" role="option" aria-selected={selected.has(ns)}>
               <input type="checkbox" data-ns={ns} checked={selected.has(ns)} onChange={() => toggle(ns)} />
-              <span>{ns}</span>
+              <span>{visible(ns)}</span>
               <span className="muted">{counts.get(ns) ?? ""}</span>
             </label>
           ))}

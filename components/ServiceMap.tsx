@@ -11,6 +11,7 @@ import { entryFor } from "../lib/ui/filter-entry";
 import { CARD_H, CARD_W, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
 import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
 import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
+import { visible } from "../lib/ui/visible-text";
 
 interface Props {
   data?: ServiceMapData;
@@ -170,7 +171,7 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
                   <g key={isl.id} className={`island kind-${isl.kind}`} data-testid="map-group" data-id={isl.id}>
                     <rect x={isl.x} y={isl.y} width={isl.w} height={isl.h} rx={14} />
                     <text x={isl.x + 14} y={isl.y + 21} className="island-label">
-                      {isl.label}
+                      {visible(isl.label)}
                     </text>
                   </g>
                 ))
@@ -253,20 +254,20 @@ const MapNode = memo(function MapNode({
       onMouseLeave={() => onHover(undefined)}
       role="button"
       tabIndex={0}
-      aria-label={`${node.label} (${node.kind})`}
+      aria-label={`${visible(node.label)} (${node.kind})`}
       onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onClick()}
     >
-      <title>{`${node.id}\n${node.flows} flows`}</title>
+      <title>{`${visible(node.id)}\n${node.flows} flows`}</title>
       <rect width={CARD_W} height={CARD_H} rx={9} />
       <g className="node-icon" transform={`translate(11,${detailed ? 10 : 18})`} aria-hidden="true">
         <KindIcon kind={node.kind} />
       </g>
       <text x={30} y={detailed ? 20 : 29} className="node-label">
-        {truncate(node.label, 20)}
+        {truncate(visible(node.label), 20)}
       </text>
       {detailed ? (
         <text x={30} y={37} className="node-sub">
-          {truncate(sub, 26)}
+          {truncate(visible(sub), 26)}
         </text>
       ) : null}
     </g>
@@ -319,14 +320,14 @@ const Edges = memo(function Edges({
               onClick(e);
             }}
           >
-            <title>{`${e.source} → ${e.target}\n${e.ports.join(", ")} ${e.l7.join(", ")}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
+            <title>{visible(`${e.source} → ${e.target}\n${e.ports.join(", ")} ${e.l7.join(", ")}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
               .map(([k, v]) => `${k}: ${v}`)
-              .join(", ")}`}</title>
+              .join(", ")}`)}</title>
             <path d={geo.d} className="hit" />
             <path d={geo.d} className="line" strokeWidth={edgeWidth(e.rate, maxRate)} markerEnd={`url(#arrow-${tone})`} />
             {(detailed || lit || selected === e.id) && label ? (
               <text x={geo.mx} y={geo.my - 4} className="edge-label" textAnchor="middle">
-                {label}
+                {visible(label)}
               </text>
             ) : null}
           </g>
@@ -386,7 +387,7 @@ function NodePanel({
   return (
     <aside className="map-panel" data-testid="node-panel">
       <header>
-        <strong>{node.label}</strong> <span className="kind-badge">{node.kind}</span>
+        <strong>{visible(node.label)}</strong> <span className="kind-badge">{node.kind}</span>
         <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, node: undefined }, "replace")}>
           ×
         </button>
@@ -395,7 +396,7 @@ function NodePanel({
         {node.namespace ? (
           <>
             <dt>Namespace</dt>
-            <dd>{node.namespace}</dd>
+            <dd>{visible(node.namespace)}</dd>
           </>
         ) : null}
         {node.identity !== undefined ? (
@@ -419,7 +420,7 @@ function NodePanel({
           <ul className="plain">
             {node.l7.map((l) => (
               <li key={l}>
-                <code>{l}</code>
+                <code>{visible(l)}</code>
               </li>
             ))}
           </ul>
@@ -436,7 +437,7 @@ function NodePanel({
             {endpoints.slice(0, 50).map((e) => (
               <li key={e.id}>
                 <Link href={endpointHref(e.id)} data-testid="endpoint-link">
-                  {e.pod}
+                  {visible(e.pod)}
                 </Link>{" "}
                 <span className="muted small">ID {e.id}</span>
               </li>
@@ -461,7 +462,7 @@ function NodePanel({
           <ul className="plain">
             {[...deciding].map((p) => (
               <li key={p}>
-                <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{p}</Link>
+                <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{visible(p)}</Link>
               </li>
             ))}
           </ul>
@@ -488,7 +489,7 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
     <aside className="map-panel" data-testid="edge-panel">
       <header>
         <strong>
-          {edge.source} → {edge.target}
+          {visible(edge.source)} → {visible(edge.target)}
         </strong>
         <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, edge: undefined }, "replace")}>
           ×
@@ -511,14 +512,14 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
         <dt>Ports</dt>
         <dd>{edge.ports.join(", ") || "—"}</dd>
         <dt>L7</dt>
-        <dd>{edge.l7.join(", ") || "—"}</dd>
+        <dd>{visible(edge.l7.join(", ")) || "—"}</dd>
       </dl>
       <h4>Deciding policies</h4>
       {edge.policies.length === 0 ? <p className="muted small">None recorded.</p> : null}
       <ul className="plain">
         {edge.policies.map((p) => (
           <li key={p}>
-            <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{p}</Link>
+            <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{visible(p)}</Link>
           </li>
         ))}
       </ul>

@@ -13,6 +13,7 @@ import {
   timeShort,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
+import { visible } from "./visible-text";
 import { getFlowType } from "../flow/print";
 
 export { asciiSortKey, compareKeys } from "./sort-keys";
@@ -48,7 +49,7 @@ export interface ColumnDef {
   natural?: boolean;
 }
 
-export const COLUMNS: readonly ColumnDef[] = [
+const COLUMN_DEFS: readonly ColumnDef[] = [
   { id: "time", title: "Time", width: "108px", text: (f) => timeShort(f.flow.time ?? f.time), natural: true },
   { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
   { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
@@ -69,6 +70,9 @@ export const COLUMNS: readonly ColumnDef[] = [
   { id: "tcpFlags", title: "TCP flags", width: "minmax(72px, .5fr)", text: (f) => tcpFlagsLabel(f.flow) },
   { id: "auth", title: "Authentication", width: "minmax(72px, .5fr)", text: (f) => (f.flow.auth_type && f.flow.auth_type !== "DISABLED" ? f.flow.auth_type : "") },
 ];
+
+/** Cell text is shown with bidirectional controls made visible (visible-text.ts); sort keys read it too. */
+export const COLUMNS: readonly ColumnDef[] = COLUMN_DEFS.map((c) => ({ ...c, text: (f: StoredFlow) => visible(c.text(f)) }));
 
 export const COLUMN_BY_ID: Record<ColumnId, ColumnDef> = Object.fromEntries(COLUMNS.map((c) => [c.id, c])) as Record<ColumnId, ColumnDef>;
 

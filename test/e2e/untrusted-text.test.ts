@@ -1,0 +1,58 @@
+// Text from traffic is data, never markup or layout: hostile pod names, labels, namespaces, URLs and DNS
+// names render as inert text in the table, the details panel and the service map, and bidirectional
+// controls (RIGHT-TO-LEFT OVERRIDE) are shown as escapes instead of reordering what the user reads.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { FlowEnvelope } from "../../lib/flow/types";
+import { makeFlow } from "../helpers/flows";
+import { startE2E } from "./harness";
+import { shownRows, until } from "./ui-helpers";
+
+const RLO = "\u202E";
+const PDF = "\u202C";
+
+function hostileFlows(): FlowEnvelope[] {
+  const img = makeFlow({ srcNs: "shop", dstNs: "shop", srcPod: `<img src=x onerror="window.__pwned=1">`, dstPod: "web-0" });
+  img.flow.source!.labels = [...(img.flow.source!.labels ?? []), `k8s:note=<script>window.__pwned=2</script>`];
+  const spoof = makeFlow({ srcNs: `ns${RLO}exe.txt${PDF}`, dstNs: "shop", srcPod: "client-0", dstPod: "web-0" });
+  const l7 = makeFlow({ srcNs: "shop", dstNs: "shop", srcPod: "client-0", dstPod: "web-0" });
+  l7.flow.Type = "L7";
+  l7.flow.event_type = { type: 129 };
+  l7.flow.l7 = { type: "REQUEST", http: { method: "GET", url: `http://web/<svg onload=window.__pwned=3>`, protocol: "HTTP/1.1", headers: [{ key: "X-Evil", value: `"><iframe src=javascript:window.__pwned=4>` }] } };
+  l7.flow.destination_names = [`evil${RLO}moc.example`];
+  return [img, spoof, l7];
+}
+
+test("hostile text from traffic renders as inert text; bidi overrides are made visible", async () => {
+  const e2e = await startE2E({ simulate: false });
+  try {
+    const { page, server } = e2e;
+    server.ctx.bus.publish(hostileFlows());
+    server.ctx.store.flush();
+    await page.goto(server.url + "/?range=1h");
+    await until("three rows", async () => ((await shownRows(page)).length >= 3 ? true : undefined));
+    const rows = await shownRows(page);
+    const cells = rows.flatMap((r) => r.cells).join("\n");
+    assert.match(cells, /shop\/<img src=x onerror="window\.__pwned=1">/, "the pod name is shown as typed");
+    assert.ok(cells.includes(`ns<U+202E>exe.txt<U+202C>/client-0`), `the override is shown as an escape: ${cells}`);
+    assert.ok(!cells.includes(RLO), "no raw override character is drawn");
+    // open each row's details
+    for (const r of rows) {
+      await page.locator(`[data-testid="flow-row"][data-id="${r.id}"]`).click();
+      await page.locator('[data-testid="flow-details"]').waitFor();
+      const details = await page.locator('[data-testid="flow-details"]').innerText();
+      assert.ok(!details.includes(RLO), "details draw no raw override");
+    }
+    const details = await page.locator('[data-testid="flow-details"]').innerText();
+    assert.ok(details.length > 0);
+    // the map draws the spoofed namespace as an escape too
+    const map = await page.locator(".map-svg").textContent();
+    assert.ok(!(map ?? "").includes(RLO), "the map draws no raw override");
+    // nothing ran and no element was injected
+    assert.equal(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned), undefined);
+    assert.equal(await page.locator('img[src="x"], iframe, svg[onload], script:not([src]):has-text("__pwned")').count(), 0);
+    await e2e.screenshot("untrusted-text");
+  } finally {
+    await e2e.close();
+  }
+});
