@@ -24,6 +24,8 @@ import {
 } from "../lib/ui/flow-view";
 import { getFlowType } from "../lib/flow/print";
 import { VERDICT_CHOICES, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
+import { visible } from "../lib/ui/visible-text";
+import { derivedFrom } from "../lib/flow/derived-policy";
 
 interface Props {
   flow: StoredFlow;
@@ -70,7 +72,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   };
   const F = ({ kind, value, dir, children }: { kind: EntryKind; value: string; dir: EntryDirection; children?: ReactNode }) => (
     <button className="val-link" title={`Filter by ${entryFor(kind, value, dir)}`} onClick={() => addEntry(kind, value, dir)}>
-      {children ?? value}
+      {children ?? visible(value)}
     </button>
   );
 
@@ -90,7 +92,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               title="Show this namespace"
               onClick={() => setView({ ...view, namespaces: [...new Set([...view.namespaces, ep.namespace!])].sort(), flow: stored.id })}
             >
-              {ep.namespace}
+              {visible(ep.namespace)}
             </button>
           </Row>
         ) : null}
@@ -137,7 +139,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         <div className="labels">
           {ep.labels.map((l) => (
             <F key={l} kind="label" value={l} dir={dir}>
-              <span className="label-chip">{l}</span>
+              <span className="label-chip">{visible(l)}</span>
             </F>
           ))}
         </div>
@@ -156,7 +158,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           {f.verdict}
         </span>
         <span className="det-title" title={`${sourceLabel(f)} → ${destinationLabel(f)}`}>
-          {sourceLabel(f)} <span className="muted">→</span> {destinationLabel(f)}
+          {visible(sourceLabel(f))} <span className="muted">→</span> {visible(destinationLabel(f))}
         </span>
         <button
           className="btn small"
@@ -218,11 +220,22 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               </p>
             ) : null}
             <ul className="policy-list" data-testid="deciding-policies">
-              {decision.policies.map(({ policy: p, via }, i) => (
+              {decision.policies.map(({ policy: p, via }, i) =>
+                derivedFrom(p) ? (
+                  <li key={`${via}-derived-${i}`} className={`policy-card via-${via}`} data-testid="derived-policy">
+                    <div className="policy-line">
+                      <span className="policy-name">{derivedFrom(p)}</span>
+                      <span className="kind-badge">implicit</span>
+                    </div>
+                    <div className="muted small">
+                      Cilium&apos;s own policy-map entry, not a policy of the cluster · revision {p.revision ?? "?"} · {VIA_TEXT[via]}
+                    </div>
+                  </li>
+                ) : (
                 <li key={`${via}-${policyKey(p)}-${i}`} className={`policy-card via-${via}`}>
                   <div className="policy-line">
                     <Link href={policyHref(p)} className="policy-name" data-testid="deciding-policy">
-                      {p.name}
+                      {visible(p.name ?? "")}
                     </Link>
                     <span className="kind-badge">{p.kind}</span>
                   </div>
@@ -233,7 +246,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                     flows decided by this policy
                   </button>
                 </li>
-              ))}
+                ),
+              )}
             </ul>
             </>
           )}
@@ -245,7 +259,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           {decision.explanation.length ? (
             <ol className="explanation">
               {decision.explanation.map((s, i) => (
-                <li key={i}>{s}</li>
+                <li key={i}>{visible(s)}</li>
               ))}
             </ol>
           ) : null}
@@ -305,21 +319,21 @@ function Row({ k, children }: { k: string; children: ReactNode }) {
   return (
     <>
       <dt>{k}</dt>
-      <dd>{children}</dd>
+      <dd>{typeof children === "string" ? visible(children) : children}</dd>
     </>
   );
 }
 
 /** Every field of the record, nested, in the record's own order; text only (React escapes it). */
 function FieldTree({ value, depth = 0 }: { value: unknown; depth?: number }) {
-  if (value === null || typeof value !== "object") return <span className="leaf">{JSON.stringify(value)}</span>;
+  if (value === null || typeof value !== "object") return <span className="leaf">{visible(JSON.stringify(value) ?? String(value))}</span>;
   const entries = Array.isArray(value) ? value.map((v, i) => [String(i), v] as const) : Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return <span className="leaf">{Array.isArray(value) ? "[]" : "{}"}</span>;
   return (
     <dl className={`tree depth-${Math.min(depth, 4)}`}>
       {entries.map(([k, v]) => (
         <div key={k} className="tree-row">
-          <dt>{k}</dt>
+          <dt>{visible(k)}</dt>
           <dd>
             <FieldTree value={v} depth={depth + 1} />
           </dd>

@@ -1,9 +1,12 @@
 // Which policies decided a flow, as "Kind/namespace/name" strings. The store's `policies` column must be
 // built with decidingPolicies() so the SQL translation and matchFlow agree on what "policy=X" means.
+import { derivedFrom } from "../flow/derived-policy";
 import type { Flow, FlowscopeExtension, Policy } from "../flow/types";
 import { FilterError } from "./types";
 
 export function policyRef(p: Policy): string {
+  const derived = derivedFrom(p);
+  if (derived) return `reserved:${derived}`;
   return `${p.kind ?? ""}/${p.namespace ?? ""}/${p.name ?? ""}`;
 }
 
@@ -13,6 +16,8 @@ export function decidingPolicies(flow: Flow): string[] {
   const add = (list: Policy[] | undefined) => {
     if (!Array.isArray(list)) return;
     for (const p of list) {
+      // Cilium's own entries (allow-localhost-ingress, allow-any-*) are no policy anyone wrote or filters by
+      if (derivedFrom(p)) continue;
       const ref = policyRef(p);
       if (!out.includes(ref)) out.push(ref);
     }

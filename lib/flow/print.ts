@@ -1,6 +1,7 @@
 // Text output like `hubble observe -o compact|dict|table` (hubble/pkg/printer): same columns, the same
 // type column (GetFlowType), reserved identities by name, `->`/`<-`/`<>` arrows from is_reply. Times use
 // Go's StampMilli layout ("Jan  2 15:04:05.000") in UTC so output does not depend on the machine's zone.
+import { derivedFrom } from "./derived-policy";
 import { dropReasonName, dropReasonText, POLICY_MATCH_TYPE_NAMES, RESERVED_IDENTITY_NAMES } from "./enums";
 import type { Flow, FlowEnvelope, Policy } from "./types";
 
@@ -165,7 +166,7 @@ export function getFlowType(f: Flow): string {
 }
 
 function policyList(ps: Policy[] | undefined): string {
-  return (ps ?? []).map((p) => `${p.namespace ? `${p.namespace}/` : ""}${p.name} (${p.kind ?? "CiliumNetworkPolicy"})`).join(", ");
+  return (ps ?? []).map((p) => derivedFrom(p) ?? `${p.namespace ? `${p.namespace}/` : ""}${p.name} (${p.kind ?? "CiliumNetworkPolicy"})`).join(", ");
 }
 
 export function getVerdict(f: Flow, opts: PrintOptions = {}): string {

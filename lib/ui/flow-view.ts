@@ -1,5 +1,6 @@
 // How a flow is shown in the table, the details panel and the map: short, human labels derived from
 // Hubble's record. Pure functions so the table can compute them for 100k rows and tests can pin them.
+import { derivedFrom } from "../flow/derived-policy";
 import type { Endpoint, Flow, FlowscopeExtension, Policy } from "../flow/types";
 import { RESERVED_IDENTITY_NAMES, dropReasonName, dropReasonText } from "../flow/enums";
 
@@ -219,6 +220,8 @@ export function policyKey(p: Policy): string {
 
 /** "CNP web/allow-frontend" — short, for table cells */
 export function policyShort(p: Policy): string {
+  const derived = derivedFrom(p);
+  if (derived) return `implicit ${derived}`;
   const kind = KIND_ABBREV[p.kind ?? ""] ?? p.kind ?? "";
   return `${kind ? kind + " " : ""}${p.namespace ? p.namespace + "/" : ""}${p.name ?? "?"}`;
 }

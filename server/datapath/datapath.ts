@@ -1,6 +1,7 @@
 // The Datapath: one simulated Cilium datapath for a scenario. process() takes a request through
 // egress policy at the source, the L7 proxy where redirected, ingress policy at the destination and
 // connection tracking, and returns the Hubble records Cilium would emit plus a trace summary.
+import { derivedPolicy } from "../../lib/flow/derived-policy";
 import { watch, type FSWatcher } from "node:fs";
 import { Cluster, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
@@ -1150,6 +1151,7 @@ export class Datapath {
         // a covering deny keeps winning (mapstate's determineAllowLocalhostIngress): a deny was looked for above
         d.emit = true;
         d.matchType = 1;
+        d.allowedBy = [derivedPolicy("allow-localhost-ingress", this.revision())];
         d.notes.push(`${looked}: no rule matched; the allow-localhost entry (host, ANY, 0) allows the local node (allowLocalhost: always) → L3-Only`);
         return d;
       }
@@ -1168,7 +1170,8 @@ export class Datapath {
     d.emit = true;
     d.matchType = res.matchType;
     d.entry = e;
-    d.allowedBy = uniqPolicies(e.allowRules);
+    // Cilium's allow-all for a direction no policy makes default-deny is listed by its derived-from label
+    d.allowedBy = e.implicit && e.allowRules.length === 0 ? [derivedPolicy(dir === "ingress" ? "allow-any-ingress" : "allow-any-egress", this.revision())] : uniqPolicies(e.allowRules);
     d.rule = e.allowRules[0]?.path;
     const l7 = m.l7PortFor(proto, port);
     d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);

@@ -65,7 +65,8 @@ test("allowLocalhost: always is an allow entry for the host that a covering deny
   assert.ok(pv, "an enforced endpoint logs the host's packets as policy verdicts too");
   assert.equal(pv!.verdict, "FORWARDED");
   assert.equal(pv!.policy_match_type, 1, "the allow-localhost entry is L3-only");
-  assert.equal(pv!.ingress_allowed_by, undefined, "no policy allowed it");
+  // no policy allowed it: Hubble's correlation lists the map entry's own derived-from label
+  assert.deepEqual(pv!.ingress_allowed_by, [{ labels: ["reserved:io.cilium.policy.derived-from=allow-localhost-ingress"], revision: String(dp.revision()) }]);
   const denied = trace(dp, { from: { ip: "192.168.1.10" }, to: "default/web", port: 9090 });
   assert.equal(denied.verdict, "DROPPED");
   assert.equal(denied.drop_reason_desc, "POLICY_DENY");
@@ -302,11 +303,11 @@ test("enableDefaultDeny false: allows added without default deny", () => {
   const r = trace(dp, { from: "other/client", to: "default/web", port: 9 });
   assert.equal(r.verdict, "FORWARDED");
   // Cilium still enforces the direction, through a wildcard allow-all of its own: packets are looked up
-  // and logged as policy verdicts matching "all", with no policy named
+  // and logged as policy verdicts matching "all", named by the entry's derived-from label only
   const [pv] = verdictEvents(r);
   assert.equal(pv?.verdict, "FORWARDED");
   assert.equal(pv?.policy_match_type, 4);
-  assert.equal(pv?.ingress_allowed_by, undefined);
+  assert.deepEqual(pv?.ingress_allowed_by, [{ labels: ["reserved:io.cilium.policy.derived-from=allow-any-ingress"], revision: String(dp.revision()) }]);
   assert.equal(dp.endpoints().find((e) => e.workload === "web")!.policyEnabled.ingress, true);
   // the policy's own allow still decides its traffic
   assert.equal(verdictEvents(trace(dp, { from: "default/client", to: "default/web", port: 8080 }))[0]?.ingress_allowed_by?.[0]?.name, "p");
