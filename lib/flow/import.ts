@@ -52,9 +52,13 @@ function normValue(type: FieldType, v: unknown, path: string): unknown {
       case "string":
         if (typeof v !== "string") throw new LineError(`${path}: expected a string, got ${typeName(v)}`);
         return v === "" ? undefined : v;
-      case "int": {
+      case "int":
+      case "uint": {
+        // protojson takes 32-bit integers as numbers or strings, and refuses values out of range
         const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
         if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${path}: expected an integer, got ${JSON.stringify(v)}`);
+        const [lo, hi] = type === "uint" ? [0, 0xffffffff] : [-0x80000000, 0x7fffffff];
+        if (n < lo || n > hi) throw new LineError(`${path}: ${JSON.stringify(v)} is out of range for a ${type === "uint" ? "uint32" : "int32"}`);
         return n === 0 ? undefined : n;
       }
       case "uint64": {
@@ -75,6 +79,7 @@ function normValue(type: FieldType, v: unknown, path: string): unknown {
         if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
           throw new LineError(`${path}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
         }
+        if (!validTimestamp(v)) throw new LineError(`${path}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
         return formatTimestamp(v);
       }
       case "any":
@@ -107,6 +112,17 @@ function normValue(type: FieldType, v: unknown, path: string): unknown {
     return normMessage(item.msg, x as Record<string, unknown>, `${path}[${i}]`);
   });
   return out.length ? out : undefined;
+}
+
+/** Month, day, hour, minute, second and offset within their ranges (2024-02-30T25:61:61Z is not a time). */
+function validTimestamp(v: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/i.exec(v);
+  if (!m) return false;
+  const [, y, mo, d, h, mi, s, oh, om] = m.map(Number);
+  const day = new Date(Date.UTC(y!, mo! - 1, d!));
+  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d) return false;
+  if (h! > 23 || mi! > 59 || s! > 59) return false;
+  return oh === undefined || Number.isNaN(oh) || (oh <= 23 && om! <= 59);
 }
 
 function ENUM_NAMES(e: string): Record<number, string> {

@@ -7,7 +7,7 @@ import { DROP_REASON_NAMES, dropReasonName } from "./enums";
 import type { FlowEnvelope, LostEventsEnvelope } from "./types";
 
 export type FieldType =
-  | "string" | "int" | "uint64" | "bool" | "boolvalue" | "int32value" | "timestamp" | "any"
+  | "string" | "int" | "uint" | "uint64" | "bool" | "boolvalue" | "int32value" | "timestamp" | "any"
   | { enum: string } | { msg: string } | { repeated: "string" | { msg: string } };
 
 export interface FieldSpec {
@@ -30,46 +30,46 @@ function camel(name: string): string {
 const RAW: Record<string, [string, FieldType][]> = {
   GetFlowsResponse: [["flow", M("Flow")], ["node_status", M("NodeStatusEvent")], ["lost_events", M("LostEvent")], ["node_name", "string"], ["time", "timestamp"]],
   Flow: [
-    ["time", "timestamp"], ["uuid", "string"], ["emitter", M("Emitter")], ["verdict", E("Verdict")], ["drop_reason", "int"],
+    ["time", "timestamp"], ["uuid", "string"], ["emitter", M("Emitter")], ["verdict", E("Verdict")], ["drop_reason", "uint"],
     ["auth_type", E("AuthType")], ["ethernet", M("Ethernet")], ["IP", M("IP")], ["l4", M("Layer4")], ["tunnel", M("Tunnel")],
     ["source", M("Endpoint")], ["destination", M("Endpoint")], ["Type", E("FlowType")], ["node_name", "string"],
     ["node_labels", RS], ["source_names", RS], ["destination_names", RS], ["l7", M("Layer7")], ["reply", "bool"],
     ["event_type", M("CiliumEventType")], ["source_service", M("Service")], ["destination_service", M("Service")],
-    ["traffic_direction", E("TrafficDirection")], ["policy_match_type", "int"], ["trace_observation_point", E("TraceObservationPoint")],
+    ["traffic_direction", E("TrafficDirection")], ["policy_match_type", "uint"], ["trace_observation_point", E("TraceObservationPoint")],
     ["trace_reason", E("TraceReason")], ["file", M("FileInfo")], ["ip_trace_id", M("IPTraceID")], ["drop_reason_desc", E("DropReason")],
     ["is_reply", "boolvalue"], ["debug_capture_point", E("DebugCapturePoint")], ["interface", M("NetworkInterface")],
-    ["proxy_port", "int"], ["trace_context", M("TraceContext")], ["sock_xlate_point", E("SocketTranslationPoint")],
+    ["proxy_port", "uint"], ["trace_context", M("TraceContext")], ["sock_xlate_point", E("SocketTranslationPoint")],
     ["socket_cookie", "uint64"], ["cgroup_id", "uint64"], ["Summary", "string"], ["extensions", "any"],
     ["egress_allowed_by", RM("Policy")], ["ingress_allowed_by", RM("Policy")], ["egress_denied_by", RM("Policy")],
     ["ingress_denied_by", RM("Policy")], ["policy_log", RS], ["aggregate", M("Aggregate")],
   ],
-  Endpoint: [["ID", "int"], ["identity", "int"], ["cluster_name", "string"], ["namespace", "string"], ["labels", RS], ["pod_name", "string"], ["workloads", RM("Workload")]],
+  Endpoint: [["ID", "uint"], ["identity", "uint"], ["cluster_name", "string"], ["namespace", "string"], ["labels", RS], ["pod_name", "string"], ["workloads", RM("Workload")]],
   Workload: [["name", "string"], ["kind", "string"]],
   Ethernet: [["source", "string"], ["destination", "string"]],
   IP: [["source", "string"], ["source_xlated", "string"], ["destination", "string"], ["ipVersion", E("IPVersion")], ["encrypted", "bool"]],
   Layer4: [["TCP", M("TCP")], ["UDP", M("UDP")], ["ICMPv4", M("ICMP")], ["ICMPv6", M("ICMP")], ["SCTP", M("UDP")], ["VRRP", M("VRRP")], ["IGMP", M("IGMP")]],
-  TCP: [["source_port", "int"], ["destination_port", "int"], ["flags", M("TCPFlags")]],
-  UDP: [["source_port", "int"], ["destination_port", "int"]],
-  ICMP: [["type", "int"], ["code", "int"]],
-  VRRP: [["type", "int"], ["vrid", "int"], ["priority", "int"]],
-  IGMP: [["type", "int"], ["group_address", "string"]],
+  TCP: [["source_port", "uint"], ["destination_port", "uint"], ["flags", M("TCPFlags")]],
+  UDP: [["source_port", "uint"], ["destination_port", "uint"]],
+  ICMP: [["type", "uint"], ["code", "uint"]],
+  VRRP: [["type", "uint"], ["vrid", "uint"], ["priority", "uint"]],
+  IGMP: [["type", "uint"], ["group_address", "string"]],
   TCPFlags: ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"].map((f) => [f, "bool"] as [string, FieldType]),
-  Tunnel: [["protocol", E("TunnelProtocol")], ["IP", M("IP")], ["l4", M("Layer4")], ["vni", "int"]],
+  Tunnel: [["protocol", E("TunnelProtocol")], ["IP", M("IP")], ["l4", M("Layer4")], ["vni", "uint"]],
   Layer7: [["type", E("L7FlowType")], ["latency_ns", "uint64"], ["dns", M("DNS")], ["http", M("HTTP")], ["kafka", M("Kafka")]],
-  DNS: [["query", "string"], ["ips", RS], ["ttl", "int"], ["cnames", RS], ["observation_source", "string"], ["rcode", "int"], ["qtypes", RS], ["rrtypes", RS]],
-  HTTP: [["code", "int"], ["method", "string"], ["url", "string"], ["protocol", "string"], ["headers", RM("HTTPHeader")]],
+  DNS: [["query", "string"], ["ips", RS], ["ttl", "uint"], ["cnames", RS], ["observation_source", "string"], ["rcode", "uint"], ["qtypes", RS], ["rrtypes", RS]],
+  HTTP: [["code", "uint"], ["method", "string"], ["url", "string"], ["protocol", "string"], ["headers", RM("HTTPHeader")]],
   HTTPHeader: [["key", "string"], ["value", "string"]],
   Kafka: [["error_code", "int"], ["api_version", "int"], ["api_key", "string"], ["correlation_id", "int"], ["topic", "string"]],
   Service: [["name", "string"], ["namespace", "string"]],
   CiliumEventType: [["type", "int"], ["sub_type", "int"]],
-  NetworkInterface: [["index", "int"], ["name", "string"]],
-  FileInfo: [["name", "string"], ["line", "int"]],
-  IPTraceID: [["trace_id", "uint64"], ["ip_option_type", "int"]],
+  NetworkInterface: [["index", "uint"], ["name", "string"]],
+  FileInfo: [["name", "string"], ["line", "uint"]],
+  IPTraceID: [["trace_id", "uint64"], ["ip_option_type", "uint"]],
   Emitter: [["name", "string"], ["version", "string"]],
   TraceContext: [["parent", M("TraceParent")]],
   TraceParent: [["trace_id", "string"]],
   Policy: [["name", "string"], ["namespace", "string"], ["labels", RS], ["revision", "uint64"], ["kind", "string"]],
-  Aggregate: [["ingress_flow_count", "int"], ["egress_flow_count", "int"], ["unknown_direction_flow_count", "int"]],
+  Aggregate: [["ingress_flow_count", "uint"], ["egress_flow_count", "uint"], ["unknown_direction_flow_count", "uint"]],
   LostEvent: [["source", E("LostEventSource")], ["num_events_lost", "uint64"], ["cpu", "int32value"], ["first", "timestamp"], ["last", "timestamp"]],
   NodeStatusEvent: [["state_change", E("NodeState")], ["node_names", RS], ["message", "string"]],
 };
@@ -263,7 +263,9 @@ function kindOf(type: FieldType): Kind {
   if (typeof type === "string") {
     switch (type) {
       case "string": return Kind.String;
-      case "int": return Kind.Int;
+      case "int":
+      case "uint":
+        return Kind.Int;
       case "uint64": return Kind.Uint64;
       case "bool": return Kind.Bool;
       case "boolvalue": return Kind.BoolValue;

@@ -1,6 +1,7 @@
 // POST /api/import: a real Hubble export (`hubble observe -o json`, the exporter's file, or legacy bare
 // flows) as the request body. Good lines are stored and streamed like any other flow; bad lines are
 // reported with their line numbers and do not stop the rest.
+import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HubbleImporter } from "../../lib/flow/import";
 import type { FlowEnvelope } from "../../lib/flow/types";
@@ -10,6 +11,25 @@ import type { ApiContext } from "./router";
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 const MAX_LINE_BYTES = 1024 * 1024;
 
+/** 1-based position of the first byte that is not part of a well-formed UTF-8 sequence. */
+function firstBadUtf8Byte(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i + 1;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || (x & 0xc0) !== 0x80) return i + 1;
+    }
+    // overlong three-byte forms, surrogates, and code points past U+10FFFF
+    if (n === 2 && ((c === 0xe0 && b[i + 1]! < 0xa0) || (c === 0xed && b[i + 1]! >= 0xa0))) return i + 1;
+    if (n === 3 && ((c === 0xf0 && b[i + 1]! < 0x90) || (c === 0xf4 && b[i + 1]! >= 0x90))) return i + 1;
+    i += n + 1;
+  }
+  return b.length + 1;
+}
+
 export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) throw new HttpError(413, `import of ${declared} bytes is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
@@ -18,7 +38,6 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   let imported = 0;
   let duplicates = 0;
   let total = 0;
-  let rest = "";
   // A flow already stored (same uuid, e.g. the same file imported twice) is skipped here rather than
   // published: the store would ignore it, but the stream and the metrics would count it again. Earlier
   // batches are committed before each lookup, so only this batch's own repeats need remembering.
@@ -40,38 +59,47 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
     imported += fresh.length;
     batch = [];
   };
-  const pushLine = (line: string) => {
-    if (line.length > MAX_LINE_BYTES) {
+  // Lines are cut from the raw bytes so that each is checked as UTF-8 on its own: decoding the stream
+  // would silently turn a bad byte into U+FFFD and store text the export never held.
+  const pushLine = (bytes: Buffer) => {
+    if (bytes.length > MAX_LINE_BYTES) {
       importer.push("");
       importer.result.errors.push({ line: importer.result.lines, message: `line is longer than ${MAX_LINE_BYTES} bytes` });
       return;
     }
-    const env = importer.push(line);
+    if (!isUtf8(bytes)) {
+      importer.push("");
+      importer.result.errors.push({ line: importer.result.lines, message: `not valid UTF-8 (at byte ${firstBadUtf8Byte(bytes)} of the line)` });
+      return;
+    }
+    const env = importer.push(bytes.toString("utf8"));
     if (env) {
       batch.push(env);
       if (batch.length >= 1000) flush();
     }
   };
   let inLongLine = false;
-  req.setEncoding("utf8");
-  for await (const chunk of req as AsyncIterable<string>) {
-    total += Buffer.byteLength(chunk);
+  let rest: Buffer = Buffer.alloc(0);
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    total += chunk.length;
     if (total > MAX_IMPORT_BYTES) throw new HttpError(413, `import is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
-    rest += chunk;
+    rest = rest.length ? Buffer.concat([rest, chunk]) : chunk;
+    let from = 0;
     let nl: number;
-    while ((nl = rest.indexOf("\n")) >= 0) {
+    while ((nl = rest.indexOf(0x0a, from)) >= 0) {
       // the end of a line already reported as too long: the next line starts after it
       if (inLongLine) inLongLine = false;
-      else pushLine(rest.slice(0, nl));
-      rest = rest.slice(nl + 1);
+      else pushLine(rest.subarray(from, nl));
+      from = nl + 1;
     }
-    if (inLongLine) rest = "";
+    rest = rest.subarray(from);
+    if (inLongLine) rest = Buffer.alloc(0);
     else if (rest.length > MAX_LINE_BYTES) {
       // reported (and counted) once, then skipped to its end, so later line numbers stay right
       pushLine(rest);
-      rest = "";
+      rest = Buffer.alloc(0);
       inLongLine = true;
-    }
+    } else rest = Buffer.from(rest); // do not keep the whole chunk alive for its tail
   }
   if (rest.length && !inLongLine) pushLine(rest);
   flush();

@@ -50,6 +50,7 @@ function refEncodeField(type: FieldType, v: unknown): string | undefined {
       case "string":
         return typeof v === "string" && v !== "" ? refQuote(v) : undefined;
       case "int":
+      case "uint":
         return typeof v === "number" && v !== 0 ? String(Math.trunc(v)) : typeof v === "string" && v !== "" && v !== "0" ? String(Number(v)) : undefined;
       case "uint64": {
         const s = refUint64(v);

@@ -2,6 +2,7 @@
 // real Hubble export with bad lines, retention, the service map and policy flows, and the observe CLI.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -136,6 +137,34 @@ test("importing a real Hubble export keeps the good lines and names the bad ones
     assert.equal(numbered.body.lines, 3);
     assert.deepEqual(numbered.body.errors.map((e) => e.line), [1, 2]);
     assert.match(numbered.body.errors[0]!.message, /line is longer than/);
+    // Values protojson refuses are bad lines, not stored as something else: bytes that are not UTF-8
+    // (they were kept as U+FFFD), times that do not exist (stored as 1970), out-of-range integers.
+    const base = JSON.parse(good[0]!) as { flow: Record<string, unknown> };
+    const variant = (patch: (f: Record<string, unknown>) => void) => {
+      const v = structuredClone(base);
+      v.flow.uuid = crypto.randomUUID();
+      patch(v.flow);
+      return Buffer.from(JSON.stringify(v));
+    };
+    const badUtf8 = Buffer.concat([Buffer.from('{"flow":{"source":{"pod_name":"INVALID-'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}}')]);
+    const lines = [
+      badUtf8,
+      variant((f) => (f.time = "2024-02-30T25:61:61Z")),
+      variant((f) => (f.l4 = { TCP: { source_port: -5, destination_port: 80 } })),
+      variant((f) => (f.event_type = { type: 1e308 })),
+      variant((f) => (f.source = { ...(f.source as object), pod_name: "caf\u00e9-0" })),
+    ];
+    const strict = await getJson<{ imported: number; errors: { line: number; message: string }[] }>(`${s.url}/api/import`, {
+      method: "POST",
+      body: Buffer.concat(lines.flatMap((l) => [l, Buffer.from("\n")])),
+      headers: { "Content-Type": "application/x-ndjson" },
+    });
+    assert.deepEqual(strict.body.errors.map((e) => e.line), [1, 2, 3, 4], JSON.stringify(strict.body.errors));
+    assert.match(strict.body.errors[0]!.message, /not valid UTF-8 \(at byte 40 of the line\)/);
+    assert.match(strict.body.errors[1]!.message, /flow\.time: "2024-02-30T25:61:61Z" is not a real time/);
+    assert.match(strict.body.errors[2]!.message, /source_port: -5 is out of range for a uint32/);
+    assert.match(strict.body.errors[3]!.message, /event_type\.type: .* is out of range for a int32/);
+    assert.equal(strict.body.imported, 1, "the valid line (UTF-8 text included) is kept");
   } finally {
     await s.close();
   }
