@@ -2,6 +2,7 @@
 // so the last batch of flows reaches the database.
 import { ConfigError, loadConfig } from "./config";
 import { startServer } from "./app-server";
+import { ScenarioError } from "./scenario/types";
 
 async function main(): Promise<void> {
   let cfg;
@@ -28,6 +29,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  console.error(`flowscope: failed to start: ${(err as Error).stack ?? err}`);
+  // A bad scenario or a taken port is the user's to fix and its message says how; a stack trace is
+  // kept for what would be a bug.
+  const expected = err instanceof ScenarioError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string");
+  console.error(`flowscope: failed to start: ${expected ? (err as Error).message : ((err as Error).stack ?? err)}`);
   process.exit(1);
 });

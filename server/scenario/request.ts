@@ -1,5 +1,6 @@
 // Shape validation of one request (a scenario traffic entry or a `trace` request). Whether the named
 // workloads exist is checked later against the cluster model.
+import { dnsTypeNumber } from "../datapath/l7/dns-constants";
 import { Checker, join } from "./check";
 import type { RequestProtocol, TrafficEntry, TrafficRequest } from "./types";
 import { parseIPv4 } from "../cluster/ip";
@@ -105,6 +106,7 @@ export function checkRequest(c: Checker, v: unknown, path: string, withRate: boo
     const p = join(path, "dns");
     const d = c.obj(o.dns, p, ["query", "type"], ["query"]);
     req.dns = { query: c.str(d.query, join(p, "query")) ?? "", type: (c.str(d.type, join(p, "type")) ?? "A").toUpperCase() };
+    if (dnsTypeNumber(req.dns.type ?? "A") === undefined) c.err(join(p, "type"), `unknown DNS record type "${req.dns.type}" (a name such as A, AAAA, SRV, or TYPE0-TYPE65535)`);
   }
 
   if (req.protocol === "ICMP") {
@@ -117,7 +119,8 @@ export function checkRequest(c: Checker, v: unknown, path: string, withRate: boo
   if (!req.to && !req.toService && !req.toFQDN && !req.toIP && !req.dns) c.err(path, "needs a destination: to, toService, toFQDN or toIP");
 
   if (withRate) {
-    const rate = c.num(o.rate, join(path, "rate"), { min: 0, required: true });
+    // requests per second; far beyond what one process can simulate, a typo rather than a load
+    const rate = c.num(o.rate, join(path, "rate"), { min: 0, max: 1_000_000, required: true });
     req.rate = rate ?? 0;
   }
   return req;

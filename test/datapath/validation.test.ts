@@ -112,6 +112,8 @@ workloads:
     labelz: { a: b }
 traffic:
   - { from: default/nope, to: default/web, port: 80, rate: 1 }
+  - { from: default/web, to: default/web, port: 80, rate: 1e300 }
+  - { from: default/web, dns: { query: a.example, type: TYPE99999 }, rate: 1 }
 `;
   try {
     parseScenario(text, "/tmp/s.yaml");
@@ -122,6 +124,8 @@ traffic:
     assert.match(m, /\/tmp\/s\.yaml:6: workloads\[0\]\.replicas: must be a number/);
     assert.match(m, /\/tmp\/s\.yaml:7: workloads\[0\]\.labelz: unknown field "labelz" \(did you mean "labels"\?\)/);
     assert.match(m, /\/tmp\/s\.yaml:9: traffic\[0\]\.from: unknown workload "default\/nope"/);
+    assert.match(m, /traffic\[1\]\.rate: must be ≤ 1000000, got 1e\+300/);
+    assert.match(m, /traffic\[2\]\.dns\.type: unknown DNS record type "TYPE99999"/);
   }
 });
 

@@ -22,8 +22,9 @@ export function dnsTypeName(t: number): string {
 export function dnsTypeNumber(name: string): number | undefined {
   const upper = name.toUpperCase();
   if (upper in DNS_TYPES) return DNS_TYPES[upper];
+  // RFC 3597 generic names: TYPE0 … TYPE65535 (a larger number would not fit the 16-bit QTYPE)
   const m = /^TYPE(\d{1,5})$/.exec(upper);
-  return m ? Number(m[1]) : undefined;
+  return m && Number(m[1]) <= 0xffff ? Number(m[1]) : undefined;
 }
 
 export const Rcode = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;

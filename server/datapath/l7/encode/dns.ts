@@ -9,7 +9,10 @@ export interface DnsQuestionSpec {
 }
 
 function typeNum(t: string | number): number {
-  if (typeof t === "number") return t;
+  if (typeof t === "number") {
+    if (!Number.isInteger(t) || t < 0 || t > 0xffff) throw new Error(`dns: record type ${t} is not a 16-bit number`);
+    return t;
+  }
   const n = dnsTypeNumber(t);
   if (n === undefined) throw new Error(`dns: unknown record type ${JSON.stringify(t)}`);
   return n;
