@@ -57,3 +57,22 @@ test("trace -o json prints flows as Hubble JSON; request errors name the request
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /invalid requests file .*bad\.yaml/);
 });
+
+test("trace -o text reads as a verdict, each side's decision, the steps and the flows", () => {
+  const dir = tempDir("trace-");
+  const reqs = join(dir, "r.yaml");
+  writeFileSync(reqs, `- { from: default/tiefighter, toService: default/deathstar, port: 80, http: { method: PUT, path: /v1/exhaust-port } }
+- { from: default/xwing, to: default/deathstar, port: 80 }
+`);
+  const r = run(["--scenario", SW, "--requests", reqs, "-o", "text"]);
+  assert.equal(r.status, 0, r.stderr);
+  const [first, second] = r.stdout.split(/\n(?=#2 )/);
+  assert.match(first!, /^#1 default\/tiefighter-\S+ \(10\.\d+\.\d+\.\d+\) identity \d+ → default\/deathstar-\S+ .* \(port 80, via service default\/deathstar, HTTP PUT \/v1\/exhaust-port\)/);
+  assert.match(first!, /\n {2}verdict {2}DROPPED \(refused by the L7 proxy\); answer HTTP 403\n/);
+  assert.match(first!, /\n {2}ingress {2}REDIRECTED, match L3-L4, allowed by CiliumNetworkPolicy default\/rule1\n/);
+  assert.match(first!, /\n {2}steps\n {5}1\. service default\/deathstar/);
+  assert.match(first!, /http-request DROPPED \(HTTP\/1\.1 PUT http:\/\/deathstar\.default\.svc\.cluster\.local\/v1\/exhaust-port\)/);
+  assert.match(second!, /verdict {2}DROPPED \(POLICY_DENIED\)/);
+  assert.match(second!, /ingress {2}DROPPED, default deny from CiliumNetworkPolicy default\/rule1/);
+  assert.equal(run(["--scenario", SW, "--from", "default/xwing", "--to", "default/deathstar", "--port", "80", "-o", "yaml"]).status, 2);
+});

@@ -1,5 +1,6 @@
 // `trace`: send one request (flags) or a list (--requests FILE) through the datapath of a scenario and
-// print what happened: one JSON object per request (-o json) or hubble-style lines (-o compact).
+// print what happened: one JSON object per request (-o json), hubble-style lines (-o compact), or the
+// verdict, each side's decision, the steps and the flows for a person to read (-o text).
 import { readTextFile } from "../../scenario/read-text";
 import { Checker } from "../../scenario/check";
 import { checkRequest } from "../../scenario/request";
@@ -8,8 +9,9 @@ import { ScenarioError, type TrafficRequest } from "../../scenario/types";
 import { Datapath, RequestError } from "../../datapath";
 import { formatCompact } from "../../../lib/flow/print";
 import { toHubbleJson } from "../../../lib/flow/json";
+import { formatTraceText } from "./trace-text";
 
-const USAGE = `usage: trace --scenario FILE [--policies PATH]... [--audit] [-o json|compact] REQUEST
+const USAGE = `usage: trace --scenario FILE [--policies PATH]... [--audit] [-o json|compact|text] REQUEST
 REQUEST: --from NS/WORKLOAD | --from-ip IP
          --to NS/WORKLOAD | --to-ip IP | --to-fqdn NAME | --to-service NS/NAME
          --port N --protocol TCP|UDP|SCTP|ICMP [--icmp-type N]
@@ -25,7 +27,7 @@ interface Parsed {
   scenario?: string;
   policies: string[];
   audit: boolean;
-  output: "json" | "compact";
+  output: "json" | "compact" | "text";
   requestsFile?: string;
   req: Record<string, unknown>;
   help: boolean;
@@ -63,7 +65,7 @@ function parseArgs(argv: string[]): Parsed {
       case "--audit": p.audit = true; break;
       case "-o": case "--output": {
         const o = val();
-        if (o !== "json" && o !== "compact") throw new UsageError(`-o must be json or compact, got "${o}"`);
+        if (o !== "json" && o !== "compact" && o !== "text") throw new UsageError(`-o must be json, compact or text, got "${o}"`);
         p.output = o;
         break;
       }
@@ -171,6 +173,7 @@ export async function run(argv: string[]): Promise<number> {
     // integers as strings), not the datapath's in-memory objects
     const out = { ...r, flows: r.flows.map((f) => JSON.parse(toHubbleJson(f)) as unknown) };
     if (args.output === "json") console.log(JSON.stringify(warnings.length ? { ...out, warnings } : out));
+    else if (args.output === "text") console.log((i > 0 ? "\n" : "") + formatTraceText(r, requests.length > 1 ? i + 1 : undefined));
     else for (const f of r.flows) console.log(formatCompact(f));
   }
   return 0;
