@@ -8,7 +8,7 @@ import type { PoliciesResponse, ServiceMap as ServiceMapData, ServiceMapEdge, Se
 import { getJson } from "../lib/ui/api";
 import { endpointHref, nodeEndpointsFromApi, type ApiEndpoint, type EndpointRef } from "../lib/ui/endpoint-links";
 import { entryFor } from "../lib/ui/filter-entry";
-import { CARD_H, CARD_W, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
+import { CARD_H, CARD_W, LABEL_CHAR_PX, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
 import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
 import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
 import { visible } from "../lib/ui/visible-text";
@@ -171,7 +171,8 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
                   <g key={isl.id} className={`island kind-${isl.kind}`} data-testid="map-group" data-id={isl.id}>
                     <rect x={isl.x} y={isl.y} width={isl.w} height={isl.h} rx={14} />
                     <text x={isl.x + 14} y={isl.y + 21} className="island-label">
-                      {visible(isl.label)}
+                      <title>{visible(isl.label)}</title>
+                      {truncate(visible(isl.label), Math.max(4, Math.floor((isl.w - 28) / LABEL_CHAR_PX)))}
                     </text>
                   </g>
                 ))

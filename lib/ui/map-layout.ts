@@ -53,11 +53,16 @@ export function columnsFor(count: number): number {
   return Math.max(1, Math.min(count, Math.ceil(Math.sqrt(count / 1.1))));
 }
 
+/** width of one character of an island label, and how many an island grows to show */
+export const LABEL_CHAR_PX = 8.5;
+const ISLAND_LABEL_MAX_CHARS = 40;
+
 function islandSize(count: number, label: string): { w: number; h: number; cols: number; capacity: number } {
   const cols = columnsFor(count);
   const rows = Math.max(1, Math.ceil(count / cols));
-  // The header label must fit too (≈7.5 px a character at the island label size).
-  const w = Math.max(PAD * 2 + cols * CARD_W + (cols - 1) * GAP_X, Math.ceil(label.length * 7.5) + PAD * 2);
+  // The header label should fit too (≈8.5 px a character at the island label size), up to a point:
+  // a namespace name may be 253 characters, and the label is cut to the island instead.
+  const w = Math.max(PAD * 2 + cols * CARD_W + (cols - 1) * GAP_X, Math.ceil(Math.min(label.length, ISLAND_LABEL_MAX_CHARS) * LABEL_CHAR_PX) + PAD * 2);
   return { cols, capacity: cols * rows, w, h: HEADER + PAD + rows * CARD_H + (rows - 1) * GAP_Y + PAD };
 }
 
