@@ -196,11 +196,6 @@ export class FlowReader {
     return row ? toStored({ id: row.id, json: this.fragments.expand(row.body) }) : undefined;
   }
 
-  /** Raw rows after `afterId` up to and including `uptoId`, oldest first. */
-  rangeJson(afterId: number, uptoId: number, limit: number): RawRow[] {
-    return this.all(this.prepare("SELECT id, body FROM flows WHERE id > ? AND id <= ? ORDER BY id ASC LIMIT ?"), [afterId, uptoId, limit]);
-  }
-
   /**
    * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict), synchronously on
    * this reader's connection. It reads every row of the window: the API runs the same query on the

@@ -4,6 +4,12 @@
 // from the in-memory ring or from SQLite until it reaches the live edge, and only then takes live
 // flows. A client that stops reading loses the oldest queued flows (reported as lost_events) and is
 // disconnected if it stays stuck; nothing it does holds up ingest or the other clients.
+//
+// Catching up is work on the main thread that every request, the simulator and live delivery share,
+// so it gets a budget per tick for all clients together (time, and rows brought into JS), handed out
+// round-robin, and the filter is pushed into SQLite (history.ts) so that rows that cannot match cost
+// no parsing. A client behind the edge therefore catches up more slowly when many do, but never
+// stalls the server. The number of connections is capped too.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
@@ -16,6 +22,7 @@ import { TextLine, type FlowBus, type FlowLine, type SequencedFlow } from "../bu
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
 import { FlowQueue } from "./flow-queue";
+import { HistoryReader, historyFilter, type HistoryFilter } from "./history";
 
 export interface StreamOptions {
   ringCapacity?: number;
@@ -29,7 +36,50 @@ export interface StreamOptions {
   stuckTimeoutMs?: number;
   heartbeatMs?: number;
   maxBadMessages?: number;
+  /**
+   * WebSocket connections served at once; more are closed with 1013 (try again later). Default:
+   * FLOWSCOPE_STREAM_MAX_CLIENTS, else 64.
+   */
+  maxClients?: number;
+  /** main-thread time per tick that catching up may take, all clients together (ms) */
+  catchUpMsPerTick?: number;
+  /** stored flows read into JS per tick for catching up, all clients together */
+  catchUpRowsPerTick?: number;
   authorize?: (req: IncomingMessage) => boolean;
+}
+
+export const DEFAULT_MAX_CLIENTS = 64;
+export const MAX_CLIENTS_ENV = "FLOWSCOPE_STREAM_MAX_CLIENTS";
+
+function maxClientsFromEnv(env: Record<string, string | undefined>): number | undefined {
+  const raw = env[MAX_CLIENTS_ENV];
+  if (raw === undefined || raw === "") return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new Error(`${MAX_CLIENTS_ENV}=${raw}: expected a whole number from 1 to 100000`);
+  return n;
+}
+
+/** rows asked of SQLite (or the ring) at once while catching up */
+const CATCH_UP_CHUNK = 256;
+/** the id window one catch-up statement scans: adapted per client so a statement takes about TARGET ms */
+const WINDOW_INITIAL = 2048;
+const WINDOW_MIN = 128;
+const WINDOW_MAX = 1 << 20;
+const WINDOW_TARGET_MS = 1;
+
+/** What catching up cost, for /metrics-like inspection and tests. */
+export interface CatchUpStats {
+  /** ticks in which some client was catching up */
+  ticks: number;
+  /** stored flows read into JS (from SQLite or the ring) */
+  rows: number;
+  /** ids SQLite passed over while catching up (matching or not) */
+  scannedIds: number;
+  statements: number;
+  /** the most rows read into JS in one tick */
+  maxRowsInTick: number;
+  /** the longest one tick's catching up took (ms) */
+  maxMsInTick: number;
 }
 
 /** a flow waiting to be sent: a line kept from the bus (live or from the ring) or a row read back from SQLite */
@@ -53,6 +103,15 @@ function flowsMessage(flows: readonly QueuedFlow[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** what catching up may still spend in the current tick, all clients together */
+interface TickBudget {
+  /** performance.now() by which to stop */
+  deadline: number;
+  rows: number;
+  /** whether the store was already flushed this tick */
+  flushed: boolean;
+}
+
 interface Client {
   ws: WebSocket;
   subscribed: boolean;
@@ -63,6 +122,10 @@ interface Client {
   cursor: number;
   /** true while the client is behind the live edge and must be fed from history */
   catchingUp: boolean;
+  /** the filter as SQL, for reading history */
+  history: HistoryFilter;
+  /** ids one catch-up statement covers (see WINDOW_*) */
+  scanWindow: number;
   /** flows waiting to be sent, oldest first */
   queue: FlowQueue<QueuedFlow>;
   lost: { n: number; first?: number; last?: number };
@@ -77,10 +140,16 @@ export class StreamServer {
   private readonly clients = new Set<Client>();
   private readonly ring: RingBuffer;
   private readonly opts: Required<Omit<StreamOptions, "authorize">> & Pick<StreamOptions, "authorize">;
+  private readonly history: HistoryReader;
   private flushTimer: NodeJS.Timeout;
   private heartbeatTimer: NodeJS.Timeout;
+  /** where the next tick's catch-up round starts (round-robin over catching-up clients) */
+  private catchUpTurn = 0;
   lostEventsTotal = 0;
   disconnectedSlow = 0;
+  /** connections closed because maxClients were already connected */
+  refusedConnections = 0;
+  readonly catchUpStats: CatchUpStats = { ticks: 0, rows: 0, scannedIds: 0, statements: 0, maxRowsInTick: 0, maxMsInTick: 0 };
 
   constructor(private readonly bus: FlowBus, private readonly store: FlowStore, opts: StreamOptions = {}) {
     this.opts = {
@@ -92,9 +161,13 @@ export class StreamServer {
       stuckTimeoutMs: opts.stuckTimeoutMs ?? 30_000,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
       maxBadMessages: opts.maxBadMessages ?? 10,
+      maxClients: opts.maxClients ?? maxClientsFromEnv(process.env) ?? DEFAULT_MAX_CLIENTS,
+      catchUpMsPerTick: opts.catchUpMsPerTick ?? 8,
+      catchUpRowsPerTick: opts.catchUpRowsPerTick ?? 2000,
       authorize: opts.authorize,
     };
     this.ring = new RingBuffer(this.opts.ringCapacity);
+    this.history = new HistoryReader(store);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
     this.wss.on("connection", (ws) => this.onConnection(ws));
     bus.subscribe((batch) => this.onFlows(batch));
@@ -119,7 +192,28 @@ export class StreamServer {
     return [...this.clients].map((c) => c.queue.length);
   }
 
+  /** clients currently fed from history */
+  catchingUpCount(): number {
+    let n = 0;
+    for (const c of this.clients) if (c.subscribed && c.catchingUp) n++;
+    return n;
+  }
+
+  /** how far each client fed from history has come, with its filter */
+  catchUpCursors(): { filter: string; cursor: number }[] {
+    const out: { filter: string; cursor: number }[] = [];
+    for (const c of this.clients) if (c.subscribed && c.catchingUp) out.push({ filter: c.filterText, cursor: c.cursor });
+    return out;
+  }
+
   private onConnection(ws: WebSocket): void {
+    if (this.clients.size >= this.opts.maxClients) {
+      // Every connection costs memory and a share of each tick: refuse rather than slow everyone down.
+      this.refusedConnections++;
+      ws.close(1013, `try again later: ${this.clients.size} clients connected (limit ${this.opts.maxClients})`);
+      setTimeout(() => ws.terminate(), 2000).unref();
+      return;
+    }
     const client: Client = {
       ws,
       subscribed: false,
@@ -128,6 +222,8 @@ export class StreamServer {
       match: () => true,
       cursor: this.bus.lastId(),
       catchingUp: false,
+      history: { where: "1", params: [], exact: true, everything: true },
+      scanWindow: WINDOW_INITIAL,
       queue: new FlowQueue<QueuedFlow>(),
       lost: { n: 0 },
       badMessages: 0,
@@ -192,9 +288,13 @@ export class StreamServer {
     if (typeof filterText !== "string") return this.reject(client, "filter must be a URL query string", "filter");
     let query: FlowQuery;
     let match: (f: Flow) => boolean;
+    let history: HistoryFilter;
     try {
       query = parseSearchParams(new URLSearchParams(filterText));
-      match = compileQuery(query);
+      // one "now" for relative since/until, so live flows and history are filtered alike
+      const now = Date.now();
+      match = compileQuery(query, { now });
+      history = historyFilter(query, now);
     } catch (err) {
       if (err instanceof FilterError) return this.reject(client, err.message, err.field);
       return this.reject(client, `invalid filter: ${(err as Error).message}`, "filter");
@@ -209,6 +309,8 @@ export class StreamServer {
     client.paused = false;
     client.filterText = filterText;
     client.match = match;
+    client.history = history;
+    client.scanWindow = WINDOW_INITIAL;
     client.queue.clear();
     client.cursor = cursor;
     client.catchingUp = cursor < this.bus.lastId();
@@ -244,48 +346,147 @@ export class StreamServer {
     }
   }
 
-  /** Feed a behind-the-edge client from the ring or SQLite, a bounded chunk per tick. */
-  private catchUp(c: Client): void {
-    const live = this.bus.lastId();
-    const budget = this.opts.batchMax * 4;
-    let examined = 0;
-    while (c.queue.length < this.opts.batchMax && examined < budget * 10) {
+  /** flows a client may have queued and still be fed from history this tick */
+  private catchUpRoom(c: Client): number {
+    return this.opts.batchMax * 4 - c.queue.length;
+  }
+
+  private wantsCatchUp(c: Client): boolean {
+    return c.catchingUp && c.subscribed && !c.paused && this.clients.has(c) && c.ws.readyState === c.ws.OPEN && this.catchUpRoom(c) > 0;
+  }
+
+  /**
+   * Feeds the clients that are behind the live edge from one budget for the tick (time and rows), in
+   * turns: each turn gives a client its share of what is left, and the next tick starts with the
+   * client after the last one served, so that however many there are, all progress and none waits
+   * on the others' history.
+   */
+  private catchUpAll(candidates: Client[]): void {
+    if (candidates.length === 0) return;
+    const stats = this.catchUpStats;
+    const start = performance.now();
+    const tick: TickBudget = { deadline: start + this.opts.catchUpMsPerTick, rows: this.opts.catchUpRowsPerTick, flushed: false };
+    const n = candidates.length;
+    const first = this.catchUpTurn % n;
+    let turn: Client[] = [...candidates.slice(first), ...candidates.slice(0, first)];
+    let last = first - 1;
+    outer: while (turn.length > 0) {
+      const again: Client[] = [];
+      for (let i = 0; i < turn.length; i++) {
+        const now = performance.now();
+        if (tick.rows <= 0 || now >= tick.deadline) break outer;
+        const c = turn[i]!;
+        const share = turn.length - i;
+        const before = c.cursor;
+        const rows = this.catchUp(c, tick, { deadline: now + (tick.deadline - now) / share, rows: Math.ceil(tick.rows / share) });
+        last = candidates.indexOf(c);
+        // another turn only for a client that moved and has more to do
+        if ((rows > 0 || c.cursor > before) && this.wantsCatchUp(c)) again.push(c);
+      }
+      turn = again;
+    }
+    this.catchUpTurn = last + 1;
+    const used = this.opts.catchUpRowsPerTick - tick.rows;
+    const ms = performance.now() - start;
+    stats.ticks++;
+    stats.rows += used;
+    if (used > stats.maxRowsInTick) stats.maxRowsInTick = used;
+    if (ms > stats.maxMsInTick) stats.maxMsInTick = ms;
+  }
+
+  /**
+   * Feeds one behind-the-edge client from the ring or SQLite within `slice` (and the tick's budget,
+   * which it draws from). Returns the rows it read into JS.
+   */
+  private catchUp(c: Client, tick: TickBudget, slice: { deadline: number; rows: number }): number {
+    const stats = this.catchUpStats;
+    let used = 0;
+    // The first pass always runs, and each pass reads at least one row or moves the cursor past
+    // ids that cannot match: a slice always makes progress, and stops once its time is up.
+    for (let pass = 0; used < slice.rows && tick.rows > 0 && this.catchUpRoom(c) > 0; pass++) {
+      const live = this.bus.lastId();
       if (c.cursor >= live) {
         c.catchingUp = false;
-        return;
+        break;
       }
-      const first = this.ring.firstId();
-      let chunk: { item: QueuedFlow; flow: () => Flow }[];
-      if (first !== undefined && c.cursor + 1 >= first) {
-        // a resume is rare and bounded per tick: parsing the line back is cheaper than keeping every record
-        chunk = this.ring.after(c.cursor, budget).map((f) => ({ item: f, flow: () => (JSON.parse(f.json) as { flow: Flow }).flow }));
-      } else {
+      if (pass > 0 && performance.now() >= slice.deadline) break;
+      const limit = Math.min(CATCH_UP_CHUNK, slice.rows - used, tick.rows, this.catchUpRoom(c));
+      const ringFirst = this.ring.firstId();
+      if (ringFirst !== undefined && c.cursor + 1 >= ringFirst) {
+        // From the ring: a resume is rare and bounded per tick, and parsing the line back is cheaper
+        // than keeping every record.
+        const items = this.ring.after(c.cursor, limit);
+        if (items.length === 0) {
+          c.catchingUp = false;
+          break;
+        }
+        for (let i = 0; i < items.length; i++) {
+          const f = items[i]!;
+          if (i > 0 && performance.now() >= slice.deadline) break;
+          used++;
+          tick.rows--;
+          c.cursor = f.id;
+          if (c.history.everything || c.match((JSON.parse(f.json) as { flow: Flow }).flow)) c.queue.push(f);
+        }
+        continue;
+      }
+      // From SQLite, up to the ring's oldest flow (or the live edge when the ring is empty).
+      const upto = ringFirst !== undefined ? Math.min(ringFirst - 1, live) : live;
+      // The writer commits in id order and `lag` counts what it has not committed yet: flows older
+      // than the ring are normally long in SQLite, so the blocking flush is rarely needed (and then
+      // once a tick, not once a chunk). After a failed write, flush always, as before.
+      if (!tick.flushed && (upto > live - this.store.writer.lag || this.store.writer.lastError !== undefined)) {
+        tick.flushed = true;
         this.store.flush();
-        const upto = first !== undefined ? first - 1 : live;
-        chunk = this.store.reader.rangeJson(c.cursor, upto, budget).map((r) => ({ item: new TextLine(r.id, r.json), flow: () => (JSON.parse(r.json) as { flow: Flow }).flow }));
-        if (chunk.length === 0) {
-          // Those ids were removed by retention: skip over the hole and say so.
-          c.lost.n += upto - c.cursor;
-          c.lost.first ??= c.cursor + 1;
-          c.lost.last = upto;
-          c.cursor = upto;
-          continue;
+      }
+      const oldest = this.history.firstId();
+      if (oldest === undefined || oldest > upto) {
+        // Every id up to the ring was removed by retention: skip over the hole and say so.
+        c.lost.n += upto - c.cursor;
+        c.lost.first ??= c.cursor + 1;
+        c.lost.last = upto;
+        c.cursor = upto;
+        continue;
+      }
+      // Retention deletes the oldest rows first: nothing to scan before the oldest one left.
+      if (oldest > c.cursor + 1) c.cursor = oldest - 1;
+      const hi = Math.min(upto, c.cursor + c.scanWindow);
+      const t0 = performance.now();
+      const rows = this.history.rows(c.history, c.cursor, hi, limit);
+      const took = performance.now() - t0;
+      stats.statements++;
+      const from = c.cursor;
+      let all = true;
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
+        if (i > 0 && performance.now() >= slice.deadline) {
+          all = false;
+          break;
+        }
+        used++;
+        tick.rows--;
+        c.cursor = row.id;
+        if (c.history.exact) c.queue.push(this.history.line(row));
+        else {
+          const json = this.history.json(row);
+          if (c.match((JSON.parse(json) as { flow: Flow }).flow)) c.queue.push(new TextLine(row.id, json));
         }
       }
-      if (chunk.length === 0) {
-        c.catchingUp = false;
-        return;
+      if (all && rows.length < limit) {
+        // the whole window was scanned: nothing else in it matches
+        c.cursor = hi;
+        // size the next window so that one statement takes about WINDOW_TARGET_MS
+        if (took < WINDOW_TARGET_MS / 2) c.scanWindow = Math.min(WINDOW_MAX, c.scanWindow * 2);
+        else if (took > WINDOW_TARGET_MS * 2) c.scanWindow = Math.max(WINDOW_MIN, Math.floor((c.scanWindow * WINDOW_TARGET_MS) / took));
       }
-      for (const f of chunk) {
-        examined++;
-        c.cursor = f.item.id;
-        if (c.match(f.flow())) c.queue.push(f.item);
-      }
+      stats.scannedIds += c.cursor - from;
     }
+    return used;
   }
 
   private flushAll(): void {
     const now = Date.now();
+    const ready: Client[] = [];
     for (const c of this.clients) {
       if (!c.subscribed || c.paused) continue;
       const ws = c.ws;
@@ -302,7 +503,11 @@ export class StreamServer {
         continue;
       }
       c.stuckSince = undefined;
-      if (c.catchingUp) this.catchUp(c);
+      ready.push(c);
+    }
+    this.catchUpAll(ready.filter((c) => this.wantsCatchUp(c)));
+    for (const c of ready) {
+      const ws = c.ws;
       if (c.lost.n > 0) {
         this.send(c, { type: "lost_events", num_events_lost: c.lost.n, first: c.lost.first?.toString(), last: c.lost.last?.toString() });
         c.lost = { n: 0 };

@@ -4,34 +4,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import net from "node:net";
 import crypto from "node:crypto";
-import WebSocket from "ws";
 import type { StoredFlow } from "../../lib/api-types";
 import type { ServerMessage } from "../../lib/stream-protocol";
 import { startTestServer, waitFor, getJson } from "../helpers/server";
 import { makeFlow } from "../helpers/flows";
+import { connect, type Client } from "../helpers/ws-client";
 
-interface Client {
-  ws: WebSocket;
-  flows: StoredFlow[];
-  messages: ServerMessage[];
-  closed?: { code: number; reason: string };
-}
-
-async function connect(url: string, headers?: Record<string, string>): Promise<Client> {
-  const ws = new WebSocket(url.replace(/^http/, "ws") + "/api/stream", { headers });
-  const c: Client = { ws, flows: [], messages: [] };
-  ws.on("message", (d) => {
-    const m = JSON.parse(d.toString()) as ServerMessage;
-    c.messages.push(m);
-    if (m.type === "flows") c.flows.push(...m.flows);
-  });
-  ws.on("close", (code, reason) => (c.closed = { code, reason: reason.toString() }));
-  await new Promise((resolve, reject) => {
-    ws.once("open", resolve);
-    ws.once("error", reject);
-  });
-  return c;
-}
 
 test("a filtered subscription receives exactly the matching flows", async () => {
   const s = await startTestServer({ simulate: false });
