@@ -69,6 +69,15 @@ export class FlowStore {
   }
 
   /**
+   * Drops the endpoint fragments not used lately from memory; the writer thread deletes them once no
+   * stored flow uses them (and their grace, RetentionPolicy.fragmentGrace*, has passed). Ingest runs
+   * this by itself as new endpoints come in.
+   */
+  collectFragments(): void {
+    this.writer.collectFragments();
+  }
+
+  /**
    * A reader on its own read-only connection with a small page cache, for scans that touch every page
    * (export, bundles): they neither evict the hot pages ingest needs nor grow memory with the history.
    */

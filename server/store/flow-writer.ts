@@ -7,11 +7,13 @@ import type { SequencedFlow } from "../bus";
 import { flowToRow, ROW_COLUMNS, type RowValues } from "./row";
 import type { FragmentRegistry, FragmentRow } from "./fragments";
 
-import type { WriterHello, WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
+import type { WriterCollect, WriterHello, WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
 import type { RetentionPolicy } from "./retention";
 
 /** where a row carries its stored body */
 const BODY = ROW_COLUMNS.indexOf("body");
+const SRC_EP = ROW_COLUMNS.indexOf("src_ep");
+const DST_EP = ROW_COLUMNS.indexOf("dst_ep");
 
 export interface WriterOptions {
   flushIntervalMs?: number;
@@ -37,6 +39,12 @@ export class FlowWriter {
   private readonly maxBatch: number;
   private readonly flushWaitMs: number;
   written = 0;
+  /** endpoint fragments dropped from memory and handed to the writer thread to delete once unused */
+  collectedFragments = 0;
+  /** fragments the writer thread deleted (as of its latest report) */
+  fragmentsDeleted = 0;
+  /** id of the newest flow encoded: every row using a fragment dropped now has an id up to this */
+  private lastId = 0;
   /** rows deleted by retention (on the writer thread, right after the batches it follows) */
   deleted = 0;
   /** the table's row count as of the writer thread's latest report; undefined until its first */
@@ -59,7 +67,15 @@ export class FlowWriter {
     this.done = new Int32Array(progress);
     const channel = new MessageChannel();
     this.replies = channel.port1;
-    const data: WriterWorkerData = { entry: new URL("./writer-worker.ts", import.meta.url).href, dbPath, progress, replies: channel.port2, retention };
+    const data: WriterWorkerData = {
+      entry: new URL("./writer-worker.ts", import.meta.url).href,
+      dbPath,
+      progress,
+      replies: channel.port2,
+      retention,
+      // every other endpoint fragment stored is out of memory: the writer thread may delete it once unused
+      liveEndpoints: fragments.liveEndpointIds(),
+    };
     this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data, transferList: [channel.port2] });
     this.replies.on("message", (m: WriterReply | WriterHello) => this.onReply(m));
     this.replies.unref();
@@ -77,10 +93,42 @@ export class FlowWriter {
       f.attachStored?.(row[BODY] as string, this.fragments);
       this.pending.push(row);
     }
+    if (batch.length) this.lastId = Math.max(this.lastId, batch[batch.length - 1]!.id);
     const fresh = this.fragments.takeNew();
     if (fresh.length) this.pendingFragments.push(...fresh);
-    if (this.pending.length >= this.maxBatch) this.send();
+    if (this.fragments.collectDue()) this.collectFragments();
+    else if (this.pending.length >= this.maxBatch) this.send();
     else if (!this.timer) this.timer = setTimeout(() => this.send(), this.flushIntervalMs);
+  }
+
+  /**
+   * Drops the endpoint fragments not used lately from memory and asks the writer thread to delete
+   * them once no stored row uses them. Runs by itself when enough new endpoints came in (the
+   * registry's collectDue()); callable directly. Never waits for the disk.
+   *
+   * Why no row can end up referring to a deleted fragment: a dropped id is never handed out again, so
+   * only rows encoded before now can use it. Those are committed, or queued here (pending, sent and not
+   * yet answered, or failed and waiting to be retried): the ids those use are kept in memory (`keep`),
+   * so every id dropped is used by committed rows only, which the writer thread counts.
+   */
+  collectFragments(): void {
+    if (this.closed) return;
+    this.send();
+    const keep = new Set<number>();
+    const note = (rows: RowValues[], fragments: FragmentRow[]) => {
+      for (const r of rows) {
+        if (r[SRC_EP] !== null) keep.add(r[SRC_EP] as number);
+        if (r[DST_EP] !== null) keep.add(r[DST_EP] as number);
+      }
+      for (const f of fragments) keep.add(f[0]);
+    };
+    note(this.pending, this.pendingFragments);
+    for (const b of this.inflight.values()) note(b.rows, b.fragments);
+    const ids = this.fragments.collect(keep);
+    this.collectedFragments += ids.length;
+    // through the same ordered channel as the batches, after every batch encoded so far
+    const msg: WriterCollect = { seq: ++this.seq, collect: ids, lastId: this.lastId, at: Date.now() };
+    this.worker.postMessage(msg);
   }
 
   /** flows accepted but not yet committed */
@@ -128,6 +176,7 @@ export class FlowWriter {
     this.storedRows = r.stored;
     if (!("seq" in r)) return;
     this.deleted += r.deleted;
+    if (r.fragmentsDeleted !== undefined) this.fragmentsDeleted = r.fragmentsDeleted;
     const sent = this.inflight.get(r.seq);
     this.inflight.delete(r.seq);
     if (!sent) return;

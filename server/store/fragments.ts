@@ -4,6 +4,13 @@
 // in its place: rows shrink to about a third, which is what lets SQLite keep up with the datapath.
 // A reference is NUL, the fragment id in base 36, NUL: JSON text never holds a raw NUL (our encoder
 // escapes every control character), so references cannot be confused with record content.
+//
+// Endpoint fragments are collected: endpoints come and go with pods, and a history bounded by
+// retention must not keep every endpoint it ever saw, in the database or in memory. The registry
+// notes the "epoch" each endpoint was last used in; collect() drops from memory the endpoints not used
+// in the current epoch (one seen again later gets a NEW id and fragment row, so a dropped id is never
+// handed out again) and the writer thread deletes dropped ids once no stored row refers to them
+// (writer-worker.ts). Ids dropped from memory but still referenced are read back from the database.
 import type Database from "better-sqlite3";
 import type { Endpoint } from "../../lib/flow/types";
 import { toHubbleJsonWithFragments, type FragmentHook } from "../../lib/flow/json";
@@ -14,7 +21,7 @@ export type FragmentKind = "endpoint" | "policies" | "extension";
 /** a fragment as the writer thread inserts it: [id, kind, json, labels] */
 export type FragmentRow = [number, FragmentKind, string, string | null];
 
-/** OR IGNORE: a batch retried after a failure may carry fragments an earlier attempt committed. */
+/** OR IGNORE: a batch retried after a failure may carry fragments an earlier attempt committed (same id). */
 export const INSERT_FRAGMENT_SQL = "INSERT OR IGNORE INTO fragments (id, kind, json, labels) VALUES (?, ?, ?, ?)";
 
 const KIND_OF_FIELD: Record<string, FragmentKind> = {
@@ -38,6 +45,27 @@ const MAX_SHARED_FRAGMENTS = 10_000;
 /** larger values stay inline: every dictionary entry is also kept in memory */
 const MAX_FRAGMENT_LENGTH = 16 * 1024;
 const MAX_SHARED_FRAGMENT_LENGTH = 4 * 1024;
+/** collect() is due once this many endpoints were added since the last one (or half as many as it found in use, if more) */
+const MIN_COLLECT = 2048;
+/** at start, endpoints of the newest rows are loaded (up to this many), so a restart reuses their ids */
+const STARTUP_ENDPOINTS = 2048;
+const STARTUP_ROWS = 20_000;
+/** ids no longer in memory whose text was read back from the database, kept for a while */
+const COLD_MAX = 4096;
+
+interface Entry {
+  readonly id: number;
+  readonly endpoint: boolean;
+  json: string;
+  /** the reference text stored bodies carry */
+  readonly ref: string;
+  /** UTF-8 bytes, for the fragments the stream has sent */
+  bytes: Buffer | undefined;
+  /** the collection epoch the fragment was last used in */
+  epoch: number;
+  /** dropped from memory by collect(): never handed out again */
+  retired: boolean;
+}
 
 /** "\n"-joined with a leading and trailing "\n", so one whole label matches `LIKE '%\nk=v\n%'`. */
 export function joinList(items: readonly string[] | undefined, max: number): string | null {
@@ -54,59 +82,144 @@ export function joinList(items: readonly string[] | undefined, max: number): str
 export const MAX_LABELS_TEXT = 4096;
 
 export class FragmentRegistry {
-  private readonly idByJson = new Map<string, number>();
+  private readonly byJson = new Map<string, Entry>();
   /** frozen values the datapath shares: one lookup by identity instead of hashing their JSON */
-  private readonly idByValue = new WeakMap<object, number>();
-  private readonly jsonById = new Map<number, string>();
-  /** reference text by id, made once: a record refers to several fragments */
-  private readonly refs: string[] = [];
-  /** UTF-8 bytes by id, for the fragments the stream has sent */
-  private readonly bytesById: Buffer[] = [];
+  private readonly byValue = new WeakMap<object, Entry>();
+  private readonly byId = new Map<number, Entry>();
+  /** text and bytes of ids not in memory (collected endpoints still referenced), read back from the database */
+  private readonly coldText = new Map<number, string>();
+  private readonly coldBytes = new Map<number, Buffer>();
+  private readonly selectJson: Database.Statement;
   /** expandBytes()'s list of the references in one body: positions of their marks, and their bytes */
   private refAt = new Int32Array(16);
   private refEnd = new Int32Array(16);
   private readonly refBytes: (Buffer | undefined)[] = [];
   private nextId: number;
   private shared = 0;
+  /** endpoint entries in memory, how many were added since the last collect(), and how many it found in use */
+  private endpoints = 0;
+  private endpointsAdded = 0;
+  private endpointsKept = 0;
+  private epoch = 1;
   /** fragments created since the last takeNew(); they must reach the database with the rows using them */
   private fresh: FragmentRow[] = [];
   /** the endpoint fragment ids of the record being encoded */
   private srcEp: number | null = null;
   private dstEp: number | null = null;
 
-  constructor(private readonly db: Database.Database) {
-    const rows = db.prepare("SELECT id, kind, json FROM fragments").all() as { id: number; kind: string; json: string }[];
-    let max = 0;
-    for (const r of rows) {
-      this.idByJson.set(r.json, r.id);
-      this.jsonById.set(r.id, r.json);
-      if (r.kind !== "endpoint") this.shared++;
-      if (r.id > max) max = r.id;
-    }
+  /**
+   * Loads the policy-list and extension fragments (bounded by MAX_SHARED_FRAGMENTS) and the endpoints
+   * the newest rows use; every other stored endpoint stays on disk, read on demand, and is collected
+   * by the writer thread (given liveEndpointIds()) once no row refers to it.
+   */
+  constructor(private readonly db: Database.Database, private readonly minCollect = MIN_COLLECT) {
+    this.selectJson = db.prepare("SELECT json FROM fragments WHERE id = ?");
+    const max = (db.prepare("SELECT MAX(id) AS id FROM fragments").get() as { id: number | null }).id ?? 0;
     this.nextId = max + 1;
+    for (const r of db.prepare("SELECT id, json FROM fragments WHERE kind <> 'endpoint'").iterate() as IterableIterator<{ id: number; json: string }>) {
+      this.adopt(r.id, false, r.json);
+      this.shared++;
+    }
+    const recent = new Set<number>();
+    const eps = db.prepare("SELECT src_ep, dst_ep FROM flows ORDER BY id DESC LIMIT ?").raw();
+    for (const [s, d] of eps.iterate(STARTUP_ROWS) as IterableIterator<[number | null, number | null]>) {
+      if (s !== null) recent.add(s);
+      if (d !== null) recent.add(d);
+      if (recent.size >= STARTUP_ENDPOINTS) break;
+    }
+    const ids = [...recent];
+    for (let i = 0; i < ids.length; i += 500) {
+      const part = ids.slice(i, i + 500);
+      const rows = db.prepare(`SELECT id, json FROM fragments WHERE kind = 'endpoint' AND id IN (${part.map(() => "?").join(",")})`).all(...part) as { id: number; json: string }[];
+      for (const r of rows) this.adopt(r.id, true, r.json);
+    }
+    this.endpointsKept = this.endpoints;
+  }
+
+  private adopt(id: number, endpoint: boolean, json: string): Entry {
+    const e: Entry = { id, endpoint, json, ref: MARK + id.toString(36) + MARK, bytes: undefined, epoch: this.epoch, retired: false };
+    this.byId.set(id, e);
+    // the same JSON may be stored under two ids (an endpoint collected, then seen again): either will do
+    if (!this.byJson.has(json)) this.byJson.set(json, e);
+    if (endpoint) this.endpoints++;
+    return e;
   }
 
   private readonly hook: FragmentHook = (field, value, json) => {
-    const kind = KIND_OF_FIELD[field]!;
     const frozen = Object.isFrozen(value);
-    let id = frozen ? this.idByValue.get(value as object) : undefined;
-    if (id === undefined) {
-      id = this.idByJson.get(json);
-      if (id === undefined) {
+    let e = frozen ? this.byValue.get(value as object) : undefined;
+    if (e === undefined || e.retired) {
+      e = this.byJson.get(json);
+      if (e === undefined) {
+        const kind = KIND_OF_FIELD[field]!;
         if (kind === "endpoint" ? json.length > MAX_FRAGMENT_LENGTH : json.length > MAX_SHARED_FRAGMENT_LENGTH || this.shared >= MAX_SHARED_FRAGMENTS) return json;
-        id = this.nextId++;
+        const id = this.nextId++;
         if (kind !== "endpoint") this.shared++;
-        this.idByJson.set(json, id);
-        this.jsonById.set(id, json);
+        else this.endpointsAdded++;
+        e = this.adopt(id, kind === "endpoint", json);
         const labels = kind === "endpoint" ? joinList((value as Endpoint).labels, MAX_LABELS_TEXT) : null;
         this.fresh.push([id, kind, json, labels]);
       }
-      if (frozen) this.idByValue.set(value as object, id);
+      if (frozen) this.byValue.set(value as object, e);
     }
-    if (field === "source") this.srcEp = id;
-    else if (field === "destination") this.dstEp = id;
-    return (this.refs[id] ??= MARK + id.toString(36) + MARK);
+    // a plain store, and only when the epoch changed: this runs for every shared part of every record
+    if (e.epoch !== this.epoch) e.epoch = this.epoch;
+    if (field === "source") this.srcEp = e.id;
+    else if (field === "destination") this.dstEp = e.id;
+    return e.ref;
   };
+
+  /**
+   * Whether enough endpoints were added since the last collect() that one is worth running: at least
+   * minCollect, and half as many as the last epoch used (a large set of live endpoints is not dropped
+   * and re-added over and over). Memory then holds about 1.5 epochs' endpoints; half rather than all,
+   * because a collect() runs a whole batch late, and "as many as last time" grew by a batch each time.
+   */
+  collectDue(): boolean {
+    return this.endpointsAdded >= Math.max(this.minCollect, this.endpointsKept >>> 1);
+  }
+
+  /**
+   * Drops from memory the endpoint fragments not used since the previous call (and not in `keep`: the
+   * ids of rows and fragments not yet committed), and starts a new epoch. Returns the dropped ids:
+   * they are never handed out again (an endpoint seen again gets a new id), so once the rows already
+   * stored that use them are gone, nothing can refer to them and the database may delete them.
+   */
+  collect(keep: ReadonlySet<number> = new Set()): number[] {
+    const dropped: number[] = [];
+    let used = 0;
+    for (const e of this.byId.values()) {
+      if (!e.endpoint) continue;
+      if (e.epoch === this.epoch) used++;
+      if (e.epoch === this.epoch || keep.has(e.id)) continue;
+      e.retired = true;
+      this.byId.delete(e.id);
+      if (this.byJson.get(e.json) === e) this.byJson.delete(e.json);
+      // a frozen value of the datapath may still point at the entry (byValue): let the text go
+      e.json = "";
+      e.bytes = undefined;
+      dropped.push(e.id);
+    }
+    this.endpoints -= dropped.length;
+    // the next one is due relative to what this epoch used (ids kept only because rows not yet
+    // committed use them do not count: under steady churn they would raise it every time)
+    this.endpointsKept = used;
+    this.endpointsAdded = 0;
+    this.epoch++;
+    return dropped;
+  }
+
+  /** the endpoint fragment ids in memory (the ones that may still be handed out) */
+  liveEndpointIds(): number[] {
+    const out: number[] = [];
+    for (const e of this.byId.values()) if (e.endpoint) out.push(e.id);
+    return out;
+  }
+
+  /** endpoint fragments in memory */
+  endpointCount(): number {
+    return this.endpoints;
+  }
 
   /** The record's stored body, and the fragment ids of its endpoints (null when it has none). */
   encode(env: FlowEnvelope): { body: string; srcEp: number | null; dstEp: number | null } {
@@ -123,14 +236,24 @@ export class FragmentRegistry {
     return out;
   }
 
-  /** the text of fragment `id`, from memory or (for one another process added) from the database */
+  /**
+   * the text of fragment `id`: from memory, or (a collected endpoint that stored rows still use) from
+   * the database, kept in a small cache. Readers on other connections (scan readers) use this too: a
+   * fragment is deleted only well after the last row using it (writer-worker.ts), so a row they read
+   * still finds its fragments here.
+   */
   private text(id: number): string {
-    let s = this.jsonById.get(id);
+    const e = this.byId.get(id);
+    if (e !== undefined) return e.json;
+    let s = this.coldText.get(id);
     if (s === undefined) {
-      const row = this.db.prepare("SELECT json FROM fragments WHERE id = ?").get(id) as { json: string } | undefined;
+      const row = this.selectJson.get(id) as { json: string } | undefined;
       // A dangling reference would mean a damaged database; print a valid JSON null rather than garbage.
       s = row?.json ?? "null";
-      if (row) this.jsonById.set(id, s);
+      if (row) {
+        if (this.coldText.size >= COLD_MAX) this.coldText.clear();
+        this.coldText.set(id, s);
+      }
     }
     return s;
   }
@@ -146,8 +269,15 @@ export class FragmentRegistry {
 
   /** fragment `id` as UTF-8 bytes, made once: the stream copies them into every record that uses it */
   private bytes(id: number): Buffer {
-    let b = this.bytesById[id];
-    if (b === undefined) this.bytesById[id] = b = Buffer.from(this.text(id));
+    const e = this.byId.get(id);
+    if (e !== undefined) return (e.bytes ??= Buffer.from(e.json));
+    let b = this.coldBytes.get(id);
+    if (b === undefined) {
+      b = Buffer.from(this.text(id));
+      if (!this.coldText.has(id)) return b;
+      if (this.coldBytes.size >= COLD_MAX) this.coldBytes.clear();
+      this.coldBytes.set(id, b);
+    }
     return b;
   }
 
@@ -196,7 +326,8 @@ export class FragmentRegistry {
     this.refEnd = end;
   }
 
+  /** fragments in memory */
   size(): number {
-    return this.jsonById.size;
+    return this.byId.size;
   }
 }

@@ -3,9 +3,15 @@
 // connection: the main thread (datapath, stream, API) never waits for SQLite's write lock, and on a
 // 2-core machine the two run side by side. Progress is published in shared memory so the main thread
 // can wait for "everything sent so far is committed" without a round trip through its event loop.
+//
+// It also deletes endpoint fragments (fragments.ts) nothing uses any more. It counts, per endpoint
+// fragment, the stored rows using it (src_ep, dst_ep: the only columns that refer to endpoints): counted
+// once at start, then up on each insert and down on each retention delete. The main thread hands over
+// the ids it dropped from memory (WriterCollect); such an id is never used by a new row, so once its
+// count is zero it stays zero, and after a grace period (see RetentionPolicy) its fragment is deleted.
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import Database from "better-sqlite3";
-import { INSERT_ROW_SQL } from "./row";
+import { INSERT_ROW_SQL, ROW_COLUMNS } from "./row";
 import { INSERT_FRAGMENT_SQL, type FragmentRow } from "./fragments";
 import { Retention, type RetentionPolicy } from "./retention";
 
@@ -17,16 +23,23 @@ export interface WriterWorkerData {
   /** where batch results go (the main thread can drain it synchronously) */
   replies: MessagePort;
   retention: RetentionPolicy;
+  /** the endpoint fragments the main thread holds in memory at start; every other one stored is collectable */
+  liveEndpoints: number[];
 }
 
 /** rows as column values in ROW_COLUMNS order, and the fragments they are the first to use */
 export type WriterRequest = { seq: number; rows: unknown[][]; fragments: FragmentRow[] };
 /** `stored`: rows in the table after this batch and the retention that followed it */
-export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; error?: string };
+export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; error?: string; fragmentsDeleted?: number };
+/**
+ * endpoint fragment ids the main thread dropped from memory, to delete once no stored row uses them;
+ * `lastId`: the newest flow encoded when they were dropped, `at`: when (ms since the epoch)
+ */
+export type WriterCollect = { seq: number; collect: number[]; lastId: number; at: number };
 /** the table's row count as the writer thread knows it, before any batch */
 export type WriterHello = { stored: number };
 
-const { dbPath, progress, replies, retention: policy } = workerData as WriterWorkerData;
+const { dbPath, progress, replies, retention: policy, liveEndpoints } = workerData as WriterWorkerData;
 const done = new Int32Array(progress);
 const db = new Database(dbPath);
 db.pragma("journal_mode = WAL");
@@ -36,15 +49,120 @@ db.pragma("busy_timeout = 5000");
 // Index pages for a few hundred thousand recent rows stay cached: measured ~1.4x faster inserts than 64 MB.
 db.pragma("cache_size = -131072");
 
+const ID = ROW_COLUMNS.indexOf("id");
+const SRC_EP = ROW_COLUMNS.indexOf("src_ep");
+const DST_EP = ROW_COLUMNS.indexOf("dst_ep");
+const graceFlows = policy.fragmentGraceFlows ?? 20_480;
+const graceMs = policy.fragmentGraceMs ?? 60_000;
+
+/** stored rows using each endpoint fragment (ids no row uses are absent) */
+const uses = new Map<number, number>();
+/** collected ids that stored rows still use: their fragment goes when the last of those rows does */
+const collected = new Set<number>();
+/** collections waiting for their grace (in the order they came, so oldest first) */
+const waiting: { ids: number[]; lastId: number; at: number }[] = [];
+/** collected ids no row uses, and since when (in time order): deleted once graceMs have passed */
+let unused: number[] = [];
+let unusedSince: number[] = [];
+/** newest flow id stored (ids only grow) */
+let newestId = 0;
+
+function use(id: number | null): void {
+  if (id !== null) uses.set(id, (uses.get(id) ?? 0) + 1);
+}
+
+function release(id: number | null): void {
+  if (id === null) return;
+  const n = uses.get(id);
+  if (n === undefined) return;
+  if (n > 1) uses.set(id, n - 1);
+  else {
+    uses.delete(id);
+    if (collected.delete(id)) {
+      unused.push(id);
+      unusedSince.push(Date.now());
+    }
+  }
+}
+
+const deleteFragment = db.prepare("DELETE FROM fragments WHERE id = ?");
+/** one short transaction per part */
+const deleteFragmentsPart = db.transaction((ids: number[]) => {
+  let n = 0;
+  // a collected id's count cannot grow again; checked all the same
+  for (const id of ids) if (!uses.has(id)) n += deleteFragment.run(id).changes;
+  return n;
+});
+let fragmentsDeleted = 0;
+
+function deleteFragments(ids: number[]): void {
+  for (let i = 0; i < ids.length; i += 500) {
+    try {
+      fragmentsDeleted += deleteFragmentsPart(ids.slice(i, i + 500));
+    } catch (err) {
+      // e.g. SQLITE_BUSY: try those again on a later sweep
+      console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
+      const now = Date.now();
+      for (const id of ids.slice(i)) {
+        unused.push(id);
+        unusedSince.push(now);
+      }
+      return;
+    }
+  }
+}
+
+/** Moves collections past their grace on, and deletes the fragments that have been unused long enough. */
+function sweep(now = Date.now()): void {
+  while (waiting.length && newestId - waiting[0]!.lastId >= graceFlows && now - waiting[0]!.at >= graceMs) {
+    for (const id of waiting.shift()!.ids) {
+      if (uses.has(id)) collected.add(id);
+      else {
+        // its last row may have been deleted just now: a reader may hold that row still
+        unused.push(id);
+        unusedSince.push(now);
+      }
+    }
+  }
+  let n = 0;
+  while (n < unused.length && unusedSince[n]! <= now - graceMs) n++;
+  if (n === 0) return;
+  const ids = unused.slice(0, n);
+  unused = unused.slice(n);
+  unusedSince = unusedSince.slice(n);
+  deleteFragments(ids);
+}
+
+/** rows of the current batch that were inserted (not ignored): counted once the transaction commits */
+let added: unknown[][] = [];
 const insert = db.prepare(INSERT_ROW_SQL);
 const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
 const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) => {
   // in the same transaction as the rows: a committed row never refers to a missing fragment
   for (const f of fragments) insertFragment.run(f);
-  let inserted = 0;
-  for (const r of rows) inserted += insert.run(r).changes;
-  return inserted;
+  added = [];
+  for (const r of rows) if (insert.run(r).changes) added.push(r);
+  return added.length;
 });
+
+// Count the rows using each endpoint fragment; the stored endpoints the main thread did not load are
+// out of its memory for good: delete those no row uses (none of this process's lines was made of
+// them), and collect the others.
+{
+  for (const [s, d] of db.prepare("SELECT src_ep, dst_ep FROM flows").raw().iterate() as IterableIterator<[number | null, number | null]>) {
+    use(s);
+    use(d);
+  }
+  newestId = (db.prepare("SELECT MAX(id) AS id FROM flows").get() as { id: number | null }).id ?? 0;
+  const live = new Set(liveEndpoints);
+  const orphans: number[] = [];
+  for (const [id] of db.prepare("SELECT id FROM fragments WHERE kind = 'endpoint'").raw().iterate() as IterableIterator<[number]>) {
+    if (live.has(id)) continue;
+    if (uses.has(id)) collected.add(id);
+    else orphans.push(id);
+  }
+  deleteFragments(orphans);
+}
 
 const retention = new Retention(db, policy);
 let stored = retention.count();
@@ -54,34 +172,65 @@ replies.postMessage({ stored } satisfies WriterHello);
 function applyRetention(): number {
   let deleted = 0;
   for (;;) {
-    const n = retention.step(stored);
+    const n = retention.step(stored, Date.now(), (s, d) => {
+      release(s);
+      release(d);
+    });
     stored -= n;
     deleted += n;
     if (n === 0) return deleted;
   }
 }
 
+// Fragments wait out their grace even when nothing is ingested.
+setInterval(() => {
+  if (waiting.length === 0 && unused.length === 0) return;
+  try {
+    sweep();
+  } catch (err) {
+    console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
+  }
+}, 1000).unref();
+
 // Age limits apply even when nothing is ingested.
 if (policy.maxAgeMs !== undefined) {
   setInterval(() => {
     try {
       const deleted = applyRetention();
-      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored } satisfies WriterReply);
+      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored, fragmentsDeleted } satisfies WriterReply);
     } catch (err) {
       console.error(`flow store: retention failed: ${(err as Error).message}`);
     }
   }, 1000).unref();
 }
 
-parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
+parentPort!.on("message", (msg: WriterRequest | WriterCollect | { close: true }) => {
   if ("close" in msg) {
     db.close();
     parentPort!.postMessage({ closed: true });
     return;
   }
   let reply: WriterReply;
+  if ("collect" in msg) {
+    waiting.push({ ids: msg.collect, lastId: msg.lastId, at: msg.at });
+    try {
+      sweep();
+    } catch (err) {
+      console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
+    }
+    replies.postMessage({ seq: msg.seq, inserted: 0, deleted: 0, stored, fragmentsDeleted } satisfies WriterReply);
+    Atomics.store(done, 0, msg.seq);
+    Atomics.notify(done, 0);
+    return;
+  }
   try {
     const inserted = insertMany(msg.rows, msg.fragments);
+    for (const r of added) {
+      use(r[SRC_EP] as number | null);
+      use(r[DST_EP] as number | null);
+      if ((r[ID] as number) > newestId) newestId = r[ID] as number;
+    }
+    added = [];
     stored += inserted;
     let deleted = 0;
     try {
@@ -90,7 +239,12 @@ parentPort!.on("message", (msg: WriterRequest | { close: true }) => {
       // the rows are committed; retention tries again after the next batch
       console.error(`flow store: retention failed: ${(err as Error).message}`);
     }
-    reply = { seq: msg.seq, inserted, deleted, stored };
+    try {
+      sweep();
+    } catch (err) {
+      console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
+    }
+    reply = { seq: msg.seq, inserted, deleted, stored, fragmentsDeleted };
   } catch (err) {
     reply = { seq: msg.seq, inserted: 0, deleted: 0, stored, error: (err as Error).message };
   }
