@@ -35,17 +35,14 @@ interface PortRange {
 
 /**
  * The port ranges a port selector stands for. A named port resolves on ingress against this endpoint's
- * containers, and on egress against the pods of the selected peers (`peers`; every pod when omitted or
- * "ANY"). A name those pods declare with different numbers for one protocol resolves to nothing, as
- * Cilium's GetNamedPort fails with ErrDuplicateNamedPorts and no entry is added.
+ * containers, and on egress against the named ports of every pod in the cluster, whatever peers the
+ * rule selects (Cilium 1.17's Endpoint.GetNamedPort; per-peer resolution came later, cilium#44429). A
+ * name declared with different numbers for one protocol resolves to nothing: GetNamedPort fails with
+ * ErrDuplicateNamedPorts and no entry is added.
  */
-export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Cluster, peers?: readonly number[] | "ANY"): PortRange[] {
+export function resolvePorts(sel: PortSel, dir: Direction, ep: Pod, cluster: Cluster): PortRange[] {
   if (typeof sel.port === "string") {
-    let named = dir === "ingress" ? ep.ports.filter((p) => p.name === sel.port) : cluster.namedPorts(sel.port);
-    if (dir === "egress" && peers !== undefined && peers !== "ANY") {
-      const ids = new Set(peers);
-      named = cluster.pods.filter((p) => ids.has(p.identity.id)).flatMap((p) => p.ports.filter((x) => x.name === sel.port));
-    }
+    const named = dir === "ingress" ? ep.ports.filter((p) => p.name === sel.port) : cluster.namedPorts(sel.port);
     const out: PortRange[] = [];
     const conflicting = new Set<number>();
     for (const np of named) {
@@ -137,7 +134,7 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
     for (const portRule of pr.toPorts) {
       const grant: L7Grant | null = portRule.l7 && !pr.deny && !visibilityOnly ? { rules: portRule.l7.rules, policy: rule.policy.hubble, rulePath: portRule.l7.path } : null;
       for (const sel of portRule.ports) {
-        for (const range of resolvePorts(sel, dir, ep, cluster, ids)) {
+        for (const range of resolvePorts(sel, dir, ep, cluster)) {
           // the proxies speak TCP and UDP: an SCTP port of an ANY rule is allowed, never redirected
           if (portRule.l7 && !pr.deny && range.proto !== PROTO_SCTP && !m.l7Ports.some((p) => p.proto === range.proto && p.lo === range.lo && p.hi === range.hi)) {
             m.l7Ports.push({ proto: range.proto, lo: range.lo, hi: range.hi, kind: portRule.l7.kind });

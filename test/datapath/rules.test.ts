@@ -128,17 +128,21 @@ test("world-ipv4 selects nothing in a single-stack cluster (outside addresses ar
   assert.equal(trace(world, { from: "default/client", toIP: "8.8.8.8", port: 443 }).verdict, "FORWARDED");
 });
 
-test("an egress named port resolves against the selected peers' pods; one declared with two numbers resolves to nothing", () => {
+test("an egress named port resolves against every pod's named ports (Cilium 1.17), whatever peers the rule selects", () => {
   const scn = SCN.replace("workloads:", `workloads:
   - { name: alt, namespace: other, labels: { app: alt }, node: node-2, ports: [{ name: http, port: 9090, app: http }]}`);
-  // web declares http=8080, alt declares http=9090
+  // web declares http=8080, alt declares http=9090: the name is ambiguous in the cluster, so no entry,
+  // even for a rule that selects web alone
   const toWeb = makeDatapath(scn, { "p.yaml": clientEgress("  egress:\n  - toEndpoints: [{ matchLabels: { app: web } }]\n    toPorts: [{ ports: [{ port: http }] }]") });
-  assert.equal(trace(toWeb, { from: "default/client", to: "default/web", port: 8080 }).verdict, "FORWARDED", "only web is selected: http is 8080");
-  const anyone = makeDatapath(scn, { "p.yaml": clientEgress("  egress:\n  - toPorts: [{ ports: [{ port: http }] }]") });
-  const r = trace(anyone, { from: "default/client", to: "default/web", port: 8080 });
-  assert.equal(r.drop_reason_desc, "POLICY_DENIED", "every pod is a peer: http is 8080 and 9090, so no entry");
+  const r = trace(toWeb, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(r.drop_reason_desc, "POLICY_DENIED");
   assert.ok(r.explanation.some((l) => /declared as 8080\/TCP, 9090\/TCP by different pods/.test(l)), r.explanation.join("\n"));
+  const anyone = makeDatapath(scn, { "p.yaml": clientEgress("  egress:\n  - toPorts: [{ ports: [{ port: http }] }]") });
   assert.equal(trace(anyone, { from: "default/client", to: "other/alt", port: 9090 }).drop_reason_desc, "POLICY_DENIED");
+  // a name only web declares is 8080 for every peer, also one that does not declare it
+  const unique = makeDatapath(SCN, { "p.yaml": clientEgress("  egress:\n  - toEndpoints: [{ matchLabels: { env: dev } }]\n    toPorts: [{ ports: [{ port: http }] }]") });
+  assert.equal(trace(unique, { from: "default/client", to: "default/tagged", port: 8080 }).verdict, "FORWARDED");
+  assert.equal(trace(unique, { from: "default/client", to: "default/tagged", port: 9090 }).verdict, "DROPPED");
 });
 
 test("protocol ANY (or none) covers TCP, UDP and SCTP", () => {
