@@ -175,7 +175,11 @@ interface Step {
   ipFwd: NonNullable<Flow["IP"]>;
   l4Fwd: Layer4;
   summaryFwd: string;
+  /** the source as the destination's node sees it (and the destination as the source's node does) */
   srcE: Endpoint;
+  /** the source as its own node sees it, and the destination likewise: they differ for node addresses */
+  srcSelfE: Endpoint;
+  dstSelfE: Endpoint;
   dstE: Endpoint;
   dstNames: string[];
   destService: Service | undefined;
@@ -780,6 +784,10 @@ export class Datapath {
 
     const srcE = this.endpointOf(src, srcIdent);
     const dstE = this.endpointOf(via, dstIdent);
+    // A node address is the host on that node and remote-node elsewhere: records taken on the source's
+    // node see the source as that node does, records on the destination's node the destination likewise.
+    const srcSelfE = srcEp ? srcE : this.endpointOf(src, reg.get(this.engine.ipcache.lookup(src.ipNum, srcNode))!);
+    const dstSelfE = dstEp ? dstE : this.endpointOf(via, reg.get(this.engine.ipcache.lookup(via.ipNum, dstNode))!);
     const destService: Service | undefined = svc ? this.serviceOf(svc) : undefined;
     const dstNames = srcEp ? this.engine.fqdn.namesForIp(via.ip, srcEp.endpointId) : NO_NAMES;
     // the parts of the request's records that every record shares
@@ -794,7 +802,7 @@ export class Datapath {
     const result: TraceResult = { request, verdict: "FORWARDED", explanation: explanation ?? [], flows };
     const st: Step = {
       req, clock, result, explanation, flows, pkt, protoIdx, key, bytes, port, authority, ipFwd, l4Fwd, summaryFwd,
-      srcE, dstE, dstNames, destService, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
+      srcE, dstE, srcSelfE, dstSelfE, dstNames, destService, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
     };
     this.lastDnsIps = [];
 
@@ -871,7 +879,10 @@ export class Datapath {
 
   /** one side (egress at the source, ingress at the destination); false: the request stops here */
   private runSide(st: Step, dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string, peerNode: string | undefined): boolean {
-    const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, srcE, dstE, dstNames, destService, req, srcEp } = st;
+    const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, dstNames, destService, req, srcEp } = st;
+    // this side's records are taken on its node: its own endpoint as that node sees itself
+    const srcE = dir === "egress" ? st.srcSelfE : st.srcE;
+    const dstE = dir === "ingress" ? st.dstSelfE : st.dstE;
     // the auth map's remote_node_id: 0 for a peer on this node (or outside every node)
     const remoteNode = peerNode === undefined || peerNode === ep.node ? 0 : this.nodeIds.get(peerNode) ?? 0;
     const d = this.decide(ep, dir, peer, peerIp, st.protoIdx, st.key, st.bytes, clock.ms, remoteNode);

@@ -252,3 +252,29 @@ test("a pod's packet to its own node is handed to the host endpoint (TO_HOST, it
   assert.equal(toStack.destination?.identity, 6);
   assert.equal(toStack.destination?.ID, undefined);
 });
+
+test("records taken on a node see that node's own address as the host, the other node's as remote-node", () => {
+  const egress = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: { name: node-egress }
+spec:
+  nodeSelector: { matchLabels: { node-access: ssh } }
+  egress:
+  - toEntities: [remote-node]
+`;
+  const dp = datapath([DEMO, egress]);
+  // node-2 → node-1:22: the ingress verdict on node-1 names node-1 as the host (its host endpoint)
+  const ingress = verdictEvents(trace(dp, { from: { ip: "192.168.1.11" }, toIP: "192.168.1.10", port: 22, protocol: "TCP" }));
+  assert.equal(ingress.length, 1);
+  assert.match(ingress[0]!.node_name ?? "", /node-1$/);
+  assert.equal(ingress[0]!.source?.identity, 6, "the peer node is remote-node");
+  assert.equal(ingress[0]!.destination?.identity, 1, "node-1's own address is the host on node-1");
+  assert.deepEqual(ingress[0]!.destination?.labels, ["reserved:host"]);
+  assert.ok(ingress[0]!.destination?.ID, "with the host endpoint's ID");
+  // node-1 → node-2: the egress verdict on node-1 likewise names its own source as the host
+  const out = verdictEvents(trace(dp, { from: { ip: "192.168.1.10" }, toIP: "192.168.1.11", port: 10250, protocol: "TCP" }));
+  assert.equal(out.length, 1);
+  assert.equal(out[0]!.traffic_direction, "EGRESS");
+  assert.equal(out[0]!.source?.identity, 1);
+  assert.equal(out[0]!.destination?.identity, 6);
+});
