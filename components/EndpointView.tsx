@@ -113,7 +113,7 @@ export function EndpointView() {
               <option value="">choose…</option>
               {(list.data?.endpoints ?? []).map((e) => (
                 <option key={e.id} value={String(e.id)}>
-                  {e.id} {e.namespace}/{e.pod}
+                  {e.id} {e.namespace ? `${e.namespace}/` : ""}{e.pod}
                 </option>
               ))}
             </select>
@@ -134,7 +134,7 @@ export function EndpointView() {
         {ep ? (
           <section style={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 8, padding: 12, marginBottom: 16 }}>
             <h2 style={{ margin: "0 0 6px" }} data-testid="endpoint-title">
-              {ep.namespace}/{ep.pod} <span className="muted small">endpoint {ep.id} · {ep.ips.join(", ")} · node {ep.node} · policy revision {map.data!.revision}</span>
+              {ep.namespace ? `${ep.namespace}/` : ""}{ep.pod} <span className="muted small">endpoint {ep.id} · {ep.ips.join(", ")} · node {ep.node} · policy revision {map.data!.revision}</span>
             </h2>
             <div>
               identity <strong style={mono} data-testid="endpoint-identity">{ep.identity}</strong>{" "}

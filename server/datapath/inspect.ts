@@ -44,7 +44,8 @@ function summary(dp: Datapath, ep: Pod): EndpointSummary {
     workload: ep.workload,
     node: ep.node,
     identity: ep.identity.id,
-    labels: ep.identity.labels,
+    // the host endpoint carries its node's labels beside reserved:host (host policies select by them)
+    labels: ep.hostEndpoint ? ep.hostEndpoint.labels : ep.identity.labels,
     ips: [ep.ip],
     ingress: enforcement(dp, ep, c.ingress),
     egress: enforcement(dp, ep, c.egress),
@@ -52,7 +53,8 @@ function summary(dp: Datapath, ep: Pod): EndpointSummary {
 }
 
 export function endpointsView(dp: Datapath): EndpointsResponse {
-  return { revision: dp.revision(), endpoints: dp.cluster.endpoints.map((ep) => summary(dp, ep)) };
+  // Like cilium-dbg endpoint list: the pods, and each node's host endpoint (reserved:host)
+  return { revision: dp.revision(), endpoints: [...dp.cluster.endpoints, ...dp.cluster.hostEndpoints].map((ep) => summary(dp, ep)) };
 }
 
 /** an endpoint by numeric id or "namespace/pod" */

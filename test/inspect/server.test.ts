@@ -39,7 +39,15 @@ async function cli(run: (argv: string[]) => Promise<number>, argv: string[]): Pr
 test("GET /api/endpoints lists every endpoint with enforcement and the policy that turned it on", async () => {
   const { status, body } = await getJson<EndpointsResponse>(`${server.url}/api/endpoints`);
   assert.equal(status, 200);
-  assert.equal(body.endpoints.length, dp().cluster.endpoints.length);
+  // the pods, and each node's host endpoint, as cilium-dbg endpoint list shows them
+  assert.equal(body.endpoints.length, dp().cluster.endpoints.length + dp().cluster.nodes.length);
+  const hosts = body.endpoints.filter((e) => e.identity === 1);
+  assert.equal(hosts.length, dp().cluster.nodes.length);
+  for (const h of hosts) {
+    assert.ok(h.labels.includes("reserved:host"));
+    assert.match(h.pod, /^host:/);
+    assert.equal(h.ingress.enforcement, "off", "no host policy here");
+  }
   const ds = body.endpoints.filter((e) => e.workload === "deathstar");
   assert.equal(ds.length, 2);
   for (const e of ds) {
