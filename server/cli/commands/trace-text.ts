@@ -15,8 +15,8 @@ function endpointText(e: unknown): string {
   return `${who}${o.identity !== undefined ? ` identity ${o.identity}` : ""}`;
 }
 
-function sideText(s: SideResult | undefined): string {
-  if (!s) return "not a Cilium endpoint: not checked";
+function sideText(s: SideResult | undefined, unreached = false): string {
+  if (!s) return unreached ? "not reached: the packet was dropped at egress" : "not a Cilium endpoint (or a host no host policy selects): not checked";
   if (!s.enforced && s.match_type === "none" && s.verdict === "FORWARDED") return "not enforced (no policy selecting it has rules for this direction): allowed";
   const parts = [s.verdict, s.match_type !== "none" ? `match ${s.match_type}` : ""].filter(Boolean);
   if (s.denied_by.length) parts.push(`denied by ${s.denied_by.map(policyText).join(", ")}`);
@@ -58,7 +58,8 @@ export function formatTraceText(r: TraceResult, index?: number): string {
   const conn = req.connection ?? req;
   const dst = conn.destination;
   const via = [
-    dst?.port !== undefined ? `port ${dst.port}` : "",
+    // ICMP has no port (the request's port is 0)
+    dst?.port ? `port ${dst.port}` : "",
     dst?.service ? `via service ${dst.service}` : "",
     req.toFQDN ? `resolved ${req.toFQDN}${req.resolved_ip ? ` to ${req.resolved_ip}` : ""}` : "",
     l7Text(req),
@@ -67,7 +68,7 @@ export function formatTraceText(r: TraceResult, index?: number): string {
   lines.push(`${index !== undefined ? `#${index} ` : ""}${endpointText(conn.source ?? req.source)} → ${endpointText(dst)}${via.length ? `  (${via.join(", ")})` : ""}`);
   lines.push(`  verdict  ${outcomeText(r)}`);
   lines.push(`  egress   ${sideText(r.egress)}`);
-  lines.push(`  ingress  ${sideText(r.ingress)}`);
+  lines.push(`  ingress  ${sideText(r.ingress, r.egress?.verdict === "DROPPED")}`);
   if (r.explanation.length) {
     lines.push("  steps");
     r.explanation.forEach((s, i) => lines.push(`    ${String(i + 1).padStart(2)}. ${s}`));
