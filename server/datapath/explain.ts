@@ -8,7 +8,7 @@ import { describeRequirement, firstMismatch, isNamespaceKey } from "./selector";
 import type { SelectorCache } from "./selector-cache";
 import { PROTO_ICMP, PROTO_NAMES, type MatchType, type PolicyMapDir, type MapEntry } from "./policy-map";
 import { resolvePorts, type Direction } from "./compiler";
-import type { Peer, PeerRule, Rule } from "./policy/types";
+import type { Peer, PeerRule, Rule, Selector } from "./policy/types";
 import { POLICY_MATCH_TYPE_NAMES } from "../../lib/flow/enums";
 
 export function policyName(r: Rule): string {
@@ -35,13 +35,18 @@ export function matchTypeName(m: MatchType): string {
   return POLICY_MATCH_TYPE_NAMES[m];
 }
 
-function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", fqdnHint: string): string | null {
+/** `requires`: the fromRequires/toRequires selectors every selector peer of this direction must also meet */
+function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", fqdnHint: string, requires: { sel: Selector; key: string }[] = []): string | null {
   if (ids === "ANY" || ids.includes(ident.id)) return null;
   switch (peer.kind) {
     case "selector": {
       if (ident.kind !== "pod") return `${peer.path} selects pods (${peer.sel.text}) but the peer is ${ident.labels.join(", ")}`;
       const miss = firstMismatch(peer.sel, ident.index);
-      if (!miss) return `${peer.path} (${peer.sel.text}) does not select the peer`;
+      if (!miss) {
+        const unmet = requires.find((r) => firstMismatch(r.sel, ident.index));
+        if (unmet) return `${peer.path} (${peer.sel.text}) selects the peer, but it does not meet ${unmet.key} ${unmet.sel.text} (${describeRequirement(firstMismatch(unmet.sel, ident.index)!)}), which every rule of this direction requires`;
+        return `${peer.path} (${peer.sel.text}) does not select the peer`;
+      }
       if (isNamespaceKey(miss)) {
         const ns = ident.index.get("io.kubernetes.pod.namespace")?.[0]?.value ?? "?";
         return `wrong namespace: ${peer.path} needs ${describeRequirement(miss)} but the peer is in namespace ${ns}`;
@@ -116,9 +121,11 @@ export function nearestMiss(
       else if (pr.peers !== "all") {
         const reasons: string[] = [];
         let ok = false;
+        const requires = m.rules.flatMap((r) => r.requires[dir]);
+        const requiresKey = dir === "ingress" ? "fromRequires" : "toRequires";
         for (const p of pr.peers) {
-          const ids = selectors.resolve(p, ep.endpointId, ep.node, p.kind === "selector" ? m.rules.flatMap((r) => r.requires[dir]) : []);
-          const why = peerReason(p, peer, peerIp, ids, fqdnHint);
+          const ids = selectors.resolve(p, ep.endpointId, ep.node, p.kind === "selector" ? requires : []);
+          const why = peerReason(p, peer, peerIp, ids, fqdnHint, requires.map((sel) => ({ sel, key: requiresKey })));
           if (!why) ok = true;
           else reasons.push(why);
         }

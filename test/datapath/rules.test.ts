@@ -89,7 +89,9 @@ test("fromRequires narrows the allow peers of every rule selecting the endpoint,
     toPorts: [{ ports: [{ port: "9090", protocol: TCP }] }]`),
   });
   // app=client alone no longer suffices: the requirement env=dev is ANDed into the allow
-  assert.equal(trace(dp, { from: "default/client", to: "default/web", port: 8080 }).drop_reason_desc, "POLICY_DENIED");
+  const unmet = trace(dp, { from: "default/client", to: "default/web", port: 8080 });
+  assert.equal(unmet.drop_reason_desc, "POLICY_DENIED");
+  assert.match(unmet.explanation.join("\n"), /selects the peer, but it does not meet fromRequires .*env.*dev/, "the explanation names the unmet requirement");
   assert.equal(trace(dp, { from: "default/tagged", to: "default/web", port: 8080 }).verdict, "FORWARDED");
   // the deny keeps its own selector: it still matches the client that lacks env=dev
   const denied = trace(dp, { from: "default/client", to: "default/web", port: 9090 });
