@@ -15,6 +15,9 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Flow } from "../../lib/flow/types";
 import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from "../../lib/stream-protocol";
+
+/** frames ws reads at all: far above any valid message, small enough to hold in memory */
+const HARD_FRAME_LIMIT = 1024 * 1024;
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
@@ -168,7 +171,9 @@ export class StreamServer {
     };
     this.ring = new RingBuffer(this.opts.ringCapacity);
     this.history = new HistoryReader(store);
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_MESSAGE_BYTES });
+    // The frame limit ws enforces itself closes with 1009 and no reason; below it, a message over the
+    // protocol's limit is closed here with one that says why.
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
     this.wss.on("connection", (ws) => this.onConnection(ws));
     bus.subscribe((batch) => this.onFlows(batch));
     this.flushTimer = setInterval(() => this.flushAll(), this.opts.batchIntervalMs);
@@ -254,6 +259,12 @@ export class StreamServer {
   }
 
   private onMessage(client: Client, data: RawData, isBinary: boolean): void {
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : data instanceof ArrayBuffer ? data.byteLength : data.length;
+    if (size > MAX_CLIENT_MESSAGE_BYTES) {
+      client.ws.close(1009, `message of ${size} bytes is larger than the ${MAX_CLIENT_MESSAGE_BYTES}-byte limit`);
+      this.clients.delete(client);
+      return;
+    }
     if (isBinary) return this.reject(client, "binary messages are not supported; send JSON text");
     let msg: ClientMessage;
     try {
@@ -301,7 +312,8 @@ export class StreamServer {
     }
     let cursor = this.bus.lastId();
     if (msg.cursor !== undefined && msg.cursor !== null && msg.cursor !== "") {
-      const c = Number(msg.cursor);
+      // a flow id as the stream sends it (a string of digits) or a number; true or [5] are not ids
+      const c = typeof msg.cursor === "number" || (typeof msg.cursor === "string" && /^\d+$/.test(msg.cursor)) ? Number(msg.cursor) : NaN;
       if (!Number.isSafeInteger(c) || c < 0) return this.reject(client, `cursor must be a flow id (a non-negative integer), got ${JSON.stringify(msg.cursor)}`, "cursor");
       cursor = Math.min(c, this.bus.lastId());
     }

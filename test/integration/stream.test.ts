@@ -156,12 +156,16 @@ test("malformed messages get an error naming the problem; repeated abuse closes 
     c.ws.send(JSON.stringify({ type: "teleport" }));
     c.ws.send(JSON.stringify({ type: "subscribe", filter: "verdict=SOMETIMES" }));
     c.ws.send(JSON.stringify({ type: "subscribe", cursor: "abc" }));
-    await waitFor("four errors", () => c.messages.filter((m) => m.type === "error").length >= 4 || undefined);
+    c.ws.send(JSON.stringify({ type: "subscribe", cursor: true }));
+    c.ws.send(JSON.stringify({ type: "subscribe", cursor: [5] }));
+    await waitFor("six errors", () => c.messages.filter((m) => m.type === "error").length >= 6 || undefined);
     const errors = c.messages.filter((m) => m.type === "error") as Extract<ServerMessage, { type: "error" }>[];
     assert.match(errors[0]!.error, /not valid JSON/);
     assert.match(errors[1]!.error, /unknown message type "teleport"/);
     assert.equal(errors[2]!.field, "verdict");
     assert.equal(errors[3]!.field, "cursor");
+    assert.match(errors[4]!.error, /cursor must be a flow id .* got true/, "true is not read as 1");
+    assert.match(errors[5]!.error, /got \[5\]/);
     for (let i = 0; i < 10; i++) c.ws.send("garbage");
     await waitFor("closed for abuse", () => c.closed);
     assert.equal(c.closed!.code, 1008);
@@ -172,6 +176,7 @@ test("malformed messages get an error naming the problem; repeated abuse closes 
     big.ws.send("x".repeat(100_000));
     await waitFor("oversized closed", () => big.closed);
     assert.equal(big.closed!.code, 1009);
+    assert.match(big.closed!.reason, /message of 100000 bytes is larger than the 16384-byte limit/);
     const ok = await getJson(`${s.url}/api/status`);
     assert.equal(ok.status, 200);
   } finally {
