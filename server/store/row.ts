@@ -106,11 +106,13 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
   json = toHubbleJson(copy);
   if (json.length <= MAX_JSON) return copy;
   // Still too big: keep the record and say so, rather than lose the flow. Whatever field carried the
-  // bulk (an imported node name, IP or pod name of megabytes), every string and list is cut to size.
-  delete copy.flow.l7;
+  // bulk (an imported node name, IP or pod name of megabytes), every string and list is cut to size;
+  // the L7 part goes too only if that is still not enough.
   copy.flow = boundAll(copy.flow) as Flow;
   if (typeof copy.node_name === "string") copy.node_name = copy.node_name.slice(0, 256);
-  copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record truncated, ${json.length} bytes]`.slice(0, MAX_TEXT);
+  const note = ` [flowscope: record truncated, ${json.length} bytes]`;
+  copy.flow.Summary = `${(copy.flow.Summary ?? "").slice(0, MAX_TEXT - note.length)}${note}`;
+  if (toHubbleJson(copy).length > MAX_JSON) delete copy.flow.l7;
   return copy;
 }
 

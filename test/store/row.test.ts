@@ -41,6 +41,7 @@ test("a record too large to keep is cut to size whichever field carries the bulk
   huge.flow.node_name = "N".repeat(900_000);
   huge.flow.IP = { source: "1".repeat(100_000), destination: "<img src=x onerror=alert(1)>".repeat(2000) };
   huge.flow.uuid = "u".repeat(5000);
+  huge.flow.l7 = { type: "REQUEST", http: { method: "GET", url: "http://web/x", protocol: "HTTP/1.1" } };
   const values = flowToRow(1, huge, fragments);
   const body = fragments.expand(values[ROW_COLUMNS.indexOf("body")] as string);
   assert.ok(body.length <= MAX_JSON, `stored ${body.length} bytes`);
@@ -48,5 +49,6 @@ test("a record too large to keep is cut to size whichever field carries the bulk
   assert.match(stored.flow.Summary ?? "", /\[flowscope: record truncated, \d+ bytes\]/);
   assert.equal(stored.flow.IP?.source?.length, MAX_TEXT);
   assert.ok((stored.node_name ?? "").length <= 256);
+  assert.deepEqual((stored.flow as { l7?: unknown }).l7, huge.flow.l7, "the L7 part, small here, is kept");
   db.close();
 });
