@@ -149,9 +149,17 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
 // out of its memory for good: delete those no row uses (none of this process's lines was made of
 // them), and collect the others.
 {
-  for (const [s, d] of db.prepare("SELECT src_ep, dst_ep FROM flows").raw().iterate() as IterableIterator<[number | null, number | null]>) {
-    use(s);
-    use(d);
+  // Through a connection of its own with a small page cache: this reads every row once, and through the
+  // writer's connection it would fill that connection's 128 MB cache with pages ingest never needs.
+  const scan = new Database(dbPath, { readonly: true, fileMustExist: true });
+  scan.pragma("cache_size = -4096");
+  try {
+    for (const [s, d] of scan.prepare("SELECT src_ep, dst_ep FROM flows").raw().iterate() as IterableIterator<[number | null, number | null]>) {
+      use(s);
+      use(d);
+    }
+  } finally {
+    scan.close();
   }
   newestId = (db.prepare("SELECT MAX(id) AS id FROM flows").get() as { id: number | null }).id ?? 0;
   const live = new Set(liveEndpoints);
