@@ -20,6 +20,13 @@ export interface SimulatorOptions {
 /** flows per bus batch: large enough to spread per-batch costs, small enough to add no visible delay */
 const PUBLISH_CHUNK = 256;
 
+/** An RFC 3339 time with its fraction padded to nanoseconds, so that times compare as strings. */
+function timeKey(t: string | undefined): string {
+  if (!t) return "";
+  const m = /^(.*?)(?:\.(\d{1,9}))?Z$/.exec(t);
+  return m ? `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z` : t;
+}
+
 export class Simulator {
   readonly scenarioName: string;
   running = false;
@@ -109,8 +116,10 @@ export class Simulator {
     const when = new Date(now);
     const deadline = performance.now() + budgetMs;
     // Published in chunks rather than per request: every subscriber (store, each stream client,
-    // metrics) pays a fixed cost per batch, and a request makes only a handful of flows.
-    let pending: FlowEnvelope[] = [];
+    // metrics) pays a fixed cost per batch, and a request makes only a handful of flows. A tick's flows
+    // go out in time order, as a node's ring buffer holds them: a response is stamped its latency after
+    // its request, later than the next requests of the tick.
+    const pending: FlowEnvelope[] = [];
     let outOfTime = false;
     for (const [index, count] of due) {
       const entry = entries[index];
@@ -126,10 +135,6 @@ export class Simulator {
         try {
           const result = this.datapath.process(entry, when, { explain: false });
           for (const f of result.flows) pending.push(f);
-          if (pending.length >= PUBLISH_CHUNK) {
-            this.bus.publish(pending);
-            pending = [];
-          }
           sent++;
         } catch (err) {
           // One bad traffic entry must not stop the others; the error is visible in /api/status.
@@ -138,7 +143,11 @@ export class Simulator {
         }
       }
     }
-    if (pending.length) this.bus.publish(pending);
+    if (pending.length) {
+      const keyed = pending.map((f, i) => ({ f, i, t: timeKey(f.time ?? f.flow.time) }));
+      keyed.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.i - b.i));
+      for (let k = 0; k < keyed.length; k += PUBLISH_CHUNK) this.bus.publish(keyed.slice(k, k + PUBLISH_CHUNK).map((x) => x.f));
+    }
     this.outOfTime = outOfTime;
     this.requests += sent;
     return sent;

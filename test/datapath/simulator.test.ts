@@ -40,3 +40,22 @@ test("a backlog beyond one second is skipped and counted", () => {
   const later = sim.step(0);
   assert.ok(later >= 990 && later <= 1001, `the second's worth kept was sent, got ${later}`);
 });
+
+test("a tick's flows reach the bus in time order, responses after the requests that came before them", () => {
+  // the default scenario's HTTP and gRPC responses are stamped their latency after their requests
+  const dp = Datapath.fromScenarioFile("server/scenarios/default/scenario.yaml");
+  const bus = new FlowBus(0);
+  const times: string[] = [];
+  bus.subscribe((b) => {
+    for (const f of b) times.push(f.envelope.time ?? "");
+  });
+  const sim = new Simulator(dp, bus, { rate: 2000 });
+  const base = Date.UTC(2025, 0, 1, 12, 0, 0);
+  for (let t = 1; t <= 5; t++) sim.step(20, base + t * 20);
+  assert.ok(times.length > 200, `${times.length} flows`);
+  const ns = (s: string) => {
+    const m = /\.(\d{1,9})Z$/.exec(s);
+    return BigInt(Date.parse(s.replace(/\.\d+Z$/, "Z"))) * 1_000_000n + BigInt((m?.[1] ?? "").padEnd(9, "0"));
+  };
+  for (let i = 1; i < times.length; i++) assert.ok(ns(times[i - 1]!) <= ns(times[i]!), `flow ${i}: ${times[i - 1]} then ${times[i]}`);
+});

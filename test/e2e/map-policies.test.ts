@@ -113,8 +113,11 @@ test("the map draws the default scenario, and clicking an edge filters the table
     await page.goto(server.url + "/?pane=table");
     await until("DNS rows in the table", async () => withDns(await shownRows(page)).length > 0 || undefined, 30_000);
     await page.goto(server.url + "/?pane=split");
-    await page.locator('[data-testid="hide-kube-dns"]').check();
+    // a controlled checkbox: its state follows the URL, which the click changes (check() would read
+    // the state before the router has applied it)
+    await page.locator('[data-testid="hide-kube-dns"]').click();
     await page.waitForURL((u) => u.searchParams.get("hide") === "kube-dns");
+    await page.waitForFunction(() => (document.querySelector('[data-testid="hide-kube-dns"]') as HTMLInputElement | null)?.checked === true);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="flow-row"]').length > 0, undefined, { timeout: 30_000 });
     await new Promise((r) => setTimeout(r, 1500));
     assert.deepEqual(withDns(await shownRows(page)).map((r) => r.cells.join(" ")), [], "no coredns row once kube-dns is hidden");
