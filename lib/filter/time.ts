@@ -1,6 +1,9 @@
 // Time arguments: RFC 3339 (any fraction), a date, epoch milliseconds, or hubble's relative durations
 // (`30s`, `5m`, `1h30m`, `500ms`) meaning "that long before now".
 import { FilterError } from "./types";
+import { timestampMs } from "../flow/time";
+
+export { timestampMs };
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
@@ -10,26 +13,6 @@ export function parseDuration(s: string): number | null {
   let total = 0;
   for (const m of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
   return total;
-}
-
-const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(Z|[+-]\d{2}:?\d{2})?)?$/i;
-
-/** Epoch milliseconds (floored) of an RFC 3339 timestamp with any number of fraction digits, or NaN. */
-export function timestampMs(s: string | undefined): number {
-  if (!s) return NaN;
-  const m = RFC3339_RE.exec(s);
-  if (!m) return NaN;
-  const [, y, mo, d, h = "00", mi = "00", sec = "00", frac = "", zone] = m;
-  // Date.UTC rolls 2024-13-45T99:99 over into a later date: a field out of range is not a time
-  const day = new Date(Date.UTC(+y, +mo - 1, +d));
-  if (day.getUTCMonth() !== +mo - 1 || day.getUTCDate() !== +d || +h > 23 || +mi > 59 || +sec > 59) return NaN;
-  let ms = Date.UTC(+y, +mo - 1, +d, +h, +mi, +sec) + Math.floor(Number((frac + "000").slice(0, 3)));
-  if (zone && zone.toUpperCase() !== "Z") {
-    const z = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!;
-    const off = (Number(z[2]) * 60 + Number(z[3])) * 60_000;
-    ms -= z[1] === "+" ? off : -off;
-  }
-  return ms;
 }
 
 /** Resolves a since/until argument to epoch milliseconds; throws FilterError naming `field`. */

@@ -5,6 +5,7 @@
 // agent_event / debug_event lines are not flows and are counted as skipped.
 import { ENUMS, enumName, formatTimestamp, SCHEMA, type FieldSpec, type FieldType } from "./json";
 import type { Flow, FlowEnvelope } from "./types";
+import { timestampMs } from "./time";
 
 export interface ImportError {
   line: number;
@@ -79,7 +80,7 @@ function normValue(type: FieldType, v: unknown, path: string): unknown {
         if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
           throw new LineError(`${path}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
         }
-        if (!validTimestamp(v)) throw new LineError(`${path}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
+        if (Number.isNaN(timestampMs(v))) throw new LineError(`${path}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
         return formatTimestamp(v);
       }
       case "any":
@@ -112,17 +113,6 @@ function normValue(type: FieldType, v: unknown, path: string): unknown {
     return normMessage(item.msg, x as Record<string, unknown>, `${path}[${i}]`);
   });
   return out.length ? out : undefined;
-}
-
-/** Month, day, hour, minute, second and offset within their ranges (2024-02-30T25:61:61Z is not a time). */
-function validTimestamp(v: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?(?:Z|[+-](\d{2}):(\d{2}))$/i.exec(v);
-  if (!m) return false;
-  const [, y, mo, d, h, mi, s, oh, om] = m.map(Number);
-  const day = new Date(Date.UTC(y!, mo! - 1, d!));
-  if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo! - 1 || day.getUTCDate() !== d) return false;
-  if (h! > 23 || mi! > 59 || s! > 59) return false;
-  return oh === undefined || Number.isNaN(oh) || (oh <= 23 && om! <= 59);
 }
 
 function ENUM_NAMES(e: string): Record<number, string> {
