@@ -27,7 +27,8 @@ export interface FlowLine {
   wire(): Buffer;
 }
 
-function wireHead(id: number): string {
+/** the start of a flow's stream message: its id, before the record's own fields */
+export function wireHead(id: number): string {
   return `{"id":"${id}",`;
 }
 

@@ -9,7 +9,7 @@
 // when nothing matches and no index helps (a LIKE over `policies` costs ~1 µs a row).
 import type Database from "better-sqlite3";
 import type { FlowQuery } from "../../lib/filter/types";
-import type { FlowLine } from "../bus";
+import { wireHead, type FlowLine } from "../bus";
 import { queryToSql } from "../store/filter-sql";
 import type { FlowStore } from "../store/flow-store";
 
@@ -34,10 +34,6 @@ export interface HistoryRow {
   id: number;
   /** the store's encoding of the record (see server/store/fragments.ts) */
   body: string;
-}
-
-function wireHead(id: number): string {
-  return `{"id":"${id}",`;
 }
 
 /** a stored row as the stream sends it, its bytes made straight from the stored body */
