@@ -166,7 +166,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
       const body = policyBody(await readBody(req, 1024 * 1024));
-      const result = sim.upsertPolicyYaml(body, "api");
+      const result = await sim.upsertPolicyYaml(body, "api");
       sendJson(res, result.applied.length > 0 || result.appliedCidrGroups.length > 0 || result.warnings.length === 0 ? 200 : 400, result);
     },
   },
@@ -175,7 +175,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
     pattern: /^\/api\/policies\/preview$/,
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
-      const result = sim.previewPolicyYaml(policyBody(await readBody(req, 1024 * 1024)));
+      const result = await sim.previewPolicyYaml(policyBody(await readBody(req, 1024 * 1024)));
       // nothing valid to try: the warnings say why
       sendJson(res, result.applied.length === 0 && result.appliedCidrGroups.length === 0 ? 400 : 200, result);
     },
@@ -183,10 +183,10 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: "DELETE",
     pattern: /^\/api\/policies\/([^/]+)\/([^/]*)\/([^/]+)$/,
-    handler: (ctx, _q, res, _u, m) => {
+    handler: async (ctx, _q, res, _u, m) => {
       const sim = requireSimulator(ctx);
       const [kind, ns, name] = [decoded(m[1], "kind"), decoded(m[2], "namespace"), decoded(m[3], "name")];
-      if (!sim.deletePolicy(kind!, ns || undefined, name!)) throw new HttpError(404, `no policy ${kind}/${ns}/${name}`);
+      if (!(await sim.deletePolicy(kind!, ns || undefined, name!))) throw new HttpError(404, `no policy ${kind}/${ns}/${name}`);
       sendJson(res, 200, { deleted: { kind, namespace: ns || undefined, name }, revision: sim.datapath.revision() });
     },
   },

@@ -13,7 +13,7 @@ import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enu
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
 import { PolicyEngine } from "./engine";
-import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey } from "./policy/documents";
+import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey, type PolicyText } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
 import { CIDR_GROUP_KIND, type CidrGroup } from "./policy/cidr-group";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
@@ -83,6 +83,13 @@ export interface CidrGroupInfo {
   source: string;
   document: number;
   yaml: string;
+}
+
+/** what a policy change applied, and what it refused */
+export interface PolicyChange {
+  applied: PolicyInfo[];
+  appliedCidrGroups: CidrGroupInfo[];
+  warnings: PolicyWarning[];
 }
 
 export interface DatapathOptions {
@@ -319,10 +326,11 @@ export class Datapath {
    */
   sandbox(): Datapath {
     const copy = new Datapath({ ...this.scenario, policies: [] }, { audit: this.audit, counters: false });
-    // Parsed again from their text: applying a record stamps its revision, and the live ones must keep theirs.
-    const again = (yaml: string, source: string) => parsePolicyText(yaml, source);
-    copy.engine.applyCidrGroups([...this.engine.cidrGroups.values()].flatMap((g) => again(g.yaml, g.source).cidrGroups));
-    copy.engine.apply([...this.engine.policies.values()].flatMap((p) => again(p.yaml, p.source).policies));
+    // Copies: applying a record stamps its revision, and the live ones must keep theirs. Records are plain
+    // data (the policy parse thread hands them over the same way); parsing their YAML again took seconds
+    // with a few thousand policies in force.
+    copy.engine.applyCidrGroups([...this.engine.cidrGroups.values()].map((g) => structuredClone(g)));
+    copy.engine.apply([...this.engine.policies.values()].map((p) => structuredClone(p)));
     return copy;
   }
 
@@ -369,8 +377,12 @@ export class Datapath {
     return [...this.engine.cidrGroups.values()].map((g) => cidrGroupInfo(g));
   }
 
-  upsertPolicyYaml(yamlText: string, source: string): { applied: PolicyInfo[]; appliedCidrGroups: CidrGroupInfo[]; warnings: PolicyWarning[] } {
-    const { policies, warnings, cidrGroups } = parsePolicyText(yamlText, source);
+  upsertPolicyYaml(yamlText: string, source: string): PolicyChange {
+    return this.applyPolicyText(parsePolicyText(yamlText, source));
+  }
+
+  /** Applies what parsePolicyText made of a text (here, or on the policy parse thread: it is plain data). */
+  applyPolicyText({ policies, warnings, cidrGroups }: PolicyText): PolicyChange {
     this.engine.applyCidrGroups(cidrGroups);
     this.engine.apply(policies);
     return { applied: policies.map((p) => this.policyInfo(p)), appliedCidrGroups: cidrGroups.map((g) => cidrGroupInfo(g)), warnings };

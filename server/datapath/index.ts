@@ -1,6 +1,6 @@
 // Public API of the datapath for the server, the simulator and the CLIs.
 export { Datapath, RequestError } from "./datapath";
-export type { TraceResult, SideResult, PolicyInfo, DatapathOptions, EndpointInfo } from "./datapath";
+export type { TraceResult, SideResult, PolicyInfo, PolicyChange, DatapathOptions, EndpointInfo } from "./datapath";
 export type { PolicyWarning } from "./policy/types";
 export { previewPolicyChange, requestLabel } from "./preview";
 export type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";

@@ -6,6 +6,7 @@ import type { PolicyPreviewResponse, PreviewDecision, PreviewOutcome, PreviewRow
 import type { Policy } from "../../lib/flow/types";
 import type { Datapath, SideResult, TraceResult } from "./datapath";
 import type { TrafficRequest } from "../scenario/types";
+import type { PolicyText } from "./policy/documents";
 
 /** Requests replayed at most; a scenario with more distinct requests is previewed on its first ones. */
 export const MAX_PREVIEW_REQUESTS = 5000;
@@ -83,10 +84,10 @@ export function requestLabel(req: TrafficRequest): string {
  * through each sandbox and the second outcome counts: the first may only be warming state that the
  * live cluster already has (a mutual-auth handshake, an FQDN learnt from a lookup).
  */
-export function previewPolicyChange(live: Datapath, yaml: string, now: Date = new Date()): PolicyPreviewResponse {
+export function previewPolicyChange(live: Datapath, yaml: string | PolicyText, now: Date = new Date()): PolicyPreviewResponse {
   const before = live.sandbox();
   const after = live.sandbox();
-  const change = after.upsertPolicyYaml(yaml, "preview");
+  const change = typeof yaml === "string" ? after.upsertPolicyYaml(yaml, "preview") : after.applyPolicyText(yaml);
   const seen = new Set<string>();
   const requests: TrafficRequest[] = [];
   for (const { rate: _rate, ...req } of live.trafficEntries()) {

@@ -76,7 +76,7 @@ export class FlowWriter {
       // every other endpoint fragment stored is out of memory: the writer thread may delete it once unused
       liveEndpoints: fragments.liveEndpointIds(),
     };
-    this.worker = new Worker(new URL("./ts-worker.mjs", import.meta.url), { workerData: data, transferList: [channel.port2] });
+    this.worker = new Worker(new URL("../threads/ts-worker.mjs", import.meta.url), { workerData: data, transferList: [channel.port2] });
     this.replies.on("message", (m: WriterReply | WriterHello) => this.onReply(m));
     this.replies.unref();
     this.worker.on("error", (err) => {

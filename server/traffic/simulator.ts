@@ -4,7 +4,8 @@ import type { PoliciesResponse, PolicyPreviewResponse } from "../../lib/api-type
 
 import type { FlowEnvelope } from "../../lib/flow/types";
 import type { FlowBus } from "../bus";
-import { Datapath, previewPolicyChange } from "../datapath";
+import { Datapath, previewPolicyChange, type PolicyChange } from "../datapath";
+import { parsePolicyTextOffThread } from "../datapath/policy/parse-thread";
 import { RateScheduler } from "./rate-scheduler";
 
 export interface SimulatorOptions {
@@ -169,16 +170,30 @@ export class Simulator {
     } as PoliciesResponse;
   }
 
-  upsertPolicyYaml(yaml: string, source: string) {
-    return this.datapath.upsertPolicyYaml(yaml, source);
+  /**
+   * Applies policy YAML. Large texts are parsed off the main thread (parse-thread.ts), so changes are
+   * applied one after another in the order they were asked for, whatever each one's parse takes.
+   */
+  upsertPolicyYaml(yaml: string, source: string): Promise<PolicyChange> {
+    const parsed = parsePolicyTextOffThread(yaml, source);
+    return this.inOrder(() => parsed.then((p) => this.datapath.applyPolicyText(p)));
   }
 
   /** the scenario's traffic with and without `yaml` applied; the live policies stay as they are */
-  previewPolicyYaml(yaml: string): PolicyPreviewResponse {
-    return previewPolicyChange(this.datapath, yaml);
+  async previewPolicyYaml(yaml: string): Promise<PolicyPreviewResponse> {
+    return previewPolicyChange(this.datapath, await parsePolicyTextOffThread(yaml, "preview"));
   }
 
-  deletePolicy(kind: string, namespace: string | undefined, name: string): boolean {
-    return this.datapath.deletePolicy(kind, namespace, name);
+  deletePolicy(kind: string, namespace: string | undefined, name: string): Promise<boolean> {
+    return this.inOrder(async () => this.datapath.deletePolicy(kind, namespace, name));
+  }
+
+  /** policy changes applied so far, in order (never rejects) */
+  private policyChanges: Promise<unknown> = Promise.resolve();
+
+  private inOrder<T>(change: () => Promise<T>): Promise<T> {
+    const done = this.policyChanges.then(change);
+    this.policyChanges = done.catch(() => undefined);
+    return done;
   }
 }

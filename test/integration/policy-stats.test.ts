@@ -231,7 +231,7 @@ test("the server keeps answering while policy stats are counted, and concurrent 
     });
 
     // The thread dies mid-query: that request is refused saying so, and the next one starts a new thread.
-    const aggregator = s.ctx.store.aggregator as unknown as { worker?: Worker };
+    const aggregator = (s.ctx.store.aggregator as unknown as { thread: { worker?: Worker } }).thread;
     const beforeDeath = statsDispatched(s);
     const doomed = getJson<{ error: string }>(`${s.url}/api/policies/stats?${loadWindow(0, 99)}`);
     await beforeDeath;
