@@ -131,7 +131,8 @@ export class FilterPairBuilder {
     for (const p of pods) {
       if (p.includes("/")) out.push(p);
       else if (nsList.length) for (const n of nsList) out.push(`${n}/${p}`);
-      else out.push(this.opts.defaultNamespace ? `${this.opts.defaultNamespace}/${p}` : p);
+      // "/name": any namespace (a bare name in a FlowFilter means "default", as in Hubble)
+      else out.push(`${this.opts.defaultNamespace ?? ""}/${p}`);
     }
     return out;
   }
@@ -150,6 +151,8 @@ export class FilterPairBuilder {
         rec[field] = vals.map(Number);
       } else if (kind === "workload") {
         rec[field] = vals.map((v) => parseWorkload(v, field));
+      } else if (kind === "service") {
+        rec[field] = vals.map((v) => (v.includes("/") ? v : `${this.opts.defaultNamespace ?? ""}/${v}`));
       } else rec[field] = vals;
     }
   }

@@ -58,7 +58,8 @@ export function parseNamespacedName(value: string, field: string): { ns?: string
     throw new FilterError(field, `invalid filter ${JSON.stringify(value)}, must be [namespace/][name-prefix]`);
   }
   const i = value.indexOf("/");
-  if (i < 0) return { prefix: value };
+  // Hubble's ParseNamespaceName (pkg/hubble/k8s): a name without a namespace is in "default".
+  if (i < 0) return { ns: "default", prefix: value };
   const ns = value.slice(0, i);
   const prefix = value.slice(i + 1);
   if (prefix.includes("/")) throw new FilterError(field, `too many slashes in ${JSON.stringify(value)}`);

@@ -15,8 +15,9 @@
 //
 // Semantics are hubble observe's: a repeated parameter ORs its values, different parameters AND,
 // either-side parameters build a source-side and a destination-side filter, and all not.* parameters form
-// one blacklist filter pair (a flow is excluded only when it matches all of them). Pods without a
-// namespace match in any namespace. Unknown parameters are an error so typos never widen a query.
+// one blacklist filter pair (a flow is excluded only when it matches all of them). A pod or service
+// parameter without a namespace matches in any namespace ("/name" in the FlowFilter it becomes; in a raw
+// FlowFilter a bare name is in "default", as Hubble reads it). Unknown parameters are an error so typos never widen a query.
 import { addAttr, ATTR_NAMES, ATTR_FIELD, type AttrName } from "./attrs";
 import { canonicalJson, FilterPairBuilder, SIDED_KINDS, type Side, type SidedKind } from "./builder";
 import { formatEventType } from "./event-type";
@@ -168,15 +169,16 @@ function mergeAnd(x: FlowFilter, y: FlowFilter): FlowFilter | null {
 function intersectPods(a: string[], b: string[]): string[] {
   const out: string[] = [];
   for (const p of a) for (const q of b) {
-    const [pn, pp] = p.includes("/") ? p.split("/") : ["", p];
-    const [qn, qp] = q.includes("/") ? q.split("/") : ["", q];
+    // "" = any namespace ("/name"); a bare name is in "default"
+    const [pn, pp] = p.includes("/") ? p.split("/") : ["default", p];
+    const [qn, qp] = q.includes("/") ? q.split("/") : ["default", q];
     if (pn && qn && pn !== qn) continue;
     const ns = pn || qn;
     let prefix: string;
     if (pp.startsWith(qp)) prefix = pp;
     else if (qp.startsWith(pp)) prefix = qp;
     else continue;
-    out.push(ns ? `${ns}/${prefix}` : prefix);
+    out.push(`${ns}/${prefix}`);
   }
   return out;
 }

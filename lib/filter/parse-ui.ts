@@ -87,7 +87,14 @@ function entryFilters(e: UiFilterEntry): FlowFilter[] {
   const kind = SIDED[e.kind];
   const field = kind === "fqdn" ? "fqdn" : kind;
   const value: unknown =
-    kind === "identity" ? Number(resolveIdentity(e.value)) : kind === "workload" ? parseWorkload(e.value, "workload") : e.value;
+    kind === "identity"
+      ? Number(resolveIdentity(e.value))
+      : kind === "workload"
+        ? parseWorkload(e.value, "workload")
+        : // a pod term without a namespace matches in any (in a FlowFilter a bare name would mean "default")
+          kind === "pod" && !e.value.includes("/")
+          ? `/${e.value}`
+          : e.value;
   const sides = e.direction === "either" ? ["source_", "destination_"] : [e.direction === "from" ? "source_" : "destination_"];
   return sides.map((s) => ({ [`${s}${field}`]: [value] }) as FlowFilter);
 }
@@ -131,7 +138,10 @@ export function uiViewToQuery(view: UiView): FlowQuery {
       if (!tv) whitelist.push({ ...t, ...b });
       else {
         // a pod term on the namespace's side: keep the pods that live in a selected namespace
-        const pods = tv.flatMap((p) => (p.includes("/") ? (ns.includes(p.split("/")[0]) ? [p] : []) : ns.map((n) => `${n}/${p}`)));
+        const pods = tv.flatMap((p) => {
+          const [podNs, name] = p.split("/") as [string, string];
+          return podNs === "" ? ns.map((n) => `${n}/${name}`) : ns.includes(podNs) ? [p] : [];
+        });
         if (pods.length) whitelist.push({ ...t, [key]: pods });
       }
     }

@@ -118,6 +118,19 @@ test("URL params: errors name the parameter", () => {
   throwsField(() => fromSearchParams("dns_query=(x|xy)*"), "dns_query");
 });
 
+test("names without a namespace: any namespace as URL parameters and UI terms, \"default\" in raw FlowFilters and for the CLI's --pod/--service", () => {
+  assert.deepEqual(fromSearchParams("pod=api").whitelist, [{ source_pod: ["/api"] }, { destination_pod: ["/api"] }]);
+  assert.deepEqual(fromSearchParams("to_service=api").whitelist, [{ destination_service: ["/api"] }]);
+  assert.deepEqual(ids(fromSearchParams("to_pod=api")), ["f2"]);
+  assert.deepEqual(ids(fromSearchParams(`allow=${encodeURIComponent(JSON.stringify({ destination_pod: ["api"] }))}`)), []);
+  assert.deepEqual(ids(uiViewToQuery({ namespaces: [], text: "to:pod=api" })), ["f2"]);
+  assert.deepEqual(parseObserveArgs(["--to-service", "api"]).query.whitelist, [{ destination_service: ["default/api"] }]);
+  // a raw filter's bare name keeps its meaning through the URL form (as raw JSON: `to_pod=api` would widen it)
+  const raw: FlowQuery = { whitelist: [{ destination_pod: ["api"] }], blacklist: [] };
+  assert.deepEqual(fromSearchParams(toSearchParams(raw)), raw);
+  assert.deepEqual(fromSearchParams(toSearchParams(fromSearchParams("to_pod=api"))).whitelist, [{ destination_pod: ["/api"] }]);
+});
+
 test("URL params: toSearchParams is the inverse of fromSearchParams", () => {
   const queries: FlowQuery[] = [
     fromSearchParams("namespace=payments&verdict=DROPPED"),

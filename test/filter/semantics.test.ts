@@ -55,6 +55,9 @@ export const CASES: [string, FlowQuery, string[]][] = [
   ["direction AND port", q([{ traffic_direction: ["EGRESS"], destination_port: ["443"] }]), ["f5"]],
   ["tcp flags", q([{ tcp_flags: [{ SYN: true }] }]), ["f1"]],
   ["pod any namespace", q([{ destination_pod: ["/api"] }]), ["f2"]],
+  // Hubble's ParseNamespaceName: a name without a namespace is in "default" (api-5 is in shop)
+  ["pod without a namespace is in default", q([{ destination_pod: ["api"] }]), []],
+  ["pod without a namespace, negated", q([], [{ source_pod: ["web"] }]), ["f1", "f2", "f3", "f4", "f5", "f6"]],
   ["uuid", q([{ uuid: ["f4", "f6"] }]), ["f4", "f6"]],
 ];
 
