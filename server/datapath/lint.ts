@@ -75,7 +75,8 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
       scanSelectorKeys(spec, sp, (path, key, why) => warn(p, path, `selector key "${key}" ${why}`));
     }
     const selected = dp.engine.selectedEndpoints(p.key).map((id) => dp.cluster.endpointById.get(id));
-    if (!selected.some((ep) => ep && !ep.hostEndpoint) && p.rules.some((r) => !r.hostPolicy)) warn(p, "spec.endpointSelector", "selects no workload in this scenario");
+    const podRule = p.rules.find((r) => !r.hostPolicy);
+    if (podRule && !selected.some((ep) => ep && !ep.hostEndpoint)) warn(p, `${podRule.path}.${p.kind === "NetworkPolicy" ? "podSelector" : "endpointSelector"}`, "selects no workload in this scenario");
     const hostRule = p.rules.find((r) => r.hostPolicy);
     if (hostRule && !selected.some((ep) => ep?.hostEndpoint)) warn(p, `${hostRule.path}.nodeSelector`, "selects no node in this scenario (a host endpoint carries reserved:host and its node's labels): the host policy applies nowhere");
     for (const r of p.rules) {

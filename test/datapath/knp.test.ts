@@ -135,3 +135,29 @@ test("a NetworkPolicy port with endPort but no port is invalid (the API server r
   assert.equal(dp.policies().length, 0);
   assert.equal(trace(dp, { from: "myns/backend", to: "myns/db1", port: 85 }).verdict, "FORWARDED", "the invalid policy is not enforced");
 });
+
+test("the policy's namespace replaces an io.kubernetes.pod.namespace the podSelector names in matchLabels (Cilium writes it into the same key); an expression on it is ANDed", () => {
+  // subject: the policy is in myns whatever the selector says, so all of myns is in ingress default deny
+  const subject = makeDatapath(SCN, { "a.yaml": knp("subj", "myns", "  podSelector: { matchLabels: { io.kubernetes.pod.namespace: bob } }\n  policyTypes: [Ingress]") });
+  assert.equal(trace(subject, { from: "default/frontend", to: "myns/backend", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(subject, { from: "default/frontend", to: "bob/client", port: 80 }).verdict, "FORWARDED", "bob is not selected");
+  // peer: "pods of bob" in a myns policy becomes "pods of myns"
+  const peer = makeDatapath(SCN, { "a.yaml": knp("peer", "myns", "  podSelector: { matchLabels: { role: backend } }\n  ingress:\n  - from: [{ podSelector: { matchLabels: { io.kubernetes.pod.namespace: bob } } }]") });
+  assert.equal(trace(peer, { from: "myns/frontend", to: "myns/backend", port: 80 }).verdict, "FORWARDED");
+  assert.equal(trace(peer, { from: "bob/client", to: "myns/backend", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  // as an expression it stays: myns AND bob selects nobody
+  const expr = makeDatapath(SCN, { "a.yaml": knp("expr", "myns", "  podSelector: { matchLabels: { role: backend } }\n  ingress:\n  - from: [{ podSelector: { matchExpressions: [{ key: io.kubernetes.pod.namespace, operator: In, values: [bob] }] } }]") });
+  assert.equal(trace(expr, { from: "myns/frontend", to: "myns/backend", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+  assert.equal(trace(expr, { from: "bob/client", to: "myns/backend", port: 80 }).drop_reason_desc, "POLICY_DENIED");
+});
+
+test("NetworkPolicy ports the API server refuses are refused: 0, out of range, a number as a string, a bad port name", () => {
+  for (const [port, why] of [["0", /between 1 and 65535/], ["65536", /between 1 and 65535/], ['"80"', /port name/], ["Http", /port name/], ["web--1", /port name/], ["a-very-long-port-name", /port name/]] as const) {
+    const dp = makeDatapath(SCN, { "a.yaml": knp("p", "myns", `  podSelector: { matchLabels: { role: backend } }\n  ingress:\n  - ports: [{ port: ${port} }]`) });
+    assert.ok(dp.warnings.some((w) => w.path === "spec.ingress[0].ports[0].port" && why.test(w.message)), `${port}: ${JSON.stringify(dp.warnings)}`);
+    assert.equal(dp.policies().length, 0, `${port} is refused`);
+  }
+  const named = makeDatapath(SCN, { "a.yaml": knp("p", "myns", "  podSelector: { matchLabels: { role: backend } }\n  ingress:\n  - ports: [{ port: http-alt }, { port: 8080 }]") });
+  assert.deepEqual(named.warnings, []);
+  assert.equal(named.policies().length, 1);
+});

@@ -33,12 +33,19 @@ metadata: { name: broken, namespace: default }
 spec:
   endpointSelector: {}
   ingress: [{ http: [{ method: GET }] }]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: { name: knp-nobody, namespace: default }
+spec:
+  podSelector: { matchLabels: { app: ghost } }
 `,
   });
   const f = lintDatapath(dp);
   const text = f.map((x) => `${x.level} ${x.policy ?? ""} ${x.path} ${x.message}`).join("\n");
   assert.match(text, /warning .*empty-ingress spec\.ingress "ingress: \[\]" does not enable default deny/);
-  assert.match(text, /warning .*nobody .*selects no workload in this scenario/);
+  assert.match(text, /warning .*\/nobody spec\.endpointSelector selects no workload in this scenario/);
+  assert.match(text, /warning .*knp-nobody spec\.podSelector selects no workload in this scenario/);
   assert.match(text, /warning .*nobody .*k8s\.io\.kubernetes\.pod\.namespace.*instead of ":"/);
   assert.match(text, /warning .*fqdn-no-dns .*no egress rule with "rules: dns"/);
   assert.match(text, /warning .*fqdn-no-dns .*may not reach kube-dns on port 53/);

@@ -1,13 +1,47 @@
 // Kubernetes NetworkPolicy → Cilium rules, as pkg/k8s/network_policy.go translates them (§2.9).
 import { Checker, join } from "../../scenario/check";
 import { parsePrefixNotation, cidrContains, type Cidr } from "../../cluster/ip";
-import { NS_LABEL_PREFIX } from "../../cluster/labels";
+import { LABEL_NAMESPACE, NS_LABEL_PREFIX } from "../../cluster/labels";
 import { makeSelector, nsExistsRequirement, nsRequirement } from "../selector";
-import { parsePortValue, parseSelectorRequirements, type RuleContext } from "./parse-rule";
+import { parseSelectorRequirements, type RuleContext } from "./parse-rule";
 import type { Peer, PeerRule, PortSel, Requirement, Rule } from "./types";
 
 function k8sSelector(c: Checker, v: unknown, path: string, keyPrefix: string): Requirement[] {
   return parseSelectorRequirements(c, v, path, (k) => ({ source: "k8s", key: keyPrefix + k }));
+}
+
+/**
+ * A podSelector confined to the policy's namespace as Cilium confines it (network_policy.go): the
+ * namespace is written into matchLabels, so a namespace the policy put there itself is replaced, not
+ * ANDed. A namespace expression (matchExpressions) stays and is ANDed.
+ */
+function podSelectorIn(c: Checker, v: unknown, path: string, ns: string): Requirement[] {
+  const reqs = k8sSelector(c, v, path, "");
+  const labels = v && typeof v === "object" ? (v as { matchLabels?: unknown }).matchLabels : undefined;
+  const own = labels && typeof labels === "object" ? (labels as Record<string, unknown>)[LABEL_NAMESPACE] : undefined;
+  if (typeof own === "string") {
+    // matchLabels are parsed first: the first requirement equal to it is the one matchLabels made
+    const i = reqs.findIndex((r) => r.key === LABEL_NAMESPACE && r.op === "In" && r.values.length === 1 && r.values[0] === own);
+    if (i >= 0) reqs.splice(i, 1);
+  }
+  return [...reqs, nsRequirement(ns)];
+}
+
+/** The API server's NetworkPolicyPort validation (ValidateNetworkPolicyPort): a number 1-65535, or an IANA service name. */
+function parseKnpPort(c: Checker, v: unknown, path: string): number | string | undefined {
+  if (typeof v === "number") {
+    if (Number.isInteger(v) && v >= 1 && v <= 65535) return v;
+    c.err(path, `must be between 1 and 65535, inclusive (got ${v})`);
+    return undefined;
+  }
+  const s = c.str(v, path);
+  if (s === undefined) return undefined;
+  // IsValidPortName: at most 15 characters of a-z, 0-9 and '-', at least one letter, no '--', no hyphen at either end
+  if (s.length === 0 || s.length > 15 || !/^[-a-z0-9]+$/.test(s) || !/[a-z]/.test(s) || s.includes("--") || s.startsWith("-") || s.endsWith("-")) {
+    c.err(path, `must be a port number or a port name (at most 15 lower-case letters, digits and single inner hyphens, with at least one letter), got ${JSON.stringify(s).slice(0, 80)}`);
+    return undefined;
+  }
+  return s;
 }
 
 function parsePorts(ctx: RuleContext, v: unknown, path: string): PortSel[] | null {
@@ -19,7 +53,7 @@ function parsePorts(ctx: RuleContext, v: unknown, path: string): PortSel[] | nul
     const x = c.obj(pp, p, ["protocol", "port", "endPort"]);
     const proto = x.protocol === undefined ? "TCP" : c.oneOf(x.protocol, join(p, "protocol"), ["TCP", "UDP", "SCTP"] as const) ?? "TCP";
     // an omitted port means every port of that protocol
-    const port = x.port === undefined ? 0 : parsePortValue(ctx, x.port, join(p, "port")) ?? 0;
+    const port = x.port === undefined ? 0 : parseKnpPort(c, x.port, join(p, "port")) ?? 0;
     const sel: PortSel = { proto, port, path: p };
     const endPort = c.num(x.endPort, join(p, "endPort"), { int: true, min: 1, max: 65535 });
     if (endPort !== undefined) {
@@ -62,12 +96,11 @@ function parsePeer(ctx: RuleContext, v: unknown, path: string, ns: string): Peer
     c.err(path, "must set podSelector, namespaceSelector or ipBlock");
     return undefined;
   }
+  if (o.namespaceSelector === undefined) return { kind: "selector", sel: makeSelector(podSelectorIn(c, o.podSelector, join(path, "podSelector"), ns)), path };
   const reqs = o.podSelector !== undefined ? k8sSelector(c, o.podSelector, join(path, "podSelector"), "") : [];
-  if (o.namespaceSelector !== undefined) {
-    const nsReqs = k8sSelector(c, o.namespaceSelector, join(path, "namespaceSelector"), NS_LABEL_PREFIX);
-    reqs.push(...nsReqs);
-    if (nsReqs.length === 0) reqs.push(nsExistsRequirement());
-  } else reqs.push(nsRequirement(ns));
+  const nsReqs = k8sSelector(c, o.namespaceSelector, join(path, "namespaceSelector"), NS_LABEL_PREFIX);
+  reqs.push(...nsReqs);
+  if (nsReqs.length === 0) reqs.push(nsExistsRequirement());
   return { kind: "selector", sel: makeSelector(reqs), path };
 }
 
@@ -75,7 +108,7 @@ export function parseKnpSpec(ctx: RuleContext, v: unknown, path: string, ns: str
   const { c } = ctx;
   const before = c.issues.length;
   const o = c.obj(v, path, ["podSelector", "policyTypes", "ingress", "egress"], ["podSelector"]);
-  const subject = makeSelector([...k8sSelector(c, o.podSelector, join(path, "podSelector"), ""), nsRequirement(ns)]);
+  const subject = makeSelector(podSelectorIn(c, o.podSelector, join(path, "podSelector"), ns));
   const types = c.arr(o.policyTypes, join(path, "policyTypes")).map((t, i) => c.oneOf(t, join(join(path, "policyTypes"), i), ["Ingress", "Egress"] as const));
 
   const direction = (key: "ingress" | "egress"): PeerRule[] => {
