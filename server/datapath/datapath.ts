@@ -13,9 +13,10 @@ import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enu
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
 import { PolicyEngine } from "./engine";
-import { readPolicyPaths, listPolicyFiles, parsePolicyText, policyKey, type PolicyText } from "./policy/documents";
+import { listPolicyFiles, parsePolicyText, policyKey, type PolicyText } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
 import { CIDR_GROUP_KIND, type CidrGroup } from "./policy/cidr-group";
+import { PolicyFileCache } from "./policy/parse-thread";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
@@ -302,6 +303,8 @@ export class Datapath {
   /** per-entry and per-policy counting; off only to measure what it costs */
   readonly counting: boolean;
 
+  /** each policy file's last parse: reloads parse only what changed */
+  private readonly policyFiles = new PolicyFileCache();
   constructor(
     readonly scenario: Scenario,
     opts: DatapathOptions = {},
@@ -314,7 +317,7 @@ export class Datapath {
     this.counting = opts.counters ?? true;
     this.conntrack = new Conntrack(opts.conntrack);
     this.policyPaths = [...scenario.policies, ...(opts.extraPolicyPaths ?? [])];
-    const { policies, warnings, cidrGroups } = readPolicyPaths(this.policyPaths);
+    const { policies, warnings, cidrGroups } = this.policyFiles.readSync(this.policyPaths);
     this.warnings = warnings;
     this.engine.applyCidrGroups(cidrGroups);
     this.engine.apply(policies);
@@ -403,7 +406,15 @@ export class Datapath {
 
   /** Re-reads the scenario's policy files; only policies whose text changed (or vanished) are re-applied. */
   reloadPolicyFiles(): { warnings: PolicyWarning[] } {
-    const { policies, warnings, cidrGroups } = readPolicyPaths(this.policyPaths);
+    return this.applyPolicyFiles(this.policyFiles.readSync(this.policyPaths));
+  }
+
+  /** reloadPolicyFiles, parsing only the files that changed, and large ones off the main thread */
+  async reloadPolicyFilesAsync(): Promise<{ warnings: PolicyWarning[] }> {
+    return this.applyPolicyFiles(await this.policyFiles.read(this.policyPaths));
+  }
+
+  private applyPolicyFiles({ policies, warnings, cidrGroups }: PolicyText): { warnings: PolicyWarning[] } {
     const files = new Set(listPolicyFiles(this.policyPaths).files);
     const fromFiles = (source: string) => files.has(source) || this.policyPaths.some((root) => source.startsWith(root));
     const freshGroups = new Map(cidrGroups.map((g) => [g.name, g]));
@@ -433,13 +444,16 @@ export class Datapath {
   watchPolicyFiles(onChange: () => void): () => void {
     const watchers: FSWatcher[] = [];
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let reloading: Promise<unknown> = Promise.resolve();
     const fire = () => {
       if (timer) clearTimeout(timer);
       // editors write files in several steps; settle before re-reading
       timer = setTimeout(() => {
         timer = undefined;
-        this.reloadPolicyFiles();
-        onChange();
+        // one reload at a time, applied in the order the changes came
+        reloading = reloading
+          .then(() => this.reloadPolicyFilesAsync())
+          .then(onChange, (err: Error) => console.error(`policy files: reload failed: ${err.message}`));
       }, 100);
     };
     for (const p of this.policyPaths) {

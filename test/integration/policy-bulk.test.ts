@@ -4,11 +4,14 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isDeepStrictEqual } from "node:util";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import type { PoliciesResponse } from "../../lib/api-types";
-import { startTestServer, getJson } from "../helpers/server";
+import { startTestServer, getJson, waitFor } from "../helpers/server";
 import type { TestServer } from "../helpers/server";
 import { parsePolicyText } from "../../server/datapath/policy/documents";
-import { INLINE_PARSE_CHARS, parsePolicyTextOffThread } from "../../server/datapath/policy/parse-thread";
+import { INLINE_PARSE_CHARS, PolicyFileCache, parsePolicyTextOffThread } from "../../server/datapath/policy/parse-thread";
 
 function bulk(n: number, port = 8000): string {
   const docs: string[] = [];
@@ -98,6 +101,56 @@ test("a PUT of 2,000 policies is parsed off the main thread, and later changes w
     // A preview with 2,000 policies in force.
     const preview = await getJson<{ rows: unknown[] }>(`${s.url}/api/policies/preview`, { method: "POST", body: bulk(1, 7000) });
     assert.equal(preview.status, 200);
+  } finally {
+    await s.close();
+  }
+});
+
+test("policy files: a reload parses only the files whose text changed, and forgets removed ones", async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "flowscope-test-policyfiles-"));
+  try {
+    fs.writeFileSync(path.join(dir, "big.yaml"), bulk(300));
+    fs.writeFileSync(path.join(dir, "small.yaml"), bulk(1, 9000).replace("bulk-0", "small"));
+    const parsed: string[] = [];
+    const cache = new PolicyFileCache((text, source) => (parsed.push(path.basename(source)), parsePolicyTextOffThread(text, source)));
+    const first = cache.readSync([dir]);
+    assert.equal(first.policies.length, 301);
+    assert.deepEqual(parsed, [], "readSync parses here");
+    const again = await cache.read([dir]);
+    assert.deepEqual(parsed, [], "nothing changed: nothing parsed");
+    assert.ok(isDeepStrictEqual(again, first));
+    again.policies[0]!.revision = 99; // what applying does to a record: the cache's own copy is untouched
+    assert.notEqual((await cache.read([dir])).policies[0]!.revision, 99);
+    fs.writeFileSync(path.join(dir, "small.yaml"), bulk(1, 9100).replace("bulk-0", "small"));
+    const edited = await cache.read([dir]);
+    assert.deepEqual(parsed, ["small.yaml"], "only the edited file is parsed again");
+    assert.match(edited.policies.find((p) => p.name === "small")!.yaml, /port: "9100"/);
+    fs.rmSync(path.join(dir, "small.yaml"));
+    assert.equal((await cache.read([dir])).policies.length, 300);
+    fs.writeFileSync(path.join(dir, "small.yaml"), bulk(1, 9100).replace("bulk-0", "small"));
+    await cache.read([dir]);
+    assert.deepEqual(parsed, ["small.yaml", "small.yaml"], "a file removed and written again is parsed again");
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a policy file of 2,000 policies edited while the server runs is applied", async () => {
+  const s0 = await startTestServer({ simulate: false });
+  const dir = path.join(s0.tmpDir, "star-wars");
+  await s0.close();
+  fs.cpSync(path.resolve("server/scenarios/star-wars"), dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, "policies", "bulk.yaml"), bulk(2000).replaceAll("namespace: production", "namespace: default"));
+  const s = await startTestServer({ scenario: path.join(dir, "scenario.yaml"), rate: 0 });
+  try {
+    const dp = s.ctx.simulator!.datapath;
+    const before = dp.revision();
+    assert.ok(dp.policies().some((p) => p.name === "bulk-1999"));
+    fs.writeFileSync(path.join(dir, "policies", "bulk.yaml"), bulk(2000, 7000).replaceAll("namespace: production", "namespace: default"));
+    await waitFor("the edited file applied", () => (dp.revision() > before ? true : undefined), 30_000);
+    const now = await getJson<PoliciesResponse>(`${s.url}/api/policies`);
+    assert.match(now.body.policies.find((p) => p.name === "bulk-0")!.yaml, /port: "7000"/);
+    assert.equal(now.body.policies.filter((p) => p.name.startsWith("bulk-")).length, 2000);
   } finally {
     await s.close();
   }

@@ -186,22 +186,29 @@ export function listPolicyFiles(paths: string[]): { files: string[]; missing: st
   return { files, missing };
 }
 
-export function readPolicyPaths(paths: string[]): PolicyText {
+/** The policy files under `paths` and their text; what could not be read is a warning. */
+export function readPolicyFileTexts(paths: string[]): { texts: { file: string; text: string }[]; warnings: PolicyWarning[] } {
   const { files, missing } = listPolicyFiles(paths);
-  const policies: PolicyRecord[] = [];
-  const groups = new Map<string, CidrGroup>();
   const warnings: PolicyWarning[] = missing.map((m) => ({ file: m, source: m, document: 0, path: "", message: "no such file or folder", text: `${m}: no such file or folder` }));
-  const seen = new Map<string, PolicyRecord>();
+  const texts: { file: string; text: string }[] = [];
   for (const f of files) {
-    let text: string;
     try {
-      text = readTextFile(f);
+      texts.push({ file: f, text: readTextFile(f) });
     } catch (e) {
       const message = `cannot read policy file: ${(e as Error).message}`;
       warnings.push({ file: f, source: f, document: 0, path: "", message, text: `${f}: ${message}` });
-      continue;
     }
-    const r = parsePolicyText(text, f);
+  }
+  return { texts, warnings };
+}
+
+/** The files' parsed texts as one: a later policy or CIDR group of the same name replaces an earlier one, saying so. */
+export function combinePolicyFiles(parsed: { file: string; text: PolicyText }[], readWarnings: PolicyWarning[]): PolicyText {
+  const policies: PolicyRecord[] = [];
+  const groups = new Map<string, CidrGroup>();
+  const warnings = [...readWarnings];
+  const seen = new Map<string, PolicyRecord>();
+  for (const { file: f, text: r } of parsed) {
     for (const p of r.policies) {
       const prev = seen.get(p.key);
       if (prev) {
