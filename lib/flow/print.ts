@@ -16,6 +16,12 @@ export interface PrintOptions {
   numeric?: boolean;
   /** hubble --time-format (default StampMilli); times are printed in UTC */
   timeFormat?: TimeFormat;
+  /**
+   * ANSI colours as hubble --color (hubble/pkg/printer/color.go): hosts cyan, ports yellow, identities
+   * magenta, verdicts green/red/yellow, the auth type in the summary green (red for TEST_ALWAYS_FAIL).
+   * Compact and dict output only: table output is never coloured, as in hubble.
+   */
+  color?: boolean;
 }
 
 export const TIME_FORMATS = ["StampMilli", "RFC3339", "RFC3339Milli", "RFC3339Micro", "RFC3339Nano", "RFC1123Z", "YearMonthDay", "YearMonthDayHour", "YearMonthDayHourMinute"] as const;
@@ -77,6 +83,17 @@ function safe(s: string): string {
   return s.replace(/[\u0000-\u001f\u007f]/g, (c) => "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
 }
 
+// fatih/color's sequences, as hubble's colorer writes them
+const RED = 31;
+const GREEN = 32;
+const YELLOW = 33;
+const MAGENTA = 35;
+const CYAN = 36;
+
+function paint(code: number, s: string): string {
+  return `\x1b[${code}m${s}\x1b[0m`;
+}
+
 function ports(f: Flow): [string, string] {
   const p = f.l4?.TCP ?? f.l4?.UDP ?? f.l4?.SCTP;
   if (!p) return ["", ""];
@@ -87,20 +104,28 @@ function joinHostPort(host: string, port: string): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-function hostname(ip: string, port: string, ns: string, pod: string, svc: string, names: string[] | undefined, opts: PrintOptions): string {
+/** A host as hubble's Printer.Hostname picks it, and its port ("" when there is none). */
+interface HostPart {
+  host: string;
+  port: string;
+  /** false for the empty name of a flow without IP or ethernet addresses, which hubble leaves uncoloured */
+  paint: boolean;
+}
+
+function hostname(ip: string, port: string, ns: string, pod: string, svc: string, names: string[] | undefined, opts: PrintOptions): HostPart {
   let host = ip;
   if (!opts.numeric) {
     if (pod) host = ns ? `${ns}/${pod}` : pod;
     else if (svc) host = ns ? `${ns}/${svc}` : svc;
     else if (names && names.length) host = names.join(",");
   }
-  return port !== "" && port !== "0" ? joinHostPort(host, port) : host;
+  return { host, port: port !== "" && port !== "0" ? port : "", paint: true };
 }
 
-export function hostNames(f: Flow, opts: PrintOptions = {}): [string, string] {
+function hostParts(f: Flow, opts: PrintOptions): [HostPart, HostPart] {
   if (!f.IP) {
-    if (f.ethernet) return [f.ethernet.source ?? "", f.ethernet.destination ?? ""];
-    return ["", ""];
+    if (f.ethernet) return [{ host: f.ethernet.source ?? "", port: "", paint: true }, { host: f.ethernet.destination ?? "", port: "", paint: true }];
+    return [{ host: "", port: "", paint: false }, { host: "", port: "", paint: false }];
   }
   let srcNs = f.source?.namespace ?? "";
   let dstNs = f.destination?.namespace ?? "";
@@ -121,6 +146,20 @@ export function hostNames(f: Flow, opts: PrintOptions = {}): [string, string] {
     hostname(f.IP.source ?? "", sp, srcNs, srcPod, srcSvc, f.source_names, opts),
     hostname(f.IP.destination ?? "", dp, dstNs, dstPod, dstSvc, f.destination_names, opts),
   ];
+}
+
+/** `host:port` made safe for a terminal; coloured like hubble's (cyan around it all, the port yellow). */
+function printHost(h: HostPart, color: boolean | undefined): string {
+  const host = safe(h.host);
+  const port = safe(h.port);
+  const s = port ? joinHostPort(host, color ? paint(YELLOW, port) : port) : host;
+  return color && h.paint ? paint(CYAN, s) : s;
+}
+
+export function hostNames(f: Flow, opts: PrintOptions = {}): [string, string] {
+  const [src, dst] = hostParts(f, opts);
+  const plain = (h: HostPart) => (h.port ? joinHostPort(h.host, h.port) : h.host);
+  return [plain(src), plain(dst)];
 }
 
 export function formatIdentity(id: number | undefined): string {
@@ -191,25 +230,52 @@ export function getVerdict(f: Flow, opts: PrintOptions = {}): string {
 }
 
 export function getSummary(f: Flow): string {
+  return summaryParts(f).join("; ");
+}
+
+/** The summary, and the auth type when there is one (hubble colours it). */
+function summaryParts(f: Flow): [string] | [string, string] {
   let s = "";
   const trace = f.ip_trace_id?.trace_id;
   if (trace && trace !== "0") s += `IP Trace ID: ${trace}; `;
   s += f.Summary ?? "";
-  if (f.auth_type && f.auth_type !== "DISABLED") s += `; ${f.auth_type}`;
-  return s;
+  if (f.auth_type && f.auth_type !== "DISABLED") return [s, f.auth_type];
+  return [s];
+}
+
+/** hubble's verdict colours: FORWARDED/REDIRECTED green, DROPPED/ERROR red, AUDIT/TRACED/TRANSLATED yellow. */
+function verdictColor(f: Flow): number | undefined {
+  switch (f.verdict) {
+    case "FORWARDED":
+    case "REDIRECTED":
+      return GREEN;
+    case "DROPPED":
+    case "ERROR":
+      return RED;
+    case "AUDIT":
+    case "TRACED":
+    case "TRANSLATED":
+      return YELLOW;
+  }
+  return undefined;
 }
 
 function columns(env: FlowEnvelope, opts: PrintOptions) {
   const f = env.flow;
-  const [src, dst] = hostNames(f, opts);
+  const color = opts.color === true;
+  const [src, dst] = hostParts(f, opts);
+  const verdict = safe(getVerdict(f, opts));
+  const vc = color ? verdictColor(f) : undefined;
+  const [summary, auth] = summaryParts(f);
+  const authText = auth === undefined ? "" : `; ${color ? paint(auth === "TEST_ALWAYS_FAIL" ? RED : GREEN, safe(auth)) : safe(auth)}`;
   return {
     time: formatTime(f.time ?? env.time, opts.timeFormat),
     node: f.node_name ?? env.node_name ?? "",
-    src: safe(src),
-    dst: safe(dst),
+    src: printHost(src, color),
+    dst: printHost(dst, color),
     type: safe(getFlowType(f)),
-    verdict: safe(getVerdict(f, opts)),
-    summary: safe(getSummary(f)),
+    verdict: vc === undefined ? verdict : paint(vc, verdict),
+    summary: safe(summary) + authText,
   };
 }
 
@@ -217,8 +283,9 @@ export function formatCompact(env: FlowEnvelope, opts: PrintOptions = {}): strin
   const c = columns(env, opts);
   const f = env.flow;
   let { src, dst } = c;
-  let srcId = formatIdentity(f.source?.identity);
-  let dstId = formatIdentity(f.destination?.identity);
+  const id = (n: number | undefined) => (opts.color ? paint(MAGENTA, formatIdentity(n)) : formatIdentity(n));
+  let srcId = id(f.source?.identity);
+  let dstId = id(f.destination?.identity);
   let arrow = "->";
   if (f.is_reply === undefined || f.is_reply === null) arrow = "<>";
   else if (f.is_reply) {
@@ -241,7 +308,8 @@ export function formatDict(env: FlowEnvelope, opts: PrintOptions = {}): string {
 export const DICT_SEPARATOR = "------------";
 
 function tableRow(env: FlowEnvelope, opts: PrintOptions): string[] {
-  const c = columns(env, opts);
+  // hubble disables colours for table output: the tabwriter would count the escape sequences as width
+  const c = columns(env, { ...opts, color: false });
   return opts.nodeName ? [c.time, safe(c.node), c.src, c.dst, c.type, c.verdict, c.summary] : [c.time, c.src, c.dst, c.type, c.verdict, c.summary];
 }
 

@@ -4,7 +4,7 @@ import fs from "node:fs";
 import readline from "node:readline";
 import WebSocket from "ws";
 import type { FlowsPage, StoredFlow } from "../../../lib/api-types";
-import { expandShortFlags, parseObserveArgs } from "../../../lib/filter/parse-cli";
+import { expandShortFlags, parseObserveArgs, rawFiltersYaml } from "../../../lib/filter/parse-cli";
 import { toSearchParams } from "../../../lib/filter/parse-params";
 import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
@@ -18,6 +18,7 @@ import { authHeaders, getJson, takeRemoteFlags } from "../remote";
 
 const HELP = `usage: npm run -s cli -- observe [filters] [-o compact|dict|json|table] [--last N | --first N | --all]
                                  [--since T] [--until T] [--follow] [--input-file FILE] [--server URL]
+                                 [--color auto|always|never] [--print-raw-filters] [-s]
 
 Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --label/-l, --from-label/--to-label,
 --verdict, --drop-reason-desc, --type/-t, --protocol, --port/--from-port/--to-port, --http-method,
@@ -28,20 +29,34 @@ Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --labe
 --not before any of them. The same flag twice ORs its values; different flags AND.
 Output: --print-node-name, --print-policy-names (verdicts name the deciding policies), --numeric
 (or --ip-translation=false: IPs instead of pod names), --time-format StampMilli|RFC3339|RFC3339Milli|
-RFC3339Micro|RFC3339Nano|RFC1123Z (in UTC).
+RFC3339Micro|RFC3339Nano|RFC1123Z (in UTC), --color auto|always|never (compact and dict output; auto =
+when standard output is a terminal). -o also takes hubble's aliases jsonpb, JSON and tab.
+--since/--until: a duration before now (5m, 1h30m) or 2006-01-02, 2006-01-02T15Z07:00, 2006-01-02T15:04Z07:00,
+RFC 3339 (any fraction) or RFC 1123Z (Mon, 02 Jan 2006 15:04:05 -0700).
+--print-raw-filters prints the allowlist/denylist FlowFilters as YAML and exits without contacting the server.
+-s/--silent-errors leaves out warnings on standard error (lost flows while following, bad lines in --input-file).
+Filter flags hubble cannot combine (e.g. --ip with --pod, --from-pod with --namespace) are refused.
 Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
 
 type Output = PrintFormat | "json" | "jsonpb";
+
+type ColorWhen = "auto" | "always" | "never";
 
 interface Options {
   output: Output;
   follow: boolean;
   inputFile?: string;
   print: PrintOptions;
+  color: ColorWhen;
+  printRawFilters: boolean;
+  silentErrors: boolean;
 }
 
+// hubble's handleFlowArgs: `case "json", "JSON"` and `case "tab", "table"`
+const OUTPUT_ALIASES: Record<string, Output> = { compact: "compact", dict: "dict", json: "json", JSON: "json", jsonpb: "jsonpb", table: "table", tab: "table" };
+
 function takeOwnFlags(rest: string[]): Options {
-  const o: Options = { output: "compact", follow: false, print: {} };
+  const o: Options = { output: "compact", follow: false, print: {}, color: "auto", printRawFilters: false, silentErrors: false };
   for (let i = 0; i < rest.length; i++) {
     const a = rest[i]!;
     const eq = a.startsWith("--") ? a.indexOf("=") : -1;
@@ -51,10 +66,26 @@ function takeOwnFlags(rest: string[]): Options {
       case "-o":
       case "--output": {
         const v = value();
-        if (!v || !["compact", "dict", "json", "jsonpb", "table"].includes(v)) throw new FilterError("--output", `expected compact, dict, json, jsonpb or table, got ${JSON.stringify(v)}`);
-        o.output = v as Output;
+        const out = v === undefined ? undefined : OUTPUT_ALIASES[v];
+        if (!out) throw new FilterError("--output", `expected compact, dict, json (JSON, jsonpb) or table (tab), got ${JSON.stringify(v)}`);
+        o.output = out;
         break;
       }
+      case "--color": {
+        // hubble lower-cases the value (color.go newColorer)
+        const raw = value();
+        const v = raw?.toLowerCase();
+        if (v !== "auto" && v !== "always" && v !== "never") throw new FilterError("--color", `expected auto, always or never, got ${JSON.stringify(raw)}`);
+        o.color = v;
+        break;
+      }
+      case "--print-raw-filters":
+        o.printRawFilters = true;
+        break;
+      case "-s":
+      case "--silent-errors":
+        o.silentErrors = true;
+        break;
       case "-f":
       case "--follow":
         o.follow = true;
@@ -118,7 +149,18 @@ class Printer {
   }
 }
 
-async function observeFile(file: string, query: FlowQuery, printer: Printer): Promise<number> {
+/**
+ * hubble's --color: auto colours when standard output is a terminal (fatih/color's NoColor: not a TTY,
+ * TERM=dumb or NO_COLOR set turn it off); only compact and dict output are ever coloured.
+ */
+function useColor(when: ColorWhen, output: Output): boolean {
+  if (output !== "compact" && output !== "dict") return false;
+  if (when === "always") return true;
+  if (when === "never") return false;
+  return process.stdout.isTTY === true && process.env.TERM !== "dumb" && !process.env.NO_COLOR;
+}
+
+async function observeFile(file: string, query: FlowQuery, printer: Printer, silent: boolean): Promise<number> {
   const match = compileQuery(query);
   const importer = new HubbleImporter(false);
   const input = file === "-" ? process.stdin : fs.createReadStream(file);
@@ -135,6 +177,7 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer): Pr
   }
   for (const env of matched) printer.print(env);
   printer.end();
+  if (silent) return 0;
   for (const e of importer.result.errors.slice(0, 20)) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
   if (importer.result.errors.length > 20) process.stderr.write(`… and ${importer.result.errors.length - 20} more bad lines\n`);
   return 0;
@@ -169,8 +212,13 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`observe: ${conflict}`);
     return 2;
   }
-  const printer = new Printer(opts.output, opts.print);
-  if (opts.inputFile) return observeFile(opts.inputFile, query, printer);
+  if (opts.printRawFilters) {
+    // hubble: "Print allowlist/denylist filters and exit without sending the request to Hubble server"
+    process.stdout.write(rawFiltersYaml(query));
+    return 0;
+  }
+  const printer = new Printer(opts.output, { ...opts.print, color: useColor(opts.color, opts.output) });
+  if (opts.inputFile) return observeFile(opts.inputFile, query, printer, opts.silentErrors);
 
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
   let lastId: string | undefined;
@@ -218,8 +266,9 @@ export async function run(argv: string[]): Promise<number> {
     ws.on("message", (data) => {
       const msg = JSON.parse(data.toString()) as ServerMessage;
       if (msg.type === "flows") for (const s of msg.flows) printer.print(envelopeOf(s));
-      else if (msg.type === "lost_events") process.stderr.write(`lost ${msg.num_events_lost} flows (ids ${msg.first}–${msg.last}): this terminal did not keep up\n`);
-      else if (msg.type === "error") process.stderr.write(`server: ${msg.error}\n`);
+      else if (msg.type === "lost_events") {
+        if (!opts.silentErrors) process.stderr.write(`lost ${msg.num_events_lost} flows (ids ${msg.first}–${msg.last}): this terminal did not keep up\n`);
+      } else if (msg.type === "error") process.stderr.write(`server: ${msg.error}\n`);
     });
     ws.on("close", (code, reason) => {
       if (code !== 1000) process.stderr.write(`stream closed: ${code} ${reason.toString()}\n`);

@@ -1,0 +1,257 @@
+// `observe` flags checked against hubble observe's source: --color (printer/color.go), --print-raw-filters
+// (flows.go getFlowFiltersYAML), every --since/--until layout (pkg/time/time.go), the filter flags hubble
+// refuses to combine (flows_filter.go newFlowFilter/checkConflict), the server's "HTTP filters need l7
+// events" rule (pkg/hubble/filters/http.go), and the -o aliases tab and JSON (flows.go handleFlowArgs).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { promisify } from "node:util";
+import { parseObserveArgs, rawFiltersYaml, flowFilterJson } from "../../lib/filter/parse-cli";
+import { parseTimeArg } from "../../lib/filter/time";
+import { FilterError } from "../../lib/filter/types";
+import { formatFlow, formatTable } from "../../lib/flow/print";
+import type { FlowEnvelope } from "../../lib/flow/types";
+import { tempDir } from "../helpers/tmp";
+
+const exec = promisify(execFile);
+const EXAMPLES = "test/export/hubble-examples.ndjson";
+// nothing listens here: a command that printed without an error never asked the server
+const NO_SERVER = "http://127.0.0.1:1";
+
+async function observe(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, ["--import", "tsx", "server/cli/main.ts", "observe", ...args], { maxBuffer: 16 * 1024 * 1024, env: { ...process.env, NO_COLOR: "" } });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const ESC = "\x1b[";
+const paint = (code: number, s: string) => `${ESC}${code}m${s}${ESC}0m`;
+
+const pvFlow: FlowEnvelope = {
+  flow: {
+    time: "2024-05-01T10:00:00.123Z",
+    verdict: "DROPPED",
+    IP: { source: "10.0.0.1", destination: "10.0.0.2" },
+    l4: { TCP: { source_port: 40000, destination_port: 80 } },
+    source: { identity: 1234, namespace: "shop", pod_name: "web-1" },
+    destination: { identity: 2, namespace: "", pod_name: "" },
+    event_type: { type: 1, sub_type: 133 },
+    is_reply: false,
+    Summary: "TCP Flags: SYN",
+    auth_type: "SPIRE",
+  },
+} as FlowEnvelope;
+
+test("--color: hubble's colours (host cyan with the port yellow, identity magenta, verdict by kind, auth type) in compact and dict only", () => {
+  const compact = formatFlow(pvFlow, "compact", { color: true });
+  assert.equal(
+    compact,
+    `May  1 10:00:00.123: ${paint(36, `shop/web-1:${paint(33, "40000")}`)} ${paint(35, "(ID:1234)")} -> ${paint(36, `10.0.0.2:${paint(33, "80")}`)} ${paint(35, "(world)")} Policy denied ${paint(31, "DROPPED")} (TCP Flags: SYN; ${paint(32, "SPIRE")})`,
+  );
+  // without colour, the very same text
+  assert.equal(compact.replace(/\x1b\[\d+m/g, ""), formatFlow(pvFlow, "compact"));
+  const dict = formatFlow(pvFlow, "dict", { color: true });
+  assert.match(dict, /^ {4}VERDICT: \x1b\[31mDROPPED\x1b\[0m$/m);
+  assert.match(dict, /^ {5}SOURCE: \x1b\[36mshop\/web-1:\x1b\[33m40000\x1b\[0m\x1b\[0m$/m);
+  assert.equal(dict.replace(/\x1b\[\d+m/g, ""), formatFlow(pvFlow, "dict"));
+  // table output is never coloured (hubble disables colours for the tabwriter)
+  assert.equal(formatTable([pvFlow], { color: true }), formatTable([pvFlow]));
+
+  const verdictOf = (verdict: string, type = 4) => formatFlow({ flow: { ...pvFlow.flow, verdict, event_type: { type } } } as FlowEnvelope, "compact", { color: true });
+  assert.ok(verdictOf("FORWARDED").includes(paint(32, "FORWARDED")));
+  assert.ok(verdictOf("REDIRECTED").includes(paint(32, "REDIRECTED")));
+  assert.ok(verdictOf("ERROR").includes(paint(31, "ERROR")));
+  assert.ok(verdictOf("AUDIT").includes(paint(33, "AUDIT")));
+  assert.ok(verdictOf("AUDIT", 5).includes(paint(33, "AUDITED")));
+  assert.ok(verdictOf("TRACED").includes(paint(33, "TRACED")));
+  assert.ok(verdictOf("TRANSLATED").includes(paint(33, "TRANSLATED")));
+  assert.ok(verdictOf("DROPPED", 5).includes(paint(31, "DENIED")));
+  assert.ok(/ VERDICT_UNKNOWN \(/.test(verdictOf("VERDICT_UNKNOWN")), "an unknown verdict stays uncoloured");
+  const failing = formatFlow({ flow: { ...pvFlow.flow, auth_type: "TEST_ALWAYS_FAIL" } } as FlowEnvelope, "compact", { color: true });
+  assert.ok(failing.endsWith(`; ${paint(31, "TEST_ALWAYS_FAIL")})`));
+  // traffic-controlled text still cannot drive the terminal when colours are on
+  const evil = formatFlow({ flow: { ...pvFlow.flow, Summary: "x\x1b[2Jy" } } as FlowEnvelope, "compact", { color: true });
+  assert.ok(evil.includes("x\\x1b[2Jy"));
+});
+
+test("observe --color: always colours compact and dict, never and a pipe (auto) print today's bytes, a bad value is refused", async () => {
+  const plain = await observe("--input-file", EXAMPLES, "-o", "compact");
+  assert.equal(plain.code, 0, plain.stderr);
+  assert.ok(!plain.stdout.includes("\x1b"), "auto: standard output is a pipe here, so no colour");
+  const never = await observe("--input-file", EXAMPLES, "-o", "compact", "--color", "never");
+  assert.equal(never.stdout, plain.stdout);
+  const always = await observe("--input-file", EXAMPLES, "-o", "compact", "--color=always");
+  assert.equal(always.code, 0, always.stderr);
+  assert.ok(always.stdout.includes(paint(32, "FORWARDED")));
+  assert.ok(always.stdout.includes(paint(31, "DROPPED")));
+  assert.ok(always.stdout.includes(paint(35, "(ID:16370)")));
+  assert.equal(always.stdout.replace(/\x1b\[\d+m/g, ""), plain.stdout);
+  const dict = await observe("--input-file", EXAMPLES, "-o", "dict", "--color", "ALWAYS");
+  assert.ok(dict.stdout.includes(`VERDICT: ${paint(32, "FORWARDED")}`));
+  for (const o of ["json", "table"]) {
+    const a = await observe("--input-file", EXAMPLES, "-o", o, "--color", "always");
+    assert.ok(!a.stdout.includes("\x1b"), `${o} output is never coloured`);
+  }
+  const bad = await observe("--input-file", EXAMPLES, "--color", "sometimes");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--color: expected auto, always or never, got "sometimes"/);
+});
+
+test("--print-raw-filters: hubble's YAML (yaml.v3), FlowFilters as protojson, printed without contacting the server", async () => {
+  const r = await observe("--server", NO_SERVER, "--verdict", "DROPPED", "--verdict", "ERROR", "--print-raw-filters");
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout, `allowlist:\n    - '{"verdict":["DROPPED","ERROR"]}'\n`);
+  const deny = await observe("--server", NO_SERVER, "--not", "--namespace", "kube-system", "--print-raw-filters");
+  assert.equal(deny.stdout, `denylist:\n    - '{"source_pod":["kube-system/"]}'\n    - '{"destination_pod":["kube-system/"]}'\n`);
+  const both = await observe("--server", NO_SERVER, "--pod", "xwing", "--not", "--verdict", "FORWARDED", "--print-raw-filters");
+  assert.equal(both.stdout, `allowlist:\n    - '{"source_pod":["default/xwing"]}'\n    - '{"destination_pod":["default/xwing"]}'\ndenylist:\n    - '{"verdict":["FORWARDED"]}'\n`);
+  const none = await observe("--server", NO_SERVER, "--print-raw-filters");
+  assert.equal(none.stdout, "{}\n");
+  // errors are still errors: hubble builds the request before printing it
+  const bad = await observe("--server", NO_SERVER, "--verdict", "MAYBE", "--print-raw-filters");
+  assert.equal(bad.code, 2);
+
+  // fields in flow.proto order, defaults left out, Go's json.Marshal HTML escaping, quotes doubled for YAML
+  const { query } = parseObserveArgs(["--protocol", "tcp", "--type", "trace:to-endpoint", "--to-port", "80", "--from-pod", "shop/web", "--http-path", "/a&b's", "--type", "l7"]);
+  assert.equal(
+    flowFilterJson(query.whitelist[0]!),
+    '{"source_pod":["shop/web"],"event_type":[{"type":4,"match_sub_type":true},{"type":129}],"protocol":["tcp"],"destination_port":["80"],"http_path":["/a\\u0026b\'s"]}',
+  );
+  assert.equal(rawFiltersYaml(query), `allowlist:\n    - '${flowFilterJson(query.whitelist[0]!).replace("'", "''")}'\n`);
+  assert.equal(rawFiltersYaml({ whitelist: [], blacklist: [{ source_workload: [{ kind: "Deployment", name: "api" }], tcp_flags: [{ SYN: true }] }] }), `denylist:\n    - '{"source_workload":[{"name":"api","kind":"Deployment"}],"tcp_flags":[{"SYN":true}]}'\n`);
+});
+
+test("-s/--silent-errors leaves out warnings about bad lines in --input-file; the good lines still print", async () => {
+  const file = path.join(tempDir("observe-flags-"), "mixed.json");
+  const good = fs.readFileSync(EXAMPLES, "utf8").trim().split("\n").slice(1, 3);
+  fs.writeFileSync(file, [good[0], "not json", good[1]].join("\n") + "\n");
+  const loud = await observe("--input-file", file);
+  assert.equal(loud.code, 0, loud.stderr);
+  assert.match(loud.stderr, /mixed\.json:2: /);
+  for (const flag of ["-s", "--silent-errors"]) {
+    const quiet = await observe("--input-file", file, flag);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stderr, "");
+    assert.equal(quiet.stdout, loud.stdout);
+  }
+});
+
+test("--since/--until take every layout hubble's time.FromString tries, and still refuse impossible dates", () => {
+  const now = Date.parse("2024-05-01T12:00:00Z");
+  const cases: [string, string][] = [
+    ["2024-05-01", "2024-05-01T00:00:00.000Z"], // YearMonthDay
+    ["2024-05-01T10Z", "2024-05-01T10:00:00.000Z"], // YearMonthDayHour
+    ["2024-05-01T10+02:00", "2024-05-01T08:00:00.000Z"],
+    ["2024-05-01T10:30Z", "2024-05-01T10:30:00.000Z"], // YearMonthDayHourMinute
+    ["2024-05-01T10:30-01:30", "2024-05-01T12:00:00.000Z"],
+    ["2024-05-01T10:30:15Z", "2024-05-01T10:30:15.000Z"], // RFC3339
+    ["2024-05-01T10:30:15.5+02:00", "2024-05-01T08:30:15.500Z"], // RFC3339Milli
+    ["2024-05-01T10:30:15.123456Z", "2024-05-01T10:30:15.123Z"], // RFC3339Micro
+    ["2024-05-01T10:30:15.123456789Z", "2024-05-01T10:30:15.123Z"], // RFC3339Nano
+    ["Wed, 01 May 2024 10:30:15 +0200", "2024-05-01T08:30:15.000Z"], // RFC1123Z
+    ["wed, 01 may 2024 10:30:15 -0000", "2024-05-01T10:30:15.000Z"],
+  ];
+  for (const [input, iso] of cases) assert.equal(new Date(parseTimeArg(input, "--since", now)).toISOString(), iso, input);
+  assert.equal(parseObserveArgs(["--since", "Wed, 01 May 2024 10:00:00 +0000", "--until", "2024-05-01T11Z"]).query.until, "2024-05-01T11:00:00.000Z");
+  for (const bad of ["2024-02-30T10Z", "2024-05-01T24Z", "2024-05-01T10:60Z", "Wed, 31 Feb 2024 10:00:00 +0000", "Wed, 01 May 2024 24:00:00 +0000", "Xyz, 01 May 2024 10:00:00 +0000", "Wed, 01 Foo 2024 10:00:00 +0000", "Wed, 1 May 2024 10:00:00 +0000", "2024-05-01T10"]) {
+    assert.throws(() => parseTimeArg(bad, "--until", now), (e: unknown) => e instanceof FilterError && e.field === "--until", bad);
+  }
+});
+
+test("filter flags hubble cannot combine are refused with hubble's message, in the allow and the deny list alike", async () => {
+  const refused: [string[], string][] = [
+    [["--ip", "10.0.0.1", "--pod", "x"], "filters --ip and --pod cannot be combined"],
+    [["--pod", "x", "--fqdn", "*.cilium.io"], "filters --fqdn and --pod cannot be combined"],
+    [["--from-ip", "10.0.0.1", "--namespace", "a"], "filters --from-ip and --namespace cannot be combined"],
+    [["--from-pod", "a", "--namespace", "b"], "filters --from-pod and --namespace cannot be combined"],
+    [["-A", "--to-pod", "x"], "filters --to-pod and --all-namespaces cannot be combined"],
+    [["--to-service", "s", "-n", "b"], "filters --to-service and --namespace cannot be combined"],
+    [["--ip", "10.0.0.1", "--fqdn", "a.b"], "filters --ip and --fqdn cannot be combined"],
+    [["--to-fqdn", "a.b", "--to-ip", "10.0.0.1"], "filters --to-fqdn and --to-ip cannot be combined"],
+    [["--label", "app=a", "--from-label", "app=b"], "filters --label and --from-label cannot be combined"],
+    [["--to-label", "app=a", "-l", "app=b"], "filters --label and --to-label cannot be combined"],
+    [["--service", "a", "--to-service", "b"], "filters --service and --to-service cannot be combined"],
+    [["--port", "80", "--to-port", "81"], "filters --port and --to-port cannot be combined"],
+    [["--identity", "world", "--from-identity", "2"], "filters --identity and --from-identity cannot be combined"],
+    [["--workload", "api", "--to-workload", "db"], "filters --workload and --to-workload cannot be combined"],
+    [["--node-name", "k8s*", "--cluster", "c1"], "filters --node-name and --cluster cannot be combined"],
+    [["--not", "--ip", "10.0.0.1", "--not", "--pod", "x"], "filters --ip and --pod cannot be combined"],
+  ];
+  const LONG: Record<string, string> = { "-n": "--namespace", "-l": "--label" };
+  for (const [args, message] of refused) {
+    // the error names the flag that made the combination (the later one)
+    const later = args.filter((a) => a.startsWith("-") && a !== "--not").pop()!;
+    assert.throws(() => parseObserveArgs(args), (e: unknown) => e instanceof FilterError && e.message === message && e.field === (LONG[later] ?? later), args.join(" "));
+  }
+  // combinations hubble allows
+  for (const args of [
+    ["--pod", "x", "--namespace", "y"],
+    ["--from-pod", "a", "--to-pod", "b"],
+    ["--from-namespace", "a", "--from-pod", "b"],
+    ["--ip", "10.0.0.1", "--ip", "10.0.0.2"],
+    ["--from-ip", "10.0.0.1", "--to-fqdn", "a.b"],
+    ["--from-label", "app=a", "--to-label", "app=b"],
+    ["--ip", "10.0.0.1", "--not", "--pod", "x"], // one in the allow list, one in the deny list
+    ["--verdict", "DROPPED", "--verdict", "FORWARDED", "--type", "drop", "--type", "trace"],
+  ]) {
+    assert.doesNotThrow(() => parseObserveArgs(args), args.join(" "));
+  }
+  assert.deepEqual(parseObserveArgs(["--pod", "x", "--namespace", "y"]).query.whitelist, [{ source_pod: ["y/x"] }, { destination_pod: ["y/x"] }]);
+
+  const r = await observe("--server", NO_SERVER, "--from-pod", "a", "--namespace", "b");
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "observe: filters --from-pod and --namespace cannot be combined\n");
+});
+
+test("HTTP filters with an event type filter that has no l7 entry are refused, as Hubble's server refuses them", async () => {
+  const refused: [string[], string, string][] = [
+    [["--type", "drop", "--http-status", "200"], "--http-status", "filtering by http status code requires the event type filter to only match 'l7' events"],
+    [["--http-method", "GET", "-t", "trace"], "--http-method", "filtering by http method requires the event type filter to only match 'l7' events"],
+    [["--type", "policy-verdict", "--http-path", "/api"], "--http-path", "filtering by http path requires the event type filter to only match 'l7' events"],
+    [["--type", "drop", "--http-url", "http://x/"], "--http-url", "filtering by http url requires the event type filter to only match 'l7' events"],
+    [["--type", "drop", "--http-header", "a:b"], "--http-header", "filtering by http headers requires the event type filter to only match 'l7' events"],
+    [["--not", "--type", "drop", "--not", "--http-status", "5+"], "--http-status", "filtering by http status code requires the event type filter to only match 'l7' events"],
+    [["--allowlist", '{"event_type":[{"type":1}],"http_status_code":["404"]}'], "--allowlist", "filtering by http status code requires the event type filter to only match 'l7' events"],
+  ];
+  for (const [args, field, message] of refused) {
+    assert.throws(() => parseObserveArgs(args), (e: unknown) => e instanceof FilterError && e.field === field && e.message === `${field}: ${message}`, args.join(" "));
+  }
+  // l7 among the types is enough (any entry of type 129), no type filter at all, or the two in different lists
+  for (const args of [
+    ["--type", "l7", "--http-status", "200"],
+    ["--type", "drop", "--type", "l7", "--http-status", "200"],
+    ["--type", "129", "--http-method", "GET"],
+    ["--http-status", "5+"],
+    ["--type", "drop", "--not", "--http-status", "500"],
+  ]) {
+    assert.doesNotThrow(() => parseObserveArgs(args), args.join(" "));
+  }
+  const r = await observe("--server", NO_SERVER, "--type", "drop", "--http-status", "404");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /--http-status: filtering by http status code requires the event type filter to only match 'l7' events/);
+});
+
+test("-o tab and -o JSON are hubble's aliases of table and json", async () => {
+  const table = await observe("--input-file", EXAMPLES, "-o", "table");
+  const tab = await observe("--input-file", EXAMPLES, "-o", "tab");
+  assert.equal(tab.code, 0, tab.stderr);
+  assert.equal(tab.stdout, table.stdout);
+  assert.match(tab.stdout, /^TIMESTAMP {2,}SOURCE/);
+  const json = await observe("--input-file", EXAMPLES, "--output=json");
+  const JSONout = await observe("--input-file", EXAMPLES, "-oJSON");
+  assert.equal(JSONout.code, 0, JSONout.stderr);
+  assert.equal(JSONout.stdout, json.stdout);
+  // tab is table: refused with --follow as hubble refuses it
+  const follow = await observe("--server", NO_SERVER, "-o", "tab", "--follow");
+  assert.equal(follow.code, 2);
+  assert.match(follow.stderr, /table output format is not compatible with follow mode/);
+  const bad = await observe("--input-file", EXAMPLES, "-o", "Json");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--output: expected/);
+});
