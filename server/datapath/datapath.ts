@@ -1198,7 +1198,7 @@ export class Datapath {
       d.defaultDenyBy = ddBy;
       const why = ddBy.length ? `default deny by ${ddBy.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")}` : "default deny (policyEnforcementMode: always)";
       d.notes.push(`${why}; ${looked}: no entry matched${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
-      const miss = nearestMiss(m, dir, ep, peer, peerIp, proto, port, this.cluster, this.engine.selectors, dir === "egress" ? ` (learned names: ${[...this.engine.fqdn.names().keys()].join(", ") || "none"})` : "");
+      const miss = nearestMiss(m, dir, ep, peer, peerIp, proto, port, this.cluster, this.engine.selectors, dir === "egress" ? this.engine.fqdn.namesForIp(peerIp) : []);
       // The nearest rule is a hint in the explanation, not the deciding rule: nothing matched.
       if (miss) d.notes.push(miss);
       else d.notes.push(`no ${dir} allow rule selects this endpoint${dir === "egress" ? " (missing egress allow at the source)" : ""}`);

@@ -36,7 +36,7 @@ export function matchTypeName(m: MatchType): string {
 }
 
 /** `requires`: the fromRequires/toRequires selectors every selector peer of this direction must also meet */
-function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", fqdnHint: string, requires: { sel: Selector; key: string }[] = []): string | null {
+function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", peerNames: string[], requires: { sel: Selector; key: string }[] = []): string | null {
   if (ids === "ANY" || ids.includes(ident.id)) return null;
   switch (peer.kind) {
     case "selector": {
@@ -64,7 +64,11 @@ function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] |
       return `${peer.path}: ${peerIp} falls in an except range of ${peer.text}`;
     }
     case "fqdn":
-      return `${peer.path}: ${peerIp} was never answered by an allowed DNS lookup for ${peer.text}${fqdnHint}`;
+      // the names DNS answers gave this address (toFQDNs selects what any endpoint's lookups learned):
+      // the usual case is a name the rule does not allow
+      return peerNames.length
+        ? `${peer.path}: ${peerIp} is ${peerNames.join(", ")} (learned from DNS answers), which ${peer.text} does not allow`
+        : `${peer.path}: no DNS answer seen by the proxy gave ${peerIp}, and ${peer.text} allows only addresses learned from DNS answers`;
     case "service":
       return `${peer.path}: the peer is not a backend of ${peer.text}`;
     default:
@@ -110,7 +114,8 @@ export function nearestMiss(
   port: number,
   cluster: Cluster,
   selectors: SelectorCache,
-  fqdnHint: string,
+  /** the DNS names `peerIp` was learned by (egress) */
+  peerNames: string[],
 ): string | undefined {
   let best: { score: number; text: string } | undefined;
   for (const rule of m.rules) {
@@ -125,7 +130,7 @@ export function nearestMiss(
         const requiresKey = dir === "ingress" ? "fromRequires" : "toRequires";
         for (const p of pr.peers) {
           const ids = selectors.resolve(p, ep.endpointId, ep.node, p.kind === "selector" ? requires : []);
-          const why = peerReason(p, peer, peerIp, ids, fqdnHint, requires.map((sel) => ({ sel, key: requiresKey })));
+          const why = peerReason(p, peer, peerIp, ids, peerNames, requires.map((sel) => ({ sel, key: requiresKey })));
           if (!why) ok = true;
           else reasons.push(why);
         }
