@@ -38,11 +38,18 @@ const sha256 = (b: Buffer | string) => createHash("sha256").update(b).digest();
 
 function write(out: Writable, chunk: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (out.write(chunk)) resolve();
-    else {
-      out.once("drain", resolve);
-      out.once("error", reject);
-    }
+    if (out.write(chunk)) return resolve();
+    // each wait takes its listeners off again: a large bundle waits thousands of times
+    const onDrain = () => {
+      out.off("error", onError);
+      resolve();
+    };
+    const onError = (err: Error) => {
+      out.off("drain", onDrain);
+      reject(err);
+    };
+    out.once("drain", onDrain);
+    out.once("error", onError);
   });
 }
 

@@ -234,3 +234,26 @@ test("identity 0 prints as (unknown), like the other reserved identities", () =>
   assert.equal(formatIdentity(2), "(world)");
   assert.equal(formatIdentity(12345), "(ID:12345)");
 });
+
+test("a large evidence bundle written to a slow reader leaves no listeners behind (no MaxListenersExceededWarning)", async () => {
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(w.name);
+  process.on("warning", onWarning);
+  try {
+    // 20,000 distinct lines, read in small bites: the gzip stream pushes back many times
+    const lines = Array.from({ length: 20_000 }, (_, i) => EXAMPLES[i % EXAMPLES.length]!.replace('"verdict"', `"n${i}":${i},"verdict"`));
+    const pt = new PassThrough({ highWaterMark: 1024 });
+    let bytes = 0;
+    pt.on("data", (c: Buffer) => {
+      bytes += c.length;
+      pt.pause();
+      setImmediate(() => pt.resume());
+    });
+    await writeBundle(pt, { flows: lines, query: { whitelist: [], blacklist: [] }, policies: [], fqdnCache: {}, createdAt: new Date("2024-06-01T12:00:00Z") });
+    await new Promise((r) => setImmediate(r));
+    assert.ok(bytes > 0);
+    assert.deepEqual(warnings.filter((w) => w === "MaxListenersExceededWarning"), []);
+  } finally {
+    process.off("warning", onWarning);
+  }
+});
