@@ -82,6 +82,9 @@ export interface ServiceMapEdge {
   /** deciding policies as "Kind/namespace/name" */
   policies: string[];
   flows: number;
+  /** forwarded flows showing traffic that reached the destination: not the source's egress verdict nor a
+   * packet leaving the source's node toward a pod or node, whose own side still decides */
+  delivered?: number;
   /** flows per second over the window */
   rate: number;
 }

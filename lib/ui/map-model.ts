@@ -8,14 +8,19 @@ import type { HiddenPeers } from "./view-state";
 
 export type EdgeTone = "forwarded" | "dropped" | "audit" | "mixed" | "error";
 
-/** Forwarded-only is green, dropped-only red, audit amber; a mix of allowed and denied is its own colour. */
-export function edgeTone(e: Pick<ServiceMapEdge, "verdicts">): EdgeTone {
+/**
+ * Forwarded-only is green, dropped-only red, audit amber; a mix of allowed and denied is its own colour.
+ * A path whose drops are all that reached the far side is blocked (red), even though the source's own
+ * egress verdict allowed the packets out.
+ */
+export function edgeTone(e: Pick<ServiceMapEdge, "verdicts" | "delivered">): EdgeTone {
   const v = e.verdicts;
   const ok = (v.FORWARDED ?? 0) + (v.REDIRECTED ?? 0);
   const dropped = v.DROPPED ?? 0;
   const audit = v.AUDIT ?? 0;
   const error = v.ERROR ?? 0;
   const kinds = [ok > 0, dropped > 0, audit > 0, error > 0].filter(Boolean).length;
+  if (kinds === 2 && ok && dropped && e.delivered === 0) return "dropped";
   if (kinds > 1) return "mixed";
   if (dropped) return "dropped";
   if (audit) return "audit";

@@ -27,7 +27,20 @@ interface GroupRow {
   l7_protocol: string | null;
   l7_http: string | null;
   policies: string | null;
+  /** 1 when the group's flows show traffic that reached the destination (see DELIVERED_SQL), else 0 */
+  delivered: number;
   n: number;
+}
+
+// A path is blocked when nothing of it reached the destination: the source's own egress verdict
+// (ALLOWED) lets packets out, but toward a pod or node the far side still decides, and a packet leaving
+// the source's node (to-stack) toward one has not arrived either. Any other forwarded flow is delivery.
+// (COALESCE: a NULL would make the whole test NULL, which is not 0 or 1)
+const DELIVERED_SQL = `(verdict IN ('FORWARDED','REDIRECTED') AND NOT (dst_namespace IS NOT NULL AND ((event_type = 5 AND COALESCE(traffic_direction, '') = 'EGRESS') OR (event_type = 4 AND COALESCE(event_sub_type, 0) = 3))))`;
+function deliveredOf(r: { verdict: string; event_type: number; event_sub_type: number | null; traffic_direction: string | null; dst_namespace: string | null }): number {
+  if (r.verdict !== "FORWARDED" && r.verdict !== "REDIRECTED") return 0;
+  if (r.dst_namespace === null) return 1;
+  return (r.event_type === 5 && r.traffic_direction === "EGRESS") || (r.event_type === 4 && r.event_sub_type === 3) ? 0 : 1;
 }
 
 const RESERVED: Record<number, { id: string; kind: ServiceMapNodeKind; label: string }> = {
@@ -71,10 +84,10 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
                 dst_namespace, dst_workload, dst_identity, MAX(dst_ep) AS dst_ep, dst_names,
                 verdict, protocol, dst_port, l7_protocol,
                 CASE WHEN l7_protocol IN ('http','grpc') AND l7_type = 'REQUEST' THEN http_method || ' ' || http_url END AS l7_http,
-                policies, COUNT(*) AS n
+                policies, ${DELIVERED_SQL} AS delivered, COUNT(*) AS n
          FROM flows WHERE (${where || "1"}) AND (is_reply IS NULL OR is_reply = 0)
          GROUP BY src_namespace, src_workload, src_identity, src_names, dst_namespace, dst_workload, dst_identity, dst_names,
-                  verdict, protocol, dst_port, l7_protocol, l7_http, policies) g`,
+                  verdict, protocol, dst_port, l7_protocol, l7_http, policies, delivered) g`,
       )
       .all(...params) as GroupRow[];
   } else {
@@ -84,10 +97,11 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
       const r = { ...flowColumns(s), src_labels: joinList(s.flow.source?.labels, MAX_LABELS_TEXT), dst_labels: joinList(s.flow.destination?.labels, MAX_LABELS_TEXT) };
       if (r.is_reply === 1) continue;
       const l7_http = (r.l7_protocol === "http" || r.l7_protocol === "grpc") && r.l7_type === "REQUEST" ? `${r.http_method} ${r.http_url}` : null;
-      const key = [r.src_namespace, r.src_workload, r.src_identity, r.src_names, r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_names, r.verdict, r.protocol, r.dst_port, r.l7_protocol, l7_http, r.policies].join("\u0000");
+      const delivered = deliveredOf(r);
+      const key = [r.src_namespace, r.src_workload, r.src_identity, r.src_names, r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_names, r.verdict, r.protocol, r.dst_port, r.l7_protocol, l7_http, r.policies, delivered].join("\u0000");
       const g = acc.get(key);
       if (g) g.n++;
-      else acc.set(key, { ...r, l7_http, n: 1 } as GroupRow);
+      else acc.set(key, { ...r, l7_http, delivered, n: 1 } as GroupRow);
     }
     rows = [...acc.values()];
   }
@@ -114,9 +128,10 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
     const id = `${src.id}->${dst.id}`;
     let e = edges.get(id);
     if (!e) {
-      e = { id, source: src.id, target: dst.id, verdicts: {}, ports: [], l7: [], policies: [], flows: 0, rate: 0, portSet: new Set(), l7Set: new Set(), polSet: new Set() };
+      e = { id, source: src.id, target: dst.id, verdicts: {}, ports: [], l7: [], policies: [], flows: 0, delivered: 0, rate: 0, portSet: new Set(), l7Set: new Set(), polSet: new Set() };
       edges.set(id, e);
     }
+    if (r.delivered) e.delivered! += r.n;
     const v = r.verdict as keyof ServiceMapEdge["verdicts"];
     e.verdicts[v] = (e.verdicts[v] ?? 0) + r.n;
     e.flows += r.n;

@@ -85,6 +85,10 @@ test("edge tone by verdict mix, width by rate", () => {
   assert.equal(edgeTone({ verdicts: { DROPPED: 3 } }), "dropped");
   assert.equal(edgeTone({ verdicts: { AUDIT: 1 } }), "audit");
   assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 1 } }), "mixed");
+  // the source allowed it out, the destination dropped every packet: blocked
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 3 }, delivered: 0 }), "dropped");
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 1 }, delivered: 2 }), "mixed");
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3, AUDIT: 1, DROPPED: 1 }, delivered: 0 }), "mixed");
   assert.ok(edgeWidth(100, 100) > edgeWidth(1, 100));
   assert.ok(edgeWidth(0, 100) > 0);
   assert.ok(edgeWidth(1000, 1000) <= 7);

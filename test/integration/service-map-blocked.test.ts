@@ -1,0 +1,39 @@
+// The service map tells a blocked path from a partly refused one: the source's own egress verdict
+// (ALLOWED) is not delivery, so api → ledger-db, which ledger-db's ingress policy refuses, has nothing
+// delivered while frontend → api has; the SQL grouping and the in-memory one (residual filters) agree.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { ServiceMap } from "../../lib/api-types";
+import { edgeTone } from "../../lib/ui/map-model";
+import { startTestServer, getJson, waitFor } from "../helpers/server";
+
+test("service map: delivered counts separate a blocked path from a mixed one, with and without residual filters", async () => {
+  const s = await startTestServer({ rate: 400 });
+  try {
+    const since = new Date(Date.now() - 1000).toISOString();
+    await waitFor("both edges", async () => {
+      s.ctx.store.flush();
+      const m = await getJson<ServiceMap>(`${s.url}/api/service-map?since=${since}`);
+      const ids = m.body.edges.map((e) => e.id);
+      return ids.includes("production/api->payments/ledger-db") && ids.includes("production/frontend->production/api") ? true : undefined;
+    });
+    const until = new Date().toISOString();
+    s.ctx.store.flush();
+    const window = `since=${encodeURIComponent(since)}&until=${encodeURIComponent(until)}`;
+    const sql = (await getJson<ServiceMap>(`${s.url}/api/service-map?${window}`)).body;
+    // a regex filter SQL cannot settle: grouped in memory from the records
+    const residual = (await getJson<ServiceMap>(`${s.url}/api/service-map?${window}&not.dns_query=${encodeURIComponent("^no-such-name-.*$")}`)).body;
+    for (const m of [sql, residual]) {
+      const blocked = m.edges.find((e) => e.id === "production/api->payments/ledger-db")!;
+      assert.ok(blocked.verdicts.FORWARDED && blocked.verdicts.DROPPED, JSON.stringify(blocked.verdicts));
+      assert.equal(blocked.delivered, 0, "ledger-db refused every connection: only api's egress verdicts were forwarded");
+      assert.equal(edgeTone(blocked), "dropped");
+      const open = m.edges.find((e) => e.id === "production/frontend->production/api")!;
+      assert.ok(open.delivered! > 0);
+    }
+    const pick = (m: ServiceMap) => m.edges.map((e) => [e.id, e.delivered, e.flows]).sort();
+    assert.deepEqual(pick(residual), pick(sql));
+  } finally {
+    await s.close();
+  }
+});
