@@ -6,6 +6,13 @@ import { COLUMN_BY_ID, sortRows, type ColumnId, type SortSpec } from "../lib/ui/
 import { verdictClass } from "../lib/ui/flow-view";
 import type { FlowStore } from "../lib/ui/flow-store";
 
+
+/** the smallest width a grid track takes: "108px" → 108, "minmax(140px, 1.3fr)" → 140 */
+function minPx(track: string): number {
+  const m = /(\d+(?:\.\d+)?)px/.exec(track);
+  return m ? Number(m[1]) : 0;
+}
+
 export const ROW_HEIGHT = 28;
 /** re-sorting 100k rows costs tens of ms, so a non-time sort refreshes at most this often while live */
 const RESORT_MS = 1000;
@@ -81,6 +88,8 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
   }, [added, identity]);
 
   const grid = columns.map((c) => COLUMN_BY_ID[c].width).join(" ");
+  // the columns' smallest widths: below it the table pane scrolls sideways, header and rows together
+  const minWidth = columns.reduce((sum, c) => sum + minPx(COLUMN_BY_ID[c].width), 0);
   const selectedIndex = useMemo(() => {
     if (!selectedId) return -1;
     for (let i = 0; i < Math.min(count, 5000); i++) if (rowAt(i)?.id === selectedId) return i;
@@ -132,7 +141,7 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
   );
 
   return (
-    <div className="flow-table" data-testid="flow-table" role="grid" aria-rowcount={count}>
+    <div className="flow-table" data-testid="flow-table" role="grid" aria-rowcount={count} style={{ minWidth }}>
       {header}
       <div ref={scrollRef} className="ft-body" tabIndex={0} onKeyDown={onKey} aria-label="Flows">
         {count === 0 ? (
