@@ -5,7 +5,7 @@ import { useState, type ReactNode } from "react";
 import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { endpointHref, podEndpoint } from "../lib/ui/endpoint-links";
-import { findTwin, neighbourCursor } from "../lib/ui/verdict-pair";
+import { findTwin, twinQuery } from "../lib/ui/verdict-pair";
 import type { Endpoint, Policy, Service } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
 import {
@@ -51,15 +51,15 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   const f = stored.flow;
   const own = decisionOf(f);
   // A drop event names no policy (Hubble correlates only policy-verdict events): borrow the policies
-  // from the policy-verdict event of the same packet, stored next to it.
-  const cursor = f.verdict === "DROPPED" && own.policies.length === 0 ? neighbourCursor(stored.id) : undefined;
+  // from the policy-verdict event of the same packet.
+  const query = f.verdict === "DROPPED" && own.policies.length === 0 ? twinQuery(f) : undefined;
   const twin = useQuery({
     queryKey: ["verdict-twin", stored.id],
-    enabled: cursor !== undefined,
+    enabled: query !== undefined,
     staleTime: Infinity,
     // One key per flow opened (arrow keys walk the table): let closed ones go soon.
     gcTime: 60_000,
-    queryFn: async ({ signal }) => findTwin(stored, (await getJson<FlowsPage>(`/api/flows?limit=7&cursor=${cursor}`, signal)).flows) ?? null,
+    queryFn: async ({ signal }) => findTwin(stored, (await getJson<FlowsPage>(`/api/flows?${query}`, signal)).flows) ?? null,
   });
   const twinDecision = twin.data ? decisionOf(twin.data.flow) : undefined;
   const decision = twinDecision && twinDecision.policies.length ? { ...own, policies: twinDecision.policies, rule: own.rule ?? twinDecision.rule } : own;

@@ -26,12 +26,34 @@ export function isPolicyVerdictTwin(drop: Flow, cand: Flow): boolean {
   return Number.isFinite(skew) && skew <= MAX_SKEW_MS;
 }
 
-/** Stored flow ids around `id` to look through (the twin is written right before or after the drop). */
-export function neighbourCursor(id: string, span = 3): string | undefined {
-  return /^\d+$/.test(id) ? String(BigInt(id) + BigInt(span) + 1n) : undefined;
+/**
+ * The /api/flows query for the drop's policy-verdict twin: same addresses, ports and verdict, within
+ * MAX_SKEW_MS. Under load other flows are stored between the two, so their ids need not be close.
+ */
+export function twinQuery(drop: Flow): string | undefined {
+  const t = Date.parse(drop.time ?? "");
+  const src = drop.IP?.source;
+  const dst = drop.IP?.destination;
+  if (!Number.isFinite(t) || !src || !dst) return undefined;
+  const q = new URLSearchParams({ type: "policy-verdict", verdict: drop.verdict ?? "DROPPED", from_ip: src, to_ip: dst });
+  const l4 = drop.l4?.TCP ?? drop.l4?.UDP ?? drop.l4?.SCTP;
+  if (l4?.source_port !== undefined) q.set("from_port", String(l4.source_port));
+  if (l4?.destination_port !== undefined) q.set("to_port", String(l4.destination_port));
+  q.set("since", new Date(t - MAX_SKEW_MS).toISOString());
+  q.set("until", new Date(t + MAX_SKEW_MS).toISOString());
+  q.set("limit", "50");
+  return q.toString();
 }
 
+/** The policy-verdict twin among `candidates`: the nearest in time if the same packet was retried. */
 export function findTwin(drop: StoredFlow, candidates: Iterable<StoredFlow>): StoredFlow | undefined {
-  for (const c of candidates) if (c.id !== drop.id && isPolicyVerdictTwin(drop.flow, c.flow)) return c;
-  return undefined;
+  const t = Date.parse(drop.flow.time ?? "");
+  let best: StoredFlow | undefined;
+  let bestSkew = Infinity;
+  for (const c of candidates) {
+    if (c.id === drop.id || !isPolicyVerdictTwin(drop.flow, c.flow)) continue;
+    const skew = Math.abs(Date.parse(c.flow.time ?? "") - t);
+    if (skew < bestSkew) [best, bestSkew] = [c, skew];
+  }
+  return best;
 }
