@@ -138,7 +138,8 @@ export function TimeRange({ view, setView }: Props) {
   );
 }
 
-const PLACEHOLDER = "Filter: app=frontend, to:dns=api.github.com, !ip=10.0.0.1, policy=allow-web, http_status=5+";
+// terms are separated by spaces (a comma belongs to a label selector: app=web,tier=front)
+const PLACEHOLDER = "Filter, terms separated by spaces: app=frontend  to:dns=api.github.com  !ip=10.0.0.1  http_status=5+";
 
 export function FilterInput({ view, setView, error }: Props & { error?: string }) {
   const [text, setText] = useState("");

@@ -82,7 +82,11 @@ export function parseLabelSelector(selector: string, field: string): LabelRequir
   const reqs: LabelRequirement[] = [];
   for (const raw of splitTopLevel(selector)) {
     const part = raw.trim();
-    if (!part) throw new FilterError(field, `empty requirement in selector ${JSON.stringify(selector)}`);
+    if (!part) {
+      // "app=frontend, verdict=DROPPED" typed as a list: the comma ends one selector's requirements
+      const hint = selector.trimEnd().endsWith(",") ? " (separate filter terms with spaces, not commas)" : "";
+      throw new FilterError(field, `empty requirement in selector ${JSON.stringify(selector)}${hint}`);
+    }
     let m: RegExpExecArray | null;
     if ((m = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
       const { source, key } = splitSource(m[1]);

@@ -198,3 +198,8 @@ test("CLI: attached short values as pflag reads them (-npayments, -n=payments, -
   assert.deepEqual(expandShortFlags(["-npayments", "-n=shop", "-ojson", "-f", "--verdict", "DROPPED", "-A"]), ["-n", "payments", "-n", "shop", "-o", "json", "-f", "--verdict", "DROPPED", "-A"]);
   assert.deepEqual(parseObserveArgs(expandShortFlags(["-npayments"])).query.whitelist, parseObserveArgs(["--namespace", "payments"]).query.whitelist);
 });
+
+test("UI text typed as a comma-separated list says terms are separated by spaces", () => {
+  assert.throws(() => parseUiFilter("app=frontend, verdict=DROPPED"), (e: Error) => e instanceof FilterError && /separate filter terms with spaces/.test(e.message));
+  assert.throws(() => parseUiFilter("app=web,,tier=x"), (e: Error) => e instanceof FilterError && !/separate filter terms/.test(e.message));
+});
