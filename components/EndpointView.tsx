@@ -6,7 +6,8 @@ import { useQuery } from "@tanstack/react-query";
 import Link from "next/link";
 import { useRouter, useSearchParams } from "next/navigation";
 import { useMemo, useState, type CSSProperties } from "react";
-import type { DirectionEnforcement, EndpointsResponse, PolicyMapResponse, PolicyMapRow } from "../lib/inspect-types";
+import type { DirectionEnforcement, EndpointSummary, EndpointsResponse, PolicyMapResponse, PolicyMapRow } from "../lib/inspect-types";
+import { timeShort } from "../lib/ui/flow-view";
 import { policyRefKey } from "../lib/inspect-types";
 import { ThemeToggle } from "./ThemeToggle";
 import { TopNav } from "./TopNav";
@@ -48,11 +49,51 @@ const cell: CSSProperties = { padding: "5px 10px", borderBottom: "1px solid var(
 const mono: CSSProperties = { fontFamily: "var(--mono)", fontSize: 12 };
 const chip = (color: string, bg: string): CSSProperties => ({ display: "inline-block", padding: "1px 8px", borderRadius: 10, color, background: bg, fontSize: 12, fontWeight: 600 });
 
-function Enforcement({ dir, e }: { dir: string; e: DirectionEnforcement }) {
+/** Every endpoint, as `cilium-dbg endpoint list` shows them, each opening its policy map. */
+function EndpointList({ endpoints, loading }: { endpoints: EndpointSummary[] | undefined; loading: boolean }) {
+  if (!endpoints) return <p className="muted">{loading ? "Loading endpoints…" : "No endpoint list: this server simulates no cluster."}</p>;
+  const sorted = [...endpoints].sort((a, b) => a.namespace.localeCompare(b.namespace) || a.pod.localeCompare(b.pod) || a.id - b.id);
+  return (
+    <table style={{ borderCollapse: "collapse", width: "100%", background: "var(--panel)" }} data-testid="endpoint-list">
+      <thead>
+        <tr>
+          {["Endpoint", "Pod", "Identity", "IP", "Node", "Ingress", "Egress"].map((h) => (
+            <th key={h} style={cell}>
+              {h}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {sorted.map((e) => (
+          <tr key={e.id} data-testid="endpoint-list-row">
+            <td style={{ ...cell, ...mono }}>
+              <Link href={`/endpoints?id=${e.id}`}>{e.id}</Link>
+            </td>
+            <td style={cell}>
+              <Link href={`/endpoints?id=${e.id}`}>{e.namespace ? `${e.namespace}/` : ""}{e.pod}</Link>
+            </td>
+            <td style={{ ...cell, ...mono }}>{e.identity}</td>
+            <td style={{ ...cell, ...mono }}>{e.ips.join(", ")}</td>
+            <td style={cell}>{e.node}</td>
+            <td style={cell}>{enforcementChip(e.ingress)}</td>
+            <td style={cell}>{enforcementChip(e.egress)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function enforcementChip(e: DirectionEnforcement) {
   const [c, bg] = e.enforcement === "on" ? ["var(--ok)", "var(--ok-bg)"] : e.enforcement === "audit" ? ["var(--audit)", "var(--audit-bg)"] : ["var(--muted)", "var(--panel-2)"];
+  return <span style={chip(c, bg)}>{e.enforcement}</span>;
+}
+
+function Enforcement({ dir, e }: { dir: string; e: DirectionEnforcement }) {
   return (
     <div data-testid={`enforcement-${dir}`}>
-      <strong>{dir}</strong> <span style={chip(c, bg)}>{e.enforcement}</span>
+      <strong>{dir}</strong> {enforcementChip(e)}
       {e.enabledBy.length ? (
         <span className="muted small">
           {" "}
@@ -109,7 +150,7 @@ export function EndpointView() {
         <div style={{ display: "flex", gap: 12, alignItems: "center", marginBottom: 12 }}>
           <label>
             Endpoint{" "}
-            <select value={id} onChange={(e) => router.replace(e.target.value ? `/endpoints?id=${encodeURIComponent(e.target.value)}` : "/endpoints")}>
+            <select className="select" value={id} onChange={(e) => router.replace(e.target.value ? `/endpoints?id=${encodeURIComponent(e.target.value)}` : "/endpoints")}>
               <option value="">choose…</option>
               {(list.data?.endpoints ?? []).map((e) => (
                 <option key={e.id} value={String(e.id)}>
@@ -120,7 +161,7 @@ export function EndpointView() {
           </label>
           <label>
             Unused in{" "}
-            <select value={windowIdx} onChange={(e) => setWindowIdx(Number(e.target.value))}>
+            <select className="select" value={windowIdx} onChange={(e) => setWindowIdx(Number(e.target.value))}>
               {WINDOWS.map((w, i) => (
                 <option key={w.label} value={i}>
                   {w.label}
@@ -129,7 +170,7 @@ export function EndpointView() {
             </select>
           </label>
         </div>
-        {id === "" ? <p className="muted">Choose an endpoint, or open one from the service map or a flow.</p> : null}
+        {id === "" ? <EndpointList endpoints={list.data?.endpoints} loading={list.isLoading} /> : null}
         {map.isError ? <p className="error">Could not load endpoint {id}: {(map.error as Error).message}</p> : null}
         {ep ? (
           <section style={{ background: "var(--panel)", border: "1px solid var(--line)", borderRadius: 8, padding: 12, marginBottom: 16 }}>
@@ -201,7 +242,7 @@ export function EndpointView() {
                       </td>
                       <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.packets}</td>
                       <td style={{ ...cell, textAlign: "right", fontVariantNumeric: "tabular-nums" }}>{r.bytes}</td>
-                      <td style={{ ...cell, whiteSpace: "nowrap" }}>{r.lastHit ? new Date(r.lastHit).toLocaleString() : "never"}</td>
+                      <td style={{ ...cell, whiteSpace: "nowrap", ...mono }} title={r.lastHit ?? undefined}>{r.lastHit ? timeShort(r.lastHit) : "never"}</td>
                       <td style={cell}>
                         {r.policies.map((p) => (
                           <div key={`${policyRefKey(p)}|${p.path}`}>

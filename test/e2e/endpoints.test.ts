@@ -124,3 +124,23 @@ test("the endpoint view from the map and from a dropped flow: identity, enforcem
     await e2e.close();
   }
 });
+
+test("the endpoints page lists every endpoint, host endpoints included, each opening its policy map", async () => {
+  const e2e = await startE2E({ rate: 0 });
+  try {
+    const { page, server } = e2e;
+    const all = (await getJson<EndpointsResponse>(`${server.url}/api/endpoints`)).endpoints;
+    await page.goto(`${server.url}/endpoints`);
+    const rows = page.locator('[data-testid="endpoint-list-row"]');
+    await rows.first().waitFor();
+    assert.equal(await rows.count(), all.length);
+    const host = all.find((e) => e.labels.includes("reserved:host"))!;
+    assert.ok(host, "a host endpoint");
+    await page.locator('[data-testid="endpoint-list-row"]', { hasText: host.pod }).first().getByRole("link", { name: String(host.id), exact: true }).click();
+    await page.waitForURL((u) => u.searchParams.get("id") === String(host.id));
+    await page.locator('[data-testid="policy-map"]').waitFor();
+    assert.equal(await page.locator('[data-testid="endpoint-identity"]').textContent(), String(host.identity));
+  } finally {
+    await e2e.close();
+  }
+});
