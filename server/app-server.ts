@@ -54,7 +54,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   const bus = new FlowBus(store.reader.lastId());
   bus.subscribe((batch) => store.ingest(batch));
   const authorize = cfg.token ? (req: http.IncomingMessage) => hasValidToken(req, cfg.token!) : undefined;
-  const stream = new StreamServer(bus, store, { ...opts.stream, authorize });
+  const stream = new StreamServer(bus, store, { ...(cfg.streamMaxClients !== undefined ? { maxClients: cfg.streamMaxClients } : {}), ...opts.stream, authorize });
   const metrics = new FlowMetrics({
     websocketClients: () => stream.clientCount,
     queueDepths: () => stream.queueDepths(),

@@ -15,6 +15,8 @@ export interface Config {
   allowInsecureExposed: boolean;
   retentionMaxFlows: number;
   retentionMaxAgeMs?: number;
+  /** WebSocket stream connections served at once (FLOWSCOPE_STREAM_MAX_CLIENTS) */
+  streamMaxClients?: number;
   dev: boolean;
 }
 
@@ -53,6 +55,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retentionMaxAgeMs: (() => {
       const h = intEnv(env, "FLOWSCOPE_RETENTION_HOURS", 0.01, 24 * 365 * 10);
       return h === undefined ? undefined : h * 3600_000;
+    })(),
+    streamMaxClients: (() => {
+      const n = intEnv(env, "FLOWSCOPE_STREAM_MAX_CLIENTS", 1, 100_000);
+      if (n !== undefined && !Number.isInteger(n)) throw new ConfigError(`FLOWSCOPE_STREAM_MAX_CLIENTS=${env.FLOWSCOPE_STREAM_MAX_CLIENTS}: expected a whole number from 1 to 100000`);
+      return n;
     })(),
     dev: env.NODE_ENV === "development",
   };

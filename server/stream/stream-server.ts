@@ -40,8 +40,8 @@ export interface StreamOptions {
   heartbeatMs?: number;
   maxBadMessages?: number;
   /**
-   * WebSocket connections served at once; more are closed with 1013 (try again later). Default:
-   * FLOWSCOPE_STREAM_MAX_CLIENTS, else 64.
+   * WebSocket connections served at once; more are closed with 1013 (try again later). Default 64
+   * (the server passes FLOWSCOPE_STREAM_MAX_CLIENTS).
    */
   maxClients?: number;
   /** main-thread time per tick that catching up may take, all clients together (ms) */
@@ -52,15 +52,7 @@ export interface StreamOptions {
 }
 
 export const DEFAULT_MAX_CLIENTS = 64;
-export const MAX_CLIENTS_ENV = "FLOWSCOPE_STREAM_MAX_CLIENTS";
 
-function maxClientsFromEnv(env: Record<string, string | undefined>): number | undefined {
-  const raw = env[MAX_CLIENTS_ENV];
-  if (raw === undefined || raw === "") return undefined;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 1 || n > 100_000) throw new Error(`${MAX_CLIENTS_ENV}=${raw}: expected a whole number from 1 to 100000`);
-  return n;
-}
 
 /** rows asked of SQLite (or the ring) at once while catching up */
 const CATCH_UP_CHUNK = 256;
@@ -149,6 +141,7 @@ export class StreamServer {
   /** where the next tick's catch-up round starts (round-robin over catching-up clients) */
   private catchUpTurn = 0;
   lostEventsTotal = 0;
+  /** clients dropped for not reading: a send buffer full for stuckTimeoutMs (4008), or no pong between two pings */
   disconnectedSlow = 0;
   /** connections closed because maxClients were already connected */
   refusedConnections = 0;
@@ -164,7 +157,7 @@ export class StreamServer {
       stuckTimeoutMs: opts.stuckTimeoutMs ?? 30_000,
       heartbeatMs: opts.heartbeatMs ?? 15_000,
       maxBadMessages: opts.maxBadMessages ?? 10,
-      maxClients: opts.maxClients ?? maxClientsFromEnv(process.env) ?? DEFAULT_MAX_CLIENTS,
+      maxClients: opts.maxClients ?? DEFAULT_MAX_CLIENTS,
       catchUpMsPerTick: opts.catchUpMsPerTick ?? 8,
       catchUpRowsPerTick: opts.catchUpRowsPerTick ?? 2000,
       authorize: opts.authorize,
@@ -535,6 +528,9 @@ export class StreamServer {
   private heartbeat(): void {
     for (const c of this.clients) {
       if (!c.alive) {
+        // no pong since the last ping: a peer that is gone, or one that stopped reading (it cannot see a
+        // close frame either, so none is sent)
+        this.disconnectedSlow++;
         c.ws.terminate();
         this.clients.delete(c);
         continue;

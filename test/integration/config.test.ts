@@ -11,3 +11,11 @@ test("listens on loopback by default and refuses to be exposed without a token",
   assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_ALLOW_NO_TOKEN: "1" }).host, "0.0.0.0");
   assert.throws(() => loadConfig({ PORT: "http" }), /PORT=http/);
 });
+
+test("FLOWSCOPE_STREAM_MAX_CLIENTS is checked with the other settings: a clear message, no stack trace", () => {
+  assert.equal(loadConfig({ FLOWSCOPE_STREAM_MAX_CLIENTS: "8" }).streamMaxClients, 8);
+  assert.equal(loadConfig({}).streamMaxClients, undefined);
+  for (const bad of ["abc", "0", "2.5", "100001"]) {
+    assert.throws(() => loadConfig({ FLOWSCOPE_STREAM_MAX_CLIENTS: bad }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`FLOWSCOPE_STREAM_MAX_CLIENTS=${bad}:`), bad);
+  }
+});

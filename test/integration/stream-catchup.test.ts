@@ -170,11 +170,9 @@ test("connections beyond the cap are refused with 1013 and a reason; a freed slo
 });
 
 test("FLOWSCOPE_STREAM_MAX_CLIENTS sets the cap", async () => {
-  const saved = process.env.FLOWSCOPE_STREAM_MAX_CLIENTS;
-  process.env.FLOWSCOPE_STREAM_MAX_CLIENTS = "1";
   let s: TestServer | undefined;
   try {
-    s = await startTestServer({ simulate: false });
+    s = await startTestServer({ simulate: false, env: { FLOWSCOPE_STREAM_MAX_CLIENTS: "1" } });
     const first = await connect(s.url);
     const second = await connect(s.url);
     await waitFor("refused", () => second.closed, 10_000, 10);
@@ -182,8 +180,6 @@ test("FLOWSCOPE_STREAM_MAX_CLIENTS sets the cap", async () => {
     assert.match(second.closed!.reason, /limit 1\)/);
     first.ws.close();
   } finally {
-    if (saved === undefined) delete process.env.FLOWSCOPE_STREAM_MAX_CLIENTS;
-    else process.env.FLOWSCOPE_STREAM_MAX_CLIENTS = saved;
     await s?.close();
   }
 });

@@ -220,3 +220,21 @@ test("pausing and resuming over and over while flows arrive skips none and repea
     await s.close();
   }
 });
+
+test("a client that answers no ping is dropped after the next one, and counted as a slow disconnect", async () => {
+  const s = await startTestServer({ simulate: false, stream: { heartbeatMs: 150 } });
+  try {
+    const { default: WebSocket } = await import("ws");
+    const mute = new WebSocket(s.url.replace(/^http/, "ws") + "/api/stream", { autoPong: false });
+    const closed = new Promise<number>((resolve) => mute.on("close", (code) => resolve(code)));
+    await new Promise((r) => mute.once("open", r));
+    const answering = await connect(s.url);
+    assert.equal(await closed, 1006, "the connection just ends");
+    await waitFor("counted", () => (s.ctx.stream.disconnectedSlow >= 1 ? true : undefined), 5000, 20);
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(answering.closed, undefined, "a client that answers pings stays");
+    answering.ws.close();
+  } finally {
+    await s.close();
+  }
+});
