@@ -3,6 +3,7 @@
 // deciding policies differ is reported. The live datapath (its maps, connections, FQDN cache, counters)
 // is never touched, so a preview is safe to run while the simulator is sending traffic.
 import type { PolicyPreviewResponse, PreviewDecision, PreviewOutcome, PreviewRow } from "../../lib/api-types";
+import { policyRef } from "../../lib/filter/policy";
 import type { Policy } from "../../lib/flow/types";
 import type { Datapath, SideResult, TraceResult } from "./datapath";
 import type { TrafficRequest } from "../scenario/types";
@@ -10,10 +11,6 @@ import type { PolicyText } from "./policy/documents";
 
 /** Requests replayed at most; a scenario with more distinct requests is previewed on its first ones. */
 export const MAX_PREVIEW_REQUESTS = 5000;
-
-function policyRef(p: Policy): string {
-  return `${p.kind ?? "Policy"}/${p.namespace ?? ""}/${p.name ?? ""}`;
-}
 
 function decision(side: SideResult | undefined): PreviewDecision | undefined {
   if (!side || !side.enforced) return undefined;

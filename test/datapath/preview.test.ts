@@ -3,6 +3,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeDatapath, trace } from "./helpers";
+import { Datapath } from "../../server/datapath";
+import { DEFAULT_SCENARIO } from "../../server/config";
 import { previewPolicyChange } from "../../server/datapath";
 
 const SCN = `
@@ -116,4 +118,12 @@ test("invalid YAML is reported with the field at fault and changes nothing", () 
   const broken = previewPolicyChange(dp, "kind: [unclosed");
   assert.equal(broken.applied.length, 0);
   assert.ok(broken.warnings.length > 0 && broken.warnings[0]!.message.length > 0);
+});
+
+test("preview names Cilium's own map entries as Hubble lists them, not as a blank policy", () => {
+  const dp = Datapath.fromScenarioFile(DEFAULT_SCENARIO);
+  const r = previewPolicyChange(dp, "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: { name: deny-x, namespace: production }\nspec:\n  endpointSelector: { matchLabels: { app: redis } }\n  ingressDeny: [{ fromEndpoints: [{ matchLabels: { app: api } }] }]\n");
+  const refs = r.rows.flatMap((row) => [row.before, row.after].flatMap((o) => [...(o.ingress?.allowed_by ?? []), ...(o.egress?.allowed_by ?? [])]));
+  assert.ok(refs.includes("reserved:allow-any-egress"), JSON.stringify(refs));
+  assert.deepEqual(refs.filter((x) => x.endsWith("/")), [], "no policy without a name");
 });
