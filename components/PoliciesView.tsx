@@ -129,7 +129,7 @@ function PolicyPanel({ policy: p, highlight, counts }: { policy: PolicySummary; 
         {p.name} <span className="kind-badge">{p.kind}</span>
       </h2>
       <div className="policy-meta">
-        {p.namespace ? `namespace ${p.namespace}` : "cluster-wide"} · revision {p.revision} · <code>{p.source}</code>
+        {p.namespace ? `namespace ${p.namespace}` : "cluster-wide"} · revision {p.revision} · {p.source === "api" ? "applied through the API (Try a change, PUT /api/policies)" : <code>{p.source}</code>}
       </div>
       <div className="policy-stats" data-testid="policy-stats">
         <Link className="stat" href={flowsHref()} title="Flows this policy decided in the last hour" data-stat="flows">

@@ -5,6 +5,8 @@ import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import type { PoliciesResponse, PolicyPreviewResponse, PreviewDecision, PreviewOutcome, PreviewRow } from "../lib/api-types";
 import { sendText } from "../lib/ui/api";
+import Link from "next/link";
+import { policyKey } from "../lib/ui/flow-view";
 import { PolicyWarnings } from "./PolicyWarnings";
 
 type Warning = PoliciesResponse["warnings"][number];
@@ -56,9 +58,26 @@ export function PolicyPreview() {
         </button>
         {applied ? (
           <span className={applied.applied.length || applied.appliedCidrGroups.length ? "ok small" : "error small"} data-testid="apply-result">
-            {applied.applied.length || applied.appliedCidrGroups.length
-              ? `Applied ${applied.applied.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ") || `${applied.appliedCidrGroups.length} CIDR group(s)`}${appliedRevision(applied)}; preview again to compare with it`
-              : "Nothing applied"}
+            {applied.applied.length || applied.appliedCidrGroups.length ? (
+              <>
+                Applied{" "}
+                {applied.applied.length
+                  ? applied.applied.map((p, i) => (
+                      // each opens the policy in the list below, scrolled to and highlighted
+                      <span key={policyKey({ kind: p.kind, namespace: p.namespace, name: p.name })}>
+                        {i ? ", " : ""}
+                        <Link href={`/policies?policy=${encodeURIComponent(policyKey({ kind: p.kind, namespace: p.namespace, name: p.name }))}`} data-testid="applied-policy">
+                          {p.kind} {p.namespace ? `${p.namespace}/` : ""}
+                          {p.name}
+                        </Link>
+                      </span>
+                    ))
+                  : `${applied.appliedCidrGroups.length} CIDR group(s)`}
+                {appliedRevision(applied)}; preview again to compare with it
+              </>
+            ) : (
+              "Nothing applied"
+            )}
           </span>
         ) : null}
       </div>

@@ -50,6 +50,11 @@ test("the policies page previews a change against the scenario's traffic, then a
     await page.locator('[data-testid="apply-result"]').waitFor();
     assert.match(await page.locator('[data-testid="apply-result"]').innerText(), /Applied CiliumNetworkPolicy default\/tiefighters-only/);
     await page.locator('[data-testid="policy-panel"][data-policy*="tiefighters-only"]').waitFor({ timeout: 15_000 });
+    // the note links to the applied policy: its panel, highlighted, with its YAML open
+    await page.locator('[data-testid="applied-policy"]').click();
+    await page.waitForURL((u) => (u.searchParams.get("policy") ?? "").endsWith("/default/tiefighters-only"));
+    await page.locator('[data-testid="policy-panel"].highlight[data-policy*="tiefighters-only"]').waitFor();
+    assert.match(await page.locator('[data-testid="policy-panel"].highlight').innerText(), /applied through the API/);
     const now = await policies();
     assert.ok(now.revision > revision);
     assert.ok(now.policies.some((p) => p.name === "tiefighters-only"));
