@@ -496,12 +496,23 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
           ×
         </button>
       </header>
-      <p className="muted small">The flow table below shows only this edge's flows.</p>
+      <p className="muted small">The flow table below shows only this edge's flows (among those it has loaded); the counts here cover the map&apos;s whole window.</p>
+      {edgeTone(edge) === "dropped" && edge.verdicts.FORWARDED ? (
+        <p className="small error" data-testid="edge-blocked">
+          Blocked: none of this traffic reached {visible(edge.target)}. The forwarded flows are the source&apos;s own egress verdicts; the destination side dropped every connection.
+        </p>
+      ) : null}
       <dl className="kv">
-        <dt>Flows</dt>
+        <dt>Flows in window</dt>
         <dd>
           {edge.flows.toLocaleString()} ({edge.rate.toFixed(2)}/s)
         </dd>
+        {edge.delivered !== undefined ? (
+          <>
+            <dt>Reached the destination</dt>
+            <dd data-testid="edge-delivered">{edge.delivered.toLocaleString()}</dd>
+          </>
+        ) : null}
         <dt>Verdicts</dt>
         <dd>
           {Object.entries(edge.verdicts).map(([k, v]) => (

@@ -39,8 +39,19 @@ test("the map draws the default scenario, and clicking an edge filters the table
       const bad = (v.DROPPED ?? 0) > 0;
       if (ok && !bad && !v.AUDIT && !v.ERROR) assert.ok(tone === "forwarded" || tone === "mixed", `${id}: ${tone}`);
       if (bad && !ok && !v.AUDIT) assert.ok(tone === "dropped" || tone === "mixed", `${id}: ${tone}`);
+      // allowed out by the source, dropped by the destination every time: blocked, not mixed
+      if (ok && bad && !v.AUDIT && !v.ERROR && e.delivered === 0) assert.equal(tone, "dropped", `${id} reached its destination never`);
     }
     await e2e.screenshot("service-map-default");
+
+    // A blocked edge says why it is red although some of its flows were forwarded.
+    const blocked = map.edges.find((e) => e.verdicts.FORWARDED && e.verdicts.DROPPED && e.delivered === 0);
+    if (blocked) {
+      await page.locator(`[data-testid="map-edge"][data-id="${blocked.id}"]`).dispatchEvent("click");
+      await page.waitForURL((u) => u.searchParams.get("edge") === blocked.id);
+      await page.locator('[data-testid="edge-blocked"]').waitFor();
+      assert.equal(await page.locator('[data-testid="edge-delivered"]').innerText(), "0");
+    }
 
     // Click the busiest edge between two workloads.
     const edge = [...map.edges]
