@@ -40,6 +40,7 @@ const VIA_TEXT: Record<DecisionSource, string> = {
   ingress_denied_by: "denied ingress (deny rule)",
   egress_denied_by: "denied egress (deny rule)",
   default_deny_by: "selects the endpoint → default deny",
+  denied_by: "denied (deny rule)",
   l7_decided_by: "L7 rule decided",
 };
 

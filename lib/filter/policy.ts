@@ -29,6 +29,7 @@ export function decidingPolicies(flow: Flow): string[] {
   const ext = flow.extensions as FlowscopeExtension | undefined;
   if (ext && typeof ext === "object") {
     add(ext.default_deny_by);
+    add(ext.denied_by);
     add(ext.l7_decided_by);
   }
   return out;

@@ -237,6 +237,11 @@ export interface FlowscopeExtension {
   "@type": "type.googleapis.com/flowscope.v1.FlowDecision";
   /** for POLICY_DENIED drops: the policies whose rules made this endpoint default-deny in this direction */
   default_deny_by?: Policy[];
+  /**
+   * for POLICY_DENY drop events (181): the policies whose deny rules matched. Hubble's correlation names
+   * them only on the policy-verdict event of the same packet (*_denied_by); the drop event carries them here.
+   */
+  denied_by?: Policy[];
   /** for L7 records: the policies whose L7 rules applied to this request */
   l7_decided_by?: Policy[];
   /** the rule inside the deciding policy, e.g. "ingress[0].toPorts[0].rules.http[1]" */

@@ -175,6 +175,7 @@ export type DecisionSource =
   | "ingress_denied_by"
   | "egress_denied_by"
   | "default_deny_by"
+  | "denied_by"
   | "l7_decided_by";
 
 export interface Decision {
@@ -209,6 +210,8 @@ export function decisionOf(f: Flow): Decision {
     push(`${side}_denied_by` as DecisionSource, denied);
     push(`${side}_allowed_by` as DecisionSource, allowed);
   }
+  // a deny-rule drop event: Flowscope's extension names what its policy-verdict twin's *_denied_by does
+  push("denied_by", ext?.denied_by);
   push("default_deny_by", ext?.default_deny_by);
   const defaultDeny = (ext?.default_deny_by?.length ?? 0) > 0 && f.verdict === "DROPPED";
   return { policies: out, rule: ext?.rule, explanation: ext?.explanation ?? [], defaultDeny };

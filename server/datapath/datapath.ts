@@ -1146,7 +1146,10 @@ export class Datapath {
       d.policyLog = d.entry && d.allowedList?.length ? uniqLogs(d.entry.allowRules) : d.entry && d.deniedList?.length ? uniqLogs(d.entry.denyRules) : undefined;
     }
     if (d.verdict === "DROPPED") {
-      d.dropExt = d.dropReason === DropReason.POLICY_DENIED ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes }) : extension({ rule: d.rule, explanation: d.notes });
+      d.dropExt =
+        d.dropReason === DropReason.POLICY_DENIED
+          ? extension({ default_deny_by: d.defaultDenyBy, rule: d.rule, explanation: d.notes })
+          : extension({ denied_by: d.dropReason === DropReason.POLICY_DENY ? d.deniedBy : undefined, rule: d.rule, explanation: d.notes });
     }
     return d;
   }

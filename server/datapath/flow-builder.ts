@@ -171,6 +171,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
 export function extension(parts: Omit<FlowscopeExtension, "@type">): FlowscopeExtension {
   const e: FlowscopeExtension = { "@type": "type.googleapis.com/flowscope.v1.FlowDecision" };
   if (parts.default_deny_by?.length) e.default_deny_by = parts.default_deny_by;
+  if (parts.denied_by?.length) e.denied_by = parts.denied_by;
   if (parts.l7_decided_by?.length) e.l7_decided_by = parts.l7_decided_by;
   if (parts.rule) e.rule = parts.rule;
   if (parts.explanation?.length) e.explanation = parts.explanation;

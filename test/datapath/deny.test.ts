@@ -2,6 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { makeDatapath, trace, verdictEvents } from "./helpers";
+import type { FlowscopeExtension } from "../../lib/flow/types";
+import { decidingPolicies } from "../../lib/filter/policy";
+import { decidingPolicyLabel } from "../../lib/ui/flow-view";
 
 const SCN = `
 apiVersion: flowscope/v1
@@ -50,6 +53,13 @@ test("D4–D6: plus deny-L4-80", () => {
   const pv = verdictEvents(r)[0];
   assert.equal(pv.drop_reason_desc, "POLICY_DENY");
   assert.equal(pv.ingress_denied_by?.[0].name, "deny-l4-80");
+  // the drop event (type 1) has no *_denied_by, as in Hubble; Flowscope's extension names the policy, so
+  // the table, policy filters and stats answer "which policy decided" for it too
+  const drop = r.flows.map((e) => e.flow).find((f) => f.event_type?.type === 1)!;
+  assert.equal(drop.ingress_denied_by, undefined);
+  assert.deepEqual((drop.extensions as FlowscopeExtension).denied_by?.map((p) => p.name), ["deny-l4-80"]);
+  assert.deepEqual(decidingPolicies(drop), ["CiliumNetworkPolicy/default/deny-l4-80"]);
+  assert.equal(decidingPolicyLabel(drop), "CNP default/deny-l4-80");
   assert.equal(trace(dp, ping).verdict, "FORWARDED");
 });
 
