@@ -561,14 +561,17 @@ export class Datapath {
 
   private processFqdn(req: TrafficRequest, clock: Clock, explain: boolean): TraceResult {
     const name = req.toFQDN!;
-    const lookup = this.processOne({ from: req.from, dns: { query: name, type: "A" } }, clock, explain ? [`resolving ${name} through kube-dns first`] : null);
+    // The pod that looks the name up is the one that connects: its own FQDN cache names the address
+    // (destination_names), as the DNS proxy learned it for that endpoint.
+    const from = this.resolveSource(req);
+    const lookup = this.processOne({ from: req.from, dns: { query: name, type: "A" } }, clock, explain ? [`resolving ${name} through kube-dns first`] : null, undefined, from);
     const answered = lookup.verdict !== "DROPPED" ? this.lastDnsIps : [];
     if (lookup.verdict === "DROPPED" || answered.length === 0) {
       if (answered.length === 0 && lookup.verdict !== "DROPPED" && explain) lookup.explanation.push(`kube-dns has no record for ${name}; the request ends with the lookup`);
       return { ...lookup, request: { ...this.describeRequest(req), lookup: lookup.request } };
     }
     const ip = answered[0];
-    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, explain ? [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`] : null, name);
+    const conn = this.processOne({ ...req, toFQDN: undefined, toIP: ip }, clock, explain ? [`${name} resolved to ${answered.join(", ")}; connecting to ${ip}`] : null, name, from);
     return {
       ...conn,
       request: { ...this.describeRequest(req), resolved_ip: ip, connection: conn.request },
@@ -758,9 +761,10 @@ export class Datapath {
   }
 
   /** `dialedName`: the DNS name the client resolved to reach req.toIP (its Host / :authority) */
-  private processOne(req: TrafficRequest, clock: Clock, explanation: string[] | null, dialedName?: string): TraceResult {
+  /** `from`: the source already chosen (a DNS lookup and the connection it leads to come from one pod) */
+  private processOne(req: TrafficRequest, clock: Clock, explanation: string[] | null, dialedName?: string, from?: Place): TraceResult {
     const flows: FlowEnvelope[] = [];
-    const src = this.resolveSource(req);
+    const src = from ?? this.resolveSource(req);
     const dst = this.resolveDest(req);
     const proto = req.protocol ?? (req.dns ? "UDP" : "TCP");
     let port = proto === "ICMP" ? 0 : req.port ?? (req.dns ? 53 : 0);
