@@ -27,6 +27,7 @@ import type { IpcacheEntry } from "./ipcache";
 import { countDefaultDeny, countEntryHit } from "./counters";
 import type { EntryStats } from "./entry-stats";
 import { Conntrack, type ConntrackEntry, type ConntrackOptions } from "./conntrack";
+import { fnv1a } from "../cluster/hash";
 import { requestBytes } from "./request-size";
 
 export class RequestError extends Error {
@@ -261,6 +262,8 @@ const EVENT_VERDICT = Object.freeze({ type: 5 });
 const EVENT_TRACE = Object.freeze({ type: 4 });
 const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
 const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
+/** TRACE_TO_PROXY: bpf_lxc sends it as it redirects a packet to the L7 proxy (Envoy or the DNS proxy) */
+const EVENT_TRACE_PROXY = Object.freeze({ type: 4, sub_type: 1 });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
 const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
@@ -581,6 +584,16 @@ export class Datapath {
   }
 
   private lastDnsIps: string[] = [];
+
+  /**
+   * The port a node's proxy listens on for a redirect: Cilium gives the DNS proxy one port per agent and
+   * Envoy one per listener (ingress or egress, per L7 parser), taken from 10000-20000. Here it is derived
+   * from those, so one listener keeps its port.
+   */
+  private proxyPort(node: string, dir: Direction, req: TrafficRequest): number {
+    const parser = req.dns ? "dns" : req.kafka ? "kafka" : req.grpc ? "grpc" : "http";
+    return 10000 + (fnv1a(parser === "dns" ? `${node}|dns` : `${node}|${dir}|${parser}`) % 10000);
+  }
   private readonly hubbleNodeNames = new Map<string, string>();
 
   /**
@@ -948,6 +961,12 @@ export class Datapath {
       return false;
     }
     if (d.verdict === "REDIRECTED") {
+      // the redirect itself, as bpf_lxc traces it before the proxy sees the request
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
+        type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_TRACE_PROXY, destinationService: destService,
+        direction: label, traceObservationPoint: "TO_PROXY", proxyPort: this.proxyPort(node, dir, req), isReply: false, summary: st.summaryFwd,
+      }));
       let l7Req = st.l7Req;
       if (l7Req === null) {
         st.l7Req = l7Req = {};

@@ -76,7 +76,9 @@ export interface FlowParts {
   destinationService?: Service;
   direction: TrafficDirection;
   matchType?: number;
-  traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK";
+  traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_PROXY";
+  /** the L7 proxy's listening port, on to-proxy traces */
+  proxyPort?: number;
   isReply?: boolean;
   summary: string;
   extensions?: FlowscopeExtension;
@@ -152,6 +154,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   f.traffic_direction = p.direction;
   if (p.matchType) f.policy_match_type = p.matchType;
   if (p.traceObservationPoint) f.trace_observation_point = p.traceObservationPoint;
+  if (p.proxyPort) f.proxy_port = p.proxyPort;
   // A trace carries the connection-tracking result it was sent with: every simulated request opens a
   // new connection, and its replies are CT replies (Hubble derives is_reply from this reason).
   if (p.eventType.type === 4 && p.isReply !== undefined) f.trace_reason = p.isReply ? "REPLY" : "NEW";
