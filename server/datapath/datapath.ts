@@ -884,12 +884,11 @@ export class Datapath {
         traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd,
       }));
     }
-    const pendingResponses = st.pending;
-    if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
     // connection tracking: the reply of an allowed connection passes without a policy lookup
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
     this.conntrack.upsert(ctKey, proto, clock.ms);
     if (srcEp) {
+      // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
         type: "L3_L4", nodeName: this.hubbleNodeName(srcNode), sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
@@ -897,6 +896,8 @@ export class Datapath {
       }));
       explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
     }
+    const pendingResponses = st.pending;
+    if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
     if (req.dns && !st.dnsResolvedByProxy) {
       const ans = this.dnsSource().resolve(req.dns.query, req.dns.type ?? "A");
       this.lastDnsIps = ans?.ips ?? [];
