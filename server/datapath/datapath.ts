@@ -895,6 +895,16 @@ export class Datapath {
         isReply: true, summary: l4Summary(pkt, true),
       }));
       explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
+    } else if (dstEp) {
+      // A client that is no endpoint (outside, or a node): the server's reply still leaves through its
+      // own bpf_lxc as a CT reply, to the host it came from on this node, else to the stack.
+      const toHost = srcE.identity === ReservedIdentity.HOST;
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
+        type: "L3_L4", nodeName: this.hubbleNodeName(dstNode), eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, sourceService: destService, direction: "INGRESS",
+        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: true, summary: l4Summary(pkt, true),
+      }));
+      explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
     }
     const pendingResponses = st.pending;
     if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
