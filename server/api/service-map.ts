@@ -34,15 +34,15 @@ interface GroupRow {
 
 // A path is blocked when nothing of it reached the destination: the source's own egress verdict
 // (ALLOWED) lets packets out, but toward a pod or node the far side still decides, and a packet leaving
-// the source's node (to-stack) toward one has not arrived either. Any other forwarded flow is delivery.
+// the source's node (to-stack, to-overlay) toward one has not arrived either. Any other forwarded flow is delivery.
 // (COALESCE: a NULL would make the whole test NULL, which is not 0 or 1)
 // A packet handed to the L7 proxy (to-proxy) has not arrived either: the proxy still decides.
-const DELIVERED_SQL = `(verdict IN ('FORWARDED','REDIRECTED') AND NOT (event_type = 4 AND COALESCE(event_sub_type, 0) = 1) AND NOT (dst_namespace IS NOT NULL AND ((event_type = 5 AND COALESCE(traffic_direction, '') = 'EGRESS') OR (event_type = 4 AND COALESCE(event_sub_type, 0) = 3))))`;
+const DELIVERED_SQL = `(verdict IN ('FORWARDED','REDIRECTED') AND NOT (event_type = 4 AND COALESCE(event_sub_type, 0) = 1) AND NOT (dst_namespace IS NOT NULL AND ((event_type = 5 AND COALESCE(traffic_direction, '') = 'EGRESS') OR (event_type = 4 AND COALESCE(event_sub_type, 0) IN (3, 4)))))`;
 function deliveredOf(r: { verdict: string; event_type: number; event_sub_type: number | null; traffic_direction: string | null; dst_namespace: string | null }): number {
   if (r.verdict !== "FORWARDED" && r.verdict !== "REDIRECTED") return 0;
   if (r.event_type === 4 && r.event_sub_type === 1) return 0;
   if (r.dst_namespace === null) return 1;
-  return (r.event_type === 5 && r.traffic_direction === "EGRESS") || (r.event_type === 4 && r.event_sub_type === 3) ? 0 : 1;
+  return (r.event_type === 5 && r.traffic_direction === "EGRESS") || (r.event_type === 4 && (r.event_sub_type === 3 || r.event_sub_type === 4)) ? 0 : 1;
 }
 
 const RESERVED: Record<number, { id: string; kind: ServiceMapNodeKind; label: string }> = {

@@ -264,6 +264,7 @@ const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
 const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
 /** TRACE_TO_PROXY: bpf_lxc sends it as it redirects a packet to the L7 proxy (Envoy or the DNS proxy) */
 const EVENT_TRACE_PROXY = Object.freeze({ type: 4, sub_type: 1 });
+const EVENT_TRACE_OVERLAY = Object.freeze({ type: 4, sub_type: 4 });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
 const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
@@ -856,9 +857,19 @@ export class Datapath {
     // the node each peer runs on, if any: the auth map keys on it
     const srcPeerNode = srcEp?.node ?? src.node?.name;
     const dstPeerNode = dstEp?.node ?? via.node?.name;
+    const overlay = srcEp !== undefined && dstEp !== undefined && srcNode !== dstNode;
     if (withinHost) explanation?.push(`source and destination are both the host of node ${srcHost.node}: the traffic never leaves it, so no host policy applies`);
     if (srcEp) {
       if (!this.runSide(st, "egress", srcEp, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
+      // Pod to a pod on another node, in tunnel routing (Cilium's default): encapsulated on the way out
+      // (TRACE_TO_OVERLAY). Not for what the egress proxy took over: its own connection leaves the host.
+      if (overlay && st.l7Req === null) {
+        flows.push(buildFlow({
+          time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: st.srcSelfE, destination: dstE, type: "L3_L4",
+          nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: EVENT_TRACE_OVERLAY, destinationService: destService, direction: "EGRESS",
+          traceObservationPoint: "TO_OVERLAY", isReply: false, summary: summaryFwd,
+        }));
+      }
     } else if (srcHost && !withinHost && this.hostPolicyApplies(srcHost, "egress")) {
       if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(srcHost && !withinHost ? `egress: no host policy with egress rules selects node ${srcHost.node}, nothing to check` : "egress: the source is not a Cilium endpoint, nothing to check");
@@ -888,7 +899,16 @@ export class Datapath {
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
     this.conntrack.upsert(ctKey, proto, clock.ms);
     if (srcEp) {
-      // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK
+      // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK;
+      // from a pod on another node it is encapsulated there first
+      if (overlay) {
+        flows.push(buildFlow({
+          time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
+          // traced by the server's endpoint, which is the reply's source: Hubble reads that as INGRESS
+          type: "L3_L4", nodeName: this.hubbleNodeName(dstNode), sourceNames: dstNames, eventType: EVENT_TRACE_OVERLAY, sourceService: destService, direction: "INGRESS",
+          traceObservationPoint: "TO_OVERLAY", isReply: true, summary: l4Summary(pkt, true),
+        }));
+      }
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
         type: "L3_L4", nodeName: this.hubbleNodeName(srcNode), sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",

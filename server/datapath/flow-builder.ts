@@ -76,7 +76,7 @@ export interface FlowParts {
   destinationService?: Service;
   direction: TrafficDirection;
   matchType?: number;
-  traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_PROXY";
+  traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_PROXY" | "TO_OVERLAY";
   /** the L7 proxy's listening port, on to-proxy traces */
   proxyPort?: number;
   isReply?: boolean;
