@@ -52,7 +52,8 @@ export function FlowscopeApp() {
       if (view.range === "live") p.set("since", new Date(now - 5 * 60_000).toISOString());
       return getJson<ServiceMapData>(withParams("/api/service-map", p), signal);
     },
-    refetchInterval: view.range === "custom" ? false : 5000,
+    // Pause freezes the whole view (the map's counts would otherwise drift from the paused table)
+    refetchInterval: view.range === "custom" || feed.paused ? false : 5000,
     placeholderData: (prev) => prev,
     enabled: view.pane !== "table",
   });
@@ -147,7 +148,7 @@ export function FlowscopeApp() {
                 data-testid="pause-button"
                 onClick={() => feed.setPaused(!feed.paused)}
                 disabled={feed.state === "history"}
-                title={feed.paused ? "Show the flows that arrived while paused" : "Stop the table from moving; flows keep arriving"}
+                title={feed.paused ? "Show the flows that arrived while paused, and update the map again" : "Stop the table and the map from moving; flows keep arriving"}
               >
                 {feed.paused ? `▶ Resume${feed.held ? ` (${feed.held.toLocaleString()} new)` : ""}` : "❚❚ Pause"}
               </button>
