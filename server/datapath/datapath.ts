@@ -8,7 +8,7 @@ import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
-import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, Verdict } from "../../lib/flow/types";
+import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
@@ -898,33 +898,35 @@ export class Datapath {
     // connection tracking: the reply of an allowed connection passes without a policy lookup
     const ctKey = `${proto} ${pkt.srcIp}:${sport} -> ${pkt.dstIp}:${proto === "ICMP" ? icmpType : port}`;
     this.conntrack.upsert(ctKey, proto, clock.ms);
-    if (srcEp) {
-      // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK;
-      // from a pod on another node it is encapsulated there first
-      if (overlay) {
-        flows.push(buildFlow({
-          time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
-          // traced by the server's endpoint, which is the reply's source: Hubble reads that as INGRESS
-          type: "L3_L4", nodeName: this.hubbleNodeName(dstNode), sourceNames: dstNames, eventType: EVENT_TRACE_OVERLAY, sourceService: destService, direction: "INGRESS",
-          traceObservationPoint: "TO_OVERLAY", isReply: true, summary: l4Summary(pkt, true),
-        }));
+    if (srcEp || dstEp) {
+      // the reply's records differ only in where they are traced: the rest is computed once
+      const l4Reply = layer4(pkt, true, proto === "TCP" ? SYN_ACK : null);
+      const summaryReply = l4Summary(pkt, true);
+      const replyTrace = (
+        onNode: string,
+        eventType: { type: number; sub_type?: number },
+        point: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_OVERLAY",
+        direction: TrafficDirection,
+        sourceNames?: string[],
+      ) =>
+        buildFlow({
+          time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: l4Reply, source: dstE, destination: srcE, type: "L3_L4",
+          nodeName: this.hubbleNodeName(onNode), sourceNames, eventType, sourceService: destService, direction, traceObservationPoint: point, isReply: true, summary: summaryReply,
+        });
+      if (srcEp) {
+        // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK;
+        // from a pod on another node it is encapsulated there first (traced by the server's endpoint,
+        // the reply's source, which Hubble reads as INGRESS)
+        if (overlay) flows.push(replyTrace(dstNode, EVENT_TRACE_OVERLAY, "TO_OVERLAY", "INGRESS", dstNames));
+        flows.push(replyTrace(srcNode, EVENT_TRACE, "TO_ENDPOINT", "EGRESS", dstNames));
+        explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
+      } else {
+        // A client that is no endpoint (outside, or a node): the server's reply still leaves through its
+        // own bpf_lxc as a CT reply, to the host it came from on this node, else to the stack.
+        const toHost = srcE.identity === ReservedIdentity.HOST;
+        flows.push(replyTrace(dstNode, toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, toHost ? "TO_HOST" : "TO_STACK", "INGRESS"));
+        explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
       }
-      flows.push(buildFlow({
-        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
-        type: "L3_L4", nodeName: this.hubbleNodeName(srcNode), sourceNames: dstNames, eventType: EVENT_TRACE, sourceService: destService, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
-        isReply: true, summary: l4Summary(pkt, true),
-      }));
-      explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
-    } else if (dstEp) {
-      // A client that is no endpoint (outside, or a node): the server's reply still leaves through its
-      // own bpf_lxc as a CT reply, to the host it came from on this node, else to the stack.
-      const toHost = srcE.identity === ReservedIdentity.HOST;
-      flows.push(buildFlow({
-        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: layer4(pkt, true, proto === "TCP" ? SYN_ACK : null), source: dstE, destination: srcE,
-        type: "L3_L4", nodeName: this.hubbleNodeName(dstNode), eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, sourceService: destService, direction: "INGRESS",
-        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: true, summary: l4Summary(pkt, true),
-      }));
-      explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
     }
     const pendingResponses = st.pending;
     if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
