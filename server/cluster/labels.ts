@@ -40,7 +40,8 @@ export function indexLabels(labels: readonly string[]): LabelIndex {
   return idx;
 }
 
-export function podIdentityLabels(opts: {
+/** Every label Cilium derives for a pod, before the identity-label filter (label-filter.ts) picks. */
+export function podLabelSet(opts: {
   podLabels: Record<string, string>;
   namespace: string;
   namespaceLabels: Record<string, string>;

@@ -3,7 +3,8 @@
 import { formatIPv4, parseCidr, parseIPv4, type Cidr } from "./ip";
 import { fnv1a, safeHash } from "./hash";
 import { IdentityRegistry, type Identity } from "./identities";
-import { formatLabel, indexLabels, podIdentityLabels, type LabelIndex } from "./labels";
+import { formatLabel, indexLabels, podLabelSet, type LabelIndex } from "./labels";
+import { filterIdentityLabels, labelFilter } from "./label-filter";
 import type { Scenario, ServicePort, WorkloadPort, WorkloadSpec } from "../scenario/types";
 
 export interface Node {
@@ -154,6 +155,8 @@ export class Cluster {
       }
     };
 
+    // a bad pattern was refused when the scenario was loaded
+    const filter = labelFilter(this.scenario.settings.labels ?? []);
     let spread = 0;
     const pending: { w: WorkloadSpec; pod: Omit<Pod, "identity" | "endpointId">; labels: string[] }[] = [];
     for (const w of workloads) {
@@ -166,13 +169,16 @@ export class Cluster {
         if (w.hostNetwork) ipNum = this.nodeByName.get(node)!.ipNum;
         else if (w.ips) ipNum = parseIPv4(w.ips[i])!;
         else ipNum = nextIp(node);
-        const labels = podIdentityLabels({
-          podLabels: w.labels,
-          namespace: w.namespace,
-          namespaceLabels: this.namespaces.get(w.namespace) ?? {},
-          serviceAccount: w.serviceAccount,
-          cluster: this.name,
-        });
+        const { identity: labels } = filterIdentityLabels(
+          filter,
+          podLabelSet({
+            podLabels: w.labels,
+            namespace: w.namespace,
+            namespaceLabels: this.namespaces.get(w.namespace) ?? {},
+            serviceAccount: w.serviceAccount,
+            cluster: this.name,
+          }),
+        );
         pending.push({
           w,
           labels,

@@ -5,6 +5,7 @@ import type { Datapath } from "./datapath";
 import type { PolicyRecord } from "./policy/types";
 import { ruleSelects } from "./compiler";
 import { fqdnMatches } from "./fqdn-match";
+import { isIdentityLabel, labelFilter } from "../cluster/label-filter";
 
 export interface LintFinding {
   level: "error" | "warning";
@@ -27,6 +28,7 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
   const out: LintFinding[] = dp.warnings.map((w) => ({ level: "error" as const, source: w.file, path: w.path, message: w.text }));
   const policies = [...dp.engine.policies.values()];
   const warn = (p: PolicyRecord, path: string, message: string) => out.push({ level: "warning", policy: name(p), source: p.source, path, message });
+  const identityFilter = labelFilter(dp.scenario.settings.labels ?? []);
 
   for (const p of policies) {
     const raw = parse(p.yaml) as Record<string, unknown>;
@@ -72,7 +74,17 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
         }
         if (!["ingress", "ingressDeny", "egress", "egressDeny"].some((k) => k in spec)) warn(p, sp, "rule has no ingress, ingressDeny, egress or egressDeny: it does nothing (newer Cilium rejects it)");
       }
-      scanSelectorKeys(spec, sp, (path, key, why) => warn(p, path, `selector key "${key}" ${why}`));
+      forEachSelectorKey(spec, sp, (path, key) => {
+        checkKey(key, (why) => warn(p, path, `selector key "${key}" ${why}`));
+        // node and namespace labels, and a Service's own labels, are not pod identity labels
+        if (/nodeSelector|namespaceSelector|k8sServiceSelector/.test(path)) return;
+        const colon = key.indexOf(":");
+        const source = colon > 0 ? key.slice(0, colon) : "k8s";
+        if (!["k8s", "any", "unspec"].includes(source)) return;
+        if (!isIdentityLabel(identityFilter, `k8s:${colon > 0 ? key.slice(colon + 1) : key}`)) {
+          warn(p, path, `selector key "${key}" is left out of security identities by Cilium's identity-label filter (its defaults, or settings.labels), so it selects no pod`);
+        }
+      });
     }
     const selected = dp.engine.selectedEndpoints(p.key).map((id) => dp.cluster.endpointById.get(id));
     const podRule = p.rules.find((r) => !r.hostPolicy);
@@ -150,22 +162,23 @@ function ruleSelectsIdentity(sel: Selector, idx: LabelIndex): boolean {
 }
 void ruleSelects;
 
-function scanSelectorKeys(v: unknown, path: string, report: (path: string, key: string, why: string) => void): void {
-  if (Array.isArray(v)) return v.forEach((x, i) => scanSelectorKeys(x, `${path}[${i}]`, report));
+/** Calls `visit` with every label key a selector (matchLabels, matchExpressions) in `v` names. */
+function forEachSelectorKey(v: unknown, path: string, visit: (path: string, key: string) => void): void {
+  if (Array.isArray(v)) return v.forEach((x, i) => forEachSelectorKey(x, `${path}[${i}]`, visit));
   if (!v || typeof v !== "object") return;
   for (const [k, val] of Object.entries(v as Record<string, unknown>)) {
     const p = `${path}.${k}`;
     if (k === "matchLabels" && val && typeof val === "object") {
-      for (const key of Object.keys(val)) checkKey(key, `${p}.${key}`, report);
+      for (const key of Object.keys(val)) visit(`${p}.${key}`, key);
     } else if (k === "matchExpressions" && Array.isArray(val)) {
-      val.forEach((e, i) => typeof e?.key === "string" && checkKey(e.key, `${p}[${i}].key`, report));
-    } else scanSelectorKeys(val, p, report);
+      val.forEach((e, i) => typeof e?.key === "string" && visit(`${p}[${i}].key`, e.key));
+    } else forEachSelectorKey(val, p, visit);
   }
 }
 
-function checkKey(key: string, path: string, report: (path: string, key: string, why: string) => void): void {
+function checkKey(key: string, report: (why: string) => void): void {
   const colon = key.indexOf(":");
-  if (colon > 0 && !KNOWN_SOURCES.includes(key.slice(0, colon))) report(path, key, `has unknown label source "${key.slice(0, colon)}" (known: ${KNOWN_SOURCES.join(", ")}); it is read as part of the key and will match nothing`);
-  else if (/^k8s\.io\./.test(key) || key.startsWith("k8s.")) report(path, key, `looks like "k8s:${key.slice(4)}" with "." instead of ":"; as written it matches a key literally named "${key}"`);
-  else if (!/^([a-z0-9]+:)?\$?[A-Za-z0-9][-A-Za-z0-9_./]*$/.test(key)) report(path, key, "is not a valid label key");
+  if (colon > 0 && !KNOWN_SOURCES.includes(key.slice(0, colon))) report(`has unknown label source "${key.slice(0, colon)}" (known: ${KNOWN_SOURCES.join(", ")}); it is read as part of the key and will match nothing`);
+  else if (/^k8s\.io\./.test(key) || key.startsWith("k8s.")) report(`looks like "k8s:${key.slice(4)}" with "." instead of ":"; as written it matches a key literally named "${key}"`);
+  else if (!/^([a-z0-9]+:)?\$?[A-Za-z0-9][-A-Za-z0-9_./]*$/.test(key)) report("is not a valid label key");
 }

@@ -5,6 +5,7 @@ import { Checker, join } from "./check";
 import { checkRequest } from "./request";
 import { lineOf, parseAllYamlWithPositions, parseYamlWithPositions } from "./yaml-positions";
 import { parseCidr, parseIPv4 } from "../cluster/ip";
+import { parseLabelPattern } from "../cluster/label-filter";
 import {
   ScenarioError,
   type AppProtocol,
@@ -61,6 +62,24 @@ function checkLabels(c: Checker, v: unknown, path: string): Record<string, strin
     if (val !== "" && !/^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/.test(val)) c.err(join(path, k), `"${val}" is not a valid label value`);
   }
   return labels;
+}
+
+/** Cilium's `labels` option: one space-separated string, as in the ConfigMap, or a list of patterns. */
+function checkLabelPatterns(c: Checker, v: unknown): string[] {
+  if (v === undefined) return [];
+  const path = "settings.labels";
+  const items = typeof v === "string" ? v.split(/\s+/).filter(Boolean).map((s) => ({ s, path })) : c.arr(v, path).map((x, i) => ({ s: c.str(x, `${path}[${i}]`, { required: true }) ?? "", path: `${path}[${i}]` }));
+  const out: string[] = [];
+  for (const { s, path: at } of items) {
+    if (s === "") continue;
+    try {
+      parseLabelPattern(s);
+      out.push(s);
+    } catch (err) {
+      c.err(at, (err as Error).message);
+    }
+  }
+  return out;
 }
 
 function checkIp(c: Checker, v: unknown, path: string): string {
@@ -219,13 +238,14 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
 
   const policies = c.arr(o.policies, "policies").map((v, i) => resolve(dir, c.str(v, `policies[${i}]`) ?? "."));
 
-  const st = c.obj(o.settings ?? {}, "settings", ["policyAuditMode", "policyAuditNamespaces", "policyEnforcementMode", "allowLocalhost", "fqdnMinTTL"]);
+  const st = c.obj(o.settings ?? {}, "settings", ["policyAuditMode", "policyAuditNamespaces", "policyEnforcementMode", "allowLocalhost", "fqdnMinTTL", "labels"]);
   const settings: Scenario["settings"] = {
     policyAuditMode: c.bool(st.policyAuditMode, "settings.policyAuditMode") ?? false,
     policyAuditNamespaces: c.arr(st.policyAuditNamespaces, "settings.policyAuditNamespaces").map((v, i) => c.str(v, `settings.policyAuditNamespaces[${i}]`) ?? ""),
     policyEnforcementMode: st.policyEnforcementMode === undefined ? "default" : c.oneOf(st.policyEnforcementMode, "settings.policyEnforcementMode", ["default", "always", "never"] as const) ?? "default",
     allowLocalhost: st.allowLocalhost === undefined ? "always" : c.oneOf(st.allowLocalhost, "settings.allowLocalhost", ["always", "policy", "auto"] as const) === "policy" ? "policy" : "always",
     fqdnMinTTL: c.num(st.fqdnMinTTL, "settings.fqdnMinTTL", { int: true, min: 0 }) ?? 0,
+    labels: checkLabelPatterns(c, st.labels),
   };
 
   const traffic = c.arr(o.traffic, "traffic").map((t, i) => {

@@ -60,6 +60,8 @@ export interface ScenarioSettings {
   allowLocalhost: "always" | "policy";
   /** --tofqdns-min-ttl: learned IPs live at least this long (seconds) */
   fqdnMinTTL: number;
+  /** --labels: identity-relevant label patterns added to Cilium's defaults (server/cluster/label-filter.ts) */
+  labels?: string[];
 }
 
 /**
