@@ -4,7 +4,8 @@
 // reads of the endpoint itself, and the key names exactly that:
 //  - ingress named ports, resolved against the endpoint's own container ports (egress named ports
 //    resolve against every pod of the cluster, the same for all endpoints);
-//  - the node, where a rule uses the kube-apiserver entity (does the local node run the API server);
+//  - the node, where a rule uses the kube-apiserver entity (does the local node run the API server) or
+//    toFQDNs (each node's DNS proxy learns its own addresses);
 //  - for host endpoints, the node labels that host policies select them by (their identity,
 //    reserved:host, is the same on every node).
 // Endpoints with equal keys compile to equal maps, so one map serves them all.
@@ -31,7 +32,7 @@ export function inputsOf(rules: readonly Rule[]): EndpointInputs {
       for (const tp of pr.toPorts ?? []) for (const sel of tp.ports) if (typeof sel.port === "string") names.add(sel.port);
     }
     for (const pr of [...r.ingress, ...r.egress]) {
-      if (pr.peers !== "all" && pr.peers.some((p) => p.kind === "entity" && p.entity === "kube-apiserver")) node = true;
+      if (pr.peers !== "all" && pr.peers.some((p) => (p.kind === "entity" && p.entity === "kube-apiserver") || p.kind === "fqdn")) node = true;
     }
   }
   return { node, ingressNamedPorts: [...names].sort() };

@@ -1043,7 +1043,7 @@ export class Datapath {
         // the DNS client is the source: a pod, or the host under a host policy's DNS rule
         const client = srcEp ?? (dir === "egress" ? ep : undefined);
         if (outcome.allowed && client) {
-          if (this.engine.fqdn.learn(client.endpointId, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
+          if (this.engine.fqdn.learn(client.endpointId, client.node, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
             const n = this.engine.onFqdnChange();
             explanation?.push(`FQDN cache learned ${outcome.dnsAnswer.query} → ${outcome.dnsAnswer.ips.join(", ")} (${n} endpoint map(s) updated)`);
           }
@@ -1257,7 +1257,8 @@ export class Datapath {
       d.defaultDenyBy = ddBy;
       const why = ddBy.length ? `default deny by ${ddBy.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")}` : "default deny (policyEnforcementMode: always)";
       d.notes.push(`${why}; ${looked}: no entry matched${audit ? "; audit mode lets it pass (AUDIT)" : ""}`);
-      const miss = nearestMiss(m, dir, ep, peer, peerIp, proto, port, this.cluster, this.engine.selectors, dir === "egress" ? this.engine.fqdn.namesForIp(peerIp) : []);
+      const fqdn = this.engine.fqdn;
+      const miss = nearestMiss(m, dir, ep, peer, peerIp, proto, port, this.cluster, this.engine.selectors, dir === "egress" ? fqdn.namesForIp(peerIp, undefined, ep.node) : [], dir === "egress" ? fqdn.nodesThatLearned(peerIp) : []);
       // The nearest rule is a hint in the explanation, not the deciding rule: nothing matched.
       if (miss) d.notes.push(miss);
       else d.notes.push(`no ${dir} allow rule selects this endpoint${dir === "egress" ? " (missing egress allow at the source)" : ""}`);

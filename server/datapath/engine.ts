@@ -61,7 +61,7 @@ export class PolicyEngine {
     readonly settings: ScenarioSettings,
   ) {
     this.fqdn = new FqdnCache(settings.fqdnMinTTL);
-    this.ipcache = new Ipcache(cluster);
+    this.ipcache = new Ipcache(cluster, (ip, node) => this.fqdnVisible(ip, node));
     this.selectors = new SelectorCache(cluster, this.fqdn, this.cidrGroups);
     const all = new Set<number>();
     for (const ep of [...cluster.endpoints, ...cluster.hostEndpoints]) {
@@ -201,15 +201,60 @@ export class PolicyEngine {
       w.extraLabels = [...(w.extraLabels ?? []), "reserved:kube-apiserver"];
       wanted.set(c.text, w);
     }
-    for (const ip of this.fqdn.allIps()) {
-      const c = parseCidr(`${ip}/32`);
-      if (!("error" in c) && !wanted.has(c.text)) wanted.set(c.text, { cidr: c, fqdn: true });
+    // Only names some toFQDNs selector cares about reach the ipcache (NameManager.updateDNSIPs skips
+    // the others): an address DNS gave for any other name stays world, or its policy prefix.
+    const selectorRes = this.fqdnSelectors();
+    for (const [name, ips] of this.fqdn.names()) {
+      if (!selectorRes.some((re) => re.test(`${name}.`))) continue;
+      for (const ip of ips) {
+        const c = parseCidr(`${ip}/32`);
+        if (!("error" in c) && !wanted.has(c.text)) wanted.set(c.text, { cidr: c, fqdn: true });
+      }
     }
     const { added, removed } = this.cluster.identities.syncCidrIdentities(wanted);
     this.ipcache.rebuildCidrs(this.cluster.identities.cidrIdentities());
     // an already-known IP learned for a new name changes FQDN selectors without new identities
     if (added.length === 0 && removed.length === 0) return fqdnChanged ? this.selectors.refresh("fqdn") : new Set();
     return this.selectors.refresh();
+  }
+
+  private fqdnSelectorsMemo: { rev: number; res: RegExp[] } | undefined;
+
+  /** the toFQDNs selectors of every policy loaded */
+  private fqdnSelectors(): RegExp[] {
+    if (this.fqdnSelectorsMemo?.rev === this.rev) return this.fqdnSelectorsMemo.res;
+    const seen = new Map<string, RegExp>();
+    for (const p of this.policies.values()) {
+      for (const r of p.rules) {
+        for (const pr of r.egress) {
+          if (pr.peers === "all") continue;
+          for (const peer of pr.peers) if (peer.kind === "fqdn" && !seen.has(peer.text)) seen.set(peer.text, peer.re);
+        }
+      }
+    }
+    this.fqdnSelectorsMemo = { rev: this.rev, res: [...seen.values()] };
+    return this.fqdnSelectorsMemo.res;
+  }
+
+  private fqdnVisibleMemo: { version: number; rev: number; byNode: Map<string, Set<string>> } | undefined;
+
+  /**
+   * Whether the ipcache of `node` maps `ip` to its FQDN identity: a lookup on that node learned it for
+   * a name a toFQDNs selector matches. Other nodes' name managers never heard of it.
+   */
+  fqdnVisible(ip: string, node: string): boolean {
+    let memo = this.fqdnVisibleMemo;
+    if (memo === undefined || memo.version !== this.fqdn.version || memo.rev !== this.rev) {
+      memo = this.fqdnVisibleMemo = { version: this.fqdn.version, rev: this.rev, byNode: new Map() };
+    }
+    let ips = memo.byNode.get(node);
+    if (ips === undefined) {
+      ips = new Set();
+      const res = this.fqdnSelectors();
+      for (const [name, learned] of this.fqdn.names(node)) if (res.some((re) => re.test(`${name}.`))) for (const x of learned) ips.add(x);
+      memo.byNode.set(node, ips);
+    }
+    return ips.has(ip);
   }
 
   /**

@@ -36,7 +36,7 @@ export function matchTypeName(m: MatchType): string {
 }
 
 /** `requires`: the fromRequires/toRequires selectors every selector peer of this direction must also meet */
-function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", peerNames: string[], requires: { sel: Selector; key: string }[] = []): string | null {
+function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] | "ANY", peerNames: string[], requires: { sel: Selector; key: string }[] = [], learnedOn: string[] = []): string | null {
   if (ids === "ANY" || ids.includes(ident.id)) return null;
   switch (peer.kind) {
     case "selector": {
@@ -66,9 +66,10 @@ function peerReason(peer: Peer, ident: Identity, peerIp: string, ids: number[] |
     case "fqdn":
       // the names DNS answers gave this address (toFQDNs selects what any endpoint's lookups learned):
       // the usual case is a name the rule does not allow
-      return peerNames.length
-        ? `${peer.path}: ${peerIp} is ${peerNames.join(", ")} (learned from DNS answers), which ${peer.text} does not allow`
-        : `${peer.path}: no DNS answer seen by the proxy gave ${peerIp}, and ${peer.text} allows only addresses learned from DNS answers`;
+      if (peerNames.length) return `${peer.path}: ${peerIp} is ${peerNames.join(", ")} (learned from DNS answers), which ${peer.text} does not allow`;
+      // each agent's DNS proxy keeps its own cache: a lookup on another node teaches this one nothing
+      if (learnedOn.length) return `${peer.path}: ${peerIp} was learned from DNS answers on ${learnedOn.join(", ")} only; each node's DNS proxy keeps its own cache, and no lookup on this endpoint's node gave it, so ${peer.text} does not select it here`;
+      return `${peer.path}: no DNS answer seen by the proxy gave ${peerIp}, and ${peer.text} allows only addresses learned from DNS answers`;
     case "service":
       return `${peer.path}: the peer is not a backend of ${peer.text}`;
     default:
@@ -114,8 +115,10 @@ export function nearestMiss(
   port: number,
   cluster: Cluster,
   selectors: SelectorCache,
-  /** the DNS names `peerIp` was learned by (egress) */
+  /** the DNS names `peerIp` was learned by on the endpoint's node (egress) */
   peerNames: string[],
+  /** the nodes whose DNS proxies learned `peerIp` (egress) */
+  learnedOn: string[] = [],
 ): string | undefined {
   let best: { score: number; text: string } | undefined;
   for (const rule of m.rules) {
@@ -130,7 +133,7 @@ export function nearestMiss(
         const requiresKey = dir === "ingress" ? "fromRequires" : "toRequires";
         for (const p of pr.peers) {
           const ids = selectors.resolve(p, ep.endpointId, ep.node, p.kind === "selector" ? requires : []);
-          const why = peerReason(p, peer, peerIp, ids, peerNames, requires.map((sel) => ({ sel, key: requiresKey })));
+          const why = peerReason(p, peer, peerIp, ids, peerNames, requires.map((sel) => ({ sel, key: requiresKey })), learnedOn);
           if (!why) ok = true;
           else reasons.push(why);
         }

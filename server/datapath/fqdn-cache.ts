@@ -1,9 +1,12 @@
-// The DNS proxy's cache: which IPs each endpoint learned for which name, until the TTL runs out.
-// toFQDNs selectors select the IPs learned for matching names (from any endpoint on the node, as
-// Cilium's selector cache does); `fqdn-cache list` shows the per-endpoint view.
+// The DNS proxies' caches: which IPs each endpoint learned for which name, until the TTL runs out.
+// Every agent runs its own DNS proxy and name manager, so what a lookup teaches stays on its node:
+// toFQDNs selectors select the IPs learned for matching names by any endpoint on the same node, and
+// another node knows nothing of them. `fqdn-cache list` shows the per-endpoint view.
 
 export interface FqdnCacheEntry {
   endpointId: number;
+  /** the node whose DNS proxy saw the answer (the endpoint's) */
+  node: string;
   name: string;
   ips: string[];
   ttl: number;
@@ -37,11 +40,11 @@ export class FqdnCache {
   }
 
   /** records an answer the DNS proxy let through; true when a new (name, ip) pair appeared */
-  learn(endpointId: number, name: string, ips: string[], ttl: number, now: number): boolean {
+  learn(endpointId: number, node: string, name: string, ips: string[], ttl: number, now: number): boolean {
     const n = name.toLowerCase().replace(/\.$/, "");
-    const before = new Set(this.ipsFor(n));
+    const before = new Set(this.ipsFor(n, node));
     const effTtl = Math.max(ttl, this.minTTL);
-    const e: FqdnCacheEntry = { endpointId, name: n, ips: ips.slice(0, this.maxIpsPerName), ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
+    const e: FqdnCacheEntry = { endpointId, node, name: n, ips: ips.slice(0, this.maxIpsPerName), ttl: effTtl, lookupTime: now, expiresAt: now + effTtl * 1000, source: "dns-proxy" };
     const key = `${endpointId}|${n}`;
     const old = this.entries.get(key);
     if (!old || old.ips.length !== e.ips.length || old.ips.some((ip, i) => ip !== e.ips[i])) this.namesMemo.clear();
@@ -78,20 +81,22 @@ export class FqdnCache {
 
   private pairCount(): number {
     const s = new Set<string>();
-    for (const e of this.entries.values()) for (const ip of e.ips) s.add(`${e.name}|${ip}`);
+    for (const e of this.entries.values()) for (const ip of e.ips) s.add(`${e.node}|${e.name}|${ip}`);
     return s.size;
   }
 
-  ipsFor(name: string): string[] {
+  /** the IPs learned for `name` (on `node`, if given) */
+  ipsFor(name: string, node?: string): string[] {
     const out = new Set<string>();
-    for (const e of this.entries.values()) if (e.name === name) for (const ip of e.ips) out.add(ip);
+    for (const e of this.entries.values()) if (e.name === name && (node === undefined || e.node === node)) for (const ip of e.ips) out.add(ip);
     return [...out];
   }
 
-  /** every live name → IPs */
-  names(): Map<string, Set<string>> {
+  /** every live name → IPs, as the name manager of `node` knows them (all nodes' if not given) */
+  names(node?: string): Map<string, Set<string>> {
     const m = new Map<string, Set<string>>();
     for (const e of this.entries.values()) {
+      if (node !== undefined && e.node !== node) continue;
       let s = m.get(e.name);
       if (!s) m.set(e.name, (s = new Set()));
       for (const ip of e.ips) s.add(ip);
@@ -99,27 +104,31 @@ export class FqdnCache {
     return m;
   }
 
-  /** all learned IPs (they each get a /32 CIDR identity) */
-  allIps(): Set<string> {
-    const s = new Set<string>();
-    for (const e of this.entries.values()) for (const ip of e.ips) s.add(ip);
-    return s;
-  }
-
-  /** the names `ip` was learned for (by `endpointId`, if given), sorted; shared, do not modify */
-  namesForIp(ip: string, endpointId?: number): string[] {
-    const key = endpointId === undefined ? ip : `${ip}|${endpointId}`;
+  /**
+   * the names `ip` was learned for, by `endpointId` if given, else on `node` if given, sorted;
+   * shared, do not modify
+   */
+  namesForIp(ip: string, endpointId?: number, node?: string): string[] {
+    const key = endpointId !== undefined ? `${ip}|${endpointId}` : node !== undefined ? `${ip}@${node}` : ip;
     let names = this.namesMemo.get(key);
     if (names === undefined) {
       const out = new Set<string>();
       for (const e of this.entries.values()) {
         if (endpointId !== undefined && e.endpointId !== endpointId) continue;
+        if (node !== undefined && e.node !== node) continue;
         if (e.ips.includes(ip)) out.add(e.name);
       }
       names = [...out].sort();
       this.namesMemo.set(key, names);
     }
     return names as string[];
+  }
+
+  /** the nodes whose DNS proxies learned `ip`, sorted */
+  nodesThatLearned(ip: string): string[] {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) if (e.ips.includes(ip)) out.add(e.node);
+    return [...out].sort();
   }
 
   list(endpointId?: number): FqdnCacheEntry[] {

@@ -1,10 +1,11 @@
 // IP → security identity, as the BPF ipcache answers it: exact entries for pods and nodes; otherwise
 // the longest CIDR prefix with an identity (policy-referenced prefixes, learned FQDN IPs, an API server
 // outside the nodes); otherwise world. Node IPs depend on
-// who asks: the local node is `host`, every other node `remote-node` (or kube-apiserver).
+// who asks: the local node is `host`, every other node `remote-node` (or kube-apiserver). So do learned
+// FQDN IPs: each agent's ipcache holds only what its own DNS proxy learned.
 import type { Cluster } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
-import { maskOf } from "../cluster/ip";
+import { formatIPv4, maskOf } from "../cluster/ip";
 import { ReservedIdentity } from "../../lib/flow/enums";
 
 export interface IpcacheEntry {
@@ -18,7 +19,11 @@ export class Ipcache {
   private byLen = new Map<number, Map<number, Identity>>();
   private lengths: number[] = [];
 
-  constructor(private readonly cluster: Cluster) {}
+  constructor(
+    private readonly cluster: Cluster,
+    /** whether `node`'s ipcache holds the FQDN identity of `ip` (what that node's DNS proxy learned) */
+    private readonly fqdnVisible: (ip: string, node: string) => boolean = () => true,
+  ) {}
 
   rebuildCidrs(cidrIdentities: Identity[]): void {
     const byLen = new Map<number, Map<number, Identity>>();
@@ -41,13 +46,14 @@ export class Ipcache {
       if (node.name === observerNode) return ReservedIdentity.HOST;
       return node.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
     }
-    return this.lookupCidr(ip)?.id ?? ReservedIdentity.WORLD;
+    return this.lookupCidr(ip, observerNode)?.id ?? ReservedIdentity.WORLD;
   }
 
-  lookupCidr(ip: number): Identity | undefined {
+  /** the longest prefix with an identity, in `observerNode`'s ipcache if given */
+  lookupCidr(ip: number, observerNode?: string): Identity | undefined {
     for (const len of this.lengths) {
       const hit = this.byLen.get(len)!.get((ip & maskOf(len)) >>> 0);
-      if (hit) return hit;
+      if (hit && !(hit.fqdn && observerNode !== undefined && !this.fqdnVisible(formatIPv4(hit.cidr!.addr), observerNode))) return hit;
     }
     return undefined;
   }
@@ -61,7 +67,10 @@ export class Ipcache {
       out.push({ prefix: `${n.ip}/32`, identity: id, source: "node" });
     }
     for (const len of this.lengths) {
-      for (const i of this.byLen.get(len)!.values()) out.push({ prefix: i.cidr!.text, identity: i.id, source: i.labels.includes("reserved:kube-apiserver") ? "kube-apiserver" : i.fqdn ? "fqdn" : "cidr" });
+      for (const i of this.byLen.get(len)!.values()) {
+        if (i.fqdn && observerNode !== undefined && !this.fqdnVisible(formatIPv4(i.cidr!.addr), observerNode)) continue;
+        out.push({ prefix: i.cidr!.text, identity: i.id, source: i.labels.includes("reserved:kube-apiserver") ? "kube-apiserver" : i.fqdn ? "fqdn" : "cidr" });
+      }
     }
     return out;
   }

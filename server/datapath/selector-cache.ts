@@ -34,7 +34,8 @@ export class SelectorCache {
       case "cidrGroup":
         return `cg:${peer.text}`;
       case "fqdn":
-        return `fqdn:${peer.text}`;
+        // each node's name manager selects what its own DNS proxy learned
+        return `fqdn:${peer.text}@${node}`;
       case "service":
         return `svc:${peer.text}`;
     }
@@ -136,7 +137,7 @@ export class SelectorCache {
       }
       case "fqdn": {
         const out: number[] = [];
-        for (const [name, ips] of this.fqdn.names()) {
+        for (const [name, ips] of this.fqdn.names(node)) {
           if (!peer.re.test(`${name}.`)) continue;
           for (const ip of ips) {
             const id = reg.cidrIdentity(`${ip}/32`);

@@ -52,7 +52,7 @@ test("datapath: days of traffic keep the conntrack table within its bound", () =
 
 test("fqdn cache: bounded entries (oldest learned goes) and IPs per name", () => {
   const c = new FqdnCache(0, 3, 2);
-  for (let i = 0; i < 5; i++) c.learn(1, `h${i}.example.com`, [`1.1.1.${i}`, `2.2.2.${i}`, `3.3.3.${i}`], 3600, i);
+  for (let i = 0; i < 5; i++) c.learn(1, "node-1", `h${i}.example.com`, [`1.1.1.${i}`, `2.2.2.${i}`, `3.3.3.${i}`], 3600, i);
   assert.equal(c.size, 3);
   assert.deepEqual(c.list().map((e) => e.name), ["h2.example.com", "h3.example.com", "h4.example.com"]);
   assert.deepEqual(c.list()[0]!.ips, ["1.1.1.2", "2.2.2.2"]);
