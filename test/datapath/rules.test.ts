@@ -192,6 +192,39 @@ services:
   assert.throws(() => makeDatapath(SCN + "\nservices:\n  - { name: x, namespace: default, labels: { \"bad key!\": v }, selector: { app: web }, ports: [{ port: 80 }] }\n", {}), /services\[0\]\.labels/);
 });
 
+test("toServices with toPorts (accepted since Cilium 1.17): the ports apply to the backends after translation", () => {
+  const scn = `${SCN}
+services:
+  - { name: web, namespace: default, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }, { name: admin, port: 81, targetPort: 9090 }] }
+`;
+  const dp = makeDatapath(scn, {
+    "p.yaml": clientEgress(`  egress:
+  - toServices: [{ k8sService: { serviceName: web, namespace: default } }]
+    toPorts: [{ ports: [{ port: "8080", protocol: TCP }] }]`),
+  });
+  assert.equal(dp.warnings.length, 0, JSON.stringify(dp.warnings));
+  assert.equal(trace(dp, { from: "default/client", toService: "default/web", port: 80 }).verdict, "FORWARDED");
+  assert.equal(trace(dp, { from: "default/client", toService: "default/web", port: 81 }).drop_reason_desc, "POLICY_DENIED", "backend port 9090 is not in toPorts");
+  assert.equal(trace(dp, { from: "default/client", toIP: "1.1.1.1", port: 8080 }).drop_reason_desc, "POLICY_DENIED", "not a backend");
+});
+
+test("toFQDNs carries any L7 rules, Kafka among them", () => {
+  const dp = makeDatapath(SCN, {
+    "p.yaml": clientEgress(`  egress:
+  - toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*" }] } }]
+  - toFQDNs: [{ matchName: api.example.com }]
+    toPorts: [{ ports: [{ port: "9092", protocol: TCP }], rules: { kafka: [{ role: produce, topic: t1 }] } }]`),
+  });
+  assert.equal(dp.warnings.length, 0, JSON.stringify(dp.warnings));
+  assert.equal(trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 443 }).drop_reason_desc, "POLICY_DENIED");
+  const produce = trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 9092, kafka: { apiKey: "produce", topics: ["t1"] } });
+  assert.equal(produce.verdict, "FORWARDED");
+  const fetch = trace(dp, { from: "default/client", toFQDN: "api.example.com", port: 9092, kafka: { apiKey: "fetch", topics: ["t1"] } });
+  assert.equal(fetch.verdict, "DROPPED");
+  assert.equal(fetch.l7_denied, true);
+});
+
 test("CIDR rules: except, LPM identities, never matching pods", () => {
   const dp = makeDatapath(SCN, { "p.yaml": clientEgress(`  egress:
   - toCIDRSet: [{ cidr: 10.0.0.0/8, except: [10.10.0.0/16] }]

@@ -430,7 +430,8 @@ function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: bool
   const used = l3.filter((k) => Array.isArray(o[k]) && (o[k] as unknown[]).length > 0);
   if (used.length > 1) c.err(path, `Combining ${used[0]} and ${used[1]} is not supported yet`);
   if (o.icmps !== undefined && o.toPorts !== undefined) c.err(path, "The ICMPs block may only be present without ToPorts. Define a separate rule to use ToPorts.");
-  if (!ingress && o.toServices !== undefined && o.toPorts !== undefined) c.err(path, "Combining ToServices and ToPorts is not supported yet");
+  // toServices with toPorts is refused before 1.17 (cilium#20067) and accepted from 1.17 on, the
+  // version simulated: the ports apply to the backends, as every port rule does after translation.
   let auth: number | undefined;
   if (o.authentication !== undefined) {
     const a = c.obj(o.authentication, join(path, "authentication"), ["mode"], ["mode"]);
@@ -444,10 +445,6 @@ function parsePeerRule(ctx: RuleContext, v: unknown, path: string, ingress: bool
   const peers = parsePeers(ctx, o, path, ingress, deny);
   const toPorts = o.toPorts === undefined ? null : parseToPorts(ctx, o.toPorts, join(path, "toPorts"), ingress, deny, hostPolicy);
   const icmps = o.icmps === undefined ? null : parseIcmps(ctx, o.icmps, join(path, "icmps"));
-  const hasFqdn = peers.some((p) => p.kind === "fqdn");
-  if (hasFqdn && toPorts) {
-    for (const pr of toPorts) if (pr.l7 && pr.l7.kind !== "http") c.err(join(pr.path, "rules"), "toFQDNs rules may only carry HTTP L7 rules");
-  }
   // An empty list counts as "no member" for Cilium's len() checks (so `fromCIDR: []` + toPorts is not
   // "combining"), but an explicit empty endpoints/CIDR/CIDR-set/entities list selects no identity at all
   // (Cilium ≥ 1.15, SetAggregatedSelectors): the rule then allows (or denies) nothing. Lint says so.
