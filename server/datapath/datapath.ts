@@ -713,7 +713,12 @@ export class Datapath {
     const host = identity.id === ReservedIdentity.HOST ? this.hostEndpointOf(place) : undefined;
     if (host) {
       let h = this.hostEndpoints.get(host);
-      if (!h) this.hostEndpoints.set(host, (h = { ID: host.endpointId, identity: identity.id, labels: identity.labels }));
+      if (!h) {
+        // the agent merges reserved:kube-apiserver into the host identity's labels on a node that runs
+        // the API server (ipcache updateReservedHostLabels), and Hubble prints them
+        const labels = host.labels.includes("reserved:kube-apiserver") ? [...identity.labels, "reserved:kube-apiserver"].sort() : identity.labels;
+        this.hostEndpoints.set(host, (h = { ID: host.endpointId, identity: identity.id, labels }));
+      }
       return h;
     }
     let e = this.identityEndpoints.get(identity);

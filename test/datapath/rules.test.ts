@@ -482,3 +482,19 @@ test("the HTTP Host is the name the client dialed: an IP literal stays an IP eve
   const explicit = trace(dp, { from: "default/client", toIP: "93.184.216.34", port: 80, http: { method: "GET", path: "/x", host: "api.example.com" } });
   assert.equal(explicit.verdict, "FORWARDED", "an explicit host is sent as given");
 });
+
+test("the host of a node running the API server is identity 1 with reserved:kube-apiserver among its labels; elsewhere it is 7", () => {
+  const scn = SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [192.168.1.10] } }");
+  const dp = makeDatapath(scn);
+  const local = trace(dp, { from: "default/client", toIP: "192.168.1.10", port: 6443 });
+  const localDst = local.flows[0]!.flow.destination!;
+  assert.equal(localDst.identity, 1);
+  assert.deepEqual(localDst.labels, ["reserved:host", "reserved:kube-apiserver"]);
+  const remote = trace(dp, { from: "other/client", toIP: "192.168.1.10", port: 6443 });
+  const remoteDst = remote.flows[0]!.flow.destination!;
+  assert.equal(remoteDst.identity, 7);
+  assert.deepEqual(remoteDst.labels, ["reserved:kube-apiserver", "reserved:remote-node"]);
+  // a node without the API server keeps the host's own labels
+  const plain = trace(dp, { from: "other/client", toIP: "192.168.1.11", port: 22 });
+  assert.deepEqual(plain.flows[0]!.flow.destination!.labels, ["reserved:host"]);
+});
