@@ -29,7 +29,14 @@ export class FlowStore {
     this.fragments = fragments;
     this.reader = new FlowReader(db.sqlite, fragments);
     this.retention = policy;
-    this.openedWith = this.reader.count();
+    // through a small-cache connection: COUNT(*) reads a whole index, which the main connection's
+    // large cache would then hold for good
+    const scan = this.openScanReader();
+    try {
+      this.openedWith = scan.reader.count();
+    } finally {
+      scan.close();
+    }
     this.writer = new FlowWriter(db.path, fragments, policy);
     this.aggregator = new Aggregator(db.path);
   }

@@ -94,6 +94,7 @@ export class FragmentRegistry {
   private refAt = new Int32Array(16);
   private refEnd = new Int32Array(16);
   private readonly refBytes: (Buffer | undefined)[] = [];
+  private refCount = 0;
   private nextId: number;
   private shared = 0;
   /** endpoint entries in memory, how many were added since the last collect(), and how many it found in use */
@@ -287,7 +288,30 @@ export class FragmentRegistry {
    * expanded string: for the stream, that string was the largest allocation per flow.
    */
   expandBytes(head: string, body: string): Buffer {
-    // first pass: where the references are, and the exact size (references are ASCII)
+    const size = this.measure(head, body);
+    const out = Buffer.allocUnsafe(size);
+    this.writeMeasured(out, 0, head, body);
+    return out;
+  }
+
+  /**
+   * Writes what expandBytes(head, body) returns into `out` at `at`, followed by `tail` (ASCII), and
+   * returns the bytes written, or -1 (nothing written) when they do not fit: an export fills its
+   * chunks this way, with no buffer per line.
+   */
+  expandInto(out: Buffer, at: number, head: string, body: string, tail: string): number {
+    const size = this.measure(head, body);
+    if (at + size + tail.length > out.length) {
+      this.refBytes.fill(undefined);
+      return -1;
+    }
+    this.writeMeasured(out, at, head, body);
+    if (tail) out.write(tail, at + size, "latin1");
+    return size + tail.length;
+  }
+
+  /** First pass: where the references in `body` are, with their bytes, and the expanded size (references are ASCII). */
+  private measure(head: string, body: string): number {
     let refs = 0;
     let size = head.length + Buffer.byteLength(body) - 1;
     for (let at = body.indexOf(MARK, 1); at >= 0; at = body.indexOf(MARK, at + 1)) {
@@ -300,8 +324,14 @@ export class FragmentRegistry {
       size += frag.length - (close - at + 1);
       at = close;
     }
-    const out = Buffer.allocUnsafe(size);
-    let len = out.write(head, 0, "latin1");
+    this.refCount = refs;
+    return size;
+  }
+
+  /** Second pass, after measure(head, body): the expanded bytes into `out` at `start`. */
+  private writeMeasured(out: Buffer, start: number, head: string, body: string): void {
+    const refs = this.refCount;
+    let len = start + out.write(head, start, "latin1");
     let from = 1;
     for (let r = 0; r < refs; r++) {
       const at = this.refAt[r]!;
@@ -313,7 +343,6 @@ export class FragmentRegistry {
     }
     if (from < body.length) out.write(from === 1 ? body.slice(1) : body.slice(from), len);
     this.refBytes.fill(undefined, 0, refs);
-    return out;
   }
 
   private growRefs(): void {

@@ -145,6 +145,7 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
   return added.length;
 });
 
+let startRows = 0;
 // Count the rows using each endpoint fragment; the stored endpoints the main thread did not load are
 // out of its memory for good: delete those no row uses (none of this process's lines was made of
 // them), and collect the others.
@@ -157,6 +158,9 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
     for (const [s, d] of scan.prepare("SELECT src_ep, dst_ep FROM flows").raw().iterate() as IterableIterator<[number | null, number | null]>) {
       use(s);
       use(d);
+      // the row count, read here rather than by COUNT(*) on the writer's connection, whose large
+      // cache would keep every index page that count touched
+      startRows++;
     }
   } finally {
     scan.close();
@@ -173,7 +177,7 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
 }
 
 const retention = new Retention(db, policy);
-let stored = retention.count();
+let stored = startRows;
 replies.postMessage({ stored } satisfies WriterHello);
 
 /** Deletes what retention asks for, in short transactions of its own; returns rows deleted. */

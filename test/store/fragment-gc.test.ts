@@ -72,8 +72,12 @@ function assertRowsIntact(store: FlowStore, byId: Map<number, FlowEnvelope>, lab
   // export's path (expandBytes) and a scan reader on a connection of its own
   const scan = store.openScanReader();
   try {
-    const lines = [...scan.reader.iterateLineBytes(everything())].map((b) => b.toString("utf8"));
-    assert.deepEqual(lines, rows.map((r) => r.json), `${label}: export bytes`);
+    // chunks smaller than a line (each line a buffer of its own), holding a few, and holding all
+    for (const chunkBytes of [300, 4096, 1 << 20]) {
+      const chunks = [...scan.reader.iterateNdjsonChunks(everything(), { chunkBytes })];
+      assert.equal(Buffer.concat(chunks).toString("utf8"), rows.map((r) => `${r.json}\n`).join(""), `${label}: export bytes in ${chunkBytes}-byte chunks`);
+      for (const c of chunks.slice(0, -1)) assert.ok(c.length <= chunkBytes || c.indexOf(10) === c.length - 1, "a chunk is full lines within its size, or one line of its own");
+    }
   } finally {
     scan.close();
   }
