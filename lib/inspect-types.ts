@@ -32,6 +32,8 @@ export interface EndpointSummary {
 export interface EndpointsResponse {
   revision: number;
   endpoints: EndpointSummary[];
+  /** the scenario's nodes in order; `endpoint list` shows the first one's endpoints unless told otherwise */
+  nodes: string[];
 }
 
 export interface PolicyMapRule extends PolicyRef {
@@ -80,6 +82,13 @@ export interface IpcacheRow {
   prefix: string;
   identity: number;
   source: "pod" | "node" | "kube-apiserver" | "cidr" | "fqdn";
+  /** the node a pod runs on, or the node whose IP this is (pod and node entries) */
+  node?: string;
+  /**
+   * the node IP the observing node tunnels to for this entry: set for pods on other nodes, absent for
+   * its own pods, node IPs and prefixes (Cilium's tunnelendpoint=0.0.0.0)
+   */
+  tunnelEndpoint?: string;
 }
 
 export interface IpcacheResponse {

@@ -54,7 +54,11 @@ function summary(dp: Datapath, ep: Pod): EndpointSummary {
 
 export function endpointsView(dp: Datapath): EndpointsResponse {
   // Like cilium-dbg endpoint list: the pods, and each node's host endpoint (reserved:host)
-  return { revision: dp.revision(), endpoints: [...dp.cluster.endpoints, ...dp.cluster.hostEndpoints].map((ep) => summary(dp, ep)) };
+  return {
+    revision: dp.revision(),
+    endpoints: [...dp.cluster.endpoints, ...dp.cluster.hostEndpoints].map((ep) => summary(dp, ep)),
+    nodes: dp.cluster.nodes.map((n) => n.name),
+  };
 }
 
 /** an endpoint by numeric id or "namespace/pod" */

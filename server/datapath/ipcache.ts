@@ -12,6 +12,10 @@ export interface IpcacheEntry {
   prefix: string;
   identity: number;
   source: "pod" | "node" | "kube-apiserver" | "cidr" | "fqdn";
+  /** the pod's node, or the node whose IP this is */
+  node?: string;
+  /** set for pods on another node than the observer: the IP of their node, where the tunnel goes */
+  tunnelEndpoint?: string;
 }
 
 export class Ipcache {
@@ -61,10 +65,16 @@ export class Ipcache {
   /** the whole table, for `ipcache list`-style inspection */
   list(observerNode?: string): IpcacheEntry[] {
     const out: IpcacheEntry[] = [];
-    for (const p of this.cluster.endpoints) out.push({ prefix: `${p.ip}/32`, identity: p.identity.id, source: "pod" });
+    for (const p of this.cluster.endpoints) {
+      // Cilium writes the pod's host IP as tunnel endpoint unless it is the local node's
+      // (pkg/datapath/ipcache/listener.go); node IPs get none without host firewall or encryption
+      const remote = observerNode !== undefined && p.node !== observerNode;
+      const tunnel = remote ? this.cluster.nodeByName.get(p.node)?.ip : undefined;
+      out.push({ prefix: `${p.ip}/32`, identity: p.identity.id, source: "pod", node: p.node, ...(tunnel ? { tunnelEndpoint: tunnel } : {}) });
+    }
     for (const n of this.cluster.nodes) {
       const id = observerNode === undefined || n.name === observerNode ? ReservedIdentity.HOST : n.runsApiServer ? ReservedIdentity.KUBE_APISERVER : ReservedIdentity.REMOTE_NODE;
-      out.push({ prefix: `${n.ip}/32`, identity: id, source: "node" });
+      out.push({ prefix: `${n.ip}/32`, identity: id, source: "node", node: n.name });
     }
     for (const len of this.lengths) {
       for (const i of this.byLen.get(len)!.values()) {

@@ -105,32 +105,150 @@ test("identities, ipcache and selectors over REST", async () => {
   assert.ok(sels.some((s) => s.policies.some((p) => p.name === "rule1")));
 });
 
-test("CLI: endpoint list, identity list/get, ipcache list, policy-map get, policy selectors", async () => {
+// What cilium-dbg prints on node-2 of this scenario, byte for byte (Go's tabwriter pads every
+// tab-terminated cell, so lines end in spaces). The numbers are the scenario's: endpoint IDs and
+// identities are derived from names and labels, the same on every start.
+const ENDPOINT_LIST_NODE2 = [
+  "ENDPOINT   POLICY (ingress)   POLICY (egress)   IDENTITY   LABELS (source:key[=value])                                              IPv6   IPv4           STATUS   ",
+  "           ENFORCEMENT        ENFORCEMENT                                                                                                                 ",
+  "628        Disabled           Disabled          31487      k8s:class=xwing                                                                 10.0.2.11      ready   ",
+  "                                                           k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default                                 ",
+  "                                                           k8s:io.cilium.k8s.policy.cluster=default                                                               ",
+  "                                                           k8s:io.cilium.k8s.policy.serviceaccount=default                                                        ",
+  "                                                           k8s:io.kubernetes.pod.namespace=default                                                                ",
+  "                                                           k8s:org=alliance                                                                                       ",
+  "1512       Disabled           Disabled          1          reserved:host                                                                   192.168.1.11   ready   ",
+  "1951       Enabled            Disabled          19341      k8s:class=deathstar                                                             10.0.2.10      ready   ",
+  "                                                           k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default                                 ",
+  "                                                           k8s:io.cilium.k8s.policy.cluster=default                                                               ",
+  "                                                           k8s:io.cilium.k8s.policy.serviceaccount=default                                                        ",
+  "                                                           k8s:io.kubernetes.pod.namespace=default                                                                ",
+  "                                                           k8s:org=empire                                                                                         ",
+].join("\n");
+
+const IPCACHE_LIST_NODE2 = [
+  "IP PREFIX/ADDRESS   IDENTITY",
+  "10.0.1.10/32        identity=19341 encryptkey=0 tunnelendpoint=192.168.1.10 flags=hastunnel   ",
+  "10.0.1.11/32        identity=29266 encryptkey=0 tunnelendpoint=192.168.1.10 flags=hastunnel   ",
+  "10.0.1.12/32        identity=50696 encryptkey=0 tunnelendpoint=192.168.1.10 flags=hastunnel   ",
+  "10.0.2.10/32        identity=19341 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>           ",
+  "10.0.2.11/32        identity=31487 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>           ",
+  "192.168.1.10/32     identity=6 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>               ",
+  "192.168.1.11/32     identity=1 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>               ",
+].join("\n");
+
+const IDENTITY_ENDPOINTS_NODE2 = [
+  "ID      LABELS                                                                   REFCOUNT",
+  "1       reserved:host                                                            1    ",
+  "19341   k8s:class=deathstar                                                      1    ",
+  "        k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default   ",
+  "        k8s:io.cilium.k8s.policy.cluster=default                                 ",
+  "        k8s:io.cilium.k8s.policy.serviceaccount=default                          ",
+  "        k8s:io.kubernetes.pod.namespace=default                                  ",
+  "        k8s:org=empire                                                           ",
+  "31487   k8s:class=xwing                                                          1    ",
+  "        k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default   ",
+  "        k8s:io.cilium.k8s.policy.cluster=default                                 ",
+  "        k8s:io.cilium.k8s.policy.serviceaccount=default                          ",
+  "        k8s:io.kubernetes.pod.namespace=default                                  ",
+  "        k8s:org=alliance                                                         ",
+].join("\n");
+
+test("CLI endpoint list: one node's endpoints exactly as cilium-dbg endpoint list prints them", async () => {
+  const n2 = await cli(endpointCmd, ["list", "--node", "node-2"]);
+  assert.equal(n2.code, 0, n2.err);
+  assert.equal(n2.out, ENDPOINT_LIST_NODE2);
+
+  // default: the scenario's first node, rows sorted by endpoint ID, only that node's endpoints
   const ep = await cli(endpointCmd, ["list"]);
   assert.equal(ep.code, 0, ep.err);
   const lines = ep.out.split("\n");
-  assert.match(lines[0]!, /^ENDPOINT\s+POD\s+NAMESPACE\s+IDENTITY\s+IPv4\s+NODE\s+POLICY \(ingress\) ENFORCEMENT/);
-  // aligned: every column of every row starts where the header's does
-  const col = lines[0]!.indexOf("NAMESPACE");
-  const dsLine = lines.find((l) => /deathstar/.test(l))!;
-  assert.equal(dsLine.indexOf("default"), col);
-  assert.match(dsLine, /\bon\b.*\boff\b.*ingress cnp:default\/rule1/);
+  assert.match(lines[0]!, /^ENDPOINT {3}POLICY \(ingress\) {3}POLICY \(egress\) {3}IDENTITY {3}LABELS \(source:key\[=value\]\) +IPv6 {3}IPv4 {11}STATUS {3}$/);
+  assert.match(lines[1]!, /^ {11}ENFORCEMENT {8}ENFORCEMENT +$/);
+  const local = dp().cluster.endpoints.filter((p) => p.node === "node-1").map((p) => p.endpointId);
+  const ids = lines.filter((l) => /^\d/.test(l)).map((l) => Number(l.split(" ")[0]));
+  assert.deepEqual(ids, [...local, dp().cluster.hostEndpointByNode.get("node-1")!.endpointId].sort((a, b) => a - b));
+  const dsId = dp().cluster.workloadPods("default/deathstar")!.find((p) => p.node === "node-1")!.endpointId;
+  assert.match(lines.find((l) => l.startsWith(`${dsId} `))!, /^\d+ +Enabled +Disabled +\d+ +k8s:class=deathstar +10\.0\.1\.\d+ +ready {3}$/);
 
-  const json = await cli(endpointCmd, ["list", "-o", "json"]);
-  assert.deepEqual(JSON.parse(json.out), (await getJson(`${server.url}/api/endpoints`)).body);
+  const bare = await cli(endpointCmd, ["list", "--node=node-2", "--no-headers"]);
+  assert.ok(!bare.out.includes("ENDPOINT"));
+  assert.match(bare.out.split("\n")[0]!, /^628 {4}Disabled {3}Disabled {3}31487 {3}k8s:class=xwing /);
 
+  const all = await cli(endpointCmd, ["list", "--all-nodes"]);
+  assert.equal(all.code, 0, all.err);
+  assert.ok(all.out.endsWith(`# node node-2\n${ENDPOINT_LIST_NODE2}`));
+  assert.ok(all.out.startsWith(`# node node-1\n${ep.out}\n\n`));
+
+  // -o json: /api/endpoints with the chosen node's endpoints (every node's with --all-nodes)
+  const rest = (await getJson<EndpointsResponse>(`${server.url}/api/endpoints`)).body;
+  assert.deepEqual(rest.nodes, ["node-1", "node-2"]);
+  const json = await cli(endpointCmd, ["list", "-o", "json", "--node", "node-2"]);
+  assert.deepEqual(JSON.parse(json.out), { ...rest, endpoints: rest.endpoints.filter((e) => e.node === "node-2") });
+  const allJson = await cli(endpointCmd, ["list", "--all-nodes", "-o", "json"]);
+  assert.deepEqual(JSON.parse(allJson.out), rest);
+
+  const bad = await cli(endpointCmd, ["list", "--node", "node-9"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /unknown node "node-9"; nodes: node-1, node-2/);
+  assert.equal((await cli(endpointCmd, ["list", "--node", "node-1", "--all-nodes"])).code, 2);
+});
+
+test("CLI identity list/get: ID and LABELS as cilium-dbg prints them; --endpoints adds REFCOUNT per node", async () => {
   const idl = await cli(identityCmd, ["list"]);
-  assert.match(idl.out, /^ID\s+LABELS/);
-  assert.match(idl.out, /\n2\s+reserved:world/);
+  assert.equal(idl.code, 0, idl.err);
+  const lines = idl.out.split("\n");
+  // tabwriter(2, 0, 3): the ID column is as wide as the longest ID + 3 (here 5-digit pod identities)
+  assert.equal(lines[0], "ID      LABELS");
+  assert.equal(lines[1], "1       reserved:host");
+  assert.equal(lines[2], "2       reserved:world");
+  assert.ok(lines.includes("7       reserved:kube-apiserver"));
+  assert.equal(lines[lines.indexOf("7       reserved:kube-apiserver") + 1], "        reserved:remote-node");
+  // one label per line, sorted; IDs ascending; nothing but the two columns
+  const shown = lines.slice(1).filter((l) => /^\d/.test(l)).map((l) => Number(l.split(" ")[0]));
+  assert.deepEqual(shown, dp().cluster.identities.all().map((i) => i.id).sort((a, b) => a - b));
+  const ds = dp().cluster.workloadPods("default/deathstar")![0]!.identity;
+  const at = lines.findIndex((l) => l.startsWith(`${ds.id} `));
+  assert.deepEqual(lines.slice(at, at + ds.labels.length).map((l) => l.slice(lines[0]!.indexOf("LABELS"))), [...ds.labels].sort());
+  assert.ok(!/ENDPOINTS|REFCOUNT/.test(idl.out));
+  assert.ok(lines.every((l) => l === l.trimEnd()), "LABELS is the last cell: no padding after it");
+
   const idg = await cli(identityCmd, ["get", "7"]);
-  assert.match(idg.out, /7\s+reserved:kube-apiserver\s*\n\s+reserved:remote-node/);
-  const idbad = await cli(identityCmd, ["get", "x"]);
-  assert.equal(idbad.code, 2);
+  assert.equal(idg.out, "ID   LABELS\n7    reserved:kube-apiserver\n     reserved:remote-node");
+  assert.equal((await cli(identityCmd, ["get", "x"])).code, 2);
+  const idgJson = await cli(identityCmd, ["get", "7", "-o", "json"]);
+  assert.deepEqual(JSON.parse(idgJson.out), (await getJson(`${server.url}/api/identities/7`)).body);
 
-  const ipc = await cli(ipcacheCmd, ["list"]);
-  assert.match(ipc.out, /IP PREFIX\/ADDRESS\s+IDENTITY\s+SOURCE/);
-  assert.match(ipc.out, /192\.168\.1\.10\/32\s+1\s+node/);
+  const refs = await cli(identityCmd, ["list", "--endpoints", "--node", "node-2"]);
+  assert.equal(refs.code, 0, refs.err);
+  assert.equal(refs.out, IDENTITY_ENDPOINTS_NODE2);
+  const refsJson = JSON.parse((await cli(identityCmd, ["list", "--endpoints", "--node", "node-2", "-o", "json"])).out);
+  assert.equal(refsJson.node, "node-2");
+  assert.deepEqual(refsJson.identities.map((i: { id: number; refcount: number }) => [i.id, i.refcount]), [[1, 1], [19341, 1], [31487, 1]]);
+  assert.equal((await cli(identityCmd, ["list", "--node", "node-2"])).code, 2, "--node only with --endpoints");
+});
 
+test("CLI ipcache list: IP PREFIX/ADDRESS and the BPF value as cilium-dbg bpf ipcache list prints them", async () => {
+  const ipc = await cli(ipcacheCmd, ["list", "--node", "node-2"]);
+  assert.equal(ipc.code, 0, ipc.err);
+  assert.equal(ipc.out, IPCACHE_LIST_NODE2);
+  // default node-1: its own pods and IP without tunnel, node-2's pods through node-2's IP
+  const n1 = (await cli(ipcacheCmd, ["list"])).out.split("\n");
+  assert.ok(n1.includes("192.168.1.10/32     identity=1 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>               "));
+  assert.ok(n1.includes("192.168.1.11/32     identity=6 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>               "));
+  assert.ok(n1.includes("10.0.2.11/32        identity=31487 encryptkey=0 tunnelendpoint=192.168.1.11 flags=hastunnel   "));
+  assert.ok(n1.includes("10.0.1.10/32        identity=19341 encryptkey=0 tunnelendpoint=0.0.0.0 flags=<none>           "));
+
+  const json = JSON.parse((await cli(ipcacheCmd, ["list", "--node", "node-2", "-o", "json"])).out) as IpcacheResponse;
+  assert.deepEqual(json, (await getJson(`${server.url}/api/ipcache?node=node-2`)).body);
+  assert.deepEqual(json.entries.find((e) => e.prefix === "10.0.1.10/32"), { prefix: "10.0.1.10/32", identity: 19341, source: "pod", node: "node-1", tunnelEndpoint: "192.168.1.10" });
+  assert.deepEqual(json.entries.find((e) => e.prefix === "10.0.2.10/32"), { prefix: "10.0.2.10/32", identity: 19341, source: "pod", node: "node-2" });
+
+  const bad = await cli(ipcacheCmd, ["list", "--node"]);
+  assert.equal(bad.code, 2);
+});
+
+test("CLI: policy-map get, policy selectors", async () => {
   const ds = dp().cluster.workloadPods("default/deathstar")![0]!;
   const pm = await cli(policyMapCmd, ["get", `default/${ds.name}`]);
   assert.equal(pm.code, 0, pm.err);

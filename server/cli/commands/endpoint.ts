@@ -1,8 +1,9 @@
-// `endpoint list`: the endpoints of the simulated cluster like `cilium-dbg endpoint list`, with the
-// policies that turned enforcement on. Also home of the small table/output helpers the other
-// inspection commands (identity, ipcache, policy-map, policy) share.
-import type { EndpointsResponse, PolicyRef } from "../../../lib/inspect-types";
+// `endpoint list`: one node's endpoints exactly as `cilium-dbg endpoint list` prints them on that node
+// (cilium-dbg/cmd/endpoint_list.go), or every node's. Also home of the small table/output helpers the
+// other inspection commands (identity, ipcache, policy-map, policy) share.
+import type { Enforcement, EndpointSummary, EndpointsResponse, PolicyRef } from "../../../lib/inspect-types";
 import { getJson, takeRemoteFlags, type Remote } from "../remote";
+import { tabwrite } from "../tabwriter";
 
 export type Output = "table" | "json";
 
@@ -66,28 +67,99 @@ export async function runInspect(argv: string[], usage: string, body: (remote: R
   return body(remote, output, args);
 }
 
-const USAGE = "usage: npm run -s cli -- endpoint list [-o json|table] [--server URL]";
+/**
+ * Takes `--NAME VALUE` / `--NAME=VALUE` (value flags) and `--NAME` (switches) out of `args`; throws on
+ * a value flag without its value.
+ */
+export function takeFlags(args: string[], values: string[], switches: string[]): { flags: Map<string, string | true>; rest: string[] } {
+  const flags = new Map<string, string | true>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const eq = a.startsWith("--") ? a.indexOf("=") : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (values.includes(name)) {
+      const v = eq > 0 ? a.slice(eq + 1) : args[++i];
+      if (v === undefined || v === "") throw new Error(`${name} needs a value`);
+      flags.set(name, v);
+    } else if (switches.includes(a)) flags.set(a, true);
+    else rest.push(a);
+  }
+  return { flags, rest };
+}
+
+/** the node whose view to show: --node, else the scenario's first node (as `/api/ipcache` defaults) */
+export function pickNode(nodes: string[], wanted: string | undefined): string {
+  if (wanted === undefined) return nodes[0]!;
+  if (!nodes.includes(wanted)) throw new Error(`unknown node ${JSON.stringify(wanted)}; nodes: ${nodes.join(", ")}`);
+  return wanted;
+}
+
+// cilium-dbg/cmd/endpoint_list.go
+const POLICY_TEXT: Record<Enforcement, string> = { on: "Enabled", off: "Disabled", audit: "Disabled (Audit)" };
+
+/** one node's endpoints as `cilium-dbg endpoint list` prints them: tabwriter(5, 0, 3), sorted by ID */
+export function endpointTable(endpoints: EndpointSummary[], headers = true): string {
+  let text = "";
+  if (headers) {
+    text += "ENDPOINT\tPOLICY (ingress)\tPOLICY (egress)\tIDENTITY\tLABELS (source:key[=value])\tIPv6\tIPv4\tSTATUS\t\n";
+    text += "\tENFORCEMENT\tENFORCEMENT\t\t\t\t\t\n";
+  }
+  for (const e of [...endpoints].sort((a, b) => a.id - b.id)) {
+    const labels = e.labels.length ? [...e.labels].sort() : ["no labels"];
+    // the simulated cluster is IPv4-only: cilium-dbg prints the endpoint's empty IPv6 address
+    const ipv4 = e.ips.find((ip) => !ip.includes(":")) ?? "";
+    const ipv6 = e.ips.find((ip) => ip.includes(":")) ?? "";
+    labels.forEach((l, i) => {
+      text += i === 0
+        ? `${e.id}\t${POLICY_TEXT[e.ingress.enforcement]}\t${POLICY_TEXT[e.egress.enforcement]}\t${e.identity}\t${l}\t${ipv6}\t${ipv4}\tready\t\n`
+        : `\t\t\t\t${l}\t\t\t\t\n`;
+    });
+  }
+  return tabwrite(text, { minwidth: 5, tabwidth: 0, padding: 3 });
+}
+
+/** prints tabwriter output (which ends in a newline) through console.log */
+export function printBlock(text: string): void {
+  if (text) console.log(text.endsWith("\n") ? text.slice(0, -1) : text);
+}
+
+const USAGE = `usage: npm run -s cli -- endpoint list [--node NODE | --all-nodes] [--no-headers] [-o json|table] [--server URL]
+  Prints one node's endpoints (the pods on it and its host endpoint) exactly as \`cilium-dbg endpoint list\`
+  prints them on that node. --node picks the node (default: the scenario's first node); --all-nodes prints
+  every node's table, each after a "# node NAME" line. -o json prints /api/endpoints with only the chosen
+  node's endpoints (all of them with --all-nodes), including the policies that turned enforcement on.`;
 
 export async function run(argv: string[]): Promise<number> {
-  return runInspect(argv, USAGE, async (remote, output, args) => {
-    if (args[0] !== "list" || args.length > 1) {
+  return runInspect(argv, USAGE, async (remote, output, argsIn) => {
+    let flags: Map<string, string | true>;
+    let args: string[];
+    try {
+      ({ flags, rest: args } = takeFlags(argsIn, ["--node"], ["--all-nodes", "--no-headers"]));
+    } catch (err) {
+      console.error(`${(err as Error).message}\n${USAGE}`);
+      return 2;
+    }
+    if ((args[0] !== "list" && args[0] !== "ls") || args.length > 1 || (flags.has("--node") && flags.has("--all-nodes"))) {
       console.error(USAGE);
       return 2;
     }
     const body = await getJson<EndpointsResponse>(remote, "/api/endpoints");
+    let nodes: string[];
+    try {
+      nodes = flags.has("--all-nodes") ? body.nodes : [pickNode(body.nodes, flags.get("--node") as string | undefined)];
+    } catch (err) {
+      console.error(`endpoint list: ${(err as Error).message}`);
+      return 2;
+    }
     if (output === "json") {
-      console.log(JSON.stringify(body, null, 2));
+      console.log(JSON.stringify({ ...body, endpoints: body.endpoints.filter((e) => nodes.includes(e.node)) }, null, 2));
       return 0;
     }
-    console.log(
-      renderTable(
-        ["ENDPOINT", "POD", "NAMESPACE", "IDENTITY", "IPv4", "NODE", "POLICY (ingress) ENFORCEMENT", "POLICY (egress) ENFORCEMENT", "ENFORCED BY"],
-        body.endpoints.map((e) => [
-          e.id, e.pod, e.namespace, e.identity, e.ips.join(","), e.node, e.ingress.enforcement, e.egress.enforcement,
-          [...e.ingress.enabledBy.map((p) => `ingress ${policyText(p)}`), ...e.egress.enabledBy.map((p) => `egress ${policyText(p)}`)],
-        ]),
-      ),
-    );
+    nodes.forEach((node, i) => {
+      if (flags.has("--all-nodes")) console.log(`${i ? "\n" : ""}# node ${node}`);
+      printBlock(endpointTable(body.endpoints.filter((e) => e.node === node), !flags.has("--no-headers")));
+    });
     return 0;
   });
 }
