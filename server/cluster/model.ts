@@ -33,7 +33,33 @@ export interface Pod {
   ports: WorkloadPort[];
   /** set on the host endpoint of a node (see HostEndpoint) */
   hostEndpoint?: HostEndpoint;
+  /** a pod endpoint's veth pair: what Hubble shows as `ethernet` and `interface` (absent for the host's) */
+  link?: EndpointLink;
 }
+
+/**
+ * The two ends of an endpoint's veth pair: `mac` is the pod's eth0, `lxcMac` and `ifName`/`ifIndex`
+ * the host side (lxc…), which Cilium answers ARP with, so packets leave the pod addressed to it.
+ */
+export interface EndpointLink {
+  mac: string;
+  lxcMac: string;
+  ifIndex: number;
+  ifName: string;
+}
+
+/** A locally administered unicast MAC derived from `seed` (Cilium's are random; these must repeat across runs). */
+function macOf(seed: string): string {
+  const a = fnv1a(seed);
+  const b = fnv1a(seed, 0x9747b28c);
+  const bytes = [((a >>> 24) & 0xfc) | 0x02, (a >>> 16) & 0xff, (a >>> 8) & 0xff, a & 0xff, (b >>> 8) & 0xff, b & 0xff];
+  return bytes.map((x) => x.toString(16).padStart(2, "0")).join(":");
+}
+
+/** Interface index of the tunnel device on every simulated node (lo, eth0, cilium_net, cilium_host come first). */
+export const TUNNEL_IFINDEX = 5;
+/** Pods' host-side interfaces are numbered from here on each node, in endpoint ID order. */
+const FIRST_LXC_IFINDEX = 11;
 
 /**
  * A node's host endpoint, as Cilium's host firewall models it: one endpoint per node that stands for
@@ -210,9 +236,25 @@ export class Cluster {
       usedIds.add(id);
       epIds.set(`${p.pod.namespace}/${p.pod.name}`, id);
     }
+    // host-side interface indexes per node, in endpoint ID order
+    const ifIndexes = new Map<string, number>();
+    const byNode = new Map<string, { key: string; id: number }[]>();
+    for (const p of pending) {
+      if (p.w.hostNetwork) continue;
+      const key = `${p.pod.namespace}/${p.pod.name}`;
+      let list = byNode.get(p.pod.node);
+      if (!list) byNode.set(p.pod.node, (list = []));
+      list.push({ key, id: epIds.get(key) ?? 0 });
+    }
+    for (const list of byNode.values()) list.sort((a, b) => a.id - b.id).forEach((e, k) => ifIndexes.set(e.key, FIRST_LXC_IFINDEX + k));
     for (const p of pending) {
       const identity = p.w.hostNetwork ? this.identities.get(1)! : idents.get(p.labels.join(","))!;
-      const pod: Pod = { ...p.pod, identity, endpointId: epIds.get(`${p.pod.namespace}/${p.pod.name}`) ?? 0 };
+      const key = `${p.pod.namespace}/${p.pod.name}`;
+      const pod: Pod = { ...p.pod, identity, endpointId: epIds.get(key) ?? 0 };
+      if (!p.w.hostNetwork) {
+        const h = fnv1a(`lxc/${key}`, 0x12345678).toString(16).padStart(8, "0") + fnv1a(`lxc/${key}`).toString(16).padStart(8, "0");
+        pod.link = { mac: macOf(`pod/${key}`), lxcMac: macOf(`lxc/${key}`), ifIndex: ifIndexes.get(key)!, ifName: `lxc${h.slice(0, 12)}` };
+      }
       this.pods.push(pod);
       this.podsByWorkload.get(`${p.w.namespace}/${p.w.name}`)!.push(pod);
       if (!pod.hostNetwork) {

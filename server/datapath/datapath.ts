@@ -3,12 +3,12 @@
 // connection tracking, and returns the Hubble records Cilium would emit plus a trace summary.
 import { derivedPolicy } from "../../lib/flow/derived-policy";
 import { watch, type FSWatcher } from "node:fs";
-import { Cluster, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
+import { Cluster, TUNNEL_IFINDEX, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
-import type { Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import type { Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
@@ -265,6 +265,8 @@ const EVENT_TRACE_STACK = Object.freeze({ type: 4, sub_type: 3 });
 /** TRACE_TO_PROXY: bpf_lxc sends it as it redirects a packet to the L7 proxy (Envoy or the DNS proxy) */
 const EVENT_TRACE_PROXY = Object.freeze({ type: 4, sub_type: 1 });
 const EVENT_TRACE_OVERLAY = Object.freeze({ type: 4, sub_type: 4 });
+/** the tunnel device every simulated node encapsulates pod-to-pod traffic through */
+const TUNNEL_IF: NetworkInterface = Object.freeze({ index: TUNNEL_IFINDEX, name: "cilium_vxlan" });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
 const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
@@ -726,6 +728,36 @@ export class Datapath {
     return e;
   }
 
+  private readonly leavingL2 = new WeakMap<Pod, Ethernet>();
+  private readonly arrivingL2 = new WeakMap<Pod, Ethernet>();
+  private readonly lxcIfs = new WeakMap<Pod, NetworkInterface>();
+
+  /** a packet as it leaves pod `ep`: from its eth0 to the host side of its veth (Cilium answers ARP with that MAC) */
+  private leaving(ep: Pod | undefined): Ethernet | undefined {
+    const link = ep?.link;
+    if (!link) return undefined;
+    let e = this.leavingL2.get(ep);
+    if (!e) this.leavingL2.set(ep, (e = { source: link.mac, destination: link.lxcMac }));
+    return e;
+  }
+
+  /** a packet delivered to pod `ep`: rewritten to come from the host side of its veth */
+  private arriving(ep: Pod | undefined): Ethernet | undefined {
+    const link = ep?.link;
+    if (!link) return undefined;
+    let e = this.arrivingL2.get(ep);
+    if (!e) this.arrivingL2.set(ep, (e = { source: link.lxcMac, destination: link.mac }));
+    return e;
+  }
+
+  private lxcOf(ep: Pod | undefined): NetworkInterface | undefined {
+    const link = ep?.link;
+    if (!link) return undefined;
+    let i = this.lxcIfs.get(ep);
+    if (!i) this.lxcIfs.set(ep, (i = { index: link.ifIndex, name: link.ifName }));
+    return i;
+  }
+
   private serviceOf(svc: ClusterService): Service {
     let s = this.services.get(svc);
     if (!s) this.services.set(svc, (s = { name: svc.name, namespace: svc.namespace }));
@@ -872,7 +904,7 @@ export class Datapath {
         flows.push(buildFlow({
           time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: st.srcSelfE, destination: dstE, type: "L3_L4",
           nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: EVENT_TRACE_OVERLAY, destinationService: destService, direction: "EGRESS",
-          traceObservationPoint: "TO_OVERLAY", isReply: false, summary: summaryFwd,
+          traceObservationPoint: "TO_OVERLAY", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp), iface: TUNNEL_IF,
         }));
       }
     } else if (srcHost && !withinHost && this.hostPolicyApplies(srcHost, "egress")) {
@@ -889,7 +921,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
         nodeName: this.hubbleNodeName(dstNode), destinationNames: dstNames, eventType: EVENT_TRACE, destinationService: destService, direction: "INGRESS",
-        traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd,
+        traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd, ethernet: this.arriving(dstEp), iface: this.lxcOf(dstEp),
       }));
     } else if (srcEp) {
       // to the pod's own node: handed to the host (cilium_host); anywhere else: to the stack
@@ -897,7 +929,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
         nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
-        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd,
+        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp),
       }));
     }
     // connection tracking: the reply of an allowed connection passes without a policy lookup
@@ -912,24 +944,26 @@ export class Datapath {
         eventType: { type: number; sub_type?: number },
         point: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_OVERLAY",
         direction: TrafficDirection,
+        l2: { ethernet?: Ethernet; iface?: NetworkInterface },
         sourceNames?: string[],
       ) =>
         buildFlow({
           time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: l4Reply, source: dstE, destination: srcE, type: "L3_L4",
           nodeName: this.hubbleNodeName(onNode), sourceNames, eventType, sourceService: destService, direction, traceObservationPoint: point, isReply: true, summary: summaryReply,
+          ethernet: l2.ethernet, iface: l2.iface,
         });
       if (srcEp) {
         // the handshake's reply comes before the L7 responses: no HTTP byte is answered before SYN-ACK;
         // from a pod on another node it is encapsulated there first (traced by the server's endpoint,
         // the reply's source, which Hubble reads as INGRESS)
-        if (overlay) flows.push(replyTrace(dstNode, EVENT_TRACE_OVERLAY, "TO_OVERLAY", "INGRESS", dstNames));
-        flows.push(replyTrace(srcNode, EVENT_TRACE, "TO_ENDPOINT", "EGRESS", dstNames));
+        if (overlay) flows.push(replyTrace(dstNode, EVENT_TRACE_OVERLAY, "TO_OVERLAY", "INGRESS", { ethernet: this.leaving(dstEp), iface: TUNNEL_IF }, dstNames));
+        flows.push(replyTrace(srcNode, EVENT_TRACE, "TO_ENDPOINT", "EGRESS", { ethernet: this.arriving(srcEp), iface: this.lxcOf(srcEp) }, dstNames));
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
       } else {
         // A client that is no endpoint (outside, or a node): the server's reply still leaves through its
         // own bpf_lxc as a CT reply, to the host it came from on this node, else to the stack.
         const toHost = srcE.identity === ReservedIdentity.HOST;
-        flows.push(replyTrace(dstNode, toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, toHost ? "TO_HOST" : "TO_STACK", "INGRESS"));
+        flows.push(replyTrace(dstNode, toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, toHost ? "TO_HOST" : "TO_STACK", "INGRESS", { ethernet: this.leaving(dstEp) }));
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
       }
     }
@@ -968,6 +1002,8 @@ export class Datapath {
     const remoteNode = peerNode === undefined || peerNode === ep.node ? 0 : this.nodeIds.get(peerNode) ?? 0;
     const d = this.decide(ep, dir, peer, peerIp, st.protoIdx, st.key, st.bytes, clock.ms, remoteNode);
     const label: "INGRESS" | "EGRESS" = dir === "ingress" ? "INGRESS" : "EGRESS";
+    // what this side's BPF program sees: the packet leaving its pod, or already addressed to it
+    const ethernet = dir === "egress" ? this.leaving(ep) : this.arriving(ep);
     result[dir] = d.side;
     if (explanation) for (let i = 0; i < d.lines.length; i++) explanation.push(d.lines[i]);
     if (d.verdict === "AUDIT" || d.audited) st.audited = true;
@@ -981,7 +1017,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd,
         l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_VERDICT,
-        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType,
+        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType, ethernet,
         summary: st.summaryFwd, extensions: d.verdictExt,
         egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
         egressDeniedBy: dir === "egress" ? d.deniedList : undefined, ingressDeniedBy: dir === "ingress" ? d.deniedList : undefined,
@@ -992,7 +1028,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
         type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: dropEvent(d.dropReason),
-        destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt,
+        destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt, ethernet,
       }));
       result.verdict = "DROPPED";
       result.drop_reason_desc = dropReasonName(d.dropReason ?? DropReason.POLICY_DENIED);
@@ -1003,7 +1039,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
         type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_TRACE_PROXY, destinationService: destService,
-        direction: label, traceObservationPoint: "TO_PROXY", proxyPort: this.proxyPort(node, dir, req), isReply: false, summary: st.summaryFwd,
+        direction: label, traceObservationPoint: "TO_PROXY", proxyPort: this.proxyPort(node, dir, req), isReply: false, summary: st.summaryFwd, ethernet,
       }));
       let l7Req = st.l7Req;
       if (l7Req === null) {

@@ -1,6 +1,6 @@
 // Hubble flow records. Objects are created with keys in flow.proto declaration order so that
 // JSON.stringify prints them the way `hubble observe -o json` does; zero values are left out.
-import type { AuthType, Endpoint, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import type { AuthType, Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { dropReasonName } from "../../lib/flow/enums";
 import { randomBytes } from "node:crypto";
 import { ICMPV4_NAME_BY_TYPE } from "./policy/icmp-types";
@@ -57,6 +57,10 @@ export interface FlowParts {
   dropReason?: number;
   /** set on policy-verdict events whose entry demands mutual authentication */
   authType?: AuthType;
+  /** the packet's MACs where a BPF program saw it (none on L7 records) */
+  ethernet?: Ethernet;
+  /** the device a trace was taken at (to-endpoint: the pod's lxc; to-overlay: the tunnel) */
+  iface?: NetworkInterface;
   srcIp: string;
   dstIp: string;
   /** the IP record, when the caller shares one between the records of a request */
@@ -137,6 +141,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   f.verdict = p.verdict;
   if (p.dropReason) f.drop_reason = p.dropReason;
   if (p.authType) f.auth_type = p.authType;
+  if (p.ethernet) f.ethernet = share(p.ethernet);
   f.IP = p.ip ?? { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
   f.l4 = p.l4;
   f.source = share(p.source);
@@ -154,12 +159,13 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   f.traffic_direction = p.direction;
   if (p.matchType) f.policy_match_type = p.matchType;
   if (p.traceObservationPoint) f.trace_observation_point = p.traceObservationPoint;
-  if (p.proxyPort) f.proxy_port = p.proxyPort;
   // A trace carries the connection-tracking result it was sent with: every simulated request opens a
   // new connection, and its replies are CT replies (Hubble derives is_reply from this reason).
   if (p.eventType.type === 4 && p.isReply !== undefined) f.trace_reason = p.isReply ? "REPLY" : "NEW";
   if (p.dropReason) f.drop_reason_desc = dropReasonName(p.dropReason);
   if (p.isReply !== undefined) f.is_reply = p.isReply;
+  if (p.iface) f.interface = share(p.iface);
+  if (p.proxyPort) f.proxy_port = p.proxyPort;
   if (p.traceId) f.trace_context = { parent: { trace_id: p.traceId } };
   f.Summary = p.summary;
   if (p.extensions) f.extensions = share(p.extensions);

@@ -498,3 +498,31 @@ test("the host of a node running the API server is identity 1 with reserved:kube
   const plain = trace(dp, { from: "other/client", toIP: "192.168.1.11", port: 22 });
   assert.deepEqual(plain.flows[0]!.flow.destination!.labels, ["reserved:host"]);
 });
+
+test("records carry the packet's MACs and the device a trace was taken at, as bpf_lxc sees them", () => {
+  const dp = makeDatapath(SCN, { "p.yaml": webIngress(`  ingress:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+    toPorts: [{ ports: [{ port: "8080", protocol: TCP }], rules: { http: [{ method: GET }] } }]`) });
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 8080, http: { method: "GET", path: "/" } });
+  const at = (type: number, point?: string, dir?: string) => r.flows.map((f) => f.flow).find((f) => f.event_type?.type === type && f.trace_observation_point === point && (dir === undefined || f.traffic_direction === dir))!;
+  const verdict = at(5, undefined, "INGRESS");
+  const delivered = at(4, "TO_ENDPOINT", "INGRESS");
+  const reply = at(4, "TO_ENDPOINT", "EGRESS");
+  const mac = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
+  for (const f of [verdict, delivered, reply]) {
+    assert.match(f.ethernet!.source!, mac);
+    assert.match(f.ethernet!.destination!, mac);
+    // locally administered unicast, like the MACs Cilium gives veths
+    assert.equal(parseInt(f.ethernet!.source!.slice(0, 2), 16) & 0x03, 0x02);
+  }
+  // delivered to web: from web's lxc to web's eth0; the reply reaches the client's eth0 from its lxc
+  assert.deepEqual(verdict.ethernet, delivered.ethernet);
+  assert.match(delivered.interface!.name!, /^lxc[0-9a-f]{12}$/);
+  assert.notEqual(delivered.interface!.name, reply.interface!.name);
+  assert.notDeepEqual(reply.ethernet, delivered.ethernet);
+  // L7 records come from the proxy, which sees no frames
+  for (const f of r.flows.map((x) => x.flow).filter((f) => f.event_type?.type === 129)) assert.equal(f.ethernet, undefined);
+  // the same pod keeps its MACs and interface from request to request
+  const again = trace(dp, { from: "default/client", to: "default/web", port: 8080, http: { method: "GET", path: "/" } });
+  assert.deepEqual(again.flows.map((f) => f.flow).find((f) => f.trace_observation_point === "TO_ENDPOINT" && f.traffic_direction === "INGRESS")!.interface, delivered.interface);
+});
