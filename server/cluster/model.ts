@@ -83,7 +83,15 @@ export interface ClusterService {
   /** the Service's own labels (k8s: source), for k8sServiceSelector */
   labelIndex: LabelIndex;
   backends: Pod[];
+  /**
+   * backends by address, for a Service without a selector whose EndpointSlice lists addresses that are
+   * no pod's: `default/kubernetes` and the API server (policies see these addresses' own identities)
+   */
+  addresses?: { ip: string; ipNum: number; port: number }[];
 }
+
+/** the ClusterIP Kubernetes gives `default/kubernetes`: the first address of the service range */
+export const KUBERNETES_SERVICE_IP = "10.96.0.1";
 
 export class Cluster {
   readonly name: string;
@@ -286,6 +294,23 @@ export class Cluster {
       this.services.push(cs);
       this.serviceByKey.set(`${svc.namespace}/${svc.name}`, cs);
       this.serviceByIp.set(ipNum, cs);
+    }
+    // Every cluster has default/kubernetes in front of the API server; pods reach the API through it
+    // (KUBERNETES_SERVICE_HOST). Not when the scenario defines its own, or puts the API server itself
+    // at that address.
+    const api = s.cluster.apiServer;
+    const kubeIp = parseIPv4(KUBERNETES_SERVICE_IP)!;
+    if (api && api.ips.length && !this.serviceByKey.has("default/kubernetes") && !this.serviceByIp.has(kubeIp) && !this.apiServerIps.has(kubeIp)) {
+      const labels = ["k8s:component=apiserver", "k8s:provider=kubernetes"];
+      const cs: ClusterService = {
+        name: "kubernetes", namespace: "default", clusterIP: KUBERNETES_SERVICE_IP, ipNum: kubeIp,
+        ports: [{ name: "https", port: 443, targetPort: api.port, protocol: "TCP" }],
+        selector: {}, labelIndex: indexLabels(labels), backends: [],
+        addresses: api.ips.map((ip) => ({ ip, ipNum: parseIPv4(ip)!, port: api.port })),
+      };
+      this.services.push(cs);
+      this.serviceByKey.set("default/kubernetes", cs);
+      this.serviceByIp.set(kubeIp, cs);
     }
   }
 

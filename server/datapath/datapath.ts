@@ -830,14 +830,25 @@ export class Datapath {
       if (proto === "ICMP") throw new RequestError(`service ${svc.namespace}/${svc.name} does not forward ICMP`);
       const sp = svc.ports.find((p) => p.port === port && p.protocol === proto);
       if (!sp) throw new RequestError(`service ${svc.namespace}/${svc.name} has no port ${port}/${proto}`);
-      if (svc.backends.length === 0) throw new RequestError(`service ${svc.namespace}/${svc.name} has no backends`);
-      const backend = this.pick(this.rrSvc, svc, svc.backends);
-      const target = typeof sp.targetPort === "number" ? sp.targetPort : backend.ports.find((p) => p.name === sp.targetPort)?.port;
-      if (target === undefined) throw new RequestError(`service ${svc.namespace}/${svc.name} targets port "${sp.targetPort}", which ${backend.name} does not declare`);
-      explanation?.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${backend.name} ${backend.ip}:${target} (policy sees the backend port)`);
       authority = hostPort(`${svc.name}.${svc.namespace}.svc.cluster.local`, port);
-      port = target;
-      via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
+      if (svc.addresses?.length) {
+        // backends by address (default/kubernetes → the API server): the address is whoever has it
+        const n = this.rrSvc.get(svc) ?? 0;
+        this.rrSvc.set(svc, n + 1);
+        const backend = svc.addresses[n % svc.addresses.length]!;
+        const target = typeof sp.targetPort === "number" ? sp.targetPort : backend.port;
+        via = this.placeOfIp(backend.ip);
+        explanation?.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${via.label} ${backend.ip}:${target} (policy sees the backend address and port)`);
+        port = target;
+      } else {
+        if (svc.backends.length === 0) throw new RequestError(`service ${svc.namespace}/${svc.name} has no backends`);
+        const backend = this.pick(this.rrSvc, svc, svc.backends);
+        const target = typeof sp.targetPort === "number" ? sp.targetPort : backend.ports.find((p) => p.name === sp.targetPort)?.port;
+        if (target === undefined) throw new RequestError(`service ${svc.namespace}/${svc.name} targets port "${sp.targetPort}", which ${backend.name} does not declare`);
+        explanation?.push(`service ${svc.namespace}/${svc.name} ${svc.clusterIP}:${port} → backend ${backend.name} ${backend.ip}:${target} (policy sees the backend port)`);
+        port = target;
+        via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
+      }
     } else authority = hostPort(dst.pod ? dst.pod.workload : dst.ip, port);
     // A client that dialed a name sends that name; one that dialed an IP literal sends the IP, whatever
     // names the FQDN cache holds for it. An explicit host wins over both.

@@ -108,6 +108,9 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
             if (peer.kind === "entity" && (peer.entity === "world-ipv4" || peer.entity === "world-ipv6")) {
               warn(p, peer.path, `the ${peer.entity} entity selects only reserved:${peer.entity}, which Cilium gives outside addresses in dual-stack clusters; the simulated cluster is IPv4-only (outside addresses are reserved:world), so it matches nothing here: use "world"`);
             }
+            if (peer.kind === "service" && peer.namespace === "default" && peer.name === "kubernetes") {
+              warn(p, peer.path, "toServices cannot select the API server: default/kubernetes has no selector, and Cilium does not turn its endpoints into peers; use toEntities: [kube-apiserver] (with toPorts on the API server's own port)");
+            }
             if (peer.kind !== "selector") continue;
             const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));
             if (!any) warn(p, peer.path, `selects no workload or identity in this scenario (${peer.sel.text})`);

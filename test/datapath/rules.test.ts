@@ -526,3 +526,38 @@ test("records carry the packet's MACs and the device a trace was taken at, as bp
   const again = trace(dp, { from: "default/client", to: "default/web", port: 8080, http: { method: "GET", path: "/" } });
   assert.deepEqual(again.flows.map((f) => f.flow).find((f) => f.trace_observation_point === "TO_ENDPOINT" && f.traffic_direction === "INGRESS")!.interface, delivered.interface);
 });
+
+test("default/kubernetes fronts the API server: pods reach it at 10.96.0.1:443, policy sees the API server's address and port", () => {
+  const outside = SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [172.20.0.10], port: 6443 } }");
+  const egress = (body: string) => ({ "p.yaml": clientEgress(`  egress:\n${body}`) });
+  const dp = makeDatapath(outside, egress(`  - toEntities: [kube-apiserver]\n    toPorts: [{ ports: [{ port: "6443", protocol: TCP }] }]`));
+  const r = trace(dp, { from: "default/client", toService: "default/kubernetes", port: 443 });
+  assert.equal(r.verdict, "FORWARDED", r.explanation.join("\n"));
+  const v = verdictEvents(r)[0]!;
+  assert.equal(v.IP?.destination, "172.20.0.10");
+  assert.equal(v.l4?.TCP?.destination_port, 6443);
+  assert.ok(v.destination?.labels?.includes("reserved:kube-apiserver"));
+  assert.deepEqual(v.destination_service, { name: "kubernetes", namespace: "default" });
+  // the same by address and by name
+  assert.equal(trace(dp, { from: "default/client", toIP: "10.96.0.1", port: 443 }).verdict, "FORWARDED");
+  const byName = trace(makeDatapath(outside), { from: "default/client", toFQDN: "kubernetes.default.svc.cluster.local", port: 443 });
+  assert.equal(byName.request.resolved_ip, "10.96.0.1");
+  assert.equal(byName.verdict, "FORWARDED");
+  // a rule on the service port, 443, is not what policy sees
+  const wrongPort = makeDatapath(outside, egress(`  - toEntities: [kube-apiserver]\n    toPorts: [{ ports: [{ port: "443", protocol: TCP }] }]`));
+  assert.equal(trace(wrongPort, { from: "default/client", toService: "default/kubernetes", port: 443 }).drop_reason_desc, "POLICY_DENIED");
+  // on a node: that node's host is the backend (kube-apiserver, 7, from elsewhere)
+  const onNode = makeDatapath(SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [192.168.1.11] } }"));
+  const fromNode1 = trace(onNode, { from: "default/client", toService: "default/kubernetes", port: 443 });
+  assert.equal(fromNode1.flows[0]!.flow.destination?.identity, 7);
+  assert.equal(fromNode1.flows[0]!.flow.l4?.TCP?.destination_port, 6443);
+  // no apiServer in the scenario: no such service
+  assert.throws(() => trace(makeDatapath(SCN), { from: "default/client", toService: "default/kubernetes", port: 443 }), /unknown service/);
+});
+
+test("lint: toServices naming default/kubernetes selects nothing, and says to use the kube-apiserver entity", () => {
+  const scn = SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [172.20.0.10], port: 6443 } }");
+  const dp = makeDatapath(scn, { "p.yaml": clientEgress(`  egress:\n  - toServices: [{ k8sService: { serviceName: kubernetes, namespace: default } }]`) });
+  assert.equal(trace(dp, { from: "default/client", toService: "default/kubernetes", port: 443 }).drop_reason_desc, "POLICY_DENIED");
+  assert.ok(lintDatapath(dp).some((f) => f.path.endsWith("toServices[0]") && /kube-apiserver/.test(f.message)), JSON.stringify(lintDatapath(dp)));
+});
