@@ -248,9 +248,12 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     labels: checkLabelPatterns(c, st.labels),
   };
 
+  // the cluster model adds default/kubernetes in front of the API server (server/cluster/model.ts)
+  const known = [...services.map((s) => `${s.namespace}/${s.name}`)];
+  if (cluster.apiServer?.ips.length && !cluster.apiServer.ips.includes("10.96.0.1") && !services.some((s) => s.clusterIP === "10.96.0.1")) known.push("default/kubernetes");
   const traffic = c.arr(o.traffic, "traffic").map((t, i) => {
     const req = checkRequest(c, t, `traffic[${i}]`, true);
-    checkRefs(c, req, `traffic[${i}]`, wlKeys, services);
+    checkRefs(c, req, `traffic[${i}]`, wlKeys, known);
     return req;
   });
 
@@ -292,8 +295,8 @@ function checkPort(c: Checker, v: unknown, p: string): WorkloadPort {
   return port;
 }
 
-function checkRefs(c: Checker, req: TrafficRequest, path: string, wl: Set<string>, services: ServiceSpec[]): void {
-  const svc = new Set(services.map((s) => `${s.namespace}/${s.name}`));
+function checkRefs(c: Checker, req: TrafficRequest, path: string, wl: Set<string>, services: string[]): void {
+  const svc = new Set(services);
   if (typeof req.from === "string" && req.from && !wl.has(req.from)) c.err(`${path}.from`, `unknown workload "${req.from}"`);
   if (req.to && !wl.has(req.to) && !svc.has(req.to)) c.err(`${path}.to`, `unknown workload or service "${req.to}"`);
   if (req.toService && !svc.has(req.toService)) c.err(`${path}.toService`, `unknown service "${req.toService}"`);
