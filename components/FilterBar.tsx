@@ -30,8 +30,8 @@ export function NamespaceSelect({ view, setView }: Props) {
   const label = view.namespaces.length === 0 ? "All namespaces" : view.namespaces.length <= 2 ? view.namespaces.join(", ") : `${view.namespaces.length} namespaces`;
   return (
     <div className="dropdown" ref={ref} data-testid="namespace-select">
-      <button className="btn" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)}>
-        <span className="btn-kicker">ns</span> {label} ▾
+      <button className="btn" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)} title={`Namespaces: ${visible(label)}`}>
+        <span className="btn-kicker">ns</span> <span className="btn-label">{visible(label)}</span> ▾
       </button>
       {open ? (
         <div className="menu" role="listbox" aria-multiselectable>
@@ -169,7 +169,7 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
           // a bad term from the URL: shown as typed and marked, never reinterpreted as a label
           return (
             <span key={f} className="chip bad" data-testid="filter-chip" title={d.error}>
-              {f}
+              <span className="chip-text">{f}</span>
               <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
                 ×
               </button>
@@ -179,8 +179,10 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
         return (
           <span key={f} className={`chip${d.negated ? " neg" : ""}`} data-testid="filter-chip" title={f}>
             <span className="chip-dir">{d.direction === "from" ? "from →" : d.direction === "to" ? "→ to" : "↔"}</span>
-            {d.negated ? "!" : ""}
-            {d.kind}={d.value}
+            <span className="chip-text">
+              {d.negated ? "!" : ""}
+              {d.kind}={d.value}
+            </span>
             <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
               ×
             </button>
@@ -192,6 +194,7 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
         aria-label="Filter flows"
         aria-invalid={problem ? true : undefined}
         placeholder={view.filters.length ? "" : PLACEHOLDER}
+        title={PLACEHOLDER}
         value={text}
         onChange={(e) => {
           setText(e.target.value);

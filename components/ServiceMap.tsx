@@ -3,12 +3,13 @@ import { useQuery } from "@tanstack/react-query";
 import { select } from "d3-selection";
 import { zoom, zoomIdentity, type ZoomBehavior } from "d3-zoom";
 import Link from "next/link";
-import { memo, useEffect, useMemo, useRef, useState } from "react";
+import { memo, useEffect, useId, useMemo, useRef, useState } from "react";
 import type { PoliciesResponse, ServiceMap as ServiceMapData, ServiceMapEdge, ServiceMapNode } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { endpointHref, nodeEndpointsFromApi, type ApiEndpoint, type EndpointRef } from "../lib/ui/endpoint-links";
 import { entryFor } from "../lib/ui/filter-entry";
-import { CARD_H, CARD_W, LABEL_CHAR_PX, MapLayout, edgePath, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
+import { routeEdges, type EdgeCache, type EdgeGeometry } from "../lib/ui/map-edges";
+import { CARD_H, CARD_W, LABEL_CHAR_PX, MapLayout, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
 import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
 import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
 import { visible } from "../lib/ui/visible-text";
@@ -74,6 +75,7 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
   const userMoved = useRef(false);
   const layoutRef = useRef<MapLayout | null>(null);
   if (!layoutRef.current) layoutRef.current = new MapLayout();
+  const edgeCache = useRef<EdgeCache>({ byKey: new Map() });
   const [detailed, setDetailed] = useState(true);
   const [hover, setHover] = useState<string>();
 
@@ -121,6 +123,20 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
   }, [layout]);
 
   const maxRate = useMemo(() => Math.max(0, ...(graph?.edges ?? []).map((e) => e.rate)), [graph]);
+  // Edge curves cut to the cards' borders, each bent away from cards it does not connect where it can.
+  const geometry = useMemo(
+    () =>
+      graph && layout
+        ? routeEdges(
+            graph.edges.map((e) => ({ id: e.id, source: e.source, target: e.target, width: edgeWidth(e.rate, maxRate), labelChars: edgeLabel(e).length })),
+            layout.nodes,
+            graph.nodes.map((n) => n.id),
+            edgeCache.current,
+          )
+        : undefined,
+    [graph, layout, maxRate],
+  );
+  const clipId = `map-cards-${useId().replace(/[^a-zA-Z0-9_-]/g, "")}`;
   const selectedNode = view.node && data ? data.nodes.find((n) => n.id === view.node) : undefined;
   const selectedEdge = view.edge && data ? data.edges.find((e) => e.id === view.edge) : undefined;
 
@@ -156,13 +172,6 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
         <Legend />
       </div>
       <svg ref={svgRef} className="map-svg" role="img" aria-label="Service map of workloads and their connections">
-        <defs>
-          {(["forwarded", "dropped", "audit", "mixed", "error"] as const).map((t) => (
-            <marker key={t} id={`arrow-${t}`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="5" markerHeight="5" orient="auto-start-reverse">
-              <path d="M0,0 L10,5 L0,10 z" className={`arrowhead tone-${t}`} />
-            </marker>
-          ))}
-        </defs>
         <g ref={gRef}>
           {layout
             ? layout.islands
@@ -177,12 +186,11 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
                   </g>
                 ))
             : null}
-          {graph && layout ? (
+          {graph && geometry ? (
             <Edges
               edges={graph.edges}
-              layout={layout}
+              geometry={geometry}
               maxRate={maxRate}
-              detailed={detailed}
               focus={focus}
               selected={view.edge}
               onClick={(e) => setView({ ...view, edge: view.edge === e.id ? undefined : e.id, node: undefined, flow: undefined }, "replace")}
@@ -206,6 +214,9 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
                 );
               })
             : null}
+          {graph && layout && geometry ? (
+            <EdgesAbove edges={graph.edges} nodes={graph.nodes} layout={layout} geometry={geometry} detailed={detailed} focus={focus} selected={view.edge} clipId={clipId} />
+          ) : null}
         </g>
       </svg>
       {loading && !data ? <div className="map-overlay">Loading service map…</div> : null}
@@ -279,19 +290,22 @@ function truncate(s: string, n: number): string {
   return s.length > n ? s.slice(0, n - 1) + "…" : s;
 }
 
+function edgeClass(e: ServiceMapEdge, selected: string | undefined, lit: boolean): string {
+  return `map-edge tone-${edgeTone(e)}${selected === e.id ? " selected" : ""}${lit ? " lit" : ""}`;
+}
+
+/** The edges under the cards: their lines and click targets, from one card's border to the other's. */
 const Edges = memo(function Edges({
   edges,
-  layout,
+  geometry,
   maxRate,
-  detailed,
   focus,
   selected,
   onClick,
 }: {
   edges: ServiceMapEdge[];
-  layout: LayoutResult;
+  geometry: Map<string, EdgeGeometry>;
   maxRate: number;
-  detailed: boolean;
   focus?: string;
   selected?: string;
   onClick: (e: ServiceMapEdge) => void;
@@ -299,23 +313,16 @@ const Edges = memo(function Edges({
   return (
     <g className={`edges${focus ? " has-focus" : ""}`}>
       {edges.map((e) => {
-        const a = layout.nodes.get(e.source);
-        const b = layout.nodes.get(e.target);
-        if (!a || !b) return null;
-        const tone = edgeTone(e);
-        const self = e.source === e.target;
-        const geo = self
-          ? { d: `M${a.x + CARD_W - 30},${a.y} C${a.x + CARD_W + 10},${a.y - 40} ${a.x + CARD_W + 40},${a.y + 10} ${a.x + CARD_W},${a.y + 20}`, mx: a.x + CARD_W + 22, my: a.y - 14 }
-          : edgePath(a, b);
+        const geo = geometry.get(e.id);
+        if (!geo) return null;
         const lit = focus !== undefined && (e.source === focus || e.target === focus);
-        const label = edgeLabel(e);
         return (
           <g
             key={e.id}
-            className={`map-edge tone-${tone}${selected === e.id ? " selected" : ""}${lit ? " lit" : ""}`}
+            className={edgeClass(e, selected, lit)}
             data-testid="map-edge"
             data-id={e.id}
-            data-tone={tone}
+            data-tone={edgeTone(e)}
             onClick={(ev) => {
               ev.stopPropagation();
               onClick(e);
@@ -325,16 +332,78 @@ const Edges = memo(function Edges({
               .map(([k, v]) => `${k}: ${v}`)
               .join(", ")}`)}</title>
             <path d={geo.d} className="hit" />
-            <path d={geo.d} className="line" strokeWidth={edgeWidth(e.rate, maxRate)} markerEnd={`url(#arrow-${tone})`} />
-            {(detailed || lit || selected === e.id) && label ? (
-              <text x={geo.mx} y={geo.my - 4} className="edge-label" textAnchor="middle">
-                {visible(label)}
-              </text>
-            ) : null}
+            <path d={geo.line} className="line" strokeWidth={edgeWidth(e.rate, maxRate)} />
           </g>
         );
       })}
     </g>
+  );
+});
+
+/**
+ * What of the edges is drawn above the cards: the stretches of lines that pass over cards they do not
+ * connect (the same lines, clipped to the cards and fainter, so the card stays readable and the line
+ * does not vanish under it), every arrowhead (its tip on the target card's border) and the labels.
+ * None of it takes clicks: a click on a card is the card's, a click on an edge goes to its line below.
+ */
+const EdgesAbove = memo(function EdgesAbove({
+  edges,
+  nodes,
+  layout,
+  geometry,
+  detailed,
+  focus,
+  selected,
+  clipId,
+}: {
+  edges: ServiceMapEdge[];
+  nodes: ServiceMapNode[];
+  layout: LayoutResult;
+  geometry: Map<string, EdgeGeometry>;
+  detailed: boolean;
+  focus?: string;
+  selected?: string;
+  clipId: string;
+}) {
+  const lit = (e: ServiceMapEdge) => focus !== undefined && (e.source === focus || e.target === focus);
+  return (
+    <>
+      <clipPath id={clipId}>
+        {nodes.map((n) => {
+          const p = layout.nodes.get(n.id);
+          return p ? <rect key={n.id} x={p.x} y={p.y} width={CARD_W} height={CARD_H} rx={9} /> : null;
+        })}
+      </clipPath>
+      <g className={`edges edges-over${focus ? " has-focus" : ""}`} clipPath={`url(#${clipId})`} data-testid="edges-over" aria-hidden="true">
+        {edges.map((e) => {
+          const geo = geometry.get(e.id);
+          if (!geo || geo.crossings === 0) return null;
+          return (
+            <g key={e.id} className={edgeClass(e, selected, lit(e))} data-testid="edge-over" data-id={e.id}>
+              <path d={geo.d} className="line" />
+            </g>
+          );
+        })}
+      </g>
+      <g className={`edges edges-top${focus ? " has-focus" : ""}`} aria-hidden="true">
+        {edges.map((e) => {
+          const geo = geometry.get(e.id);
+          if (!geo) return null;
+          const label = edgeLabel(e);
+          const isLit = lit(e);
+          return (
+            <g key={e.id} className={edgeClass(e, selected, isLit)} data-id={e.id}>
+              <path d={geo.arrow} className="arrow" data-testid="edge-arrow" data-id={e.id} />
+              {(detailed || isLit || selected === e.id) && label ? (
+                <text x={geo.mx} y={geo.my - 4} className="edge-label" textAnchor="middle">
+                  {visible(label)}
+                </text>
+              ) : null}
+            </g>
+          );
+        })}
+      </g>
+    </>
   );
 });
 

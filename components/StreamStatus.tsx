@@ -20,11 +20,14 @@ function fmtRate(r: number): string {
 export function StreamStatus({ feed }: { feed: FlowFeed }) {
   const s = feed.state;
   const tone = s === "live" ? "ok" : s === "paused" || s === "history" || s === "loading" ? "idle" : s === "connecting" ? "idle" : "bad";
+  const rate = s === "live" || s === "paused" ? `${fmtRate(feed.rate)} flows/s` : undefined;
+  // The rate is also in the tooltip: a narrow top bar hides it to keep to one row.
+  const title = [rate ? `${LABELS[s]}, ${rate}` : "", feed.error ?? feed.stateDetail ?? ""].filter(Boolean).join("\n");
   return (
-    <div className={`stream-status tone-${tone}`} data-testid="stream-status" data-state={s} title={feed.error ?? feed.stateDetail ?? ""} role="status">
+    <div className={`stream-status tone-${tone}`} data-testid="stream-status" data-state={s} title={title} role="status">
       <span className="dot" aria-hidden />
       <span>{LABELS[s]}</span>
-      {s === "live" || s === "paused" ? <span className="muted">{fmtRate(feed.rate)} flows/s</span> : null}
+      {rate ? <span className="muted stream-rate">{rate}</span> : null}
       {feed.lost > 0 ? <span className="warn" title="the server dropped flows for this client">{feed.lost} lost</span> : null}
     </div>
   );

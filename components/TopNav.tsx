@@ -13,11 +13,12 @@ const PAGES: { page: Page; href: string; label: string }[] = [
 export function TopNav({ active }: { active: Page }) {
   return (
     <>
-      <Link href="/" className="brand" aria-label="Flowscope home">
+      <Link href="/" className="brand" aria-label="Flowscope home" title="Flowscope">
         <span className="logo" aria-hidden>
           ◉
         </span>
-        Flowscope
+        {/* on a narrow top bar only the logo shows; the link keeps its name and tooltip */}
+        <span className="brand-name">Flowscope</span>
       </Link>
       <nav className="nav">
         {PAGES.map((p) => (

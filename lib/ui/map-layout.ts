@@ -294,35 +294,3 @@ export function fitTransform(bounds: { x: number; y: number; w: number; h: numbe
   const k = Math.min(FIT_MAX_ZOOM, (width - margin * 2) / bounds.w, (height - margin * 2) / bounds.h);
   return { k, x: (width - bounds.w * k) / 2 - bounds.x * k, y: (height - bounds.h * k) / 2 - bounds.y * k };
 }
-
-/** Edge path between two cards: from the nearer sides, a gentle curve so opposite edges don't overlap. */
-export function edgePath(a: { x: number; y: number }, b: { x: number; y: number }): { d: string; mx: number; my: number } {
-  const ax = a.x + CARD_W / 2;
-  const ay = a.y + CARD_H / 2;
-  const bx = b.x + CARD_W / 2;
-  const by = b.y + CARD_H / 2;
-  const [sx, sy] = clipToCard(ax, ay, bx, by);
-  const [tx, ty] = clipToCard(bx, by, ax, ay);
-  const dx = tx - sx;
-  const dy = ty - sy;
-  const len = Math.hypot(dx, dy) || 1;
-  // Bend to the right of travel: A→B and B→A become two separate arcs.
-  const bend = Math.min(40, len * 0.12);
-  const cx = (sx + tx) / 2 - (dy / len) * bend;
-  const cy = (sy + ty) / 2 + (dx / len) * bend;
-  const mx = 0.25 * sx + 0.5 * cx + 0.25 * tx;
-  const my = 0.25 * sy + 0.5 * cy + 0.25 * ty;
-  return { d: `M${r1(sx)},${r1(sy)} Q${r1(cx)},${r1(cy)} ${r1(tx)},${r1(ty)}`, mx, my };
-}
-
-const r1 = (n: number) => Math.round(n * 10) / 10;
-
-function clipToCard(cx: number, cy: number, ox: number, oy: number): [number, number] {
-  const dx = ox - cx;
-  const dy = oy - cy;
-  if (dx === 0 && dy === 0) return [cx, cy];
-  const hw = CARD_W / 2 + 4;
-  const hh = CARD_H / 2 + 4;
-  const t = Math.min(Math.abs(dx) > 0 ? hw / Math.abs(dx) : Infinity, Math.abs(dy) > 0 ? hh / Math.abs(dy) : Infinity);
-  return [cx + dx * Math.min(t, 1), cy + dy * Math.min(t, 1)];
-}
