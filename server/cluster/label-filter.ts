@@ -58,6 +58,9 @@ const DEFAULT_PATTERNS = [
   "!" + escapeRegex("statefulset.kubernetes.io/pod-name"),
   "!" + escapeRegex("apps.kubernetes.io/pod-index"),
   "!" + escapeRegex("batch.kubernetes.io/job-completion-index"),
+  // Job controller UIDs (cilium#31964, Cilium 1.16): every Job would get an identity of its own
+  "!" + escapeRegex("batch.kubernetes.io/controller-uid"),
+  "!controller-uid",
   "!.*beta\\.kubernetes\\.io",
   "!k8s\\.io",
   "!pod-template-generation",

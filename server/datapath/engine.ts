@@ -13,7 +13,7 @@ import { inputsOf, shareKey, subjectKey, type EndpointInputs } from "./compile-k
 import { EntryStats } from "./entry-stats";
 import { FqdnCache } from "./fqdn-cache";
 import { Ipcache } from "./ipcache";
-import { SelectorCache } from "./selector-cache";
+import { SelectorCache, servicesSelectedBy } from "./selector-cache";
 import type { PolicyRecord, Rule } from "./policy/types";
 import { cidrGroupLabels, type CidrGroup } from "./policy/cidr-group";
 
@@ -68,6 +68,8 @@ export class PolicyEngine {
       this.selectedBy.set(ep.endpointId, new Set());
       all.add(ep.endpointId);
     }
+    // identities that exist with no policy at all (an API server outside the nodes)
+    this.syncIdentities();
     this.recompile(all);
   }
 
@@ -135,7 +137,7 @@ export class PolicyEngine {
       };
       this.policies.delete(p.key); // re-insert so map order follows the latest change
       this.policies.set(p.key, p);
-      this.prefixes.set(p.key, referencedPrefixes(p));
+      this.prefixes.set(p.key, referencedPrefixes(p, this.cluster));
       const sel = new Set<number>();
       const candidates = p.rules.some((r) => r.hostPolicy) ? [...this.cluster.endpoints, ...this.cluster.hostEndpoints] : this.cluster.endpoints;
       for (const ep of candidates) {
@@ -322,7 +324,7 @@ export class PolicyEngine {
   }
 }
 
-function referencedPrefixes(p: PolicyRecord): Cidr[] {
+function referencedPrefixes(p: PolicyRecord, cluster: Cluster): Cidr[] {
   const out: Cidr[] = [];
   for (const r of p.rules) {
     for (const pr of [...r.ingress, ...r.egress]) {
@@ -331,6 +333,15 @@ function referencedPrefixes(p: PolicyRecord): Cidr[] {
         if (peer.kind === "cidr") out.push(peer.cidr, ...peer.except);
         // carved-out prefixes need identities of their own, or their IPs match the group's
         else if (peer.kind === "cidrGroup") out.push(...peer.except);
+        // a Service without a selector is a toCIDRSet of its endpoints' addresses
+        else if (peer.kind === "service") {
+          for (const s of servicesSelectedBy(peer, cluster)) {
+            for (const a of s.addresses ?? []) {
+              const c = parseCidr(`${a.ip}/32`);
+              if (!("error" in c)) out.push(c);
+            }
+          }
+        }
       }
     }
   }

@@ -6,6 +6,7 @@ import type { PolicyRecord } from "./policy/types";
 import { ruleSelects } from "./compiler";
 import { fqdnMatches } from "./fqdn-match";
 import { isIdentityLabel, labelFilter } from "../cluster/label-filter";
+import { servicesSelectedBy } from "./selector-cache";
 
 export interface LintFinding {
   level: "error" | "warning";
@@ -108,8 +109,14 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
             if (peer.kind === "entity" && (peer.entity === "world-ipv4" || peer.entity === "world-ipv6")) {
               warn(p, peer.path, `the ${peer.entity} entity selects only reserved:${peer.entity}, which Cilium gives outside addresses in dual-stack clusters; the simulated cluster is IPv4-only (outside addresses are reserved:world), so it matches nothing here: use "world"`);
             }
-            if (peer.kind === "service" && peer.namespace === "default" && peer.name === "kubernetes") {
-              warn(p, peer.path, "toServices cannot select the API server: default/kubernetes has no selector, and Cilium does not turn its endpoints into peers; use toEntities: [kube-apiserver] (with toPorts on the API server's own port)");
+            if (peer.kind === "service") {
+              // a Service without a selector becomes CIDR rules for its endpoints, and CIDR rules never select nodes
+              for (const s of servicesSelectedBy(peer, dp.cluster)) {
+                const onNodes = (s.addresses ?? []).filter((a) => dp.cluster.nodeByIp.has(a.ipNum)).map((a) => a.ip);
+                if (onNodes.length) {
+                  warn(p, peer.path, `${s.namespace}/${s.name} has no selector, so Cilium turns this into CIDR rules for its endpoints, and ${onNodes.join(", ")} ${onNodes.length > 1 ? "are node addresses" : "is a node address"}, which CIDR rules never select: this allows nothing there${s.namespace === "default" && s.name === "kubernetes" ? "; use toEntities: [kube-apiserver] on the API server's own port" : ""}`);
+                }
+              }
             }
             if (peer.kind !== "selector") continue;
             const any = dp.cluster.identities.all().some((i) => (peer.sel.reqs.length === 0 ? true : ruleSelectsIdentity(peer.sel, i.index)));

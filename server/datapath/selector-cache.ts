@@ -1,7 +1,8 @@
 // Peer selector → identities, cached per selector like Cilium's SelectorCache. When identities come
 // or go (CIDR prefixes, learned FQDN IPs) only the selectors whose answer changed report the
 // endpoints that used them, so only those endpoints (and the maps they share) recompile.
-import type { Cluster } from "../cluster/model";
+import type { Cluster, ClusterService } from "../cluster/model";
+import { LABEL_NAMESPACE, type LabelIndex } from "../cluster/labels";
 import { cidrContains, type Cidr } from "../cluster/ip";
 import { selectorMatches } from "./selector";
 import type { FqdnCache } from "./fqdn-cache";
@@ -147,12 +148,21 @@ export class SelectorCache {
         return out;
       }
       case "service": {
+        // As the policy watcher rewrites toServices (pkg/policy/k8s/service.go): a Service with a
+        // selector becomes that selector plus its namespace, matched against identity labels (so a
+        // selector on a label the identity filter drops selects nothing); one without becomes a
+        // toCIDRSet of its endpoints' addresses (which, as CIDR rules do, never selects a node).
         const out = new Set<number>();
-        for (const s of this.cluster.services) {
-          if (peer.namespace !== undefined && s.namespace !== peer.namespace) continue;
-          if (peer.name !== undefined && s.name !== peer.name) continue;
-          if (peer.reqs && !selectorMatches({ reqs: peer.reqs, text: "" }, s.labelIndex)) continue;
-          for (const b of s.backends) out.add(b.identity.id);
+        for (const s of servicesSelectedBy(peer, this.cluster)) {
+          if (s.addresses?.length) {
+            for (const a of s.addresses) {
+              if (this.cluster.nodeByIp.has(a.ipNum)) continue;
+              const id = reg.cidrIdentity(`${a.ip}/32`);
+              if (id) out.add(id.id);
+            }
+            continue;
+          }
+          for (const i of reg.all()) if (i.kind === "pod" && serviceSelects(s, i.index)) out.add(i.id);
         }
         return [...out];
       }
@@ -217,4 +227,21 @@ function worldOfSlashZero(prefixes: readonly Cidr[], except: readonly Cidr[]): n
   if (covers(false)) out.push(2, 9);
   if (covers(true)) out.push(10);
   return out;
+}
+
+/** the Services a toServices peer names (k8sService) or selects by their own labels (k8sServiceSelector) */
+export function servicesSelectedBy(peer: Extract<Peer, { kind: "service" }>, cluster: Cluster): ClusterService[] {
+  return cluster.services.filter(
+    (s) =>
+      (peer.namespace === undefined || s.namespace === peer.namespace) &&
+      (peer.name === undefined || s.name === peer.name) &&
+      (!peer.reqs || selectorMatches({ reqs: peer.reqs, text: "" }, s.labelIndex)),
+  );
+}
+
+/** the endpoint selector Cilium generates from a Service's selector: its labels (any source) in its namespace */
+function serviceSelects(s: ClusterService, idx: LabelIndex): boolean {
+  if (!idx.get(LABEL_NAMESPACE)?.some((l) => l.source === "k8s" && l.value === s.namespace)) return false;
+  for (const [k, v] of Object.entries(s.selector)) if (!idx.get(k)?.some((l) => l.value === v)) return false;
+  return true;
 }

@@ -20,7 +20,9 @@ test("default filter: hashes and generated names are left out, namespace, cluste
     ["k8s:statefulset.kubernetes.io/pod-name=db-0", false],
     ["k8s:apps.kubernetes.io/pod-index=0", false],
     ["k8s:batch.kubernetes.io/job-completion-index=2", false],
-    // only the keys the defaults list: job-name and controller-uid stay unless configured away
+    // Job controller UIDs go (Cilium 1.16+); job names stay unless configured away
+    ["k8s:batch.kubernetes.io/controller-uid=249b1dfa", false],
+    ["k8s:controller-uid=249b1dfa", false],
     ["k8s:batch.kubernetes.io/job-name=x", true],
     ["k8s:job-name=x", true],
     ["k8s:kubernetes.io/os=linux", false],

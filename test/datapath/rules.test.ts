@@ -543,6 +543,9 @@ test("default/kubernetes fronts the API server: pods reach it at 10.96.0.1:443, 
   const byName = trace(makeDatapath(outside), { from: "default/client", toFQDN: "kubernetes.default.svc.cluster.local", port: 443 });
   assert.equal(byName.request.resolved_ip, "10.96.0.1");
   assert.equal(byName.verdict, "FORWARDED");
+  // with no policy loaded at all, the API server is still its own identity, not world
+  const unpoliced = trace(makeDatapath(outside), { from: "default/client", toService: "default/kubernetes", port: 443 });
+  assert.ok(unpoliced.flows[0]!.flow.destination?.labels?.includes("reserved:kube-apiserver"), JSON.stringify(unpoliced.flows[0]!.flow.destination));
   // a rule on the service port, 443, is not what policy sees
   const wrongPort = makeDatapath(outside, egress(`  - toEntities: [kube-apiserver]\n    toPorts: [{ ports: [{ port: "443", protocol: TCP }] }]`));
   assert.equal(trace(wrongPort, { from: "default/client", toService: "default/kubernetes", port: 443 }).drop_reason_desc, "POLICY_DENIED");
@@ -555,9 +558,25 @@ test("default/kubernetes fronts the API server: pods reach it at 10.96.0.1:443, 
   assert.throws(() => trace(makeDatapath(SCN), { from: "default/client", toService: "default/kubernetes", port: 443 }), /unknown service/);
 });
 
-test("lint: toServices naming default/kubernetes selects nothing, and says to use the kube-apiserver entity", () => {
-  const scn = SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [172.20.0.10], port: 6443 } }");
-  const dp = makeDatapath(scn, { "p.yaml": clientEgress(`  egress:\n  - toServices: [{ k8sService: { serviceName: kubernetes, namespace: default } }]`) });
-  assert.equal(trace(dp, { from: "default/client", toService: "default/kubernetes", port: 443 }).drop_reason_desc, "POLICY_DENIED");
-  assert.ok(lintDatapath(dp).some((f) => f.path.endsWith("toServices[0]") && /kube-apiserver/.test(f.message)), JSON.stringify(lintDatapath(dp)));
+test("toServices on default/kubernetes is CIDR rules for the API server's addresses: an outside API server is allowed, one on a node is not (lint says why)", () => {
+  const policy = { "p.yaml": clientEgress(`  egress:\n  - toServices: [{ k8sService: { serviceName: kubernetes, namespace: default } }]`) };
+  const outside = makeDatapath(SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [172.20.0.10], port: 6443 } }"), policy);
+  assert.equal(trace(outside, { from: "default/client", toService: "default/kubernetes", port: 443 }).verdict, "FORWARDED");
+  assert.equal(trace(outside, { from: "default/client", toIP: "172.20.0.11", port: 6443 }).drop_reason_desc, "POLICY_DENIED", "only its endpoints' addresses");
+  assert.ok(!lintDatapath(outside).some((f) => f.path.endsWith("toServices[0]")));
+  const onNode = makeDatapath(SCN.replace("cluster: { name: c1, podCIDR: 10.0.0.0/16 }", "cluster: { name: c1, podCIDR: 10.0.0.0/16, apiServer: { ips: [192.168.1.11] } }"), policy);
+  assert.equal(trace(onNode, { from: "default/client", toService: "default/kubernetes", port: 443 }).drop_reason_desc, "POLICY_DENIED");
+  assert.ok(lintDatapath(onNode).some((f) => f.path.endsWith("toServices[0]") && /node address.*kube-apiserver/.test(f.message)), JSON.stringify(lintDatapath(onNode)));
+});
+
+test("toServices on a Service with a selector is that selector against identity labels: a filtered-out label selects nothing", () => {
+  const scn = `${SCN.replace("  - { name: web, namespace: default, labels: { app: web }", "  - { name: web, namespace: default, labels: { app: web, pod-template-hash: h1 }")}
+services:
+  - { name: by-app, namespace: default, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }] }
+  - { name: by-hash, namespace: default, selector: { pod-template-hash: h1 }, ports: [{ port: 80, targetPort: 8080 }] }
+`;
+  const to = (svc: string) => ({ "p.yaml": clientEgress(`  egress:\n  - toServices: [{ k8sService: { serviceName: ${svc}, namespace: default } }]`) });
+  assert.equal(trace(makeDatapath(scn, to("by-app")), { from: "default/client", toService: "default/by-app", port: 80 }).verdict, "FORWARDED");
+  // Kubernetes still sends by-hash's traffic to web, but Cilium's generated selector cannot match the hash
+  assert.equal(trace(makeDatapath(scn, to("by-hash")), { from: "default/client", toService: "default/by-hash", port: 80 }).drop_reason_desc, "POLICY_DENIED");
 });
