@@ -9,6 +9,7 @@ import { run as identityCmd } from "../../server/cli/commands/identity";
 import { run as ipcacheCmd } from "../../server/cli/commands/ipcache";
 import { run as policyMapCmd } from "../../server/cli/commands/policy-map";
 import { run as policyCmd } from "../../server/cli/commands/policy";
+import { run as fqdnCmd } from "../../server/cli/commands/fqdn-cache";
 
 let server: TestServer;
 before(async () => {
@@ -288,4 +289,38 @@ spec:
   assert.deepEqual(row.policies.map((p) => p.name), ["xwing-maintenance"]);
   const ep = (await getJson<EndpointsResponse>(`${server.url}/api/endpoints`)).body.endpoints.find((e) => e.id === ds.endpointId)!;
   assert.deepEqual(ep.ingress.enabledBy.map((p) => p.name).sort(), ["rule1", "xwing-maintenance"]);
+});
+
+test("CLI fqdn-cache list: one node's DNS cache as cilium-dbg fqdn cache list prints it there", async () => {
+  const yaml = `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: tiefighter-dns, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { class: tiefighter } }
+  enableDefaultDeny: { egress: false }
+  egress:
+  - toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": kube-system, k8s-app: kube-dns } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*" }] } }]
+`;
+  assert.equal((await fetch(`${server.url}/api/policies`, { method: "PUT", body: yaml })).status, 200);
+  const tie = dp().cluster.workloadPods("default/tiefighter")![0]!;
+  dp().process({ from: "default/tiefighter", dns: { query: "deathstar.default.svc.cluster.local" } });
+  const entry = dp().fqdnCache().find((e) => e.endpointId === tie.endpointId)!;
+  assert.ok(entry, "the lookup was learned");
+  const here = await cli(fqdnCmd, ["list", "--node", tie.node]);
+  assert.equal(here.code, 0, here.err);
+  const lines = here.out.split("\n");
+  assert.match(lines[0]!, /^Endpoint {3,}Source {3,}FQDN {3,}TTL {3,}ExpirationTime {3,}IPs/);
+  const row = lines.find((l) => l.startsWith(`${tie.endpointId} `))!;
+  assert.ok(row, here.out);
+  assert.deepEqual(row.trim().split(/ +/), [String(tie.endpointId), "lookup", "deathstar.default.svc.cluster.local.", "30", new Date(entry.expiresAt).toISOString(), entry.ips.join(",")]);
+  // another node's agent never saw the answer
+  const other = dp().cluster.nodes.find((n) => n.name !== tie.node);
+  if (other) {
+    const there = await cli(fqdnCmd, ["list", "--node", other.name]);
+    assert.equal(there.out.split("\n").length, 1, there.out);
+  }
+  const bad = await cli(fqdnCmd, ["list", "--node", "nope"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /unknown node "nope"/);
 });
