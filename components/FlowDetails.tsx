@@ -202,6 +202,10 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               </span>
             </Row>
             {f.traffic_direction ? <Row k="Direction">{f.traffic_direction}</Row> : null}
+            {f.interface?.name || f.interface?.index ? (
+              <Row k="Interface">{`${f.interface.name ?? "?"}${f.interface.index ? ` (index ${f.interface.index})` : ""}`}</Row>
+            ) : null}
+            {f.ethernet?.source || f.ethernet?.destination ? <Row k="MAC">{`${f.ethernet.source ?? "?"} → ${f.ethernet.destination ?? "?"}`}</Row> : null}
             {f.auth_type && f.auth_type !== "DISABLED" ? (
               <Row k="Authentication">
                 {f.auth_type} <span className="muted">{f.auth_type === "SPIRE" ? "mutual authentication required by the policy" : "test mode: authentication never succeeds"}</span>

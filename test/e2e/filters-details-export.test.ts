@@ -74,6 +74,9 @@ test("namespace + DROPPED filter, a drop's deciding policy, NDJSON export, and a
     assert.deepEqual([...new Set(names.map((n) => n.trim()))].sort(), [...new Set(namedPolicies(target.flow))].sort());
     const panelText = await details.innerText();
     assert.match(panelText, /POLICY_DENIED/);
+    // the packet's MACs as bpf_lxc saw them (a pod's drop always has them)
+    assert.ok(target.flow.ethernet?.source, "a pod's drop carries ethernet");
+    assert.ok(panelText.includes(`${target.flow.ethernet!.source} → ${target.flow.ethernet!.destination}`), "the details show the MACs");
     const rule = extensionOf(target.flow)?.rule;
     if (rule) assert.equal((await details.locator('[data-testid="deciding-rule"]').innerText()).trim(), rule);
     await e2e.screenshot("dropped-flow-details");
