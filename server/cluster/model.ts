@@ -56,7 +56,8 @@ function macOf(seed: string): string {
   return bytes.map((x) => x.toString(16).padStart(2, "0")).join(":");
 }
 
-/** Interface index of the tunnel device on every simulated node (lo, eth0, cilium_net, cilium_host come first). */
+/** Interface indexes of cilium_host and the tunnel device on every simulated node (after lo, eth0, cilium_net). */
+export const HOST_IFINDEX = 4;
 export const TUNNEL_IFINDEX = 5;
 /** Pods' host-side interfaces are numbered from here on each node, in endpoint ID order. */
 const FIRST_LXC_IFINDEX = 11;

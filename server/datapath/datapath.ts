@@ -3,7 +3,7 @@
 // connection tracking, and returns the Hubble records Cilium would emit plus a trace summary.
 import { derivedPolicy } from "../../lib/flow/derived-policy";
 import { watch, type FSWatcher } from "node:fs";
-import { Cluster, TUNNEL_IFINDEX, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
+import { Cluster, HOST_IFINDEX, TUNNEL_IFINDEX, type ClusterService, type HostEndpoint, type Node, type Pod } from "../cluster/model";
 import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
@@ -267,6 +267,8 @@ const EVENT_TRACE_PROXY = Object.freeze({ type: 4, sub_type: 1 });
 const EVENT_TRACE_OVERLAY = Object.freeze({ type: 4, sub_type: 4 });
 /** the tunnel device every simulated node encapsulates pod-to-pod traffic through */
 const TUNNEL_IF: NetworkInterface = Object.freeze({ index: TUNNEL_IFINDEX, name: "cilium_vxlan" });
+/** cilium_host, where bpf_lxc hands packets for the host firewall (TRACE_TO_HOST) */
+const HOST_IF: NetworkInterface = Object.freeze({ index: HOST_IFINDEX, name: "cilium_host" });
 const EVENT_L7 = Object.freeze({ type: 129 });
 const EVENT_DROP_DENY = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENY });
 const EVENT_DROP_DENIED = Object.freeze({ type: 1, sub_type: DropReason.POLICY_DENIED });
@@ -935,12 +937,13 @@ export class Datapath {
         traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd, ethernet: this.arriving(dstEp), iface: this.lxcOf(dstEp),
       }));
     } else if (srcEp) {
-      // to the pod's own node: handed to the host (cilium_host); anywhere else: to the stack
-      const toHost = dstIdent.id === ReservedIdentity.HOST;
+      // to the pod's own node with the host firewall on: handed to cilium_host for the host's policy;
+      // anywhere else (and to the own node without it): to the stack, on no particular device
+      const toHost = dstIdent.id === ReservedIdentity.HOST && this.engine.hostFirewall();
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
         nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
-        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp),
+        traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp), iface: toHost ? HOST_IF : undefined,
       }));
     }
     // connection tracking: the reply of an allowed connection passes without a policy lookup
@@ -972,9 +975,10 @@ export class Datapath {
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": delivered without a policy lookup`);
       } else {
         // A client that is no endpoint (outside, or a node): the server's reply still leaves through its
-        // own bpf_lxc as a CT reply, to the host it came from on this node, else to the stack.
-        const toHost = srcE.identity === ReservedIdentity.HOST;
-        flows.push(replyTrace(dstNode, toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, toHost ? "TO_HOST" : "TO_STACK", "INGRESS", { ethernet: this.leaving(dstEp) }));
+        // own bpf_lxc as a CT reply: to the host it came from on this node (with the host firewall on),
+        // else to the stack.
+        const toHost = srcE.identity === ReservedIdentity.HOST && this.engine.hostFirewall();
+        flows.push(replyTrace(dstNode, toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, toHost ? "TO_HOST" : "TO_STACK", "INGRESS", { ethernet: this.leaving(dstEp), iface: toHost ? HOST_IF : undefined }));
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
       }
     }

@@ -220,6 +220,21 @@ export class PolicyEngine {
     return this.selectors.refresh();
   }
 
+  private hostFirewallMemo: { rev: number; on: boolean } | undefined;
+
+  /**
+   * Whether the agents run the host firewall: host policies only take effect with it, so a loaded
+   * one means it is on. It changes which trace a pod's packet to its own host gets (bpf_lxc to_host).
+   */
+  hostFirewall(): boolean {
+    if (this.hostFirewallMemo?.rev !== this.rev) {
+      let on = false;
+      for (const p of this.policies.values()) if (p.rules.some((r) => r.hostPolicy)) on = true;
+      this.hostFirewallMemo = { rev: this.rev, on };
+    }
+    return this.hostFirewallMemo.on;
+  }
+
   private fqdnSelectorsMemo: { rev: number; res: RegExp[] } | undefined;
 
   /** the toFQDNs selectors of every policy loaded */

@@ -232,18 +232,24 @@ test("node labels in the scenario file are validated like any label", () => {
   assert.throws(() => parseScenario(SCN.replace("{ name: node-2, ip: 192.168.1.11 }", '{ name: node-2, ip: 192.168.1.11, labels: { "bad key!": x } }'), "/test/bad.yaml"), /nodes\[1\]\.labels.*not a valid label key/);
 });
 
-test("a pod's packet to its own node is handed to the host endpoint (TO_HOST, its ID); to another node it goes to the stack as remote-node", () => {
-  const dp = datapath([]);
+test("a pod's packet to its own node goes to the stack, or with the host firewall on is handed to cilium_host (TO_HOST, the host endpoint's ID); to another node it goes to the stack as remote-node", () => {
+  // no host policy, so no host firewall: bpf_lxc passes the packet to the stack, on no device
+  const plain = trace(datapath([]), { from: "default/web", toIP: "192.168.1.10", port: 10250, protocol: "TCP" });
+  const toStackLocal = plain.flows.find((f) => f.flow.event_type?.type === 4 && !f.flow.is_reply)!.flow;
+  assert.equal(toStackLocal.trace_observation_point, "TO_STACK");
+  assert.equal(toStackLocal.destination?.identity, 1);
+  assert.equal(toStackLocal.interface, undefined);
+  const dp = datapath([DEMO]);
   const host1 = dp.cluster.hostEndpointByNode.get("node-1")!;
   const local = trace(dp, { from: "default/web", toIP: "192.168.1.10", port: 10250, protocol: "TCP" });
-  assert.equal(local.verdict, "FORWARDED");
-  const toHost = local.flows.find((f) => f.flow.event_type?.type === 4 && !f.flow.is_reply)!.flow;
-  assert.equal(toHost.trace_observation_point, "TO_HOST");
+  const toHost = local.flows.find((f) => f.flow.event_type?.type === 4 && !f.flow.is_reply && f.flow.trace_observation_point === "TO_HOST")!.flow;
+  assert.ok(toHost, JSON.stringify(local.flows.map((f) => f.flow.trace_observation_point)));
   assert.deepEqual(toHost.event_type, { type: 4, sub_type: 2 });
   assert.equal(toHost.node_name, "node-1");
   assert.equal(toHost.destination?.identity, 1);
   assert.equal(toHost.destination?.ID, host1.endpointId);
   assert.ok(toHost.destination?.labels?.includes("reserved:host"));
+  assert.deepEqual(toHost.interface, { index: 4, name: "cilium_host" });
 
   const remote = trace(dp, { from: "default/web", toIP: "192.168.1.11", port: 10250, protocol: "TCP" });
   const toStack = remote.flows.find((f) => f.flow.event_type?.type === 4 && !f.flow.is_reply)!.flow;
