@@ -94,6 +94,18 @@ export interface ClusterService {
 /** the ClusterIP Kubernetes gives `default/kubernetes`: the first address of the service range */
 export const KUBERNETES_SERVICE_IP = "10.96.0.1";
 
+/**
+ * Whether the cluster gets a generated `default/kubernetes` in front of the API server: not when the
+ * scenario has none, defines its own, or holds 10.96.0.1 otherwise (a Service, or the API server itself).
+ */
+export function generatesKubernetesService(s: Pick<Scenario, "cluster" | "services">): boolean {
+  const api = s.cluster.apiServer;
+  return (
+    api !== undefined && api.ips.length > 0 && !api.ips.includes(KUBERNETES_SERVICE_IP) &&
+    !s.services.some((v) => (v.namespace === "default" && v.name === "kubernetes") || v.clusterIP === KUBERNETES_SERVICE_IP)
+  );
+}
+
 export class Cluster {
   readonly name: string;
   readonly nodes: Node[];
@@ -300,8 +312,8 @@ export class Cluster {
     // (KUBERNETES_SERVICE_HOST). Not when the scenario defines its own, or puts the API server itself
     // at that address.
     const api = s.cluster.apiServer;
-    const kubeIp = parseIPv4(KUBERNETES_SERVICE_IP)!;
-    if (api && api.ips.length && !this.serviceByKey.has("default/kubernetes") && !this.serviceByIp.has(kubeIp) && !this.apiServerIps.has(kubeIp)) {
+    if (api && generatesKubernetesService(s)) {
+      const kubeIp = parseIPv4(KUBERNETES_SERVICE_IP)!;
       const labels = ["k8s:component=apiserver", "k8s:provider=kubernetes"];
       const cs: ClusterService = {
         name: "kubernetes", namespace: "default", clusterIP: KUBERNETES_SERVICE_IP, ipNum: kubeIp,

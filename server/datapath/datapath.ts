@@ -730,34 +730,36 @@ export class Datapath {
     return e;
   }
 
-  private readonly leavingL2 = new WeakMap<Pod, Ethernet>();
-  private readonly arrivingL2 = new WeakMap<Pod, Ethernet>();
-  private readonly lxcIfs = new WeakMap<Pod, NetworkInterface>();
+  /** per pod, the record parts its veth pair gives: made once, shared by every record (frozen by buildFlow) */
+  private readonly podL2 = new WeakMap<Pod, { leaving: Ethernet; arriving: Ethernet; lxc: NetworkInterface }>();
 
-  /** a packet as it leaves pod `ep`: from its eth0 to the host side of its veth (Cilium answers ARP with that MAC) */
-  private leaving(ep: Pod | undefined): Ethernet | undefined {
+  private l2Of(ep: Pod | undefined): { leaving: Ethernet; arriving: Ethernet; lxc: NetworkInterface } | undefined {
     const link = ep?.link;
     if (!link) return undefined;
-    let e = this.leavingL2.get(ep);
-    if (!e) this.leavingL2.set(ep, (e = { source: link.mac, destination: link.lxcMac }));
-    return e;
+    let l2 = this.podL2.get(ep);
+    if (!l2) {
+      l2 = {
+        // leaving the pod: from its eth0 to the host side of its veth (Cilium answers ARP with that MAC)
+        leaving: { source: link.mac, destination: link.lxcMac },
+        // delivered to the pod: rewritten to come from the host side of its veth
+        arriving: { source: link.lxcMac, destination: link.mac },
+        lxc: { index: link.ifIndex, name: link.ifName },
+      };
+      this.podL2.set(ep, l2);
+    }
+    return l2;
   }
 
-  /** a packet delivered to pod `ep`: rewritten to come from the host side of its veth */
+  private leaving(ep: Pod | undefined): Ethernet | undefined {
+    return this.l2Of(ep)?.leaving;
+  }
+
   private arriving(ep: Pod | undefined): Ethernet | undefined {
-    const link = ep?.link;
-    if (!link) return undefined;
-    let e = this.arrivingL2.get(ep);
-    if (!e) this.arrivingL2.set(ep, (e = { source: link.lxcMac, destination: link.mac }));
-    return e;
+    return this.l2Of(ep)?.arriving;
   }
 
   private lxcOf(ep: Pod | undefined): NetworkInterface | undefined {
-    const link = ep?.link;
-    if (!link) return undefined;
-    let i = this.lxcIfs.get(ep);
-    if (!i) this.lxcIfs.set(ep, (i = { index: link.ifIndex, name: link.ifName }));
-    return i;
+    return this.l2Of(ep)?.lxc;
   }
 
   private serviceOf(svc: ClusterService): Service {

@@ -6,6 +6,7 @@ import { checkRequest } from "./request";
 import { lineOf, parseAllYamlWithPositions, parseYamlWithPositions } from "./yaml-positions";
 import { parseCidr, parseIPv4 } from "../cluster/ip";
 import { parseLabelPattern } from "../cluster/label-filter";
+import { generatesKubernetesService } from "../cluster/model";
 import {
   ScenarioError,
   type AppProtocol,
@@ -249,8 +250,8 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
   };
 
   // the cluster model adds default/kubernetes in front of the API server (server/cluster/model.ts)
-  const known = [...services.map((s) => `${s.namespace}/${s.name}`)];
-  if (cluster.apiServer?.ips.length && !cluster.apiServer.ips.includes("10.96.0.1") && !services.some((s) => s.clusterIP === "10.96.0.1")) known.push("default/kubernetes");
+  const known = services.map((s) => `${s.namespace}/${s.name}`);
+  if (generatesKubernetesService({ cluster, services })) known.push("default/kubernetes");
   const traffic = c.arr(o.traffic, "traffic").map((t, i) => {
     const req = checkRequest(c, t, `traffic[${i}]`, true);
     checkRefs(c, req, `traffic[${i}]`, wlKeys, known);

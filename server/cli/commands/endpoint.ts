@@ -88,6 +88,16 @@ export function takeFlags(args: string[], values: string[], switches: string[]):
   return { flags, rest };
 }
 
+/** takeFlags, or undefined after printing what was wrong and the usage (the caller exits 2) */
+export function takeFlagsOrUsage(args: string[], values: string[], switches: string[], usage: string): { flags: Map<string, string | true>; rest: string[] } | undefined {
+  try {
+    return takeFlags(args, values, switches);
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage}`);
+    return undefined;
+  }
+}
+
 /** the node whose view to show: --node, else the scenario's first node (as `/api/ipcache` defaults) */
 export function pickNode(nodes: string[], wanted: string | undefined): string {
   if (wanted === undefined) return nodes[0]!;
@@ -132,14 +142,9 @@ const USAGE = `usage: npm run -s cli -- endpoint list [--node NODE | --all-nodes
 
 export async function run(argv: string[]): Promise<number> {
   return runInspect(argv, USAGE, async (remote, output, argsIn) => {
-    let flags: Map<string, string | true>;
-    let args: string[];
-    try {
-      ({ flags, rest: args } = takeFlags(argsIn, ["--node"], ["--all-nodes", "--no-headers"]));
-    } catch (err) {
-      console.error(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
+    const taken = takeFlagsOrUsage(argsIn, ["--node"], ["--all-nodes", "--no-headers"], USAGE);
+    if (!taken) return 2;
+    const { flags, rest: args } = taken;
     if ((args[0] !== "list" && args[0] !== "ls") || args.length > 1 || (flags.has("--node") && flags.has("--all-nodes"))) {
       console.error(USAGE);
       return 2;

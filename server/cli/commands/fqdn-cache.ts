@@ -1,7 +1,7 @@
 // `fqdn-cache list`: the names one node's DNS proxy learned and the IPs toFQDNs policies select through
 // them, printed as `cilium-dbg fqdn cache list` prints them on that node (each agent keeps its own cache).
 import { getJson } from "../remote";
-import { pickNode, printBlock, runInspect, takeFlags } from "./endpoint";
+import { pickNode, printBlock, runInspect, takeFlagsOrUsage } from "./endpoint";
 import { tabwrite } from "../tabwriter";
 import type { EndpointsResponse } from "../../../lib/inspect-types";
 import type { FqdnCacheEntry } from "../../datapath/fqdn-cache";
@@ -22,14 +22,9 @@ export function fqdnCacheTable(entries: FqdnCacheEntry[]): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runInspect(argv, USAGE, async (remote, output, argsIn) => {
-    let flags: Map<string, string | true>;
-    let args: string[];
-    try {
-      ({ flags, rest: args } = takeFlags(argsIn, ["--node"], ["--all-nodes"]));
-    } catch (err) {
-      console.error(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
+    const taken = takeFlagsOrUsage(argsIn, ["--node"], ["--all-nodes"], USAGE);
+    if (!taken) return 2;
+    const { flags, rest: args } = taken;
     if (args[0] !== "list" || args.length > 1 || (flags.has("--node") && flags.has("--all-nodes"))) {
       console.error(USAGE);
       return 2;

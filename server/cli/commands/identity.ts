@@ -5,7 +5,7 @@
 import type { EndpointsResponse, IdentitiesResponse, IdentityInfo } from "../../../lib/inspect-types";
 import { getJson } from "../remote";
 import { tabwrite } from "../tabwriter";
-import { pickNode, printBlock, runInspect, takeFlags } from "./endpoint";
+import { pickNode, printBlock, runInspect, takeFlagsOrUsage } from "./endpoint";
 
 const USAGE = `usage: npm run -s cli -- identity list [--endpoints [--node NODE]] [-o json|table] [--server URL]
        npm run -s cli -- identity get ID [-o json|table] [--server URL]
@@ -45,14 +45,9 @@ export function identityEndpointsTable(list: IdentityRefs[]): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runInspect(argv, USAGE, async (remote, output, argsIn) => {
-    let flags: Map<string, string | true>;
-    let args: string[];
-    try {
-      ({ flags, rest: args } = takeFlags(argsIn, ["--node"], ["--endpoints"]));
-    } catch (err) {
-      console.error(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
+    const taken = takeFlagsOrUsage(argsIn, ["--node"], ["--endpoints"], USAGE);
+    if (!taken) return 2;
+    const { flags, rest: args } = taken;
     const [sub, id, ...extra] = args;
     if ((sub === "list" || sub === "ls") && id === undefined) {
       if (flags.has("--endpoints")) return listEndpoints(remote, output, flags.get("--node") as string | undefined);

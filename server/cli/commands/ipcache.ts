@@ -5,7 +5,7 @@ import type { IpcacheResponse, IpcacheRow } from "../../../lib/inspect-types";
 import { parseCidr } from "../../cluster/ip";
 import { getJson } from "../remote";
 import { tabwrite } from "../tabwriter";
-import { printBlock, runInspect, takeFlags } from "./endpoint";
+import { printBlock, runInspect, takeFlagsOrUsage } from "./endpoint";
 
 const USAGE = `usage: npm run -s cli -- ipcache list [--node NODE] [-o json|table] [--server URL]
   Prints the ipcache of one node (--node, default the scenario's first node) as
@@ -40,14 +40,9 @@ export function ipcacheTable(entries: IpcacheRow[]): string {
 
 export async function run(argv: string[]): Promise<number> {
   return runInspect(argv, USAGE, async (remote, output, argsIn) => {
-    let flags: Map<string, string | true>;
-    let args: string[];
-    try {
-      ({ flags, rest: args } = takeFlags(argsIn, ["--node"], []));
-    } catch (err) {
-      console.error(`${(err as Error).message}\n${USAGE}`);
-      return 2;
-    }
+    const taken = takeFlagsOrUsage(argsIn, ["--node"], [], USAGE);
+    if (!taken) return 2;
+    const { flags, rest: args } = taken;
     if ((args[0] !== "list" && args[0] !== "ls") || args.length > 1) {
       console.error(args.length > 1 ? `unexpected argument ${JSON.stringify(args[1])}\n${USAGE}` : USAGE);
       return 2;
