@@ -1,7 +1,6 @@
 // Text output like `hubble observe -o compact|dict|table` (hubble/pkg/printer): same columns, the same
 // type column (GetFlowType), reserved identities by name, `->`/`<-`/`<>` arrows from is_reply. Times use
 // Go's StampMilli layout ("Jan  2 15:04:05.000") in UTC so output does not depend on the machine's zone.
-import { derivedFrom } from "./derived-policy";
 import { dropReasonName, dropReasonText, POLICY_MATCH_TYPE_NAMES, RESERVED_IDENTITY_NAMES } from "./enums";
 import type { Flow, FlowEnvelope, Policy } from "./types";
 
@@ -204,29 +203,29 @@ export function getFlowType(f: Flow): string {
   return "UNKNOWN";
 }
 
-function policyList(ps: Policy[] | undefined): string {
-  return (ps ?? []).map((p) => derivedFrom(p) ?? `${p.namespace ? `${p.namespace}/` : ""}${p.name} (${p.kind ?? "CiliumNetworkPolicy"})`).join(", ");
+/**
+ * " BY name (Kind), …" as hubble's formatPolicyNames writes it: a policy is named only when it has both
+ * a name and a kind (so Cilium's own entries, such as allow-localhost-ingress, are left out), and
+ * without its namespace.
+ */
+function policyNames(ps: Policy[] | undefined): string {
+  const names: string[] = [];
+  for (const p of ps ?? []) if (p.name && p.kind) names.push(`${p.name} (${p.kind})`);
+  return names.length ? ` BY ${names.join(", ")}` : "";
 }
 
 export function getVerdict(f: Flow, opts: PrintOptions = {}): string {
   const v = f.verdict ?? "VERDICT_UNKNOWN";
   const pv = (f.event_type?.type ?? 0) === 5;
-  let msg: string = v;
-  const egress = f.traffic_direction === "EGRESS";
-  if (v === "FORWARDED" || v === "REDIRECTED") {
-    if (pv) msg = "ALLOWED";
-    if (pv && opts.policyNames) {
-      const names = policyList(egress ? f.egress_allowed_by : f.ingress_allowed_by);
-      if (names) msg += ` BY ${names}`;
-    }
-  } else if (v === "DROPPED" || v === "ERROR") {
-    if (pv) msg = "DENIED";
-    if (pv && opts.policyNames) {
-      const names = policyList(egress ? f.egress_denied_by : f.ingress_denied_by);
-      if (names) msg += ` BY ${names}`;
-    }
-  } else if (v === "AUDIT" && pv) msg = "AUDITED";
-  return msg;
+  // names follow only a known direction: each reads its own side's list
+  const dir = f.traffic_direction;
+  const side = (egress: Policy[] | undefined, ingress: Policy[] | undefined) =>
+    pv && opts.policyNames ? policyNames(dir === "EGRESS" ? egress : dir === "INGRESS" ? ingress : undefined) : "";
+  if (v === "FORWARDED" || v === "REDIRECTED") return pv ? `ALLOWED${side(f.egress_allowed_by, f.ingress_allowed_by)}` : v;
+  if (v === "DROPPED" || v === "ERROR") return pv ? `DENIED${side(f.egress_denied_by, f.ingress_denied_by)}` : v;
+  // an audited verdict is one a deny (or default deny) would have dropped: it names the denying policies
+  if (v === "AUDIT" && pv) return `AUDITED${side(f.egress_denied_by, f.ingress_denied_by)}`;
+  return v;
 }
 
 export function getSummary(f: Flow): string {

@@ -122,7 +122,17 @@ test("compact: policy verdicts, replies, unknown direction, L7 types, names", ()
     },
   };
   assert.equal(formatFlow(pv, "compact"), "Mar  5 07:08:09.010: 10.0.0.1:1234 (world) <> default/deathstar-1:80 (ID:45219) policy-verdict:none INGRESS DENIED (TCP Flags: SYN)");
-  assert.match(formatFlow(pv, "compact", { policyNames: true, nodeName: true }), /^Mar  5 07:08:09\.010 \[n\]: .* DENIED BY default\/deny \(CiliumNetworkPolicy\) \(TCP/);
+  // as hubble's printer_test.go expects: names without their namespace, only with a kind, only for a known
+  // direction, and an audited verdict names the policies that would have denied
+  assert.match(formatFlow(pv, "compact", { policyNames: true, nodeName: true }), /^Mar  5 07:08:09\.010 \[n\]: .* INGRESS DENIED BY deny \(CiliumNetworkPolicy\) \(TCP/);
+  const allowed = { ...pv, flow: { ...pv.flow, verdict: "FORWARDED" as const, ingress_denied_by: undefined, policy_match_type: 1,
+    ingress_allowed_by: [{ name: "my-policy", namespace: "ns", kind: "CiliumNetworkPolicy" }, { name: "my-policy-2", kind: "CiliumClusterwideNetworkPolicy" }, { name: "no-kind" }] } };
+  assert.match(formatFlow(allowed, "compact", { policyNames: true }), / policy-verdict:L3-Only INGRESS ALLOWED BY my-policy \(CiliumNetworkPolicy\), my-policy-2 \(CiliumClusterwideNetworkPolicy\) \(TCP Flags: SYN\)$/);
+  const audited = { ...pv, flow: { ...pv.flow, verdict: "AUDIT" as const, traffic_direction: "EGRESS" as const, ingress_denied_by: undefined, egress_denied_by: [{ name: "my-policy", namespace: "ns", kind: "CiliumNetworkPolicy" }] } };
+  assert.match(formatFlow(audited, "compact", { policyNames: true }), / policy-verdict:none EGRESS AUDITED BY my-policy \(CiliumNetworkPolicy\) \(TCP Flags: SYN\)$/);
+  assert.match(formatFlow(audited, "compact"), / policy-verdict:none EGRESS AUDITED \(TCP Flags: SYN\)$/);
+  const undirected = { ...pv, flow: { ...pv.flow, traffic_direction: undefined } };
+  assert.match(formatFlow(undirected, "compact", { policyNames: true }), / DENIED \(TCP Flags: SYN\)$/);
   const reply = { ...pv, flow: { ...pv.flow, event_type: { type: 4 }, is_reply: true, verdict: "FORWARDED" as const } };
   assert.equal(formatFlow(reply, "compact"), "Mar  5 07:08:09.010: default/deathstar-1:80 (ID:45219) <- 10.0.0.1:1234 (world) to-endpoint FORWARDED (TCP Flags: SYN)");
   assert.equal(getFlowType({ l7: { type: "REQUEST", dns: { observation_source: "proxy" } } }), "dns-request proxy");

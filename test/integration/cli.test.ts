@@ -101,7 +101,7 @@ test("observe output flags: dict records separated as hubble does, --print-node-
   fs.writeFileSync(one, JSON.stringify(pv) + "\n");
   const names = await cli(["observe", "--input-file", one, "--print-policy-names"]);
   assert.equal(names.code, 0, names.stderr);
-  assert.match(names.stdout, /DENIED BY shop\/deny-all \(CiliumNetworkPolicy\)/);
+  assert.match(names.stdout, /DENIED BY deny-all \(CiliumNetworkPolicy\)/);
 });
 
 test("import sends a Hubble export to the running server and reports bad lines by number; a second run finds duplicates", async () => {
