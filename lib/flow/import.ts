@@ -30,7 +30,8 @@ export interface ImportResult {
 
 class LineError extends Error {}
 
-const NON_FLOW = ["node_status", "lost_events", "agent_event", "debug_event"];
+/** with their lowerCamel spellings, which protojson accepts too */
+const NON_FLOW = ["node_status", "lost_events", "agent_event", "debug_event"].map((k) => [k, camelKey(k)] as const);
 
 function fieldIndex(msg: string): Map<string, FieldSpec> {
   const m = new Map<string, FieldSpec>();
@@ -46,87 +47,96 @@ function typeName(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
 
-function normValue(type: FieldType, v: unknown, path: string): unknown {
+/** a field's path in error messages: built only when one is thrown, most lines have none */
+type Path = () => string;
+
+function normValue(type: FieldType, v: unknown, at: Path): unknown {
   if (v === null) return undefined;
   if (typeof type === "string") {
     switch (type) {
       case "string":
-        if (typeof v !== "string") throw new LineError(`${path}: expected a string, got ${typeName(v)}`);
+        if (typeof v !== "string") throw new LineError(`${at()}: expected a string, got ${typeName(v)}`);
         return v === "" ? undefined : v;
       case "int":
       case "uint": {
         // protojson takes 32-bit integers as numbers or strings, and refuses values out of range
         const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-        if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${path}: expected an integer, got ${JSON.stringify(v)}`);
+        if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${at()}: expected an integer, got ${JSON.stringify(v)}`);
         const [lo, hi] = type === "uint" ? [0, 0xffffffff] : [-0x80000000, 0x7fffffff];
-        if (n < lo || n > hi) throw new LineError(`${path}: ${JSON.stringify(v)} is out of range for a ${type === "uint" ? "uint32" : "int32"}`);
+        if (n < lo || n > hi) throw new LineError(`${at()}: ${JSON.stringify(v)} is out of range for a ${type === "uint" ? "uint32" : "int32"}`);
         return n === 0 ? undefined : n;
       }
       case "uint64": {
         if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v === 0 ? undefined : String(v);
         if (typeof v === "string" && /^\d+$/.test(v)) return /^0+$/.test(v) ? undefined : v.replace(/^0+/, "");
-        throw new LineError(`${path}: expected an unsigned 64-bit integer, got ${JSON.stringify(v)}`);
+        throw new LineError(`${at()}: expected an unsigned 64-bit integer, got ${JSON.stringify(v)}`);
       }
       case "bool":
-        if (typeof v !== "boolean") throw new LineError(`${path}: expected true or false, got ${JSON.stringify(v)}`);
+        if (typeof v !== "boolean") throw new LineError(`${at()}: expected true or false, got ${JSON.stringify(v)}`);
         return v ? true : undefined;
       case "boolvalue":
-        if (typeof v !== "boolean") throw new LineError(`${path}: expected true or false, got ${JSON.stringify(v)}`);
+        if (typeof v !== "boolean") throw new LineError(`${at()}: expected true or false, got ${JSON.stringify(v)}`);
         return v;
       case "int32value":
-        if (typeof v !== "number" || !Number.isInteger(v)) throw new LineError(`${path}: expected an integer, got ${JSON.stringify(v)}`);
+        if (typeof v !== "number" || !Number.isInteger(v)) throw new LineError(`${at()}: expected an integer, got ${JSON.stringify(v)}`);
         return v;
       case "timestamp": {
         if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
-          throw new LineError(`${path}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
+          throw new LineError(`${at()}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
         }
-        if (Number.isNaN(timestampMs(v))) throw new LineError(`${path}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
+        if (Number.isNaN(timestampMs(v))) throw new LineError(`${at()}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
         return formatTimestamp(v);
       }
       case "any":
-        if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${path}: expected an object, got ${typeName(v)}`);
+        if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${at()}: expected an object, got ${typeName(v)}`);
         return v;
     }
   }
   if ("enum" in type) {
-    if (typeof v !== "string" && typeof v !== "number") throw new LineError(`${path}: expected an enum name or number, got ${typeName(v)}`);
+    if (typeof v !== "string" && typeof v !== "number") throw new LineError(`${at()}: expected an enum name or number, got ${typeName(v)}`);
     const name = enumName(type.enum, v);
-    if (name === undefined) throw new LineError(`${path}: unknown ${type.enum} value ${JSON.stringify(v)}`);
-    if (typeof v === "string" && type.enum !== "DropReason" && !Object.values(ENUM_NAMES(type.enum)).includes(v)) {
-      throw new LineError(`${path}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+    if (name === undefined) throw new LineError(`${at()}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+    if (typeof v === "string" && type.enum !== "DropReason" && !enumNameSet(type.enum).has(v)) {
+      throw new LineError(`${at()}: unknown ${type.enum} value ${JSON.stringify(v)}`);
     }
-    if (type.enum === "DropReason" && !/^[A-Z0-9_]+$/.test(name)) throw new LineError(`${path}: invalid drop reason ${JSON.stringify(v)}`);
+    if (type.enum === "DropReason" && !/^[A-Z0-9_]+$/.test(name)) throw new LineError(`${at()}: invalid drop reason ${JSON.stringify(v)}`);
     return name;
   }
   if ("msg" in type) {
-    if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${path}: expected an object, got ${typeName(v)}`);
-    return normMessage(type.msg, v as Record<string, unknown>, path);
+    if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${at()}: expected an object, got ${typeName(v)}`);
+    return normMessage(type.msg, v as Record<string, unknown>, at);
   }
-  if (!Array.isArray(v)) throw new LineError(`${path}: expected an array, got ${typeName(v)}`);
+  if (!Array.isArray(v)) throw new LineError(`${at()}: expected an array, got ${typeName(v)}`);
   const item = type.repeated;
   const out = v.map((x, i) => {
     if (item === "string") {
-      if (typeof x !== "string") throw new LineError(`${path}[${i}]: expected a string, got ${typeName(x)}`);
+      if (typeof x !== "string") throw new LineError(`${at()}[${i}]: expected a string, got ${typeName(x)}`);
       return x;
     }
-    if (typeof x !== "object" || x === null || Array.isArray(x)) throw new LineError(`${path}[${i}]: expected an object, got ${typeName(x)}`);
-    return normMessage(item.msg, x as Record<string, unknown>, `${path}[${i}]`);
+    if (typeof x !== "object" || x === null || Array.isArray(x)) throw new LineError(`${at()}[${i}]: expected an object, got ${typeName(x)}`);
+    return normMessage(item.msg, x as Record<string, unknown>, () => `${at()}[${i}]`);
   });
   return out.length ? out : undefined;
 }
 
-function ENUM_NAMES(e: string): Record<number, string> {
-  return ENUMS[e] ?? {};
+const ENUM_NAME_SETS = new Map<string, Set<string>>();
+
+/** the names an enum accepts (made once per enum: this runs for every enum field of every line) */
+function enumNameSet(e: string): Set<string> {
+  let set = ENUM_NAME_SETS.get(e);
+  if (!set) ENUM_NAME_SETS.set(e, (set = new Set(Object.values(ENUMS[e] ?? {}))));
+  return set;
 }
 
 /** Rebuilds `obj` with proto field names in declaration order, dropping unknown and default fields. */
-function normMessage(msg: string, obj: Record<string, unknown>, path: string): Record<string, unknown> {
+function normMessage(msg: string, obj: Record<string, unknown>, at: Path | undefined): Record<string, unknown> {
   const idx = INDEX[msg];
   const vals = new Map<string, unknown>();
-  for (const [k, v] of Object.entries(obj)) {
+  for (const k in obj) {
     const f = idx.get(k);
     if (!f) continue; // unknown field: tolerated, as hubble --input-file does
-    const nv = normValue(f.type, v, path ? `${path}.${f.name}` : f.name);
+    const v = obj[k];
+    const nv = normValue(f.type, v, at ? () => `${at()}.${f.name}` : () => f.name);
     if (nv !== undefined) vals.set(f.name, nv);
   }
   const out: Record<string, unknown> = {};
@@ -146,13 +156,13 @@ export function importLine(text: string): LineResult {
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) return { kind: "error", message: `expected a JSON object, got ${typeName(v)}` };
   const o = v as Record<string, unknown>;
-  for (const k of NON_FLOW) {
-    if (k in o || camelKey(k) in o) return { kind: "skipped", what: k };
+  for (const [k, camel] of NON_FLOW) {
+    if (k in o || camel in o) return { kind: "skipped", what: k };
   }
   try {
     if ("flow" in o) {
       if (typeof o.flow !== "object" || o.flow === null || Array.isArray(o.flow)) return { kind: "error", message: `flow: expected an object, got ${typeName(o.flow)}` };
-      const env = normMessage("GetFlowsResponse", o, "");
+      const env = normMessage("GetFlowsResponse", o, undefined);
       const flow = env.flow as Flow;
       return {
         kind: "flow",
@@ -161,7 +171,7 @@ export function importLine(text: string): LineResult {
     }
     // pre-v0.11 `-o json`: a bare Flow
     if ("time" in o || "verdict" in o || "IP" in o || "source" in o || "Type" in o) {
-      const flow = normMessage("Flow", o, "flow") as Flow;
+      const flow = normMessage("Flow", o, () => "flow") as Flow;
       return { kind: "flow", envelope: { flow, node_name: flow.node_name ?? "", time: flow.time ?? "" } };
     }
   } catch (e) {

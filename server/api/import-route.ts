@@ -10,6 +10,9 @@ import type { ApiContext } from "./router";
 
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
 const MAX_LINE_BYTES = 1024 * 1024;
+/** flows an import lets wait for the writer thread before it waits too (bounds the memory they take) */
+const IMPORT_MAX_LAG = 20_000;
+const IMPORT_MAX_UNCOMMITTED = 100_000;
 
 /** 1-based position of the first byte that is not part of a well-formed UTF-8 sequence. */
 function firstBadUtf8Byte(b: Buffer): number {
@@ -39,25 +42,31 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   let duplicates = 0;
   let total = 0;
   // A flow already stored (same uuid, e.g. the same file imported twice) is skipped here rather than
-  // published: the store would ignore it, but the stream and the metrics would count it again. Earlier
-  // batches are committed before each lookup, so only this batch's own repeats need remembering.
+  // published: the store would ignore it, but the stream and the metrics would count it again. Parsing
+  // runs ahead of the writer thread, so the database only knows what is committed: this import's own
+  // flows published since the last wait for the writer are remembered here instead.
+  let uncommitted = new Set<string>();
   const flush = () => {
     if (!batch.length) return;
-    ctx.store.flush();
     const uuids = batch.map((e) => e.flow.uuid).filter((u): u is string => typeof u === "string" && u !== "");
     const stored = ctx.store.reader.existingUuids(uuids);
-    const seen = new Set<string>();
     const fresh = batch.filter((e) => {
       const u = e.flow.uuid;
       if (!u) return true;
-      if (stored.has(u) || seen.has(u)) return false;
-      seen.add(u);
+      if (stored.has(u) || uncommitted.has(u)) return false;
+      uncommitted.add(u);
       return true;
     });
     duplicates += batch.length - fresh.length;
     if (fresh.length) ctx.bus.publish(fresh);
     imported += fresh.length;
     batch = [];
+    // Backpressure: parsing is faster than inserting, and what waits for the writer waits in memory.
+    // Once it is committed the database answers for it and the set can start over.
+    if (ctx.store.writer.lag >= IMPORT_MAX_LAG || uncommitted.size >= IMPORT_MAX_UNCOMMITTED) {
+      ctx.store.flush();
+      uncommitted = new Set();
+    }
   };
   // Lines are cut from the raw bytes so that each is checked as UTF-8 on its own: decoding the stream
   // would silently turn a bad byte into U+FFFD and store text the export never held.

@@ -123,6 +123,26 @@ test("import sends a Hubble export to the running server and reports bad lines b
     const one = await cli(["import", "--server", s.url, clean]);
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /^imported 1 flow from 1 line$/m);
+    // a file larger than one request goes in parts cut at line ends; bad lines keep their numbers in the file
+    const parted = path.join(s.tmpDir, "parted.json");
+    const many = Array.from({ length: 7 }, () => JSON.stringify(makeFlow({ srcNs: "shop", dstNs: "shop" })));
+    fs.writeFileSync(parted, [many[0], many[1], "{", many[2], "", many[3], many[4], "[1]", many[5], many[6]].join("\n") + "\n");
+    const lineBytes = Buffer.byteLength(many[0]!) + 1;
+    const inParts = await cli(["import", "--server", s.url, "--part-bytes", String(lineBytes * 2), parted]);
+    assert.match(inParts.stdout, /^imported 7 flows from 10 lines; 2 bad lines$/m, inParts.stderr);
+    assert.match(inParts.stderr, /^line 3: invalid JSON/m);
+    assert.match(inParts.stderr, /^line 8: expected a JSON object, got array/m);
+    assert.equal((await cli(["import", "--server", s.url, "--part-bytes", "0", parted])).code, 2);
+    // repeats of flows from earlier batches of the same request, which the writer may not have committed yet
+    const repeats = path.join(s.tmpDir, "repeats.json");
+    const batchOf = Array.from({ length: 2000 }, () => JSON.stringify(makeFlow({ srcNs: "shop", dstNs: "shop" })));
+    fs.writeFileSync(repeats, [...batchOf, ...batchOf.slice(100, 400)].join("\n") + "\n");
+    const before = s.ctx.store.storedFlows();
+    const rep = await cli(["import", "--server", s.url, repeats]);
+    assert.equal(rep.code, 0, rep.stderr);
+    assert.match(rep.stdout, /^imported 2,000 flows from 2,300 lines; 300 already stored \(same uuid\)$/m);
+    s.ctx.store.flush();
+    assert.equal(s.ctx.store.storedFlows() - before, 2000);
     const usage = await cli(["import"]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /expected one FILE/);
