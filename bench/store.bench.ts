@@ -2,10 +2,12 @@
 // with the stored-row encoding. (1) Sustained end-to-end ingest: scenario traffic → datapath → bus → SQLite,
 // beside a bare prepared-INSERT loop over the same rows. (2) With 1,000,000 stored flows: p95 latency
 // of "namespace=X, verdict=DROPPED, newest 100" and of a policy-name filter through the REST handler's
-// code path. (3) Export of all 1,000,000 flows as NDJSON: throughput and peak RSS.
+// code path. (3) Export of all 1,000,000 flows as NDJSON: throughput and peak RSS. (4) Import of the
+// first 200,000 exported lines into a fresh server through POST /api/import, as `import FILE` sends them.
 import fs from "node:fs";
 import net from "node:net";
 import { spawn } from "node:child_process";
+import { Readable } from "node:stream";
 import os from "node:os";
 import path from "node:path";
 import { openDatabase } from "../server/store/database";
@@ -20,6 +22,7 @@ import { DEFAULT_SCENARIO } from "../server/config";
 
 const TOTAL = Number(process.env.BENCH_STORE_FLOWS ?? 1_000_000);
 const INGEST_S = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
+const IMPORT_LINES = Number(process.env.BENCH_IMPORT_LINES ?? 200_000);
 
 // The bench's databases (a gigabyte each) go in one folder removed when the process exits.
 let benchDir: string | undefined;
@@ -39,6 +42,20 @@ function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** a server process on `dbPath` serving the API only (no simulator, no UI), once it listens */
+async function startServer(dbPath: string): Promise<{ child: ReturnType<typeof spawn>; port: number }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    env: { ...process.env, FLOWSCOPE_DB: dbPath, FLOWSCOPE_SIMULATE: "0", FLOWSCOPE_UI: "0", PORT: String(port), HOST: "127.0.0.1" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on("data", (d) => String(d).includes("listening") && resolve());
+    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { child, port };
 }
 
 function quantile(xs: number[], p: number): number {
@@ -167,15 +184,7 @@ export async function main(): Promise<Record<string, number>> {
   // (3) export everything through a real server process (API only), reading its RSS from /proc
   const bigPath = big.db.path;
   await big.close();
-  const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    env: { ...process.env, FLOWSCOPE_DB: bigPath, FLOWSCOPE_SIMULATE: "0", FLOWSCOPE_UI: "0", PORT: String(port), HOST: "127.0.0.1" },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on("data", (d) => String(d).includes("listening") && resolve());
-    child.once("exit", (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  const { child, port } = await startServer(bigPath);
   const rssOf = () => {
     const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"));
     return m ? Number(m[1]) * 1024 : 0;
@@ -187,11 +196,22 @@ export async function main(): Promise<Record<string, number>> {
   const res = await fetch(`http://127.0.0.1:${port}/api/export`);
   let lines = 0;
   const reader = res.body!.getReader();
+  // the first IMPORT_LINES lines are kept for (4)
+  const importFile = tmpDb("import.ndjson");
+  const importOut = fs.openSync(importFile, "w");
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    for (let i = 0; i < value.length; i++) if (value[i] === 10) lines++;
+    const before = lines;
+    let cut = -1;
+    for (let i = 0; i < value.length; i++) {
+      if (value[i] !== 10) continue;
+      lines++;
+      if (lines === IMPORT_LINES) cut = i + 1;
+    }
+    if (before < IMPORT_LINES) fs.writeSync(importOut, cut >= 0 ? value.subarray(0, cut) : value);
   }
+  fs.closeSync(importOut);
   clearInterval(timer);
   peak = Math.max(peak, rssOf());
   const exportS = (performance.now() - t0) / 1000;
@@ -202,6 +222,24 @@ export async function main(): Promise<Record<string, number>> {
   results.export_flows_per_s = Math.round(lines / exportS);
   results.export_server_peak_rss_mb = Math.round(peak / 1e6);
   results.export_server_rss_before_mb = Math.round(before / 1e6);
+
+  // (4) import those lines into an empty database through a fresh server, the way `import FILE` does
+  const imp = await startServer(tmpDb("import.db"));
+  const importLines = Math.min(IMPORT_LINES, lines);
+  t0 = performance.now();
+  const ir = await fetch(`http://127.0.0.1:${imp.port}/api/import`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-ndjson" },
+    body: Readable.toWeb(fs.createReadStream(importFile)) as ReadableStream,
+    duplex: "half",
+  } as RequestInit);
+  const answer = (await ir.json()) as { imported: number; lines: number };
+  const importS = (performance.now() - t0) / 1000;
+  imp.child.kill("SIGTERM");
+  await new Promise((r) => imp.child.once("exit", r));
+  if (answer.lines !== importLines) throw new Error(`import read ${answer.lines} lines of ${importLines}`);
+  console.log(`import: ${answer.imported} of ${importLines} exported lines through POST /api/import in ${importS.toFixed(1)} s (${(answer.imported / importS).toFixed(0)} flows/s; end-to-end ingest above: ${e2eRate.toFixed(0)} flows/s)`);
+  results.import_flows_per_s = Math.round(answer.imported / importS);
   return results;
 }
 
