@@ -42,6 +42,7 @@ const VIA_TEXT: Record<DecisionSource, string> = {
   default_deny_by: "selects the endpoint → default deny",
   denied_by: "denied (deny rule)",
   l7_decided_by: "L7 rule decided",
+  l7_allow_all_by: "allows this peer without L7 rules → proxy allows all",
 };
 
 export function policyHref(p: Policy): string {

@@ -10,7 +10,7 @@ export function policyRef(p: Policy): string {
   return `${p.kind ?? ""}/${p.namespace ?? ""}/${p.name ?? ""}`;
 }
 
-/** Every deciding policy: *_allowed_by, *_denied_by, and Flowscope's default_deny_by / l7_decided_by. */
+/** Every deciding policy: *_allowed_by, *_denied_by, and Flowscope's default_deny_by / l7_decided_by / l7_allow_all_by. */
 export function decidingPolicies(flow: Flow): string[] {
   const out: string[] = [];
   const add = (list: Policy[] | undefined) => {
@@ -31,6 +31,7 @@ export function decidingPolicies(flow: Flow): string[] {
     add(ext.default_deny_by);
     add(ext.denied_by);
     add(ext.l7_decided_by);
+    add(ext.l7_allow_all_by);
   }
   return out;
 }

@@ -244,6 +244,11 @@ export interface FlowscopeExtension {
   denied_by?: Policy[];
   /** for L7 records: the policies whose L7 rules applied to this request */
   l7_decided_by?: Policy[];
+  /**
+   * for L7 records the proxy let through with no rule to check: the policies whose allow without L7
+   * rules covers this peer on this port, which makes the proxy allow every request (Cilium's L7 semantics)
+   */
+  l7_allow_all_by?: Policy[];
   /** the rule inside the deciding policy, e.g. "ingress[0].toPorts[0].rules.http[1]" */
   rule?: string;
   /** human-readable steps the datapath took for this decision */

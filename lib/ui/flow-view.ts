@@ -176,7 +176,8 @@ export type DecisionSource =
   | "egress_denied_by"
   | "default_deny_by"
   | "denied_by"
-  | "l7_decided_by";
+  | "l7_decided_by"
+  | "l7_allow_all_by";
 
 export interface Decision {
   /** deciding policies, most specific first */
@@ -200,6 +201,7 @@ export function decisionOf(f: Flow): Decision {
     for (const p of list ?? []) out.push({ policy: p, via });
   };
   push("l7_decided_by", ext?.l7_decided_by);
+  push("l7_allow_all_by", ext?.l7_allow_all_by);
   const sides: ["ingress" | "egress", Policy[] | undefined, Policy[] | undefined][] = [
     ["ingress", f.ingress_denied_by, f.ingress_allowed_by],
     ["egress", f.egress_denied_by, f.egress_allowed_by],

@@ -129,6 +129,10 @@ interface Decision {
   deniedBy: Policy[];
   defaultDenyBy: Policy[];
   grants: L7Grant[] | null;
+  /** with grants null: what lets every L7 request of this peer through (allow rules without L7 rules) */
+  l7AllowAllBy?: Policy[];
+  l7AllowAllRule?: string;
+  l7AllowAllNote?: string;
   l7Kind?: string;
   rule?: string;
   notes: string[];
@@ -1070,7 +1074,10 @@ export class Datapath {
       const l4L7 = layer4(pkt, false, null);
       const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
       const refusal = outcome.error ?? (outcome.allowed ? undefined : `no L7 rule of ${decided.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")} matched ${outcome.requestSummary}`);
-      const ext = extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: refusal ? [refusal] : undefined });
+      // with no rule to check, the record names what made the proxy allow all for this peer
+      const ext = d.grants === null && d.l7AllowAllBy
+        ? extension({ l7_allow_all_by: d.l7AllowAllBy, rule: d.l7AllowAllRule, explanation: outcome.error ? [outcome.error] : d.l7AllowAllNote ? [d.l7AllowAllNote] : undefined })
+        : extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: refusal ? [refusal] : undefined });
       const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
@@ -1346,9 +1353,20 @@ export class Datapath {
       d.verdict = "REDIRECTED";
       d.l7Kind = l7.kind;
       const allows = m.candidates(peer.id, proto, port).filter((c) => !c.deny);
-      if (allows.some((c) => c.l7AllowAll)) {
+      const allowAll = allows.filter((c) => c.l7AllowAll);
+      if (allowAll.length) {
         d.grants = null;
-        d.notes.push(`port ${port} has ${l7.kind} rules: redirected to the L7 proxy; an allow without L7 rules also covers this peer, so L7 allows all (§2.5)`);
+        // what made it so: allow rules without L7 rules, or Cilium's own allow-all for the direction
+        const refs = allowAll.flatMap((c) => c.l7AllowAllRules);
+        const ref = refs[0];
+        d.l7AllowAllBy = refs.length ? uniqPolicies(refs) : [derivedPolicy(dir === "ingress" ? "allow-any-ingress" : "allow-any-egress", this.revision())];
+        d.l7AllowAllRule = ref?.path;
+        d.l7AllowAllNote = ref === undefined
+          ? `no policy makes ${dir} default-deny, and Cilium's allow-all for the direction carries no L7 rules: the L7 proxy allows every request`
+          : ref.rule.l7Visibility[dir]
+            ? `${policyName(ref.rule)} does not enable default deny for ${dir} (enableDefaultDeny.${dir}: false), so its L7 rules come with an L7 allow-all: the L7 proxy allows every request`
+            : `an allow without L7 rules (${policyName(ref.rule)} ${ref.path}) also covers this peer on this port: the L7 proxy allows every request`;
+        d.notes.push(`port ${port} has ${l7.kind} rules: redirected to the L7 proxy; ${d.l7AllowAllNote} (§2.5)`);
       } else {
         const seen = new Set<string>();
         d.grants = [];

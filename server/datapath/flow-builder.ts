@@ -182,6 +182,7 @@ export function extension(parts: Omit<FlowscopeExtension, "@type">): FlowscopeEx
   if (parts.default_deny_by?.length) e.default_deny_by = parts.default_deny_by;
   if (parts.denied_by?.length) e.denied_by = parts.denied_by;
   if (parts.l7_decided_by?.length) e.l7_decided_by = parts.l7_decided_by;
+  if (parts.l7_allow_all_by?.length) e.l7_allow_all_by = parts.l7_allow_all_by;
   if (parts.rule) e.rule = parts.rule;
   if (parts.explanation?.length) e.explanation = parts.explanation;
   return e;

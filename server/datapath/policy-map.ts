@@ -59,6 +59,8 @@ export interface MapEntry {
   denyPolicies: PolicyRecord[];
   /** a contributing allow rule had no L7 rules for this traffic: L7 allow-all (§2.5) */
   l7AllowAll: boolean;
+  /** the allow rules without L7 rules that made it so (none for the implicit allow-all) */
+  l7AllowAllRules: RuleRef[];
   l7Grants: L7Grant[];
   /** the allow-all no policy wrote: added when rules select the endpoint but none enables default deny */
   implicit: boolean;
@@ -155,7 +157,7 @@ function newEntry(identity: number, proto: number, portLo: number, portHi: numbe
   const e: { -readonly [K in keyof MapEntry]: MapEntry[K] } = {
     entry: null as unknown as MapEntry, deny: false, matchType: matchTypeFor(identity, proto, wildcardPort), authType: AUTH_NONE, index,
     identity, proto, portLo, portHi, wildcardPort, authExplicit: false,
-    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7Grants: [], implicit: false,
+    allowRules: [], denyRules: [], allowPolicies: [], denyPolicies: [], l7AllowAll: false, l7AllowAllRules: [], l7Grants: [], implicit: false,
   };
   e.entry = e;
   return e;
@@ -240,7 +242,10 @@ export class PolicyMapDir {
       e.allowRules.push(ref);
       if (!e.allowPolicies.includes(ref.rule.policy)) e.allowPolicies.push(ref.rule.policy);
       if (l7) e.l7Grants.push(l7);
-      else e.l7AllowAll = true;
+      else {
+        e.l7AllowAll = true;
+        e.l7AllowAllRules.push(ref);
+      }
       const auth = ref.peerRule.auth;
       // Cilium's MapStateEntry.Merge: an explicit requirement beats a derived one, the higher type wins
       if (auth !== undefined && (!e.authExplicit || auth > e.authType)) {

@@ -25,11 +25,13 @@ function decision(side: SideResult | undefined): PreviewDecision | undefined {
 
 /** what the L7 proxy decided, from its last request record (the side that refused, if one did) */
 function l7Decision(r: TraceResult): PreviewOutcome["l7"] {
-  let ext: { l7_decided_by?: Policy[]; rule?: string; explanation?: string[] } | undefined;
+  let ext: { l7_decided_by?: Policy[]; l7_allow_all_by?: Policy[]; rule?: string; explanation?: string[] } | undefined;
   for (const f of r.flows) if (f.flow.l7?.type === "REQUEST" && f.flow.extensions) ext = f.flow.extensions as typeof ext;
-  if (!ext?.l7_decided_by?.length) return undefined;
+  // the L7 rules that decided, or the allow without L7 rules that let every request through
+  const by = ext?.l7_decided_by?.length ? ext.l7_decided_by : ext?.l7_allow_all_by;
+  if (!ext || !by?.length) return undefined;
   return {
-    decided_by: ext.l7_decided_by.map(policyRef),
+    decided_by: by.map(policyRef),
     ...(ext.rule ? { rule: ext.rule } : {}),
     ...(r.l7_denied && ext.explanation?.length ? { reason: ext.explanation[0] } : {}),
   };
