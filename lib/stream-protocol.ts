@@ -3,6 +3,8 @@
 // Client → server
 //   { "type": "subscribe", "filter": "<URL query string of filters, as GET /api/flows takes>", "cursor"?: "<flow id>" }
 //       (re)starts the subscription; with a cursor, every stored flow after it is sent first, in order.
+//       The filter takes since/until but not GET /api/flows' paging (limit, first, order, cursor): see
+//       STREAM_FILTER_REFUSED. A field not listed here, in any message, is an error naming it.
 //   { "type": "pause" } / { "type": "resume" }
 //   { "type": "ping", "id"?: string }
 // Server → client
@@ -14,6 +16,24 @@ import type { StoredFlow } from "./api-types";
 
 export const STREAM_PATH = "/api/stream";
 export const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
+
+/** The fields each client message takes; any other is refused with an error naming it. */
+export const CLIENT_MESSAGE_FIELDS = {
+  subscribe: ["type", "filter", "cursor"],
+  pause: ["type"],
+  resume: ["type"],
+  ping: ["type", "id"],
+} as const;
+
+/** Query parameters a subscribe filter may not hold, and why: the stream would otherwise ignore them. */
+export const STREAM_FILTER_REFUSED: Record<string, string> = {
+  limit: "it sends every matching flow as it arrives (close the stream to stop)",
+  first: "it sends flows oldest first, from the cursor on",
+  order: "it sends flows oldest first, from the cursor on",
+  cursor: 'send the flow id to resume after as the subscribe message\'s own "cursor" field',
+  follow: "a subscription always follows",
+  format: "flows are sent as JSON",
+};
 
 export type ClientMessage =
   | { type: "subscribe"; filter?: string; cursor?: string }

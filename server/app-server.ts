@@ -46,6 +46,21 @@ async function loadNext(cfg: Config, dir: string): Promise<{ handle: NextHandler
   return { handle, upgrade };
 }
 
+/** The status and one-line message for a request the HTTP parser refused (the `clientError` event). */
+export function clientErrorAnswer(err: NodeJS.ErrnoException & { reason?: string }, maxHeaderSize: number): [number, string] {
+  switch (err.code) {
+    case "HPE_HEADER_OVERFLOW":
+      // the parser counts the request line with the headers: a long URL or query string lands here too
+      return [431, `the request line and headers are larger than the server's ${maxHeaderSize}-byte limit (a long URL or query string counts): shorten the query, e.g. fewer filter values`];
+    case "ERR_HTTP_REQUEST_TIMEOUT":
+      return [408, "the request was not received in time"];
+    default: {
+      const why = err.reason ?? err.message;
+      return [400, `malformed HTTP request${err.code ? ` (${err.code})` : ""}${why ? `: ${why}` : ""}`.slice(0, 300)];
+    }
+  }
+}
+
 export async function startServer(cfg: Config, opts: ServerOptions = {}): Promise<RunningServer> {
   const log = opts.log ?? ((m: string) => console.log(m));
   const projectDir = opts.projectDir ?? process.cwd();
@@ -115,8 +130,15 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
     if (nextApp?.upgrade) return nextApp.upgrade(req, socket, head);
     socket.destroy();
   });
-  server.on("clientError", (_err, socket) => {
-    if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+  server.on("clientError", (err: NodeJS.ErrnoException & { reason?: string }, socket) => {
+    // Requests Node's parser refused before any handler saw them: answer with a body that says why.
+    if (err.code === "ECONNRESET" || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const [status, message] = clientErrorAnswer(err, http.maxHeaderSize);
+    const body = JSON.stringify({ error: message }) + "\n";
+    socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });
 
   await new Promise<void>((resolve, reject) => {

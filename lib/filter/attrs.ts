@@ -3,6 +3,7 @@
 import type { FilterPairBuilder, AttrField } from "./builder";
 import { DROP_REASON_NAMES } from "../flow/enums";
 import { parseEventType } from "./event-type";
+import { compileIPFilter } from "./ip";
 import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus } from "./match";
 import { parsePolicyPattern } from "./policy";
 import { compileSafeRegExp } from "./regex";
@@ -102,6 +103,8 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
       return b.addAttr("tcp_flags", [flags]);
     }
     case "snat_ip":
+      // checked here, like ip=, so the error names the parameter or flag rather than the FlowFilter field
+      compileIPFilter(v, label);
       return b.addAttr("source_ip_xlated", [v]);
   }
 }

@@ -91,6 +91,8 @@ export function parseLabelSelector(selector: string, field: string): LabelRequir
     if ((m = /^(\S+)\s+(in|notin)\s*\(([^()]*)\)$/.exec(part))) {
       const { source, key } = splitSource(m[1]);
       checkKey(key, field, selector);
+      // Kubernetes refuses a set with no values ("for 'in', 'notin' operators, values set can't be empty")
+      if (m[3].trim() === "") throw new FilterError(field, `"${m[2]}" needs at least one value in selector ${JSON.stringify(selector)}, e.g. ${m[1]} ${m[2]} (a,b)`);
       const values = m[3].split(",").map((v) => v.trim());
       if (values.some((v) => v === "" && values.length > 1)) {
         throw new FilterError(field, `empty value in set of selector ${JSON.stringify(selector)}`);

@@ -29,6 +29,9 @@ import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 /** Parameters that are not filters but that routes commonly accept alongside them. */
 export const NON_FILTER_PARAMS = ["limit", "cursor", "order", "first", "since", "until", "follow", "format"];
 
+/** Parameters that take one value: repeating one is an error rather than a silent choice of either value. */
+export const SINGLE_VALUED_PARAMS = ["limit", "cursor", "order", "first", "since", "until"] as const;
+
 export type ParamsInput = URLSearchParams | string | Record<string, string | string[] | undefined>;
 
 function toEntries(input: ParamsInput): [string, string][] {
@@ -69,7 +72,13 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
   const rawBlack: FlowFilter[] = [];
   const query: FlowQuery = { whitelist: [], blacklist: [] };
   let uiText = "";
+  const seen = new Set<string>();
   for (const [key, value] of toEntries(input)) {
+    // a second since=, limit=… would silently replace the first (and go unchecked where a caller reads only the first)
+    if ((SINGLE_VALUED_PARAMS as readonly string[]).includes(key)) {
+      if (seen.has(key)) throw new FilterError(key, `given more than once: ${key} takes one value`);
+      seen.add(key);
+    }
     const negated = key.startsWith("not.");
     const name = negated ? key.slice(4) : key;
     const target = negated ? black : white;

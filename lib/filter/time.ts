@@ -45,22 +45,38 @@ function goLayoutMs(v: string): number {
   return NaN;
 }
 
+/**
+ * The times accepted: those RFC 3339 can write, 0000-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z. Queries
+ * keep resolved times as RFC 3339 text (isoMs) and read them back, and a JavaScript Date ends at ±8.64e15 ms:
+ * a time outside this range would fail later as "Invalid time value" (a 500) or as an unreadable
+ * "+011476-…" date, so it is refused here, naming the field.
+ */
+export const MIN_TIME_MS = -62167219200000;
+export const MAX_TIME_MS = 253402300799999;
+
+function inRange(ms: number, value: string | number, field: string, what: string): number {
+  if (!Number.isFinite(ms) || ms < MIN_TIME_MS || ms > MAX_TIME_MS) {
+    throw new FilterError(field, `${what} ${JSON.stringify(String(value).slice(0, 40))} is out of range: times must lie between 0000-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z`);
+  }
+  return ms;
+}
+
 /** Resolves a since/until argument to epoch milliseconds; throws FilterError naming `field`. */
 export function parseTimeArg(value: string | number, field: string, now: number = Date.now()): number {
   if (typeof value === "number") {
     if (!Number.isFinite(value)) throw new FilterError(field, `invalid time ${value}`);
-    return Math.floor(value);
+    return inRange(Math.floor(value), value, field, "time");
   }
   const v = String(value).trim();
-  if (/^\d{11,}$/.test(v)) return Number(v);
+  if (/^\d{11,}$/.test(v)) return inRange(Number(v), value, field, "epoch milliseconds");
   const dur = parseDuration(v);
-  if (dur !== null) return now - dur;
+  if (dur !== null) return inRange(now - dur, value, field, "duration");
   let ms = timestampMs(v);
   if (Number.isNaN(ms)) ms = goLayoutMs(v);
   if (Number.isNaN(ms)) {
     throw new FilterError(field, `invalid time ${JSON.stringify(value)}: use RFC 3339 (2024-05-01T10:00:00Z), a date (2024-05-01), 2024-05-01T10Z, 2024-05-01T10:30Z, RFC 1123Z (Wed, 01 May 2024 10:00:00 +0000), epoch ms, or a duration like 5m or 1h30m`);
   }
-  return ms;
+  return inRange(ms, value, field, "time");
 }
 
 /** RFC 3339 with milliseconds, for storing resolved times in a FlowQuery. */

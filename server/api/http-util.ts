@@ -2,6 +2,7 @@
 // bodies, and the token check used when Flowscope listens beyond loopback.
 import crypto from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { FilterError } from "../../lib/filter/types";
 
 export class HttpError extends Error {
   constructor(readonly status: number, message: string, readonly field?: string) {
@@ -23,14 +24,50 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 export function sendError(res: ServerResponse, err: unknown): void {
   if (err instanceof HttpError) {
     sendJson(res, err.status, { error: err.message, ...(err.field ? { field: err.field } : {}) });
+  } else if (err instanceof FilterError) {
+    // a filter is the client's input wherever it is found wrong (parsed, compiled or translated to SQL)
+    sendJson(res, 400, { error: err.message, field: err.field });
   } else {
     console.error("request failed:", err);
     sendJson(res, 500, { error: `internal error: ${(err as Error)?.message ?? String(err)}` });
   }
 }
 
-/** Reads a request body up to `maxBytes`; a larger body is refused with 413 before it is buffered. */
+/**
+ * A request body sent compressed (Content-Encoding: gzip, …) is refused with 415: the server reads bodies
+ * as they are sent, and would otherwise report the compressed bytes as invalid text.
+ */
+export function refuseEncodedBody(req: IncomingMessage): void {
+  const enc = req.headers["content-encoding"];
+  if (enc === undefined) return;
+  const codings = enc.split(",").map((c) => c.trim().toLowerCase()).filter((c) => c !== "" && c !== "identity");
+  if (codings.length) {
+    throw new HttpError(415, `compressed bodies are not supported (Content-Encoding: ${JSON.stringify(enc.slice(0, 40))}): send the body uncompressed`, "Content-Encoding");
+  }
+}
+
+/** 1-based position of the first byte that is not part of a well-formed UTF-8 sequence (length + 1 when there is none). */
+export function firstBadUtf8Byte(b: Buffer): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i + 1;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || (x & 0xc0) !== 0x80) return i + 1;
+    }
+    // overlong three-byte forms, surrogates, and code points past U+10FFFF
+    if (n === 2 && ((c === 0xe0 && b[i + 1]! < 0xa0) || (c === 0xed && b[i + 1]! >= 0xa0))) return i + 1;
+    if (n === 3 && ((c === 0xf0 && b[i + 1]! < 0x90) || (c === 0xf4 && b[i + 1]! >= 0x90))) return i + 1;
+    i += n + 1;
+  }
+  return b.length + 1;
+}
+
+/** Reads a request body up to `maxBytes`; a larger body is refused with 413 before it is buffered, a compressed one with 415. */
 export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+  refuseEncodedBody(req);
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new HttpError(413, `request body of ${declared} bytes is larger than the ${maxBytes}-byte limit`);

@@ -1,12 +1,10 @@
 // Datapath inspection routes (like cilium-dbg): endpoints, per-endpoint policy maps with hit counters,
 // identities, the ipcache and the selector cache. Answers are typed in lib/inspect-types.ts.
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { ServerResponse } from "node:http";
 import type { Datapath } from "../datapath";
 import { endpointsView, identitiesView, identityView, InspectError, ipcacheView, policyMapView, selectorsView } from "../datapath/inspect";
-import type { ApiContext } from "./router";
+import type { ApiContext, Route } from "./router";
 import { decoded, HttpError, sendJson } from "./http-util";
-
-type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
 
 function datapathOf(ctx: ApiContext): Datapath {
   if (!ctx.simulator) throw new HttpError(404, "no scenario is loaded (the simulator is off), so there is no datapath to inspect");
@@ -25,19 +23,23 @@ function answer<T>(res: ServerResponse, view: () => T): void {
   sendJson(res, 200, body);
 }
 
-export const inspectRoutes: { method: string; pattern: RegExp; handler: Handler }[] = [
-  { method: "GET", pattern: /^\/api\/endpoints$/, handler: (ctx, _q, res) => answer(res, () => endpointsView(datapathOf(ctx))) },
+// Each route lists the parameters it takes (see Route): the views are whole tables, and a parameter one
+// does not take (`/api/endpoints?node=x`) is a 400 rather than an answer that looks filtered and is not.
+export const inspectRoutes: Route[] = [
+  { method: "GET", pattern: /^\/api\/endpoints$/, params: [], handler: (ctx, _q, res) => answer(res, () => endpointsView(datapathOf(ctx))) },
   {
     method: "GET",
     pattern: /^\/api\/endpoints\/([^/]+)\/policy-map$/,
+    params: [],
     handler: (ctx, _q, res, _u, m) => answer(res, () => policyMapView(datapathOf(ctx), decoded(m[1], "id"))),
   },
-  { method: "GET", pattern: /^\/api\/identities$/, handler: (ctx, _q, res) => answer(res, () => identitiesView(datapathOf(ctx))) },
-  { method: "GET", pattern: /^\/api\/identities\/([^/]+)$/, handler: (ctx, _q, res, _u, m) => answer(res, () => identityView(datapathOf(ctx), decoded(m[1], "id"))) },
+  { method: "GET", pattern: /^\/api\/identities$/, params: [], handler: (ctx, _q, res) => answer(res, () => identitiesView(datapathOf(ctx))) },
+  { method: "GET", pattern: /^\/api\/identities\/([^/]+)$/, params: [], handler: (ctx, _q, res, _u, m) => answer(res, () => identityView(datapathOf(ctx), decoded(m[1], "id"))) },
   {
     method: "GET",
     pattern: /^\/api\/ipcache$/,
+    params: ["node"],
     handler: (ctx, _q, res, url) => answer(res, () => ipcacheView(datapathOf(ctx), url.searchParams.get("node") || undefined)),
   },
-  { method: "GET", pattern: /^\/api\/selectors$/, handler: (ctx, _q, res) => answer(res, () => selectorsView(datapathOf(ctx))) },
+  { method: "GET", pattern: /^\/api\/selectors$/, params: [], handler: (ctx, _q, res) => answer(res, () => selectorsView(datapathOf(ctx))) },
 ];

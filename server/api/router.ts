@@ -1,16 +1,17 @@
 // The REST API under /api. Every handler validates its input and answers errors as
 // {"error": "...", "field": "..."} with a 4xx status; the server never crashes on a bad request.
+import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlowsPage, NamespacesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
-import { parseTimeArg } from "../../lib/filter/time";
+import { MIN_TIME_MS, parseTimeArg } from "../../lib/filter/time";
 import type { FlowBus } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import type { StreamServer } from "../stream/stream-server";
 import type { Simulator } from "../traffic/simulator";
 import { buildServiceMap } from "./service-map";
-import { decoded, HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
+import { decoded, firstBadUtf8Byte, HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
 import { exportNdjson, exportBundle } from "./export-routes";
 import { importHubble } from "./import-route";
 import { inspectRoutes } from "./inspect-routes";
@@ -27,9 +28,17 @@ export interface ApiContext {
 
 const MAX_PAGE = 10_000;
 const RESERVED_PARAMS = ["limit", "cursor", "order", "token", "extensions"];
+/** parameters of one value on any route: a repeat is a 400 naming it, not a silent pick of the first */
+const SINGLE_VALUED = ["limit", "cursor", "order", "first", "since", "until", "extensions", "token", "node"];
+/** names the filter parser lets through for other callers, which no route here implements */
+const UNSUPPORTED_PARAMS: Record<string, string> = {
+  follow: "follow is not supported by the REST API: subscribe to the WebSocket stream at /api/stream for live flows",
+  format: "format is not supported: the API answers JSON (GET /api/export writes NDJSON)",
+};
 
 /** Filters from the query string; paging parameters are not filters. */
 export function queryFromParams(params: URLSearchParams): FlowQuery {
+  for (const [k, why] of Object.entries(UNSUPPORTED_PARAMS)) if (params.has(k)) throw new HttpError(400, why, k);
   const filterParams = new URLSearchParams();
   for (const [k, v] of params) if (!RESERVED_PARAMS.includes(k)) filterParams.append(k, v);
   try {
@@ -56,6 +65,9 @@ function orderParam(params: URLSearchParams, query: FlowQuery): "asc" | "desc" {
 }
 
 function getFlows(ctx: ApiContext, params: URLSearchParams): FlowsPage {
+  if (params.has("extensions")) {
+    throw new HttpError(400, "extensions is a parameter of /api/export and /api/export/bundle: flows from /api/flows always carry their extensions", "extensions");
+  }
   const query = queryFromParams(params);
   const limit = intParam(params, "limit", query.limit ?? 100, 1, MAX_PAGE);
   ctx.store.flush();
@@ -116,6 +128,8 @@ function getPolicies(ctx: ApiContext): PoliciesResponse {
 
 /** The YAML of a policy change; an empty body is a mistake, not a change that does nothing. */
 function policyBody(raw: Buffer): string {
+  // decoding would quietly turn a bad byte into U+FFFD and apply a policy nobody wrote
+  if (!isUtf8(raw)) throw new HttpError(400, `body: not valid UTF-8 (at byte ${firstBadUtf8Byte(raw)} of the body)`, "body");
   const body = raw.toString("utf8");
   if (body.trim() === "") throw new HttpError(400, "body: expected policy YAML (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy or CiliumCIDRGroup documents)", "body");
   return body;
@@ -123,11 +137,27 @@ function policyBody(raw: Buffer): string {
 
 type Handler = (ctx: ApiContext, req: IncomingMessage, res: ServerResponse, url: URL, match: RegExpMatchArray) => Promise<void> | void;
 
-const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
+/**
+ * A route. `params`, when given, lists every query parameter it reads (besides token): any other is a 400
+ * naming it, so that a filter it does not take (`/api/endpoints?node=x`) is not silently ignored. Routes
+ * that take filters check their parameters themselves.
+ */
+export interface Route {
+  method: string;
+  pattern: RegExp;
+  params?: readonly string[];
+  handler: Handler;
+}
+
+/** paging and format parameters the service map has no use for: refused rather than ignored */
+const SERVICE_MAP_REFUSED = ["limit", "cursor", "order", "first", "extensions"];
+
+const routes: Route[] = [
   { method: "GET", pattern: /^\/api\/flows$/, handler: (ctx, _q, res, url) => sendJson(res, 200, getFlows(ctx, url.searchParams)) },
   {
     method: "GET",
     pattern: /^\/api\/flows\/([^/]+)$/,
+    params: [],
     handler: (ctx, _q, res, _u, m) => {
       ctx.store.flush();
       const uuid = decoded(m[1], "uuid");
@@ -136,23 +166,27 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
       sendJson(res, 200, flow);
     },
   },
-  { method: "GET", pattern: /^\/api\/status$/, handler: (ctx, _q, res) => sendJson(res, 200, getStatus(ctx)) },
-  { method: "GET", pattern: /^\/api\/namespaces$/, handler: async (ctx, _q, res) => sendJson(res, 200, await getNamespaces(ctx)) },
+  { method: "GET", pattern: /^\/api\/status$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, getStatus(ctx)) },
+  { method: "GET", pattern: /^\/api\/namespaces$/, params: [], handler: async (ctx, _q, res) => sendJson(res, 200, await getNamespaces(ctx)) },
   {
     method: "GET",
     pattern: /^\/api\/service-map$/,
     handler: (ctx, _q, res, url) => {
       const p = url.searchParams;
+      for (const k of SERVICE_MAP_REFUSED) {
+        if (p.has(k)) throw new HttpError(400, `${k} is not supported by the service map, which aggregates every matching flow in the window: bound it with since and until`, k);
+      }
       const query = queryFromParams(p);
       const now = Date.now();
       const until = query.until ? timeOrThrow(query.until, "until") : now;
-      const since = query.since ? timeOrThrow(query.since, "since") : until - 5 * 60_000;
+      // the default window may not start before the earliest time a query can hold
+      const since = query.since ? timeOrThrow(query.since, "since") : Math.max(MIN_TIME_MS, until - 5 * 60_000);
       if (since > until) throw new HttpError(400, "since is after until", "since");
       ctx.store.flush();
       sendJson(res, 200, buildServiceMap(ctx.store.db.sqlite, ctx.store.reader, { ...query, since: undefined, until: undefined }, since, until));
     },
   },
-  { method: "GET", pattern: /^\/api\/policies$/, handler: (ctx, _q, res) => sendJson(res, 200, getPolicies(ctx)) },
+  { method: "GET", pattern: /^\/api\/policies$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, getPolicies(ctx)) },
   {
     method: "GET",
     pattern: /^\/api\/policies\/stats$/,
@@ -163,6 +197,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: "PUT",
     pattern: /^\/api\/policies$/,
+    params: [],
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
       const body = policyBody(await readBody(req, 1024 * 1024));
@@ -173,6 +208,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: "POST",
     pattern: /^\/api\/policies\/preview$/,
+    params: [],
     handler: async (ctx, req, res) => {
       const sim = requireSimulator(ctx);
       const result = await sim.previewPolicyYaml(policyBody(await readBody(req, 1024 * 1024)));
@@ -183,6 +219,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
   {
     method: "DELETE",
     pattern: /^\/api\/policies\/([^/]+)\/([^/]*)\/([^/]+)$/,
+    params: [],
     handler: async (ctx, _q, res, _u, m) => {
       const sim = requireSimulator(ctx);
       const [kind, ns, name] = [decoded(m[1], "kind"), decoded(m[2], "namespace"), decoded(m[3], "name")];
@@ -199,7 +236,7 @@ const routes: { method: string; pattern: RegExp; handler: Handler }[] = [
       sendJson(res, 200, getFlows(ctx, params));
     },
   },
-  { method: "GET", pattern: /^\/api\/fqdn-cache$/, handler: (ctx, _q, res) => sendJson(res, 200, { entries: requireSimulator(ctx).datapath.fqdnCache() }) },
+  { method: "GET", pattern: /^\/api\/fqdn-cache$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, { entries: requireSimulator(ctx).datapath.fqdnCache() }) },
   { method: "GET", pattern: /^\/api\/export$/, handler: (ctx, _q, res, url) => exportNdjson(ctx, res, url.searchParams) },
   { method: "GET", pattern: /^\/api\/export\/bundle$/, handler: (ctx, _q, res, url) => exportBundle(ctx, res, url.searchParams) },
   { method: "POST", pattern: /^\/api\/import$/, handler: (ctx, req, res) => importHubble(ctx, req, res) },
@@ -216,6 +253,21 @@ function timeOrThrow(v: string, field: string): number {
   }
 }
 
+/** Repeated single-valued parameters, and parameters a route does not take, are a 400 naming them. */
+function checkParams(url: URL, allowed: readonly string[] | undefined): void {
+  const params = url.searchParams;
+  for (const k of new Set(params.keys())) {
+    if (allowed !== undefined && k !== "token" && !allowed.includes(k)) {
+      const takes = allowed.length ? `it takes ${allowed.join(", ")}` : "it takes no parameters";
+      throw new HttpError(400, `unknown parameter ${JSON.stringify(k.slice(0, 60))}: ${url.pathname} does not use it (${takes})`, k);
+    }
+    if (SINGLE_VALUED.includes(k)) {
+      const n = params.getAll(k).length;
+      if (n > 1) throw new HttpError(400, `${k} is given ${n} times: it takes one value`, k);
+    }
+  }
+}
+
 export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? "/", "http://localhost");
   try {
@@ -225,6 +277,7 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       if (!m) continue;
       pathMatched = true;
       if (r.method !== req.method) continue;
+      checkParams(url, r.params);
       await r.handler(ctx, req, res, url, m);
       return;
     }

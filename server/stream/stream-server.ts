@@ -14,7 +14,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer, type WebSocket, type RawData } from "ws";
 import type { Flow } from "../../lib/flow/types";
-import { MAX_CLIENT_MESSAGE_BYTES, type ClientMessage, type ServerMessage } from "../../lib/stream-protocol";
+import { CLIENT_MESSAGE_FIELDS, MAX_CLIENT_MESSAGE_BYTES, STREAM_FILTER_REFUSED, type ClientMessage, type ServerMessage } from "../../lib/stream-protocol";
 
 /** frames ws reads at all: far above any valid message, small enough to hold in memory */
 const HARD_FRAME_LIMIT = 1024 * 1024;
@@ -164,8 +164,8 @@ export class StreamServer {
     };
     this.ring = new RingBuffer(this.opts.ringCapacity);
     this.history = new HistoryReader(store);
-    // The frame limit ws enforces itself closes with 1009 and no reason; below it, a message over the
-    // protocol's limit is closed here with one that says why.
+    // A frame over the limit ws enforces itself is closed 1009 (with the reason onConnection adds); below
+    // it, a message over the protocol's limit is closed here with one that says why.
     this.wss = new WebSocketServer({ noServer: true, maxPayload: HARD_FRAME_LIMIT });
     this.wss.on("connection", (ws) => this.onConnection(ws));
     bus.subscribe((batch) => this.onFlows(batch));
@@ -229,6 +229,11 @@ export class StreamServer {
       sentFlows: 0,
     };
     this.clients.add(client);
+    // ws closes a frame over maxPayload with 1009 and an empty reason (its receiver calls close(1009)
+    // before it emits "error"): give that close a reason that says what happened.
+    const close = ws.close.bind(ws);
+    ws.close = (code?: number, reason?: string | Buffer) =>
+      close(code, code === 1009 && (reason === undefined || reason.length === 0) ? `message frame larger than the ${HARD_FRAME_LIMIT}-byte limit` : reason);
     ws.on("message", (data, isBinary) => this.onMessage(client, data, isBinary));
     ws.on("pong", () => (client.alive = true));
     ws.on("close", () => this.clients.delete(client));
@@ -268,6 +273,15 @@ export class StreamServer {
     if (!msg || typeof msg !== "object" || typeof (msg as { type?: unknown }).type !== "string") {
       return this.reject(client, 'message must be an object with a string "type"', "type");
     }
+    // own properties only: a "type" of "constructor" or "__proto__" is an unknown type, not Object's
+    const known = Object.hasOwn(CLIENT_MESSAGE_FIELDS, msg.type) ? (CLIENT_MESSAGE_FIELDS as Record<string, readonly string[]>)[msg.type] : undefined;
+    if (known) {
+      // a misspelt field ("filtr") would otherwise be a subscription to everything
+      const unknown = Object.keys(msg).find((k) => !known.includes(k));
+      if (unknown !== undefined) {
+        return this.reject(client, `unknown field ${JSON.stringify(unknown.slice(0, 40))} in a ${msg.type} message (it takes ${known.join(", ")})`, unknown.slice(0, 40));
+      }
+    }
     switch (msg.type) {
       case "subscribe":
         return this.subscribe(client, msg);
@@ -294,7 +308,11 @@ export class StreamServer {
     let match: (f: Flow) => boolean;
     let history: HistoryFilter;
     try {
-      query = parseSearchParams(new URLSearchParams(filterText));
+      const params = new URLSearchParams(filterText);
+      for (const [k, why] of Object.entries(STREAM_FILTER_REFUSED)) {
+        if (params.has(k)) return this.reject(client, `filter: ${k} is not supported by the stream: ${why}`, k);
+      }
+      query = parseSearchParams(params);
       // one "now" for relative since/until, so live flows and history are filtered alike
       const now = Date.now();
       match = compileQuery(query, { now });

@@ -44,6 +44,8 @@ export function parsePolicyText(text: string, source: string): PolicyText {
   const policies: PolicyRecord[] = [];
   const cidrGroups: CidrGroup[] = [];
   const warnings: PolicyWarning[] = [];
+  // the documents read so far by key, with their name's line: a later one of the same key replaces it
+  const byKey = new Map<string, { rec: PolicyRecord | CidrGroup; line: number | undefined }>();
   const docs = parseAllYamlWithPositions(text);
   docs.forEach((doc, i) => {
     const docNo = i + 1;
@@ -81,6 +83,29 @@ export function parsePolicyText(text: string, source: string): PolicyText {
       for (const iss of c.issues) warn(iss.path, iss.message, lineOf(doc.lines, iss.path) ?? doc.startLine, info);
       return;
     }
+    // Two documents of the same kind, namespace and name: as `kubectl apply -f` of the file would, the
+    // later one replaces the earlier, which is reported (at the earlier one: it is the one not in force).
+    const key = rec.kind === CIDR_GROUP_KIND ? `${CIDR_GROUP_KIND}//${rec.name}` : (rec as PolicyRecord).key;
+    const prev = byKey.get(key);
+    if (prev) {
+      if (prev.rec.kind === CIDR_GROUP_KIND) cidrGroups.splice(cidrGroups.indexOf(prev.rec as CidrGroup), 1);
+      else policies.splice(policies.indexOf(prev.rec as PolicyRecord), 1);
+      const ns = "namespace" in prev.rec ? prev.rec.namespace : undefined;
+      const message = `document ${docNo} replaces this document (same kind, namespace and name): document ${docNo} is the one in force`;
+      warnings.push({
+        file: source,
+        source,
+        document: prev.rec.documentIndex,
+        ...(prev.line !== undefined ? { line: prev.line } : {}),
+        kind: prev.rec.kind,
+        name: prev.rec.name,
+        ...(ns ? { namespace: ns } : {}),
+        path: "metadata.name",
+        message,
+        text: `${source}: document ${prev.rec.documentIndex} (${prev.rec.kind} ${ns ? `${ns}/` : ""}${prev.rec.name})${prev.line !== undefined ? `, line ${prev.line}` : ""}: metadata.name: ${message}`,
+      });
+    }
+    byKey.set(key, { rec, line: lineOf(doc.lines, "metadata.name") ?? doc.startLine });
     if (rec.kind === CIDR_GROUP_KIND) cidrGroups.push(rec);
     else policies.push(rec);
   });
@@ -202,7 +227,10 @@ export function readPolicyFileTexts(paths: string[]): { texts: { file: string; t
   return { texts, warnings };
 }
 
-/** The files' parsed texts as one: a later policy or CIDR group of the same name replaces an earlier one, saying so. */
+/**
+ * The files' parsed texts as one: a later policy or CIDR group of the same name replaces an earlier one,
+ * saying so in a warning about the earlier one (the one no longer in force), which names the one in force.
+ */
 export function combinePolicyFiles(parsed: { file: string; text: PolicyText }[], readWarnings: PolicyWarning[]): PolicyText {
   const policies: PolicyRecord[] = [];
   const groups = new Map<string, CidrGroup>();
@@ -212,16 +240,17 @@ export function combinePolicyFiles(parsed: { file: string; text: PolicyText }[],
     for (const p of r.policies) {
       const prev = seen.get(p.key);
       if (prev) {
+        const message = `replaced by the ${p.kind} of the same name in ${f} document ${p.documentIndex}, which is the one in force`;
         warnings.push({
-          file: f,
-          source: f,
-          document: p.documentIndex,
+          file: prev.source,
+          source: prev.source,
+          document: prev.documentIndex,
           kind: p.kind,
           name: p.name,
           ...(p.namespace ? { namespace: p.namespace } : {}),
           path: "metadata.name",
-          message: `replaces the ${p.kind} of the same name from ${prev.source} document ${prev.documentIndex}`,
-          text: `${f}: document ${p.documentIndex} (${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}): metadata.name: replaces the ${p.kind} of the same name from ${prev.source} document ${prev.documentIndex}`,
+          message,
+          text: `${prev.source}: document ${prev.documentIndex} (${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}): metadata.name: ${message}`,
         });
         policies.splice(policies.indexOf(prev), 1);
       }
@@ -231,8 +260,8 @@ export function combinePolicyFiles(parsed: { file: string; text: PolicyText }[],
     for (const g of r.cidrGroups) {
       const prev = groups.get(g.name);
       if (prev) {
-        const message = `replaces the ${CIDR_GROUP_KIND} of the same name from ${prev.source} document ${prev.documentIndex}`;
-        warnings.push({ file: f, source: f, document: g.documentIndex, kind: CIDR_GROUP_KIND, name: g.name, path: "metadata.name", message, text: `${f}: document ${g.documentIndex} (${CIDR_GROUP_KIND} ${g.name}): metadata.name: ${message}` });
+        const message = `replaced by the ${CIDR_GROUP_KIND} of the same name in ${f} document ${g.documentIndex}, which is the one in force`;
+        warnings.push({ file: prev.source, source: prev.source, document: prev.documentIndex, kind: CIDR_GROUP_KIND, name: g.name, path: "metadata.name", message, text: `${prev.source}: document ${prev.documentIndex} (${CIDR_GROUP_KIND} ${g.name}): metadata.name: ${message}` });
         groups.delete(g.name);
       }
       groups.set(g.name, g);
