@@ -26,6 +26,8 @@ export interface ImportResult {
   /** human-readable notes about skipped lines */
   notes: string[];
   lines: number;
+  /** every bad line, also those past the ones kept in `errors` */
+  errorCount: number;
 }
 
 class LineError extends Error {}
@@ -187,7 +189,7 @@ function camelKey(k: string): string {
 
 /** Accumulates results line by line so callers can stream large files. */
 export class HubbleImporter {
-  readonly result: ImportResult = { flows: [], errors: [], skipped: {}, notes: [], lines: 0 };
+  readonly result: ImportResult = { flows: [], errors: [], skipped: {}, notes: [], lines: 0, errorCount: 0 };
   constructor(private readonly keepFlows = true, private readonly maxErrors = 1000) {}
 
   /** Returns the envelope for a good flow line, undefined otherwise. */
@@ -204,11 +206,23 @@ export class HubbleImporter {
         r.skipped[res.what] = (r.skipped[res.what] ?? 0) + 1;
         return undefined;
       case "error":
-        if (r.errors.length < this.maxErrors) r.errors.push({ line: lineNo, message: res.message });
+        this.error(lineNo, res.message);
         return undefined;
       case "empty":
         return undefined;
     }
+  }
+
+  /** Counts a line refused before it could be read (too long, not UTF-8). */
+  refuse(message: string): void {
+    this.error(++this.result.lines, message);
+  }
+
+  private error(line: number, message: string): void {
+    const r = this.result;
+    r.errorCount++;
+    // the first ones are kept to show; the rest are only counted
+    if (r.errors.length < this.maxErrors) r.errors.push({ line, message });
   }
 }
 

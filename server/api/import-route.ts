@@ -4,8 +4,9 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HubbleImporter } from "../../lib/flow/import";
+import { LINE_TOO_LONG, ndjsonLines } from "../../lib/flow/ndjson-lines";
 import type { FlowEnvelope } from "../../lib/flow/types";
-import { HttpError, sendJson } from "./http-util";
+import { firstBadUtf8Byte, HttpError, refuseEncodedBody, sendJson } from "./http-util";
 import type { ApiContext } from "./router";
 
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
@@ -14,26 +15,9 @@ const MAX_LINE_BYTES = 1024 * 1024;
 const IMPORT_MAX_LAG = 20_000;
 const IMPORT_MAX_UNCOMMITTED = 100_000;
 
-/** 1-based position of the first byte that is not part of a well-formed UTF-8 sequence. */
-function firstBadUtf8Byte(b: Buffer): number {
-  let i = 0;
-  while (i < b.length) {
-    const c = b[i]!;
-    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
-    if (n < 0) return i + 1;
-    for (let k = 1; k <= n; k++) {
-      const x = b[i + k];
-      if (x === undefined || (x & 0xc0) !== 0x80) return i + 1;
-    }
-    // overlong three-byte forms, surrogates, and code points past U+10FFFF
-    if (n === 2 && ((c === 0xe0 && b[i + 1]! < 0xa0) || (c === 0xed && b[i + 1]! >= 0xa0))) return i + 1;
-    if (n === 3 && ((c === 0xf0 && b[i + 1]! < 0x90) || (c === 0xf4 && b[i + 1]! >= 0x90))) return i + 1;
-    i += n + 1;
-  }
-  return b.length + 1;
-}
-
 export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // a gzip body would otherwise be cut into "lines" each reported as invalid UTF-8
+  refuseEncodedBody(req);
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) throw new HttpError(413, `import of ${declared} bytes is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
   const importer = new HubbleImporter(false);
@@ -68,17 +52,10 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
       uncommitted = new Set();
     }
   };
-  // Lines are cut from the raw bytes so that each is checked as UTF-8 on its own: decoding the stream
-  // would silently turn a bad byte into U+FFFD and store text the export never held.
+  // each line is checked as UTF-8 on its own (see ndjsonLines)
   const pushLine = (bytes: Buffer) => {
-    if (bytes.length > MAX_LINE_BYTES) {
-      importer.push("");
-      importer.result.errors.push({ line: importer.result.lines, message: `line is longer than ${MAX_LINE_BYTES} bytes` });
-      return;
-    }
     if (!isUtf8(bytes)) {
-      importer.push("");
-      importer.result.errors.push({ line: importer.result.lines, message: `not valid UTF-8 (at byte ${firstBadUtf8Byte(bytes)} of the line)` });
+      importer.refuse(`not valid UTF-8 (at byte ${firstBadUtf8Byte(bytes)} of the line)`);
       return;
     }
     const env = importer.push(bytes.toString("utf8"));
@@ -87,40 +64,36 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
       if (batch.length >= 1000) flush();
     }
   };
-  let inLongLine = false;
-  let rest: Buffer = Buffer.alloc(0);
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    total += chunk.length;
-    if (total > MAX_IMPORT_BYTES) throw new HttpError(413, `import is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
-    rest = rest.length ? Buffer.concat([rest, chunk]) : chunk;
-    let from = 0;
-    let nl: number;
-    while ((nl = rest.indexOf(0x0a, from)) >= 0) {
-      // the end of a line already reported as too long: the next line starts after it
-      if (inLongLine) inLongLine = false;
-      else pushLine(rest.subarray(from, nl));
-      from = nl + 1;
+  let overLimit = false;
+  const body = async function* () {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      total += chunk.length;
+      if (total > MAX_IMPORT_BYTES) {
+        // The lines before are stored already: the answer says so, and where the import stopped.
+        overLimit = true;
+        return;
+      }
+      yield chunk;
     }
-    rest = rest.subarray(from);
-    if (inLongLine) rest = Buffer.alloc(0);
-    else if (rest.length > MAX_LINE_BYTES) {
-      // reported (and counted) once, then skipped to its end, so later line numbers stay right
-      pushLine(rest);
-      rest = Buffer.alloc(0);
-      inLongLine = true;
-    } else rest = Buffer.from(rest); // do not keep the whole chunk alive for its tail
+  };
+  for await (const line of ndjsonLines(body(), MAX_LINE_BYTES)) {
+    // once over the limit the only line left is the one the limit cut, which is not a line of the export
+    if (overLimit) break;
+    if (line === LINE_TOO_LONG) importer.refuse(`line is longer than ${MAX_LINE_BYTES} bytes`);
+    else pushLine(line);
   }
-  if (rest.length && !inLongLine) pushLine(rest);
   flush();
   ctx.store.flush();
   const r = importer.result;
-  sendJson(res, r.errors.length && imported === 0 && duplicates === 0 ? 400 : 200, {
-    imported,
-    duplicates,
-    lines: r.lines,
-    errors: r.errors.slice(0, 100),
-    errorCount: r.errors.length,
-    skipped: r.skipped,
-    notes: r.notes,
-  });
+  const answer = { imported, duplicates, lines: r.lines, errors: r.errors.slice(0, 100), errorCount: r.errorCount, skipped: r.skipped, notes: r.notes };
+  if (overLimit) {
+    // stop reading the rest of a body this large; the client learns what was kept
+    res.setHeader("Connection", "close");
+    sendJson(res, 413, {
+      error: `import is larger than the ${MAX_IMPORT_BYTES}-byte limit: stopped after line ${r.lines}; the ${imported} flows before it were imported (send the rest as another request, as \`import FILE\` does)`,
+      ...answer,
+    });
+    return;
+  }
+  sendJson(res, r.errorCount && imported === 0 && duplicates === 0 ? 400 : 200, answer);
 }

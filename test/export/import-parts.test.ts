@@ -1,8 +1,10 @@
 // The import CLI sends a large export as several requests: each part must end at a line end, and the
-// parts together must be the file, byte for byte, whatever the chunking of the stream.
+// parts together must be the file, byte for byte, whatever the chunking of the stream. The server and
+// `observe --input-file` cut those bytes into bounded lines.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { LineParts } from "../../server/cli/commands/import";
+import { LINE_TOO_LONG, ndjsonLines } from "../../lib/flow/ndjson-lines";
 
 async function collect(chunks: string[], limit: number): Promise<string[]> {
   const parts = new LineParts((async function* () { for (const c of chunks) yield Buffer.from(c); })(), limit);
@@ -39,4 +41,20 @@ test("a last line without a newline, a line longer than the limit, and an empty 
   assert.deepEqual(await collect(["x".repeat(50), "y\nz\n"], 10), ["x".repeat(50) + "y\n", "z\n"]);
   assert.deepEqual(await collect([], 10), []);
   assert.deepEqual(await collect(["", ""], 10), []);
+});
+
+async function lines(chunks: string[], max: number): Promise<(string | "TOO LONG")[]> {
+  const out: (string | "TOO LONG")[] = [];
+  for await (const l of ndjsonLines((async function* () { for (const c of chunks) yield Buffer.from(c); })(), max)) out.push(l === LINE_TOO_LONG ? "TOO LONG" : l.toString());
+  return out;
+}
+
+test("NDJSON lines: split across chunks, a line past the bound reported once and skipped to its end, the tail kept", async () => {
+  assert.deepEqual(await lines(["ab", "c\nde\n", "f"], 10), ["abc", "de", "f"]);
+  // a long line ending inside a chunk, and one that never ends within the bound
+  assert.deepEqual(await lines(["0123456789AB\nok\n"], 10), ["TOO LONG", "ok"]);
+  assert.deepEqual(await lines(["0123456", "789AB", "CDEF", "GH\nafter\n"], 10), ["TOO LONG", "after"]);
+  assert.deepEqual(await lines(["x".repeat(25)], 10), ["TOO LONG"], "a stream with no newline ends as one too-long line, not a growing buffer");
+  assert.deepEqual(await lines(["\n\n"], 10), ["", ""], "blank lines count as lines");
+  assert.deepEqual(await lines([], 10), []);
 });

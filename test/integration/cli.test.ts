@@ -4,6 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { startTestServer } from "../helpers/server";
@@ -76,6 +77,22 @@ test("observe, export --bundle and verify work against a running server", async 
   }
 });
 
+test("observe --input-file refuses what is not an export, and bounds a line that never ends", async () => {
+  const dev = await cli(["observe", "--input-file", "/dev/zero"]);
+  assert.equal(dev.code, 2);
+  assert.match(dev.stderr, /^observe: --input-file: \/dev\/zero is not a file \(a device\)$/m);
+  const dir = await cli(["observe", "--input-file", os.tmpdir()]);
+  assert.match(dir.stderr, /is not a file \(a folder\)/);
+  const missing = await cli(["observe", "--input-file", path.join(os.tmpdir(), "no-such-export.json")]);
+  assert.equal(missing.code, 2);
+  assert.match(missing.stderr, /no such file/);
+  const endless = path.join(tempDir("observe-"), "endless.json");
+  fs.writeFileSync(endless, "x".repeat(3 * 1024 * 1024));
+  const long = await cli(["observe", "--input-file", endless]);
+  assert.equal(long.code, 0, "bad lines are warnings, as hubble's --input-file reader logs them and goes on");
+  assert.match(long.stderr, /endless\.json:1: line is longer than 1048576 bytes/);
+});
+
 test("observe output flags: dict records separated as hubble does, --print-node-name, --numeric, --print-policy-names", async () => {
   const file = "test/export/hubble-examples.ndjson";
   const dict = await cli(["observe", "--input-file", file, "--last", "3", "-o", "dict", "--print-node-name"]);
@@ -143,6 +160,13 @@ test("import sends a Hubble export to the running server and reports bad lines b
     assert.match(rep.stdout, /^imported 2,000 flows from 2,300 lines; 300 already stored \(same uuid\)$/m);
     s.ctx.store.flush();
     assert.equal(s.ctx.store.storedFlows() - before, 2000);
+    // every bad line is counted, also past the ones listed
+    const bad = path.join(s.tmpDir, "bad.json");
+    fs.writeFileSync(bad, Array.from({ length: 1500 }, (_, i) => `{"flow": ${i}}`).join("\n") + "\n");
+    const bads = await cli(["import", "--server", s.url, bad]);
+    assert.equal(bads.code, 1);
+    assert.match(bads.stdout, /^imported 0 flows from 1,500 lines; 1,500 bad lines$/m);
+    assert.match(bads.stderr, /^… and 1400 more$/m);
     const usage = await cli(["import"]);
     assert.equal(usage.code, 2);
     assert.match(usage.stderr, /expected one FILE/);

@@ -31,7 +31,7 @@ async function allFlows(s: TestServer, params: Record<string, string>): Promise<
 /** the deciding policies of a record, read from its fields (not from the store's column) */
 function policiesOf(f: Flow): Set<string> {
   const ext = f.extensions as FlowscopeExtension | undefined;
-  const lists: (Policy[] | undefined)[] = [f.egress_allowed_by, f.ingress_allowed_by, f.egress_denied_by, f.ingress_denied_by, ext?.default_deny_by, ext?.denied_by, ext?.l7_decided_by];
+  const lists: (Policy[] | undefined)[] = [f.egress_allowed_by, f.ingress_allowed_by, f.egress_denied_by, f.ingress_denied_by, ext?.default_deny_by, ext?.denied_by, ext?.l7_decided_by, ext?.l7_allow_all_by];
   // Cilium's own map entries (allow-any-*, allow-localhost-ingress) carry no name: they are no policy
   return new Set(lists.flatMap((l) => l ?? []).filter((p) => p.name).map((p) => `${p.kind ?? ""}/${p.namespace ?? ""}/${p.name ?? ""}`));
 }

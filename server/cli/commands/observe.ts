@@ -1,7 +1,7 @@
 // `observe`: `hubble observe` against Flowscope's history and live stream, or offline over an export
 // file (--input-file). Same flags, same output formats, the same filter implementation as the server.
 import fs from "node:fs";
-import readline from "node:readline";
+import { isUtf8 } from "node:buffer";
 import WebSocket from "ws";
 import type { FlowsPage, StoredFlow } from "../../../lib/api-types";
 import { expandShortFlags, parseObserveArgs, rawFiltersYaml } from "../../../lib/filter/parse-cli";
@@ -9,6 +9,7 @@ import { toSearchParams } from "../../../lib/filter/parse-params";
 import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
+import { LINE_TOO_LONG, ndjsonLines } from "../../../lib/flow/ndjson-lines";
 import { toHubbleJson } from "../../../lib/flow/json";
 import { withoutExtensions } from "../../../lib/flow/strip-extensions";
 import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, timeFormatNamed, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
@@ -160,15 +161,30 @@ function useColor(when: ColorWhen, output: Output): boolean {
   return process.stdout.isTTY === true && process.env.TERM !== "dumb" && !process.env.NO_COLOR;
 }
 
+/** as the server's import takes them */
+const MAX_INPUT_LINE_BYTES = 1024 * 1024;
+
 async function observeFile(file: string, query: FlowQuery, printer: Printer, silent: boolean): Promise<number> {
   const match = compileQuery(query);
   const importer = new HubbleImporter(false);
+  if (file !== "-") {
+    // a pipe is a stream like standard input; a device or a folder is no export (/dev/zero never ends)
+    const st = fs.statSync(file);
+    if (!st.isFile() && !st.isFIFO()) throw new FilterError("--input-file", `${file} is not a file (${st.isDirectory() ? "a folder" : "a device"})`);
+  }
   const input = file === "-" ? process.stdin : fs.createReadStream(file);
-  const rl = readline.createInterface({ input, crlfDelay: Infinity });
   const matched: FlowEnvelope[] = [];
   const last = query.first ? undefined : query.limit;
-  for await (const line of rl) {
-    const env = importer.push(line);
+  for await (const bytes of ndjsonLines(input, MAX_INPUT_LINE_BYTES)) {
+    if (bytes === LINE_TOO_LONG) {
+      importer.refuse(`line is longer than ${MAX_INPUT_LINE_BYTES} bytes`);
+      continue;
+    }
+    if (!isUtf8(bytes)) {
+      importer.refuse("not valid UTF-8");
+      continue;
+    }
+    const env = importer.push(bytes.toString("utf8"));
     if (!env || !match(env.flow)) continue;
     if (query.first && query.limit !== undefined && matched.length >= query.limit) break;
     matched.push(env);
@@ -179,7 +195,7 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer, sil
   printer.end();
   if (silent) return 0;
   for (const e of importer.result.errors.slice(0, 20)) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
-  if (importer.result.errors.length > 20) process.stderr.write(`… and ${importer.result.errors.length - 20} more bad lines\n`);
+  if (importer.result.errorCount > 20) process.stderr.write(`… and ${importer.result.errorCount - 20} more bad lines\n`);
   return 0;
 }
 
@@ -218,7 +234,15 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const printer = new Printer(opts.output, { ...opts.print, color: useColor(opts.color, opts.output) });
-  if (opts.inputFile) return observeFile(opts.inputFile, query, printer, opts.silentErrors);
+  if (opts.inputFile) {
+    try {
+      return await observeFile(opts.inputFile, query, printer, opts.silentErrors);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      console.error(`observe: ${e.code === "ENOENT" ? `--input-file: no such file: ${opts.inputFile}` : e.message}`);
+      return e instanceof FilterError || e.code === "ENOENT" ? 2 : 1;
+    }
+  }
 
   const params = toSearchParams({ ...query, limit: undefined, first: undefined });
   let lastId: string | undefined;
