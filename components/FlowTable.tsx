@@ -20,6 +20,10 @@ const RESORT_MS = 1000;
 interface Props {
   store: FlowStore;
   version: number;
+  /** bumps when the rows are replaced wholesale (new filters): the table redraws at once */
+  resets?: number;
+  /** the rows belong to filters no longer on screen, or the new filters' rows are loading */
+  loading?: boolean;
   added: number;
   columns: ColumnId[];
   sort: SortSpec;
@@ -33,7 +37,7 @@ interface Props {
   onCount?: (n: number) => void;
 }
 
-export function FlowTable({ store, version, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText, onCount }: Props) {
+export function FlowTable({ store, version, resets = 0, loading = false, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText, onCount }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
   const identity = natural && sort.dir === "desc" && !predicate;
@@ -60,9 +64,10 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
     return sortRows(arr, sort, store.size);
     // snapVersion stands in for the store's contents
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [identity, snapVersion, sort, predicate, store]);
+  }, [identity, snapVersion, sort, predicate, store, resets]);
 
-  const count = rows ? rows.length : store.size;
+  // Whatever a view held before, the table never shows rows while its filters' rows are loading.
+  const count = loading ? 0 : rows ? rows.length : store.size;
   useEffect(() => onCount?.(count), [count, onCount]);
   const rowAt = (i: number) => (rows ? rows[i] : store.at(i));
 
@@ -76,6 +81,10 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
   // Newest-first with live rows arriving on top: when the user has scrolled down, shift the scroll
   // position by the rows added so the rows being read stay still (Hubble UI does the same).
   const lastAdded = useRef(added);
+  // New filters: start again from the top.
+  useLayoutEffect(() => {
+    if (scrollRef.current) scrollRef.current.scrollTop = 0;
+  }, [resets]);
   useLayoutEffect(() => {
     const el = scrollRef.current;
     const delta = added - lastAdded.current;
@@ -106,10 +115,8 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
     else if (e.key === "End") next = count - 1;
     else if (e.key === "PageDown") next = Math.min(count - 1, selectedIndex + 20);
     else if (e.key === "PageUp") next = Math.max(0, selectedIndex - 20);
-    else if (e.key === "Escape") {
-      onSelect(undefined);
-      return;
-    } else return;
+    // (Escape, which closes the details panel from anywhere on the page, is FlowscopeApp's)
+    else return;
     e.preventDefault();
     const f = rowAt(next);
     if (f) {
@@ -141,11 +148,13 @@ export function FlowTable({ store, version, added, columns, sort, onSort, select
   );
 
   return (
-    <div className="flow-table" data-testid="flow-table" role="grid" aria-rowcount={count} style={{ minWidth }}>
+    <div className="flow-table" data-testid="flow-table" data-loading={loading ? "true" : undefined} aria-busy={loading} role="grid" aria-rowcount={count} style={{ minWidth }}>
       {header}
       <div ref={scrollRef} className="ft-body" tabIndex={0} onKeyDown={onKey} aria-label="Flows">
         {count === 0 ? (
-          <div className="empty">{emptyText}</div>
+          <div className={`empty${loading ? " loading" : ""}`} data-testid="table-empty">
+            {emptyText}
+          </div>
         ) : (
           <div style={{ height: virtualizer.getTotalSize(), position: "relative" }}>
             {virtualizer.getVirtualItems().map((vi) => {

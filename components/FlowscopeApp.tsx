@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useMemo, useState } from "react";
+import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
 import { filterParams } from "../lib/ui/api-query";
@@ -102,9 +102,37 @@ export function FlowscopeApp() {
   );
   const set = (v: ViewState) => setView(v, "push");
 
+  // Escape closes the flow details panel, then (on the next press) the map's node or edge panel, from
+  // anywhere on the page: not while typing in a field (Escape belongs to the field there), and not
+  // while a menu is open (its own Escape closes it first and stops the key).
+  const escapeState = useRef({ view, detailsOpen: false, mapPanelOpen: false });
+  escapeState.current = { view, detailsOpen: !!selected, mapPanelOpen: !!(selectedNode || selectedEdge) };
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape" || e.defaultPrevented || isTextEntry(e.target)) return;
+      const { view: v, detailsOpen, mapPanelOpen } = escapeState.current;
+      if (detailsOpen) {
+        const fromPanel = e.target instanceof Element && e.target.closest('[data-testid="flow-details"]') !== null;
+        setView({ ...v, flow: undefined }, "replace");
+        // focus inside the panel would be lost with it: carry on from the table
+        if (fromPanel) document.querySelector<HTMLElement>(".ft-body")?.focus();
+      } else if (mapPanelOpen) {
+        const fromPanel = e.target instanceof Element && e.target.closest(".map-panel") !== null;
+        setView({ ...v, node: undefined, edge: undefined }, "replace");
+        // back to the card whose panel it was
+        if (fromPanel && v.node) document.querySelector<HTMLElement>(`[data-testid="map-node"][data-id="${CSS.escape(v.node)}"]`)?.focus();
+      } else return;
+      e.preventDefault();
+    };
+    document.addEventListener("keydown", onKey);
+    return () => document.removeEventListener("keydown", onKey);
+  }, [setView]);
+
+  // The new filters' first page is on its way: the table is empty and says so (never the old rows).
+  const tableLoading = feed.state === "loading";
   const emptyText =
-    feed.state === "loading"
-      ? "Loading flows…"
+    tableLoading
+      ? "Loading flows for these filters…"
       : feed.state === "error"
         ? `Could not load flows: ${feed.error ?? "unknown error"}`
         : view.filters.length || view.namespaces.length || view.verdict || narrowing
@@ -133,6 +161,7 @@ export function FlowscopeApp() {
             <ServiceMap
               data={map.data}
               loading={map.isPending}
+              stale={map.isPlaceholderData}
               error={map.isError ? (map.error as Error).message : undefined}
               view={view}
               setView={setView}
@@ -153,8 +182,8 @@ export function FlowscopeApp() {
                 {feed.paused ? `▶ Resume${feed.held ? ` (${feed.held.toLocaleString()} new)` : ""}` : "❚❚ Pause"}
               </button>
               <span className="muted count" data-testid="row-count">
-                {predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
-                {feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
+                {tableLoading ? "Loading…" : predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
+                {!tableLoading && feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
               </span>
               {feed.older.more ? (
                 <button className="btn" data-testid="load-older" disabled={feed.older.loading} onClick={feed.loadOlder} title="Fetch the next older page of flows matching the filters">
@@ -177,6 +206,8 @@ export function FlowscopeApp() {
             <FlowTable
               store={feed.store}
               version={feed.version}
+              resets={feed.resets}
+              loading={tableLoading}
               added={feed.added}
               columns={columns}
               sort={sort}
@@ -197,6 +228,14 @@ export function FlowscopeApp() {
       </div>
     </div>
   );
+}
+
+/** Where Escape belongs to the control: text fields, selects, editable text. */
+function isTextEntry(t: EventTarget | null): boolean {
+  if (!(t instanceof HTMLElement)) return false;
+  if (t.isContentEditable || t instanceof HTMLTextAreaElement || t instanceof HTMLSelectElement) return true;
+  if (!(t instanceof HTMLInputElement)) return false;
+  return !["checkbox", "radio", "button", "submit", "reset", "range", "color", "file", "image"].includes(t.type);
 }
 
 function PaneSwitch({ pane, onChange }: { pane: Pane; onChange: (p: Pane) => void }) {

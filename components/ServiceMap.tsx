@@ -10,13 +10,15 @@ import { endpointHref, nodeEndpointsFromApi, type ApiEndpoint, type EndpointRef 
 import { entryFor } from "../lib/ui/filter-entry";
 import { routeEdges, type EdgeCache, type EdgeGeometry } from "../lib/ui/map-edges";
 import { CARD_H, CARD_W, LABEL_CHAR_PX, MapLayout, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
-import { edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
+import { EDGE_TONES, edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
 import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
 import { visible } from "../lib/ui/visible-text";
 
 interface Props {
   data?: ServiceMapData;
   loading: boolean;
+  /** `data` is the previous filters' map, kept in place (cards do not jump) while the new one loads */
+  stale?: boolean;
   error?: string;
   view: ViewState;
   setView: (v: ViewState, mode?: "push" | "replace") => void;
@@ -68,7 +70,7 @@ const DETAIL_ZOOM = 0.55;
 
 // Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
 // without this, 300 cards and their edges re-rendered every frame at 2,000 flows/s.
-export const ServiceMap = memo(function ServiceMap({ data, loading, error, view, setView, endpointsFromFlows }: Props) {
+export const ServiceMap = memo(function ServiceMap({ data, loading, stale = false, error, view, setView, endpointsFromFlows }: Props) {
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
@@ -144,11 +146,16 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
 
   const focus = hover ?? view.node;
   return (
-    <div className="service-map" data-testid="service-map" data-nodes={graph?.nodes.length ?? 0} data-edges={graph?.edges.length ?? 0}>
+    <div
+      className={`service-map${stale && data ? " is-stale" : ""}`}
+      data-testid="service-map"
+      data-stale={stale && data ? "true" : undefined}
+      aria-busy={stale || loading}
+      data-nodes={graph?.nodes.length ?? 0} data-edges={graph?.edges.length ?? 0}>
       <div className="map-toolbar">
         <span className="map-title">Service map</span>
         <span className="muted small">
-          {data ? `${graph?.nodes.length ?? 0} nodes · ${graph?.edges.length ?? 0} edges` : ""}
+          {stale ? "loading…" : data ? `${graph?.nodes.length ?? 0} nodes · ${graph?.edges.length ?? 0} edges` : ""}
         </span>
         <span className="spacer" />
         <div className="toggles" role="group" aria-label="Hide peers">
@@ -220,13 +227,18 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, error, view,
         </g>
       </svg>
       {loading && !data ? <div className="map-overlay">Loading service map…</div> : null}
+      {stale && data ? (
+        <div className="map-loading-cover" role="status" data-testid="map-loading">
+          <span>Loading the map for these filters…</span>
+        </div>
+      ) : null}
       {error && !data ? <div className="map-overlay error">Service map unavailable: {error}</div> : null}
       {error && data ? (
         <div className="map-stale" role="status" data-testid="map-stale">
           Not updating: {error}. Showing the last map received.
         </div>
       ) : null}
-      {data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
+      {!stale && data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
       {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} endpointsFromFlows={endpointsFromFlows} /> : null}
       {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}
     </div>
@@ -409,11 +421,11 @@ const EdgesAbove = memo(function EdgesAbove({
 
 function Legend() {
   return (
-    <div className="legend" aria-label="Edge colours">
-      {(["forwarded", "dropped", "audit", "mixed"] as const).map((t) => (
-        <span key={t} className={`legend-item tone-${t}`}>
+    <div className="legend" aria-label="Edge colours" data-testid="map-legend">
+      {EDGE_TONES.map(({ tone, meaning }) => (
+        <span key={tone} className={`legend-item tone-${tone}`} title={`${tone}: ${meaning}`} data-tone={tone}>
           <i />
-          {t}
+          {tone}
         </span>
       ))}
     </div>

@@ -1,6 +1,6 @@
 "use client";
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useEffect, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from "react";
 import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { filterParams, streamFilter } from "../lib/ui/api-query";
 import { prepareRows } from "../lib/ui/client-filter";
@@ -24,6 +24,12 @@ export interface FlowFeed {
   store: FlowStore;
   /** bumps whenever rows change; memoise on it */
   version: number;
+  /**
+   * bumps whenever the rows are replaced wholesale (filters changed: emptied; the new view's first
+   * page: filled), so views that refresh lazily (a sorted table) redraw at once, never showing rows
+   * of the previous filters
+   */
+  resets: number;
   /** flows added since the feed started, to keep the scrolled rows in place */
   added: number;
   state: StreamState | "history" | "loading" | "error";
@@ -53,6 +59,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   const store = storeRef.current;
 
   const [version, setVersion] = useState(0);
+  const [resets, setResets] = useState(0);
   const [added, setAdded] = useState(0);
   const [state, setState] = useState<FlowFeed["state"]>("loading");
   const [stateDetail, setStateDetail] = useState<string>();
@@ -78,6 +85,28 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   const olderCursor = useRef<string | undefined>(undefined);
   const [older, setOlder] = useState<FlowFeed["older"]>({ more: false, loading: false });
 
+  // Which view the rows on screen belong to, and which view the live subscription's flows belong to.
+  // Live flows are kept only while the two agree: after a filter change the subscription still
+  // delivers the old filter's flows until the new first page has loaded and it is re-subscribed.
+  const viewKey = useRef(historyKey);
+  const liveKey = useRef<string | undefined>(undefined);
+
+  // Filters changed: empty the table before the browser paints (a layout effect), so no row of the
+  // previous filters is ever shown under the new ones; the table says it is loading meanwhile.
+  useLayoutEffect(() => {
+    if (viewKey.current === historyKey) return;
+    viewKey.current = historyKey;
+    pending.current = [];
+    store.clear();
+    olderCursor.current = undefined;
+    setOlder({ more: false, loading: false });
+    setVersion(store.version);
+    setResets((r) => r + 1);
+    setAdded(0);
+    setHeld(0);
+    setLost(0);
+  }, [historyKey, store]);
+
   const first = useQuery({
     queryKey: ["flows-first-page", historyKey],
     queryFn: ({ signal }) => {
@@ -92,6 +121,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   });
 
   const flush = useCallback(() => {
+    if (liveKey.current !== viewKey.current) pending.current = [];
     if (pausedRef.current) {
       setHeld(pending.current.length);
       return;
@@ -113,6 +143,8 @@ export function useFlowFeed(view: ViewState): FlowFeed {
 
   const enqueue = useCallback(
     (flows: StoredFlow[]) => {
+      // flows of a subscription made for the previous filters
+      if (liveKey.current !== viewKey.current) return;
       const q = pending.current;
       for (const f of flows) q.push(f);
       // While paused (or in a hidden tab, where frames stop) keep only what the table could hold.
@@ -137,16 +169,20 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   // A new first page resets the table and (re)starts the subscription after its newest flow.
   useEffect(() => {
     if (!first.data) return;
+    // the first page of a view left meanwhile (its layout effect has already emptied the table)
+    if (viewKey.current !== historyKey) return;
     pending.current = [];
     store.clear();
     store.add(first.data.flows ?? []);
     prepareRows(first.data.flows ?? []);
     prepareSortKeys(first.data.flows ?? [], store);
     setVersion(store.version);
+    setResets((r) => r + 1);
     setAdded(0);
     setLost(0);
     olderCursor.current = first.data.nextCursor;
     setOlder({ more: first.data.nextCursor !== undefined, loading: false });
+    liveKey.current = historyKey;
     if (!streaming) {
       clientRef.current?.close();
       clientRef.current = null;
@@ -167,7 +203,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
       clientRef.current.setPaused(false);
     }
     clientRef.current.subscribe(filterKey, store.newestId());
-  }, [first.data, streaming, filterKey, store, enqueue]);
+  }, [first.data, streaming, filterKey, historyKey, store, enqueue]);
 
   useEffect(
     () => () => {
@@ -221,6 +257,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   return {
     store,
     version,
+    resets,
     added,
     state: feedState,
     stateDetail,

@@ -8,10 +8,21 @@ import type { HiddenPeers } from "./view-state";
 
 export type EdgeTone = "forwarded" | "dropped" | "audit" | "mixed" | "error";
 
+/** The map legend: every tone an edge can take, and what it means (shown as the legend's tooltips). */
+export const EDGE_TONES: readonly { tone: EdgeTone; meaning: string }[] = [
+  { tone: "forwarded", meaning: "every flow allowed" },
+  { tone: "dropped", meaning: "every connection denied (the source's own egress verdict may have let the packets out)" },
+  { tone: "audit", meaning: "a policy in audit mode would have denied some flows and let them through (the rest allowed); nothing dropped" },
+  { tone: "mixed", meaning: "some flows allowed, some dropped" },
+  { tone: "error", meaning: "the datapath reported errors; nothing dropped" },
+];
+
 /**
- * Forwarded-only is green, dropped-only red, audit amber; a mix of allowed and denied is its own colour.
- * A path whose drops are all that reached the far side is blocked (red), even though the source's own
- * egress verdict allowed the packets out.
+ * Forwarded-only is green, dropped-only red. Audit verdicts are allowed traffic a policy in audit mode
+ * would have denied; an audited connection also produces forwarded events, so forwarded + audit is
+ * "audit", not "mixed". "mixed" is for allowed and dropped together. A path whose drops are all that
+ * reached the far side is blocked (red), even though the source's own egress verdict allowed the
+ * packets out.
  */
 export function edgeTone(e: Pick<ServiceMapEdge, "verdicts" | "delivered">): EdgeTone {
   const v = e.verdicts;
@@ -19,10 +30,11 @@ export function edgeTone(e: Pick<ServiceMapEdge, "verdicts" | "delivered">): Edg
   const dropped = v.DROPPED ?? 0;
   const audit = v.AUDIT ?? 0;
   const error = v.ERROR ?? 0;
-  const kinds = [ok > 0, dropped > 0, audit > 0, error > 0].filter(Boolean).length;
-  if (kinds === 2 && ok && dropped && e.delivered === 0) return "dropped";
-  if (kinds > 1) return "mixed";
-  if (dropped) return "dropped";
+  if (dropped > 0) {
+    if (ok === 0 && audit === 0) return "dropped";
+    if (audit === 0 && e.delivered === 0) return "dropped";
+    return "mixed";
+  }
   if (audit) return "audit";
   if (error) return "error";
   return "forwarded";

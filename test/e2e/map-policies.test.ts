@@ -42,6 +42,19 @@ test("the map draws the default scenario, and clicking an edge filters the table
       // allowed out by the source, dropped by the destination every time: blocked, not mixed
       if (ok && bad && !v.AUDIT && !v.ERROR && e.delivered === 0) assert.equal(tone, "dropped", `${id} reached its destination never`);
     }
+    // Against the counts the page drew each edge from (its tooltip): audited (and forwarded) with
+    // nothing dropped is the audit colour, not "mixed"; "mixed" is allowed and dropped together.
+    const drawnTones = await page.locator('[data-testid="map-edge"]').evaluateAll((els) =>
+      els.map((e) => ({ id: e.getAttribute("data-id"), tone: e.getAttribute("data-tone"), counts: e.querySelector("title")?.textContent?.split("\n").pop() ?? "" })),
+    );
+    for (const { id, tone, counts } of drawnTones) {
+      const v = Object.fromEntries(counts.split(", ").map((kv) => kv.split(": ")).map(([k, n]) => [k, Number(n)])) as Record<string, number>;
+      if (v.AUDIT && !v.DROPPED) assert.equal(tone, "audit", `${id}: ${counts}`);
+      if (tone === "mixed") assert.ok(v.DROPPED && (v.FORWARDED || v.REDIRECTED || v.AUDIT), `${id} is mixed: ${counts}`);
+    }
+    // the legend names each colour, with what it means in its tooltip
+    assert.match((await page.locator('[data-testid="map-legend"] [data-tone="audit"]').getAttribute("title")) ?? "", /audit mode/);
+    assert.match((await page.locator('[data-testid="map-legend"] [data-tone="mixed"]').getAttribute("title")) ?? "", /allowed, some dropped/);
     await e2e.screenshot("service-map-default");
 
     // A blocked edge says why it is red although some of its flows were forwarded.

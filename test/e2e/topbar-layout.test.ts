@@ -133,3 +133,36 @@ test("at 1024×768 the top bar stays one row with the Forget token button", asyn
     await e2e.close();
   }
 });
+
+// Several chips, a long namespace, a verdict and a time range (a preset, or a custom window with its
+// two date fields) at the common widths: the bar may take a second row, but no control ever lies over
+// another (at 1440 px two chips used to push the time range under the Export button), and every chip
+// still shows some of its text beside its remove button.
+test("at 1024, 1280, 1440 and 1920 px, chips, a long namespace and a time range never make controls overlap", async () => {
+  const e2e = await startE2E({ rate: 5 });
+  try {
+    const { page, server } = e2e;
+    await page.addInitScript("globalThis.__name = (f) => f");
+    const views = [
+      "/?filter=app%3Dfrontend&filter=to%3Adns%3Dapi.github.com&filter=dns_query%3Dpayments.internal.example.com&ns=a-rather-long-namespace-name-that-is-cut&verdict=REDIRECTED&range=5m",
+      "/?filter=app%3Dfrontend&filter=label%3Dtier%3Dfront-end-web&ns=a-rather-long-namespace-name-that-is-cut&verdict=DROPPED&range=custom&since=2026-11-27T10%3A00%3A00Z&until=2026-11-27T11%3A00%3A00Z",
+      "/?filter=app%3Dfrontend&filter=to%3Adns%3Dapi.github.com&verdict=DROPPED&range=1h",
+    ];
+    for (const width of [1024, 1280, 1440, 1920]) {
+      await page.setViewportSize({ width, height: 800 });
+      for (const [i, v] of views.entries()) {
+        await page.goto(server.url + v);
+        const chips = page.locator('[data-testid="filter-chip"]');
+        await chips.first().waitFor({ timeout: 30_000 });
+        await page.locator('[data-testid="stream-status"]:not([data-state="loading"])').waitFor({ timeout: 30_000 });
+        const where = `${width} px, view ${i + 1}`;
+        assertReachable(await bar(page), where);
+        const texts = await page.locator('[data-testid="filter-chip"] .chip-text').evaluateAll((els) => els.map((e) => [e.textContent ?? "", e.getBoundingClientRect().width] as const));
+        for (const [text, w] of texts) assert.ok(w >= 24, `${where}: chip ${text} shows its text (${w.toFixed(0)} px)`);
+        if (i === 0) await e2e.screenshot(`topbar-chips-${width}`);
+      }
+    }
+  } finally {
+    await e2e.close();
+  }
+});

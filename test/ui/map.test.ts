@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CARD_H, CARD_W, FIT_MAX_ZOOM, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
-import { edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, nodePredicate, visibleGraph } from "../../lib/ui/map-model";
+import { EDGE_TONES, edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, nodePredicate, visibleGraph } from "../../lib/ui/map-model";
 import { DEFAULT_HIDE } from "../../lib/ui/view-state";
 import { edge, node, stored } from "./fixtures";
 
@@ -89,6 +89,24 @@ test("edge tone by verdict mix, width by rate", () => {
   assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 3 }, delivered: 0 }), "dropped");
   assert.equal(edgeTone({ verdicts: { FORWARDED: 3, DROPPED: 1 }, delivered: 2 }), "mixed");
   assert.equal(edgeTone({ verdicts: { FORWARDED: 3, AUDIT: 1, DROPPED: 1 }, delivered: 0 }), "mixed");
+});
+
+test("audited traffic is drawn in the audit tone, not as mixed; mixed is allowed + dropped", () => {
+  // an audited connection also yields forwarded trace events (prometheus → kafka in the audit: 85 + 170)
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 170, AUDIT: 85 }, delivered: 85 }), "audit");
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 170, AUDIT: 85 } }), "audit");
+  assert.equal(edgeTone({ verdicts: { REDIRECTED: 4, AUDIT: 2 } }), "audit");
+  assert.equal(edgeTone({ verdicts: { AUDIT: 2, DROPPED: 1 } }), "mixed");
+  assert.equal(edgeTone({ verdicts: { FORWARDED: 3, ERROR: 1 } }), "error");
+  assert.equal(edgeTone({ verdicts: { REDIRECTED: 3, DROPPED: 1 }, delivered: 2 }), "mixed");
+  // the legend names every tone an edge can take, each with its meaning
+  const legend = new Set(EDGE_TONES.map((t) => t.tone));
+  for (const verdicts of [{ FORWARDED: 1 }, { DROPPED: 1 }, { AUDIT: 1, FORWARDED: 1 }, { FORWARDED: 1, DROPPED: 1 }, { ERROR: 1 }])
+    assert.ok(legend.has(edgeTone({ verdicts })), JSON.stringify(verdicts));
+  assert.match(EDGE_TONES.find((t) => t.tone === "mixed")!.meaning, /allowed.*dropped/);
+});
+
+test("edge width by rate", () => {
   assert.ok(edgeWidth(100, 100) > edgeWidth(1, 100));
   assert.ok(edgeWidth(0, 100) > 0);
   assert.ok(edgeWidth(1000, 1000) <= 7);
