@@ -5,7 +5,7 @@ import { fnv1a, safeHash } from "./hash";
 import { IdentityRegistry, type Identity } from "./identities";
 import { formatLabel, indexLabels, podLabelSet, type LabelIndex } from "./labels";
 import { filterIdentityLabels, labelFilter } from "./label-filter";
-import type { Scenario, ServicePort, WorkloadPort, WorkloadSpec } from "../scenario/types";
+import { ScenarioError, type Scenario, type ServicePort, type WorkloadPort, type WorkloadSpec } from "../scenario/types";
 
 export interface Node {
   name: string;
@@ -106,6 +106,85 @@ export function generatesKubernetesService(s: Pick<Scenario, "cluster" | "servic
   );
 }
 
+/** the cluster's pod CIDR (the loader refused a bad one; a scenario built in code falls back to the default) */
+export function clusterPodCidr(s: Pick<Scenario, "cluster">): Cidr {
+  const pc = parseCidr(s.cluster.podCIDR);
+  return "error" in pc || pc.v6 !== undefined ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
+}
+
+/** where one pod runs and its address */
+export interface PodPlacement {
+  node: string;
+  ipNum: number;
+}
+
+/** No address is left in the pod CIDR for replica `replica` of workload `workload` (indexes into the scenario's workloads). */
+export class PodCidrFullError extends Error {
+  constructor(
+    readonly workload: number,
+    readonly replica: number,
+    readonly podCidr: string,
+    what: string,
+  ) {
+    super(`the pod CIDR ${podCidr} (cluster.podCIDR) is full: no address is left for replica ${replica + 1} of ${what}; give a larger cluster.podCIDR or fewer replicas`);
+    this.name = "PodCidrFullError";
+  }
+}
+
+/**
+ * Every pod's node and IP, per workload and replica, as the cluster assigns them: unpinned pods spread
+ * round-robin over the nodes (one counter for all workloads), hostNetwork pods on their node's IP, fixed
+ * `ips` as given, the rest from the pod CIDR. Each node gets a /24-sized block of it, like Cilium's
+ * cluster-pool IPAM (pods .10 to .249 of the block); past the blocks come the addresses after them, and
+ * last the first /24, which a pod CIDR too small for per-node blocks also uses. Node, API server and
+ * fixed pod addresses are skipped. Throws PodCidrFullError when the pod CIDR has no address left.
+ */
+export function placePods(s: Pick<Scenario, "nodes" | "workloads" | "cluster">, podCidr: Cidr = clusterPodCidr(s)): PodPlacement[][] {
+  const taken = new Set<number>();
+  for (const w of s.workloads) if (!w.hostNetwork) for (const ip of w.ips ?? []) taken.add(parseIPv4(ip)!);
+  const nodeIp = new Map(s.nodes.map((n) => [n.name, parseIPv4(n.ip)!]));
+  for (const ip of nodeIp.values()) taken.add(ip);
+  for (const ip of s.cluster.apiServer?.ips ?? []) taken.add(parseIPv4(ip)!);
+
+  const cursor = new Map<string, number>();
+  const blockOf = (nodeIdx: number) => (podCidr.addr + (nodeIdx + 1) * 256) >>> 0;
+  const capacity = 2 ** (32 - podCidr.len);
+  let overflow = (s.nodes.length + 1) * 256;
+  let first = 10;
+  const nextIp = (node: string): number | undefined => {
+    const idx = s.nodes.findIndex((n) => n.name === node);
+    let off = cursor.get(node) ?? 10;
+    for (;;) {
+      let ip: number;
+      if (off < 250 && (idx + 2) * 256 <= capacity) ip = (blockOf(idx) + off) >>> 0;
+      else if (overflow < capacity - 1) ip = (podCidr.addr + overflow++) >>> 0;
+      else if (first < 250 && first < capacity - 1) ip = (podCidr.addr + first++) >>> 0;
+      else return undefined;
+      off++;
+      if (!taken.has(ip)) {
+        cursor.set(node, off);
+        taken.add(ip);
+        return ip;
+      }
+    }
+  };
+
+  let spread = 0;
+  return s.workloads.map((w, wi) => {
+    const out: PodPlacement[] = [];
+    for (let i = 0; i < w.replicas; i++) {
+      const node = w.node ?? s.nodes[spread++ % s.nodes.length]!.name;
+      let ipNum: number | undefined;
+      if (w.hostNetwork) ipNum = nodeIp.get(node)!;
+      else if (w.ips) ipNum = parseIPv4(w.ips[i]!)!;
+      else ipNum = nextIp(node);
+      if (ipNum === undefined) throw new PodCidrFullError(wi, i, podCidr.text, `${w.replicas} of ${w.namespace}/${w.name}`);
+      out.push({ node, ipNum });
+    }
+    return out;
+  });
+}
+
 export class Cluster {
   readonly name: string;
   readonly nodes: Node[];
@@ -143,8 +222,7 @@ export class Cluster {
       this.nodeByIp.set(n.ipNum, n);
     }
     this.namespaces = new Map(scenario.namespaces.map((n) => [n.name, n.labels]));
-    const pc = parseCidr(scenario.cluster.podCIDR);
-    this.podCidr = "error" in pc || pc.v6 !== undefined ? { addr: parseIPv4("10.0.0.0")!, len: 16, text: "10.0.0.0/16" } : pc;
+    this.podCidr = clusterPodCidr(scenario);
     this.buildPods(scenario.workloads);
     this.buildHostEndpoints();
     this.buildServices(scenario);
@@ -173,49 +251,24 @@ export class Cluster {
   }
 
   private buildPods(workloads: WorkloadSpec[]): void {
-    const taken = new Set<number>();
-    for (const w of workloads) for (const ip of w.ips ?? []) taken.add(parseIPv4(ip)!);
-    for (const n of this.nodes) taken.add(n.ipNum);
-    for (const ip of this.apiServerIps) taken.add(ip);
-
-    // each node gets a /24-sized block of the pod CIDR, like Cilium's cluster-pool IPAM
-    const cursor = new Map<string, number>();
-    const blockOf = (nodeIdx: number) => (this.podCidr.addr + (nodeIdx + 1) * 256) >>> 0;
-    const capacity = 2 ** (32 - this.podCidr.len);
-    let overflow = (this.nodes.length + 1) * 256;
-    const nextIp = (node: string): number => {
-      const idx = this.nodes.findIndex((n) => n.name === node);
-      let off = cursor.get(node) ?? 10;
-      for (;;) {
-        let ip: number;
-        if (off < 250 && (idx + 2) * 256 <= capacity) ip = (blockOf(idx) + off) >>> 0;
-        else {
-          if (overflow >= capacity - 1) throw new Error(`pod CIDR ${this.podCidr.text} is full`);
-          ip = (this.podCidr.addr + overflow++) >>> 0;
-        }
-        off++;
-        if (!taken.has(ip)) {
-          cursor.set(node, off);
-          taken.add(ip);
-          return ip;
-        }
-      }
-    };
+    let placed: PodPlacement[][];
+    try {
+      placed = placePods({ ...this.scenario, workloads }, this.podCidr);
+    } catch (e) {
+      // the scenario loader reports this with its position; a scenario built in code gets it here
+      if (e instanceof PodCidrFullError) throw new ScenarioError(this.scenario.file, [e.message]);
+      throw e;
+    }
 
     // a bad pattern was refused when the scenario was loaded
     const filter = labelFilter(this.scenario.settings.labels ?? []);
-    let spread = 0;
     const pending: { w: WorkloadSpec; pod: Omit<Pod, "identity" | "endpointId">; labels: string[] }[] = [];
-    for (const w of workloads) {
+    for (const [wi, w] of workloads.entries()) {
       const hash = safeHash(`${w.namespace}/${w.name}/${JSON.stringify(w.labels)}`, 10);
       const list: Pod[] = [];
       this.podsByWorkload.set(`${w.namespace}/${w.name}`, list);
       for (let i = 0; i < w.replicas; i++) {
-        const node = w.node ?? this.nodes[spread++ % this.nodes.length].name;
-        let ipNum: number;
-        if (w.hostNetwork) ipNum = this.nodeByName.get(node)!.ipNum;
-        else if (w.ips) ipNum = parseIPv4(w.ips[i])!;
-        else ipNum = nextIp(node);
+        const { node, ipNum } = placed[wi]![i]!;
         const { identity: labels } = filterIdentityLabels(
           filter,
           podLabelSet({
@@ -287,7 +340,8 @@ export class Cluster {
   }
 
   private buildServices(s: Scenario): void {
-    const taken = new Set<number>([...this.apiServerIps, parseIPv4("10.96.0.1")!]);
+    // a derived ClusterIP is nobody else's address either: not a node's or a pod's
+    const taken = new Set<number>([...this.apiServerIps, parseIPv4("10.96.0.1")!, ...this.nodeByIp.keys(), ...this.pods.map((p) => p.ipNum)]);
     for (const svc of s.services) if (svc.clusterIP) taken.add(parseIPv4(svc.clusterIP)!);
     const base = parseIPv4("10.96.0.0")!;
     for (const svc of s.services) {

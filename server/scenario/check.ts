@@ -9,9 +9,15 @@ export interface Issue {
 
 export class Checker {
   readonly issues: Issue[] = [];
+  /** what is accepted but will not work as meant (the scenario still loads; `lint` shows them) */
+  readonly warnings: Issue[] = [];
 
   err(path: string, message: string): void {
     this.issues.push({ path, message });
+  }
+
+  warn(path: string, message: string): void {
+    this.warnings.push({ path, message });
   }
 
   get ok(): boolean {

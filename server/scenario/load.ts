@@ -4,11 +4,14 @@ import { dirname, resolve } from "node:path";
 import { Checker, join } from "./check";
 import { checkRequest } from "./request";
 import { lineOf, parseAllYamlWithPositions, parseYamlWithPositions } from "./yaml-positions";
-import { parseCidr, parseIPv4 } from "../cluster/ip";
+import { cidrContainsIp, formatIPv4, parseCidr, parseIPv4 } from "../cluster/ip";
 import { parseLabelPattern } from "../cluster/label-filter";
-import { generatesKubernetesService } from "../cluster/model";
+import { clusterPodCidr, generatesKubernetesService, KUBERNETES_SERVICE_IP, PodCidrFullError, placePods, type PodPlacement } from "../cluster/model";
+import { safeHash } from "../cluster/hash";
+import { ciliumClusterNameProblem, dnsLabelProblem, dnsNameProblem, dnsSubdomainProblem, labelKeyProblem, labelValueProblem } from "./names";
 import {
   ScenarioError,
+  type ScenarioWarning,
   type AppProtocol,
   type PortProtocol,
   type Scenario,
@@ -45,8 +48,19 @@ export function parseScenario(text: string, file: string): Scenario {
   const doc = parseYamlWithPositions(text);
   if (doc.syntaxErrors.length) throw new ScenarioError(file, doc.syntaxErrors.map((e) => `${file}: ${e}`));
   const c = new Checker();
-  const s = buildScenario(c, doc.value, file);
+  // another field's position, for messages that name two places ("also the IP of …, line 7")
+  const where = (path: string) => {
+    const line = doc.lines.get(path);
+    return line ? `${path}, line ${line}` : path;
+  };
+  const s = buildScenario(c, doc.value, file, where);
   if (!c.ok) throw new ScenarioError(file, formatIssues(file, c, doc.lines));
+  if (c.warnings.length) {
+    s.warnings = c.warnings.map((w): ScenarioWarning => {
+      const line = lineOf(doc.lines, w.path);
+      return line === undefined ? { file, path: w.path, message: w.message } : { file, line, path: w.path, message: w.message };
+    });
+  }
   return s;
 }
 
@@ -56,11 +70,12 @@ function checkName(c: Checker, v: unknown, path: string): string {
   return s;
 }
 
+/** Kubernetes label rules (ValidateLabels): keys [prefix/]name, values ≤ 63 characters */
 function checkLabels(c: Checker, v: unknown, path: string): Record<string, string> {
   const labels = c.strMap(v, path);
   for (const [k, val] of Object.entries(labels)) {
-    if (!/^([a-zA-Z0-9.-]+\/)?[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/.test(k)) c.err(join(path, k), `"${k}" is not a valid label key`);
-    if (val !== "" && !/^[a-zA-Z0-9]([-a-zA-Z0-9_.]*[a-zA-Z0-9])?$/.test(val)) c.err(join(path, k), `"${val}" is not a valid label value`);
+    const bad = labelKeyProblem(k) ?? labelValueProblem(val);
+    if (bad) c.err(join(path, k), bad);
   }
   return labels;
 }
@@ -89,7 +104,7 @@ function checkIp(c: Checker, v: unknown, path: string): string {
   return s;
 }
 
-function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
+function buildScenario(c: Checker, raw: unknown, file: string, where: (path: string) => string): Scenario {
   const o = c.obj(raw, "", TOP, ["apiVersion", "kind"]);
   if (o.apiVersion !== undefined && o.apiVersion !== "flowscope/v1") c.err("apiVersion", `must be "flowscope/v1", got ${JSON.stringify(o.apiVersion)}`);
   if (o.kind !== undefined && o.kind !== "Scenario") c.err("kind", `must be "Scenario", got ${JSON.stringify(o.kind)}`);
@@ -98,6 +113,10 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
 
   const cl = c.obj(o.cluster ?? {}, "cluster", ["name", "podCIDR", "apiServer"]);
   const cluster: Scenario["cluster"] = { name: c.str(cl.name, "cluster.name") ?? "default", podCIDR: c.str(cl.podCIDR, "cluster.podCIDR") ?? "10.0.0.0/16" };
+  if (typeof cl.name === "string") {
+    const bad = ciliumClusterNameProblem(cluster.name);
+    if (bad) c.err("cluster.name", bad);
+  }
   const pc = parseCidr(cluster.podCIDR);
   if ("error" in pc) c.err("cluster.podCIDR", pc.error);
   else if (pc.v6 !== undefined) c.err("cluster.podCIDR", `${pc.text}: the simulated cluster is IPv4; give an IPv4 pod CIDR`);
@@ -108,6 +127,8 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
       ips: c.arr(a.ips, "cluster.apiServer.ips").map((ip, i) => checkIp(c, ip, `cluster.apiServer.ips[${i}]`)),
       port: c.num(a.port, "cluster.apiServer.port", { int: true, min: 1, max: 65535 }) ?? 6443,
     };
+    if (Array.isArray(a.ips) && a.ips.length === 0) c.err("cluster.apiServer.ips", "must list at least one address (leave apiServer out for none)");
+    dupes(c, cluster.apiServer.ips, "cluster.apiServer.ips", "address");
   }
 
   let nodes = c.arr(o.nodes, "nodes").map((n, i) => {
@@ -134,7 +155,7 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
       name: checkName(c, x.name, `${p}.name`),
       namespace: checkName(c, x.namespace, `${p}.namespace`),
       labels: checkLabels(c, x.labels, `${p}.labels`),
-      serviceAccount: c.str(x.serviceAccount, `${p}.serviceAccount`) ?? "default",
+      serviceAccount: checkServiceAccount(c, x.serviceAccount, `${p}.serviceAccount`),
       replicas: c.num(x.replicas, `${p}.replicas`, { int: true, min: 1, max: 1000 }) ?? 1,
       hostNetwork: c.bool(x.hostNetwork, `${p}.hostNetwork`) ?? false,
       ports: c.arr(x.ports, `${p}.ports`).map((pp, j) => checkPort(c, pp, `${p}.ports[${j}]`)),
@@ -153,6 +174,7 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     return wl;
   });
   dupes(c, workloads.map((w) => `${w.namespace}/${w.name}`), "workloads", "namespace/name");
+  const fileWorkloads = workloads.length;
 
   // Cilium needs a DNS server for toFQDNs; a scenario without one still gets kube-dns.
   if (!workloads.some((w) => w.namespace === "kube-system" && w.labels["k8s-app"] === "kube-dns")) {
@@ -182,6 +204,7 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     const x = c.obj(e, p, ["name", "ips"], ["ips"]);
     const name = c.str(x.name, `${p}.name`);
     const ips = c.arr(x.ips, `${p}.ips`).map((ip, j) => checkIp(c, ip, `${p}.ips[${j}]`));
+    if (Array.isArray(x.ips) && x.ips.length === 0) c.err(`${p}.ips`, "must list at least one address");
     return name === undefined ? { ips } : { name, ips };
   });
 
@@ -190,12 +213,19 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     const x = c.obj(d, p, ["name", "ips", "ttl"], ["name", "ips"]);
     const name = (c.str(x.name, `${p}.name`) ?? "").replace(/\.$/, "").toLowerCase();
     if (name && !/^[a-z0-9_]([-a-z0-9_]*)(\.[a-z0-9_][-a-z0-9_]*)*$/.test(name)) c.err(`${p}.name`, `"${name}" is not a DNS name`);
+    else if (name) {
+      const bad = dnsNameProblem(name);
+      if (bad) c.err(`${p}.name`, bad);
+    }
+    if (Array.isArray(x.ips) && x.ips.length === 0) c.err(`${p}.ips`, "must list at least one address");
     return {
       name,
       ips: c.arr(x.ips, `${p}.ips`).map((ip, j) => checkIp(c, ip, `${p}.ips[${j}]`)),
       ttl: c.num(x.ttl, `${p}.ttl`, { int: true, min: 0 }) ?? 300,
     };
   });
+  // kube-dns would answer only one of them
+  dupes(c, dns.map((d) => d.name), "dns", "name");
 
   const wlKeys = new Set(workloads.map((w) => `${w.namespace}/${w.name}`));
   const services: ServiceSpec[] = c.arr(o.services, "services").map((s, i) => {
@@ -211,17 +241,31 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
         const y = c.obj(pp, q, ["name", "port", "targetPort", "protocol"], ["port"]);
         const port = c.num(y.port, `${q}.port`, { int: true, min: 1, max: 65535 }) ?? 0;
         let targetPort: number | string = port;
-        if (typeof y.targetPort === "string") targetPort = y.targetPort;
-        else if (y.targetPort !== undefined) targetPort = c.num(y.targetPort, `${q}.targetPort`, { int: true, min: 1, max: 65535 }) ?? port;
+        if (typeof y.targetPort === "string") {
+          targetPort = y.targetPort;
+          if (!isIanaSvcName(targetPort)) c.err(`${q}.targetPort`, `"${targetPort}" is neither a port number nor a valid port name (≤15 lower-case letters, digits, "-", with a letter)`);
+        } else if (y.targetPort !== undefined) targetPort = c.num(y.targetPort, `${q}.targetPort`, { int: true, min: 1, max: 65535 }) ?? port;
         const sp = { port, targetPort, protocol: y.protocol === undefined ? ("TCP" as const) : (c.oneOf(y.protocol, `${q}.protocol`, PORT_PROTOS, { ignoreCase: true }) ?? "TCP") };
         const name = c.str(y.name, `${q}.name`);
+        if (name !== undefined) {
+          const bad = dnsLabelProblem(name, "service port name");
+          if (bad) c.err(`${q}.name`, bad);
+        }
         return name === undefined ? sp : { name, ...sp };
       }),
     };
+    // what the API server refuses in a ClusterIP Service (ValidateService)
+    if (Array.isArray(x.ports) && x.ports.length === 0) c.err(`${p}.ports`, "must list at least one port (a ClusterIP service needs one)");
+    if (svc.ports.length > 1) svc.ports.forEach((sp, j) => {
+      if (sp.name === undefined) c.err(`${p}.ports[${j}].name`, "is required when a service has more than one port");
+    });
+    dupes(c, svc.ports.filter((sp) => sp.name !== undefined).map((sp) => sp.name as string), `${p}.ports`, "name");
+    dupes(c, svc.ports.map((sp) => `${sp.port}/${sp.protocol}`), `${p}.ports`, "port");
     if (x.clusterIP !== undefined) svc.clusterIP = checkIp(c, x.clusterIP, `${p}.clusterIP`);
     if (Object.keys(svc.selector).length === 0) c.err(`${p}.selector`, "is required (services without selector are not modelled)");
     return svc;
   });
+  const fileServices = services.length;
   dupes(c, services.map((s) => `${s.namespace}/${s.name}`), "services", "namespace/name");
   if (!services.some((s) => s.namespace === "kube-system" && s.name === "kube-dns")) {
     services.push({
@@ -242,7 +286,14 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
   const st = c.obj(o.settings ?? {}, "settings", ["policyAuditMode", "policyAuditNamespaces", "policyEnforcementMode", "allowLocalhost", "fqdnMinTTL", "labels"]);
   const settings: Scenario["settings"] = {
     policyAuditMode: c.bool(st.policyAuditMode, "settings.policyAuditMode") ?? false,
-    policyAuditNamespaces: c.arr(st.policyAuditNamespaces, "settings.policyAuditNamespaces").map((v, i) => c.str(v, `settings.policyAuditNamespaces[${i}]`) ?? ""),
+    policyAuditNamespaces: c.arr(st.policyAuditNamespaces, "settings.policyAuditNamespaces").map((v, i) => {
+      const at = `settings.policyAuditNamespaces[${i}]`;
+      const ns = c.str(v, at, { required: true }) ?? "";
+      const bad = typeof v === "string" ? dnsLabelProblem(ns, "namespace name") : undefined;
+      if (bad) c.err(at, bad === "must not be empty" ? "must not be empty (a namespace name)" : bad);
+      else if (typeof v === "string" && !nsNames.has(ns)) c.warn(at, `no namespace "${ns}" in this scenario (namespaces: ${[...nsNames].join(", ")}): audit mode applies to no pod`);
+      return ns;
+    }),
     policyEnforcementMode: st.policyEnforcementMode === undefined ? "default" : c.oneOf(st.policyEnforcementMode, "settings.policyEnforcementMode", ["default", "always", "never"] as const) ?? "default",
     allowLocalhost: st.allowLocalhost === undefined ? "always" : c.oneOf(st.allowLocalhost, "settings.allowLocalhost", ["always", "policy", "auto"] as const) === "policy" ? "policy" : "always",
     fqdnMinTTL: c.num(st.fqdnMinTTL, "settings.fqdnMinTTL", { int: true, min: 0 }) ?? 0,
@@ -257,10 +308,11 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     checkRefs(c, req, `traffic[${i}]`, wlKeys, known);
     return req;
   });
+  if (c.ok) traffic.forEach((req, i) => checkServicePort(c, req, `traffic[${i}]`, wlKeys, services, cluster));
 
   const name = c.str(meta.name, "metadata.name") ?? "scenario";
   const description = c.str(meta.description, "metadata.description");
-  return {
+  const scenario: Scenario = {
     file,
     dir,
     name,
@@ -276,6 +328,129 @@ function buildScenario(c: Checker, raw: unknown, file: string): Scenario {
     settings,
     traffic,
   };
+  // addresses and backends once every field is valid on its own
+  if (c.ok) {
+    checkAddresses(c, scenario, fileWorkloads, fileServices, where);
+    checkBackends(c, scenario, fileServices);
+  }
+  return scenario;
+}
+
+function checkServiceAccount(c: Checker, v: unknown, path: string): string {
+  const s = c.str(v, path);
+  if (s === undefined) return "default";
+  const bad = dnsSubdomainProblem(s, "service account name");
+  if (bad) c.err(path, bad);
+  return s;
+}
+
+/** IANA_SVC_NAME: what Kubernetes allows as a port name in a container port or a service targetPort */
+function isIanaSvcName(name: string): boolean {
+  return /^[a-z0-9]([a-z0-9-]{0,13})[a-z0-9]$|^[a-z0-9]$/.test(name) && /[a-z]/.test(name) && !name.includes("--");
+}
+
+const describePort = (p: { port: number; protocol: string }) => `${p.port}/${p.protocol}`;
+
+/** a traffic entry through a service must use one of its ports, or every request fails at run time */
+function checkServicePort(c: Checker, req: TrafficRequest, path: string, wl: Set<string>, services: ServiceSpec[], cluster: Scenario["cluster"]): void {
+  let key: string | undefined;
+  if (req.to && !wl.has(req.to)) key = req.to;
+  else if (req.toService) key = req.toService;
+  else if (req.dns && !req.to && !req.toFQDN && !req.toIP) key = "kube-system/kube-dns";
+  if (!key) return;
+  let ports: { port: number; protocol: string }[] | undefined = services.find((s) => `${s.namespace}/${s.name}` === key)?.ports;
+  if (!ports && key === "default/kubernetes" && cluster.apiServer) ports = [{ port: 443, protocol: "TCP" }];
+  if (!ports) return;
+  const proto = req.protocol ?? (req.dns ? "UDP" : "TCP");
+  if (proto === "ICMP") {
+    c.err(join(path, "protocol"), `service ${key} does not forward ICMP`);
+    return;
+  }
+  const port = req.port ?? (req.dns ? 53 : 0);
+  if (!ports.some((p) => p.port === port && p.protocol === proto))
+    c.err(req.port === undefined ? path : join(path, "port"), `service ${key} has no port ${port}/${proto} (its ports: ${ports.map(describePort).join(", ") || "none"})`);
+}
+
+/** how an address's owner is named in a message, and where it is in the file */
+interface Owner {
+  what: string;
+  path: string;
+  /** added by Flowscope (coredns, kube-dns, default/kubernetes): not in the file */
+  added?: boolean;
+}
+
+/**
+ * Every address has one owner: no two pods, no pod and a node or the API server, no ClusterIP and
+ * anything else. Fixed pod IPs come from the pod CIDR (Cilium's cluster-pool IPAM hands out no other),
+ * and the pod CIDR must hold every replica.
+ */
+function checkAddresses(c: Checker, s: Scenario, fileWorkloads: number, fileServices: number, where: (path: string) => string): void {
+  const podCidr = clusterPodCidr(s);
+  let placed: PodPlacement[][];
+  try {
+    placed = placePods(s, podCidr);
+  } catch (e) {
+    if (!(e instanceof PodCidrFullError)) throw e;
+    c.err(e.workload < fileWorkloads ? `workloads[${e.workload}].replicas` : "cluster.podCIDR", e.message);
+    return;
+  }
+  const owners = new Map<number, Owner>();
+  const claim = (ipNum: number, owner: Owner): void => {
+    const prev = owners.get(ipNum);
+    if (!prev) {
+      owners.set(ipNum, owner);
+      return;
+    }
+    // reported where it can be fixed: at the later owner, unless Flowscope added that one
+    const [at, other] = owner.added && !prev.added ? [prev, owner] : [owner, prev];
+    c.err(at.path, `${formatIPv4(ipNum)} of ${at.what} is also the address of ${other.what} (${other.added ? "added by default" : where(other.path)}); an address has one owner`);
+  };
+  s.nodes.forEach((n, i) => {
+    const ip = parseIPv4(n.ip)!;
+    if (!owners.has(ip)) owners.set(ip, { what: `node ${n.name}`, path: `nodes[${i}].ip` });
+  });
+  // the API server may run on nodes: then it shares their addresses
+  s.cluster.apiServer?.ips.forEach((a, i) => {
+    const ip = parseIPv4(a)!;
+    if (!owners.get(ip)?.what.startsWith("node ")) claim(ip, { what: "the API server", path: `cluster.apiServer.ips[${i}]` });
+  });
+  s.workloads.forEach((w, wi) => {
+    if (w.hostNetwork) return;
+    const hash = safeHash(`${w.namespace}/${w.name}/${JSON.stringify(w.labels)}`, 10);
+    const added = wi >= fileWorkloads;
+    placed[wi]!.forEach(({ ipNum }, i) => {
+      const path = w.ips ? `workloads[${wi}].ips[${i}]` : `workloads[${wi}]`;
+      claim(ipNum, { what: `pod ${w.namespace}/${w.name}-${hash}-${i}`, path, added });
+      if (w.ips && !cidrContainsIp(podCidr, ipNum)) c.err(path, `${w.ips[i]} is outside the pod CIDR ${podCidr.text} (cluster.podCIDR): pod addresses come from it`);
+    });
+  });
+  s.services.forEach((svc, i) => {
+    if (svc.clusterIP) claim(parseIPv4(svc.clusterIP)!, { what: `service ${svc.namespace}/${svc.name}`, path: `services[${i}].clusterIP`, added: i >= fileServices });
+  });
+  if (generatesKubernetesService(s)) claim(parseIPv4(KUBERNETES_SERVICE_IP)!, { what: "service default/kubernetes", path: "cluster.apiServer", added: true });
+}
+
+/**
+ * What Kubernetes accepts but leaves a service nothing to forward to: a selector no pod matches, a
+ * named targetPort a selected pod does not declare. Requests through it fail at run time: warnings.
+ */
+function checkBackends(c: Checker, s: Scenario, fileServices: number): void {
+  s.services.slice(0, fileServices).forEach((svc, i) => {
+    const p = `services[${i}]`;
+    const selected = s.workloads.filter((w) => w.namespace === svc.namespace && Object.entries(svc.selector).every(([k, v]) => w.labels[k] === v));
+    const backends = selected.filter((w) => !w.hostNetwork);
+    const sel = Object.entries(svc.selector).map(([k, v]) => `${k}=${v}`).join(",");
+    if (backends.length === 0) {
+      c.warn(`${p}.selector`, `service ${svc.namespace}/${svc.name} selects no pod (${sel} in namespace ${svc.namespace})${selected.length ? "; hostNetwork pods are no backends here" : ""}: requests to it fail with "has no backends"`);
+      return;
+    }
+    svc.ports.forEach((sp, j) => {
+      if (typeof sp.targetPort !== "string") return;
+      const missing = backends.filter((w) => !w.ports.some((wp) => wp.name === sp.targetPort));
+      if (missing.length)
+        c.warn(`${p}.ports[${j}].targetPort`, `port name "${sp.targetPort}" is not declared by ${missing.map((w) => `${w.namespace}/${w.name}`).join(", ")} (selected by ${sel}): requests through port ${describePort(sp)} to ${missing.length === 1 ? "its pods" : "their pods"} fail`);
+    });
+  });
 }
 
 function checkPort(c: Checker, v: unknown, p: string): WorkloadPort {

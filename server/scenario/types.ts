@@ -101,6 +101,15 @@ export interface Scenario {
   policies: string[];
   settings: ScenarioSettings;
   traffic: TrafficEntry[];
+  /** accepted, but will not work as meant (a service that selects no pod, …): `lint` reports them */
+  warnings?: ScenarioWarning[];
+}
+
+export interface ScenarioWarning {
+  file: string;
+  line?: number;
+  path: string;
+  message: string;
 }
 
 export class ScenarioError extends Error {

@@ -195,7 +195,7 @@ services:
 test("toServices with toPorts (accepted since Cilium 1.17): the ports apply to the backends after translation", () => {
   const scn = `${SCN}
 services:
-  - { name: web, namespace: default, selector: { app: web }, ports: [{ port: 80, targetPort: 8080 }, { name: admin, port: 81, targetPort: 9090 }] }
+  - { name: web, namespace: default, selector: { app: web }, ports: [{ name: http, port: 80, targetPort: 8080 }, { name: admin, port: 81, targetPort: 9090 }] }
 `;
   const dp = makeDatapath(scn, {
     "p.yaml": clientEgress(`  egress:

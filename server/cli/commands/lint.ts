@@ -1,9 +1,10 @@
-// `lint`: report policy documents Cilium would reject (errors) and policies that do nothing or
-// surprise people (warnings). Exit 1 on errors, 0 with only warnings, 2 on bad usage.
+// `lint`: report policy documents Cilium would reject (errors) and policies and scenario objects that
+// do nothing or surprise people (warnings). Exit 1 on errors, 0 with only warnings, 2 on bad usage or
+// an invalid scenario.
 import { Datapath } from "../../datapath";
 import { ScenarioError } from "../../scenario/types";
 import { parseScenario } from "../../scenario/load";
-import { lintDatapath } from "../../datapath/lint";
+import { lintDatapath, type LintFinding } from "../../datapath/lint";
 import { count } from "../../../lib/format/count";
 
 const USAGE = `usage: lint [--scenario FILE] [--policies PATH]... [PATH...] [-o text|json]
@@ -42,7 +43,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const findings = lintDatapath(dp);
+  // the scenario's own warnings (a service that selects no pod, …) come first, positioned like its errors
+  const findings: LintFinding[] = [
+    ...(dp.scenario.warnings ?? []).map((w): LintFinding => ({ level: "warning", source: w.line ? `${w.file}:${w.line}` : w.file, path: w.path, message: w.message })),
+    ...lintDatapath(dp),
+  ];
   if (!scenario) for (const f of findings) if (f.message.includes("in this scenario")) f.message += " (no --scenario given)";
   if (output === "json") console.log(JSON.stringify({ findings }));
   else {

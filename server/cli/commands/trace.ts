@@ -156,6 +156,7 @@ export async function run(argv: string[]): Promise<number> {
     }
     throw e;
   }
+  for (const w of dp.scenario.warnings ?? []) console.error(`trace: warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.path}: ${w.message}`);
   for (const w of dp.warnings) console.error(`trace: warning: policy rejected: ${w.text}`);
   const warnings = dp.warnings.map((w) => w.text);
   for (const [i, req] of requests.entries()) {
@@ -180,8 +181,17 @@ export async function run(argv: string[]): Promise<number> {
 }
 
 function flagName(path: string): string {
-  const map: Record<string, string> = { from: "--from", to: "--to", toIP: "--to-ip", toFQDN: "--to-fqdn", toService: "--to-service", port: "--port", protocol: "--protocol", icmpType: "--icmp-type" };
-  return map[path] ?? (path || "request");
+  const map: Record<string, string> = {
+    from: "--from", "from.ip": "--from-ip", to: "--to", toIP: "--to-ip", toFQDN: "--to-fqdn", toService: "--to-service", port: "--port", protocol: "--protocol", icmpType: "--icmp-type",
+    "http.method": "--http-method", "http.path": "--http-path", "http.host": "--http-host", "grpc.service": "--grpc", "grpc.method": "--grpc",
+    "kafka.apiKey": "--kafka-api-key", "kafka.apiVersion": "--kafka-api-version", "kafka.clientId": "--kafka-client-id", "kafka.topics": "--kafka-topic",
+    "dns.query": "--dns-query", "dns.type": "--dns-type",
+  };
+  if (map[path]) return map[path];
+  const header = /^http\.headers\.(.*)$/s.exec(path);
+  if (header) return `--http-header ${JSON.stringify(header[1])}`;
+  if (/^kafka\.topics\[\d+\]$/.test(path)) return "--kafka-topic";
+  return path || "request";
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -172,7 +172,7 @@ function parsePeers(ctx: RuleContext, o: Record<string, unknown>, path: string, 
         const isPattern = x.matchPattern !== undefined;
         const field = isPattern ? "matchPattern" : "matchName";
         const text = c.str(x[field], join(p, field)) ?? "";
-        const bad = validateFqdn(text, isPattern);
+        const bad = fqdnSelectorProblem(text, isPattern);
         if (bad) c.err(join(p, field), bad);
         else peers.push({ kind: "fqdn", text: `${field}: ${text}`, re: isPattern ? patternToRegExp(text) : nameToRegExp(text), path: p });
       });
@@ -245,7 +245,7 @@ function parseL7(ctx: RuleContext, v: unknown, path: string, ingress: boolean): 
       for (const f of ["matchName", "matchPattern"] as const) {
         const s = c.str(x[f], join(p, f));
         if (s === undefined) continue;
-        const bad = validateFqdn(s, f === "matchPattern");
+        const bad = fqdnSelectorProblem(s, f === "matchPattern");
         if (bad) c.err(join(p, f), bad);
         out[f] = s;
       }
@@ -256,6 +256,26 @@ function parseL7(ctx: RuleContext, v: unknown, path: string, ingress: boolean): 
     c.arr(o.l7, join(path, "l7"));
   }
   return { kind, rules, path };
+}
+
+/**
+ * FQDNSelector as the CRD validates it (pkg/policy/api/fqdn.go, kubebuilder Pattern): labels of name
+ * characters (and "*" in a pattern) separated by single dots, a final dot allowed: "a..b", "." and
+ * ".a" are refused by the API server before the agent's own character check.
+ */
+const FQDN_MATCH_NAME = /^([-a-zA-Z0-9_]+[.]?)+$/;
+const FQDN_MATCH_PATTERN = /^([-a-zA-Z0-9_*]+[.]?)+$/;
+
+function fqdnSelectorProblem(s: string, pattern: boolean): string | undefined {
+  const bad = validateFqdn(s, pattern);
+  if (bad) return bad;
+  // with the characters already checked, the CRD's pattern says: no empty label (tested by splitting,
+  // as the pattern's nested quantifier backtracks for ages on a long name with "..")
+  const labels = s.split(".");
+  if (labels.at(-1) === "") labels.pop();
+  if (labels.length === 0 || labels.some((l) => l === ""))
+    return `"${s}" does not match ${pattern ? FQDN_MATCH_PATTERN.source : FQDN_MATCH_NAME.source}: labels separated by single dots, no empty label`;
+  return undefined;
 }
 
 /** Cilium compiles these with Go's regexp (PortRuleHTTP.Sanitize) and Envoy matches with RE2: the
@@ -288,6 +308,11 @@ function parseHttpRule(ctx: RuleContext, v: unknown, path: string): HttpRule {
       const q = join(join(path, "headerMatches"), i);
       const x = c.obj(h, q, ["name", "value", "mismatch", "secret"], ["name"]);
       const hm: NonNullable<HttpRule["headerMatches"]>[number] = { name: c.str(x.name, join(q, "name")) ?? "" };
+      // the CRD: name has MinLength 1; Envoy's HeaderMatcher refuses NUL, CR and LF in it
+      if (typeof x.name === "string") {
+        if (hm.name === "") c.err(join(q, "name"), "must not be empty");
+        else if (/[\0\r\n]/.test(hm.name)) c.err(join(q, "name"), `${JSON.stringify(hm.name)} contains NUL, CR or LF`);
+      }
       const value = c.str(x.value, join(q, "value"));
       if (value !== undefined) hm.value = value;
       if (x.mismatch !== undefined) {
