@@ -4,6 +4,9 @@
 // /dev/zero or a file with no newlines must not exhaust memory).
 export const LINE_TOO_LONG = Symbol("line too long");
 
+/** the longest line an import or `observe --input-file` reads: far above any real flow record */
+export const MAX_NDJSON_LINE_BYTES = 1024 * 1024;
+
 export async function* ndjsonLines(chunks: AsyncIterable<Buffer | string>, maxLineBytes: number): AsyncGenerator<Buffer | typeof LINE_TOO_LONG> {
   let inLongLine = false;
   let rest: Buffer = Buffer.alloc(0);

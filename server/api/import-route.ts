@@ -4,13 +4,12 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HubbleImporter } from "../../lib/flow/import";
-import { LINE_TOO_LONG, ndjsonLines } from "../../lib/flow/ndjson-lines";
+import { LINE_TOO_LONG, MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../lib/flow/ndjson-lines";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { firstBadUtf8Byte, HttpError, refuseEncodedBody, sendJson } from "./http-util";
 import type { ApiContext } from "./router";
 
 const MAX_IMPORT_BYTES = 512 * 1024 * 1024;
-const MAX_LINE_BYTES = 1024 * 1024;
 /** flows an import lets wait for the writer thread before it waits too (bounds the memory they take) */
 const IMPORT_MAX_LAG = 20_000;
 const IMPORT_MAX_UNCOMMITTED = 100_000;
@@ -76,10 +75,10 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
       yield chunk;
     }
   };
-  for await (const line of ndjsonLines(body(), MAX_LINE_BYTES)) {
+  for await (const line of ndjsonLines(body(), MAX_NDJSON_LINE_BYTES)) {
     // once over the limit the only line left is the one the limit cut, which is not a line of the export
     if (overLimit) break;
-    if (line === LINE_TOO_LONG) importer.refuse(`line is longer than ${MAX_LINE_BYTES} bytes`);
+    if (line === LINE_TOO_LONG) importer.refuse(`line is longer than ${MAX_NDJSON_LINE_BYTES} bytes`);
     else pushLine(line);
   }
   flush();

@@ -22,7 +22,6 @@ import {
 } from "./types";
 
 const TOP = ["apiVersion", "kind", "metadata", "cluster", "nodes", "namespaces", "workloads", "external", "dns", "services", "policies", "settings", "traffic"];
-const DNS_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const APPS: readonly AppProtocol[] = ["http", "grpc", "kafka", "dns", "tcp", "udp"];
 const PORT_PROTOS: readonly PortProtocol[] = ["TCP", "UDP", "SCTP"];
 
@@ -66,7 +65,8 @@ export function parseScenario(text: string, file: string): Scenario {
 
 function checkName(c: Checker, v: unknown, path: string): string {
   const s = c.str(v, path, { required: true }) ?? "";
-  if (s && (!DNS_NAME.test(s) || s.length > 63)) c.err(path, `"${s}" is not a valid Kubernetes name (lower-case letters, digits, "-")`);
+  const bad = s ? dnsLabelProblem(s, "Kubernetes name") : undefined;
+  if (bad) c.err(path, bad);
   return s;
 }
 

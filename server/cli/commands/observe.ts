@@ -9,7 +9,7 @@ import { toSearchParams } from "../../../lib/filter/parse-params";
 import { compileQuery } from "../../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
-import { LINE_TOO_LONG, ndjsonLines } from "../../../lib/flow/ndjson-lines";
+import { LINE_TOO_LONG, MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../../lib/flow/ndjson-lines";
 import { toHubbleJson } from "../../../lib/flow/json";
 import { withoutExtensions } from "../../../lib/flow/strip-extensions";
 import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, timeFormatNamed, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
@@ -161,9 +161,6 @@ function useColor(when: ColorWhen, output: Output): boolean {
   return process.stdout.isTTY === true && process.env.TERM !== "dumb" && !process.env.NO_COLOR;
 }
 
-/** as the server's import takes them */
-const MAX_INPUT_LINE_BYTES = 1024 * 1024;
-
 async function observeFile(file: string, query: FlowQuery, printer: Printer, silent: boolean): Promise<number> {
   const match = compileQuery(query);
   const importer = new HubbleImporter(false);
@@ -175,9 +172,9 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer, sil
   const input = file === "-" ? process.stdin : fs.createReadStream(file);
   const matched: FlowEnvelope[] = [];
   const last = query.first ? undefined : query.limit;
-  for await (const bytes of ndjsonLines(input, MAX_INPUT_LINE_BYTES)) {
+  for await (const bytes of ndjsonLines(input, MAX_NDJSON_LINE_BYTES)) {
     if (bytes === LINE_TOO_LONG) {
-      importer.refuse(`line is longer than ${MAX_INPUT_LINE_BYTES} bytes`);
+      importer.refuse(`line is longer than ${MAX_NDJSON_LINE_BYTES} bytes`);
       continue;
     }
     if (!isUtf8(bytes)) {
