@@ -184,6 +184,11 @@ export function FlowscopeApp() {
               <span className="muted count" data-testid="row-count">
                 {tableLoading ? "Loading…" : predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
                 {!tableLoading && feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
+                {!tableLoading && feed.older.partial && feed.older.more ? (
+                  <span data-testid="scan-stopped" title="These filters are checked row by row; the server stops after a quarter of a second so other requests are not held up. Load older searches further back; an export includes every match.">
+                    {" "}so far: the search stopped early
+                  </span>
+                ) : null}
               </span>
               {feed.older.more ? (
                 <button className="btn" data-testid="load-older" disabled={feed.older.loading} onClick={feed.loadOlder} title="Fetch the next older page of flows matching the filters">

@@ -43,7 +43,13 @@ export interface FlowFeed {
   rate: number;
   lost: number;
   /** whether history holds older flows matching the view than the table has, and fetching them */
-  older: { more: boolean; loading: boolean; error?: string };
+  older: {
+    more: boolean;
+    loading: boolean;
+    error?: string;
+    /** the last page ended early: the server stopped checking rows one by one, more may match further back */
+    partial?: boolean;
+  };
   /** adds the next older page (same filters and window as the first page) below the rows */
   loadOlder: () => void;
 }
@@ -181,7 +187,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     setAdded(0);
     setLost(0);
     olderCursor.current = first.data.nextCursor;
-    setOlder({ more: first.data.nextCursor !== undefined, loading: false });
+    setOlder({ more: first.data.nextCursor !== undefined, loading: false, partial: first.data.scanStopped === true });
     liveKey.current = historyKey;
     if (!streaming) {
       clientRef.current?.close();
@@ -233,7 +239,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
         setVersion(store.version);
         olderCursor.current = page.nextCursor;
         // the table keeps at most TABLE_CAPACITY rows; older ones would be dropped as they arrive
-        setOlder({ more: page.nextCursor !== undefined && store.size < TABLE_CAPACITY, loading: false });
+        setOlder({ more: page.nextCursor !== undefined && store.size < TABLE_CAPACITY, loading: false, partial: page.scanStopped === true });
       })
       .catch((err: Error) => setOlder({ more: true, loading: false, error: `Could not load older flows: ${err.message}` }));
   }, [store]);

@@ -7,6 +7,11 @@ export interface FlowsPage {
   flows: StoredFlow[];
   /** pass back as `cursor` to get the next page in the same order; absent at the end */
   nextCursor?: string;
+  /**
+   * the page holds fewer than `limit` flows because the server stopped checking rows one by one (a
+   * filter SQL cannot answer) after its time budget, not because no more match: go on with nextCursor
+   */
+  scanStopped?: boolean;
 }
 
 /** A flow as stored: the Hubble envelope plus its row id, which orders flows and serves as the stream cursor. */

@@ -72,7 +72,7 @@ function getFlows(ctx: ApiContext, params: URLSearchParams): FlowsPage {
   const limit = intParam(params, "limit", query.limit ?? 100, 1, MAX_PAGE);
   ctx.store.flush();
   const page = ctx.store.reader.page(query, { limit, cursor: cursorParam(params), order: orderParam(params, query) });
-  return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}) };
+  return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}), ...(page.scanStopped ? { scanStopped: true } : {}) };
 }
 
 function getStatus(ctx: ApiContext): ServerStatus {

@@ -27,6 +27,8 @@ export interface PageOptions {
 export interface Page {
   flows: StoredFlow[];
   nextCursor?: number;
+  /** the page ended before `limit` because the row-by-row scan ran out of time or rows, not of matches */
+  scanStopped?: true;
 }
 
 export interface RawRow {
@@ -97,7 +99,7 @@ export class FlowReader {
       }
       scanned += rows.length;
       if (rows.length < chunk) return { flows: out };
-      if (scanned >= budget || performance.now() > deadline) return { flows: out, nextCursor: cursor };
+      if (scanned >= budget || performance.now() > deadline) return { flows: out, nextCursor: cursor, scanStopped: true };
     }
   }
 

@@ -70,6 +70,8 @@ test("a row-by-row scan that runs out of time ends its page early with a cursor,
     assert.ok(store.reader.page(query, { limit: 50, order: "asc" }).flows.length === 50, "the query matches rows");
     const first = store.reader.page(query, { limit: 400, order: "asc", scanMs: 0 });
     assert.ok(first.nextCursor !== undefined && first.flows.length < want.length, "the page ended early with a cursor");
+    assert.equal(first.scanStopped, true, "and says it stopped scanning, so a count of its rows is not read as all matches");
+    assert.equal(store.reader.page(query, { limit: 50, order: "asc" }).scanStopped, undefined, "a full page did not stop early");
     const got = first.flows.map((f) => f.id);
     let cursor: number | undefined = first.nextCursor;
     for (let guard = 0; cursor !== undefined && guard < 1000; guard++) {
