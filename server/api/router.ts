@@ -10,7 +10,6 @@ import type { FlowBus } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import type { StreamServer } from "../stream/stream-server";
 import type { Simulator } from "../traffic/simulator";
-import { buildServiceMap } from "./service-map";
 import { decoded, firstBadUtf8Byte, HttpError, intParam, readBody, sendError, sendJson } from "./http-util";
 import { exportNdjson, exportBundle } from "./export-routes";
 import { importHubble } from "./import-route";
@@ -171,7 +170,7 @@ const routes: Route[] = [
   {
     method: "GET",
     pattern: /^\/api\/service-map$/,
-    handler: (ctx, _q, res, url) => {
+    handler: async (ctx, _q, res, url) => {
       const p = url.searchParams;
       for (const k of SERVICE_MAP_REFUSED) {
         if (p.has(k)) throw new HttpError(400, `${k} is not supported by the service map, which aggregates every matching flow in the window: bound it with since and until`, k);
@@ -183,7 +182,7 @@ const routes: Route[] = [
       const since = query.since ? timeOrThrow(query.since, "since") : Math.max(MIN_TIME_MS, until - 5 * 60_000);
       if (since > until) throw new HttpError(400, "since is after until", "since");
       ctx.store.flush();
-      sendJson(res, 200, buildServiceMap(ctx.store.db.sqlite, ctx.store.reader, { ...query, since: undefined, until: undefined }, since, until));
+      sendJson(res, 200, await ctx.store.serviceMap({ ...query, since: undefined, until: undefined }, since, until));
     },
   },
   { method: "GET", pattern: /^\/api\/policies$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, getPolicies(ctx)) },

@@ -10,6 +10,8 @@ import type { RetentionPolicy } from "./retention";
 import { FragmentRegistry } from "./fragments";
 import { upgradeLegacyRows } from "./legacy-upgrade";
 import { Aggregator } from "./aggregator";
+import type { ServiceMap } from "../../lib/api-types";
+import type { FlowQuery } from "../../lib/filter/types";
 import type { NamespaceCount, PolicyVerdictGroup } from "./aggregate-queries";
 
 export class FlowStore {
@@ -107,6 +109,11 @@ export class FlowStore {
 
   policyVerdictGroups(sinceMs: number, untilMs: number): Promise<PolicyVerdictGroup[]> {
     return this.aggregator.policyVerdictGroups(sinceMs, untilMs);
+  }
+
+  /** the service map of a window, built on the aggregate thread (see service-map.ts); flush() first for flows just ingested */
+  serviceMap(filter: FlowQuery, sinceMs: number, untilMs: number): Promise<ServiceMap> {
+    return this.aggregator.serviceMap(filter, sinceMs, untilMs);
   }
 
   databaseBytes(): number {

@@ -220,15 +220,17 @@ test("service map, namespaces and a policy's flows come from the stored history"
     const edgeTotal = map.body.edges.reduce((n, e) => n + e.flows, 0);
     assert.equal(edgeTotal, map.body.edges.reduce((n, e) => n + Object.values(e.verdicts).reduce((a, b) => a + (b ?? 0), 0), 0));
     // The first policy that decided something: its flows all name it.
-    const withPolicy = (await getJson<FlowsPage>(`${s.url}/api/flows?limit=5000&type=policy-verdict`)).body.flows.find((f) => f.flow.ingress_allowed_by?.length || f.flow.egress_allowed_by?.length);
+    // Cilium's own entries (allow-any-*, allow-localhost-ingress) carry no name: they are no policy to ask about
+    const named = (f: FlowsPage["flows"][number]) => [...(f.flow.ingress_allowed_by ?? []), ...(f.flow.egress_allowed_by ?? [])].find((p) => p.name && p.kind);
+    const withPolicy = (await getJson<FlowsPage>(`${s.url}/api/flows?limit=5000&type=policy-verdict`)).body.flows.find((f) => named(f) !== undefined);
     assert.ok(withPolicy, "some flow was allowed by a named policy");
-    const pol = (withPolicy.flow.ingress_allowed_by?.[0] ?? withPolicy.flow.egress_allowed_by?.[0])!;
+    const pol = named(withPolicy)!;
     // Kind/namespace/name: the first such flow may be a clusterwide policy's, which has no namespace
     const ref = `${pol.kind}/${pol.namespace ?? ""}/${pol.name}`;
     const byPolicy = await getJson<FlowsPage>(`${s.url}/api/policies/${encodeURIComponent(ref)}/flows?limit=50`);
     assert.ok(byPolicy.body.flows.length > 0, `flows of ${ref}`);
     for (const f of byPolicy.body.flows) {
-      const all = [...(f.flow.ingress_allowed_by ?? []), ...(f.flow.egress_allowed_by ?? []), ...(f.flow.ingress_denied_by ?? []), ...(f.flow.egress_denied_by ?? []), ...(((f.flow.extensions as { default_deny_by?: { name?: string }[]; l7_decided_by?: { name?: string }[] }) ?? {}).default_deny_by ?? []), ...(((f.flow.extensions as { l7_decided_by?: { name?: string }[] }) ?? {}).l7_decided_by ?? [])];
+      const all = [...(f.flow.ingress_allowed_by ?? []), ...(f.flow.egress_allowed_by ?? []), ...(f.flow.ingress_denied_by ?? []), ...(f.flow.egress_denied_by ?? []), ...(((f.flow.extensions as { default_deny_by?: { name?: string }[]; l7_decided_by?: { name?: string }[] }) ?? {}).default_deny_by ?? []), ...(((f.flow.extensions as { l7_decided_by?: { name?: string }[] }) ?? {}).l7_decided_by ?? []), ...(((f.flow.extensions as { l7_allow_all_by?: { name?: string }[] }) ?? {}).l7_allow_all_by ?? [])];
       assert.ok(all.some((p) => p.name === pol.name), "every flow returned names the policy");
     }
   } finally {

@@ -1,14 +1,16 @@
 // Aggregates stored flows into the service map: one node per workload (or outside peer), one edge per
 // (source, destination) with counts by verdict, ports, L7 protocols and deciding policies. Grouping is
 // done by SQLite over indexed columns; only filters SQL cannot express fall back to reading records.
+// It runs on the aggregate thread (aggregate-worker.ts): a window of records read one by one takes
+// seconds, which would otherwise stop the datapath, the stream and every other request.
 import type Database from "better-sqlite3";
 import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { isoMs } from "../../lib/filter/time";
-import { queryToSql } from "../store/filter-sql";
-import { flowColumns } from "../store/row";
-import { joinList, MAX_LABELS_TEXT } from "../store/fragments";
-import type { FlowReader } from "../store/flow-reader";
+import { queryToSql } from "./filter-sql";
+import { flowColumns } from "./row";
+import { joinList, MAX_LABELS_TEXT } from "./fragments";
+import type { FlowReader } from "./flow-reader";
 
 interface GroupRow {
   src_namespace: string | null;
