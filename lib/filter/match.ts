@@ -120,6 +120,45 @@ function replyMatches(f: Flow, want: boolean): boolean {
 const sourceOf = (f: Flow): Endpoint | undefined => f.source;
 const destinationOf = (f: Flow): Endpoint | undefined => f.destination;
 
+/**
+ * The part of one side's filter that looks only at that side's endpoint (labels, workloads, cluster),
+ * or undefined when the filter has none. The store decides it once per stored endpoint instead of
+ * once per record (server/store/sql-functions.ts), so it must depend on nothing else.
+ */
+export function compileEndpointFilter(ff: FlowFilter, side: "source" | "destination", where = ""): ((ep: Endpoint | undefined) => boolean) | undefined {
+  const P = side === "source" ? "source_" : "destination_";
+  const preds: ((ep: Endpoint | undefined) => boolean)[] = [];
+  const labelField = `${P}label` as keyof FlowFilter;
+  const labels = strings(ff, labelField, where);
+  if (labels) {
+    const ms = labels.map((s) => compileLabelSelector(s, `${where}${labelField}`));
+    preds.push((ep) => {
+      const l = ep?.labels;
+      for (let i = 0; i < ms.length; i++) if (ms[i]!(l)) return true;
+      return false;
+    });
+  }
+  const wlField = `${P}workload` as keyof FlowFilter;
+  const wls = arr<{ name?: string; kind?: string }>(ff, wlField, where);
+  if (wls) {
+    for (const w of wls) {
+      if (!w || typeof w !== "object" || (!w.name && !w.kind)) {
+        throw new FilterError(`${where}${wlField}`, `expected {name, kind} with at least one set, got ${JSON.stringify(w)}`);
+      }
+    }
+    preds.push((ep) => {
+      const list = ep?.workloads ?? [];
+      return wls.some((w) => list.some((x) => (!w.name || w.name === x.name) && (!w.kind || w.kind.toLowerCase() === (x.kind ?? "").toLowerCase())));
+    });
+  }
+  const clField = `${P}cluster_name` as keyof FlowFilter;
+  const cls = strings(ff, clField, where);
+  if (cls) preds.push((ep) => cls.includes(ep?.cluster_name ?? ""));
+  if (preds.length === 0) return undefined;
+  if (preds.length === 1) return preds[0];
+  return (ep) => preds.every((p) => p(ep));
+}
+
 function compileSide(ff: FlowFilter, side: "source" | "destination", where: string, preds: Pred[]): void {
   const P = side === "source" ? "source_" : "destination_";
   // one accessor per side: a property load by a variable name is much slower per flow
@@ -158,32 +197,8 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
     const m = compileFqdnPatterns(fqdns, `${where}${fqdnField}`);
     preds.push((f) => m(side === "source" ? f.source_names : f.destination_names));
   }
-  const labelField = `${P}label` as keyof FlowFilter;
-  const labels = strings(ff, labelField, where);
-  if (labels) {
-    const ms = labels.map((s) => compileLabelSelector(s, `${where}${labelField}`));
-    preds.push((f) => {
-      const l = endpointOf(f)?.labels;
-      for (let i = 0; i < ms.length; i++) if (ms[i]!(l)) return true;
-      return false;
-    });
-  }
-  const wlField = `${P}workload` as keyof FlowFilter;
-  const wls = arr<{ name?: string; kind?: string }>(ff, wlField, where);
-  if (wls) {
-    for (const w of wls) {
-      if (!w || typeof w !== "object" || (!w.name && !w.kind)) {
-        throw new FilterError(`${where}${wlField}`, `expected {name, kind} with at least one set, got ${JSON.stringify(w)}`);
-      }
-    }
-    preds.push((f) => {
-      const list = endpointOf(f)?.workloads ?? [];
-      return wls.some((w) => list.some((x) => (!w.name || w.name === x.name) && (!w.kind || w.kind.toLowerCase() === (x.kind ?? "").toLowerCase())));
-    });
-  }
-  const clField = `${P}cluster_name` as keyof FlowFilter;
-  const cls = strings(ff, clField, where);
-  if (cls) preds.push((f) => cls.includes(endpointOf(f)?.cluster_name ?? ""));
+  const onEndpoint = compileEndpointFilter(ff, side, where);
+  if (onEndpoint) preds.push((f) => onEndpoint(endpointOf(f)));
   const idField = `${P}identity` as keyof FlowFilter;
   const ids = arr<unknown>(ff, idField, where);
   if (ids) {

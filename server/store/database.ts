@@ -6,6 +6,7 @@ import Database from "better-sqlite3";
 import { PrismaBetterSQLite3 } from "@prisma/adapter-better-sqlite3";
 import { PrismaClient } from "./generated/client";
 import { applyMigrations } from "./migrate";
+import { registerFilterFunctions } from "./sql-functions";
 
 export interface FlowDatabase {
   sqlite: Database.Database;
@@ -32,6 +33,7 @@ export async function openDatabase(dbPath: string): Promise<FlowDatabase> {
   sqlite.pragma("busy_timeout = 5000");
   // Index pages for a few hundred thousand recent rows stay cached: measured ~1.4x faster inserts than 64 MB.
   sqlite.pragma("cache_size = -131072");
+  registerFilterFunctions(sqlite);
   const prisma = new PrismaClient({ adapter: new PrismaBetterSQLite3({ url: `file:${dbPath}` }) });
   return {
     sqlite,

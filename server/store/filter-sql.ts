@@ -1,18 +1,18 @@
 // FlowQuery → SQLite WHERE over the `flows` table (prisma/schema.prisma). Each filter field is
 // translated exactly when the columns hold enough to decide it; otherwise it is left out of SQL (or
-// over-approximated) and the whole query is re-checked in JS by `residual`. So: rows the WHERE rejects
+// over-approximated) and the whole query is re-checked in JS by `residual`. Filters on endpoints go
+// through a SQL function the connection must have (registerFilterFunctions). So: rows the WHERE rejects
 // never match; rows it accepts match only if `residual` (when present) also says so. Values are always
 // bound parameters.
 //
 // Blacklist filters are only pushed into SQL when their translation is exact (excluding a superset would
 // lose rows); the others are left to the residual.
 import type { Flow } from "../../lib/flow/types";
-import { compileIPFilter } from "../../lib/filter/ip";
-import { parseLabelSelector } from "../../lib/filter/labels";
 import { compileQuery, parseHttpStatus, parseNamespacedName, parsePort } from "../../lib/filter/match";
 import { parsePolicyPattern } from "../../lib/filter/policy";
 import { parseTimeArg } from "../../lib/filter/time";
 import type { FlowFilter, FlowQuery } from "../../lib/filter/types";
+import { ENDPOINT_MATCH_FN, VALUE_MATCH_FN, endpointPredicate, type EndpointMatchSpec, type ValueMatchSpec } from "./sql-functions";
 
 export interface SqlFilter {
   /** when set, the whitelist's filters one by one (each with the time window and blacklist): the union of
@@ -78,33 +78,32 @@ function podPart(values: string[], side: "src" | "dst", field: string): Part {
   );
 }
 
-/** Endpoints' labels live in their fragments: a label condition selects fragments, then rows using them. */
-function labelsLike(side: "src" | "dst", patterns: number): string {
-  const cond = new Array(patterns).fill("labels LIKE ? ESCAPE '\\'").join(" OR ");
-  return `${side}_ep IN (SELECT id FROM fragments WHERE kind = 'endpoint' AND (${cond}))`;
+/**
+ * One side's filters on its endpoint (labels, workloads, cluster), exactly: the endpoint fragments that
+ * match are picked by the SQL function (sql-functions.ts), rows by their fragment id. A record without
+ * that endpoint has no fragment id; it matches if the filter matches an absent endpoint.
+ */
+function endpointPart(ff: FlowFilter, side: "source" | "destination", col: "src_ep" | "dst_ep"): Part | undefined {
+  const filter: FlowFilter = {};
+  let any = false;
+  for (const k of ["label", "workload", "cluster_name"] as const) {
+    const key = `${side}_${k}` as "source_label";
+    const v = ff[key];
+    if (Array.isArray(v) && v.length) {
+      (filter as Record<string, unknown>)[key] = v;
+      any = true;
+    }
+  }
+  if (!any) return undefined;
+  const spec = JSON.stringify({ side, filter } satisfies EndpointMatchSpec);
+  const absent = endpointPredicate(spec)(undefined);
+  const picked = `${col} IN (SELECT id FROM fragments WHERE kind = 'endpoint' AND ${ENDPOINT_MATCH_FN}(?, id, json))`;
+  return { sql: absent ? `(${picked} OR ${col} IS NULL)` : picked, params: [spec], exact: true };
 }
 
-function labelPart(selectors: string[], side: "src" | "dst", field: string): Part {
-  return or(
-    selectors.map((sel) => {
-      const reqs = parseLabelSelector(sel, field);
-      const parts: Part[] = reqs.map((r) => {
-        if (r.op === "eq" && r.source !== undefined) {
-          return { sql: labelsLike(side, 1), params: [`%\n${likeEscape(`${r.source}:${r.key}=${r.values[0]}`)}\n%`], exact: true };
-        }
-        if (r.op === "exists" && r.source !== undefined) {
-          const label = likeEscape(`${r.source}:${r.key}`);
-          return { sql: labelsLike(side, 2), params: [`%\n${label}=%`, `%\n${label}\n%`], exact: true };
-        }
-        if (r.op === "eq") {
-          // any source: a superset (the value or another label could contain the text); residual decides
-          return { sql: labelsLike(side, 1), params: [`%:${likeEscape(`${r.key}=${r.values[0]}`)}\n%`], exact: false };
-        }
-        return { ...TRUE, exact: false };
-      });
-      return and(parts);
-    }),
-  );
+/** A column checked by a lib/filter predicate through the SQL function; a NULL matches nothing. */
+function valuePart(col: string, spec: ValueMatchSpec): Part {
+  return { sql: `(${col} IS NOT NULL AND ${VALUE_MATCH_FN}(?, ${col}))`, params: [JSON.stringify(spec)], exact: true };
 }
 
 function filterToSql(ff: FlowFilter): Part {
@@ -118,21 +117,19 @@ function filterToSql(ff: FlowFilter): Part {
   for (const [p, side] of [["source_", "src"], ["destination_", "dst"]] as const) {
     const pods = has(`${p}pod` as "source_pod");
     if (pods) parts.push(podPart(pods, side, `${p}pod`));
-    const labels = has(`${p}label` as "source_label");
-    if (labels) parts.push(labelPart(labels, side, `${p}label`));
+    const onEndpoint = endpointPart(ff, p === "source_" ? "source" : "destination", `${side}_ep`);
+    if (onEndpoint) parts.push(onEndpoint);
     const ids = has(`${p}identity` as "source_identity");
     if (ids) parts.push(inList(`${side}_identity`, ids.map(Number)));
     const ports = has(`${p}port` as "source_port");
     if (ports) parts.push(inList(`${side}_port`, ports.map((x) => parsePort(x, `${p}port`))));
+    // Addresses compare as addresses (an IPv6 address has many spellings) and CIDRs as ranges; names
+    // as FQDN patterns. The columns hold the record's values whole (row.ts), so this is exact.
     const ips = has(`${p}ip` as "source_ip");
-    if (ips) {
-      const ms = ips.map((x) => compileIPFilter(x, `${p}ip`));
-      if (ms.every((m) => m.exact !== undefined)) parts.push(inList(`${side}_ip`, ms.map((m) => m.exact)));
-      else parts.push({ ...TRUE, exact: false });
-    }
-    for (const k of ["fqdn", "service", "workload", "cluster_name"]) {
-      if (has(`${p}${k}` as keyof FlowFilter)) parts.push({ ...TRUE, exact: false });
-    }
+    if (ips) parts.push(valuePart(`${side}_ip`, { kind: "ip", field: `${p}ip`, values: ips }));
+    const fqdns = has(`${p}fqdn` as "source_fqdn");
+    if (fqdns) parts.push(valuePart(`${side}_names`, { kind: "fqdn", field: `${p}fqdn`, values: fqdns }));
+    if (has(`${p}service` as keyof FlowFilter)) parts.push({ ...TRUE, exact: false });
   }
   if ((v = has("verdict"))) parts.push(inList("verdict", v));
   if ((v = has("drop_reason_desc"))) parts.push(inList("drop_reason_desc", v));

@@ -1,5 +1,5 @@
 // Filtered reads over the flow history. The filter is translated to SQL where it can be; whatever SQL
-// cannot express (regexes, CIDRs, label expressions) is a residual predicate applied to the rows SQL
+// cannot express (regexes over L7 fields, headers, TCP flags) is a residual predicate applied to the rows SQL
 // returned, fetching further chunks until the page is full or the scan budget is spent.
 import { withoutExtensions } from "../../lib/flow/strip-extensions";
 import type Database from "better-sqlite3";
@@ -7,6 +7,7 @@ import type { FlowEnvelope } from "../../lib/flow/types";
 import type { StoredFlow } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { queryToSql } from "./filter-sql";
+import { registerFilterFunctions } from "./sql-functions";
 import { parseStored } from "../bus";
 import type { FragmentRegistry } from "./fragments";
 import { POLICY_VERDICT_GROUPS_SQL, type PolicyVerdictGroup } from "./aggregate-queries";
@@ -52,7 +53,9 @@ export class FlowReader {
   constructor(
     private readonly db: Database.Database,
     private readonly fragments: FragmentRegistry,
-  ) {}
+  ) {
+    registerFilterFunctions(db);
+  }
 
   private all(st: Database.Statement, params: unknown[]): RawRow[] {
     const rows = st.all(...params) as StoredRow[];

@@ -42,8 +42,8 @@ const MARK = "\u0000";
  * Endpoints are always stored as fragments, because label filters are answered from them.
  */
 const MAX_SHARED_FRAGMENTS = 10_000;
-/** larger values stay inline: every dictionary entry is also kept in memory */
-const MAX_FRAGMENT_LENGTH = 16 * 1024;
+/** larger values stay inline (endpoints are cut to fit first, see row.ts): every dictionary entry is also kept in memory */
+export const MAX_FRAGMENT_LENGTH = 16 * 1024;
 const MAX_SHARED_FRAGMENT_LENGTH = 4 * 1024;
 /** collect() is due once this many endpoints were added since the last one (or half as many as it found in use, if more) */
 const MIN_COLLECT = 2048;

@@ -1,10 +1,10 @@
 // Turns a flow envelope into the `flows` table's columns. Everything that came from traffic (paths,
 // DNS names, labels, headers) is untrusted: each column is length-bounded, and the stored record is
 // bounded by trimming the L7 parts that can grow without limit before the whole record is cut.
-import type { Flow, FlowEnvelope } from "../../lib/flow/types";
+import type { Endpoint, Flow, FlowEnvelope } from "../../lib/flow/types";
 import { decidingPolicies } from "../../lib/filter/policy";
 import { toHubbleJson } from "../../lib/flow/json";
-import { joinList, type FragmentRegistry } from "./fragments";
+import { joinList, MAX_FRAGMENT_LENGTH, type FragmentRegistry } from "./fragments";
 
 export const MAX_TEXT = 1024;
 export const MAX_JSON = 64 * 1024;
@@ -116,6 +116,24 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
   return copy;
 }
 
+/**
+ * The endpoint cut until its JSON is well under a fragment's limit: strings and lists bounded, then
+ * labels and workloads dropped from the end, and at last only its identifying fields kept.
+ */
+export function fitEndpoint(ep: Endpoint): Endpoint {
+  const limit = MAX_FRAGMENT_LENGTH - 1024;
+  const out = boundAll(ep) as Endpoint;
+  while (JSON.stringify(out).length > limit) {
+    if (out.labels?.length) out.labels.pop();
+    else if (out.workloads?.length) out.workloads.pop();
+    else {
+      const cut = (s: string | undefined) => (s === undefined ? undefined : s.slice(0, 253));
+      return { ID: out.ID, identity: out.identity, cluster_name: cut(out.cluster_name), namespace: cut(out.namespace), pod_name: cut(out.pod_name) };
+    }
+  }
+  return out;
+}
+
 /** `v` with every string cut to MAX_TEXT characters and every list to 64 items, at any depth */
 function boundAll(v: unknown): unknown {
   if (typeof v === "string") return v.length > MAX_TEXT ? v.slice(0, MAX_TEXT) : v;
@@ -152,14 +170,15 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
     src_identity: f.source?.identity ?? null,
     src_ip: bound(f.IP?.source, 64),
     src_port: sport,
-    src_names: joinList(f.source_names, MAX_TEXT),
+    // whole (the record is bounded already): FQDN filters are decided on this column alone
+    src_names: joinList(f.source_names, MAX_JSON),
     dst_namespace: bound(f.destination?.namespace, 253),
     dst_pod: bound(f.destination?.pod_name, 253),
     dst_workload: bound(f.destination?.workloads?.[0]?.name, 253),
     dst_identity: f.destination?.identity ?? null,
     dst_ip: bound(f.IP?.destination, 64),
     dst_port: dport,
-    dst_names: joinList(f.destination_names, MAX_TEXT),
+    dst_names: joinList(f.destination_names, MAX_JSON),
     dst_service: f.destination_service?.name ? bound(`${f.destination_service.namespace ?? ""}/${f.destination_service.name}`, 512) : null,
     protocol,
     l7_protocol: l7Protocol,
@@ -184,6 +203,14 @@ export function flowToRow(id: number, env: FlowEnvelope, fragments: FragmentRegi
   if (enc.body.length > MAX_JSON || unshared) {
     kept = boundedEnvelope(env, enc.body.length > MAX_JSON ? enc.body : toHubbleJson(env), unshared);
     if (kept !== env) enc = fragments.encode(kept);
+    // Filters on labels, workloads and cluster are answered from endpoint fragments alone
+    // (sql-functions.ts): an endpoint still too large after trimming is cut until it is one.
+    if ((kept.flow.source !== undefined && enc.srcEp === null) || (kept.flow.destination !== undefined && enc.dstEp === null)) {
+      kept = { ...kept, flow: { ...kept.flow } };
+      if (kept.flow.source !== undefined && enc.srcEp === null) kept.flow.source = fitEndpoint(kept.flow.source);
+      if (kept.flow.destination !== undefined && enc.dstEp === null) kept.flow.destination = fitEndpoint(kept.flow.destination);
+      enc = fragments.encode(kept);
+    }
   }
   const c = flowColumns(kept);
   // Written out in ROW_COLUMNS order (test/store/row.test.ts holds the two together): reading the

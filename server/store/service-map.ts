@@ -8,6 +8,7 @@ import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } f
 import type { FlowQuery } from "../../lib/filter/types";
 import { isoMs } from "../../lib/filter/time";
 import { queryToSql } from "./filter-sql";
+import { registerFilterFunctions } from "./sql-functions";
 import { flowColumns } from "./row";
 import { joinList, MAX_LABELS_TEXT } from "./fragments";
 import type { FlowReader } from "./flow-reader";
@@ -75,6 +76,7 @@ function nodeOf(ns: string | null, workload: string | null, identity: number | n
 }
 
 export function buildServiceMap(db: Database.Database, reader: FlowReader, query: FlowQuery, sinceMs: number, untilMs: number): ServiceMap {
+  registerFilterFunctions(db);
   // ISO text: a bare number is read back as epoch ms only from 11 digits on (before 2001 it is not)
   const windowed: FlowQuery = { ...query, since: isoMs(sinceMs), until: isoMs(untilMs) };
   const { where, params, residual } = queryToSql(windowed);

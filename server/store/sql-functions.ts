@@ -1,0 +1,102 @@
+// The filter predicates SQL calls, so that filters no SQL operator expresses (label selectors, CIDRs,
+// FQDN patterns) are still decided inside the query, exactly, instead of by reading every record back.
+// Each function runs the very predicate the JS filter uses (lib/filter), so the two cannot disagree.
+//
+// Endpoint filters (labels, workloads, cluster) are decided once per stored endpoint rather than once
+// per record: every endpoint a record carries is an endpoint fragment (row.ts makes sure of it), and
+// there are thousands of those where there are millions of records. SQL picks the matching fragment
+// ids in one pass, then rows by `src_ep IN (…)`.
+import type Database from "better-sqlite3";
+import type { Endpoint } from "../../lib/flow/types";
+import { compileEndpointFilter } from "../../lib/filter/match";
+import { compileIPFilter } from "../../lib/filter/ip";
+import { compileFqdnPatterns } from "../../lib/filter/patterns";
+import type { FlowFilter } from "../../lib/filter/types";
+
+export const ENDPOINT_MATCH_FN = "flowscope_endpoint_match";
+export const VALUE_MATCH_FN = "flowscope_value_match";
+
+/** One side's endpoint filter, as the SQL function receives it (a bound parameter, as JSON). */
+export interface EndpointMatchSpec {
+  side: "source" | "destination";
+  filter: FlowFilter;
+}
+
+/**
+ * A filter on one column, as the SQL function receives it: `ip` over an address column (any of the
+ * values, each an address or CIDR), `fqdn` over a names column ("\n"-joined, see joinList).
+ */
+export interface ValueMatchSpec {
+  kind: "ip" | "fqdn";
+  field: string;
+  values: string[];
+}
+
+type EndpointPredicate = (ep: Endpoint | undefined) => boolean;
+type ValuePredicate = (value: string) => boolean;
+
+/** Compiled filters by spec text: a page, its refreshes and the map ask the same thing over and over. */
+const endpointPredicates = new Map<string, EndpointPredicate>();
+const valuePredicates = new Map<string, ValuePredicate>();
+
+function cached<P>(cache: Map<string, P>, spec: string, compile: () => P): P {
+  let p = cache.get(spec);
+  if (p === undefined) {
+    p = compile();
+    if (cache.size >= 256) cache.clear();
+    cache.set(spec, p);
+  }
+  return p;
+}
+
+export function endpointPredicate(spec: string): EndpointPredicate {
+  return cached(endpointPredicates, spec, () => {
+    const { side, filter } = JSON.parse(spec) as EndpointMatchSpec;
+    return compileEndpointFilter(filter, side) ?? (() => true);
+  });
+}
+
+export function valuePredicate(spec: string): ValuePredicate {
+  return cached(valuePredicates, spec, () => {
+    const { kind, field, values } = JSON.parse(spec) as ValueMatchSpec;
+    if (kind === "ip") {
+      const ms = values.map((v) => compileIPFilter(v, field));
+      return (ip) => ms.some((m) => m.test(ip));
+    }
+    const m = compileFqdnPatterns(values, field);
+    // the column is the list between a leading and a trailing "\n"; an empty name stays an empty name
+    return (names) => m(names.slice(1, -1).split("\n"));
+  });
+}
+
+const registered = new WeakSet<Database.Database>();
+
+/**
+ * Adds the functions to a connection (once):
+ * - `flowscope_endpoint_match(spec, id, json)` over endpoint fragments. Parsed endpoints are cached by
+ *   fragment id, since an id always names the same endpoint (ids are never given to another one);
+ * - `flowscope_value_match(spec, value)` over a column value (callers skip NULLs: no value matches).
+ */
+export function registerFilterFunctions(db: Database.Database): void {
+  if (registered.has(db)) return;
+  registered.add(db);
+  const endpoints = new Map<number, Endpoint | null>();
+  db.function(ENDPOINT_MATCH_FN, { deterministic: true }, (spec: unknown, id: unknown, json: unknown) => {
+    let ep = endpoints.get(id as number);
+    if (ep === undefined) {
+      try {
+        ep = JSON.parse(json as string) as Endpoint;
+      } catch {
+        // written by the store from its own JSON; an unreadable one matches nothing rather than failing the query
+        ep = null;
+      }
+      if (endpoints.size >= 100_000) endpoints.clear();
+      endpoints.set(id as number, ep);
+    }
+    if (ep === null) return 0;
+    return endpointPredicate(spec as string)(ep) ? 1 : 0;
+  });
+  db.function(VALUE_MATCH_FN, { deterministic: true }, (spec: unknown, value: unknown) =>
+    typeof value === "string" && valuePredicate(spec as string)(value) ? 1 : 0,
+  );
+}
