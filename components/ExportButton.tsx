@@ -1,7 +1,7 @@
 "use client";
 import { useState, type MouseEvent } from "react";
 import type { StoredFlow } from "../lib/api-types";
-import { filterParams } from "../lib/ui/api-query";
+import { exportParams, exportWindowText } from "../lib/ui/api-query";
 import { downloadWithToken, withParams } from "../lib/ui/api";
 import { currentToken } from "../lib/ui/auth-token";
 import { edgeNdjson } from "../lib/ui/edge-export";
@@ -17,10 +17,10 @@ export interface EdgeNarrowing {
 }
 
 /** One button, two formats: Hubble NDJSON (`hubble observe -o jsonpb` lines) or an evidence bundle. */
-export function ExportButton({ view, edge }: { view: ViewState; edge?: EdgeNarrowing }) {
+export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?: EdgeNarrowing; pausedAt?: number }) {
   const { open, setOpen, ref } = useDismissable();
-  // Resolved at click time so "last 5 minutes" means the 5 minutes before the click.
-  const href = (path: string) => withParams(path, filterParams(view, Date.now()));
+  // Resolved at click time so "last 5 minutes" means the 5 minutes before the click (or the pause).
+  const href = (path: string) => withParams(path, exportParams(view, pausedAt ?? Date.now()));
   const stamp = () => new Date().toISOString().replace(/[:.]/g, "-");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string>();
@@ -60,6 +60,9 @@ export function ExportButton({ view, edge }: { view: ViewState; edge?: EdgeNarro
       ) : null}
       {open ? (
         <div className="menu right" role="menu">
+          <div className="small muted" data-testid="export-window" style={{ padding: "4px 10px" }}>
+            Matching the filters: {exportWindowText(view, pausedAt)}
+          </div>
           <a
             role="menuitem"
             className="menu-item"

@@ -150,7 +150,7 @@ export function FlowscopeApp() {
           <TimeRange view={view} setView={set} />
         </div>
         <div className="actions">
-          <ExportButton view={view} edge={edgeExport} />
+          <ExportButton view={view} edge={edgeExport} pausedAt={feed.paused ? feed.pausedAt : undefined} />
           <StreamStatus feed={feed} />
           <ThemeToggle />
         </div>

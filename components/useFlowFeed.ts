@@ -36,6 +36,8 @@ export interface FlowFeed {
   stateDetail?: string;
   error?: string;
   paused: boolean;
+  /** when the view was paused (ms since the epoch), while it is */
+  pausedAt?: number;
   setPaused: (p: boolean) => void;
   /** flows waiting while paused */
   held: number;
@@ -71,6 +73,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   const [stateDetail, setStateDetail] = useState<string>();
   const [streamError, setStreamError] = useState<string>();
   const [paused, setPausedState] = useState(false);
+  const [pausedAt, setPausedAt] = useState<number>();
   const [held, setHeld] = useState(0);
   const [rate, setRate] = useState(0);
   const [lost, setLost] = useState(0);
@@ -248,6 +251,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     (p: boolean) => {
       pausedRef.current = p;
       setPausedState(p);
+      setPausedAt(p ? Date.now() : undefined);
       // Pausing is client-side: flows keep arriving and wait, so resume shows everything missed.
       if (!p) pacer.flushNow();
       else setHeld(pending.current.length);
@@ -269,6 +273,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     stateDetail,
     error: first.isError ? (first.error as Error).message : streamError,
     paused,
+    pausedAt,
     setPaused,
     held,
     rate,

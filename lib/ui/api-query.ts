@@ -32,6 +32,26 @@ export function filterParams(v: ViewState, now: number): URLSearchParams {
   return p;
 }
 
+/**
+ * The query of an export: the view's filters and a window that ends at a stated moment. A file handed
+ * on as evidence must say which flows it holds, and "until now" changes with every flow that arrives:
+ * a live or relative view ends at `at` (the click, or the pause for a paused view, so the file holds
+ * what the frozen table was drawn from and nothing that came after). A custom window is its own.
+ */
+export function exportParams(v: ViewState, at: number): URLSearchParams {
+  const p = filterParams(v, at);
+  if (v.range !== "custom") p.set("until", new Date(at).toISOString());
+  return p;
+}
+
+/** What an export made now holds, in words, for the export menu. */
+export function exportWindowText(v: ViewState, pausedAt: number | undefined): string {
+  if (v.range === "custom") return `flows from ${v.since ?? "the first stored"} to ${v.until ?? "the click"}`;
+  const start = v.range === "live" ? "all stored flows" : `flows of the ${v.range === "5m" ? "5 minutes" : "hour"} before`;
+  if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${new Date(pausedAt).toLocaleTimeString()}`;
+  return `${start}${v.range === "live" ? " up to" : ""} the click`;
+}
+
 /** Filters without the time window: what a live subscription needs. */
 export function streamFilter(v: ViewState): string {
   return filterParams({ ...v, range: "live" }, 0).toString();

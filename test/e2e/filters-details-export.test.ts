@@ -46,6 +46,8 @@ test("namespace + DROPPED filter, a drop's deciding policy, NDJSON export, and a
     assert.equal(url.searchParams.get("ns"), NS);
     assert.equal(url.searchParams.get("verdict"), "DROPPED");
     await pause(page);
+    // the page's pause happened by now: an export made while paused holds nothing newer
+    const pausedBy = Date.now();
     const rows = await shownRows(page);
     assert.ok(rows.length > 0);
     for (const r of rows) assert.equal(r.verdict, "DROPPED", `row ${r.id}`);
@@ -85,7 +87,12 @@ test("namespace + DROPPED filter, a drop's deciding policy, NDJSON export, and a
     assert.match(href ?? "", /^\/policies\?policy=/);
 
     // 3. Export what the filter shows: Hubble JSON lines, each matching the filter.
+    // Paused, it holds the flows up to the pause, and the menu says so; drops keep coming meanwhile.
+    await until("a matching drop newer than the pause", async () =>
+      (await apiFlows(server.url, { namespace: NS, verdict: "DROPPED" }, 1)).some((f) => Date.parse(f.flow.time!) > pausedBy + 1000),
+    );
     await page.locator('[data-testid="export-button"]').click();
+    assert.match(await page.locator('[data-testid="export-window"]').innerText(), /all stored flows up to the pause at /);
     const [download] = await Promise.all([page.waitForEvent("download"), page.locator('[data-testid="export-ndjson"]').click()]);
     const file = await download.path();
     const lines = fs.readFileSync(file, "utf8").split("\n").filter((l) => l.trim());
@@ -96,6 +103,7 @@ test("namespace + DROPPED filter, a drop's deciding policy, NDJSON export, and a
       assert.equal(typeof rec.flow.time, "string", `line ${i + 1}: flow.time`);
       assert.ok(rec.node_name && rec.time, `line ${i + 1}: node_name and time, as hubble observe -o json`);
       assert.equal(rec.flow.verdict, "DROPPED", `line ${i + 1}`);
+      assert.ok(Date.parse(rec.flow.time!) <= pausedBy, `line ${i + 1}: ${rec.flow.time} is after the pause`);
       assert.ok(rec.flow.source?.namespace === NS || rec.flow.destination?.namespace === NS, `line ${i + 1}: namespace`);
     }
     const uuids = new Set(lines.map((l) => (JSON.parse(l) as { flow: Flow }).flow.uuid));
