@@ -5,6 +5,8 @@
 // keeps a scan from growing memory with the history; the pages ingest needs stay in the writer's and
 // main connection's.
 import { workerData } from "node:worker_threads";
+// the map's filter regexes run here too: in RE2, as on the main thread, so they match alike and in linear time
+import "../filter-regex-engine";
 import Database from "better-sqlite3";
 import { serveRequests } from "../threads/serve-requests";
 import type { FlowQuery } from "../../lib/filter/types";

@@ -200,7 +200,11 @@ function filterToSql(ff: FlowFilter): Part {
       ),
     );
   }
-  for (const k of ["source_ip_xlated", "dns_query", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version"] as const) {
+  // regexes as lib/filter tests them, on columns that hold the record's text whole (row.ts)
+  if ((v = has("dns_query"))) parts.push(valuePart("dns_query", { kind: "regex", field: "dns_query", values: v }));
+  if ((v = has("http_path"))) parts.push(valuePart("http_url", { kind: "path", field: "http_path", values: v }));
+  if ((v = has("http_url"))) parts.push(valuePart("http_url", { kind: "regex", field: "http_url", values: v }));
+  for (const k of ["source_ip_xlated", "http_header", "tcp_flags", "node_name", "ip_version"] as const) {
     if (has(k)) parts.push({ ...TRUE, exact: false });
   }
   return and(parts);

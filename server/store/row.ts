@@ -185,8 +185,10 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
     l7_type: l7?.type ?? null,
     http_method: bound(l7?.http?.method, 32),
     http_status: l7?.http?.code ?? null,
-    http_url: bound(l7?.http?.url, 2048),
-    dns_query: bound(l7?.dns?.query, 512),
+    // whole (the record is bounded already): the regex filters are decided on these columns alone;
+    // an empty one is NULL, as the stored record leaves it out (protojson omits empty strings)
+    http_url: l7?.http?.url || null,
+    dns_query: l7?.dns?.query || null,
     policies: joinList(decidingPolicies(f), MAX_TEXT * 4),
   };
 }

@@ -1,5 +1,5 @@
 // The filter predicates SQL calls, so that filters no SQL operator expresses (label selectors, CIDRs,
-// FQDN patterns) are still decided inside the query, exactly, instead of by reading every record back.
+// FQDN patterns, regexes) are still decided inside the query, exactly, instead of by reading every record back.
 // Each function runs the very predicate the JS filter uses (lib/filter), so the two cannot disagree.
 //
 // Endpoint filters (labels, workloads, cluster) are decided once per stored endpoint rather than once
@@ -8,7 +8,8 @@
 // ids in one pass, then rows by `src_ep IN (…)`.
 import type Database from "better-sqlite3";
 import type { Endpoint } from "../../lib/flow/types";
-import { compileEndpointFilter } from "../../lib/filter/match";
+import { compileEndpointFilter, requestPath } from "../../lib/filter/match";
+import { compileSafeRegExp } from "../../lib/filter/regex";
 import { compileIPFilter } from "../../lib/filter/ip";
 import { compileFqdnPatterns } from "../../lib/filter/patterns";
 import type { FlowFilter } from "../../lib/filter/types";
@@ -24,10 +25,11 @@ export interface EndpointMatchSpec {
 
 /**
  * A filter on one column, as the SQL function receives it: `ip` over an address column (any of the
- * values, each an address or CIDR), `fqdn` over a names column ("\n"-joined, see joinList).
+ * values, each an address or CIDR), `fqdn` over a names column ("\n"-joined, see joinList), `regex`
+ * over a text column (DNS query, URL), `path` over a URL column (the regexes tested on its path).
  */
 export interface ValueMatchSpec {
-  kind: "ip" | "fqdn";
+  kind: "ip" | "fqdn" | "regex" | "path";
   field: string;
   values: string[];
 }
@@ -62,6 +64,17 @@ export function valuePredicate(spec: string): ValuePredicate {
     if (kind === "ip") {
       const ms = values.map((v) => compileIPFilter(v, field));
       return (ip) => ms.some((m) => m.test(ip));
+    }
+    if (kind === "regex") {
+      const res = values.map((v) => compileSafeRegExp(v, field));
+      return (text) => res.some((r) => r.test(text));
+    }
+    if (kind === "path") {
+      const res = values.map((v) => compileSafeRegExp(v, field));
+      return (url) => {
+        const path = requestPath(url);
+        return path !== undefined && res.some((r) => r.test(path));
+      };
     }
     const m = compileFqdnPatterns(values, field);
     // the column is the list between a leading and a trailing "\n"; an empty name stays an empty name

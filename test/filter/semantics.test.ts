@@ -109,7 +109,8 @@ test("SQL is exact (no residual) for the common namespace/verdict and policy que
   assert.equal(queryToSql(q([{ policy: ["payments/web-egress"] }])).residual, undefined);
   assert.equal(queryToSql(q([{ destination_ip: ["10.0.0.0/16"] }])).residual, undefined);
   assert.equal(queryToSql(q([{ source_label: ["app in (web,api)"], destination_fqdn: ["*.github.com"] }])).residual, undefined);
-  assert.notEqual(queryToSql(q([{ http_path: ["^/x"] }])).residual, undefined);
+  assert.equal(queryToSql(q([{ http_path: ["^/x"] }, { dns_query: ["x"] }])).residual, undefined);
+  assert.notEqual(queryToSql(q([{ http_header: [{ key: "x", value: "y" }] }])).residual, undefined);
 });
 
 test("LIKE wildcards in values are escaped", () => {

@@ -45,8 +45,9 @@ test("export streams exactly the stored flows as `hubble observe -o json` lines,
       const stored = page.body.flows[i]!;
       assert.equal(withExt[i], toHubbleJson({ flow: stored.flow, node_name: stored.node_name, time: stored.time }));
     }
-    // a filter SQL cannot fully answer (a path regex) is checked row by row, then packed the same way
-    const regexQuery = "http_path=%5E%2F&verdict=FORWARDED";
+    // a filter SQL cannot fully answer (the IP version: no column holds it) is checked row by row,
+    // then packed the same way
+    const regexQuery = "ip_version=IPv4&verdict=FORWARDED";
     const viaRegex = (await (await fetch(`${s.url}/api/export?${regexQuery}`)).text()).split("\n").filter(Boolean);
     const regexPage = await getJson<FlowsPage>(`${s.url}/api/flows?${regexQuery}&limit=10000&order=asc`);
     assert.ok(viaRegex.length > 0);
@@ -202,8 +203,9 @@ test("service map, namespaces and a policy's flows come from the stored history"
     for (const n of ["production", "payments", "kube-system"]) assert.ok(ns.body.namespaces.some((x) => x.namespace === n), `namespace ${n}`);
     const map = await getJson<ServiceMap>(`${s.url}/api/service-map`);
     assert.equal(map.status, 200);
-    // the window takes the same time forms as /api/flows
-    assert.equal((await getJson<ServiceMap>(`${s.url}/api/service-map?since=10m`)).body.nodes.length, map.body.nodes.length);
+    // the window takes the same time forms as /api/flows (at least the nodes of a moment ago: the
+    // simulator keeps running, and a peer seen for the first time meanwhile adds one)
+    assert.ok((await getJson<ServiceMap>(`${s.url}/api/service-map?since=10m`)).body.nodes.length >= map.body.nodes.length);
     // a window from before 2001 (and before 1970) is a window, not a 500
     for (const since of ["1970-01-01T00:00:00Z", "1969-12-31T00:00:00Z"]) {
       const old = await getJson<ServiceMap>(`${s.url}/api/service-map?since=${since}`);

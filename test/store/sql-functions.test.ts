@@ -19,6 +19,10 @@ function ep(e: Endpoint): Endpoint {
   return { identity: 1000, namespace: "prod", ...e };
 }
 
+const client = ep({ labels: ["k8s:app=client"], pod_name: "client-1" });
+const server = ep({ labels: ["k8s:app=server"], pod_name: "server-1" });
+const L7 = ["dns", "dns-empty", "http", "http-encoded"];
+
 const FLOWS: Flow[] = [
   { uuid: "plain", IP: { source: "10.0.1.5", destination: "2001:db8:0:0::7", ipVersion: "IPv6" }, destination_names: ["db.internal."], source: ep({ labels: ["k8s:app=web", "k8s:tier=front"], pod_name: "web-1", workloads: [{ name: "web", kind: "Deployment" }] }), destination: ep({ labels: ["k8s:app=db"], pod_name: "db-0", cluster_name: "east" }) },
   // no destination endpoint at all: `!key` and cluster "" match it, as an absent endpoint has no labels
@@ -27,6 +31,10 @@ const FLOWS: Flow[] = [
   { uuid: "long-labels", IP: { source: "10.0.2.9", destination: "10.0.1.5", ipVersion: "IPv4" }, destination_names: [...Array.from({ length: 12 }, (_, i) => `host-${i}.${"a".repeat(100)}.example.com`), "api.github.com"], source: ep({ labels: [...many, "k8s:app=batch"], pod_name: "batch-1", workloads: [{ name: "nightly", kind: "CronJob" }] }), destination: ep({ labels: ["k8s:app=db"], cluster_name: "west" }) },
   // an endpoint whose JSON is larger than a fragment may be: cut until it is one
   { uuid: "huge", source: ep({ labels: ["k8s:app=huge", ...Array.from({ length: 300 }, (_, i) => `k8s:x${i}=${"y".repeat(150)}`)], pod_name: "huge-1" }), destination: ep({ labels: ["k8s:app=api"], workloads: [{ name: "api", kind: "Deployment" }] }) },
+  { uuid: "dns", source: client, destination: server, l7: { type: "REQUEST", dns: { query: `${"sub.".repeat(150)}example.com.`, qtypes: ["A"] } } },
+  { uuid: "dns-empty", source: client, destination: server, l7: { type: "REQUEST", dns: { query: "", qtypes: ["A"] } } },
+  { uuid: "http", source: client, destination: server, l7: { type: "REQUEST", http: { method: "GET", url: `http://api.prod:8080/v1/orders/42?${"q=1&".repeat(700)}`, protocol: "HTTP/1.1" } } },
+  { uuid: "http-encoded", source: client, destination: server, l7: { type: "REQUEST", http: { method: "GET", url: "/files/a%20b", protocol: "HTTP/1.1" } } },
   { uuid: "world", IP: { source: "10.0.1.6", destination: "140.82.112.3", ipVersion: "IPv4" }, destination_names: ["", "github.com"], source: ep({ labels: ["k8s:app=web"], pod_name: "web-1" }), destination: { identity: 2, labels: ["reserved:world"] } },
 ].map((f, i) => ({ time: `2024-05-01T10:00:0${i}.000Z`, verdict: "FORWARDED", ...f }) as Flow);
 
@@ -49,24 +57,31 @@ const CASES: [string, FlowQuery, string[]][] = [
   ["label past the labels column", q([{ source_label: ["app=batch"] }]), ["long-labels"]],
   ["label kept on a cut endpoint", q([{ source_label: ["k8s:app=huge"] }]), ["huge"]],
   ["!key matches an absent endpoint", q([{ destination_label: ["!app"] }]), ["no-destination", "world"]],
-  ["notin", q([{ destination_label: ["app notin (db)"] }]), ["no-destination", "huge", "world"]],
+  ["notin", q([{ destination_label: ["app notin (db)"] }]), ["no-destination", "huge", ...L7, "world"]],
   ["set-based with source", q([{ destination_label: ["k8s:app in (db,api)"] }]), ["plain", "long-labels", "huge"]],
   ["reserved label", q([{ destination_label: ["reserved:world"] }]), ["world"]],
   ["workload by name", q([{ source_workload: [{ name: "nightly" }] }]), ["long-labels"]],
   ["workload by kind, any case", q([{ destination_workload: [{ kind: "deployment" }] }]), ["huge"]],
   ["cluster name", q([{ destination_cluster_name: ["east", "west"] }]), ["plain", "long-labels"]],
-  ["cluster name empty matches no cluster", q([{ destination_cluster_name: [""] }]), ["no-destination", "huge", "world"]],
+  ["cluster name empty matches no cluster", q([{ destination_cluster_name: [""] }]), ["no-destination", "huge", ...L7, "world"]],
   ["label AND workload on one side", q([{ source_label: ["app=web"], source_workload: [{ name: "web" }] }]), ["plain"]],
   ["either side", q([{ source_label: ["app=api"] }, { destination_label: ["app=api"] }]), ["huge"]],
-  ["negated label", q([], [{ destination_label: ["app=db"] }]), ["no-destination", "huge", "world"]],
-  ["negated !key excludes absent endpoints", q([], [{ destination_label: ["!app"] }]), ["plain", "long-labels", "huge"]],
+  ["negated label", q([], [{ destination_label: ["app=db"] }]), ["no-destination", "huge", ...L7, "world"]],
+  ["negated !key excludes absent endpoints", q([], [{ destination_label: ["!app"] }]), ["plain", "long-labels", "huge", ...L7]],
   ["IPv6 address spelled otherwise", q([{ destination_ip: ["2001:db8::7"] }]), ["plain"]],
   ["CIDR either side", q([{ source_ip: ["10.0.1.0/24"] }, { destination_ip: ["10.0.1.0/24"] }]), ["plain", "long-labels", "world"]],
-  ["negated CIDR keeps records without addresses", q([], [{ source_ip: ["10.0.0.0/8"] }]), ["no-destination", "huge"]],
+  ["negated CIDR keeps records without addresses", q([], [{ source_ip: ["10.0.0.0/8"] }]), ["no-destination", "huge", ...L7]],
   ["FQDN glob", q([{ destination_fqdn: ["*.github.com"] }]), ["long-labels"]],
   ["FQDN past 1,024 characters of names", q([{ destination_fqdn: ["api.github.com"] }]), ["long-labels"]],
   ["FQDN trailing dot and case", q([{ destination_fqdn: ["DB.internal"] }]), ["plain"]],
   ["FQDN * matches any name, not an empty one", q([{ destination_fqdn: ["*"] }]), ["plain", "long-labels", "world"]],
+  ["DNS query regex past 512 characters", q([{ dns_query: ["example\\.com\\.$"] }]), ["dns"]],
+  // an empty query is not in the stored record at all (protojson leaves empty strings out)
+  ["DNS query regex and an empty query", q([{ dns_query: ["^$"] }]), []],
+  ["HTTP path regex, query string left out", q([{ http_path: ["^/v1/orders/\\d+$"] }]), ["http"]],
+  ["HTTP path regex on the decoded path", q([{ http_path: ["^/files/a b$"] }]), ["http-encoded"]],
+  ["HTTP URL regex past 2,048 characters", q([{ http_url: ["q=1&$"] }]), ["http"]],
+  ["negated HTTP path keeps records without one", q([{ source_label: ["app=web"] }], [{ http_path: ["^/"] }]), ["plain", "no-destination", "world"]],
   ["label with a pod filter", q([{ source_label: ["app=web"], source_pod: ["prod/web-1"] }]), ["plain", "world"]],
 ];
 
@@ -76,6 +91,7 @@ test("endpoint filters are exact in SQL and agree with the JS filter on the stor
   const huge = stored.find((f) => f.uuid === "huge")!;
   assert.ok(JSON.stringify(huge.source).length < MAX_FRAGMENT_LENGTH);
   assert.ok(huge.source!.labels!.includes("k8s:app=huge"));
+  // every record's source endpoint is a fragment
   assert.equal((db.prepare("SELECT COUNT(*) AS n FROM flows WHERE src_ep IS NULL").get() as { n: number }).n, 0);
   for (const [name, query, want] of CASES) {
     const { where, params, residual } = queryToSql(query);
