@@ -84,6 +84,8 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
   let simulator: Simulator | undefined;
   if (cfg.simulate) {
     const datapath = Datapath.fromScenarioFile(cfg.scenarioPath);
+    // legal but suspicious (a service that selects no pod, …): said at start, as `lint` and `trace` say it
+    for (const w of datapath.scenario.warnings ?? []) log(`scenario warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.path}: ${w.message}`);
     for (const w of datapath.warnings) log(`policy rejected: ${w.source}${w.document !== undefined ? ` document ${w.document}` : ""}${w.path ? ` at ${w.path}` : ""}: ${w.message}`);
     simulator = new Simulator(datapath, bus, { rate: cfg.rate, backlog: () => store.writer.lag });
   }

@@ -30,8 +30,13 @@ async function main(): Promise<void> {
 
 main().catch((err) => {
   // A bad scenario or a taken port is the user's to fix and its message says how; a stack trace is
-  // kept for what would be a bug.
-  const expected = err instanceof ScenarioError || (err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string");
+  // kept for what would be a bug. A bad scenario is bad input like a bad setting: exit 2, as they do
+  // (and as `lint` and `trace` do for it).
+  if (err instanceof ScenarioError) {
+    console.error(`flowscope: failed to start: ${err.message}`);
+    process.exit(2);
+  }
+  const expected = err instanceof Error && typeof (err as NodeJS.ErrnoException).code === "string";
   console.error(`flowscope: failed to start: ${expected ? (err as Error).message : ((err as Error).stack ?? err)}`);
   process.exit(1);
 });

@@ -316,3 +316,27 @@ ${egress}`;
   assert.equal(dp.warnings.length, 5, dp.warnings.map((w) => w.text).join("\n"));
   assert.deepEqual(dp.policies().map((p) => p.name), ["fine"]);
 });
+
+test("the server started on a scenario: an invalid one exits 2 naming file and line, a suspicious one's warnings are logged", async () => {
+  const env = (scenario: string) => ({ ...process.env, FLOWSCOPE_SCENARIO: scenario, FLOWSCOPE_DB: join(tempDir("scn-server-"), "flows.db"), FLOWSCOPE_UI: "0", PORT: "0", HOST: "127.0.0.1" });
+  const bad = writeScenario(`${BASE}services:\n  - { name: web, namespace: shop, selector: { app: web }, ports: [] }\n`);
+  const failed = spawnSync(process.execPath, ["--import", "tsx", "server/main.ts"], { env: env(bad), encoding: "utf8", timeout: 60_000 });
+  assert.equal(failed.status, 2, failed.stderr);
+  assert.match(failed.stderr, /flowscope: failed to start: .*scenario\.yaml:9: services\[0\]\.ports/s);
+  assert.doesNotMatch(failed.stderr, /\n\s+at /, "no stack trace");
+
+  const suspicious = writeScenario(`${BASE}services:\n  - { name: ghost, namespace: shop, selector: { app: ghost }, ports: [{ port: 80 }] }\n`);
+  const { spawn } = await import("node:child_process");
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], { env: env(suspicious) });
+  let out = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+  try {
+    const deadline = Date.now() + 60_000;
+    while (!/listening/i.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.match(out, /scenario warning: .*scenario\.yaml:9: services\[0\]\.selector: service shop\/ghost selects no pod/);
+  } finally {
+    child.kill("SIGTERM");
+    await new Promise((r) => child.once("exit", r));
+  }
+});
