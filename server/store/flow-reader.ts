@@ -1,5 +1,5 @@
 // Filtered reads over the flow history. The filter is translated to SQL where it can be; whatever SQL
-// cannot express (regexes over L7 fields, headers, TCP flags) is a residual predicate applied to the rows SQL
+// cannot express (HTTP headers, TCP flags, IP version, services) is a residual predicate applied to the rows SQL
 // returned, fetching further chunks until the page is full or the scan budget is spent.
 import { withoutExtensions } from "../../lib/flow/strip-extensions";
 import type Database from "better-sqlite3";

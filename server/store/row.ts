@@ -155,7 +155,8 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
   return {
     uuid: bound(f.uuid, 64) ?? "",
     time_ms: Number.isFinite(t) ? t : 0,
-    node_name: bound(env.node_name ?? f.node_name, 256) ?? "",
+    // the flow's own, whole (the record is bounded already): the node name filter reads it, as Hubble's does
+    node_name: f.node_name ?? "",
     verdict: f.verdict ?? "VERDICT_UNKNOWN",
     drop_reason_desc: bound(f.drop_reason_desc, 64),
     event_type: f.event_type?.type ?? 0,

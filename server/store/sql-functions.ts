@@ -1,5 +1,5 @@
 // The filter predicates SQL calls, so that filters no SQL operator expresses (label selectors, CIDRs,
-// FQDN patterns, regexes) are still decided inside the query, exactly, instead of by reading every record back.
+// FQDN and node name patterns, regexes) are still decided inside the query, exactly, instead of by reading every record back.
 // Each function runs the very predicate the JS filter uses (lib/filter), so the two cannot disagree.
 //
 // Endpoint filters (labels, workloads, cluster) are decided once per stored endpoint rather than once
@@ -11,7 +11,7 @@ import type { Endpoint } from "../../lib/flow/types";
 import { compileEndpointFilter, requestPath } from "../../lib/filter/match";
 import { compileSafeRegExp } from "../../lib/filter/regex";
 import { compileIPFilter } from "../../lib/filter/ip";
-import { compileFqdnPatterns } from "../../lib/filter/patterns";
+import { compileFqdnPatterns, compileNodeNamePatterns } from "../../lib/filter/patterns";
 import type { FlowFilter } from "../../lib/filter/types";
 
 export const ENDPOINT_MATCH_FN = "flowscope_endpoint_match";
@@ -26,10 +26,11 @@ export interface EndpointMatchSpec {
 /**
  * A filter on one column, as the SQL function receives it: `ip` over an address column (any of the
  * values, each an address or CIDR), `fqdn` over a names column ("\n"-joined, see joinList), `regex`
- * over a text column (DNS query, URL), `path` over a URL column (the regexes tested on its path).
+ * over a text column (DNS query, URL), `path` over a URL column (the regexes tested on its path),
+ * `node` over the node name column (Hubble's node name patterns).
  */
 export interface ValueMatchSpec {
-  kind: "ip" | "fqdn" | "regex" | "path";
+  kind: "ip" | "fqdn" | "regex" | "path" | "node";
   field: string;
   values: string[];
 }
@@ -75,6 +76,10 @@ export function valuePredicate(spec: string): ValuePredicate {
         const path = requestPath(url);
         return path !== undefined && res.some((r) => r.test(path));
       };
+    }
+    if (kind === "node") {
+      const m = compileNodeNamePatterns(values, field);
+      return (name) => m(name);
     }
     const m = compileFqdnPatterns(values, field);
     // the column is the list between a leading and a trailing "\n"; an empty name stays an empty name

@@ -1,8 +1,8 @@
 // The stream's reads of stored flows for clients that are behind the live edge (subscribed with a
 // cursor, or resumed). The client's filter is translated to SQL as the REST API translates it
 // (server/store/filter-sql.ts), so rows that cannot match are skipped inside SQLite rather than read,
-// expanded and parsed on the main thread; only what SQL cannot decide (regexes over L7
-// fields, headers, TCP flags) is checked row by row in JS.
+// expanded and parsed on the main thread; only what SQL cannot decide (HTTP headers,
+// TCP flags, IP version, services) is checked row by row in JS.
 //
 // Every read is bounded: it asks for at most `limit` rows with an id in (after, upto], and the caller
 // keeps `upto - after` (the id window) small enough that one statement scans only so many rows even

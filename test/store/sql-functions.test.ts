@@ -24,7 +24,7 @@ const server = ep({ labels: ["k8s:app=server"], pod_name: "server-1" });
 const L7 = ["dns", "dns-empty", "http", "http-encoded"];
 
 const FLOWS: Flow[] = [
-  { uuid: "plain", IP: { source: "10.0.1.5", destination: "2001:db8:0:0::7", ipVersion: "IPv6" }, destination_names: ["db.internal."], source: ep({ labels: ["k8s:app=web", "k8s:tier=front"], pod_name: "web-1", workloads: [{ name: "web", kind: "Deployment" }] }), destination: ep({ labels: ["k8s:app=db"], pod_name: "db-0", cluster_name: "east" }) },
+  { uuid: "plain", node_name: "east/worker-1", IP: { source: "10.0.1.5", destination: "2001:db8:0:0::7", ipVersion: "IPv6" }, destination_names: ["db.internal."], source: ep({ labels: ["k8s:app=web", "k8s:tier=front"], pod_name: "web-1", workloads: [{ name: "web", kind: "Deployment" }] }), destination: ep({ labels: ["k8s:app=db"], pod_name: "db-0", cluster_name: "east" }) },
   // no destination endpoint at all: `!key` and cluster "" match it, as an absent endpoint has no labels
   { uuid: "no-destination", source: ep({ labels: ["k8s:app=web"], pod_name: "web-2" }) },
   // the label sought is past the 4,096 characters the fragments' labels column keeps
@@ -35,7 +35,7 @@ const FLOWS: Flow[] = [
   { uuid: "dns-empty", source: client, destination: server, l7: { type: "REQUEST", dns: { query: "", qtypes: ["A"] } } },
   { uuid: "http", source: client, destination: server, l7: { type: "REQUEST", http: { method: "GET", url: `http://api.prod:8080/v1/orders/42?${"q=1&".repeat(700)}`, protocol: "HTTP/1.1" } } },
   { uuid: "http-encoded", source: client, destination: server, l7: { type: "REQUEST", http: { method: "GET", url: "/files/a%20b", protocol: "HTTP/1.1" } } },
-  { uuid: "world", IP: { source: "10.0.1.6", destination: "140.82.112.3", ipVersion: "IPv4" }, destination_names: ["", "github.com"], source: ep({ labels: ["k8s:app=web"], pod_name: "web-1" }), destination: { identity: 2, labels: ["reserved:world"] } },
+  { uuid: "world", node_name: "worker-2", IP: { source: "10.0.1.6", destination: "140.82.112.3", ipVersion: "IPv4" }, destination_names: ["", "github.com"], source: ep({ labels: ["k8s:app=web"], pod_name: "web-1" }), destination: { identity: 2, labels: ["reserved:world"] } },
 ].map((f, i) => ({ time: `2024-05-01T10:00:0${i}.000Z`, verdict: "FORWARDED", ...f }) as Flow);
 
 function storedDb(): { db: Database.Database; stored: Flow[] } {
@@ -82,6 +82,10 @@ const CASES: [string, FlowQuery, string[]][] = [
   ["HTTP path regex on the decoded path", q([{ http_path: ["^/files/a b$"] }]), ["http-encoded"]],
   ["HTTP URL regex past 2,048 characters", q([{ http_url: ["q=1&$"] }]), ["http"]],
   ["negated HTTP path keeps records without one", q([{ source_label: ["app=web"] }], [{ http_path: ["^/"] }]), ["plain", "no-destination", "world"]],
+  ["node name in any cluster", q([{ node_name: ["worker-1"] }]), ["plain"]],
+  ["node name without a cluster is in default", q([{ node_name: ["default/"] }]), ["world"]],
+  ["node name glob", q([{ node_name: ["east/worker-*", "*/worker-2"] }]), ["plain", "world"]],
+  ["negated node name keeps records without one", q([], [{ node_name: ["worker-*"] }]), ["no-destination", "long-labels", "huge", ...L7]],
   ["label with a pod filter", q([{ source_label: ["app=web"], source_pod: ["prod/web-1"] }]), ["plain", "world"]],
 ];
 
