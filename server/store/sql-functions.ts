@@ -88,6 +88,7 @@ export function valuePredicate(spec: string): ValuePredicate {
 }
 
 const registered = new WeakSet<Database.Database>();
+const MAX_PARSED_ENDPOINTS = 20_000;
 
 /**
  * Adds the functions to a connection (once):
@@ -98,17 +99,20 @@ const registered = new WeakSet<Database.Database>();
 export function registerFilterFunctions(db: Database.Database): void {
   if (registered.has(db)) return;
   registered.add(db);
+  // only what endpoint filters read, for a bounded number of endpoints: a history with heavy pod churn
+  // can hold more endpoint fragments than are worth keeping parsed (past that, they are parsed per query)
   const endpoints = new Map<number, Endpoint | null>();
   db.function(ENDPOINT_MATCH_FN, { deterministic: true }, (spec: unknown, id: unknown, json: unknown) => {
     let ep = endpoints.get(id as number);
     if (ep === undefined) {
       try {
-        ep = JSON.parse(json as string) as Endpoint;
+        const full = JSON.parse(json as string) as Endpoint;
+        ep = { labels: full.labels, workloads: full.workloads, cluster_name: full.cluster_name };
       } catch {
         // written by the store from its own JSON; an unreadable one matches nothing rather than failing the query
         ep = null;
       }
-      if (endpoints.size >= 100_000) endpoints.clear();
+      if (endpoints.size >= MAX_PARSED_ENDPOINTS) endpoints.clear();
       endpoints.set(id as number, ep);
     }
     if (ep === null) return 0;
