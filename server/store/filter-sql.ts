@@ -1,7 +1,8 @@
 // FlowQuery → SQLite WHERE over the `flows` table (prisma/schema.prisma). Each filter field is
 // translated exactly when the columns hold enough to decide it; otherwise it is left out of SQL (or
-// over-approximated) and the whole query is re-checked in JS by `residual`. Filters on endpoints go
-// through a SQL function the connection must have (registerFilterFunctions). So: rows the WHERE rejects
+// over-approximated) and the whole query is re-checked in JS by `residual`. Label selectors, CIDRs,
+// name patterns and regexes go through SQL functions that run lib/filter's own predicates, which the
+// connection must have (registerFilterFunctions). So: rows the WHERE rejects
 // never match; rows it accepts match only if `residual` (when present) also says so. Values are always
 // bound parameters.
 //

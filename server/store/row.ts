@@ -184,13 +184,14 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
     protocol,
     l7_protocol: l7Protocol,
     l7_type: l7?.type ?? null,
-    http_method: bound(l7?.http?.method, 32),
+    // whole (the record is bounded already): the method and regex filters are decided on these
+    // columns alone; an empty one is NULL, as the stored record leaves it out (protojson omits empty strings)
+    http_method: l7?.http?.method || null,
     http_status: l7?.http?.code ?? null,
-    // whole (the record is bounded already): the regex filters are decided on these columns alone;
-    // an empty one is NULL, as the stored record leaves it out (protojson omits empty strings)
     http_url: l7?.http?.url || null,
     dns_query: l7?.dns?.query || null,
-    policies: joinList(decidingPolicies(f), MAX_TEXT * 4),
+    // whole, like the names: the policy filter is decided on this column alone
+    policies: joinList(decidingPolicies(f), MAX_JSON),
   };
 }
 
