@@ -59,8 +59,8 @@ export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?:
         </span>
       ) : null}
       {open ? (
-        <div className="menu right" role="menu">
-          <div className="small muted" data-testid="export-window" style={{ padding: "4px 10px" }}>
+        <div className="menu right" role="menu" style={{ width: "min(340px, 92vw)" }}>
+          <div className="menu-note" data-testid="export-window">
             Matching the filters: {exportWindowText(view, pausedAt)}
           </div>
           <a

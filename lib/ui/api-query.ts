@@ -4,6 +4,7 @@
 // selection by it), `since`/`until`. The map's "hide" toggles are deny terms of the same free text, so
 // the table, the stream and exports leave out what the map hides (as Hubble UI's toggles are filters).
 import { timeWindow, type HiddenPeers, type ViewState } from "./view-state";
+import { timeShort } from "./flow-view";
 
 /** The free-text deny terms each hide toggle stands for (lib/filter/parse-ui.ts). */
 const HIDE_TERMS: Record<keyof HiddenPeers, readonly string[]> = {
@@ -48,7 +49,8 @@ export function exportParams(v: ViewState, at: number): URLSearchParams {
 export function exportWindowText(v: ViewState, pausedAt: number | undefined): string {
   if (v.range === "custom") return `flows from ${v.since ?? "the first stored"} to ${v.until ?? "the click"}`;
   const start = v.range === "live" ? "all stored flows" : `flows of the ${v.range === "5m" ? "5 minutes" : "hour"} before`;
-  if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${new Date(pausedAt).toLocaleTimeString()}`;
+  // the table's own time format, so the pause reads against the rows' times
+  if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${timeShort(new Date(pausedAt).toISOString())}`;
   return `${start}${v.range === "live" ? " up to" : ""} the click`;
 }
 
