@@ -185,7 +185,7 @@ export function FlowscopeApp() {
                 {tableLoading ? "Loading…" : predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
                 {!tableLoading && feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
                 {!tableLoading && feed.older.partial && feed.older.more ? (
-                  <span data-testid="scan-stopped" title="These filters are checked row by row; the server stops after a quarter of a second so other requests are not held up. Load older searches further back; an export includes every match.">
+                  <span data-testid="scan-stopped" title="The server searches for at most a quarter of a second per request, so other requests are not held up. Load older searches further back; an export includes every match.">
                     {" "}so far: the search stopped early
                   </span>
                 ) : null}

@@ -13,22 +13,26 @@ import type { FragmentRegistry } from "./fragments";
 import { POLICY_VERDICT_GROUPS_SQL, type PolicyVerdictGroup } from "./aggregate-queries";
 
 const NEWLINE = Buffer.from("\n");
+/** ids one page statement may look at (see page) */
+const SCAN_WINDOW = 65_536;
 
 export interface PageOptions {
   limit: number;
   /** row id to continue after (exclusive), in the page's order */
   cursor?: number;
   order: "asc" | "desc";
-  /** at most this many rows are examined for one page when a residual filter is in play */
+  /** at most this many rows are checked one by one for a page when a residual filter is in play */
   scanBudget?: number;
   /** and for at most this long (ms); the page then ends early with a cursor to continue from */
   scanMs?: number;
+  /** ids one statement may look at (default SCAN_WINDOW) */
+  scanWindow?: number;
 }
 
 export interface Page {
   flows: StoredFlow[];
   nextCursor?: number;
-  /** the page ended before `limit` because the row-by-row scan ran out of time or rows, not of matches */
+  /** the page ended before `limit` because the search ran out of time (or rows to check one by one), not of matches */
   scanStopped?: true;
 }
 
@@ -49,12 +53,15 @@ function toStored(row: RawRow): StoredFlow {
 
 export class FlowReader {
   private statements = new Map<string, Database.Statement>();
+  private readonly idBounds: Database.Statement;
 
   constructor(
     private readonly db: Database.Database,
     private readonly fragments: FragmentRegistry,
   ) {
     registerFilterFunctions(db);
+    // two subqueries: SQLite answers a lone MIN or MAX from the key, but scans the table for both at once
+    this.idBounds = db.prepare("SELECT (SELECT MIN(id) FROM flows) AS lo, (SELECT MAX(id) FROM flows) AS hi");
   }
 
   private all(st: Database.Statement, params: unknown[]): RawRow[] {
@@ -82,17 +89,28 @@ export class FlowReader {
     const limit = Math.max(1, opts.limit);
     if (translated.branches) return this.pageByBranches(translated.branches, desc, limit, opts.cursor);
     const budget = opts.scanBudget ?? 200_000;
-    // Rows checked one by one run on the thread every client shares: stop after a quarter of a second
-    // with a cursor to continue from, rather than hold the stream, the simulator and other requests.
+    // The page is searched on the thread every client shares: stop after a quarter of a second with a
+    // cursor to continue from, rather than hold the stream, the simulator and other requests. One
+    // statement looks at no more than SCAN_WINDOW ids, so the clock is read often enough even when SQL
+    // decides every row (a CIDR or a label matching nothing reads the whole table otherwise).
     const deadline = performance.now() + (opts.scanMs ?? 250);
     const chunk = residual ? Math.min(Math.max(limit * 4, 500), 5000) : limit;
-    const sql = `SELECT id, body FROM flows WHERE (${where || "1"}) AND id ${desc ? "<" : ">"} ? ORDER BY id ${desc ? "DESC" : "ASC"} LIMIT ?`;
-    const st = this.prepare(sql);
+    const st = this.prepare(
+      desc
+        ? `SELECT id, body FROM flows WHERE (${where || "1"}) AND id < ? AND id >= ? ORDER BY id DESC LIMIT ?`
+        : `SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`,
+    );
+    const bounds = this.idBounds.get() as { lo: number | null; hi: number | null };
+    if (bounds.lo === null || bounds.hi === null) return { flows: [] };
     const out: StoredFlow[] = [];
-    let cursor = opts.cursor ?? (desc ? Number.MAX_SAFE_INTEGER : 0);
+    const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
+    let cursor = opts.cursor ?? (desc ? bounds.hi + 1 : bounds.lo - 1);
     let scanned = 0;
     for (;;) {
-      const rows = this.all(st, [...params, cursor, chunk]);
+      // the window's far end: ids between the cursor and it are what this statement may look at
+      const end = desc ? Math.max(cursor - window, bounds.lo) : Math.min(cursor + window, bounds.hi);
+      if (desc ? cursor <= bounds.lo : cursor >= bounds.hi) return { flows: out };
+      const rows = this.all(st, [...params, cursor, end, chunk]);
       for (const row of rows) {
         cursor = row.id;
         const stored = toStored(row);
@@ -101,8 +119,10 @@ export class FlowReader {
         if (out.length === limit) return { flows: out, nextCursor: row.id };
       }
       scanned += rows.length;
-      if (rows.length < chunk) return { flows: out };
-      if (scanned >= budget || performance.now() > deadline) return { flows: out, nextCursor: cursor, scanStopped: true };
+      // the window is done: go on from its far end (desc: ids below it; asc: above it)
+      if (rows.length < chunk) cursor = end;
+      if (desc ? cursor <= bounds.lo : cursor >= bounds.hi) return { flows: out };
+      if ((residual && scanned >= budget) || performance.now() > deadline) return { flows: out, nextCursor: cursor, scanStopped: true };
     }
   }
 

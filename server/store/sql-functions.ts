@@ -60,31 +60,51 @@ export function endpointPredicate(spec: string): EndpointPredicate {
 }
 
 export function valuePredicate(spec: string): ValuePredicate {
-  return cached(valuePredicates, spec, () => {
-    const { kind, field, values } = JSON.parse(spec) as ValueMatchSpec;
-    if (kind === "ip") {
-      const ms = values.map((v) => compileIPFilter(v, field));
-      return (ip) => ms.some((m) => m.test(ip));
+  return cached(valuePredicates, spec, () => remembered(compileValuePredicate(spec)));
+}
+
+/**
+ * The predicate with its answers kept per value: a column repeats a few hundred addresses, names or
+ * URLs over millions of rows, and a scan then costs a map lookup a row instead of a parse or a regex.
+ */
+function remembered(p: ValuePredicate): ValuePredicate {
+  const seen = new Map<string, boolean>();
+  return (value) => {
+    let r = seen.get(value);
+    if (r === undefined) {
+      r = p(value);
+      if (seen.size >= 8192) seen.clear();
+      // long values rarely repeat, and would make the map heavy
+      if (value.length <= 512) seen.set(value, r);
     }
-    if (kind === "regex") {
-      const res = values.map((v) => compileSafeRegExp(v, field));
-      return (text) => res.some((r) => r.test(text));
-    }
-    if (kind === "path") {
-      const res = values.map((v) => compileSafeRegExp(v, field));
-      return (url) => {
-        const path = requestPath(url);
-        return path !== undefined && res.some((r) => r.test(path));
-      };
-    }
-    if (kind === "node") {
-      const m = compileNodeNamePatterns(values, field);
-      return (name) => m(name);
-    }
-    const m = compileFqdnPatterns(values, field);
-    // the column is the list between a leading and a trailing "\n"; an empty name stays an empty name
-    return (names) => m(names.slice(1, -1).split("\n"));
-  });
+    return r;
+  };
+}
+
+function compileValuePredicate(spec: string): ValuePredicate {
+  const { kind, field, values } = JSON.parse(spec) as ValueMatchSpec;
+  if (kind === "ip") {
+    const ms = values.map((v) => compileIPFilter(v, field));
+    return (ip) => ms.some((m) => m.test(ip));
+  }
+  if (kind === "regex") {
+    const res = values.map((v) => compileSafeRegExp(v, field));
+    return (text) => res.some((r) => r.test(text));
+  }
+  if (kind === "path") {
+    const res = values.map((v) => compileSafeRegExp(v, field));
+    return (url) => {
+      const path = requestPath(url);
+      return path !== undefined && res.some((r) => r.test(path));
+    };
+  }
+  if (kind === "node") {
+    const m = compileNodeNamePatterns(values, field);
+    return (name) => m(name);
+  }
+  const m = compileFqdnPatterns(values, field);
+  // the column is the list between a leading and a trailing "\n"; an empty name stays an empty name
+  return (names) => m(names.slice(1, -1).split("\n"));
 }
 
 const registered = new WeakSet<Database.Database>();

@@ -86,3 +86,37 @@ test("a row-by-row scan that runs out of time ends its page early with a cursor,
     await store.close();
   }
 });
+
+test("a search SQL decides alone also stops on time, one window of ids at a time, and paging on finds every match in order", async () => {
+  const dir = tempDir("reader-window-");
+  const store = await FlowStore.open(path.join(dir, "flows.db"), { maxFlows: 1_000_000 });
+  try {
+    const bus = new FlowBus(0);
+    bus.subscribe((b) => store.ingest(b));
+    // one flow in 97 matches the label; SQL decides it (no residual), reading every row it is given
+    const published = bus.publish(Array.from({ length: 3000 }, (_, i) => makeFlow({ srcNs: "shop", srcPod: i % 97 === 0 ? "rare" : "common" })));
+    store.flush();
+    const query = parseSearchParams(new URLSearchParams("from_label=app%3Drare"));
+    const want = published.filter((f) => f.envelope.flow.source?.pod_name === "rare").map((f) => String(f.id));
+    for (const order of ["desc", "asc"] as const) {
+      const expected = order === "desc" ? [...want].reverse() : want;
+      // a whole page when time allows
+      assert.deepEqual(store.reader.page(query, { limit: 1000, order }).flows.map((f) => f.id), expected, order);
+      // no time at all and windows of 200 ids: each page is one window's matches, with a cursor
+      const first = store.reader.page(query, { limit: 1000, order, scanMs: 0, scanWindow: 200 });
+      assert.equal(first.scanStopped, true, `${order}: stopped`);
+      assert.ok(first.flows.length <= 3, `${order}: one window's matches, got ${first.flows.length}`);
+      const got = first.flows.map((f) => f.id);
+      let cursor = first.nextCursor;
+      for (let guard = 0; cursor !== undefined && guard < 100; guard++) {
+        const page = store.reader.page(query, { limit: 1000, order, cursor, scanMs: 0, scanWindow: 200 });
+        got.push(...page.flows.map((f) => f.id));
+        cursor = page.nextCursor;
+      }
+      assert.deepEqual(got, expected, `${order}: paging on`);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
