@@ -218,7 +218,10 @@ export function queryToSql(query: FlowQuery, opts: { now?: number } = {}): SqlFi
   // Either-side filters (namespace, pod, label…) become an OR of a source and a destination filter.
   // SQLite answers "OR … ORDER BY id DESC LIMIT n" by collecting and sorting every match, so the
   // reader may instead run each whitelist filter as its own ordered, limited query and merge them.
-  if (!out.residual && query.whitelist.length > 1) {
+  // Not when a branch is decided by a SQL function: no index serves it, so its statement reads rows until
+  // it has a page, unbounded in time, where the single OR statement is read one window at a time
+  // (FlowReader.page).
+  if (!out.residual && query.whitelist.length > 1 && !out.where.includes(ENDPOINT_MATCH_FN) && !out.where.includes(VALUE_MATCH_FN)) {
     const branches: { where: string; params: unknown[] }[] = [];
     for (const w of query.whitelist) {
       const b = translate({ ...query, whitelist: [w] }, opts);
