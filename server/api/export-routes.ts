@@ -97,7 +97,9 @@ export async function exportNdjson(ctx: ApiContext, res: ServerResponse, params:
     }
     let chunk: IteratorResult<Buffer> = first;
     while (!chunk.done) {
-      if (!res.write(chunk.value)) await drainOrClose(res);
+      // an empty chunk: the scan has run a while without filling one; let other work in first
+      if (chunk.value.length === 0) await new Promise((r) => setImmediate(r));
+      else if (!res.write(chunk.value)) await drainOrClose(res);
       if (res.destroyed) return;
       chunk = chunks.next();
     }

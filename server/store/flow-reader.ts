@@ -13,6 +13,7 @@ import type { FragmentRegistry } from "./fragments";
 import { POLICY_VERDICT_GROUPS_SQL, type PolicyVerdictGroup } from "./aggregate-queries";
 
 const NEWLINE = Buffer.from("\n");
+const EMPTY = Buffer.alloc(0);
 /** ids one page statement may look at (see page) */
 const SCAN_WINDOW = 65_536;
 
@@ -187,9 +188,11 @@ export class FlowReader {
    * The matching records' lines as UTF-8, each followed by "\n", oldest first, packed into chunks of
    * about `chunkBytes` (a longer line gets a buffer of its own): what export writes. Made from the
    * stored bodies directly (FragmentRegistry.expandInto), so a million-flow export builds neither a
-   * million expanded strings on the JS heap nor a buffer per line.
+   * million expanded strings on the JS heap nor a buffer per line. Records stored after it starts are
+   * not in it (unless a filter is checked row by row). An empty chunk now and then carries no lines:
+   * it marks a long stretch of rows that did not match (see below).
    */
-  *iterateNdjsonChunks(query: FlowQuery, opts: { extensions?: boolean; chunkBytes?: number } = {}): Generator<Buffer> {
+  *iterateNdjsonChunks(query: FlowQuery, opts: { extensions?: boolean; chunkBytes?: number; scanWindow?: number; heartbeatMs?: number } = {}): Generator<Buffer> {
     const keep = opts.extensions ?? true;
     const chunkBytes = opts.chunkBytes ?? 64 * 1024;
     let out = Buffer.allocUnsafeSlow(chunkBytes);
@@ -210,10 +213,18 @@ export class FlowReader {
         else len += line.copy(out, len);
       }
     } else {
-      const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
+      // One window of ids per statement, and an empty chunk when a while has passed without a full one:
+      // the consumer then gives the event loop a turn. A filter SQL decides alone and few rows match
+      // (a CIDR, a label) would otherwise read the whole table in one go on the thread everyone shares.
+      const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`);
+      const hi = (this.idBounds.get() as { hi: number | null }).hi ?? 0;
+      const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
+      const heartbeatMs = opts.heartbeatMs ?? 50;
+      let beat = performance.now();
       let cursor = 0;
-      for (;;) {
-        const rows = st.all(...params, cursor, 2000) as StoredRow[];
+      while (cursor < hi) {
+        const end = Math.min(cursor + window, hi);
+        const rows = st.all(...params, cursor, end, 2000) as StoredRow[];
         for (const row of rows) {
           cursor = row.id;
           const body = keep ? row.body : withoutExtensions(row.body);
@@ -226,7 +237,11 @@ export class FlowReader {
           if (n < 0) yield Buffer.concat([this.fragments.expandBytes("{", body), NEWLINE]);
           else len += n;
         }
-        if (rows.length < 2000) break;
+        if (rows.length < 2000) cursor = end;
+        if (performance.now() - beat >= heartbeatMs) {
+          yield EMPTY;
+          beat = performance.now();
+        }
       }
     }
     if (len > 0) yield out.subarray(0, len);

@@ -120,3 +120,28 @@ test("a search SQL decides alone also stops on time, one window of ids at a time
   }
 });
 
+test("export's chunks of a search SQL decides alone come one window of ids at a time, with empty chunks between, and hold every match", async () => {
+  const dir = tempDir("reader-export-");
+  const store = await FlowStore.open(path.join(dir, "flows.db"), { maxFlows: 1_000_000 });
+  try {
+    const bus = new FlowBus(0);
+    bus.subscribe((b) => store.ingest(b));
+    bus.publish(Array.from({ length: 3000 }, (_, i) => makeFlow({ srcNs: "shop", srcPod: i % 97 === 0 ? "rare" : "common" })));
+    store.flush();
+    const query = parseSearchParams(new URLSearchParams("from_label=app%3Drare"));
+    const scan = store.openScanReader();
+    try {
+      const want = [...scan.reader.iterateJson(query)].map((r) => `${r.json}\n`).join("");
+      assert.equal(want.split("\n").length - 1, 31);
+      const chunks = [...scan.reader.iterateNdjsonChunks(query, { extensions: true, scanWindow: 200, heartbeatMs: 0 })];
+      assert.equal(Buffer.concat(chunks).toString("utf8"), want);
+      // one empty chunk per window of 200 ids: the export route yields to the event loop on each
+      assert.equal(chunks.filter((c) => c.length === 0).length, 15);
+    } finally {
+      scan.close();
+    }
+  } finally {
+    await store.close();
+  }
+});
+
