@@ -55,13 +55,14 @@ function exportQuery(params: URLSearchParams): ReturnType<typeof queryFromParams
   return queryFromParams(params);
 }
 
-function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string> {
+/** the bundle's lines; `null` marks a long stretch of rows that did not match (the reader's heartbeat) */
+function* exportLines(ctx: ApiContext, params: URLSearchParams): Generator<string | null> {
   const query = exportQuery(params);
   const keep = wantsExtensions(params, true);
   ctx.store.flush();
   const scan = ctx.store.openScanReader();
   try {
-    for (const row of scan.reader.iterateJson(query)) yield (keep ? row.json : withoutExtensions(row.json)) + "\n";
+    for (const row of scan.reader.scanJson(query)) yield row === null ? null : (keep ? row.json : withoutExtensions(row.json)) + "\n";
   } finally {
     scan.close();
   }
@@ -119,9 +120,12 @@ export async function exportBundle(ctx: ApiContext, res: ServerResponse, params:
     "Content-Disposition": `attachment; filename="${attachmentName("flowscope-evidence", "tar.gz")}"`,
     "Cache-Control": "no-store",
   });
-  function* all(): Generator<string> {
-    if (!first.done) yield first.value;
-    yield* lines;
+  // on a heartbeat, other work (the stream, the simulator, other requests) goes first
+  async function* all(): AsyncGenerator<string> {
+    for (let r = first; !r.done; r = lines.next()) {
+      if (r.value === null) await new Promise((resolve) => setImmediate(resolve));
+      else yield r.value;
+    }
   }
   const dp = ctx.simulator?.datapath;
   try {

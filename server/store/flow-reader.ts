@@ -16,6 +16,23 @@ const NEWLINE = Buffer.from("\n");
 const EMPTY = Buffer.alloc(0);
 /** ids one page statement may look at (see page) */
 const SCAN_WINDOW = 65_536;
+/** rows one export statement returns at most */
+const SCAN_ROWS = 2000;
+
+export interface ScanOptions {
+  /** ids one statement may look at (default SCAN_WINDOW) */
+  scanWindow?: number;
+  /** how often a long scan hands control back (see scanJson) */
+  heartbeatMs?: number;
+}
+
+export interface JsonRow {
+  id: number;
+  /** the record's `hubble observe -o json` line */
+  json: string;
+  /** the parsed record, when a filter checked row by row needed it */
+  flow?: FlowEnvelope;
+}
 
 export interface PageOptions {
   limit: number;
@@ -165,22 +182,46 @@ export class FlowReader {
     }
   }
 
-  /** Raw JSON lines (the stored envelope text) for export, oldest first. */
-  *iterateJson(query: FlowQuery, afterId = 0, chunk = 2000): Generator<{ id: number; json: string; flow?: FlowEnvelope }> {
+  /** The matching records' JSON lines (the stored envelope text), oldest first: scanJson without its heartbeats. */
+  *iterateJson(query: FlowQuery, opts: ScanOptions = {}): Generator<JsonRow> {
+    for (const r of this.scanJson(query, opts)) if (r !== null) yield r;
+  }
+
+  /**
+   * The matching records' JSON lines, oldest first, over the records stored when the scan starts. One
+   * statement looks at one window of ids, and between statements (and every few hundred rows a filter
+   * checks one by one) a `null` comes out once `heartbeatMs` have passed since the last: the consumer
+   * then gives the event loop a turn. A filter that rarely matches would otherwise read the whole
+   * table in one go on the thread everyone shares, whether SQL or the residual predicate decides it.
+   */
+  *scanJson(query: FlowQuery, opts: ScanOptions = {}): Generator<JsonRow | null> {
     const { where, params, residual } = queryToSql(query);
-    const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? ORDER BY id ASC LIMIT ?`);
-    let cursor = afterId;
-    for (;;) {
-      const rows = this.all(st, [...params, cursor, chunk]);
-      for (const row of rows) {
+    const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`);
+    const hi = (this.idBounds.get() as { hi: number | null }).hi ?? 0;
+    const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
+    const heartbeatMs = opts.heartbeatMs ?? 50;
+    let beat = performance.now();
+    const due = (): boolean => {
+      if (performance.now() - beat < heartbeatMs) return false;
+      beat = performance.now();
+      return true;
+    };
+    let cursor = 0;
+    while (cursor < hi) {
+      const end = Math.min(cursor + window, hi);
+      const rows = st.all(...params, cursor, end, SCAN_ROWS) as StoredRow[];
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
         cursor = row.id;
+        const json = this.fragments.expand(row.body);
         if (residual) {
-          const env = JSON.parse(row.json) as FlowEnvelope;
-          if (!residual(env.flow)) continue;
-          yield { id: row.id, json: row.json, flow: env };
-        } else yield { id: row.id, json: row.json };
+          if ((i & 255) === 255 && due()) yield null;
+          const env = JSON.parse(json) as FlowEnvelope;
+          if (residual(env.flow)) yield { id: row.id, json, flow: env };
+        } else yield { id: row.id, json };
       }
-      if (rows.length < chunk) return;
+      if (rows.length < SCAN_ROWS) cursor = end;
+      if (due()) yield null;
     }
   }
 
@@ -189,10 +230,10 @@ export class FlowReader {
    * about `chunkBytes` (a longer line gets a buffer of its own): what export writes. Made from the
    * stored bodies directly (FragmentRegistry.expandInto), so a million-flow export builds neither a
    * million expanded strings on the JS heap nor a buffer per line. Records stored after it starts are
-   * not in it (unless a filter is checked row by row). An empty chunk now and then carries no lines:
-   * it marks a long stretch of rows that did not match (see below).
+   * not in it. An empty chunk now and then carries no lines: it marks a long stretch of rows that did
+   * not match (see scanJson).
    */
-  *iterateNdjsonChunks(query: FlowQuery, opts: { extensions?: boolean; chunkBytes?: number; scanWindow?: number; heartbeatMs?: number } = {}): Generator<Buffer> {
+  *iterateNdjsonChunks(query: FlowQuery, opts: ScanOptions & { extensions?: boolean; chunkBytes?: number } = {}): Generator<Buffer> {
     const keep = opts.extensions ?? true;
     const chunkBytes = opts.chunkBytes ?? 64 * 1024;
     let out = Buffer.allocUnsafeSlow(chunkBytes);
@@ -206,16 +247,18 @@ export class FlowReader {
     };
     const { where, params, residual } = queryToSql(query);
     if (residual) {
-      for (const r of this.iterateJson(query, 0, 2000)) {
+      for (const r of this.scanJson(query, opts)) {
+        if (r === null) {
+          yield EMPTY;
+          continue;
+        }
         const line = Buffer.from(`${keep ? r.json : withoutExtensions(r.json)}\n`);
         if (len + line.length > out.length && len > 0) yield take();
         if (line.length > out.length) yield line;
         else len += line.copy(out, len);
       }
     } else {
-      // One window of ids per statement, and an empty chunk when a while has passed without a full one:
-      // the consumer then gives the event loop a turn. A filter SQL decides alone and few rows match
-      // (a CIDR, a label) would otherwise read the whole table in one go on the thread everyone shares.
+      // scanJson's windows and heartbeats, with the bodies expanded straight into the chunk
       const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`);
       const hi = (this.idBounds.get() as { hi: number | null }).hi ?? 0;
       const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
@@ -224,7 +267,7 @@ export class FlowReader {
       let cursor = 0;
       while (cursor < hi) {
         const end = Math.min(cursor + window, hi);
-        const rows = st.all(...params, cursor, end, 2000) as StoredRow[];
+        const rows = st.all(...params, cursor, end, SCAN_ROWS) as StoredRow[];
         for (const row of rows) {
           cursor = row.id;
           const body = keep ? row.body : withoutExtensions(row.body);
@@ -237,7 +280,7 @@ export class FlowReader {
           if (n < 0) yield Buffer.concat([this.fragments.expandBytes("{", body), NEWLINE]);
           else len += n;
         }
-        if (rows.length < 2000) cursor = end;
+        if (rows.length < SCAN_ROWS) cursor = end;
         if (performance.now() - beat >= heartbeatMs) {
           yield EMPTY;
           beat = performance.now();

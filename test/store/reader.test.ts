@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { tempDir } from "../helpers/tmp";
-import { FlowBus } from "../../server/bus";
+import { FlowBus, type SequencedFlow } from "../../server/bus";
 import { FlowStore } from "../../server/store/flow-store";
 import { parseSearchParams } from "../../lib/filter/params";
 import { compileQuery } from "../../lib/filter/match";
@@ -22,6 +22,20 @@ const QUERIES = [
   "ip=10.0.0.0/24",
   "label=k8s:app=client-2",
 ];
+
+/** A store holding 3,000 flows of which one in 97 (31) comes from pod "rare"; `body` runs with it, then it closes. */
+async function withRareFlows(prefix: string, body: (store: FlowStore, bus: FlowBus, rare: SequencedFlow[]) => Promise<void> | void): Promise<void> {
+  const store = await FlowStore.open(path.join(tempDir(prefix), "flows.db"), { maxFlows: 1_000_000 });
+  try {
+    const bus = new FlowBus(0);
+    bus.subscribe((b) => store.ingest(b));
+    const published = bus.publish(Array.from({ length: 3000 }, (_, i) => makeFlow({ srcNs: "shop", srcPod: i % 97 === 0 ? "rare" : "common" })));
+    store.flush();
+    await body(store, bus, published.filter((f) => f.envelope.flow.source?.pod_name === "rare"));
+  } finally {
+    await store.close();
+  }
+}
 
 test("pages of every query, both orders, equal the in-memory filter's answer", async () => {
   const dir = tempDir("reader-");
@@ -87,17 +101,11 @@ test("a row-by-row scan that runs out of time ends its page early with a cursor,
   }
 });
 
-test("a search SQL decides alone also stops on time, one window of ids at a time, and paging on finds every match in order", async () => {
-  const dir = tempDir("reader-window-");
-  const store = await FlowStore.open(path.join(dir, "flows.db"), { maxFlows: 1_000_000 });
-  try {
-    const bus = new FlowBus(0);
-    bus.subscribe((b) => store.ingest(b));
-    // one flow in 97 matches the label; SQL decides it (no residual), reading every row it is given
-    const published = bus.publish(Array.from({ length: 3000 }, (_, i) => makeFlow({ srcNs: "shop", srcPod: i % 97 === 0 ? "rare" : "common" })));
-    store.flush();
+test("a search SQL decides alone also stops on time, one window of ids at a time, and paging on finds every match in order", () =>
+  // one flow in 97 matches the label; SQL decides it (no residual), reading every row it is given
+  withRareFlows("reader-window-", (store, _bus, rare) => {
     const query = parseSearchParams(new URLSearchParams("from_label=app%3Drare"));
-    const want = published.filter((f) => f.envelope.flow.source?.pod_name === "rare").map((f) => String(f.id));
+    const want = rare.map((f) => String(f.id));
     for (const order of ["desc", "asc"] as const) {
       const expected = order === "desc" ? [...want].reverse() : want;
       // a whole page when time allows
@@ -115,33 +123,53 @@ test("a search SQL decides alone also stops on time, one window of ids at a time
       }
       assert.deepEqual(got, expected, `${order}: paging on`);
     }
-  } finally {
-    await store.close();
-  }
-});
+  }));
 
-test("export's chunks of a search SQL decides alone come one window of ids at a time, with empty chunks between, and hold every match", async () => {
-  const dir = tempDir("reader-export-");
-  const store = await FlowStore.open(path.join(dir, "flows.db"), { maxFlows: 1_000_000 });
-  try {
-    const bus = new FlowBus(0);
-    bus.subscribe((b) => store.ingest(b));
-    bus.publish(Array.from({ length: 3000 }, (_, i) => makeFlow({ srcNs: "shop", srcPod: i % 97 === 0 ? "rare" : "common" })));
-    store.flush();
-    const query = parseSearchParams(new URLSearchParams("from_label=app%3Drare"));
+test("export's chunks come one window of ids at a time, with empty chunks between, and hold every match, whether SQL or the row-by-row check decides", () =>
+  withRareFlows("reader-export-", (store, _bus, rare) => {
     const scan = store.openScanReader();
     try {
-      const want = [...scan.reader.iterateJson(query)].map((r) => `${r.json}\n`).join("");
-      assert.equal(want.split("\n").length - 1, 31);
-      const chunks = [...scan.reader.iterateNdjsonChunks(query, { extensions: true, scanWindow: 200, heartbeatMs: 0 })];
-      assert.equal(Buffer.concat(chunks).toString("utf8"), want);
-      // one empty chunk per window of 200 ids: the export route yields to the event loop on each
-      assert.equal(chunks.filter((c) => c.length === 0).length, 15);
+      for (const q of ["from_label=app%3Drare", "ip_version=IPv4&from_label=app%3Drare"]) {
+        const query = parseSearchParams(new URLSearchParams(q));
+        const want = rare.map((f) => `${f.json}\n`).join("");
+        const chunks = [...scan.reader.iterateNdjsonChunks(query, { extensions: true, scanWindow: 200, heartbeatMs: 0 })];
+        assert.equal(Buffer.concat(chunks).toString("utf8"), want, q);
+        // one empty chunk per window of 200 ids: the export route yields to the event loop on each
+        assert.equal(chunks.filter((c) => c.length === 0).length, 15, q);
+      }
     } finally {
       scan.close();
     }
-  } finally {
-    await store.close();
-  }
-});
+  }));
 
+test("the evidence bundle's scan comes one window of ids at a time with heartbeats between, whether SQL or the row-by-row check decides, and holds only what was stored when it began", () =>
+  withRareFlows("reader-scan-json-", (store, bus, rareFlows) => {
+    const rare = rareFlows.map((f) => f.id);
+    assert.equal(rare.length, 31);
+    const scan = store.openScanReader();
+    try {
+      const cases: [string, number[]][] = [
+        ["from_label=app%3Drare", rare], // SQL alone
+        ["ip_version=IPv4&from_label=app%3Drare", rare], // SQL, then the IP version row by row
+        ["ip_version=IPv6", []], // every row checked one by one, none matches
+      ];
+      for (const [q, want] of cases) {
+        const items = [...scan.reader.scanJson(parseSearchParams(new URLSearchParams(q)), { scanWindow: 200, heartbeatMs: 0 })];
+        assert.deepEqual(items.flatMap((r) => (r === null ? [] : [r.id])), want, q);
+        // 3,000 ids in windows of 200: a heartbeat after each statement
+        assert.equal(items.filter((r) => r === null).length, 15, q);
+        for (const r of items) if (r !== null) assert.equal(JSON.parse(r.json).flow.source.pod_name, "rare");
+      }
+      // rows committed while the scan runs are left out: it ends at the newest id it saw at its start
+      const it = scan.reader.scanJson(parseSearchParams(new URLSearchParams("from_label=app%3Drare")), { scanWindow: 200, heartbeatMs: 0 });
+      const got: number[] = [];
+      let r = it.next();
+      bus.publish(Array.from({ length: 50 }, () => makeFlow({ srcNs: "shop", srcPod: "rare" })));
+      store.flush();
+      for (; !r.done; r = it.next()) if (r.value !== null) got.push(r.value.id);
+      assert.deepEqual(got, rare);
+      assert.equal([...scan.reader.iterateJson(parseSearchParams(new URLSearchParams("from_label=app%3Drare")))].length, 81);
+    } finally {
+      scan.close();
+    }
+  }));
