@@ -132,3 +132,26 @@ spec:
   assert.equal(fail.verdict, "DROPPED", "no mismatch action: the rule does not admit the request");
   assert.equal(send("/fail", { "X-Fail": "v1" }).verdict, "FORWARDED");
 });
+
+test("a HEAD request gets the answer's header fields and no content: allowed when a rule allows HEAD, refused with 403 otherwise", () => {
+  const headOrPost = pA2().replace('method: "POST"', 'method: "HEAD|POST"');
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": headOrPost });
+  const head = (path: string) => trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "HEAD", path } });
+  const ok = head("/v1/request-landing");
+  assert.equal(ok.verdict, "FORWARDED");
+  const res = ok.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow;
+  assert.equal(res.verdict, "FORWARDED");
+  assert.equal(res.l7?.http?.code, 200);
+  assert.equal(res.l7?.http?.method, "HEAD");
+  const refused = head("/v1/exhaust-port");
+  assert.equal(refused.verdict, "DROPPED");
+  assert.equal(refused.flows.find((f) => f.flow.l7?.type === "REQUEST")!.flow.verdict, "DROPPED");
+  const denied = refused.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow;
+  assert.equal(denied.l7?.http?.code, 403);
+  // a HEAD answer keeps the Content-Length a GET would get, though no content follows
+  assert.equal(denied.l7?.http?.headers?.find((h) => h.key === "Content-Length")?.value, "15");
+  // with no rule allowing HEAD, the 403 is the policy's, not a parse failure
+  const postOnly = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(postOnly, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "HEAD", path: "/v1/request-landing" } });
+  assert.equal(r.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow.l7?.http?.code, 403);
+});

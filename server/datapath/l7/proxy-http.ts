@@ -93,6 +93,7 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
   const insp = inspectHttp1(bytes, ctx.grants, ctx.authority);
   const requestId = insp.view.lower.get("x-request-id")?.[0] ?? env.requestId();
   const reqRec = requestRecordInput(insp, requestId);
+  const head = insp.view.method === "HEAD";
   const answer = insp.pathAction !== "continue"
     ? http1PathReply(insp)
     : insp.decision.allowed
@@ -107,9 +108,10 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
         ],
         body: '{"ok":true}',
         chunked: true,
+        head,
       })
-    : encodeHttp1AccessDenied();
-  const res = parseHttp1Responses(answer, [insp.view.method === "HEAD"])[0];
+    : encodeHttp1AccessDenied(head);
+  const res = parseHttp1Responses(answer, [head])[0];
   return withPathProblem(insp, outcome(insp, reqRec, res.status!, res.headers, env.latency(ctx.protocol, startedAt), bytes.length));
 }
 

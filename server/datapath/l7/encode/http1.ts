@@ -74,6 +74,11 @@ export interface Http1ResponseOptions {
   body?: string;
   /** send the body with Transfer-Encoding: chunked instead of Content-Length */
   chunked?: boolean;
+  /**
+   * the answer to a HEAD request: the header fields a GET would get (its Content-Length or
+   * Transfer-Encoding included) and no content, as RFC 9110 §9.3.2 has it
+   */
+  head?: boolean;
 }
 
 export function encodeHttp1Response(opts: Http1ResponseOptions): Buffer {
@@ -83,11 +88,13 @@ export function encodeHttp1Response(opts: Http1ResponseOptions): Buffer {
   if (opts.chunked) {
     head += "transfer-encoding: chunked\r\n\r\n";
     const parts: Buffer[] = [Buffer.from(head, "latin1")];
+    if (opts.head) return parts[0]!;
     if (body.length > 0) parts.push(Buffer.from(`${body.length.toString(16)}\r\n`, "latin1"), body, Buffer.from("\r\n"));
     parts.push(Buffer.from("0\r\n\r\n", "latin1"));
     return Buffer.concat(parts);
   }
   head += `content-length: ${body.length}\r\n\r\n`;
+  if (opts.head) return Buffer.from(head, "latin1");
   return Buffer.concat([Buffer.from(head, "latin1"), body]);
 }
 
@@ -97,6 +104,6 @@ export function encodeHttp1Response(opts: Http1ResponseOptions): Buffer {
  * the encoder filters ran (conn_manager_impl.cc encodeHeaders), and the access log is written from
  * cilium.l7policy's encodeHeaders, so the logged reply has neither.
  */
-export function encodeHttp1AccessDenied(): Buffer {
-  return encodeHttp1Response({ code: 403, headers: [["content-type", "text/plain"]], body: "Access denied\r\n" });
+export function encodeHttp1AccessDenied(head = false): Buffer {
+  return encodeHttp1Response({ code: 403, headers: [["content-type", "text/plain"]], body: "Access denied\r\n", head });
 }
