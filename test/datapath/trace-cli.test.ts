@@ -37,6 +37,11 @@ test("trace -o compact prints hubble observe lines; invalid requests exit 2", ()
   assert.match(bad.stderr, /unknown workload "default\/nope"/);
   const noScenario = run(["--scenario", "/nonexistent.yaml", "--from", "a/b", "--to", "c/d", "--port", "1"]);
   assert.equal(noScenario.status, 2);
+  // a mistyped policy path is refused, not traced as if the cluster had no such policy
+  const typo = run(["--scenario", SW, "--policies", "/nonexistent-policy.yaml", "--from", "default/xwing", "--to", "default/deathstar", "--port", "80"]);
+  assert.equal(typo.status, 2);
+  assert.equal(typo.stdout, "");
+  assert.match(typo.stderr, /--policies \/nonexistent-policy\.yaml: no such file or folder/);
 });
 
 test("trace -o json prints flows as Hubble JSON; request errors name the request file and say one thing", () => {

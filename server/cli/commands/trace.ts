@@ -1,6 +1,7 @@
 // `trace`: send one request (flags) or a list (--requests FILE) through the datapath of a scenario and
 // print what happened: one JSON object per request (-o json), hubble-style lines (-o compact), or the
 // verdict, each side's decision, the steps and the flows for a person to read (-o text).
+import { existsSync } from "node:fs";
 import { readTextFile } from "../../scenario/read-text";
 import { Checker } from "../../scenario/check";
 import { checkRequest } from "../../scenario/request";
@@ -133,6 +134,9 @@ export async function run(argv: string[]): Promise<number> {
   let dp: Datapath;
   let requests: TrafficRequest[];
   try {
+    // A policy path given on the command line that is not there is a typo, not a policy: tracing
+    // without it would answer as if the cluster had no such policy.
+    for (const p of args.policies) if (!existsSync(p)) throw new UsageError(`--policies ${p}: no such file or folder`);
     dp = Datapath.fromScenarioFile(args.scenario, { extraPolicyPaths: args.policies, audit: args.audit || undefined });
     if (args.requestsFile) {
       if (Object.keys(args.req).length) throw new UsageError("give either --requests FILE or request flags, not both");
