@@ -84,6 +84,11 @@ export function validateSided(kind: SidedKind, value: string, label: string): vo
 export interface BuilderOptions {
   /** namespace given to pods without one (hubble CLI: "default"); undefined = any namespace */
   defaultNamespace?: string;
+  /**
+   * refuse a namespace that contradicts a namespaced pod or service on its side, and a service in
+   * another namespace than a pod on the same side, as hubble observe does (checkNamespaceConflicts)
+   */
+  namespaceConflicts?: boolean;
 }
 
 export class FilterPairBuilder {
@@ -108,6 +113,15 @@ export class FilterPairBuilder {
     }
     if (kind === "identity") value = resolveIdentity(value);
     validateSided(kind, value, label);
+    this.push(kind, side, value, label);
+  }
+
+  /** --all-namespaces (-A, --from-/--to-all-namespaces): a namespace that matches any namespace */
+  addAllNamespaces(side: Side, label: string): void {
+    this.push("namespace", side, "", label);
+  }
+
+  private push(kind: SidedKind, side: Side, value: string, label: string): void {
     const key = `${kind}:${side}`;
     const cur = this.sided.get(key) ?? { values: [], label };
     cur.values.push(value);
@@ -126,7 +140,8 @@ export class FilterPairBuilder {
   }
 
   private pods(nsList: string[], pods: string[]): string[] {
-    if (pods.length === 0) return nsList.map((n) => `${n}/`);
+    // "" (all namespaces) alone restricts nothing
+    if (pods.length === 0) return nsList.filter((n) => n !== "").map((n) => `${n}/`);
     const out: string[] = [];
     for (const p of pods) {
       if (p.includes("/")) out.push(p);
@@ -140,8 +155,14 @@ export class FilterPairBuilder {
   private setSide(ff: FlowFilter, prefix: "source_" | "destination_", sides: Side[]): void {
     const ns = sides.flatMap((s) => this.values("namespace", s));
     const pods = sides.flatMap((s) => this.values("pod", s));
+    const services = sides.flatMap((s) => this.values("service", s));
     const rec = ff as Record<string, unknown>;
-    if (ns.length || pods.length) rec[`${prefix}pod`] = this.pods(ns, pods);
+    // hubble's namespaceModifier: a namespace goes onto the pods and services of its side, and becomes a
+    // pod filter of its own only when the side has neither
+    if (pods.length || (ns.length && !services.length)) {
+      const list = this.pods(ns, pods);
+      if (list.length) rec[`${prefix}pod`] = list;
+    }
     for (const kind of SIDED_KINDS) {
       if (kind === "namespace" || kind === "pod") continue;
       const vals = sides.flatMap((s) => this.values(kind, s));
@@ -152,14 +173,47 @@ export class FilterPairBuilder {
       } else if (kind === "workload") {
         rec[field] = vals.map((v) => parseWorkload(v, field));
       } else if (kind === "service") {
-        rec[field] = vals.map((v) => (v.includes("/") ? v : `${this.opts.defaultNamespace ?? ""}/${v}`));
+        rec[field] = vals.flatMap((v) => (v.includes("/") ? [v] : ns.length ? ns.map((n) => `${n}/${v}`) : [`${this.opts.defaultNamespace ?? ""}/${v}`]));
       } else rec[field] = vals;
+    }
+  }
+
+  /**
+   * hubble observe's checkNamespaceConflicts: every namespace given must hold each namespaced pod and
+   * service of its side (an either-side one: of both sides; all namespaces hold none), and a
+   * namespaced pod's side may name services of that namespace only.
+   */
+  private checkNamespaceConflicts(): void {
+    const named = (kind: SidedKind, sides: Side[]) => sides.flatMap((s) => this.values(kind, s));
+    const nsOf = (name: string) => (name.includes("/") ? name.slice(0, name.indexOf("/")) : "");
+    const check = (nsSide: Side, sides: Side[]) => {
+      const entry = this.sided.get(`namespace:${nsSide}`);
+      if (!entry) return;
+      for (const n of entry.values) {
+        for (const name of [...named("pod", sides), ...named("service", sides)]) {
+          const nn = nsOf(name);
+          if (nn !== "" && nn !== n) throw new FilterError(entry.label, `namespace conflict: ${JSON.stringify(n)} does not contain ${JSON.stringify(name)}`);
+        }
+      }
+    };
+    check("either", ["either", "from", "to"]);
+    check("from", ["either", "from"]);
+    check("to", ["either", "to"]);
+    for (const sides of [["either", "from"], ["either", "to"]] as Side[][]) {
+      for (const pod of named("pod", sides)) {
+        const podNs = nsOf(pod);
+        if (podNs === "") continue;
+        for (const svc of named("service", sides)) {
+          if (nsOf(svc) !== podNs) throw new FilterError(this.sided.get(`service:${sides.find((s) => this.sided.has(`service:${s}`))}`)!.label, `namespace of service ${JSON.stringify(svc)} conflicts with pod namespace ${JSON.stringify(podNs)}`);
+        }
+      }
     }
   }
 
   /** The filters this builder describes: none, one, or a left/right pair. */
   build(): FlowFilter[] {
     if (!this.used) return [];
+    if (this.opts.namespaceConflicts) this.checkNamespaceConflicts();
     const left: FlowFilter = {};
     const right: FlowFilter = {};
     this.setSide(left, "source_", ["either", "from"]);

@@ -149,8 +149,8 @@ function parseJsonFilter(text: string, flag: string): FlowFilter {
 }
 
 export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions = {}): ParsedObserveArgs {
-  const white = new FilterPairBuilder({ defaultNamespace: "default" });
-  const black = new FilterPairBuilder({ defaultNamespace: "default" });
+  const white = new FilterPairBuilder({ defaultNamespace: "default", namespaceConflicts: true });
+  const black = new FilterPairBuilder({ defaultNamespace: "default", namespaceConflicts: true });
   const rawWhite: FlowFilter[] = [];
   const rawBlack: FlowFilter[] = [];
   const rest: string[] = [];
@@ -224,6 +224,7 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
     if (name === "all-namespaces" || name === "A" || name === "from-all-namespaces" || name === "to-all-namespaces") {
       if (negate) throw new FilterError(flag, "cannot be negated");
       track();
+      target.addAllNamespaces(side, flag);
       continue;
     }
     if (negate && !["allowlist", "denylist"].includes(name)) {

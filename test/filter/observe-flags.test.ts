@@ -255,3 +255,30 @@ test("-o tab and -o JSON are hubble's aliases of table and json", async () => {
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--output: expected/);
 });
+
+test("namespaces go onto the pods and services of their side as hubble's namespaceModifier puts them; -A means any namespace; contradictions are refused", () => {
+  const white = (...args: string[]) => parseObserveArgs(args).query.whitelist;
+  // -A: a pod in any namespace (hubble: "/coredns"), and no restriction at all alone
+  assert.deepEqual(white("-A", "--pod", "coredns"), [{ source_pod: ["/coredns"] }, { destination_pod: ["/coredns"] }]);
+  assert.deepEqual(white("--to-all-namespaces", "--to-pod", "coredns"), [{ destination_pod: ["/coredns"] }]);
+  assert.deepEqual(white("-A", "--verdict", "DROPPED"), [{ verdict: ["DROPPED"] }]);
+  // a namespace applies to the services of its side, and adds no pod filter beside them
+  assert.deepEqual(white("-n", "production", "--service", "postgres"), [{ source_service: ["production/postgres"] }, { destination_service: ["production/postgres"] }]);
+  assert.deepEqual(white("--to-namespace", "production", "--to-service", "postgres"), [{ destination_service: ["production/postgres"] }]);
+  assert.deepEqual(white("-A", "--service", "postgres"), [{ source_service: ["/postgres"] }, { destination_service: ["/postgres"] }]);
+  // without a namespace, a bare service is in "default", as a bare pod is
+  assert.deepEqual(white("--service", "postgres"), [{ source_service: ["default/postgres"] }, { destination_service: ["default/postgres"] }]);
+  // hubble's checkNamespaceConflicts
+  const refused: [string[], string, string][] = [
+    [["--pod", "kube-system/coredns", "-n", "production"], "--namespace", 'namespace conflict: "production" does not contain "kube-system/coredns"'],
+    [["--to-namespace", "kube-system", "--to-pod", "cilium/foo"], "--to-namespace", 'namespace conflict: "kube-system" does not contain "cilium/foo"'],
+    [["-A", "--pod", "kube-system/coredns"], "-A", 'namespace conflict: "" does not contain "kube-system/coredns"'],
+    [["--from-service", "cilium/foo", "--from-pod", "kube-system/hubble"], "--from-service", 'namespace of service "cilium/foo" conflicts with pod namespace "kube-system"'],
+  ];
+  for (const [args, field, message] of refused) {
+    assert.throws(() => parseObserveArgs(args), (e: unknown) => e instanceof FilterError && e.field === field && e.message === `${field}: ${message}`, args.join(" "));
+  }
+  // a namespace that holds the pod, and the other side's namespace, are fine
+  assert.deepEqual(white("--pod", "production/api", "-n", "production"), [{ source_pod: ["production/api"] }, { destination_pod: ["production/api"] }]);
+  assert.deepEqual(white("--from-namespace", "a", "--to-pod", "b/x"), [{ source_pod: ["a/"], destination_pod: ["b/x"] }]);
+});
