@@ -14,7 +14,7 @@ export interface ImportError {
 
 export type LineResult =
   | { kind: "flow"; envelope: FlowEnvelope }
-  | { kind: "skipped"; what: string }
+  | { kind: "skipped"; what: string; record: Record<string, unknown> }
   | { kind: "empty" }
   | { kind: "error"; message: string };
 
@@ -159,7 +159,7 @@ export function importLine(text: string): LineResult {
   if (typeof v !== "object" || v === null || Array.isArray(v)) return { kind: "error", message: `expected a JSON object, got ${typeName(v)}` };
   const o = v as Record<string, unknown>;
   for (const [k, camel] of NON_FLOW) {
-    if (k in o || camel in o) return { kind: "skipped", what: k };
+    if (k in o || camel in o) return { kind: "skipped", what: k, record: o };
   }
   try {
     if ("flow" in o) {
@@ -190,6 +190,8 @@ function camelKey(k: string): string {
 /** Accumulates results line by line so callers can stream large files. */
 export class HubbleImporter {
   readonly result: ImportResult = { flows: [], errors: [], skipped: {}, notes: [], lines: 0, errorCount: 0 };
+  /** the line push() just skipped (lost_events, node_status, …), for a reader that shows them */
+  skipped: { what: string; record: Record<string, unknown> } | undefined;
   constructor(private readonly keepFlows = true, private readonly maxErrors = 1000) {}
 
   /** Returns the envelope for a good flow line, undefined otherwise. */
@@ -197,6 +199,7 @@ export class HubbleImporter {
     const r = this.result;
     const lineNo = ++r.lines;
     const res = importLine(text);
+    this.skipped = res.kind === "skipped" ? { what: res.what, record: res.record } : undefined;
     switch (res.kind) {
       case "flow":
         if (this.keepFlows) r.flows.push(res.envelope);

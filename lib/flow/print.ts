@@ -323,11 +323,44 @@ export function alignTable(rows: string[][]): string {
     .join("\n");
 }
 
-export function formatTable(envs: FlowEnvelope[], opts: PrintOptions = {}): string {
+export function formatTable(envs: (FlowEnvelope | LostEvents)[], opts: PrintOptions = {}): string {
   const header = opts.nodeName
     ? ["TIMESTAMP", "NODE", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"]
     : ["TIMESTAMP", "SOURCE", "DESTINATION", "TYPE", "VERDICT", "SUMMARY"];
-  return alignTable([header, ...envs.map((e) => tableRow(e, opts))]);
+  return alignTable([header, ...envs.map((e) => ("flow" in e ? tableRow(e, opts) : lostEventsRow(e, opts)))]);
+}
+
+/** A GetFlowsResponse's `lost_events` (flow.LostEvent) as an export carries it. */
+export interface LostEvents {
+  source?: string | number;
+  num_events_lost?: string | number;
+  cpu?: { value?: number } | null;
+}
+
+const LOST_EVENT_SOURCES = ["UNKNOWN_LOST_EVENT_SOURCE", "PERF_EVENT_RING_BUFFER", "OBSERVER_EVENTS_QUEUE", "HUBBLE_RING_BUFFER"];
+
+function lostParts(l: LostEvents): { source: string; cpu: number; lost: string } {
+  const source = typeof l.source === "number" ? (LOST_EVENT_SOURCES[l.source] ?? String(l.source)) : (l.source ?? LOST_EVENT_SOURCES[0]!);
+  return { source: safe(source), cpu: Number(l.cpu?.value ?? 0), lost: String(l.num_events_lost ?? 0) };
+}
+
+function lostEventsRow(l: LostEvents, opts: PrintOptions): string[] {
+  const { source, cpu, lost } = lostParts(l);
+  return [...(opts.nodeName ? ["", ""] : [""]), source, "", "EVENTS LOST", "", `CPU(${cpu}) - ${lost}`];
+}
+
+/** Lost events as hubble's printer writes them (printer.go WriteLostEvent); table rows go through formatTable. */
+export function formatLostEvents(l: LostEvents, format: Exclude<PrintFormat, "table">, opts: PrintOptions = {}): string {
+  const { source, cpu, lost } = lostParts(l);
+  if (format === "compact") return `EVENTS LOST: ${source} CPU(${cpu}) ${lost}`;
+  return [
+    "  TIMESTAMP: ",
+    ...(opts.nodeName ? ["       NODE: "] : []),
+    `     SOURCE: ${source}`,
+    "       TYPE: EVENTS LOST",
+    "    VERDICT: ",
+    `    SUMMARY: CPU(${cpu}) - ${lost}`,
+  ].join("\n");
 }
 
 /** One flow in the given format (table: header plus the row). No trailing newline. */

@@ -282,3 +282,30 @@ test("namespaces go onto the pods and services of their side as hubble's namespa
   assert.deepEqual(white("--pod", "production/api", "-n", "production"), [{ source_pod: ["production/api"] }, { destination_pod: ["production/api"] }]);
   assert.deepEqual(white("--from-namespace", "a", "--to-pod", "b/x"), [{ source_pod: ["a/"], destination_pod: ["b/x"] }]);
 });
+
+test("--input-file prints lost_events lines among the flows as hubble's printer does, in every output, unless an allow filter or the time window leaves them out", async () => {
+  const dir = tempDir("observe-lost-");
+  const file = path.join(dir, "flows.json");
+  const flowLine = fs.readFileSync(EXAMPLES, "utf8").split("\n").find((l) => l.startsWith('{"flow"'))!;
+  const flowTime = JSON.parse(flowLine).time as string;
+  const lost = `{"lost_events":{"source":"HUBBLE_RING_BUFFER","num_events_lost":"5","cpu":{"value":2}},"node_name":"kind-worker","time":"${flowTime}"}`;
+  fs.writeFileSync(file, `${flowLine}\n${lost}\n`);
+  const run = async (...args: string[]) => {
+    const r = await observe("--input-file", file, "--all", ...args);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split("\n");
+  };
+  const compact = await run();
+  assert.equal(compact.length, 2);
+  assert.equal(compact[1], "EVENTS LOST: HUBBLE_RING_BUFFER CPU(2) 5");
+  assert.deepEqual((await run("-o", "dict")).slice(-5), ["------------", "  TIMESTAMP: ", "     SOURCE: HUBBLE_RING_BUFFER", "       TYPE: EVENTS LOST", "    VERDICT: ", "    SUMMARY: CPU(2) - 5"].slice(-5));
+  const table = await run("-o", "table");
+  assert.match(table[table.length - 1]!, /^\s+HUBBLE_RING_BUFFER\s+EVENTS LOST\s+CPU\(2\) - 5$/);
+  assert.deepEqual(JSON.parse((await run("-o", "json"))[1]!), JSON.parse(lost));
+  // an allow filter never matches a record without a flow; a deny filter does not exclude one
+  assert.equal((await run("--verdict", "FORWARDED", "--verdict", "DROPPED")).filter((l) => l.startsWith("EVENTS LOST")).length, 0);
+  assert.equal((await run("--not", "--verdict", "AUDIT")).filter((l) => l.startsWith("EVENTS LOST")).length, 1);
+  // the time window applies to them as to flows
+  const after = new Date(Date.parse(flowTime) + 1000).toISOString();
+  assert.deepEqual(await run("--since", after), [""]);
+});

@@ -12,7 +12,7 @@ import { HubbleImporter } from "../../../lib/flow/import";
 import { LINE_TOO_LONG, MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../../lib/flow/ndjson-lines";
 import { toHubbleJson } from "../../../lib/flow/json";
 import { withoutExtensions } from "../../../lib/flow/strip-extensions";
-import { DICT_SEPARATOR, formatFlow, formatTable, TIME_FORMATS, timeFormatNamed, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
+import { DICT_SEPARATOR, formatFlow, formatLostEvents, formatTable, TIME_FORMATS, timeFormatNamed, type LostEvents, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
 import type { FlowEnvelope } from "../../../lib/flow/types";
 import type { ServerMessage } from "../../../lib/stream-protocol";
 import { authHeaders, getJson, takeRemoteFlags } from "../remote";
@@ -127,8 +127,25 @@ function takeOwnFlags(rest: string[]): Options {
   return o;
 }
 
+/** a `lost_events` line of an export: the GetFlowsResponse as read */
+interface LostEventsLine {
+  lost_events: LostEvents;
+  time?: string;
+  node_name?: string;
+  raw: Record<string, unknown>;
+}
+
+function lostEventsOf(skipped: HubbleImporter["skipped"]): LostEventsLine | undefined {
+  if (skipped?.what !== "lost_events") return undefined;
+  const r = skipped.record;
+  const body = (r.lost_events ?? r.lostEvents) as LostEvents | undefined;
+  if (!body || typeof body !== "object") return undefined;
+  const lost = { ...body, num_events_lost: body.num_events_lost ?? (body as { numEventsLost?: string }).numEventsLost };
+  return { lost_events: lost, time: typeof r.time === "string" ? r.time : undefined, node_name: typeof r.node_name === "string" ? r.node_name : undefined, raw: r };
+}
+
 class Printer {
-  private tableRows: FlowEnvelope[] = [];
+  private tableRows: (FlowEnvelope | LostEvents)[] = [];
   private printed = 0;
   constructor(
     private readonly output: Output,
@@ -142,6 +159,16 @@ class Printer {
       // dict records are separated as hubble separates them, also when they arrive one by one (--follow)
       if (this.output === "dict" && this.printed > 0) process.stdout.write(DICT_SEPARATOR + "\n");
       process.stdout.write(formatFlow(env, this.output, this.opts) + "\n");
+    }
+    this.printed++;
+  }
+  /** lost events as hubble prints them among the flows (printer.go WriteLostEvent) */
+  printLost(l: LostEventsLine): void {
+    if (this.output === "json" || this.output === "jsonpb") process.stdout.write(JSON.stringify(l.raw) + "\n");
+    else if (this.output === "table") this.tableRows.push(l.lost_events);
+    else {
+      if (this.output === "dict" && this.printed > 0) process.stdout.write(DICT_SEPARATOR + "\n");
+      process.stdout.write(formatLostEvents(l.lost_events, this.output, this.opts) + "\n");
     }
     this.printed++;
   }
@@ -170,8 +197,10 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer, sil
     if (!st.isFile() && !st.isFIFO()) throw new FilterError("--input-file", `${file} is not a file (${st.isDirectory() ? "a folder" : "a device"})`);
   }
   const input = file === "-" ? process.stdin : fs.createReadStream(file);
-  const matched: FlowEnvelope[] = [];
+  const matched: (FlowEnvelope | LostEventsLine)[] = [];
   const last = query.first ? undefined : query.limit;
+  const since = query.since ? Date.parse(query.since) : undefined;
+  const until = query.until ? Date.parse(query.until) : undefined;
   for await (const bytes of ndjsonLines(input, MAX_NDJSON_LINE_BYTES)) {
     if (bytes === LINE_TOO_LONG) {
       importer.refuse(`line is longer than ${MAX_NDJSON_LINE_BYTES} bytes`);
@@ -182,13 +211,28 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer, sil
       continue;
     }
     const env = importer.push(bytes.toString("utf8"));
-    if (!env || !match(env.flow)) continue;
+    let item: FlowEnvelope | LostEventsLine;
+    if (env) {
+      if (!match(env.flow)) continue;
+      item = env;
+    } else {
+      // hubble's reader passes lost events on like flows (io_reader_observer.go): the time window
+      // applies, and an allow list does not let a record without a flow through
+      const lost = lostEventsOf(importer.skipped);
+      if (!lost) continue;
+      const t = Date.parse(lost.time ?? "");
+      if ((since !== undefined && !(t >= since)) || (until !== undefined && !(t <= until)) || query.whitelist.length > 0) continue;
+      item = lost;
+    }
     if (query.first && query.limit !== undefined && matched.length >= query.limit) break;
-    matched.push(env);
+    matched.push(item);
     // --last N keeps a sliding window so a huge file needs no more memory than N flows.
     if (last !== undefined && matched.length > last) matched.shift();
   }
-  for (const env of matched) printer.print(env);
+  for (const item of matched) {
+    if ("lost_events" in item) printer.printLost(item);
+    else printer.print(item);
+  }
   printer.end();
   if (silent) return 0;
   for (const e of importer.result.errors.slice(0, 20)) process.stderr.write(`${file}:${e.line}: ${e.message}\n`);
@@ -218,6 +262,8 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const query = parsed.query;
+  // hubble sends --until only when not following (flows.go getFlowsRequest): a stream has no end
+  if (opts.follow) query.until = undefined;
   // combinations hubble observe refuses (flows.go getFlowsRequest / handleFlowArgs)
   const conflict =
     opts.follow && query.first ? "cannot set both --first and --follow" : opts.follow && opts.output === "table" ? "table output format is not compatible with follow mode" : undefined;
