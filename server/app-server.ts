@@ -129,8 +129,18 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
       }
       return stream.handleUpgrade(req, socket, head);
     }
-    if (nextApp?.upgrade) return nextApp.upgrade(req, socket, head);
-    socket.destroy();
+    // The stream is the only WebSocket in production. Next's upgrade handler serves the dev server's
+    // hot reload only; in production it never answers nor closes, so every other upgrade would hold
+    // a socket for good (and unchecked by the token or the Host and Origin checks).
+    if (cfg.dev && nextApp?.upgrade) {
+      const refused = guard.check(req, { crossSiteSensitive: true });
+      if (refused) {
+        socket.end(`HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n${refused}\n`);
+        return;
+      }
+      return nextApp.upgrade(req, socket, head);
+    }
+    socket.end(`HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nno WebSocket at ${JSON.stringify(pathname.slice(0, 200))}; the flow stream is ${STREAM_PATH}\n`);
   });
   server.on("clientError", (err: NodeJS.ErrnoException & { reason?: string }, socket) => {
     // Requests Node's parser refused before any handler saw them: answer with a body that says why.

@@ -49,7 +49,15 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rate: intEnv(env, "FLOWSCOPE_RATE", 0, 1_000_000),
     simulate: env.FLOWSCOPE_SIMULATE !== "0",
     ui: env.FLOWSCOPE_UI !== "0",
-    token: env.FLOWSCOPE_TOKEN || undefined,
+    token: (() => {
+      const raw = env.FLOWSCOPE_TOKEN;
+      if (raw === undefined || raw === "") return undefined;
+      // a secret read from a file often ends in a newline: no client could send it in a header
+      // (header values are trimmed), so the surrounding whitespace is not part of the token
+      const t = raw.trim();
+      if (t.length < 8) throw new ConfigError(`FLOWSCOPE_TOKEN: ${t.length === 0 ? "only whitespace" : `${t.length} characters`}; use a token of at least 8 characters`);
+      return t;
+    })(),
     allowInsecureExposed: env.FLOWSCOPE_ALLOW_NO_TOKEN === "1",
     retentionMaxFlows: intEnv(env, "FLOWSCOPE_RETENTION_FLOWS", 1000, 1e10) ?? 1_000_000,
     retentionMaxAgeMs: (() => {

@@ -224,10 +224,20 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
 }
 
 /** Compiles one FlowFilter (all set fields AND). `where` prefixes error field names, e.g. "whitelist[1].". */
+/**
+ * Bounds on one query, far above what a person types: the store turns each filter and each policy
+ * value into SQL terms, and SQLite refuses an expression more than 1,000 levels deep (a failure that
+ * would otherwise surface as a 500, or inside the stream's timer).
+ */
+export const MAX_FILTERS = 256;
+export const MAX_FILTER_VALUES = 256;
+
 export function compileFilter(ff: FlowFilter, where = ""): Pred {
   if (!ff || typeof ff !== "object" || Array.isArray(ff)) throw new FilterError(where.replace(/\.$/, "") || "filter", "expected an object");
   for (const k of Object.keys(ff)) {
     if (!FILTER_FIELDS.includes(k as keyof FlowFilter)) throw new FilterError(`${where}${k}`, "unknown filter field");
+    const v = (ff as Record<string, unknown>)[k];
+    if (Array.isArray(v) && v.length > MAX_FILTER_VALUES) throw new FilterError(`${where}${k}`, `${v.length} values; at most ${MAX_FILTER_VALUES} in one filter`);
   }
   const preds: Pred[] = [];
   const uuids = strings(ff, "uuid", where);
@@ -392,6 +402,7 @@ export function compileQuery(query: FlowQuery, opts: CompileOptions = {}): (flow
   const bl = query.blacklist ?? [];
   if (!Array.isArray(wl)) throw new FilterError("whitelist", "expected an array of filters");
   if (!Array.isArray(bl)) throw new FilterError("blacklist", "expected an array of filters");
+  if (wl.length + bl.length > MAX_FILTERS) throw new FilterError(bl.length > wl.length ? "blacklist" : "whitelist", `${wl.length} allow and ${bl.length} deny filters; at most ${MAX_FILTERS} in all`);
   const white = wl.map((ff, i) => compileFilter(ff, `whitelist[${i}].`));
   const black = bl.map((ff, i) => compileFilter(ff, `blacklist[${i}].`));
   const now = opts.now ?? Date.now();

@@ -2,7 +2,7 @@
 // bundle (flows + query + policies + FQDN cache + manifest with hashes). Both stream straight from
 // SQLite with backpressure, so memory stays flat for millions of flows.
 import type { ServerResponse } from "node:http";
-import { writeBundle } from "../export";
+import { BundleAbandoned, writeBundle } from "../export";
 import { queryFromParams, type ApiContext } from "./router";
 import { HttpError } from "./http-util";
 import { withoutExtensions } from "../../lib/flow/strip-extensions";
@@ -138,6 +138,9 @@ export async function exportBundle(ctx: ApiContext, res: ServerResponse, params:
       createdAt: new Date(),
     });
     res.end();
+  } catch (err) {
+    // a cancelled download: nothing is left to answer, and writeBundle removed its spool files
+    if (!(err instanceof BundleAbandoned)) throw err;
   } finally {
     lines.return(undefined);
   }

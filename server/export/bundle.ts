@@ -57,6 +57,13 @@ async function spoolEnd(ws: ReturnType<typeof createWriteStream>): Promise<void>
   await new Promise<void>((resolve, reject) => ws.end((err?: Error | null) => (err ? reject(err) : resolve())));
 }
 
+/** The reader of the bundle went away before it was written: the caller has nothing more to do. */
+export class BundleAbandoned extends Error {
+  constructor() {
+    super("the bundle's reader went away before it was written");
+  }
+}
+
 export async function writeBundle(out: Writable, input: BundleInput): Promise<BundleManifest> {
   const createdAt = typeof input.createdAt === "string" ? input.createdAt : input.createdAt.toISOString();
   const mtime = Math.floor(Date.parse(createdAt) / 1000) || 0;
@@ -67,6 +74,15 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
   const dir = await fsp.mkdtemp(join(tmpdir(), "flowscope-bundle-"));
   const flowsPath = join(dir, "flows.ndjson");
   const linesPath = join(dir, "lines.sha256");
+  // A reader that leaves (a cancelled download) must end the spooling and the archive: a write waiting
+  // for the closed output to drain would wait for good, and its spool files would never be removed.
+  let gone = !out.writable;
+  let gz: ReturnType<typeof createGzip> | undefined;
+  const onGone = () => {
+    gone = true;
+    gz?.destroy(new BundleAbandoned());
+  };
+  out.once("close", onGone);
   try {
     const fw = createWriteStream(flowsPath);
     const lw = createWriteStream(linesPath);
@@ -78,6 +94,7 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     const flowsHash = createHash("sha256");
     const linesHash = createHash("sha256");
     for await (const raw of input.flows) {
+      if (gone) throw new BundleAbandoned();
       const line = raw.endsWith("\n") ? raw.slice(0, -1) : raw;
       if (line.includes("\n")) throw new Error(`flow line ${n + 1} contains a newline`);
       const lb = Buffer.from(line + "\n");
@@ -110,23 +127,27 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     };
     const manifestJson = Buffer.from(JSON.stringify(manifest, null, 2) + "\n");
 
-    const gz = createGzip();
+    if (gone) throw new BundleAbandoned();
+    gz = createGzip();
     const done = new Promise<void>((resolve, reject) => {
       out.once("finish", resolve);
       out.once("close", resolve);
       out.once("error", reject);
-      gz.once("error", reject);
+      gz!.once("error", reject);
     });
+    // awaited at the end; a reader leaving first rejects it, and the write that fails says so
+    done.catch(() => undefined);
     gz.pipe(out);
+    const z = gz;
     const addBuffer = async (name: string, data: Buffer) => {
-      await write(gz, tarHeader(name, data.length, mtime));
-      await write(gz, data);
-      await write(gz, tarPadding(data.length));
+      await write(z, tarHeader(name, data.length, mtime));
+      await write(z, data);
+      await write(z, tarPadding(data.length));
     };
     const addFile = async (name: string, path: string, size: number) => {
-      await write(gz, tarHeader(name, size, mtime));
-      for await (const chunk of createReadStream(path)) await write(gz, chunk as Buffer);
-      await write(gz, tarPadding(size));
+      await write(z, tarHeader(name, size, mtime));
+      for await (const chunk of createReadStream(path)) await write(z, chunk as Buffer);
+      await write(z, tarPadding(size));
     };
     await addBuffer("manifest.json", manifestJson);
     await addBuffer("query.json", queryJson);
@@ -134,11 +155,12 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     await addBuffer("fqdn-cache.json", fqdnJson);
     await addFile("flows.ndjson", flowsPath, flowBytes);
     await addFile("lines.sha256", linesPath, lineBytes);
-    await write(gz, TAR_END);
-    gz.end();
+    await write(z, TAR_END);
+    z.end();
     await done;
     return manifest;
   } finally {
+    out.off("close", onGone);
     await fsp.rm(dir, { recursive: true, force: true });
   }
 }

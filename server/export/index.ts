@@ -1,3 +1,3 @@
 export { ndjsonLines } from "./ndjson";
-export { writeBundle, verifyBundle } from "./bundle";
+export { BundleAbandoned, writeBundle, verifyBundle } from "./bundle";
 export type { BundleInput, BundleManifest, VerifyResult } from "./bundle";

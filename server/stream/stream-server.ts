@@ -401,7 +401,17 @@ export class StreamServer {
         const c = turn[i]!;
         const share = turn.length - i;
         const before = c.cursor;
-        const rows = this.catchUp(c, tick, { deadline: now + (tick.deadline - now) / share, rows: Math.ceil(tick.rows / share) });
+        let rows: number;
+        try {
+          rows = this.catchUp(c, tick, { deadline: now + (tick.deadline - now) / share, rows: Math.ceil(tick.rows / share) });
+        } catch (err) {
+          // one client's history read failing (a query SQLite refuses, say) must not stop the timer
+          // that feeds every client: that client is told why and closed
+          console.error(`stream: catch-up failed for one client: ${(err as Error).message}`);
+          this.send(c, { type: "error", error: `reading history failed: ${(err as Error).message}` });
+          c.ws.close(1011, "reading history failed");
+          continue;
+        }
         last = candidates.indexOf(c);
         // another turn only for a client that moved and has more to do
         if ((rows > 0 || c.cursor > before) && this.wantsCatchUp(c)) again.push(c);

@@ -7,7 +7,12 @@ test("listens on loopback by default and refuses to be exposed without a token",
   assert.equal(cfg.host, "127.0.0.1");
   assert.equal(cfg.port, DEFAULT_PORT);
   assert.throws(() => loadConfig({ HOST: "0.0.0.0" }), (e: unknown) => e instanceof ConfigError && /FLOWSCOPE_TOKEN/.test(e.message));
-  assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_TOKEN: "t" }).token, "t");
+  assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_TOKEN: "t0ken-abc" }).token, "t0ken-abc");
+  // a secret file's trailing newline is not part of the token (no header could carry it)
+  assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_TOKEN: "t0ken-abc\n" }).token, "t0ken-abc");
+  for (const bad of [" ", "\n", "short"]) {
+    assert.throws(() => loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_TOKEN: bad }), (e: unknown) => e instanceof ConfigError && /FLOWSCOPE_TOKEN: .*at least 8 characters/.test(e.message), JSON.stringify(bad));
+  }
   assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_ALLOW_NO_TOKEN: "1" }).host, "0.0.0.0");
   assert.throws(() => loadConfig({ PORT: "http" }), /PORT=http/);
 });
