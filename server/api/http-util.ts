@@ -92,7 +92,8 @@ function safeEqual(a: string, b: string): boolean {
 /** Accepts `Authorization: Bearer <token>` or, for browser downloads and WebSocket upgrades, `?token=`. */
 export function hasValidToken(req: IncomingMessage, token: string): boolean {
   const auth = req.headers.authorization;
-  if (typeof auth === "string" && auth.startsWith("Bearer ")) return safeEqual(auth.slice(7).trim(), token);
+  // the scheme is case-insensitive (RFC 9110 §11.1)
+  if (typeof auth === "string" && /^bearer /i.test(auth)) return safeEqual(auth.slice(7).trim(), token);
   const url = new URL(req.url ?? "/", "http://x");
   const q = url.searchParams.get("token");
   return q !== null && safeEqual(q, token);

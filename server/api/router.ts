@@ -231,6 +231,8 @@ const routes: Route[] = [
     pattern: /^\/api\/policies\/([^/]+)\/flows$/,
     handler: (ctx, _q, res, url, m) => {
       const params = new URLSearchParams(url.searchParams);
+      // a second policy here would be ORed with the path's, answering for both
+      if (params.has("policy")) throw new HttpError(400, "the policy is named in the path: /api/policies/NAME/flows takes no policy parameter (use /api/flows?policy=A&policy=B for several)", "policy");
       params.append("policy", decoded(m[1], "policy"));
       sendJson(res, 200, getFlows(ctx, params));
     },

@@ -108,9 +108,11 @@ export class FlowMetrics {
   private readonly l7Responses = this.registry.counter("flowscope_l7_responses_total", "L7 responses by protocol, method and status (HTTP code, Kafka error code or DNS rcode)", ["protocol", "method", "status"]);
   private readonly clients = this.registry.gauge("flowscope_websocket_clients", "Connected WebSocket clients");
   private readonly queueMax = this.registry.gauge("flowscope_websocket_queue_depth_max", "Largest per-client send queue (flows)");
-  private readonly queueTotal = this.registry.gauge("flowscope_websocket_queue_depth_total", "Flows queued for all WebSocket clients");
-  private readonly lost = this.registry.gauge("flowscope_lost_events_total", "Flows a slow WebSocket client did not receive (reported to it as lost_events)");
-  private readonly slow = this.registry.gauge("flowscope_websocket_slow_disconnects_total", "WebSocket clients disconnected for not reading");
+  // a level, not a count: no _total suffix, which Prometheus keeps for counters
+  private readonly queueTotal = this.registry.gauge("flowscope_websocket_queue_depth_sum", "Flows queued for all WebSocket clients");
+  // running counts kept by the stream, copied at each scrape: counters, as their names say
+  private readonly lost = this.registry.counter("flowscope_lost_events_total", "Flows a slow WebSocket client did not receive (reported to it as lost_events)");
+  private readonly slow = this.registry.counter("flowscope_websocket_slow_disconnects_total", "WebSocket clients disconnected for not reading");
   private readonly lag = this.registry.gauge("flowscope_ingest_lag_flows", "Flows published but not yet written to SQLite");
   private readonly dbBytes = this.registry.gauge("flowscope_database_bytes", "SQLite database size including WAL");
   private readonly stored = this.registry.gauge("flowscope_stored_flows", "Flows in the history");

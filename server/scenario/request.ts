@@ -84,7 +84,8 @@ export function checkRequest(c: Checker, v: unknown, path: string, withRate: boo
     const method = c.str(h.method, join(p, "method"));
     const badMethod = method === undefined ? undefined : httpTokenProblem(method, "method");
     if (badMethod) c.err(join(p, "method"), badMethod === "must not be empty" ? "must not be empty (leave method out for GET)" : badMethod);
-    req.http = { method: (method ?? "GET").toUpperCase(), path: c.str(h.path, join(p, "path")) ?? "/" };
+    // sent as written: methods are case-sensitive (RFC 9110 §9.1), so a rule for GET does not allow "get"
+    req.http = { method: method ?? "GET", path: c.str(h.path, join(p, "path")) ?? "/" };
     const badPath = httpPathProblem(req.http.path);
     if (badPath) c.err(join(p, "path"), badPath);
     const host = c.str(h.host, join(p, "host"));

@@ -155,3 +155,12 @@ test("a HEAD request gets the answer's header fields and no content: allowed whe
   const r = trace(postOnly, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "HEAD", path: "/v1/request-landing" } });
   assert.equal(r.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow.l7?.http?.code, 403);
 });
+
+test("an HTTP method is sent as written: methods are case-sensitive, so a rule for POST does not allow \"post\"", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const send = (method: string) => trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method, path: "/v1/request-landing" } });
+  assert.equal(send("POST").verdict, "FORWARDED");
+  const lower = send("post");
+  assert.equal(lower.verdict, "DROPPED");
+  assert.equal(lower.flows.find((f) => f.flow.l7?.type === "REQUEST")!.flow.l7?.http?.method, "post");
+});

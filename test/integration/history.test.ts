@@ -235,6 +235,10 @@ test("service map, namespaces and a policy's flows come from the stored history"
       const all = [...(f.flow.ingress_allowed_by ?? []), ...(f.flow.egress_allowed_by ?? []), ...(f.flow.ingress_denied_by ?? []), ...(f.flow.egress_denied_by ?? []), ...(((f.flow.extensions as { default_deny_by?: { name?: string }[]; l7_decided_by?: { name?: string }[] }) ?? {}).default_deny_by ?? []), ...(((f.flow.extensions as { l7_decided_by?: { name?: string }[] }) ?? {}).l7_decided_by ?? []), ...(((f.flow.extensions as { l7_allow_all_by?: { name?: string }[] }) ?? {}).l7_allow_all_by ?? [])];
       assert.ok(all.some((p) => p.name === pol.name), "every flow returned names the policy");
     }
+    // a policy parameter would widen the answer to a second policy: refused
+    const both = await getJson<{ field: string }>(`${s.url}/api/policies/${encodeURIComponent(ref)}/flows?policy=other`);
+    assert.equal(both.status, 400);
+    assert.equal(both.body.field, "policy");
   } finally {
     await s.close();
   }
