@@ -4,6 +4,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import net from "node:net";
 import type { Page } from "playwright-core";
 import path from "node:path";
 import { SCREENSHOTS, startE2E } from "./harness";
@@ -26,6 +27,24 @@ async function liveRowsArrive(page: Page): Promise<void> {
   );
 }
 
+/** Everything the server sends to a WebSocket upgrade of `where` until it closes the connection (fails after 5 s). */
+function rawUpgrade(base: string, where: string): Promise<string> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname, () => {
+      socket.write(`GET ${where} HTTP/1.1\r\nHost: ${hostname}:${port}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    });
+    let got = "";
+    socket.setTimeout(5000, () => {
+      socket.destroy();
+      reject(new Error(`no answer to an upgrade of ${where} within 5 s: ${JSON.stringify(got)}`));
+    });
+    socket.on("data", (d) => (got += d.toString("latin1")));
+    socket.on("end", () => resolve(got));
+    socket.on("error", reject);
+  });
+}
+
 async function storedTokens(page: Page): Promise<{ session: string; local: string }> {
   return page.evaluate(() => ({ session: JSON.stringify({ ...sessionStorage }), local: JSON.stringify({ ...localStorage }) }));
 }
@@ -35,6 +54,11 @@ test("with FLOWSCOPE_TOKEN the UI takes ?token= or asks for it, and streams and 
   try {
     const { page, server, browser } = e2e;
     assert.equal((await fetch(`${server.url}/api/namespaces`)).status, 401, "the API wants the token");
+    // the stream is the only WebSocket: an upgrade anywhere else is answered and closed at once, token or not
+    for (const where of ["/x", "/api/stream/", "/_next/webpack-hmr"]) {
+      const answer = await rawUpgrade(server.url, where);
+      assert.match(answer, /^HTTP\/1\.1 404 Not Found\r\n/, where);
+    }
 
     // 1. Opened with ?token=: rows, the token gone from the address bar, sent as a header.
     const urlsWithToken: string[] = [];
