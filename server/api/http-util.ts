@@ -102,8 +102,9 @@ export function hasValidToken(req: IncomingMessage, token: string): boolean {
 export function intParam(params: URLSearchParams, name: string, def: number, min: number, max: number): number {
   const raw = params.get(name);
   if (raw === null || raw === "") return def;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new HttpError(400, `${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw)}`, name);
+  // digits only: Number() would also take 1e3, 0x10 or " 5"
+  const n = /^-?\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isInteger(n) || n < min) throw new HttpError(400, `${name} must be an integer ≥ ${min}, got ${JSON.stringify(raw.slice(0, 40))}`, name);
   return Math.min(n, max);
 }
 

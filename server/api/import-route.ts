@@ -17,6 +17,12 @@ const IMPORT_MAX_UNCOMMITTED = 100_000;
 export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // a gzip body would otherwise be cut into "lines" each reported as invalid UTF-8
   refuseEncodedBody(req);
+  // A form upload's boundaries and part headers, or a binary file, would become "bad lines". Anything
+  // else is read as NDJSON: curl --data-binary labels its body application/x-www-form-urlencoded.
+  const type = String(req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
+  if (/^(multipart|image|audio|video|font)\//.test(type) || ["application/zip", "application/gzip", "application/x-gzip", "application/pdf"].includes(type)) {
+    throw new HttpError(415, `Content-Type ${JSON.stringify(type.slice(0, 80))} is not an export: send the NDJSON file itself as the body (application/x-ndjson)`);
+  }
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) throw new HttpError(413, `import of ${declared} bytes is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
   const importer = new HubbleImporter(false);

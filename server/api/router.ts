@@ -240,7 +240,7 @@ const routes: Route[] = [
   { method: "GET", pattern: /^\/api\/fqdn-cache$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, { entries: requireSimulator(ctx).datapath.fqdnCache() }) },
   { method: "GET", pattern: /^\/api\/export$/, handler: (ctx, _q, res, url) => exportNdjson(ctx, res, url.searchParams) },
   { method: "GET", pattern: /^\/api\/export\/bundle$/, handler: (ctx, _q, res, url) => exportBundle(ctx, res, url.searchParams) },
-  { method: "POST", pattern: /^\/api\/import$/, handler: (ctx, req, res) => importHubble(ctx, req, res) },
+  { method: "POST", pattern: /^\/api\/import$/, params: [], handler: (ctx, req, res) => importHubble(ctx, req, res) },
   ...inspectRoutes,
 ];
 
@@ -256,6 +256,21 @@ function timeOrThrow(v: string, field: string): number {
 
 /** Repeated single-valued parameters, and parameters a route does not take, are a 400 naming them. */
 function checkParams(url: URL, allowed: readonly string[] | undefined): void {
+  // URLSearchParams turns bytes that are no UTF-8 into U+FFFD, and the filter would quietly match nothing
+  for (const piece of url.search.slice(1).split("&")) {
+    try {
+      decodeURIComponent(piece.replace(/\+/g, " "));
+    } catch {
+      const key = piece.split("=")[0]!;
+      let name = key;
+      try {
+        name = decodeURIComponent(key);
+      } catch {
+        // the name itself is the bad part
+      }
+      throw new HttpError(400, `parameter ${JSON.stringify(name.slice(0, 60))} is not valid percent-encoded UTF-8`, name.slice(0, 60));
+    }
+  }
   const params = url.searchParams;
   for (const k of new Set(params.keys())) {
     if (allowed !== undefined && k !== "token" && !allowed.includes(k)) {
@@ -277,7 +292,8 @@ export async function handleApi(ctx: ApiContext, req: IncomingMessage, res: Serv
       const m = url.pathname.match(r.pattern);
       if (!m) continue;
       pathMatched = true;
-      if (r.method !== req.method) continue;
+      // HEAD is GET without the body (Node leaves the body out of a HEAD answer itself)
+      if (r.method !== req.method && !(req.method === "HEAD" && r.method === "GET" && !url.pathname.startsWith("/api/export"))) continue;
       checkParams(url, r.params);
       await r.handler(ctx, req, res, url, m);
       return;

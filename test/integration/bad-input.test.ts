@@ -88,6 +88,21 @@ test("repeated single-valued parameters, parameters a route ignores, and `in ()`
     assert.equal((await getJson(`${s.url}/api/service-map?since=10m`)).status, 200);
     assert.equal((await getJson(`${s.url}/api/export?extensions=true`)).status, 200);
 
+    // numbers are digits, percent-encoding is UTF-8, and a query stays within SQLite's reach
+    await expect400(s, "/api/flows?limit=1e3", "limit");
+    await expect400(s, "/api/flows?limit=0x10", "limit");
+    await expect400(s, "/api/flows?namespace=%ff%fe", "namespace");
+    const many = await expect400(s, `/api/flows?q=${encodeURIComponent(Array.from({ length: 600 }, (_, i) => `!label=a${i}`).join(" "))}`, "blacklist");
+    assert.match(many.error, /at most 256/);
+    await expect400(s, `/api/flows?${Array.from({ length: 300 }, (_, i) => `policy=p${i}`).join("&")}`, "whitelist[0].policy");
+    const bogus = await getJson<ErrorBody>(`${s.url}/api/import?bogus=1`, { method: "POST", body: "" });
+    assert.equal(bogus.status, 400);
+    assert.equal(bogus.body.field, "bogus");
+    // HEAD reads like GET, without the body
+    const head = await fetch(`${s.url}/api/status`, { method: "HEAD" });
+    assert.equal(head.status, 200);
+    assert.equal(await head.text(), "");
+
     const inEmpty = await expect400(s, `/api/flows?label=${encodeURIComponent("a in ()")}`, "label");
     assert.match(inEmpty.error, /at least one value/);
     await expect400(s, `/api/flows?to_label=${encodeURIComponent("a notin ( )")}`, "to_label");
@@ -196,6 +211,12 @@ test("a gzip import is a 415, and a request line over the header limit a 431 wit
     const gz = await getJson<ErrorBody>(`${s.url}/api/import`, { method: "POST", body: gzipSync('{"flow":{}}\n'), headers: { "Content-Encoding": "gzip" } });
     assert.equal(gz.status, 415);
     assert.match(gz.body.error, /compressed bodies are not supported/);
+    // a form upload or a binary file is no export
+    for (const type of ["multipart/form-data; boundary=x", "image/png"]) {
+      const r = await getJson<ErrorBody>(`${s.url}/api/import`, { method: "POST", body: '{"flow":{}}\n', headers: { "Content-Type": type } });
+      assert.equal(r.status, 415, type);
+      assert.match(r.body.error, /is not an export/);
+    }
     assert.equal(s.ctx.store.storedFlows(), 0);
 
     const long = await getJson<ErrorBody>(`${s.url}/api/flows?q=${"a".repeat(20_000)}`);
