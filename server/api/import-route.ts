@@ -4,6 +4,7 @@
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { HubbleImporter } from "../../lib/flow/import";
+import { MAX_JSON, trimmedRecords } from "../store/row";
 import { LINE_TOO_LONG, MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../lib/flow/ndjson-lines";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { firstBadUtf8Byte, HttpError, refuseEncodedBody, sendJson } from "./http-util";
@@ -26,6 +27,8 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > MAX_IMPORT_BYTES) throw new HttpError(413, `import of ${declared} bytes is larger than the ${MAX_IMPORT_BYTES}-byte limit`);
   const importer = new HubbleImporter(false);
+  // records are encoded, and trimmed if need be, as they are published (store ingest runs on the bus)
+  const trimmedBefore = trimmedRecords.count;
   let batch: FlowEnvelope[] = [];
   let imported = 0;
   let duplicates = 0;
@@ -90,6 +93,8 @@ export async function importHubble(ctx: ApiContext, req: IncomingMessage, res: S
   flush();
   ctx.store.flush();
   const r = importer.result;
+  const trimmed = trimmedRecords.count - trimmedBefore;
+  if (trimmed > 0) r.notes.push(`${trimmed} record${trimmed === 1 ? " was" : "s were"} larger than a stored record may be (${MAX_JSON} bytes of JSON): stored trimmed (long URLs, headers, DNS answers, labels or names cut), each marked in its Summary`);
   const answer = { imported, duplicates, lines: r.lines, errors: r.errors.slice(0, 100), errorCount: r.errorCount, skipped: r.skipped, notes: r.notes };
   if (overLimit) {
     // stop reading the rest of a body this large; the client learns what was kept

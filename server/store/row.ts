@@ -103,8 +103,13 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
   for (const ep of [copy.flow.source, copy.flow.destination]) if (ep?.labels) ep.labels = ep.labels.slice(0, 64).map((l) => l.slice(0, 200));
   copy.flow.source_names = copy.flow.source_names?.slice(0, 16);
   copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
-  json = toHubbleJson(copy);
-  if (json.length <= MAX_JSON) return copy;
+  const trimmed = toHubbleJson(copy);
+  if (trimmed.length <= MAX_JSON) {
+    // what was cut must show in the record itself: an export of it is evidence
+    if (trimmed.length !== json.length) copy.flow.Summary = `${copy.flow.Summary ?? ""} [flowscope: record trimmed to fit, ${json.length} bytes]`.trimStart();
+    return copy;
+  }
+  json = trimmed;
   // Still too big: keep the record and say so, rather than lose the flow. Whatever field carried the
   // bulk (an imported node name, IP or pod name of megabytes), every string and list is cut to size;
   // the L7 part goes too only if that is still not enough.
@@ -198,6 +203,9 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
 /** A row as its values in ROW_COLUMNS order: what the INSERT binds, and cheap to copy to the writer thread. */
 export type RowValues = unknown[];
 
+/** Records stored trimmed (boundedEnvelope) since the process started: an import reports how many were its own. */
+export const trimmedRecords = { count: 0 };
+
 /** The row stored for a record, its shared parts registered as fragments (see fragments.ts). */
 export function flowToRow(id: number, env: FlowEnvelope, fragments: FragmentRegistry): RowValues {
   let enc = fragments.encode(env);
@@ -206,13 +214,20 @@ export function flowToRow(id: number, env: FlowEnvelope, fragments: FragmentRegi
   const unshared = (env.flow.source !== undefined && enc.srcEp === null) || (env.flow.destination !== undefined && enc.dstEp === null);
   if (enc.body.length > MAX_JSON || unshared) {
     kept = boundedEnvelope(env, enc.body.length > MAX_JSON ? enc.body : toHubbleJson(env), unshared);
-    if (kept !== env) enc = fragments.encode(kept);
+    if (kept !== env) {
+      enc = fragments.encode(kept);
+      if (kept.flow.Summary !== env.flow.Summary) trimmedRecords.count++;
+    }
     // Filters on labels, workloads and cluster are answered from endpoint fragments alone
     // (sql-functions.ts): an endpoint still too large after trimming is cut until it is one.
     if ((kept.flow.source !== undefined && enc.srcEp === null) || (kept.flow.destination !== undefined && enc.dstEp === null)) {
       kept = { ...kept, flow: { ...kept.flow } };
       if (kept.flow.source !== undefined && enc.srcEp === null) kept.flow.source = fitEndpoint(kept.flow.source);
       if (kept.flow.destination !== undefined && enc.dstEp === null) kept.flow.destination = fitEndpoint(kept.flow.destination);
+      if (!(kept.flow.Summary ?? "").includes("[flowscope: record")) {
+        kept.flow.Summary = `${kept.flow.Summary ?? ""} [flowscope: endpoint labels trimmed to fit]`.trimStart();
+        trimmedRecords.count++;
+      }
       enc = fragments.encode(kept);
     }
   }

@@ -219,6 +219,17 @@ test("a gzip import is a 415, and a request line over the header limit a 431 wit
     }
     assert.equal(s.ctx.store.storedFlows(), 0);
 
+    // a record too large to store whole is kept trimmed, and both the answer and the record say so
+    const bigUrl = `http://web/${"a".repeat(1_000_000)}`;
+    const big = JSON.stringify({ flow: { uuid: "big-url-1", time: "2026-01-01T00:00:00Z", verdict: "FORWARDED", Type: "L7", l7: { type: "REQUEST", http: { method: "GET", url: bigUrl, protocol: "HTTP/1.1" } }, Summary: "HTTP/1.1 GET" } });
+    const imp = await getJson<{ imported: number; notes: string[] }>(`${s.url}/api/import`, { method: "POST", body: `${big}\n`, headers: { "Content-Type": "application/x-ndjson" } });
+    assert.equal(imp.status, 200);
+    assert.equal(imp.body.imported, 1);
+    assert.ok(imp.body.notes.some((n) => /^1 record was larger than a stored record may be .*stored trimmed/.test(n)), JSON.stringify(imp.body.notes));
+    const stored = (await getJson<{ flow: { Summary?: string; l7?: { http?: { url?: string } } } }>(`${s.url}/api/flows/big-url-1`)).body.flow;
+    assert.equal(stored.l7?.http?.url, bigUrl.slice(0, 4096));
+    assert.match(stored.Summary ?? "", /^HTTP\/1\.1 GET \[flowscope: record trimmed to fit, \d+ bytes\]$/);
+
     const long = await getJson<ErrorBody>(`${s.url}/api/flows?q=${"a".repeat(20_000)}`);
     assert.equal(long.status, 431);
     assert.match(long.body.error, /16384-byte limit/);
