@@ -12,12 +12,12 @@ import { FilterError, type FlowFilter } from "./types";
 export type AttrName =
   | "verdict" | "drop_reason_desc" | "type" | "protocol" | "http_method" | "http_status" | "http_path"
   | "http_url" | "http_header" | "dns_query" | "traffic_direction" | "node_name" | "reply" | "uuid" | "policy"
-  | "ip_version" | "tcp_flags" | "snat_ip";
+  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id";
 
 export const ATTR_NAMES: readonly AttrName[] = [
   "verdict", "drop_reason_desc", "type", "protocol", "http_method", "http_status", "http_path", "http_url",
   "http_header", "dns_query", "traffic_direction", "node_name", "reply", "uuid", "policy", "ip_version",
-  "tcp_flags", "snat_ip",
+  "tcp_flags", "snat_ip", "trace_id",
 ];
 
 /** Which FlowFilter field an attribute name fills. */
@@ -26,7 +26,7 @@ export const ATTR_FIELD: Record<AttrName, AttrField> = {
   http_method: "http_method", http_status: "http_status_code", http_path: "http_path", http_url: "http_url",
   http_header: "http_header", dns_query: "dns_query", traffic_direction: "traffic_direction",
   node_name: "node_name", reply: "reply", uuid: "uuid", policy: "policy", ip_version: "ip_version",
-  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated",
+  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id",
 };
 
 const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", v4: "IPv4", v6: "IPv6", ipv4: "IPv4", ipv6: "IPv6" };
@@ -106,5 +106,8 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
       // checked here, like ip=, so the error names the parameter or flag rather than the FlowFilter field
       compileIPFilter(v, label);
       return b.addAttr("source_ip_xlated", [v]);
+    case "trace_id":
+      if (v.length > 128 || /\s/.test(v)) throw new FilterError(label, `invalid trace id ${JSON.stringify(v.slice(0, 40))}`);
+      return b.addAttr("trace_id", [v]);
   }
 }

@@ -26,7 +26,7 @@ export const FILTER_FIELDS: readonly (keyof FlowFilter)[] = [
   "destination_label", "destination_service", "destination_workload", "destination_cluster_name",
   "traffic_direction", "verdict", "drop_reason_desc", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
-  "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "policy",
+  "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "policy",
 ];
 
 function arr<T>(ff: FlowFilter, field: keyof FlowFilter, where: string): T[] | undefined {
@@ -373,6 +373,14 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
   }
   const ipv = oneOf(ff, "ip_version", where, IP_VERSIONS);
   if (ipv) preds.push((f) => ipv.includes(f.IP?.ipVersion ?? "IP_NOT_USED"));
+  // hubble's filterByTraceID: the trace id of the record's trace context, whole
+  const tids = strings(ff, "trace_id", where);
+  if (tids) {
+    preds.push((f) => {
+      const t = f.trace_context?.parent?.trace_id;
+      return t !== undefined && t !== "" && tids.includes(t);
+    });
+  }
   const pols = strings(ff, "policy", where);
   if (pols) {
     const pats = pols.map((p) => parsePolicyPattern(p, `${where}policy`));

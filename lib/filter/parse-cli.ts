@@ -20,7 +20,7 @@ const ATTR_FLAGS: Record<string, AttrName> = {
   "http-method": "http_method", "http-status": "http_status", "http-path": "http_path", "http-url": "http_url",
   "http-header": "http_header", "dns-query": "dns_query", "traffic-direction": "traffic_direction",
   "node-name": "node_name", uuid: "uuid", policy: "policy", "ip-version": "ip_version", "tcp-flags": "tcp_flags",
-  "snat-ip": "snat_ip",
+  "snat-ip": "snat_ip", "trace-id": "trace_id",
 };
 
 const SHORT: Record<string, string> = { n: "namespace", l: "label", t: "type" };

@@ -66,6 +66,8 @@ export interface FlowFilter {
   /** patterns: `k8s*`, `cluster/`, `cluster/node-*` */
   node_name?: string[];
   ip_version?: ("IP_NOT_USED" | "IPv4" | "IPv6")[];
+  /** the W3C trace id the L7 request carried (flow.trace_context.parent.trace_id), matched whole */
+  trace_id?: string[];
   /**
    * Flowscope's addition: the deciding policy. `name`, `namespace/name` or `Kind/namespace/name`
    * (`CiliumClusterwideNetworkPolicy//name` for cluster-wide ones).

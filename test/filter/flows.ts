@@ -22,7 +22,8 @@ export const FLOWS: Flow[] = [
     egress_allowed_by: [pol("web-egress", "payments")],
   },
   {
-    time: "2024-05-01T10:00:02.300Z", uuid: "f3", verdict: "FORWARDED", IP: { source: "10.0.3.9", destination: "10.0.1.5", ipVersion: "IPv4" },
+    time: "2024-05-01T10:00:02.300Z", uuid: "f3",
+    trace_context: { parent: { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" } }, verdict: "FORWARDED", IP: { source: "10.0.3.9", destination: "10.0.1.5", ipVersion: "IPv4" },
     l4: { TCP: { source_port: 80, destination_port: 40001 } },
     source: { identity: 1003, namespace: "shop", labels: ["k8s:app=api"], pod_name: "api-5" },
     destination: { identity: 1001, namespace: "payments", labels: ["k8s:app=web"], pod_name: "web-1" },

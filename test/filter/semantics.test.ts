@@ -59,6 +59,8 @@ export const CASES: [string, FlowQuery, string[]][] = [
   ["pod without a namespace is in default", q([{ destination_pod: ["api"] }]), []],
   ["pod without a namespace, negated", q([], [{ source_pod: ["web"] }]), ["f1", "f2", "f3", "f4", "f5", "f6"]],
   ["uuid", q([{ uuid: ["f4", "f6"] }]), ["f4", "f6"]],
+  ["trace id (whole)", q([{ trace_id: ["4bf92f3577b34da6a3ce929d0e0e4736"] }]), ["f3"]],
+  ["trace id prefix is no match", q([{ trace_id: ["4bf92f35"] }]), []],
 ];
 
 function ids(query: FlowQuery): string[] {
