@@ -260,9 +260,12 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
     rest.push(arg);
   }
   if (negate) throw new FilterError(negate, "must be followed by a filter flag");
-  if (first !== undefined && last !== undefined) throw new FilterError("--first", "cannot be combined with --last");
-  if (first !== undefined && all) throw new FilterError("--first", "cannot be combined with --all");
-  if (last !== undefined && all) throw new FilterError("--last", "cannot be combined with --all");
+  // hubble's rules and wording (flows.go getFlowsRequest), where 0 is unset
+  const hasFirst = (first ?? 0) > 0;
+  const hasLast = (last ?? 0) > 0;
+  if (hasFirst && hasLast) throw new FlagConflictError("--first", "cannot set both --first and --last");
+  if (hasFirst && all) throw new FlagConflictError("--first", "cannot set both --first and --all");
+  if (hasLast && all) throw new FlagConflictError("--last", "cannot set both --last and --all");
   // hubble treats 0 as unset (--last 0 prints the default 20)
   if (first !== undefined && first > 0) {
     query.limit = first;

@@ -309,3 +309,17 @@ test("--input-file prints lost_events lines among the flows as hubble's printer 
   const after = new Date(Date.parse(flowTime) + 1000).toISOString();
   assert.deepEqual(await run("--since", after), [""]);
 });
+
+test("--first, --last and --all: hubble's rules (0 is unset) and wording", async () => {
+  for (const [args, message] of [
+    [["--first", "5", "--last", "5"], "cannot set both --first and --last"],
+    [["--first", "5", "--all"], "cannot set both --first and --all"],
+    [["--last", "5", "--all"], "cannot set both --last and --all"],
+  ] as [string[], string][]) {
+    assert.throws(() => parseObserveArgs(args), (e: unknown) => e instanceof FilterError && e.message === message, args.join(" "));
+  }
+  assert.equal(parseObserveArgs(["--first", "0", "--last", "5"]).query.limit, 5);
+  const r = await observe("--server", NO_SERVER, "--first", "2", "--last", "3");
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, "observe: cannot set both --first and --last\n");
+});
