@@ -523,7 +523,7 @@ export class Datapath {
   }
 
   private entryInfo(e: MapEntry, m: PolicyMapDir, stats: EntryStats | undefined) {
-    const redirect = !e.deny && (e.wildcardPort ? m.l7Ports.some((p) => p.proto === e.proto || e.proto === 0) : !!m.l7PortFor(e.proto, e.portLo));
+    const redirect = m.redirectOf(e) !== undefined;
     return {
       identity: e.identity === 0 ? "ANY" : e.identity,
       proto: ["ANY", "TCP", "UDP", "SCTP", "ICMP", "ICMPv6"][e.proto],
@@ -1335,7 +1335,7 @@ export class Datapath {
     // Cilium's allow-all for a direction no policy makes default-deny is listed by its derived-from label
     d.allowedBy = e.implicit && e.allowRules.length === 0 ? [derivedPolicy(dir === "ingress" ? "allow-any-ingress" : "allow-any-egress", this.revision())] : uniqPolicies(e.allowRules);
     d.rule = e.allowRules[0]?.path;
-    const l7 = m.l7PortFor(proto, port);
+    const l7 = m.redirectOf(e);
     d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);
     if (e.authType !== AUTH_NONE) {
       d.authType = e.authType;
@@ -1379,7 +1379,11 @@ export class Datapath {
         }
         d.notes.push(`port ${port} has ${l7.kind} rules: redirected to the L7 proxy with ${d.grants.map((g) => g.rulePath).join(", ")}`);
       }
-    } else d.verdict = d.audited ? "AUDIT" : "FORWARDED";
+    } else {
+      d.verdict = d.audited ? "AUDIT" : "FORWARDED";
+      const other = m.l7PortFor(proto, port);
+      if (other) d.notes.push(`port ${port} has ${other.kind} rules for other peers, but the entry that matched this one (${entryText(e, this.cluster.identities)}) is not that port's: it carries no proxy port, so the datapath forwards without the L7 proxy`);
+    }
     return d;
   }
 }

@@ -77,9 +77,7 @@ export function findEndpoint(dp: Datapath, idOrName: string): Pod {
 }
 
 function redirects(e: MapEntry, m: PolicyMapDir): boolean {
-  if (e.deny) return false;
-  if (e.wildcardPort) return m.l7Ports.some((p) => p.proto === e.proto || e.proto === 0);
-  return !!m.l7PortFor(e.proto, e.portLo);
+  return m.redirectOf(e) !== undefined;
 }
 
 function rowsOf(dp: Datapath, ep: Pod, m: PolicyMapDir, direction: "ingress" | "egress"): PolicyMapRow[] {

@@ -487,9 +487,21 @@ export class PolicyMapDir {
     if (t.wildcard) out.push(t.wildcard);
   }
 
-  /** is (proto, port) a port with L7 rules on this side? then allowed traffic goes to the proxy */
+  /** is (proto, port) a port with L7 rules on this side? */
   l7PortFor(proto: number, port: number): L7Port | undefined {
     for (const p of this.l7Ports) if (p.proto === proto && port >= p.lo && port <= p.hi) return p;
+    return undefined;
+  }
+
+  /**
+   * The L7 port an allow entry redirects to the proxy, if any. Cilium gives a proxy port to the
+   * entries of a port whose rules carry L7 rules (for any peer on it), but not to a peer's L3-only
+   * entry or an entry of another port range: the datapath then forwards that peer's packets itself,
+   * even on the port other peers are proxied on (a key of its own wins over the wildcard lookups).
+   */
+  redirectOf(e: MapEntry): L7Port | undefined {
+    if (e.deny || e.wildcardPort) return undefined;
+    for (const p of this.l7Ports) if ((p.proto === e.proto || e.proto === 0) && p.lo === e.portLo && p.hi === e.portHi) return p;
     return undefined;
   }
 }

@@ -4,7 +4,7 @@
 // filters have run).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { makeDatapath, trace, STAR_WARS, pA2 } from "./helpers";
+import { makeDatapath, trace, STAR_WARS, pA2, cnp } from "./helpers";
 
 const SCN = `
 apiVersion: flowscope/v1
@@ -163,4 +163,28 @@ test("an HTTP method is sent as written: methods are case-sensitive, so a rule f
   const lower = send("post");
   assert.equal(lower.verdict, "DROPPED");
   assert.equal(lower.flows.find((f) => f.flow.l7?.type === "REQUEST")!.flow.l7?.http?.method, "post");
+});
+
+test("only the entries of a port with L7 rules go to the proxy: a peer allowed at L3 only is forwarded by the datapath on that port, with no L7 records", () => {
+  // the deathstar's port 80 has HTTP rules for the empire, and the alliance is allowed at L3 only: its
+  // key in the policy map has no port, so no proxy port (Cilium's lookup order: L3/L4, L4-only, L3-only)
+  const policies = {
+    "l7.yaml": pA2(),
+    "l3.yaml": cnp("l3-xwing", "{ org: empire, class: deathstar }", `  ingress:\n  - fromEndpoints: [{ matchLabels: { org: alliance } }]\n`),
+  };
+  const dp = makeDatapath(STAR_WARS, policies);
+  const xwing = trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/v1/exhaust-port" } });
+  assert.equal(xwing.verdict, "FORWARDED");
+  assert.equal(xwing.ingress?.match_type, "L3-Only");
+  assert.deepEqual(xwing.flows.filter((f) => f.flow.l7), [], "no proxy, so no L7 records");
+  assert.ok(!xwing.flows.some((f) => f.flow.verdict === "REDIRECTED"));
+  // the empire still goes through the proxy on port 80 and its rules decide
+  const tie = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/v1/exhaust-port" } });
+  assert.equal(tie.verdict, "DROPPED");
+  assert.ok(tie.flows.some((f) => f.flow.verdict === "REDIRECTED"));
+  // the policy map shows the difference: the L3-only entry carries no redirect, the port-80 entry does
+  const rows = dp.policyMap(dp.cluster.endpoints.find((p) => p.name.startsWith("deathstar"))!.endpointId, "ingress")[0]!.entries;
+  const allows = rows.filter((r) => r.action === "allow");
+  assert.ok(allows.some((r) => r.port === "80") && allows.filter((r) => r.port === "80").every((r) => r.redirect), "port 80's entries redirect");
+  assert.deepEqual(allows.filter((r) => r.port === "ANY").map((r) => r.redirect), [false], "the L3-only entry does not");
 });
