@@ -88,6 +88,19 @@ function fromLocalInput(s: string): string | undefined {
 }
 
 export function TimeRange({ view, setView }: Props) {
+  // An edit that puts From after Until stays here, said at the inputs, until it is fixed: sent on, every
+  // query would be refused ("since is after until") and the error shown far from its cause.
+  const [draft, setDraft] = useState<{ since?: string; until?: string }>();
+  const edit = (since: string | undefined, until: string | undefined) => {
+    if (since && until && Date.parse(since) > Date.parse(until)) {
+      setDraft({ since, until });
+      return;
+    }
+    setDraft(undefined);
+    setView({ ...view, since, until });
+  };
+  const since = draft ? draft.since : view.since;
+  const until = draft ? draft.until : view.until;
   return (
     <div className="time-range">
       <select
@@ -98,6 +111,8 @@ export function TimeRange({ view, setView }: Props) {
         onChange={(e) => {
           const range = e.target.value as RangeChoice;
           const now = Date.now();
+          // a half-made custom range goes with the choice
+          setDraft(undefined);
           setView({
             ...view,
             range,
@@ -120,8 +135,9 @@ export function TimeRange({ view, setView }: Props) {
             type="datetime-local"
             step={1}
             aria-label="From"
-            value={toLocalInput(view.since)}
-            onChange={(e) => setView({ ...view, since: fromLocalInput(e.target.value) })}
+            aria-invalid={draft ? true : undefined}
+            value={toLocalInput(since)}
+            onChange={(e) => edit(fromLocalInput(e.target.value), until)}
           />
           <span className="muted">→</span>
           <input
@@ -129,9 +145,15 @@ export function TimeRange({ view, setView }: Props) {
             type="datetime-local"
             step={1}
             aria-label="Until"
-            value={toLocalInput(view.until)}
-            onChange={(e) => setView({ ...view, until: fromLocalInput(e.target.value) })}
+            aria-invalid={draft ? true : undefined}
+            value={toLocalInput(until)}
+            onChange={(e) => edit(since, fromLocalInput(e.target.value))}
           />
+          {draft ? (
+            <span className="error" role="alert" data-testid="range-error">
+              From is after Until: the view keeps the last valid range
+            </span>
+          ) : null}
         </>
       ) : null}
     </div>

@@ -41,9 +41,17 @@ const VIA_TEXT: Record<DecisionSource, string> = {
   egress_denied_by: "denied egress (deny rule)",
   default_deny_by: "selects the endpoint → default deny",
   denied_by: "denied (deny rule)",
-  l7_decided_by: "L7 rule decided",
-  l7_allow_all_by: "allows this peer without L7 rules → proxy allows all",
+  l7_decided_by: "its L7 rules decided",
+  // either an allow without L7 rules covers the peer, or the policy leaves default deny off: the
+  // explanation says which
+  l7_allow_all_by: "L7 allow-all: the proxy allows every request from this peer",
 };
+
+/** what a policy did for this flow, in words that fit its verdict */
+function viaText(via: DecisionSource, verdict: string | undefined): string {
+  if (via === "l7_decided_by") return verdict === "DROPPED" ? "its L7 rules allow no such request" : "an L7 rule allowed the request";
+  return VIA_TEXT[via];
+}
 
 export function policyHref(p: Policy): string {
   return `/policies?policy=${encodeURIComponent(policyKey(p))}`;
@@ -234,7 +242,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                       <span className="kind-badge">implicit</span>
                     </div>
                     <div className="muted small">
-                      Cilium&apos;s own policy-map entry, not a policy of the cluster · revision {p.revision ?? "?"} · {VIA_TEXT[via]}
+                      Cilium&apos;s own policy-map entry, not a policy of the cluster · revision {p.revision ?? "?"} · {viaText(via, f.verdict)}
                     </div>
                   </li>
                 ) : (
@@ -246,7 +254,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                     <span className="kind-badge">{p.kind}</span>
                   </div>
                   <div className="muted small">
-                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {VIA_TEXT[via]}
+                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, f.verdict)}
                   </div>
                   <button className="val-link small" onClick={() => addEntry("policy", policyKey(p), "either")}>
                     flows decided by this policy

@@ -136,7 +136,8 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
             role="columnheader"
             aria-sort={active ? (sort.dir === "asc" ? "ascending" : "descending") : "none"}
             className={`ft-th${active ? " active" : ""}`}
-            onClick={() => onSort({ column: c, dir: active && sort.dir === "desc" ? "asc" : "desc" })}
+            // a column's first click: newest first for time, A→Z (smallest first) for the others; then it flips
+            onClick={() => onSort({ column: c, dir: active ? (sort.dir === "desc" ? "asc" : "desc") : COLUMN_BY_ID[c].natural ? "desc" : "asc" })}
             title={`Sort by ${def.title}`}
           >
             {def.title}

@@ -4,6 +4,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
 import { filterParams } from "../lib/ui/api-query";
+import { useDismissable } from "./useDismissable";
 import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
 import { nodeEndpointsFromFlows } from "../lib/ui/endpoint-links";
 import { edgePredicate, nodePredicate } from "../lib/ui/map-model";
@@ -197,8 +198,11 @@ export function FlowscopeApp() {
               ) : null}
               {feed.older.error ? <span className="error" role="alert">{feed.older.error}</span> : null}
               {narrowing ? (
-                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`}>
-                  {narrowing.what} {narrowing.label}
+                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.label}`}>
+                  {/* a long pair of names is cut, never the button that clears it */}
+                  <span className="chip-text">
+                    {narrowing.what} {narrowing.label}
+                  </span>
                   <button aria-label={`Clear ${narrowing.what} filter`} onClick={() => setView({ ...view, edge: undefined, node: undefined })}>
                     ×
                   </button>
@@ -257,7 +261,8 @@ function PaneSwitch({ pane, onChange }: { pane: Pane; onChange: (p: Pane) => voi
 }
 
 function ColumnMenu({ columns, onChange }: { columns: ColumnId[]; onChange: (c: ColumnId[]) => void }) {
-  const [open, setOpen] = useState(false);
+  // closes on Escape and on a click outside, like the other menus
+  const { open, setOpen, ref } = useDismissable();
   const on = new Set(columns);
   const toggle = (id: ColumnId) => {
     // Keep the table's order canonical whatever the click order.
@@ -265,12 +270,12 @@ function ColumnMenu({ columns, onChange }: { columns: ColumnId[]; onChange: (c: 
     if (next.length) onChange(next);
   };
   return (
-    <div className="dropdown">
+    <div className="dropdown" ref={ref}>
       <button className="btn" aria-expanded={open} onClick={() => setOpen(!open)} data-testid="columns-button">
         Columns ▾
       </button>
       {open ? (
-        <div className="menu right" onMouseLeave={() => setOpen(false)}>
+        <div className="menu right columns-menu" onMouseLeave={() => setOpen(false)}>
           {COLUMNS.map((c) => (
             <label key={c.id} className="menu-item check">
               <input type="checkbox" checked={on.has(c.id)} onChange={() => toggle(c.id)} />

@@ -1,7 +1,7 @@
 // Hubble UI's free-text filter: space-separated terms `[!][from:|to:|either:]kind=value` with kinds
 // label (default), ip, dns, identity, pod, workload, plus Flowscope's policy, port and flow attributes
-// (http_status, http_method, http_path, http_url, dns_query, protocol, type, drop_reason_desc,
-// traffic_direction, node_name: the URL parameters of the same names). A term without a known kind is a
+// (http_status, http_method, http_path, http_url, dns_query, protocol, type, verdict, drop_reason_desc,
+// traffic_direction, node_name, uuid, trace_id: the URL parameters of the same names). A term without a known kind is a
 // label (`app=frontend`). As in Hubble UI, positive terms OR (a flow that matches any of them is shown)
 // and any matching negative term hides a flow.
 import { addAttr, type AttrName } from "./attrs";
@@ -11,7 +11,8 @@ import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 
 /** attributes of the flow itself, not of one side: no from:/to: */
 const ATTR_KINDS = [
-  "http_status", "http_method", "http_path", "http_url", "dns_query", "protocol", "type", "drop_reason_desc", "traffic_direction", "node_name",
+  "http_status", "http_method", "http_path", "http_url", "dns_query", "protocol", "type", "verdict", "drop_reason_desc", "traffic_direction",
+  "node_name", "uuid", "trace_id",
 ] as const satisfies readonly AttrName[];
 type UiAttrKind = (typeof ATTR_KINDS)[number];
 
