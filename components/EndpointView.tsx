@@ -15,10 +15,10 @@ import { getJson } from "../lib/ui/api";
 
 
 const WINDOWS: { label: string; ms: number }[] = [
-  { label: "ever", ms: Infinity },
-  { label: "last 5 min", ms: 5 * 60_000 },
-  { label: "last hour", ms: 3600_000 },
-  { label: "last 24 h", ms: 24 * 3600_000 },
+  { label: "never hit", ms: Infinity },
+  { label: "not hit in 5 min", ms: 5 * 60_000 },
+  { label: "not hit in an hour", ms: 3600_000 },
+  { label: "not hit in 24 h", ms: 24 * 3600_000 },
 ];
 
 type SortKey = "direction" | "identity" | "port" | "action" | "packets" | "bytes" | "lastHit";
@@ -160,7 +160,7 @@ export function EndpointView() {
             </select>
           </label>
           <label>
-            Unused in{" "}
+            Unused allows:{" "}
             <select className="select" value={windowIdx} onChange={(e) => setWindowIdx(Number(e.target.value))}>
               {WINDOWS.map((w, i) => (
                 <option key={w.label} value={i}>

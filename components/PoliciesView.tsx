@@ -131,7 +131,7 @@ function PolicyPanel({ policy: p, highlight, counts }: { policy: PolicySummary; 
       <div className="policy-meta">
         {p.namespace ? `namespace ${p.namespace}` : "cluster-wide"} · revision {p.revision} · {p.source === "api" ? "applied through the API (Try a change, PUT /api/policies)" : <code>{p.source}</code>}
       </div>
-      <div className="policy-stats" data-testid="policy-stats">
+      <div className="policy-stats" data-testid="policy-stats" aria-label="In the last hour">
         <Link className="stat" href={flowsHref()} title="Flows this policy decided in the last hour" data-stat="flows">
           <b>{n(counts?.flows)}</b>flows
         </Link>
