@@ -83,9 +83,11 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     gz?.destroy(new BundleAbandoned());
   };
   out.once("close", onGone);
+  const spools: ReturnType<typeof createWriteStream>[] = [];
   try {
     const fw = createWriteStream(flowsPath);
     const lw = createWriteStream(linesPath);
+    spools.push(fw, lw);
     const h0 = sha256(queryJson);
     let head = h0;
     let n = 0;
@@ -161,6 +163,12 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     return manifest;
   } finally {
     out.off("close", onGone);
+    // an abandoned spool is closed, not left holding its file descriptors
+    for (const w of spools) {
+      // writes still queued fail once it is destroyed: nothing waits for them any more
+      w.on("error", () => undefined);
+      w.destroy();
+    }
     await fsp.rm(dir, { recursive: true, force: true });
   }
 }

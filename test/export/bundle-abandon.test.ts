@@ -30,3 +30,14 @@ test("a bundle whose reader goes away stops, rejects with BundleAbandoned and le
   await assert.rejects(p2, BundleAbandoned);
   assert.deepEqual(spools(), before);
 });
+
+test("an abandoned bundle closes its spool files", async () => {
+  const fds = () => fs.readdirSync("/proc/self/fd").length;
+  const early = new PassThrough();
+  const before = fds();
+  const p = writeBundle(early, { flows: flows(100_000, (i) => i === 500 && early.destroy()), query: {}, policies: [], fqdnCache: {}, createdAt: new Date() });
+  await assert.rejects(p, BundleAbandoned);
+  // closing is asynchronous: give the streams a turn
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(fds() <= before, `file descriptors: ${before} before, ${fds()} after`);
+});
