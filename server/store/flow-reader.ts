@@ -195,7 +195,29 @@ export class FlowReader {
    * table in one go on the thread everyone shares, whether SQL or the residual predicate decides it.
    */
   *scanJson(query: FlowQuery, opts: ScanOptions = {}): Generator<JsonRow | null> {
-    const { where, params, residual } = queryToSql(query);
+    const sql = queryToSql(query);
+    const residual = sql.residual;
+    for (const row of this.scanRows(sql, opts, residual !== undefined)) {
+      if (row === null) {
+        yield null;
+        continue;
+      }
+      const json = this.fragments.expand(row.body);
+      if (!residual) {
+        yield { id: row.id, json };
+        continue;
+      }
+      const env = JSON.parse(json) as FlowEnvelope;
+      if (residual(env.flow)) yield { id: row.id, json, flow: env };
+    }
+  }
+
+  /**
+   * The rows the translated query selects, oldest first, over the ids stored when the scan starts: one
+   * window of ids per statement, and `null` between statements (and, when `rowByRow`, every 256 rows:
+   * each is then parsed and checked) once `heartbeatMs` have passed since the last.
+   */
+  private *scanRows({ where, params }: { where: string; params: unknown[] }, opts: ScanOptions, rowByRow: boolean): Generator<StoredRow | null> {
     const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`);
     const hi = (this.idBounds.get() as { hi: number | null }).hi ?? 0;
     const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
@@ -211,14 +233,9 @@ export class FlowReader {
       const end = Math.min(cursor + window, hi);
       const rows = st.all(...params, cursor, end, SCAN_ROWS) as StoredRow[];
       for (let i = 0; i < rows.length; i++) {
-        const row = rows[i]!;
-        cursor = row.id;
-        const json = this.fragments.expand(row.body);
-        if (residual) {
-          if ((i & 255) === 255 && due()) yield null;
-          const env = JSON.parse(json) as FlowEnvelope;
-          if (residual(env.flow)) yield { id: row.id, json, flow: env };
-        } else yield { id: row.id, json };
+        cursor = rows[i]!.id;
+        if (rowByRow && (i & 255) === 255 && due()) yield null;
+        yield rows[i]!;
       }
       if (rows.length < SCAN_ROWS) cursor = end;
       if (due()) yield null;
@@ -258,33 +275,21 @@ export class FlowReader {
         else len += line.copy(out, len);
       }
     } else {
-      // scanJson's windows and heartbeats, with the bodies expanded straight into the chunk
-      const st = this.prepare(`SELECT id, body FROM flows WHERE (${where || "1"}) AND id > ? AND id <= ? ORDER BY id ASC LIMIT ?`);
-      const hi = (this.idBounds.get() as { hi: number | null }).hi ?? 0;
-      const window = Math.max(1, opts.scanWindow ?? SCAN_WINDOW);
-      const heartbeatMs = opts.heartbeatMs ?? 50;
-      let beat = performance.now();
-      let cursor = 0;
-      while (cursor < hi) {
-        const end = Math.min(cursor + window, hi);
-        const rows = st.all(...params, cursor, end, SCAN_ROWS) as StoredRow[];
-        for (const row of rows) {
-          cursor = row.id;
-          const body = keep ? row.body : withoutExtensions(row.body);
-          let n = this.fragments.expandInto(out, len, "{", body, "\n");
-          if (n < 0 && len > 0) {
-            yield take();
-            n = this.fragments.expandInto(out, 0, "{", body, "\n");
-          }
-          // larger than a whole chunk: a buffer of its own
-          if (n < 0) yield Buffer.concat([this.fragments.expandBytes("{", body), NEWLINE]);
-          else len += n;
-        }
-        if (rows.length < SCAN_ROWS) cursor = end;
-        if (performance.now() - beat >= heartbeatMs) {
+      // scanRows' windows and heartbeats, with the bodies expanded straight into the chunk
+      for (const row of this.scanRows({ where, params }, opts, false)) {
+        if (row === null) {
           yield EMPTY;
-          beat = performance.now();
+          continue;
         }
+        const body = keep ? row.body : withoutExtensions(row.body);
+        let n = this.fragments.expandInto(out, len, "{", body, "\n");
+        if (n < 0 && len > 0) {
+          yield take();
+          n = this.fragments.expandInto(out, 0, "{", body, "\n");
+        }
+        // larger than a whole chunk: a buffer of its own
+        if (n < 0) yield Buffer.concat([this.fragments.expandBytes("{", body), NEWLINE]);
+        else len += n;
       }
     }
     if (len > 0) yield out.subarray(0, len);
