@@ -1,23 +1,23 @@
 "use client";
 import { useState, type MouseEvent } from "react";
-import type { StoredFlow } from "../lib/api-types";
 import { exportParams, exportWindowText } from "../lib/ui/api-query";
 import { downloadWithToken, withParams } from "../lib/ui/api";
 import { currentToken } from "../lib/ui/auth-token";
-import { edgeNdjson } from "../lib/ui/edge-export";
-import type { FlowStore } from "../lib/ui/flow-store";
 import type { ViewState } from "../lib/ui/view-state";
 import { useDismissable } from "./useDismissable";
+import { splitEdgeId } from "../lib/flow/map-node";
 
-/** The map edge narrowing the table, if any: the NDJSON export then holds exactly the table's rows. */
-export interface EdgeNarrowing {
-  label: string;
-  store: FlowStore;
-  keep: (f: StoredFlow) => boolean;
+/** The map selection an export is narrowed by, as the export menu says it. */
+function selectionText(v: ViewState): string {
+  if (v.edge) {
+    const e = splitEdgeId(v.edge);
+    return e ? ` and the map edge ${e.source} → ${e.target} (with the replies back)` : "";
+  }
+  return v.node ? ` and the map node ${v.node}` : "";
 }
 
 /** One button, two formats: Hubble NDJSON (`hubble observe -o jsonpb` lines) or an evidence bundle. */
-export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?: EdgeNarrowing; pausedAt?: number }) {
+export function ExportButton({ view, pausedAt }: { view: ViewState; pausedAt?: number }) {
   const { open, setOpen, ref } = useDismissable();
   // Resolved at click time so "last 5 minutes" means the 5 minutes before the click (or the pause).
   const href = (path: string) => withParams(path, exportParams(view, pausedAt ?? Date.now()));
@@ -61,7 +61,7 @@ export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?:
       {open ? (
         <div className="menu right" role="menu" style={{ width: "min(340px, 92vw)" }}>
           <div className="menu-note" data-testid="export-window">
-            Matching the filters: {exportWindowText(view, pausedAt)}
+            Matching the filters{selectionText(view)}: {exportWindowText(view, pausedAt)}
           </div>
           <a
             role="menuitem"
@@ -69,19 +69,13 @@ export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?:
             data-testid="export-ndjson"
             href="#"
             onClick={(e) => {
-              const a = e.currentTarget;
-              if (edge) {
-                const { text } = edgeNdjson(edge.store, edge.keep);
-                const url = URL.createObjectURL(new Blob([text], { type: "application/x-ndjson" }));
-                a.href = url;
-                setTimeout(() => URL.revokeObjectURL(url), 60_000);
-              } else if (download(e, href("/api/export"), `flows-${stamp()}.json`)) return;
-              else a.href = href("/api/export");
-              a.download = `flows-${stamp()}.json`;
+              if (download(e, href("/api/export"), `flows-${stamp()}.json`)) return;
+              e.currentTarget.href = href("/api/export");
+              e.currentTarget.download = `flows-${stamp()}.json`;
               setTimeout(() => setOpen(false), 0);
             }}
           >
-            Flows as NDJSON <span className="muted">{edge ? `the table's rows for ${edge.label}` : "hubble observe -o jsonpb"}</span>
+            Flows as NDJSON <span className="muted">hubble observe -o jsonpb</span>
           </a>
           <a
             role="menuitem"
@@ -95,7 +89,7 @@ export function ExportButton({ view, edge, pausedAt }: { view: ViewState; edge?:
               setTimeout(() => setOpen(false), 0);
             }}
           >
-            Evidence bundle <span className="muted">{edge ? "all flows matching the filters (the map edge is not a server filter)" : "flows + policies + summary, .tar.gz"}</span>
+            Evidence bundle <span className="muted">flows + policies + summary, .tar.gz</span>
           </a>
         </div>
       ) : null}

@@ -30,19 +30,15 @@ interface Props {
   onSort: (s: SortSpec) => void;
   selectedId?: string;
   onSelect: (f: StoredFlow | undefined) => void;
-  /** client-side narrowing (e.g. a map edge) on top of the server filter */
-  predicate?: (f: StoredFlow) => boolean;
   emptyText: string;
-  /** told how many rows the table shows (fewer than the store holds while a predicate narrows it) */
-  onCount?: (n: number) => void;
 }
 
-export function FlowTable({ store, version, resets = 0, loading = false, added, columns, sort, onSort, selectedId, onSelect, predicate, emptyText, onCount }: Props) {
+export function FlowTable({ store, version, resets = 0, loading = false, added, columns, sort, onSort, selectedId, onSelect, emptyText }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
-  const identity = natural && sort.dir === "desc" && !predicate;
+  const identity = natural && sort.dir === "desc";
 
-  // Throttled snapshot version for the expensive paths (sorted or narrowed views): a trailing timer
+  // Throttled snapshot version for the expensive path (sorted views): a trailing timer
   // that is not reset by newer versions, so a steady stream still refreshes once per RESORT_MS.
   const [snapVersion, setSnapVersion] = useState(version);
   const latestVersion = useRef(version);
@@ -59,16 +55,13 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
 
   const rows = useMemo<StoredFlow[] | null>(() => {
     if (identity) return null;
-    let arr = store.toArray();
-    if (predicate) arr = arr.filter(predicate);
-    return sortRows(arr, sort, store.size);
+    return sortRows(store.toArray(), sort, store.size);
     // snapVersion stands in for the store's contents
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [identity, snapVersion, sort, predicate, store, resets]);
+  }, [identity, snapVersion, sort, store, resets]);
 
   // Whatever a view held before, the table never shows rows while its filters' rows are loading.
   const count = loading ? 0 : rows ? rows.length : store.size;
-  useEffect(() => onCount?.(count), [count, onCount]);
   const rowAt = (i: number) => (rows ? rows[i] : store.at(i));
 
   const virtualizer = useVirtualizer({

@@ -3,11 +3,11 @@ import { useQuery } from "@tanstack/react-query";
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlow } from "../lib/api-types";
 import { getJson, withParams } from "../lib/ui/api";
-import { filterParams } from "../lib/ui/api-query";
+import { mapParams } from "../lib/ui/api-query";
 import { useDismissable } from "./useDismissable";
 import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
 import { nodeEndpointsFromFlows } from "../lib/ui/endpoint-links";
-import { edgePredicate, nodePredicate } from "../lib/ui/map-model";
+import { splitEdgeId } from "../lib/flow/map-node";
 import { PANE_CHOICES, type Pane, type ViewState } from "../lib/ui/view-state";
 import { ExportButton } from "./ExportButton";
 import { FilterInput, NamespaceSelect, TimeRange, VerdictSelect } from "./FilterBar";
@@ -43,12 +43,13 @@ export function FlowscopeApp() {
     }
   };
 
-  const mapKey = `${withParams("", filterParams({ ...view, filters: view.filters }, 0))}|${view.range}`;
+  // the map is not narrowed by its own selection (the table is)
+  const mapKey = `${withParams("", mapParams(view, 0))}|${view.range}`;
   const map = useQuery({
     queryKey: ["service-map", mapKey],
     queryFn: ({ signal }) => {
       const now = Date.now();
-      const p = filterParams(view, now);
+      const p = mapParams(view, now);
       // Live map: the last 5 minutes, refreshed; history ranges use their own window.
       if (view.range === "live") p.set("since", new Date(now - 5 * 60_000).toISOString());
       return getJson<ServiceMapData>(withParams("/api/service-map", p), signal);
@@ -67,16 +68,17 @@ export function FlowscopeApp() {
 
   const selectedEdge = view.edge && map.data ? map.data.edges.find((e) => e.id === view.edge) : undefined;
   const selectedNode = !selectedEdge && view.node && map.data ? map.data.nodes.find((n) => n.id === view.node) : undefined;
-  // A selected edge or node narrows the table to its flows (in the browser: no server filter says
-  // "this map card"); the count, the chip and the NDJSON export follow the narrowing.
+  // A selected edge or node narrows the table through the server (map_edge / map_node in its query,
+  // decided as the map groups flows): the rows, their count, the stream and every export agree.
   const narrowing = useMemo(() => {
-    if (selectedEdge && map.data) return { label: `${selectedEdge.source} → ${selectedEdge.target}`, what: "edge", keep: edgePredicate(selectedEdge, map.data.nodes) };
-    if (selectedNode) return { label: selectedNode.label, what: "node", keep: nodePredicate(selectedNode) };
+    const label = (id: string) => map.data?.nodes.find((n) => n.id === id)?.label ?? id;
+    if (view.edge) {
+      const ends = splitEdgeId(view.edge);
+      return { label: ends ? `${label(ends.source)} → ${label(ends.target)}` : view.edge, title: ends ? `${ends.source} → ${ends.target}` : view.edge, what: "edge" };
+    }
+    if (view.node) return { label: label(view.node), title: view.node, what: "node" };
     return undefined;
-  }, [selectedEdge, selectedNode, map.data]);
-  const predicate = narrowing?.keep;
-  const [shown, setShown] = useState(0);
-  const edgeExport = useMemo(() => (narrowing ? { label: narrowing.label, store: feed.store, keep: narrowing.keep } : undefined), [narrowing, feed.store]);
+  }, [view.edge, view.node, map.data]);
 
   const inStore: StoredFlow | undefined = useMemo(() => {
     if (!view.flow) return undefined;
@@ -151,7 +153,7 @@ export function FlowscopeApp() {
           <TimeRange view={view} setView={set} />
         </div>
         <div className="actions">
-          <ExportButton view={view} edge={edgeExport} pausedAt={feed.paused ? feed.pausedAt : undefined} />
+          <ExportButton view={view} pausedAt={feed.paused ? feed.pausedAt : undefined} />
           <StreamStatus feed={feed} />
           <ThemeToggle />
         </div>
@@ -183,7 +185,7 @@ export function FlowscopeApp() {
                 {feed.paused ? `▶ Resume${feed.held ? ` (${feed.held.toLocaleString()} new)` : ""}` : "❚❚ Pause"}
               </button>
               <span className="muted count" data-testid="row-count">
-                {tableLoading ? "Loading…" : predicate ? `${shown.toLocaleString()} of ${feed.store.size.toLocaleString()} flows` : `${feed.store.size.toLocaleString()} flows`}
+                {tableLoading ? "Loading…" : `${feed.store.size.toLocaleString()} flows`}
                 {!tableLoading && feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
                 {!tableLoading && feed.older.partial && feed.older.more ? (
                   <span data-testid="scan-stopped" title="The server searches for at most a quarter of a second per request, so other requests are not held up. Load older searches further back; an export includes every match.">
@@ -198,7 +200,7 @@ export function FlowscopeApp() {
               ) : null}
               {feed.older.error ? <span className="error" role="alert">{feed.older.error}</span> : null}
               {narrowing ? (
-                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.label}`}>
+                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.title}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
                   {/* a long pair of names is cut, never the button that clears it */}
                   <span className="chip-text">
                     {narrowing.what} {narrowing.label}
@@ -223,9 +225,7 @@ export function FlowscopeApp() {
               onSort={setSort}
               selectedId={view.flow}
               onSelect={onSelect}
-              predicate={predicate}
               emptyText={emptyText}
-              onCount={setShown}
             />
           </section>
         ) : (

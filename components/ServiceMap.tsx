@@ -577,7 +577,7 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
           ×
         </button>
       </header>
-      <p className="muted small">The flow table below shows only this edge's flows (among those it has loaded); the counts here cover the map&apos;s whole window.</p>
+      <p className="muted small">The flow table and the exports hold this edge&apos;s flows and the replies back; the counts here are the map&apos;s, over its window, replies left out.</p>
       {edgeTone(edge) === "dropped" && edge.verdicts.FORWARDED ? (
         <p className="small error" data-testid="edge-blocked">
           Blocked: none of this traffic reached {visible(edge.target)}. The forwarded flows are the source&apos;s own egress verdicts; the destination side dropped every connection.

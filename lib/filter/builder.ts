@@ -20,7 +20,8 @@ export const SIDED_KINDS: readonly SidedKind[] = ["namespace", "pod", "label", "
 /** FlowFilter attributes that do not depend on a side. */
 export type AttrField = Exclude<keyof FlowFilter,
   | "source_ip" | "source_pod" | "source_fqdn" | "source_label" | "source_service" | "source_workload" | "source_cluster_name" | "source_identity" | "source_port"
-  | "destination_ip" | "destination_pod" | "destination_fqdn" | "destination_label" | "destination_service" | "destination_workload" | "destination_cluster_name" | "destination_identity" | "destination_port">;
+  | "destination_ip" | "destination_pod" | "destination_fqdn" | "destination_label" | "destination_service" | "destination_workload" | "destination_cluster_name" | "destination_identity" | "destination_port"
+  | "source_map_node" | "destination_map_node" | "map_edge">;
 
 const FIELD_OF: Record<Exclude<SidedKind, "namespace">, string> = {
   pod: "pod",

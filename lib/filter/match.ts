@@ -7,6 +7,7 @@ import { compileIPFilter } from "./ip";
 import { compileLabelSelector } from "./labels";
 import { compileFqdnPatterns, compileNodeNamePatterns } from "./patterns";
 import { decidingPolicies, parsePolicyPattern, policyMatches } from "./policy";
+import { mapNodeIdOf, splitEdgeId } from "../flow/map-node";
 import { compileSafeRegExp } from "./regex";
 import { parseTimeArg, timestampMs } from "./time";
 import { FilterError, type FlowFilter, type FlowQuery } from "./types";
@@ -27,6 +28,7 @@ export const FILTER_FIELDS: readonly (keyof FlowFilter)[] = [
   "traffic_direction", "verdict", "drop_reason_desc", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
   "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "policy",
+  "source_map_node", "destination_map_node", "map_edge",
 ];
 
 function arr<T>(ff: FlowFilter, field: keyof FlowFilter, where: string): T[] | undefined {
@@ -211,6 +213,12 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
     });
     preds.push((f) => nums.includes(endpointOf(f)?.identity ?? 0));
   }
+  const nodeField = `${P}map_node` as keyof FlowFilter;
+  const nodes = strings(ff, nodeField, where);
+  if (nodes) {
+    for (const n of nodes) validateMapNode(n, `${where}${nodeField}`);
+    preds.push((f) => nodes.includes(side === "source" ? mapNodeIdOf(f.source, f.source_names) : mapNodeIdOf(f.destination, f.destination_names)));
+  }
   const portField = `${P}port` as keyof FlowFilter;
   const ports = arr<string>(ff, portField, where);
   if (ports) {
@@ -221,6 +229,23 @@ function compileSide(ff: FlowFilter, side: "source" | "destination", where: stri
       return nums.includes((side === "source" ? p.src : p.dst) ?? 0);
     });
   }
+}
+
+/** the longest map node id a filter takes: far longer than any id the map gives (names are cut to 253) */
+export const MAX_MAP_NODE_ID = 1024;
+
+export function validateMapNode(id: string, field: string): void {
+  if (id === "") throw new FilterError(field, "empty map node id");
+  if (id.length > MAX_MAP_NODE_ID) throw new FilterError(field, `map node id of ${id.length} characters (at most ${MAX_MAP_NODE_ID})`);
+}
+
+/** A map edge id's two node ids; throws naming `field` when it is not `source->target`. */
+export function parseMapEdge(edge: string, field: string): { source: string; target: string } {
+  const e = splitEdgeId(edge);
+  if (!e) throw new FilterError(field, `invalid edge ${JSON.stringify(edge.slice(0, 200))} (expected source->target, as GET /api/service-map names edges)`);
+  validateMapNode(e.source, field);
+  validateMapNode(e.target, field);
+  return e;
 }
 
 /** Compiles one FlowFilter (all set fields AND). `where` prefixes error field names, e.g. "whitelist[1].". */
@@ -379,6 +404,17 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
     preds.push((f) => {
       const t = f.trace_context?.parent?.trace_id;
       return t !== undefined && t !== "" && tids.includes(t);
+    });
+  }
+  const edges = strings(ff, "map_edge", where);
+  if (edges) {
+    const ends = edges.map((e) => parseMapEdge(e, `${where}map_edge`));
+    preds.push((f) => {
+      const src = mapNodeIdOf(f.source, f.source_names);
+      const dst = mapNodeIdOf(f.destination, f.destination_names);
+      // the map counts what is not a reply (is_reply false or unset); replies run the other way
+      const reply = f.is_reply === true;
+      return ends.some((e) => (reply ? src === e.target && dst === e.source : src === e.source && dst === e.target));
     });
   }
   const pols = strings(ff, "policy", where);

@@ -10,6 +10,8 @@
 //   exclusions                            not.<any of the above>, e.g. not.verdict=FORWARDED
 //   raw Hubble FlowFilters (JSON)         allow=<FlowFilter JSON>, deny=<FlowFilter JSON>  (each one filter)
 //   Hubble UI free text                   q=<terms>  (see parse-ui.ts)
+//   service map selection                 map_node=<node id> (flows from or to it), map_edge=<source id>-><target id>
+//                                         (flows along it, and the target's replies back), as GET /api/service-map names them
 //   window and paging                     since, until (RFC 3339, epoch ms of 11+ digits, or 5m/1h), limit, first=true|
 //                                         order=asc|desc, cursor
 //
@@ -17,11 +19,13 @@
 // either-side parameters build a source-side and a destination-side filter, and all not.* parameters form
 // one blacklist filter pair (a flow is excluded only when it matches all of them). A pod or service
 // parameter without a namespace matches in any namespace ("/name" in the FlowFilter it becomes; in a raw
-// FlowFilter a bare name is in "default", as Hubble reads it). Unknown parameters are an error so typos never widen a query.
+// FlowFilter a bare name is in "default", as Hubble reads it). The free text and the map selection each
+// narrow what the rest selected (AND); repeated map_node / map_edge values OR. Unknown parameters are an
+// error so typos never widen a query.
 import { addAttr, ATTR_NAMES, ATTR_FIELD, type AttrName } from "./attrs";
 import { canonicalJson, FilterPairBuilder, SIDED_KINDS, type Side, type SidedKind } from "./builder";
 import { formatEventType } from "./event-type";
-import { compileFilter } from "./match";
+import { compileFilter, parseMapEdge, validateMapNode } from "./match";
 import { parseUiFilter, uiEntriesToFilters } from "./parse-ui";
 import { parseTimeArg } from "./time";
 import { FilterError, type FlowFilter, type FlowQuery } from "./types";
@@ -72,6 +76,8 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
   const rawBlack: FlowFilter[] = [];
   const query: FlowQuery = { whitelist: [], blacklist: [] };
   let uiText = "";
+  const mapNodes: string[] = [];
+  const mapEdges: string[] = [];
   const seen = new Set<string>();
   for (const [key, value] of toEntries(input)) {
     // a second since=, limit=… would silently replace the first (and go unchecked where a caller reads only the first)
@@ -102,6 +108,14 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
         continue;
       case "q":
         uiText += " " + value;
+        continue;
+      case "map_node":
+        validateMapNode(value, key);
+        mapNodes.push(value);
+        continue;
+      case "map_edge":
+        parseMapEdge(value, key);
+        mapEdges.push(value);
         continue;
       case "since":
       case "until":
@@ -140,13 +154,19 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
     query.whitelist = crossWhitelist(query.whitelist, ui.whitelist);
     query.blacklist.push(...ui.blacklist);
   }
+  // the map selection narrows everything above
+  if (mapNodes.length) query.whitelist = crossWhitelist(query.whitelist, [{ source_map_node: mapNodes }, { destination_map_node: mapNodes }]);
+  if (mapEdges.length) query.whitelist = crossWhitelist(query.whitelist, [{ map_edge: mapEdges }]);
   if (query.since && query.until && parseTimeArg(query.since, "since", opts.now) > parseTimeArg(query.until, "until", opts.now)) {
     throw new FilterError("since", "is after until");
   }
   return query;
 }
 
-/** (a1 OR a2) AND (b1 OR b2) as a whitelist: every pair merged; a pair whose fields collide keeps both. */
+/** a uuid no flow has: the whitelist of a query that can match nothing */
+const NO_UUID = "flowscope:no-flow";
+
+/** (a1 OR a2) AND (b1 OR b2) as a whitelist: every pair merged; a pair that cannot both match is left out. */
 function crossWhitelist(a: FlowFilter[], b: FlowFilter[]): FlowFilter[] {
   if (a.length === 0) return b;
   if (b.length === 0) return a;
@@ -155,16 +175,25 @@ function crossWhitelist(a: FlowFilter[], b: FlowFilter[]): FlowFilter[] {
     const merged = mergeAnd(x, y);
     if (merged) out.push(merged);
   }
-  return out;
+  // no pair can match: nothing does, which an empty whitelist (keep everything) would turn around
+  return out.length ? out : [{ uuid: [NO_UUID] }];
 }
 
-/** AND of two filters as one filter, or null when they constrain the same field (not expressible). */
+/** Fields whose values match whole (no patterns, prefixes or ranges): both lists hold = a value in both. */
+const EXACT_VALUES = new Set(["reply", "verdict", "source_map_node", "destination_map_node", "map_edge", "source_identity", "destination_identity", "traffic_direction", "uuid", "trace_id", "ip_version"]);
+
+/** AND of two filters as one filter, or null when they cannot both match or one filter cannot say both. */
 function mergeAnd(x: FlowFilter, y: FlowFilter): FlowFilter | null {
   const out: Record<string, unknown> = { ...x };
   for (const [k, v] of Object.entries(y)) {
     if (out[k] === undefined) out[k] = v;
     else if (canonicalJson(out[k]) !== canonicalJson(v)) {
-      if (k === "source_pod" || k === "destination_pod") {
+      if (EXACT_VALUES.has(k) && Array.isArray(v) && Array.isArray(out[k])) {
+        const mine = (out[k] as unknown[]).map(canonicalJson);
+        const both = (v as unknown[]).filter((a) => mine.includes(canonicalJson(a)));
+        if (!both.length) return null;
+        out[k] = both;
+      } else if (k === "source_pod" || k === "destination_pod") {
         const both = intersectPods(out[k] as string[], v as string[]);
         if (!both.length) return null;
         out[k] = both;

@@ -73,6 +73,17 @@ export interface FlowFilter {
    * (`CiliumClusterwideNetworkPolicy//name` for cluster-wide ones).
    */
   policy?: string[];
+  /**
+   * Flowscope's addition: the service map node a side is drawn as, by its id in GET /api/service-map
+   * (`ns/workload`, `reserved:host`, `fqdn:name`, `cidr:1.2.3.0/24`, …; lib/flow/map-node.ts).
+   */
+  source_map_node?: string[];
+  destination_map_node?: string[];
+  /**
+   * Flowscope's addition: a service map edge, `source->target` by node id: the flows the map counts
+   * for it (source to target, not replies) and the replies back (target to source).
+   */
+  map_edge?: string[];
 }
 
 export type FlowFilterField = keyof FlowFilter;

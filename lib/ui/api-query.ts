@@ -1,7 +1,9 @@
 // Turns the page's view state into the filter query string GET /api/flows, /api/service-map,
 // /api/export and the stream's `subscribe.filter` take (lib/filter/parse-params.ts): `namespace`
 // (either side, repeated = OR), `verdict`, `q` (Hubble UI free text; the server narrows the namespace
-// selection by it), `since`/`until`. The map's "hide" toggles are deny terms of the same free text, so
+// selection by it), `since`/`until`, and the map's selected edge or node (`map_edge`, `map_node`: the
+// server decides them as the map groups flows, so the table, its count and every export hold exactly
+// the selection's flows). The map's "hide" toggles are deny terms of the same free text, so
 // the table, the stream and exports leave out what the map hides (as Hubble UI's toggles are filters).
 import { timeWindow, type HiddenPeers, type ViewState } from "./view-state";
 import { timeShort } from "./flow-view";
@@ -27,6 +29,9 @@ export function filterParams(v: ViewState, now: number): URLSearchParams {
   if (v.verdict) p.append("verdict", v.verdict);
   const terms = [...v.filters, ...hiddenPeerTerms(v.hide)];
   if (terms.length) p.set("q", terms.join(" "));
+  // one selection at a time: an edge, else a node (as the map's side panel shows one)
+  if (v.edge) p.set("map_edge", v.edge);
+  else if (v.node) p.set("map_node", v.node);
   const w = timeWindow(v, now);
   if (w.since) p.set("since", w.since);
   if (w.until) p.set("until", w.until);
@@ -43,6 +48,11 @@ export function exportParams(v: ViewState, at: number): URLSearchParams {
   const p = filterParams(v, at);
   if (v.range !== "custom") p.set("until", new Date(at).toISOString());
   return p;
+}
+
+/** The query of the service map itself: the view's filters without its own selection. */
+export function mapParams(v: ViewState, now: number): URLSearchParams {
+  return filterParams({ ...v, edge: undefined, node: undefined }, now);
 }
 
 /** What an export made now holds, in words, for the export menu. */

@@ -3,7 +3,7 @@
 // endpoint of their own, so a flow side links only when it has an ID, a namespace and a pod name.
 import type { ServiceMapNode, StoredFlow } from "../api-types";
 import type { Endpoint } from "../flow/types";
-import { endpointMatchesNode } from "./map-model";
+import { mapNodeIdOf } from "../flow/map-node";
 
 export interface EndpointRef {
   id: number;
@@ -59,12 +59,13 @@ export function nodeEndpointsFromFlows(node: ServiceMapNode, rowAt: (i: number) 
     const row = rowAt(i);
     if (!row) break;
     const f = row.flow;
-    for (const [ep, names, ip] of [
-      [f.source, f.source_names, f.IP?.source],
-      [f.destination, f.destination_names, f.IP?.destination],
+    for (const [ep, names] of [
+      [f.source, f.source_names],
+      [f.destination, f.destination_names],
     ] as const) {
       const ref = podEndpoint(ep);
-      if (ref && !seen.has(ref.id) && endpointMatchesNode(ep, names, ip, node)) seen.set(ref.id, ref);
+      // the node the map draws this side as (lib/flow/map-node.ts), as the server grouped it
+      if (ref && !seen.has(ref.id) && mapNodeIdOf(ep, names) === node.id) seen.set(ref.id, ref);
     }
   }
   return [...seen.values()].sort((a, b) => (a.pod < b.pod ? -1 : a.pod > b.pod ? 1 : a.id - b.id));

@@ -1,9 +1,7 @@
-// What the service map shows: which nodes and edges are visible, how an edge looks, and which flows
-// belong to a clicked edge. Pure functions over the server's ServiceMap.
-import type { ServiceMapEdge, ServiceMapNode, StoredFlow } from "../api-types";
-import type { Endpoint } from "../flow/types";
-import { compileIPFilter } from "../filter/ip";
-import { appLabel } from "./flow-view";
+// What the service map shows: which nodes and edges are visible and how an edge looks. Pure functions
+// over the server's ServiceMap. (Which flows belong to a clicked edge or node the server decides:
+// map_edge / map_node, lib/flow/map-node.ts.)
+import type { ServiceMapEdge, ServiceMapNode } from "../api-types";
 import type { HiddenPeers } from "./view-state";
 
 export type EdgeTone = "forwarded" | "dropped" | "audit" | "mixed" | "error";
@@ -92,71 +90,6 @@ export function groupOf(n: ServiceMapNode): { id: string; label: string; kind: G
 function workloadName(node: ServiceMapNode): string {
   const slash = node.id.indexOf("/");
   return slash >= 0 ? node.id.slice(slash + 1) : node.label;
-}
-
-const RESERVED_IDENTITY: Partial<Record<ServiceMapNode["kind"], number[]>> = {
-  host: [1],
-  world: [2, 9, 10],
-  "remote-node": [6],
-  "kube-apiserver": [7],
-};
-
-/**
- * Whether a flow endpoint is this map node. Matches on the attributes the server groups by (namespace
- * and workload/app, reserved identity, DNS name, CIDR) rather than on id spelling.
- */
-export function endpointMatchesNode(ep: Endpoint | undefined, names: readonly string[] | undefined, ip: string | undefined, node: ServiceMapNode): boolean {
-  switch (node.kind) {
-    case "workload": {
-      if (!ep || ep.namespace !== node.namespace) return false;
-      const wl = workloadName(node);
-      if (ep.workloads?.some((w) => w.name === wl)) return true;
-      if (appLabel(ep.labels) === wl) return true;
-      if (node.identity !== undefined && ep.identity === node.identity) return true;
-      return ep.pod_name !== undefined && (ep.pod_name === wl || ep.pod_name.startsWith(wl + "-"));
-    }
-    case "fqdn": {
-      const name = node.id.startsWith("fqdn:") ? node.id.slice(5) : node.label;
-      return (names ?? []).some((n) => n.replace(/\.$/, "") === name.replace(/\.$/, ""));
-    }
-    case "cidr": {
-      const cidr = node.id.startsWith("cidr:") ? node.id.slice(5) : node.label;
-      try {
-        return compileIPFilter(cidr, "cidr").test(ip);
-      } catch {
-        return false;
-      }
-    }
-    default: {
-      const ids = RESERVED_IDENTITY[node.kind];
-      if (ep?.identity !== undefined && (ids ? ids.includes(ep.identity) : ep.identity === node.identity)) return true;
-      return (ep?.labels ?? []).includes(`reserved:${node.kind === "reserved" ? node.label : node.kind}`);
-    }
-  }
-}
-
-/** Flows of an edge, in either direction of the conversation (replies run target → source). */
-export function edgePredicate(edge: ServiceMapEdge, nodes: readonly ServiceMapNode[]): (f: StoredFlow) => boolean {
-  const src = nodes.find((n) => n.id === edge.source);
-  const dst = nodes.find((n) => n.id === edge.target);
-  if (!src || !dst) return () => false;
-  return ({ flow: f }) => {
-    const fwd =
-      endpointMatchesNode(f.source, f.source_names, f.IP?.source, src) &&
-      endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, dst);
-    if (fwd) return true;
-    return (
-      f.is_reply === true &&
-      endpointMatchesNode(f.source, f.source_names, f.IP?.source, dst) &&
-      endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, src)
-    );
-  };
-}
-
-/** Flows to or from a node (its card clicked on the map), as Hubble UI narrows its flow list. */
-export function nodePredicate(node: ServiceMapNode): (f: StoredFlow) => boolean {
-  return ({ flow: f }) =>
-    endpointMatchesNode(f.source, f.source_names, f.IP?.source, node) || endpointMatchesNode(f.destination, f.destination_names, f.IP?.destination, node);
 }
 
 /** Policies that select a workload node, from GET /api/policies' `selects`. */

@@ -1,5 +1,7 @@
 // All view state lives in the page URL so a copied link reproduces the view (Hubble UI keeps only part
 // of it there). This module is the one place that reads and writes those parameters.
+import { splitEdgeId } from "../flow/map-node";
+import { MAX_MAP_NODE_ID } from "../filter/match";
 
 // Hubble's Verdict enum (flow.proto) less VERDICT_UNKNOWN: REDIRECTED marks policy verdicts that send a
 // connection to the L7 proxy, TRACED and TRANSLATED come from trace and SNAT events.
@@ -73,7 +75,6 @@ export function parseView(params: URLSearchParams): ViewState {
   const range = params.get("range");
   if (isOneOf(RANGE_CHOICES, range)) v.range = range;
   else if (range) problems.push(`range ${JSON.stringify(range)} ignored (${RANGE_CHOICES.join(", ")})`);
-  if (problems.length) v.problems = problems;
   // Absent values stay absent (not `undefined` keys) so parsed views compare equal.
   const opt = (k: "since" | "until" | "flow" | "node" | "edge") => {
     const x = params.get(k);
@@ -86,6 +87,17 @@ export function parseView(params: URLSearchParams): ViewState {
   opt("flow");
   opt("node");
   opt("edge");
+  // the table's query carries them (map_node, map_edge): one the server would refuse is dropped here, said why
+  const ends = v.edge === undefined ? undefined : splitEdgeId(v.edge);
+  if (v.edge !== undefined && (!ends || ends.source.length > MAX_MAP_NODE_ID || ends.target.length > MAX_MAP_NODE_ID)) {
+    problems.push(`edge ${JSON.stringify(v.edge.slice(0, 80))} ignored: not a service map edge (source->target)`);
+    delete v.edge;
+  }
+  if (v.node !== undefined && v.node.length > MAX_MAP_NODE_ID) {
+    problems.push(`node of ${v.node.length} characters ignored: not a service map node`);
+    delete v.node;
+  }
+  if (problems.length) v.problems = problems;
   const pane = params.get("pane");
   if (isOneOf(PANE_CHOICES, pane)) v.pane = pane;
   const hidden = new Set((params.get("hide") ?? "").split(",").filter(Boolean));

@@ -13,7 +13,8 @@ import { compileQuery, parseHttpStatus, parseNamespacedName, parsePort } from ".
 import { parsePolicyPattern } from "../../lib/filter/policy";
 import { parseTimeArg } from "../../lib/filter/time";
 import type { FlowFilter, FlowQuery } from "../../lib/filter/types";
-import { ENDPOINT_MATCH_FN, VALUE_MATCH_FN, endpointPredicate, type EndpointMatchSpec, type ValueMatchSpec } from "./sql-functions";
+import { splitEdgeId, workloadNodeParts } from "../../lib/flow/map-node";
+import { ENDPOINT_MATCH_FN, MAP_NODE_FN, VALUE_MATCH_FN, endpointPredicate, type EndpointMatchSpec, type ValueMatchSpec } from "./sql-functions";
 
 export interface SqlFilter {
   /** when set, the whitelist's filters one by one (each with the time window and blacklist): the union of
@@ -67,12 +68,13 @@ function prefixCond(col: string, prefix: string): Part {
   return { sql: `${col} LIKE ? ESCAPE '\\'`, params: [likeEscape(prefix) + "%"], exact: true };
 }
 
-function podPart(values: string[], side: "src" | "dst", field: string): Part {
+/** `indexed: false` keeps SQLite off the namespace index (see filterToSql) */
+function podPart(values: string[], side: "src" | "dst", field: string, indexed = true): Part {
   return or(
     values.map((v) => {
       const { ns, prefix } = parseNamespacedName(v, field);
       const parts: Part[] = [];
-      if (ns !== undefined) parts.push({ sql: `${side}_namespace = ?`, params: [ns], exact: true });
+      if (ns !== undefined) parts.push({ sql: `${indexed ? "" : "+"}${side}_namespace = ?`, params: [ns], exact: true });
       if (prefix) parts.push(prefixCond(`${side}_pod`, prefix));
       return and(parts);
     }),
@@ -107,7 +109,44 @@ function valuePart(col: string, spec: ValueMatchSpec): Part {
   return { sql: `(${col} IS NOT NULL AND ${VALUE_MATCH_FN}(?, ${col}))`, params: [JSON.stringify(spec)], exact: true };
 }
 
+/**
+ * Rows whose side is drawn as one of these service map nodes, exactly. A workload node's id is decided
+ * on the namespace and workload columns, any other id by the map's own function over the side's
+ * columns, as the map itself groups them. No index serves a workload (the namespace index would have
+ * SQLite collect and sort every row of a busy namespace in the window, `+` keeps it off): rows are read
+ * in id order one window at a time, like the other filters decided by a function (FlowReader.page).
+ */
+function mapNodePart(ids: string[], side: "src" | "dst"): Part {
+  return or(
+    ids.map((id) => {
+      const wl = workloadNodeParts(id);
+      if (wl) return { sql: `(+${side}_namespace = ? AND ${side}_workload = ?)`, params: [wl.namespace, wl.workload], exact: true };
+      const fn = `${MAP_NODE_FN}(${side}_namespace, ${side}_workload, ${side}_identity, (SELECT labels FROM fragments WHERE id = ${side}_ep), ${side}_names) = ?`;
+      // an id without "/" is never a workload node's: rows with both a namespace and a workload are not it
+      return { sql: id.includes("/") ? `(${fn})` : `((${side}_namespace IS NULL OR ${side}_workload IS NULL) AND ${fn})`, params: [id], exact: true };
+    }),
+  );
+}
+
+/** The flows of map edges: what the map counts for each (not replies), and the replies back. */
+function mapEdgePart(edges: string[]): Part {
+  return or(
+    edges.map((edge) => {
+      const { source, target } = splitEdgeId(edge)!;
+      // the map's own test for "not a reply" (service-map.ts)
+      const forward = and([mapNodePart([source], "src"), mapNodePart([target], "dst"), { sql: "(is_reply IS NULL OR is_reply = 0)", params: [], exact: true }]);
+      const back = and([mapNodePart([target], "src"), mapNodePart([source], "dst"), { sql: "is_reply = 1", params: [], exact: true }]);
+      return or([forward, back]);
+    }),
+  );
+}
+
 function filterToSql(ff: FlowFilter): Part {
+  return and(filterTerms(ff));
+}
+
+/** One filter's terms, each a condition on the row; the filter is their AND. */
+function filterTerms(ff: FlowFilter): Part[] {
   const parts: Part[] = [];
   const has = <K extends keyof FlowFilter>(k: K): NonNullable<FlowFilter[K]> | undefined => {
     const v = ff[k];
@@ -115,9 +154,13 @@ function filterToSql(ff: FlowFilter): Part {
   };
   let v;
   if ((v = has("uuid"))) parts.push(inList("uuid", v));
+  // With a map selection, a namespace index would have SQLite collect and sort every row of the
+  // namespace in the window (either-side namespaces are an OR of two indexes): the selection is
+  // narrower, and is read in id order (mapNodePart), or through a narrower index such as the verdict's.
+  const selection = !!(has("source_map_node") || has("destination_map_node") || has("map_edge"));
   for (const [p, side] of [["source_", "src"], ["destination_", "dst"]] as const) {
     const pods = has(`${p}pod` as "source_pod");
-    if (pods) parts.push(podPart(pods, side, `${p}pod`));
+    if (pods) parts.push(podPart(pods, side, `${p}pod`, !selection));
     const onEndpoint = endpointPart(ff, p === "source_" ? "source" : "destination", `${side}_ep`);
     if (onEndpoint) parts.push(onEndpoint);
     const ids = has(`${p}identity` as "source_identity");
@@ -131,6 +174,8 @@ function filterToSql(ff: FlowFilter): Part {
     const fqdns = has(`${p}fqdn` as "source_fqdn");
     if (fqdns) parts.push(valuePart(`${side}_names`, { kind: "fqdn", field: `${p}fqdn`, values: fqdns }));
     if (has(`${p}service` as keyof FlowFilter)) parts.push({ ...TRUE, exact: false });
+    const mapNodes = has(`${p}map_node` as "source_map_node");
+    if (mapNodes) parts.push(mapNodePart(mapNodes, side));
   }
   if ((v = has("verdict"))) parts.push(inList("verdict", v));
   if ((v = has("drop_reason_desc"))) parts.push(inList("drop_reason_desc", v));
@@ -189,6 +234,7 @@ function filterToSql(ff: FlowFilter): Part {
       ),
     );
   }
+  if ((v = has("map_edge"))) parts.push(mapEdgePart(v));
   if ((v = has("policy"))) {
     parts.push(
       or(
@@ -209,7 +255,21 @@ function filterToSql(ff: FlowFilter): Part {
   for (const k of ["source_ip_xlated", "http_header", "tcp_flags", "ip_version", "trace_id"] as const) {
     if (has(k)) parts.push({ ...TRUE, exact: false });
   }
-  return and(parts);
+  return parts;
+}
+
+const sameTerm = (a: Part, b: Part) => a.sql === b.sql && a.params.length === b.params.length && a.params.every((p, i) => p === b.params[i]);
+
+/**
+ * The whitelist's OR, with the terms every filter has taken out in front: (X ∧ A) ∨ (X ∧ B) is
+ * X ∧ (A ∨ B). Crossing an either-side namespace with other filters repeats those in both filters,
+ * and SQLite would otherwise walk the same index once per filter and sort what it found.
+ */
+function whitelistSql(filters: FlowFilter[]): Part {
+  const lists = filters.map(filterTerms);
+  const common = lists[0]!.filter((t) => t.sql !== "1" && lists.every((l) => l.some((u) => sameTerm(t, u))));
+  if (!common.length) return or(lists.map(and));
+  return and([...common, or(lists.map((l) => and(l.filter((t) => !common.some((c) => sameTerm(c, t))))))]);
 }
 
 /** Translates a query. Throws FilterError (from the shared validation) on bad filters. */
@@ -221,7 +281,8 @@ export function queryToSql(query: FlowQuery, opts: { now?: number } = {}): SqlFi
   // Not when a branch is decided by a SQL function: no index serves it, so its statement reads rows until
   // it has a page, unbounded in time, where the single OR statement is read one window at a time
   // (FlowReader.page).
-  if (!out.residual && query.whitelist.length > 1 && !out.where.includes(ENDPOINT_MATCH_FN) && !out.where.includes(VALUE_MATCH_FN)) {
+  const unindexed = [ENDPOINT_MATCH_FN, VALUE_MATCH_FN, MAP_NODE_FN].some((fn) => out.where.includes(fn)) || query.whitelist.some((w) => w.source_map_node?.length || w.destination_map_node?.length || w.map_edge?.length);
+  if (!out.residual && query.whitelist.length > 1 && !unindexed) {
     const branches: { where: string; params: unknown[] }[] = [];
     for (const w of query.whitelist) {
       const b = translate({ ...query, whitelist: [w] }, opts);
@@ -249,7 +310,7 @@ function translate(query: FlowQuery, opts: { now?: number }): SqlFilter {
     params.push(parseTimeArg(query.until, "until", now));
   }
   if (query.whitelist.length) {
-    const w = or(query.whitelist.map(filterToSql));
+    const w = whitelistSql(query.whitelist);
     if (w.sql !== "1") {
       where.push(w.sql);
       params.push(...w.params);

@@ -15,6 +15,7 @@ import type Database from "better-sqlite3";
 import type { Endpoint } from "../../lib/flow/types";
 import { toHubbleJsonWithFragments, type FragmentHook } from "../../lib/flow/json";
 import type { FlowEnvelope } from "../../lib/flow/types";
+import { joinList, MAX_LABELS_TEXT } from "../../lib/flow/map-node";
 
 export type FragmentKind = "endpoint" | "policies" | "extension";
 
@@ -67,19 +68,8 @@ interface Entry {
   retired: boolean;
 }
 
-/** "\n"-joined with a leading and trailing "\n", so one whole label matches `LIKE '%\nk=v\n%'`. */
-export function joinList(items: readonly string[] | undefined, max: number): string | null {
-  if (!items || items.length === 0) return null;
-  let out = "\n";
-  for (const it of items) {
-    const piece = it.replace(/\n/g, " ") + "\n";
-    if (out.length + piece.length > max) break;
-    out += piece;
-  }
-  return out;
-}
-
-export const MAX_LABELS_TEXT = 4096;
+// the lists in columns (labels, names, policies) are written as the service map and filters read them
+export { joinList, MAX_LABELS_TEXT };
 
 export class FragmentRegistry {
   private readonly byJson = new Map<string, Entry>();

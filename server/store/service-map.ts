@@ -4,13 +4,13 @@
 // It runs on the aggregate thread (aggregate-worker.ts): a window of records read one by one takes
 // seconds, which would otherwise stop the datapath, the stream and every other request.
 import type Database from "better-sqlite3";
-import type { ServiceMap, ServiceMapEdge, ServiceMapNode, ServiceMapNodeKind } from "../../lib/api-types";
+import type { ServiceMap, ServiceMapEdge, ServiceMapNode } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
 import { isoMs } from "../../lib/filter/time";
 import { queryToSql } from "./filter-sql";
 import { registerFilterFunctions } from "./sql-functions";
 import { flowColumns } from "./row";
-import { joinList, MAX_LABELS_TEXT } from "./fragments";
+import { joinList, mapNodeOf, MAX_LABELS_TEXT, splitList } from "../../lib/flow/map-node";
 import type { FlowReader } from "./flow-reader";
 
 interface GroupRow {
@@ -46,33 +46,6 @@ function deliveredOf(r: { verdict: string; event_type: number; event_sub_type: n
   if (r.event_type === 4 && r.event_sub_type === 1) return 0;
   if (r.dst_namespace === null) return 1;
   return (r.event_type === 5 && r.traffic_direction === "EGRESS") || (r.event_type === 4 && (r.event_sub_type === 3 || r.event_sub_type === 4)) ? 0 : 1;
-}
-
-const RESERVED: Record<number, { id: string; kind: ServiceMapNodeKind; label: string }> = {
-  1: { id: "reserved:host", kind: "host", label: "host" },
-  6: { id: "reserved:remote-node", kind: "remote-node", label: "remote-node" },
-  7: { id: "reserved:kube-apiserver", kind: "kube-apiserver", label: "kube-apiserver" },
-  4: { id: "reserved:health", kind: "reserved", label: "health" },
-  8: { id: "reserved:ingress", kind: "reserved", label: "ingress" },
-};
-
-function splitList(s: string | null): string[] {
-  return s ? s.split("\n").filter(Boolean) : [];
-}
-
-function nodeOf(ns: string | null, workload: string | null, identity: number | null, labels: string | null, names: string | null): Omit<ServiceMapNode, "ports" | "l7" | "flows"> {
-  const labelList = splitList(labels);
-  if (ns && workload) return { id: `${ns}/${workload}`, kind: "workload", label: workload, namespace: ns, identity: identity ?? undefined, labels: labelList };
-  const id = identity ?? 0;
-  if (RESERVED[id]) return { ...RESERVED[id], identity: id, labels: labelList };
-  // an API server outside the nodes has a CIDR identity that carries the kube-apiserver label
-  if (labelList.includes("reserved:kube-apiserver")) return { ...RESERVED[7]!, identity: id, labels: labelList };
-  const fqdn = splitList(names)[0];
-  if (fqdn) return { id: `fqdn:${fqdn}`, kind: "fqdn", label: fqdn, identity: id, labels: labelList };
-  const cidr = labelList.find((l) => l.startsWith("cidr:"));
-  if (cidr) return { id: cidr, kind: "cidr", label: cidr.slice(5), identity: id, labels: labelList };
-  if (ns) return { id: `${ns}/(unknown)`, kind: "workload", label: "(no workload)", namespace: ns, identity: id, labels: labelList };
-  return { id: "reserved:world", kind: "world", label: "world", identity: 2, labels: labelList };
 }
 
 export function buildServiceMap(db: Database.Database, reader: FlowReader, query: FlowQuery, sinceMs: number, untilMs: number): ServiceMap {
@@ -124,8 +97,8 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
   };
   const seconds = Math.max(1, (untilMs - sinceMs) / 1000);
   for (const r of rows) {
-    const src = node(nodeOf(r.src_namespace, r.src_workload, r.src_identity, r.src_labels, r.src_names));
-    const dst = node(nodeOf(r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_labels, r.dst_names));
+    const src = node(mapNodeOf(r.src_namespace, r.src_workload, r.src_identity, r.src_labels, r.src_names));
+    const dst = node(mapNodeOf(r.dst_namespace, r.dst_workload, r.dst_identity, r.dst_labels, r.dst_names));
     src.flows += r.n;
     dst.flows += r.n;
     const port = r.protocol && r.dst_port !== null ? `${r.dst_port}/${r.protocol}` : r.protocol ?? undefined;

@@ -13,9 +13,12 @@ import { compileSafeRegExp } from "../../lib/filter/regex";
 import { compileIPFilter } from "../../lib/filter/ip";
 import { compileFqdnPatterns, compileNodeNamePatterns } from "../../lib/filter/patterns";
 import type { FlowFilter } from "../../lib/filter/types";
+import { mapNodeOf } from "../../lib/flow/map-node";
 
 export const ENDPOINT_MATCH_FN = "flowscope_endpoint_match";
 export const VALUE_MATCH_FN = "flowscope_value_match";
+/** `flowscope_map_node(namespace, workload, identity, labels, names)`: the service map node id of one side */
+export const MAP_NODE_FN = "flowscope_map_node";
 
 /** One side's endpoint filter, as the SQL function receives it (a bound parameter, as JSON). */
 export interface EndpointMatchSpec {
@@ -114,7 +117,8 @@ const MAX_PARSED_ENDPOINTS = 20_000;
  * Adds the functions to a connection (once):
  * - `flowscope_endpoint_match(spec, id, json)` over endpoint fragments. Parsed endpoints are cached by
  *   fragment id, since an id always names the same endpoint (ids are never given to another one);
- * - `flowscope_value_match(spec, value)` over a column value (callers skip NULLs: no value matches).
+ * - `flowscope_value_match(spec, value)` over a column value (callers skip NULLs: no value matches);
+ * - `flowscope_map_node(ns, workload, identity, labels, names)`, the node the service map draws a side as.
  */
 export function registerFilterFunctions(db: Database.Database): void {
   if (registered.has(db)) return;
@@ -140,5 +144,9 @@ export function registerFilterFunctions(db: Database.Database): void {
   });
   db.function(VALUE_MATCH_FN, { deterministic: true }, (spec: unknown, value: unknown) =>
     typeof value === "string" && valuePredicate(spec as string)(value) ? 1 : 0,
+  );
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  db.function(MAP_NODE_FN, { deterministic: true }, (ns: unknown, workload: unknown, identity: unknown, labels: unknown, names: unknown) =>
+    mapNodeOf(text(ns), text(workload), typeof identity === "number" ? identity : typeof identity === "bigint" ? Number(identity) : null, text(labels), text(names)).id,
   );
 }

@@ -4,14 +4,12 @@
 // IPv6 addresses spelled two ways, name and policy lists longer than a text column used to keep.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import type Database from "better-sqlite3";
 import { compileQuery } from "../../lib/filter/match";
 import type { FlowFilter, FlowQuery } from "../../lib/filter/types";
 import type { Endpoint, Flow } from "../../lib/flow/types";
 import { queryToSql } from "../../server/store/filter-sql";
-import { FragmentRegistry, INSERT_FRAGMENT_SQL, MAX_FRAGMENT_LENGTH } from "../../server/store/fragments";
-import { flowToRow, INSERT_ROW_SQL } from "../../server/store/row";
-import { migratedMemoryDb } from "../helpers/memory-db";
+import { MAX_FRAGMENT_LENGTH } from "../../server/store/fragments";
+import { storedFlowsDb } from "../helpers/stored-flows";
 
 const many = Array.from({ length: 60 }, (_, i) => `k8s:padding-label-${String(i).padStart(2, "0")}=${"v".repeat(90)}`);
 
@@ -40,17 +38,7 @@ const FLOWS: Flow[] = [
   { uuid: "world", node_name: "worker-2", IP: { source: "10.0.1.6", destination: "140.82.112.3", ipVersion: "IPv4" }, destination_names: ["", "github.com"], source: ep({ labels: ["k8s:app=web"], pod_name: "web-1" }), destination: { identity: 2, labels: ["reserved:world"] } },
 ].map((f, i) => ({ time: `2024-05-01T10:00:0${i}.000Z`, verdict: "FORWARDED", ...f }) as Flow);
 
-function storedDb(): { db: Database.Database; stored: Flow[] } {
-  const db = migratedMemoryDb();
-  const fragments = new FragmentRegistry(db);
-  const rows = FLOWS.map((f, i) => flowToRow(i + 1, { flow: f, time: f.time ?? "", node_name: "" }, fragments));
-  const insertFragment = db.prepare(INSERT_FRAGMENT_SQL);
-  for (const fr of fragments.takeNew()) insertFragment.run(fr);
-  const ins = db.prepare(INSERT_ROW_SQL);
-  for (const r of rows) ins.run(r);
-  const stored = (db.prepare("SELECT body FROM flows ORDER BY id").all() as { body: string }[]).map((r) => (JSON.parse(fragments.expand(r.body)) as { flow: Flow }).flow);
-  return { db, stored };
-}
+const storedDb = () => storedFlowsDb(FLOWS);
 
 const q = (whitelist: FlowFilter[], blacklist: FlowFilter[] = []): FlowQuery => ({ whitelist, blacklist });
 

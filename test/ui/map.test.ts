@@ -1,8 +1,11 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { CARD_H, CARD_W, FIT_MAX_ZOOM, MapLayout, fitTransform, overlaps } from "../../lib/ui/map-layout";
-import { EDGE_TONES, edgePredicate, edgeTone, edgeWidth, groupOf, isHidden, nodePredicate, visibleGraph } from "../../lib/ui/map-model";
-import { DEFAULT_HIDE } from "../../lib/ui/view-state";
+import { EDGE_TONES, edgeTone, edgeWidth, groupOf, isHidden, visibleGraph } from "../../lib/ui/map-model";
+import { filterParams, mapParams } from "../../lib/ui/api-query";
+import { DEFAULT_HIDE, parseView } from "../../lib/ui/view-state";
+import { compileQuery } from "../../lib/filter/match";
+import { fromSearchParams } from "../../lib/filter/parse-params";
 import { edge, node, stored } from "./fixtures";
 
 function bigMap(namespaces = 20, perNs = 15) {
@@ -112,27 +115,30 @@ test("edge width by rate", () => {
   assert.ok(edgeWidth(1000, 1000) <= 7);
 });
 
-test("an edge selects its flows in both directions of the conversation", () => {
-  const nodes = [node("shop/frontend"), node("shop/api"), node("fqdn:api.github.com", { kind: "fqdn", label: "api.github.com" })];
-  const pred = edgePredicate(edge("shop/frontend", "shop/api"), nodes);
+test("a selected edge or node narrows the table's query through the server, never the map's own", () => {
+  const view = parseView(new URLSearchParams("ns=shop&verdict=FORWARDED&edge=shop/frontend->shop/api&node=shop/api"));
+  const p = filterParams(view, 0);
+  // one selection: the edge wins, as the map's side panel shows one
+  assert.equal(p.get("map_edge"), "shop/frontend->shop/api");
+  assert.equal(p.get("map_node"), null);
+  assert.equal(mapParams(view, 0).get("map_edge"), null, "the map is not narrowed by its own selection");
+  assert.equal(mapParams(view, 0).get("namespace"), "shop");
+  const keep = compileQuery(fromSearchParams(p));
   const f = stored(1);
-  assert.equal(pred(f), true);
-  const reply = stored(2, { is_reply: true, source: f.flow.destination, destination: f.flow.source });
-  assert.equal(pred(reply), true);
-  const other = stored(3, { destination: { namespace: "shop", pod_name: "db-0", workloads: [{ name: "db" }] } });
-  assert.equal(pred(other), false);
-  const toWorld = edgePredicate(edge("shop/frontend", "fqdn:api.github.com"), nodes);
-  assert.equal(toWorld(stored(4, { destination: { identity: 2, labels: ["reserved:world"] }, destination_names: ["api.github.com."] })), true);
-  assert.equal(edgePredicate(edge("shop/x", "shop/api"), nodes)(f), false, "unknown nodes match nothing");
+  assert.equal(keep(f.flow), true, "a request along the edge");
+  assert.equal(keep(stored(2, { is_reply: true, source: f.flow.destination, destination: f.flow.source }).flow), true, "a reply back");
+  assert.equal(keep(stored(3, { source: f.flow.destination, destination: f.flow.source }).flow), false, "a request the other way is another edge");
+  assert.equal(keep(stored(4, { destination: { namespace: "shop", pod_name: "db-0", workloads: [{ name: "db" }] } }).flow), false);
+  const byNode = compileQuery(fromSearchParams(filterParams(parseView(new URLSearchParams("node=shop/api")), 0)));
+  assert.equal(byNode(stored(5, { source: f.flow.destination, destination: f.flow.source }).flow), true, "from the node");
+  assert.equal(byNode(stored(6, { destination: { namespace: "other", pod_name: "api-0", workloads: [{ name: "api" }] } }).flow), false, "same name, other namespace");
 });
 
-test("a node selects the flows to or from it", () => {
-  const api = nodePredicate(node("shop/api"));
-  const f = stored(1);
-  assert.equal(api(f), true, "to it");
-  assert.equal(api(stored(2, { source: f.flow.destination, destination: f.flow.source })), true, "from it");
-  assert.equal(api(stored(3, { destination: { namespace: "shop", pod_name: "db-0", workloads: [{ name: "db" }] } })), false);
-  assert.equal(api(stored(4, { destination: { namespace: "other", pod_name: "api-0", workloads: [{ name: "api" }] } })), false, "same name, other namespace");
+test("a link's edge that is not one is dropped from the view, and says why", () => {
+  const v = parseView(new URLSearchParams("edge=shop/frontend"));
+  assert.equal(v.edge, undefined);
+  assert.match(v.problems?.join(" ") ?? "", /edge "shop\/frontend" ignored/);
+  assert.equal(filterParams(v, 0).get("map_edge"), null);
 });
 
 test("fit zooms out to show everything and zooms in no further than FIT_MAX_ZOOM", () => {
