@@ -66,6 +66,10 @@ function KindIcon({ kind }: { kind: ServiceMapNode["kind"] }) {
 }
 
 /** Below this zoom, edge labels and card subtitles are dropped so 300 cards stay legible. */
+/** the node and edge panels' width and right margin (globals.css .map-panel), plus a gap */
+const PANEL_COVER_PX = 350;
+/** narrower than this beside a panel, the map is fitted to the whole pane and the panel floats over it */
+const MIN_FIT_WIDTH_PX = 420;
 const DETAIL_ZOOM = 0.55;
 
 // Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
@@ -110,19 +114,39 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, stale = fals
     };
   }, []);
 
+  const panelOpen = !!((view.node && data?.nodes.some((n) => n.id === view.node)) || (view.edge && data?.edges.some((e) => e.id === view.edge)));
   const fit = () => {
     const svg = svgRef.current;
     if (!svg || !layout || !zoomRef.current) return;
     const r = svg.getBoundingClientRect();
-    const t = fitTransform(layout.bounds, r.width, r.height);
+    // An open node or edge panel covers the map's right side: fit into what it leaves, where it leaves enough.
+    const covered = panelOpen && r.width - PANEL_COVER_PX >= MIN_FIT_WIDTH_PX ? PANEL_COVER_PX : 0;
+    const t = fitTransform(layout.bounds, r.width - covered, r.height);
     select(svg).call(zoomRef.current.transform, zoomIdentity.translate(t.x, t.y).scale(t.k));
   };
+  const fitRef = useRef(fit);
+  fitRef.current = fit;
 
-  // Auto-fit until the user pans or zooms (Hubble UI does the same), then never move their view.
+  // Auto-fit until the user pans or zooms (Hubble UI does the same), then never move their view:
+  // on new data, when a side panel opens or closes, and when the pane changes size (window, layout,
+  // the flow details opening beside it).
   useEffect(() => {
     if (!userMoved.current) fit();
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [layout]);
+  }, [layout, panelOpen]);
+  useEffect(() => {
+    const svg = svgRef.current;
+    if (!svg || typeof ResizeObserver === "undefined") return;
+    let last = "";
+    const ro = new ResizeObserver(([entry]) => {
+      const size = `${Math.round(entry!.contentRect.width)}x${Math.round(entry!.contentRect.height)}`;
+      if (size === last) return;
+      last = size;
+      if (!userMoved.current) fitRef.current();
+    });
+    ro.observe(svg);
+    return () => ro.disconnect();
+  }, []);
 
   const maxRate = useMemo(() => Math.max(0, ...(graph?.edges ?? []).map((e) => e.rate)), [graph]);
   // Edge curves cut to the cards' borders, each bent away from cards it does not connect where it can.

@@ -74,6 +74,14 @@ test("the map draws the default scenario, and clicking an edge filters the table
     await page.waitForURL((u) => u.searchParams.get("edge") === edge.id);
     await page.locator('[data-testid="edge-panel"]').waitFor();
     await page.locator('[data-testid="edge-filter"]').waitFor();
+    // the map (not moved by hand) fits itself into what the panel leaves: no card sits under the panel
+    await until("the map refitted beside the edge panel", () =>
+      page.evaluate(() => {
+        const panel = document.querySelector('[data-testid="edge-panel"]')!.getBoundingClientRect();
+        const cards = [...document.querySelectorAll('[data-testid="map-node"]')].map((n) => n.getBoundingClientRect());
+        return cards.length > 0 && cards.every((c) => c.right <= panel.left + 1 || c.top >= panel.bottom) ? true : undefined;
+      }),
+    );
     await pause(page);
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="flow-row"]').length > 0, undefined, { timeout: 30_000 });
     const rows = await shownRows(page);
