@@ -6,18 +6,19 @@ import { parseEventType } from "./event-type";
 import { compileIPFilter } from "./ip";
 import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus } from "./match";
 import { parsePolicyPattern } from "./policy";
+import { parseLabelSelector } from "./labels";
 import { compileSafeRegExp } from "./regex";
 import { FilterError, type FlowFilter } from "./types";
 
 export type AttrName =
   | "verdict" | "drop_reason_desc" | "type" | "protocol" | "http_method" | "http_status" | "http_path"
   | "http_url" | "http_header" | "dns_query" | "traffic_direction" | "node_name" | "reply" | "uuid" | "policy"
-  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id";
+  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id" | "node_label" | "interface" | "encrypted";
 
 export const ATTR_NAMES: readonly AttrName[] = [
   "verdict", "drop_reason_desc", "type", "protocol", "http_method", "http_status", "http_path", "http_url",
   "http_header", "dns_query", "traffic_direction", "node_name", "reply", "uuid", "policy", "ip_version",
-  "tcp_flags", "snat_ip", "trace_id",
+  "tcp_flags", "snat_ip", "trace_id", "node_label", "interface", "encrypted",
 ];
 
 /** Which FlowFilter field an attribute name fills. */
@@ -26,7 +27,8 @@ export const ATTR_FIELD: Record<AttrName, AttrField> = {
   http_method: "http_method", http_status: "http_status_code", http_path: "http_path", http_url: "http_url",
   http_header: "http_header", dns_query: "dns_query", traffic_direction: "traffic_direction",
   node_name: "node_name", reply: "reply", uuid: "uuid", policy: "policy", ip_version: "ip_version",
-  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id",
+  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id", node_label: "node_labels",
+  interface: "interface", encrypted: "encrypted",
 };
 
 const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", v4: "IPv4", v6: "IPv6", ipv4: "IPv4", ipv6: "IPv6" };
@@ -109,5 +111,17 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
     case "trace_id":
       if (v.length > 128 || /\s/.test(v)) throw new FilterError(label, `invalid trace id ${JSON.stringify(v.slice(0, 40))}`);
       return b.addAttr("trace_id", [v]);
+    case "node_label":
+      parseLabelSelector(v, label);
+      return b.addAttr("node_labels", [v]);
+    case "interface":
+      // hubble observe --interface takes the name (lxc…, eth0, cilium_host)
+      if (v.length > 64 || /\s/.test(v)) throw new FilterError(label, `invalid interface name ${JSON.stringify(v.slice(0, 40))}`);
+      return b.addAttr("interface", [{ name: v }]);
+    case "encrypted": {
+      const l = v.toLowerCase();
+      if (l !== "true" && l !== "false") throw new FilterError(label, `expected true or false, got ${JSON.stringify(v)}`);
+      return b.addAttr("encrypted", [l === "true"]);
+    }
   }
 }

@@ -28,7 +28,7 @@ export const FILTER_FIELDS: readonly (keyof FlowFilter)[] = [
   "traffic_direction", "verdict", "drop_reason_desc", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
   "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "policy",
-  "source_map_node", "destination_map_node", "map_edge",
+  "node_labels", "interface", "encrypted", "source_map_node", "destination_map_node", "map_edge",
 ];
 
 function arr<T>(ff: FlowFilter, field: keyof FlowFilter, where: string): T[] | undefined {
@@ -395,6 +395,31 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
   if (nodes) {
     const m = compileNodeNamePatterns(nodes, `${where}node_name`);
     preds.push((f) => m(f.node_name));
+  }
+  // Hubble's node label filter: label selectors over the observing node's labels
+  const nodeLabels = strings(ff, "node_labels", where);
+  if (nodeLabels) {
+    const ms = nodeLabels.map((s) => compileLabelSelector(s, `${where}node_labels`));
+    preds.push((f) => ms.some((m) => m(f.node_labels)));
+  }
+  // hubble's filterByNetworkInterface: a flow with no interface matches none
+  const ifaces = arr<{ index?: number; name?: string }>(ff, "interface", where);
+  if (ifaces) {
+    for (const x of ifaces) {
+      if (!x || typeof x !== "object" || (x.index !== undefined && (typeof x.index !== "number" || !Number.isInteger(x.index) || x.index < 0)) || (x.name !== undefined && typeof x.name !== "string")) {
+        throw new FilterError(`${where}interface`, `expected {index, name}, got ${JSON.stringify(x)}`);
+      }
+    }
+    preds.push((f) => {
+      const i = f.interface;
+      if (!i) return false;
+      return ifaces.some((x) => (!x.index || x.index === (i.index ?? 0)) && (!x.name || x.name === (i.name ?? "")));
+    });
+  }
+  const enc = arr<unknown>(ff, "encrypted", where);
+  if (enc) {
+    for (const e of enc) if (typeof e !== "boolean") throw new FilterError(`${where}encrypted`, `expected true or false, got ${JSON.stringify(e)}`);
+    preds.push((f) => enc.includes(f.IP?.encrypted === true));
   }
   const ipv = oneOf(ff, "ip_version", where, IP_VERSIONS);
   if (ipv) preds.push((f) => ipv.includes(f.IP?.ipVersion ?? "IP_NOT_USED"));

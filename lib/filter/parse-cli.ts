@@ -20,7 +20,7 @@ const ATTR_FLAGS: Record<string, AttrName> = {
   "http-method": "http_method", "http-status": "http_status", "http-path": "http_path", "http-url": "http_url",
   "http-header": "http_header", "dns-query": "dns_query", "traffic-direction": "traffic_direction",
   "node-name": "node_name", uuid: "uuid", policy: "policy", "ip-version": "ip_version", "tcp-flags": "tcp_flags",
-  "snat-ip": "snat_ip", "trace-id": "trace_id",
+  "snat-ip": "snat_ip", "trace-id": "trace_id", "node-label": "node_label", interface: "interface",
 };
 
 const SHORT: Record<string, string> = { n: "namespace", l: "label", t: "type" };
@@ -65,6 +65,7 @@ export const CONFLICT_GROUPS: readonly (readonly string[])[] = [
   ["uuid"],
   ["traffic-direction"],
   ["cel-expression"],
+  ["encrypted", "unencrypted"],
 ];
 
 /** hubble's long name for a filter flag given by its short form. */
@@ -218,6 +219,12 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
     if (name === "4" || name === "ipv4" || name === "6" || name === "ipv6") {
       track();
       addAttr(target, "ip_version", name.includes("4") ? "v4" : "v6", flag);
+      negate = undefined;
+      continue;
+    }
+    if (name === "encrypted" || name === "unencrypted") {
+      track();
+      addAttr(target, "encrypted", String(name === "encrypted"), flag);
       negate = undefined;
       continue;
     }

@@ -6,7 +6,8 @@
 //                                         protocol, http_method, http_status (404, 5+), http_path, http_url,
 //                                         http_header (key:value), dns_query, traffic_direction, node_name,
 //                                         reply, uuid, policy (name | ns/name | Kind/ns/name), ip_version,
-//                                         tcp_flags (syn,ack), snat_ip
+//                                         tcp_flags (syn,ack), snat_ip, node_label (selector over the observing
+//                                         node's labels), interface (name), encrypted (true|false)
 //   exclusions                            not.<any of the above>, e.g. not.verdict=FORWARDED
 //   raw Hubble FlowFilters (JSON)         allow=<FlowFilter JSON>, deny=<FlowFilter JSON>  (each one filter)
 //   Hubble UI free text                   q=<terms>  (see parse-ui.ts)
@@ -241,7 +242,13 @@ function attrValues(name: AttrName, v: unknown[]): string[] | null {
     case "type":
       return (v as { type: number; match_sub_type?: boolean; sub_type?: number }[]).map(formatEventType);
     case "reply":
+    case "encrypted":
       return v.map(String);
+    case "interface": {
+      // the parameter takes a name; an index has no readable spelling (allow= JSON carries it)
+      const ifaces = v as { index?: number; name?: string }[];
+      return ifaces.every((x) => x.name && !x.index) ? ifaces.map((x) => x.name!) : null;
+    }
     case "http_header":
       return (v as { key: string; value: string }[]).map((h) => `${h.key}:${h.value}`);
     case "tcp_flags":

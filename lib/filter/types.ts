@@ -66,6 +66,12 @@ export interface FlowFilter {
   /** patterns: `k8s*`, `cluster/`, `cluster/node-*` */
   node_name?: string[];
   ip_version?: ("IP_NOT_USED" | "IPv4" | "IPv6")[];
+  /** label selectors over the labels of the node that observed the flow (flow.node_labels, `key=value`) */
+  node_labels?: string[];
+  /** the interface the flow was observed at: each set field must equal the flow's (an index of 0 is unset) */
+  interface?: { index?: number; name?: string }[];
+  /** whether the packet was encrypted (WireGuard or IPsec, flow.IP.encrypted; unset reads as false) */
+  encrypted?: boolean[];
   /** the W3C trace id the L7 request carried (flow.trace_context.parent.trace_id), matched whole */
   trace_id?: string[];
   /**

@@ -10,6 +10,7 @@ export const FLOWS: Flow[] = [
     source: { identity: 1001, namespace: "payments", labels: ["k8s:app=web", "k8s:tier=front"], pod_name: "web-1" },
     destination: { identity: 1002, namespace: "payments", labels: ["k8s:app=db"], pod_name: "db-0" },
     Type: "L3_L4", node_name: "kind/worker-1", event_type: { type: 5 }, traffic_direction: "INGRESS", drop_reason_desc: "POLICY_DENIED",
+    node_labels: ["kubernetes.io/hostname=worker-1", "topology.kubernetes.io/zone=zone-a"], interface: { index: 27, name: "lxcca3d36ab92f9" },
     extensions: { "@type": "type.googleapis.com/flowscope.v1.FlowDecision", default_deny_by: [pol("db-allow", "payments")] },
   },
   {
@@ -47,7 +48,8 @@ export const FLOWS: Flow[] = [
     egress_denied_by: [pol("deny-world", "", "CiliumClusterwideNetworkPolicy")],
   },
   {
-    time: "2024-05-01T10:00:05.600Z", uuid: "f6", verdict: "FORWARDED", IP: { source: "10.0.2.7", destination: "10.0.1.5", ipVersion: "IPv4" },
+    time: "2024-05-01T10:00:05.600Z", uuid: "f6", verdict: "FORWARDED", IP: { source: "10.0.2.7", destination: "10.0.1.5", ipVersion: "IPv4", encrypted: true },
+    interface: { index: 10, name: "lxc_health" }, node_labels: ["kubernetes.io/hostname=worker-3"],
     l4: { TCP: { source_port: 8080, destination_port: 40000, flags: { ACK: true } } },
     source: { identity: 1002, namespace: "payments", labels: ["k8s:app=db"], pod_name: "db-0" },
     destination: { identity: 1001, namespace: "payments", labels: ["k8s:app=web", "k8s:tier=front"], pod_name: "web-1" },

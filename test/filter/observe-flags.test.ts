@@ -182,6 +182,7 @@ test("filter flags hubble cannot combine are refused with hubble's message, in t
     [["--workload", "api", "--to-workload", "db"], "filters --workload and --to-workload cannot be combined"],
     [["--node-name", "k8s*", "--cluster", "c1"], "filters --node-name and --cluster cannot be combined"],
     [["--not", "--ip", "10.0.0.1", "--not", "--pod", "x"], "filters --ip and --pod cannot be combined"],
+    [["--encrypted", "--unencrypted"], "filters --encrypted and --unencrypted cannot be combined"],
   ];
   const LONG: Record<string, string> = { "-n": "--namespace", "-l": "--label" };
   for (const [args, message] of refused) {
@@ -207,6 +208,15 @@ test("filter flags hubble cannot combine are refused with hubble's message, in t
   const r = await observe("--server", NO_SERVER, "--from-pod", "a", "--namespace", "b");
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "observe: filters --from-pod and --namespace cannot be combined\n");
+});
+
+test("--node-label, --interface and --encrypted/--unencrypted become hubble's node_labels, interface and encrypted fields", () => {
+  assert.deepEqual(parseObserveArgs(["--node-label", "topology.kubernetes.io/zone=a", "--interface", "eth0", "--encrypted"]).query.whitelist, [
+    { node_labels: ["topology.kubernetes.io/zone=a"], interface: [{ name: "eth0" }], encrypted: [true] },
+  ]);
+  assert.deepEqual(parseObserveArgs(["--not", "--unencrypted"]).query.blacklist, [{ encrypted: [false] }]);
+  assert.throws(() => parseObserveArgs(["--node-label", "a in (b"]), (e: unknown) => e instanceof FilterError && e.field === "--node-label");
+  assert.throws(() => parseObserveArgs(["--interface", "eth 0"]), (e: unknown) => e instanceof FilterError && e.field === "--interface");
 });
 
 test("HTTP filters with an event type filter that has no l7 entry are refused, as Hubble's server refuses them", async () => {

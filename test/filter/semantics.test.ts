@@ -61,6 +61,15 @@ export const CASES: [string, FlowQuery, string[]][] = [
   ["uuid", q([{ uuid: ["f4", "f6"] }]), ["f4", "f6"]],
   ["trace id (whole)", q([{ trace_id: ["4bf92f3577b34da6a3ce929d0e0e4736"] }]), ["f3"]],
   ["trace id prefix is no match", q([{ trace_id: ["4bf92f35"] }]), []],
+  // hubble's node label, interface and encryption filters (flows from a real export carry them)
+  ["node label selector", q([{ node_labels: ["topology.kubernetes.io/zone=zone-a"] }]), ["f1"]],
+  ["node label set-based", q([{ node_labels: ["kubernetes.io/hostname in (worker-1,worker-3)"] }]), ["f1", "f6"]],
+  ["node label !key matches a flow without node labels", q([{ node_labels: ["!topology.kubernetes.io/zone"] }]), ["f2", "f3", "f4", "f5", "f6"]],
+  ["interface by name", q([{ interface: [{ name: "lxc_health" }] }]), ["f6"]],
+  ["interface by index", q([{ interface: [{ index: 27 }] }]), ["f1"]],
+  ["interface: every field given must match", q([{ interface: [{ index: 27, name: "lxc_health" }] }]), []],
+  ["encrypted", q([{ encrypted: [true] }]), ["f6"]],
+  ["unencrypted includes flows that do not say", q([{ encrypted: [false] }]), ["f1", "f2", "f3", "f4", "f5"]],
 ];
 
 function ids(query: FlowQuery): string[] {
