@@ -69,9 +69,13 @@ function column(s: string | undefined): string | null {
 
 /** The node id of a record's source or destination, as the store's columns for it decide it. */
 export function mapNodeIdOf(ep: Endpoint | undefined, names: readonly string[] | undefined): string {
+  const ns = column(ep?.namespace);
+  const workload = column(ep?.workloads?.[0]?.name);
+  // most endpoints are workloads, named by these two alone: the lists are not built for them
+  if (ns && workload) return `${ns}/${workload}`;
   return mapNodeOf(
-    column(ep?.namespace),
-    column(ep?.workloads?.[0]?.name),
+    ns,
+    workload,
     ep?.identity ?? null,
     joinList(ep?.labels, MAX_LABELS_TEXT),
     joinList(names, MAX_NAMES_TEXT),
