@@ -65,11 +65,11 @@ function KindIcon({ kind }: { kind: ServiceMapNode["kind"] }) {
   }
 }
 
-/** Below this zoom, edge labels and card subtitles are dropped so 300 cards stay legible. */
 /** the node and edge panels' width and right margin (globals.css .map-panel), plus a gap */
 const PANEL_COVER_PX = 350;
 /** narrower than this beside a panel, the map is fitted to the whole pane and the panel floats over it */
 const MIN_FIT_WIDTH_PX = 420;
+/** Below this zoom, edge labels and card subtitles are dropped so 300 cards stay legible. */
 const DETAIL_ZOOM = 0.55;
 
 // Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
@@ -430,7 +430,7 @@ const EdgesAbove = memo(function EdgesAbove({
           return (
             <g key={e.id} className={edgeClass(e, selected, isLit)} data-id={e.id}>
               <path d={geo.arrow} className="arrow" data-testid="edge-arrow" data-id={e.id} />
-              {(detailed || isLit || selected === e.id) && label ? (
+              {((detailed && geo.labelShown) || isLit || selected === e.id) && label ? (
                 <text x={geo.mx} y={geo.my - 4} className="edge-label" textAnchor="middle">
                   {visible(label)}
                 </text>

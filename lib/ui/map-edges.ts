@@ -29,6 +29,11 @@ export interface EdgeGeometry {
   /** where the label goes */
   mx: number;
   my: number;
+  /**
+   * whether the label is drawn when the map shows every label: not when it would cover a card or a
+   * busier edge's label wherever it went along its edge (it still shows when its edge is lit or selected)
+   */
+  labelShown: boolean;
   /** samples of the edge over cards it does not connect, for the chosen bend */
   crossings: number;
 }
@@ -166,6 +171,7 @@ export function finish({ c, label, crossings }: EdgeRoute, width: number): EdgeG
     end,
     mx: label.x,
     my: label.y,
+    labelShown: true,
     crossings,
   };
 }
@@ -219,6 +225,17 @@ function countOver(c: readonly Pt[], index: CardIndex, except: readonly string[]
 const LABEL_CHAR = 6.4;
 const LABEL_H = 13;
 
+/** Where along an edge its label is tried: the middle first, then further out on alternate sides. */
+const LABEL_TS = [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82];
+
+/** The box a label of `chars` characters covers at `p` (centred on x, drawn 4 px above the line: ServiceMap). */
+function labelBox(p: Pt, chars: number): Rect {
+  const w = chars * LABEL_CHAR + 6;
+  return { x: p.x - w / 2, y: p.y - 4 - LABEL_H, w, h: LABEL_H + 3 };
+}
+
+const intersects = (a: Rect, b: Rect) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+
 /**
  * Where the label goes along curve `c`: the middle, or the nearest place to it where the label covers
  * no card (a label on a card hid the card's own text); the middle when there is none.
@@ -226,13 +243,41 @@ const LABEL_H = 13;
 function labelPlace(c: readonly Pt[], chars: number, index?: CardIndex): Pt {
   const mid = bezierAt(c, 0.5);
   if (!index || chars <= 0) return mid;
-  const w = chars * LABEL_CHAR + 6;
-  for (const t of [0.5, 0.42, 0.58, 0.34, 0.66, 0.26, 0.74, 0.18, 0.82]) {
+  for (const t of LABEL_TS) {
     const p = bezierAt(c, t);
-    // the label is centred on x and drawn 4 px above the line (ServiceMap)
-    if (!index.touches({ x: p.x - w / 2, y: p.y - 4 - LABEL_H, w, h: LABEL_H + 3 })) return p;
+    if (!index.touches(labelBox(p, chars))) return p;
   }
   return mid;
+}
+
+/**
+ * Labels that would overlap are not drawn on top of each other, where two busy edges cross or run
+ * side by side (unreadable, and each hid the other). The busiest edges choose first; each label takes
+ * the first place along its edge that covers neither a card nor a label already placed, and a label
+ * with no such place is left out of the all-labels view (shown when its edge is lit or selected).
+ */
+function placeLabels(
+  items: readonly { id: string; route: EdgeRoute; chars: number; width: number; loop: boolean }[],
+  index: CardIndex,
+  out: Map<string, EdgeGeometry>,
+): void {
+  const order = items.filter((x) => x.chars > 0).sort((a, b) => b.width - a.width || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const placed: Rect[] = [];
+  for (const it of order) {
+    const g = out.get(it.id)!;
+    const spots = it.loop ? [it.route.label] : LABEL_TS.map((t) => bezierAt(it.route.c, t));
+    const spot = spots.find((p) => {
+      const box = labelBox(p, it.chars);
+      return !index.touches(box) && !placed.some((q) => intersects(q, box));
+    });
+    if (spot === undefined) {
+      g.labelShown = false;
+      continue;
+    }
+    placed.push(labelBox(spot, it.chars));
+    g.mx = spot.x;
+    g.my = spot.y;
+  }
 }
 
 /**
@@ -318,6 +363,7 @@ export function routeEdges(
   let index: CardIndex | undefined;
   const pairs = new Set(edges.map((e) => `${e.source}\u0000${e.target}`));
   const out = new Map<string, EdgeGeometry>();
+  const labelled: { id: string; route: EdgeRoute; chars: number; width: number; loop: boolean }[] = [];
   for (const e of edges) {
     const a = nodes.get(e.source);
     const b = nodes.get(e.target);
@@ -335,7 +381,9 @@ export function routeEdges(
     }
     next.set(key, r);
     out.set(e.id, finish(r, e.width));
+    labelled.push({ id: e.id, route: r, chars: e.labelChars ?? 0, width: e.width, loop: e.source === e.target });
   }
+  placeLabels(labelled, index ?? new CardIndex(cards), out);
   if (cache) {
     cache.cardsKey = cardsKey;
     cache.byKey = next;

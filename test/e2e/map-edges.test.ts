@@ -122,6 +122,44 @@ test("map edges end on their cards' borders with the arrowhead there, stay visib
     }
     await e2e.screenshot("map-edges");
 
+    // At 1280 px the labels of crossing edges crowd together: those drawn overlap neither each other
+    // nor a card, and a label left out shows when its edge's card is hovered.
+    await page.setViewportSize({ width: 1280, height: 800 });
+    const labelsAt1280 = async () =>
+      page.evaluate(() => {
+        const box = (r: DOMRect) => ({ left: r.left, top: r.top, right: r.right, bottom: r.bottom });
+        const labels = [...document.querySelectorAll<SVGTextElement>("text.edge-label")].map((t) => ({
+          id: (t.closest("[data-id]") as SVGGElement).dataset.id!,
+          text: t.textContent ?? "",
+          box: box(t.getBoundingClientRect()),
+        }));
+        const cards = [...document.querySelectorAll<SVGGElement>('[data-testid="map-node"]')].map((n) => ({ id: n.dataset.id!, box: box(n.querySelector("rect")!.getBoundingClientRect()) }));
+        const edges = [...document.querySelectorAll<SVGGElement>('[data-testid="map-edge"]')].map((g) => g.dataset.id!);
+        return { labels, cards, edges };
+      });
+    const meet = (a: Box, b: Box, slack = 0.5) => a.left < b.right - slack && b.left < a.right - slack && a.top < b.bottom - slack && b.top < a.bottom - slack;
+    const crowded = await until(
+      "the map fitted to 1280 px",
+      async () => {
+        const s = await labelsAt1280();
+        return s.labels.length > 0 && s.labels[0]!.box.right - s.labels[0]!.box.left > 0 ? s : undefined;
+      },
+      10_000,
+    );
+    assert.ok(crowded.labels.length >= 8, `${crowded.labels.length} of ${crowded.edges.length} edge labels drawn at 1280 px`);
+    for (const [i, a] of crowded.labels.entries()) {
+      for (const c of crowded.cards) assert.ok(!meet(a.box, c.box), `label ${a.text} of ${a.id} covers card ${c.id}`);
+      for (const b of crowded.labels.slice(i + 1)) assert.ok(!meet(a.box, b.box), `labels ${a.text} (${a.id}) and ${b.text} (${b.id}) overlap`);
+    }
+    const left = map.edges.filter((e) => e.ports.length > 0 && crowded.edges.includes(e.id) && !crowded.labels.some((l) => l.id === e.id));
+    if (left.length > 0) {
+      const out = left[0]!;
+      await page.hover(`[data-testid="map-node"][data-id="${out.source}"]`);
+      await page.waitForSelector(`.edges-top [data-id="${out.id}"] text.edge-label`, { timeout: 5_000 });
+      await page.mouse.move(2, 790);
+    }
+    await page.setViewportSize({ width: 1440, height: 900 });
+
     // Clicks: a point on an edge away from cards selects the edge...
     const target = await page.evaluate(() => {
       for (const g of document.querySelectorAll<SVGGElement>('[data-testid="map-edge"]')) {

@@ -102,3 +102,56 @@ test("on a 300-card map, routing leaves far fewer edges over cards they do not c
   for (const e of edges) assert.deepEqual(again.get(e.id), first.get(e.id));
   assert.deepEqual(first.get(edges[0]!.id), geo.get(edges[0]!.id));
 });
+
+test("edge labels shown in the all-labels view never cover a card or each other; the busiest edges keep theirs", () => {
+  // Two rows of cards with every card of one row linked to every card of the other: the lines cross
+  // between the rows, where their middles (and labels) crowd together.
+  const nodes = new Map<string, Pt>();
+  for (let i = 0; i < 4; i++) {
+    nodes.set(`top${i}`, { x: i * (CARD_W + 40), y: 0 });
+    nodes.set(`bottom${i}`, { x: i * (CARD_W + 40), y: 140 });
+  }
+  const label = "8080/TCP · HTTP";
+  const edges = [];
+  for (let i = 0; i < 4; i++)
+    for (let j = 0; j < 4; j++) edges.push({ id: `top${i}>bottom${j}`, source: `top${i}`, target: `bottom${j}`, width: 1 + ((i * 4 + j) % 7), labelChars: label.length });
+  const geo = routeEdges(edges, nodes, nodes.keys());
+  // the label's box as ServiceMap draws it: centred on mx, baseline 4 px above my, 10.5 px monospace
+  const box = (g: { mx: number; my: number }) => ({ x: g.mx - (label.length * 6.4) / 2, y: g.my - 4 - 11, w: label.length * 6.4, h: 13 });
+  const meet = (a: { x: number; y: number; w: number; h: number }, b: typeof a) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  // drawn at their middles, labels would overlap
+  const middles = edges.map((e) => box({ mx: bezierAt(pts(geo.get(e.id)!.d), 0.5).x, my: bezierAt(pts(geo.get(e.id)!.d), 0.5).y }));
+  assert.ok(middles.some((a, i) => middles.slice(i + 1).some((b) => meet(a, b))), "the crowded case: middles overlap");
+  const shown = edges.filter((e) => geo.get(e.id)!.labelShown);
+  const hidden = edges.filter((e) => !geo.get(e.id)!.labelShown);
+  assert.ok(hidden.length > 0, "16 crossing edges leave some labels out");
+  assert.ok(shown.length >= 6, `${shown.length} of 16 labels shown`);
+  for (const [i, a] of shown.entries()) {
+    const ba = box(geo.get(a.id)!);
+    for (const card of nodes.values()) assert.ok(!meet(ba, { x: card.x, y: card.y, w: CARD_W, h: CARD_H }), `${a.id}'s label covers a card`);
+    for (const b of shown.slice(i + 1)) assert.ok(!meet(ba, box(geo.get(b.id)!)), `${a.id}'s and ${b.id}'s labels overlap`);
+  }
+  const busiest = [...edges].sort((a, b) => b.width - a.width || (a.id < b.id ? -1 : 1))[0]!;
+  assert.ok(geo.get(busiest.id)!.labelShown, "the busiest edge's label is shown");
+  // a label left out still has a place on its edge, for when its edge is lit or selected
+  for (const e of hidden) {
+    const g = geo.get(e.id)!;
+    const c = pts(g.d);
+    const d = Math.min(...Array.from({ length: 101 }, (_, k) => bezierAt(c, k / 100)).map((q) => Math.hypot(q.x - g.mx, q.y - g.my)));
+    assert.ok(d < 2, `${e.id}'s label is ${d.toFixed(1)} px from its edge`);
+  }
+  // the same input places the same labels (a live map refreshes without labels jumping)
+  const again = routeEdges(edges, nodes, nodes.keys());
+  for (const e of edges) assert.deepEqual(again.get(e.id), geo.get(e.id));
+});
+
+test("an edge alone keeps its label at its middle", () => {
+  const nodes = new Map<string, Pt>([
+    ["a", { x: 0, y: 0 }],
+    ["b", { x: 500, y: 0 }],
+  ]);
+  const geo = routeEdges([{ id: "a>b", source: "a", target: "b", width: 2, labelChars: 8 }], nodes, nodes.keys()).get("a>b")!;
+  const mid = bezierAt(pts(geo.d), 0.5);
+  assert.ok(geo.labelShown);
+  assert.ok(Math.hypot(geo.mx - mid.x, geo.my - mid.y) < 0.5, `label at (${geo.mx}, ${geo.my}), middle (${mid.x}, ${mid.y})`);
+});
