@@ -49,6 +49,13 @@ export interface NamespacesResponse {
   namespaces: { namespace: string; flows: number }[];
 }
 
+/** GET /api/nodes: the node names of the stored flows ("" for flows that name none) */
+export interface NodesResponse {
+  nodes: string[];
+  /** false when there were more names than the server keeps track of: the list is then a part of them */
+  complete: boolean;
+}
+
 /** GET /api/service-map?since=…&until=…&…filters */
 export interface ServiceMap {
   since: string;

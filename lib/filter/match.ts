@@ -479,7 +479,11 @@ export function compileQuery(query: FlowQuery, opts: CompileOptions = {}): (flow
   const until = query.until !== undefined && query.until !== "" ? parseTimeArg(query.until, "until", now) : undefined;
   if (since !== undefined && until !== undefined && since > until) throw new FilterError("since", "since is after until");
   const timed = since !== undefined || until !== undefined;
+  const node = query.node;
+  if (node !== undefined && typeof node !== "string") throw new FilterError("node", "expected a node name");
   return (f) => {
+    // "" is the node of flows that name none (an import of records without one)
+    if (node !== undefined && (f.node_name ?? "") !== node) return false;
     if (timed) {
       const t = timestampMs(f.time);
       if (Number.isNaN(t)) return false;

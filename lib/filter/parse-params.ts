@@ -15,6 +15,8 @@
 //                                         (flows along it, and the target's replies back), as GET /api/service-map names them
 //   window and paging                     since, until (RFC 3339, epoch ms of 11+ digits, or 5m/1h), limit, first=true|
 //                                         order=asc|desc, cursor
+//   one node                              node=<exact node name>: ANDed with everything, as Hubble Relay asks each
+//                                         node (observe takes --last/--first N per node this way)
 //
 // Semantics are hubble observe's: a repeated parameter ORs its values, different parameters AND,
 // either-side parameters build a source-side and a destination-side filter, and all not.* parameters form
@@ -35,7 +37,7 @@ import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 export const NON_FILTER_PARAMS = ["limit", "cursor", "order", "first", "since", "until", "follow", "format"];
 
 /** Parameters that take one value: repeating one is an error rather than a silent choice of either value. */
-export const SINGLE_VALUED_PARAMS = ["limit", "cursor", "order", "first", "since", "until"] as const;
+export const SINGLE_VALUED_PARAMS = ["limit", "cursor", "order", "first", "since", "until", "node"] as const;
 
 export type ParamsInput = URLSearchParams | string | Record<string, string | string[] | undefined>;
 
@@ -142,6 +144,10 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
         continue;
       case "cursor":
         query.cursor = value;
+        continue;
+      case "node":
+        // empty: the flows that name no node
+        query.node = value;
         continue;
     }
     if (opts.allow?.includes(name) || NON_FILTER_PARAMS.includes(name)) continue;
@@ -327,5 +333,6 @@ export function toSearchParams(query: FlowQuery): URLSearchParams {
   if (query.limit !== undefined) params.set("limit", String(query.limit));
   if (query.first) params.set("first", "true");
   if (query.cursor) params.set("cursor", query.cursor);
+  if (query.node !== undefined) params.set("node", query.node);
   return params;
 }

@@ -109,6 +109,11 @@ export interface FlowQuery {
   first?: boolean;
   /** opaque pagination cursor, passed through */
   cursor?: string;
+  /**
+   * only flows observed on this node (its exact `node_name`), ANDed with everything above: what Hubble
+   * Relay asks each node for, so `observe --last N` can take N per node as it does through Relay
+   */
+  node?: string;
 }
 
 /** A filter that cannot be used. `field` names the offending field or flag, e.g. `source_pod` or `--to-port`. */

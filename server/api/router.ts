@@ -2,7 +2,7 @@
 // {"error": "...", "field": "..."} with a 4xx status; the server never crashes on a bad request.
 import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { FlowsPage, NamespacesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
+import type { FlowsPage, NamespacesResponse, NodesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
 import { MIN_TIME_MS, parseTimeArg } from "../../lib/filter/time";
@@ -167,6 +167,7 @@ const routes: Route[] = [
   },
   { method: "GET", pattern: /^\/api\/status$/, params: [], handler: (ctx, _q, res) => sendJson(res, 200, getStatus(ctx)) },
   { method: "GET", pattern: /^\/api\/namespaces$/, params: [], handler: async (ctx, _q, res) => sendJson(res, 200, await getNamespaces(ctx)) },
+  { method: "GET", pattern: /^\/api\/nodes$/, params: [], handler: async (ctx, _q, res) => sendJson(res, 200, (await ctx.store.nodeNames()) satisfies NodesResponse) },
   {
     method: "GET",
     pattern: /^\/api\/service-map$/,

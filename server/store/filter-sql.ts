@@ -309,6 +309,11 @@ function translate(query: FlowQuery, opts: { now?: number }): SqlFilter {
     where.push("time_ms <= ?");
     params.push(parseTimeArg(query.until, "until", now));
   }
+  if (query.node !== undefined) {
+    // the column holds the flow's node name whole (row.ts), "" for none
+    where.push("node_name = ?");
+    params.push(query.node);
+  }
   if (query.whitelist.length) {
     const w = whitelistSql(query.whitelist);
     if (w.sql !== "1") {

@@ -116,6 +116,12 @@ export class FlowStore {
     return this.aggregator.serviceMap(filter, sinceMs, untilMs);
   }
 
+  /** node names of the stored flows (see known-nodes.ts) */
+  async nodeNames(): Promise<{ nodes: string[]; complete: boolean }> {
+    await this.writer.started;
+    return this.writer.nodes.list();
+  }
+
   databaseBytes(): number {
     let total = 0;
     for (const suffix of ["", "-wal", "-shm"]) {

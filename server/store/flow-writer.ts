@@ -9,11 +9,13 @@ import type { FragmentRegistry, FragmentRow } from "./fragments";
 
 import type { WriterCollect, WriterHello, WriterReply, WriterRequest, WriterWorkerData } from "./writer-worker";
 import type { RetentionPolicy } from "./retention";
+import { KnownNodes } from "./known-nodes";
 
 /** where a row carries its stored body */
 const BODY = ROW_COLUMNS.indexOf("body");
 const SRC_EP = ROW_COLUMNS.indexOf("src_ep");
 const DST_EP = ROW_COLUMNS.indexOf("dst_ep");
+const NODE_NAME = ROW_COLUMNS.indexOf("node_name");
 
 export interface WriterOptions {
   flushIntervalMs?: number;
@@ -49,6 +51,11 @@ export class FlowWriter {
   deleted = 0;
   /** the table's row count as of the writer thread's latest report; undefined until its first */
   storedRows: number | undefined;
+  /** node names of the stored rows and of every row encoded since (complete once `started` resolves) */
+  readonly nodes = new KnownNodes();
+  /** resolves when the writer thread has reported what the table held at start (or failed to start) */
+  readonly started: Promise<void>;
+  private markStarted!: () => void;
   /** flows given up on because the database refused writes for so long that the queue hit its bound */
   dropped = 0;
   lastError: string | undefined;
@@ -63,6 +70,7 @@ export class FlowWriter {
     // (measured ~10% more end-to-end ingest than 5,000 on this machine).
     this.maxBatch = opts.maxBatch ?? 500;
     this.flushWaitMs = opts.flushWaitMs ?? 10_000;
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
     const progress = new SharedArrayBuffer(4);
     this.done = new Int32Array(progress);
     const channel = new MessageChannel();
@@ -80,9 +88,11 @@ export class FlowWriter {
     this.replies.on("message", (m: WriterReply | WriterHello) => this.onReply(m));
     this.replies.unref();
     this.worker.on("error", (err) => {
+      this.markStarted();
       this.lastError = `writer thread failed: ${err.message}`;
       console.error(`flow store: ${this.lastError}`);
     });
+    this.worker.once("exit", () => this.markStarted());
     // The writer thread must not keep the process alive on its own.
     this.worker.unref();
   }
@@ -91,6 +101,7 @@ export class FlowWriter {
     for (const f of batch) {
       const row = flowToRow(f.id, f.envelope, this.fragments);
       f.attachStored?.(row[BODY] as string, this.fragments);
+      this.nodes.add(row[NODE_NAME] as string);
       this.pending.push(row);
     }
     if (batch.length) this.lastId = Math.max(this.lastId, batch[batch.length - 1]!.id);
@@ -174,7 +185,11 @@ export class FlowWriter {
 
   private onReply(r: WriterReply | WriterHello): void {
     this.storedRows = r.stored;
-    if (!("seq" in r)) return;
+    if (!("seq" in r)) {
+      for (const n of r.nodes) this.nodes.add(n);
+      this.markStarted();
+      return;
+    }
     this.deleted += r.deleted;
     if (r.fragmentsDeleted !== undefined) this.fragmentsDeleted = r.fragmentsDeleted;
     const sent = this.inflight.get(r.seq);

@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import { INSERT_ROW_SQL, ROW_COLUMNS } from "./row";
 import { INSERT_FRAGMENT_SQL, type FragmentRow } from "./fragments";
 import { Retention, type RetentionPolicy } from "./retention";
+import { MAX_KNOWN_NODES } from "./known-nodes";
 
 export interface WriterWorkerData {
   entry: string;
@@ -36,8 +37,11 @@ export type WriterReply = { seq: number; inserted: number; deleted: number; stor
  * `lastId`: the newest flow encoded when they were dropped, `at`: when (ms since the epoch)
  */
 export type WriterCollect = { seq: number; collect: number[]; lastId: number; at: number };
-/** the table's row count as the writer thread knows it, before any batch */
-export type WriterHello = { stored: number };
+/**
+ * the table's row count as the writer thread knows it, before any batch, and the node names of the
+ * rows stored (at most MAX_KNOWN_NODES of them)
+ */
+export type WriterHello = { stored: number; nodes: string[] };
 
 const { dbPath, progress, replies, retention: policy, liveEndpoints } = workerData as WriterWorkerData;
 const done = new Int32Array(progress);
@@ -146,6 +150,7 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
 });
 
 let startRows = 0;
+const startNodes = new Set<string>();
 // Count the rows using each endpoint fragment; the stored endpoints the main thread did not load are
 // out of its memory for good: delete those no row uses (none of this process's lines was made of
 // them), and collect the others.
@@ -155,9 +160,11 @@ let startRows = 0;
   const scan = new Database(dbPath, { readonly: true, fileMustExist: true });
   scan.pragma("cache_size = -4096");
   try {
-    for (const [s, d] of scan.prepare("SELECT src_ep, dst_ep FROM flows").raw().iterate() as IterableIterator<[number | null, number | null]>) {
+    for (const [s, d, node] of scan.prepare("SELECT src_ep, dst_ep, node_name FROM flows").raw().iterate() as IterableIterator<[number | null, number | null, string]>) {
       use(s);
       use(d);
+      // one more than the bound: the main thread then knows the list is not complete
+      if (startNodes.size <= MAX_KNOWN_NODES) startNodes.add(node);
       // the row count, read here rather than by COUNT(*) on the writer's connection, whose large
       // cache would keep every index page that count touched
       startRows++;
@@ -178,7 +185,8 @@ let startRows = 0;
 
 const retention = new Retention(db, policy);
 let stored = startRows;
-replies.postMessage({ stored } satisfies WriterHello);
+replies.postMessage({ stored, nodes: [...startNodes] } satisfies WriterHello);
+startNodes.clear();
 
 /** Deletes what retention asks for, in short transactions of its own; returns rows deleted. */
 function applyRetention(): number {

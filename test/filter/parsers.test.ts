@@ -138,6 +138,8 @@ test("URL params: toSearchParams is the inverse of fromSearchParams", () => {
     fromSearchParams("namespace=payments&from_pod=web"),
     { whitelist: [{ verdict: ["DROPPED"] }, { source_pod: ["shop/"] }, { http_status_code: ["5+"] }], blacklist: [{ destination_port: ["53"] }, { reply: [true] }] },
     parseObserveArgs(["--type", "trace:to-endpoint", "--not", "--label", "k8s:app in (a,b)"]).query,
+    fromSearchParams("namespace=payments&node=kind-worker&limit=5"),
+    fromSearchParams("verdict=DROPPED&node="),
   ];
   for (const query of queries) {
     const back = fromSearchParams(toSearchParams(query));
@@ -145,6 +147,23 @@ test("URL params: toSearchParams is the inverse of fromSearchParams", () => {
   }
   // the simple case stays readable
   assert.equal(toSearchParams(queries[0]).toString(), "namespace=payments&verdict=DROPPED");
+});
+
+test("node= narrows everything else to one node's flows (exactly its name; empty: flows naming none)", () => {
+  const nodes = [...new Set(FLOWS.map((f) => f.node_name ?? ""))];
+  assert.ok(nodes.length > 1, `the example flows come from ${nodes.length} nodes`);
+  const [one] = nodes as [string];
+  const pick = (params: string) => ids(fromSearchParams(params));
+  assert.deepEqual(pick(`node=${encodeURIComponent(one)}`), FLOWS.filter((f) => (f.node_name ?? "") === one).map((f) => f.uuid));
+  // ANDed with every allow filter, including the two sides of an either-side one
+  const either = fromSearchParams(`namespace=payments&node=${encodeURIComponent(one)}`);
+  assert.equal(either.whitelist.length, 2);
+  const want = ids(fromSearchParams("namespace=payments")).filter((u) => pick(`node=${encodeURIComponent(one)}`).includes(u));
+  assert.ok(want.length > 0 && want.length < ids(fromSearchParams("namespace=payments")).length);
+  assert.deepEqual(ids(either), want);
+  // a pattern is not a node name here (node_name= takes patterns)
+  assert.deepEqual(pick("node=*"), []);
+  throwsField(() => fromSearchParams("node=a&node=b"), "node");
 });
 
 test("UI free text: grammar and serialisation", () => {

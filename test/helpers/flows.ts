@@ -12,6 +12,8 @@ export interface FakeFlowSpec {
   port?: number;
   time?: Date;
   dropReason?: string;
+  /** the observing node (default node-1) */
+  node?: string;
 }
 
 export function makeFlow(spec: FakeFlowSpec = {}): FlowEnvelope {
@@ -29,11 +31,11 @@ export function makeFlow(spec: FakeFlowSpec = {}): FlowEnvelope {
     source: { ID: 1, identity: 300, namespace: srcNs, labels: [`k8s:app=${spec.srcPod ?? "client"}`, `k8s:io.kubernetes.pod.namespace=${srcNs}`], pod_name: spec.srcPod ?? "client-0" },
     destination: { ID: 2, identity: 301, namespace: dstNs, labels: [`k8s:app=${spec.dstPod ?? "server"}`, `k8s:io.kubernetes.pod.namespace=${dstNs}`], pod_name: spec.dstPod ?? "server-0" },
     Type: "L3_L4",
-    node_name: "node-1",
+    node_name: spec.node ?? "node-1",
     event_type: verdict === "DROPPED" ? { type: 1, sub_type: 133 } : { type: 4 },
     traffic_direction: "INGRESS",
     ...(verdict === "DROPPED" ? { drop_reason_desc: spec.dropReason ?? "POLICY_DENIED" } : { trace_observation_point: "TO_ENDPOINT" as const, is_reply: false }),
     Summary: "TCP Flags: SYN",
   };
-  return { flow, node_name: "node-1", time };
+  return { flow, node_name: spec.node ?? "node-1", time };
 }

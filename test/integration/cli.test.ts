@@ -200,6 +200,60 @@ test("observe prints the last 20 only when nothing bounds it, as hubble observe 
   }
 });
 
+test("observe takes --last/--first N from each node and merges them in time order, as through Hubble Relay", async () => {
+  const dbPath = path.join(tempDir("per-node-"), "flows.db");
+  let s = await startTestServer({ simulate: false, dbPath });
+  try {
+    // node-a sees a flow every second, node-b one in every six of those seconds
+    const t0 = Date.now() - 60_000;
+    const flows = [];
+    for (let i = 0; i < 36; i++) {
+      flows.push(makeFlow({ srcNs: "shop", dstNs: "shop", srcPod: `a-${i}`, time: new Date(t0 + i * 1000), node: "node-a" }));
+      if (i % 6 === 5) flows.push(makeFlow({ srcNs: "shop", dstNs: "shop", srcPod: `b-${i}`, time: new Date(t0 + i * 1000 + 500), node: "node-b" }));
+    }
+    s.ctx.bus.publish(flows);
+    s.ctx.store.flush();
+    const observe = async (...args: string[]) => {
+      const r = await cli(["observe", "--server", s.url, "-o", "json", ...args]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { flow: { source: { pod_name: string }; node_name: string } });
+    };
+    const pods = (lines: { flow: { source: { pod_name: string } } }[]) => lines.map((o) => o.flow.source.pod_name);
+    // the default 20: node-a's newest 20 (a-16…a-35) and all 6 of node-b's, in time order
+    const vanilla = await observe();
+    assert.equal(vanilla.length, 26);
+    assert.deepEqual(pods(vanilla).slice(0, 6), ["b-5", "b-11", "a-16", "a-17", "b-17", "a-18"]);
+    assert.deepEqual(pods(await observe("--last", "2")), ["b-29", "a-34", "a-35", "b-35"]);
+    assert.deepEqual(pods(await observe("--first", "2")), ["a-0", "a-1", "b-5", "b-11"]);
+    // filters still apply on each node; --all and a window are not counted per node
+    assert.deepEqual(pods(await observe("--node-name", "node-b", "--last", "2")), ["b-29", "b-35"]);
+    assert.deepEqual(pods(await observe("--not", "--pod", "shop/b-35", "--last", "1")), ["b-29", "a-35"]);
+    assert.equal((await observe("--all")).length, 42);
+    assert.equal((await observe("--since", "1h", "--last", "3")).length, 6);
+
+    // the REST side: the nodes, and node= ANDed with the other parameters
+    assert.deepEqual(await (await fetch(`${s.url}/api/nodes`)).json(), { nodes: ["node-a", "node-b"], complete: true });
+    const page = (await (await fetch(`${s.url}/api/flows?node=node-b&pod=shop/b-&limit=100`)).json()) as { flows: { node_name: string }[] };
+    assert.equal(page.flows.length, 6);
+    assert.equal((await (await fetch(`${s.url}/api/flows?node=node-b&pod=shop/a-&limit=100`)).json()).flows.length, 0);
+    const twice = await fetch(`${s.url}/api/flows?node=node-a&node=node-b`);
+    assert.equal(twice.status, 400);
+    assert.match(await twice.text(), /node/);
+  } finally {
+    await s.close();
+  }
+  // after a restart, the nodes come from the stored rows
+  s = await startTestServer({ simulate: false, dbPath });
+  try {
+    assert.deepEqual(await (await fetch(`${s.url}/api/nodes`)).json(), { nodes: ["node-a", "node-b"], complete: true });
+    const r = await cli(["observe", "--server", s.url, "--last", "1", "--print-node-name"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split("\n").length, 2);
+  } finally {
+    await s.close();
+  }
+});
+
 test("CLI usage errors: flags are checked the same way everywhere, and export refuses counts instead of ignoring them", async () => {
   // no server is needed to be told how to use a command
   const help = await cli(["fqdn-cache", "list", "--help", "--server", "http://127.0.0.1:1"]);

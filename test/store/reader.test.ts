@@ -21,6 +21,11 @@ const QUERIES = [
   "verdict=DROPPED",
   "ip=10.0.0.0/24",
   "label=k8s:app=client-2",
+  // one node, ANDed with the rest (what observe asks each node for)
+  "node=node-2",
+  "node=node-2&namespace=ns-1&namespace=ns-2",
+  "node=node-1&label=k8s:app=client-2&not.verdict=DROPPED",
+  "node=node-3",
 ];
 
 /** A store holding 3,000 flows of which one in 97 (31) comes from pod "rare"; `body` runs with it, then it closes. */
@@ -45,7 +50,7 @@ test("pages of every query, both orders, equal the in-memory filter's answer", a
     bus.subscribe((b) => store.ingest(b));
     const published = bus.publish(
       Array.from({ length: 1200 }, (_, i) =>
-        makeFlow({ srcNs: `ns-${i % 5}`, dstNs: `ns-${(i * 3) % 7}`, srcPod: `client-${i % 4}`, dstPod: `server-${i % 3}`, verdict: i % 6 === 0 ? "DROPPED" : "FORWARDED" }),
+        makeFlow({ srcNs: `ns-${i % 5}`, dstNs: `ns-${(i * 3) % 7}`, srcPod: `client-${i % 4}`, dstPod: `server-${i % 3}`, verdict: i % 6 === 0 ? "DROPPED" : "FORWARDED", node: i % 11 < 3 ? "node-2" : "node-1" }),
       ),
     );
     store.flush();
@@ -63,6 +68,7 @@ test("pages of every query, both orders, equal the in-memory filter's answer", a
           cursor = page.nextCursor;
         }
         assert.deepEqual(got, order === "desc" ? [...want].reverse() : want, `${q || "(all)"} ${order}`);
+        if (q.startsWith("node=node-2")) assert.ok(want.length > 0 && want.length < published.length / 2, `${q}: a part of the flows`);
       }
     }
   } finally {

@@ -3,7 +3,7 @@
 import fs from "node:fs";
 import { isUtf8 } from "node:buffer";
 import WebSocket from "ws";
-import type { FlowsPage, StoredFlow } from "../../../lib/api-types";
+import type { FlowsPage, NodesResponse, StoredFlow } from "../../../lib/api-types";
 import { expandShortFlags, parseObserveArgs, rawFiltersYaml } from "../../../lib/filter/parse-cli";
 import { toSearchParams } from "../../../lib/filter/parse-params";
 import { compileQuery } from "../../../lib/filter/match";
@@ -11,11 +11,12 @@ import { FilterError, type FlowQuery } from "../../../lib/filter/types";
 import { HubbleImporter } from "../../../lib/flow/import";
 import { LINE_TOO_LONG, MAX_NDJSON_LINE_BYTES, ndjsonLines } from "../../../lib/flow/ndjson-lines";
 import { toHubbleJson } from "../../../lib/flow/json";
+import { timestampMs } from "../../../lib/flow/time";
 import { withoutExtensions } from "../../../lib/flow/strip-extensions";
 import { DICT_SEPARATOR, formatFlow, formatLostEvents, formatTable, TIME_FORMATS, timeFormatNamed, type LostEvents, type PrintFormat, type PrintOptions } from "../../../lib/flow/print";
 import type { FlowEnvelope } from "../../../lib/flow/types";
 import type { ServerMessage } from "../../../lib/stream-protocol";
-import { authHeaders, getJson, takeRemoteFlags } from "../remote";
+import { authHeaders, getJson, takeRemoteFlags, type Remote } from "../remote";
 
 const HELP = `usage: npm run -s cli -- observe [filters] [-o compact|dict|json|table] [--last N | --first N | --all]
                                  [--since T] [--until T] [--follow] [--input-file FILE] [--server URL]
@@ -37,7 +38,9 @@ RFC 3339 (any fraction) or RFC 1123Z (Mon, 02 Jan 2006 15:04:05 -0700).
 --print-raw-filters prints the allowlist/denylist FlowFilters as YAML and exits without contacting the server.
 -s/--silent-errors leaves out warnings on standard error (lost flows while following, bad lines in --input-file).
 Filter flags hubble cannot combine (e.g. --ip with --pod, --from-pod with --namespace) are refused.
-Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.`;
+Default: the last 20 flows, compact output. --input-file reads a \`hubble observe -o json\` export offline.
+As through Hubble Relay, --last N, --first N and the default 20 are N flows from each node, merged in time
+order; over an --input-file they count the file's flows.`;
 
 type Output = PrintFormat | "json" | "jsonpb";
 
@@ -244,6 +247,50 @@ function envelopeOf(s: StoredFlow): FlowEnvelope {
   return { flow: s.flow, node_name: s.node_name, time: s.time };
 }
 
+/**
+ * The stored flows matching `params`: the first (ascending) or newest `limit` of them, paged through
+ * 10,000 at a time. With `each`, every flow goes there as its page arrives and only the last is kept.
+ */
+async function fetchFlows(remote: Remote, params: URLSearchParams, limit: number, ascending: boolean, each?: (s: StoredFlow) => void): Promise<StoredFlow[]> {
+  const out: StoredFlow[] = [];
+  let taken = 0;
+  let cursor: string | undefined;
+  while (taken < limit) {
+    const p = new URLSearchParams(params);
+    p.set("limit", String(Math.min(limit - taken, 10_000)));
+    p.set("order", ascending ? "asc" : "desc");
+    if (cursor) p.set("cursor", cursor);
+    const page = await getJson<FlowsPage>(remote, `/api/flows?${p}`);
+    taken += page.flows.length;
+    if (each) {
+      for (const s of page.flows) each(s);
+      if (page.flows.length) out[0] = page.flows[page.flows.length - 1]!;
+    } else out.push(...page.flows);
+    if (!page.nextCursor || page.flows.length === 0) break;
+    cursor = page.nextCursor;
+  }
+  return out;
+}
+
+function withNode(params: URLSearchParams, node: string): URLSearchParams {
+  const p = new URLSearchParams(params);
+  p.set("node", node);
+  return p;
+}
+
+/**
+ * The nodes to ask one by one for N flows each, as Hubble Relay does; undefined when there is one node
+ * (or none) and one query answers, or when the server tracks only part of a very long list of nodes.
+ */
+async function nodesToAsk(remote: Remote, silent: boolean): Promise<string[] | undefined> {
+  const { nodes, complete } = await getJson<NodesResponse>(remote, "/api/nodes");
+  if (!complete) {
+    if (!silent) process.stderr.write(`the history names more nodes than the server keeps track of: --first/--last count flows over all nodes, not per node\n`);
+    return undefined;
+  }
+  return nodes.length > 1 ? nodes : undefined;
+}
+
 export async function run(argv: string[]): Promise<number> {
   if (argv.includes("--help") || argv.includes("-h")) {
     console.log(HELP);
@@ -293,30 +340,24 @@ export async function run(argv: string[]): Promise<number> {
     // hubble observe (flows.go getFlowsRequest): the last 20 only when nothing bounds the request;
     // --all, or a --since/--until window without --last/--first, prints every matching flow
     const limit = query.limit ?? (parsed.all || query.since !== undefined || query.until !== undefined ? Infinity : 20);
-    // Page through: oldest first and printed page by page when every flow or the first N are wanted
-    // (memory stays flat for millions), else the newest N, reversed to print oldest first as hubble does.
     const ascending = query.first === true || limit === Infinity;
-    const out: StoredFlow[] = [];
-    let taken = 0;
-    let cursor: string | undefined;
-    while (taken < limit) {
-      const p = new URLSearchParams(params);
-      p.set("limit", String(Math.min(limit - taken, 10_000)));
-      p.set("order", ascending ? "asc" : "desc");
-      if (cursor) p.set("cursor", cursor);
-      const page = await getJson<FlowsPage>(remote, `/api/flows?${p}`);
-      taken += page.flows.length;
-      if (ascending) {
-        for (const s of page.flows) printer.print(envelopeOf(s));
-        if (page.flows.length) lastId = page.flows[page.flows.length - 1]!.id;
-      } else out.push(...page.flows);
-      if (!page.nextCursor || page.flows.length === 0) break;
-      cursor = page.nextCursor;
-    }
-    if (!ascending) {
-      const ordered = out.reverse();
+    const nodes = limit === Infinity ? undefined : await nodesToAsk(remote, opts.silentErrors);
+    if (nodes) {
+      // Relay asks every node for N flows and merges what they send in time order
+      const merged: StoredFlow[] = [];
+      for (const node of nodes) merged.push(...(await fetchFlows(remote, withNode(params, node), limit, ascending)));
+      merged.sort((a, b) => timestampMs(a.time) - timestampMs(b.time) || Number(a.id) - Number(b.id));
+      for (const s of merged) printer.print(envelopeOf(s));
+      // the stream goes on after the newest of them, whichever node it came from
+      if (merged.length) lastId = String(Math.max(...merged.map((s) => Number(s.id))));
+    } else if (ascending) {
+      // oldest first, printed page by page: memory stays flat for millions
+      lastId = (await fetchFlows(remote, params, limit, true, (s) => printer.print(envelopeOf(s)))).at(-1)?.id;
+    } else {
+      // the newest N, reversed to print oldest first as hubble does
+      const ordered = (await fetchFlows(remote, params, limit, false)).reverse();
       for (const s of ordered) printer.print(envelopeOf(s));
-      lastId = ordered.length ? ordered[ordered.length - 1]!.id : undefined;
+      lastId = ordered.at(-1)?.id;
     }
   }
   printer.end();
