@@ -8,17 +8,18 @@ import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus } fr
 import { parsePolicyPattern } from "./policy";
 import { parseLabelSelector } from "./labels";
 import { compileSafeRegExp } from "./regex";
+import { compileCelExpressions } from "./cel";
 import { FilterError, type FlowFilter } from "./types";
 
 export type AttrName =
   | "verdict" | "drop_reason_desc" | "type" | "protocol" | "http_method" | "http_status" | "http_path"
   | "http_url" | "http_header" | "dns_query" | "traffic_direction" | "node_name" | "reply" | "uuid" | "policy"
-  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id" | "node_label" | "interface" | "encrypted";
+  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id" | "node_label" | "interface" | "encrypted" | "cel_expression";
 
 export const ATTR_NAMES: readonly AttrName[] = [
   "verdict", "drop_reason_desc", "type", "protocol", "http_method", "http_status", "http_path", "http_url",
   "http_header", "dns_query", "traffic_direction", "node_name", "reply", "uuid", "policy", "ip_version",
-  "tcp_flags", "snat_ip", "trace_id", "node_label", "interface", "encrypted",
+  "tcp_flags", "snat_ip", "trace_id", "node_label", "interface", "encrypted", "cel_expression",
 ];
 
 /** Which FlowFilter field an attribute name fills. */
@@ -28,7 +29,7 @@ export const ATTR_FIELD: Record<AttrName, AttrField> = {
   http_header: "http_header", dns_query: "dns_query", traffic_direction: "traffic_direction",
   node_name: "node_name", reply: "reply", uuid: "uuid", policy: "policy", ip_version: "ip_version",
   tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id", node_label: "node_labels",
-  interface: "interface", encrypted: "encrypted",
+  interface: "interface", encrypted: "encrypted", cel_expression: "experimental",
 };
 
 const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", v4: "IPv4", v6: "IPv6", ipv4: "IPv4", ipv6: "IPv6" };
@@ -118,6 +119,10 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
       // hubble observe --interface takes the name (lxc…, eth0, cilium_host)
       if (v.length > 64 || /\s/.test(v)) throw new FilterError(label, `invalid interface name ${JSON.stringify(v.slice(0, 40))}`);
       return b.addAttr("interface", [{ name: v }]);
+    case "cel_expression":
+      // checked whole now (syntax, names, types), so the error names the flag or parameter
+      compileCelExpressions([raw], label);
+      return b.addCel(raw);
     case "encrypted": {
       const l = v.toLowerCase();
       if (l !== "true" && l !== "false") throw new FilterError(label, `expected true or false, got ${JSON.stringify(v)}`);

@@ -130,6 +130,12 @@ export class FilterPairBuilder {
     this.used = true;
   }
 
+  /** a CEL expression: Hubble's --cel-expression goes into the filters' experimental.cel_expression */
+  addCel(expr: string): void {
+    this.attrs.experimental = { cel_expression: [...(this.attrs.experimental?.cel_expression ?? []), expr] };
+    this.used = true;
+  }
+
   addAttr<K extends AttrField>(field: K, values: NonNullable<FlowFilter[K]>): void {
     const cur = (this.attrs[field] as unknown[] | undefined) ?? [];
     (this.attrs as Record<string, unknown>)[field] = [...cur, ...(values as unknown[])];

@@ -9,6 +9,7 @@ import { compileFqdnPatterns, compileNodeNamePatterns } from "./patterns";
 import { decidingPolicies, parsePolicyPattern, policyMatches } from "./policy";
 import { mapNodeIdOf, splitEdgeId } from "../flow/map-node";
 import { compileSafeRegExp } from "./regex";
+import { compileCelExpressions } from "./cel";
 import { parseTimeArg, timestampMs } from "./time";
 import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 
@@ -28,7 +29,7 @@ export const FILTER_FIELDS: readonly (keyof FlowFilter)[] = [
   "traffic_direction", "verdict", "drop_reason_desc", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
   "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "policy",
-  "node_labels", "interface", "encrypted", "source_map_node", "destination_map_node", "map_edge",
+  "node_labels", "interface", "encrypted", "source_map_node", "destination_map_node", "map_edge", "experimental",
 ];
 
 function arr<T>(ff: FlowFilter, field: keyof FlowFilter, where: string): T[] | undefined {
@@ -390,6 +391,17 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
       if (!f.l4?.TCP) return false;
       return flags.some((fl) => Object.entries(fl).every(([k, v]) => !v || have[k] === true));
     });
+  }
+  const exp = ff.experimental as unknown;
+  if (exp !== undefined && exp !== null) {
+    if (typeof exp !== "object" || Array.isArray(exp)) throw new FilterError(`${where}experimental`, "expected an object");
+    for (const k of Object.keys(exp)) if (k !== "cel_expression") throw new FilterError(`${where}experimental.${k}`, "unknown filter field");
+    const exprs = (exp as { cel_expression?: unknown }).cel_expression;
+    if (exprs !== undefined && exprs !== null) {
+      if (!Array.isArray(exprs)) throw new FilterError(`${where}experimental.cel_expression`, "expected an array of CEL expressions");
+      if (exprs.length > MAX_FILTER_VALUES) throw new FilterError(`${where}experimental.cel_expression`, `${exprs.length} values; at most ${MAX_FILTER_VALUES} in one filter`);
+      if (exprs.length) preds.push(compileCelExpressions(exprs, `${where}experimental.cel_expression`));
+    }
   }
   const nodes = strings(ff, "node_name", where);
   if (nodes) {

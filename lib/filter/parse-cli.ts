@@ -21,6 +21,7 @@ const ATTR_FLAGS: Record<string, AttrName> = {
   "http-header": "http_header", "dns-query": "dns_query", "traffic-direction": "traffic_direction",
   "node-name": "node_name", uuid: "uuid", policy: "policy", "ip-version": "ip_version", "tcp-flags": "tcp_flags",
   "snat-ip": "snat_ip", "trace-id": "trace_id", "node-label": "node_label", interface: "interface",
+  "cel-expression": "cel_expression",
 };
 
 const SHORT: Record<string, string> = { n: "namespace", l: "label", t: "type" };
@@ -300,7 +301,7 @@ const PROTO_FIELD_ORDER: readonly string[] = [
   "traffic_direction", "verdict", "drop_reason_desc", "interface", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
   "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "node_labels", "ip_version",
-  "trace_id",
+  "trace_id", "experimental",
 ];
 // nested messages, same rule
 const NESTED_ORDER: Record<string, readonly string[]> = {
@@ -308,6 +309,7 @@ const NESTED_ORDER: Record<string, readonly string[]> = {
   source_workload: ["name", "kind"],
   destination_workload: ["name", "kind"],
   http_header: ["key", "value"],
+  experimental: ["cel_expression"],
   tcp_flags: ["FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR", "NS"],
 };
 

@@ -195,7 +195,15 @@ function mergeAnd(x: FlowFilter, y: FlowFilter): FlowFilter | null {
   for (const [k, v] of Object.entries(y)) {
     if (out[k] === undefined) out[k] = v;
     else if (canonicalJson(out[k]) !== canonicalJson(v)) {
-      if (EXACT_VALUES.has(k) && Array.isArray(v) && Array.isArray(out[k])) {
+      if (k === "experimental") {
+        // (x1 || x2) && (y1 || y2): one CEL expression says both
+        const a = (out[k] as FlowFilter["experimental"])?.cel_expression ?? [];
+        const b = (v as FlowFilter["experimental"])?.cel_expression ?? [];
+        if (Object.keys(out[k] as object).some((f) => f !== "cel_expression") || Object.keys(v as object).some((f) => f !== "cel_expression")) return null;
+        // a newline before each closing parenthesis: an expression may end in a // comment
+        const any = (xs: string[]) => xs.map((x) => `(${x}\n)`).join(" || ");
+        out[k] = { cel_expression: a.length && b.length ? [`(${any(a)}) && (${any(b)})`] : [...a, ...b] };
+      } else if (EXACT_VALUES.has(k) && Array.isArray(v) && Array.isArray(out[k])) {
         const mine = (out[k] as unknown[]).map(canonicalJson);
         const both = (v as unknown[]).filter((a) => mine.includes(canonicalJson(a)));
         if (!both.length) return null;
@@ -243,7 +251,12 @@ function sidedValues(kind: SidedKind, v: unknown[]): string[] {
   return v.map(String);
 }
 
-function attrValues(name: AttrName, v: unknown[]): string[] | null {
+function attrValues(name: AttrName, v: unknown): string[] | null {
+  if (name === "cel_expression") {
+    const exp = v as { cel_expression?: string[] };
+    return Object.keys(exp).every((k) => k === "cel_expression") && exp.cel_expression?.length ? exp.cel_expression : null;
+  }
+  if (!Array.isArray(v)) return null;
   switch (name) {
     case "type":
       return (v as { type: number; match_sub_type?: boolean; sub_type?: number }[]).map(formatEventType);

@@ -74,6 +74,8 @@ export interface FlowFilter {
   encrypted?: boolean[];
   /** the W3C trace id the L7 request carried (flow.trace_context.parent.trace_id), matched whole */
   trace_id?: string[];
+  /** Hubble's experimental filters: CEL expressions over `_flow` (any true matches; lib/filter/cel) */
+  experimental?: { cel_expression?: string[] };
   /**
    * Flowscope's addition: the deciding policy. `name`, `namespace/name` or `Kind/namespace/name`
    * (`CiliumClusterwideNetworkPolicy//name` for cluster-wide ones).

@@ -255,6 +255,8 @@ function filterTerms(ff: FlowFilter): Part[] {
   for (const k of ["source_ip_xlated", "http_header", "tcp_flags", "ip_version", "trace_id", "node_labels", "interface", "encrypted"] as const) {
     if (has(k)) parts.push({ ...TRUE, exact: false });
   }
+  // CEL expressions are evaluated on each record
+  if (ff.experimental?.cel_expression?.length) parts.push({ ...TRUE, exact: false });
   return parts;
 }
 

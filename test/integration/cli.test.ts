@@ -229,6 +229,11 @@ test("observe takes --last/--first N from each node and merges them in time orde
     assert.deepEqual(pods(await observe("--node-name", "node-b", "--last", "2")), ["b-29", "b-35"]);
     assert.deepEqual(pods(await observe("--not", "--pod", "shop/b-35", "--last", "1")), ["b-29", "a-35"]);
     assert.equal((await observe("--all")).length, 42);
+    // Hubble's CEL filter, decided row by row on the server
+    assert.deepEqual(pods(await observe("--cel-expression", "_flow.source.pod_name.startsWith('b-') && _flow.time > timestamp('2000-01-01T00:00:00Z')", "--all")), ["b-5", "b-11", "b-17", "b-23", "b-29", "b-35"]);
+    const badCel = await cli(["observe", "--server", s.url, "--cel-expression", "_flow.l4.TCP.destination_port == 80"]);
+    assert.equal(badCel.code, 2);
+    assert.match(badCel.stderr, /--cel-expression: invalid CEL expression: found no matching overload for '_==_' applied to '\(uint, int\)'/);
     assert.equal((await observe("--since", "1h", "--last", "3")).length, 6);
 
     // the REST side: the nodes, and node= ANDed with the other parameters

@@ -26,6 +26,8 @@ const QUERIES = [
   "node=node-2&namespace=ns-1&namespace=ns-2",
   "node=node-1&label=k8s:app=client-2&not.verdict=DROPPED",
   "node=node-3",
+  // CEL is decided row by row
+  "cel_expression=_flow.source.pod_name.startsWith('client-1')&namespace=ns-1",
 ];
 
 /** A store holding 3,000 flows of which one in 97 (31) comes from pod "rare"; `body` runs with it, then it closes. */
