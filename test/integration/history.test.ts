@@ -275,3 +275,25 @@ test("an evidence bundle fetched with ?token= does not record the token in its q
     await s.close();
   }
 });
+
+test("a large import stores and streams each uuid once, also when lines repeat flows from earlier parts of it", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    // 45,000 lines: 40,000 distinct flows, then 5,000 repeats, half of them of the first 20,000 and half
+    // of the next 20,000 (the import waits for the writer thread every 20,000 flows: a repeat is found
+    // in the database or among the flows published since the last wait)
+    const t0 = Date.parse("2024-05-01T10:00:00Z");
+    const lines: string[] = [];
+    for (let i = 0; i < 40_000; i++) lines.push(toHubbleJson(makeFlow({ srcPod: `p-${i % 50}`, time: new Date(t0 + i) })));
+    for (let i = 0; i < 2500; i++) lines.push(lines[i * 7]!, lines[20_000 + i * 7]!);
+    const body = lines.join("\n") + "\n";
+    const r = await getJson<{ imported: number; duplicates: number; lines: number }>(`${s.url}/api/import`, { method: "POST", body, headers: { "Content-Type": "application/x-ndjson" } });
+    assert.equal(r.status, 200);
+    assert.deepEqual([r.body.lines, r.body.imported, r.body.duplicates], [45_000, 40_000, 5000]);
+    s.ctx.store.flush();
+    assert.equal(s.ctx.store.storedFlows(), 40_000);
+    assert.equal(s.ctx.bus.lastId(), 40_000, "each flow streamed once");
+  } finally {
+    await s.close();
+  }
+});
