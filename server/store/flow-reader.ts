@@ -129,10 +129,16 @@ export class FlowReader {
       const end = desc ? Math.max(cursor - window, bounds.lo) : Math.min(cursor + window, bounds.hi);
       if (desc ? cursor <= bounds.lo : cursor >= bounds.hi) return { flows: out };
       const rows = this.all(st, [...params, cursor, end, chunk]);
-      for (const row of rows) {
+      for (let i = 0; i < rows.length; i++) {
+        const row = rows[i]!;
         cursor = row.id;
         const stored = toStored(row);
-        if (residual && !residual(stored.flow)) continue;
+        if (residual && !residual(stored.flow)) {
+          // a check can take milliseconds a row (a CEL expression near its cost limit): the clock is
+          // read within the chunk too, not only between statements
+          if ((i & 15) === 15 && performance.now() > deadline) return { flows: out, nextCursor: row.id, scanStopped: true };
+          continue;
+        }
         out.push(stored);
         if (out.length === limit) return { flows: out, nextCursor: row.id };
       }
@@ -214,7 +220,7 @@ export class FlowReader {
 
   /**
    * The rows the translated query selects, oldest first, over the ids stored when the scan starts: one
-   * window of ids per statement, and `null` between statements (and, when `rowByRow`, every 256 rows:
+   * window of ids per statement, and `null` between statements (and, when `rowByRow`, every 16 rows:
    * each is then parsed and checked) once `heartbeatMs` have passed since the last.
    */
   private *scanRows({ where, params }: { where: string; params: unknown[] }, opts: ScanOptions, rowByRow: boolean): Generator<StoredRow | null> {
@@ -234,7 +240,8 @@ export class FlowReader {
       const rows = st.all(...params, cursor, end, SCAN_ROWS) as StoredRow[];
       for (let i = 0; i < rows.length; i++) {
         cursor = rows[i]!.id;
-        if (rowByRow && (i & 255) === 255 && due()) yield null;
+        // each is parsed and checked after it is yielded: a check may take milliseconds (CEL)
+        if (rowByRow && (i & 15) === 15 && due()) yield null;
         yield rows[i]!;
       }
       if (rows.length < SCAN_ROWS) cursor = end;

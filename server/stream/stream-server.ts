@@ -48,6 +48,13 @@ export interface StreamOptions {
   catchUpMsPerTick?: number;
   /** stored flows read into JS per tick for catching up, all clients together */
   catchUpRowsPerTick?: number;
+  /**
+   * the share of the main thread one client's filter may take, measured over filterWindowMs: a filter
+   * checked per flow (a CEL expression near its cost limit takes milliseconds a flow) that takes more is
+   * closed with 4009, as a client that stops reading is with 4008. Default 0.1 over 5 s.
+   */
+  maxFilterShare?: number;
+  filterWindowMs?: number;
   authorize?: (req: IncomingMessage) => boolean;
 }
 
@@ -128,6 +135,9 @@ interface Client {
   badMessages: number;
   alive: boolean;
   sentFlows: number;
+  /** time spent in `match` since `filterSince` (ms, performance.now() clock) */
+  filterMs: number;
+  filterSince: number;
 }
 
 export class StreamServer {
@@ -141,6 +151,8 @@ export class StreamServer {
   /** where the next tick's catch-up round starts (round-robin over catching-up clients) */
   private catchUpTurn = 0;
   lostEventsTotal = 0;
+  /** clients closed because their filter took more than maxFilterShare of the main thread (4009) */
+  disconnectedExpensive = 0;
   /** clients dropped for not reading: a send buffer full for stuckTimeoutMs (4008), or no pong between two pings */
   disconnectedSlow = 0;
   /** connections closed because maxClients were already connected */
@@ -160,6 +172,8 @@ export class StreamServer {
       maxClients: opts.maxClients ?? DEFAULT_MAX_CLIENTS,
       catchUpMsPerTick: opts.catchUpMsPerTick ?? 8,
       catchUpRowsPerTick: opts.catchUpRowsPerTick ?? 2000,
+      maxFilterShare: opts.maxFilterShare ?? 0.1,
+      filterWindowMs: opts.filterWindowMs ?? 5000,
       authorize: opts.authorize,
     };
     this.ring = new RingBuffer(this.opts.ringCapacity);
@@ -227,6 +241,8 @@ export class StreamServer {
       badMessages: 0,
       alive: true,
       sentFlows: 0,
+      filterMs: 0,
+      filterSince: performance.now(),
     };
     this.clients.add(client);
     // ws closes a frame over maxPayload with 1009 and an empty reason (its receiver calls close(1009)
@@ -315,7 +331,16 @@ export class StreamServer {
       query = parseSearchParams(params);
       // one "now" for relative since/until, so live flows and history are filtered alike
       const now = Date.now();
-      match = compileQuery(query, { now });
+      const compiled = compileQuery(query, { now });
+      // every check is timed: see maxFilterShare
+      match = (f) => {
+        const t = performance.now();
+        try {
+          return compiled(f);
+        } finally {
+          client.filterMs += performance.now() - t;
+        }
+      };
       history = historyFilter(query, now);
     } catch (err) {
       if (err instanceof FilterError) return this.reject(client, err.message, err.field);
@@ -332,6 +357,8 @@ export class StreamServer {
     client.paused = false;
     client.filterText = filterText;
     client.match = match;
+    client.filterMs = 0;
+    client.filterSince = performance.now();
     client.history = history;
     client.scanWindow = WINDOW_INITIAL;
     client.queue.clear();
@@ -367,6 +394,21 @@ export class StreamServer {
         c.queue.push(lines[i]!);
       }
     }
+  }
+
+  /** Closes (4009) a client whose filter took more than its share of the main thread over the last window. */
+  private filterTooExpensive(c: Client): boolean {
+    const span = performance.now() - c.filterSince;
+    if (span < this.opts.filterWindowMs) return false;
+    const spent = c.filterMs;
+    c.filterMs = 0;
+    c.filterSince = performance.now();
+    if (spent <= this.opts.maxFilterShare * span) return false;
+    this.disconnectedExpensive++;
+    c.ws.close(4009, `filter too expensive: checking flows against it took ${Math.round(spent)} ms of the last ${Math.round(span)} ms (at most ${Math.round(this.opts.maxFilterShare * 100)}%)`.slice(0, 120));
+    setTimeout(() => c.ws.terminate(), 2000).unref();
+    this.clients.delete(c);
+    return true;
   }
 
   /** flows a client may have queued and still be fed from history this tick */
@@ -524,6 +566,7 @@ export class StreamServer {
       if (!c.subscribed || c.paused) continue;
       const ws = c.ws;
       if (ws.readyState !== ws.OPEN) continue;
+      if (this.filterTooExpensive(c)) continue;
       if (ws.bufferedAmount > this.opts.highWaterBytes) {
         c.stuckSince ??= now;
         if (now - c.stuckSince > this.opts.stuckTimeoutMs) {

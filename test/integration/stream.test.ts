@@ -238,3 +238,35 @@ test("a client that answers no ping is dropped after the next one, and counted a
     await s.close();
   }
 });
+
+test("a client whose filter takes more than its share of the main thread is closed with 4009; a cheap filter keeps its flows", async () => {
+  const s = await startTestServer({ simulate: false, stream: { filterWindowMs: 300 } });
+  try {
+    const ten = "[0,1,2,3,4,5,6,7,8,9]";
+    // about 10^4 steps a flow, well inside Hubble's cost limit: a valid filter, a millisecond a flow
+    const heavy = `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, _flow.verdict == Verdict.DROPPED))))`;
+    const expensive = await connect(s.url);
+    const cheap = await connect(s.url);
+    expensive.ws.send(JSON.stringify({ type: "subscribe", filter: new URLSearchParams({ cel_expression: heavy }).toString() }));
+    cheap.ws.send(JSON.stringify({ type: "subscribe", filter: new URLSearchParams({ cel_expression: "_flow.verdict == Verdict.DROPPED" }).toString() }));
+    await waitFor("both subscribed", () => expensive.messages.some((m) => m.type === "status") && cheap.messages.some((m) => m.type === "status"));
+    let published = 0;
+    const feed = setInterval(() => {
+      s.ctx.bus.publish(Array.from({ length: 100 }, (_, i) => makeFlow({ verdict: i % 2 ? "DROPPED" : "FORWARDED" })));
+      published += 100;
+    }, 50);
+    try {
+      await waitFor("the expensive filter's client closed", () => expensive.closed, 20_000);
+    } finally {
+      clearInterval(feed);
+    }
+    assert.equal(expensive.closed!.code, 4009);
+    assert.match(expensive.closed!.reason, /filter too expensive: checking flows against it took \d+ ms of the last \d+ ms/);
+    assert.equal(cheap.closed, undefined);
+    await waitFor("the cheap filter's flows", () => (cheap.flows.length >= published / 2 ? true : undefined));
+    assert.equal(cheap.flows.length, published / 2);
+    cheap.ws.close();
+  } finally {
+    await s.close();
+  }
+});

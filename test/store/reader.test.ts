@@ -156,16 +156,17 @@ test("the evidence bundle's scan comes one window of ids at a time with heartbea
     assert.equal(rare.length, 31);
     const scan = store.openScanReader();
     try {
-      const cases: [string, number[]][] = [
-        ["from_label=app%3Drare", rare], // SQL alone
-        ["ip_version=IPv4&from_label=app%3Drare", rare], // SQL, then the IP version row by row
-        ["ip_version=IPv6", []], // every row checked one by one, none matches
+      // 3,000 ids in windows of 200: a heartbeat after each statement (15), and when rows are checked one
+      // by one, also every 16 rows of a statement (12 more in each window of 200 rows)
+      const cases: [string, number[], number][] = [
+        ["from_label=app%3Drare", rare, 15], // SQL alone
+        ["ip_version=IPv4&from_label=app%3Drare", rare, 15], // SQL, then the IP version row by row (a few rows a window)
+        ["ip_version=IPv6", [], 15 + 15 * 12], // every row checked one by one, none matches
       ];
-      for (const [q, want] of cases) {
+      for (const [q, want, beats] of cases) {
         const items = [...scan.reader.scanJson(parseSearchParams(new URLSearchParams(q)), { scanWindow: 200, heartbeatMs: 0 })];
         assert.deepEqual(items.flatMap((r) => (r === null ? [] : [r.id])), want, q);
-        // 3,000 ids in windows of 200: a heartbeat after each statement
-        assert.equal(items.filter((r) => r === null).length, 15, q);
+        assert.equal(items.filter((r) => r === null).length, beats, q);
         for (const r of items) if (r !== null) assert.equal(JSON.parse(r.json).flow.source.pod_name, "rare");
       }
       // rows committed while the scan runs are left out: it ends at the newest id it saw at its start
@@ -181,3 +182,19 @@ test("the evidence bundle's scan comes one window of ids at a time with heartbea
       scan.close();
     }
   }));
+
+test("a page checked row by row reads the clock within a chunk: with no time left it stops after 16 rows, not a chunk of 500", async () => {
+  await withRareFlows("reader-clock-", (store) => {
+    // a CEL expression is checked on each record (no SQL for it) and matches nothing here
+    const query: FlowQuery = { whitelist: [{ experimental: { cel_expression: ["_flow.source.pod_name == 'nobody'"] } }], blacklist: [] };
+    const hi = store.reader.lastId();
+    const page = store.reader.page(query, { limit: 100, order: "desc", scanMs: 0 });
+    assert.equal(page.flows.length, 0);
+    assert.equal(page.scanStopped, true);
+    assert.equal(page.nextCursor, hi - 15, "stopped at the 16th row checked");
+    // paging on from there still gets to the end and finds nothing
+    let cursor: number | undefined = page.nextCursor;
+    for (let guard = 0; cursor !== undefined && guard < 1000; guard++) cursor = store.reader.page(query, { limit: 100, order: "desc", cursor }).nextCursor;
+    assert.equal(cursor, undefined);
+  });
+});
