@@ -87,6 +87,17 @@ const FUNCTIONS: Record<string, Overload[]> = {
   timestamp: [T.string, T.timestamp, T.int].map((t) => o(false, [t], T.timestamp)),
   duration: [T.string, T.duration].map((t) => o(false, [t], T.duration)),
   dyn: [o(false, [T.dyn], T.dyn)],
+  // timestamp accessors, in UTC or the time zone given (an IANA name or ±HH:MM); durations give totals
+  ...Object.fromEntries(
+    ["getFullYear", "getMonth", "getDayOfYear", "getDayOfMonth", "getDate", "getDayOfWeek", "getHours", "getMinutes", "getSeconds", "getMilliseconds"].map((fn) => [
+      fn,
+      [
+        o(true, [T.timestamp], T.int),
+        o(true, [T.timestamp, T.string], T.int),
+        ...(["getHours", "getMinutes", "getSeconds", "getMilliseconds"].includes(fn) ? [o(true, [T.duration], T.int)] : []),
+      ],
+    ]),
+  ),
 };
 
 class Checker {

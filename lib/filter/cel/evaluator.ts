@@ -350,8 +350,75 @@ function call(fn: string, args: CelValue[], ctx: EvalContext): CelValue {
       break;
     case "dyn":
       return a!;
+    case "getFullYear":
+    case "getMonth":
+    case "getDayOfYear":
+    case "getDayOfMonth":
+    case "getDate":
+    case "getDayOfWeek":
+    case "getHours":
+    case "getMinutes":
+    case "getSeconds":
+    case "getMilliseconds":
+      if (a instanceof CelTimestamp) return new CelInt(BigInt(timestampPart(fn, a, b === undefined ? "UTC" : str(b, fn))));
+      if (a instanceof CelDuration) return new CelInt(durationPart(fn, a));
+      break;
   }
   throw new CelEvalError(`no such overload: ${fn}(${args.map(typeName).join(", ")})`);
+}
+
+/** a calendar field of a timestamp as CEL's accessors number it (months, days of month and year from 0) */
+function timestampPart(fn: string, t: CelTimestamp, zone: string): number {
+  const ms = Number(t.ns / 1_000_000n - (t.ns % 1_000_000n < 0n ? 1n : 0n));
+  if (fn === "getMilliseconds") return ((ms % 1000) + 1000) % 1000;
+  let d: Date;
+  const offset = /^([+-])(\d{2}):(\d{2})$/.exec(zone);
+  if (zone === "UTC" || zone === "Z") d = new Date(ms);
+  else if (offset) d = new Date(ms + (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) * 60_000);
+  else {
+    let parts: Intl.DateTimeFormatPart[];
+    try {
+      parts = new Intl.DateTimeFormat("en-US", { timeZone: zone, hourCycle: "h23", year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" }).formatToParts(new Date(ms));
+    } catch {
+      throw new CelEvalError(`unknown time zone ${JSON.stringify(zone)}`);
+    }
+    const get = (type: string) => Number(parts.find((p) => p.type === type)?.value);
+    d = new Date(Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"), ((ms % 1000) + 1000) % 1000));
+  }
+  switch (fn) {
+    case "getFullYear":
+      return d.getUTCFullYear();
+    case "getMonth":
+      return d.getUTCMonth();
+    case "getDayOfYear":
+      return Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000);
+    case "getDayOfMonth":
+      return d.getUTCDate() - 1;
+    case "getDate":
+      return d.getUTCDate();
+    case "getDayOfWeek":
+      return d.getUTCDay();
+    case "getHours":
+      return d.getUTCHours();
+    case "getMinutes":
+      return d.getUTCMinutes();
+    default:
+      return d.getUTCSeconds();
+  }
+}
+
+/** a duration in whole hours, minutes or seconds, or its milliseconds past the second */
+function durationPart(fn: string, d: CelDuration): bigint {
+  switch (fn) {
+    case "getHours":
+      return d.ns / 3_600_000_000_000n;
+    case "getMinutes":
+      return d.ns / 60_000_000_000n;
+    case "getSeconds":
+      return d.ns / 1_000_000_000n;
+    default:
+      return (d.ns / 1_000_000n) % 1000n;
+  }
 }
 
 const UNIT_NS: Record<string, number> = { h: 3600e9, m: 60e9, s: 1e9, ms: 1e6, us: 1e3, "µs": 1e3, ns: 1 };

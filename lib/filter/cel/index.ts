@@ -3,7 +3,8 @@
 // bool; a flow matches when any expression is true. Limits are Hubble's: 4,096 characters an expression,
 // a cost budget per evaluation. What Flowscope implements of CEL: its whole expression syntax and macros,
 // and the standard functions a flow filter uses (size, contains, startsWith, endsWith, matches, the type
-// conversions, timestamp and duration); other functions are refused when the filter is built.
+// conversions, timestamp and duration with their accessors such as getHours); other functions are
+// refused when the filter is built, as Hubble's environment (no extension libraries) refuses them.
 import type { Flow } from "../../flow/types";
 import { compileSafeRegExp, type RegexMatcher } from "../regex";
 import { FilterError } from "../types";
