@@ -187,7 +187,11 @@ export function FlowscopeApp() {
               <span className="muted count" data-testid="row-count">
                 {tableLoading ? "Loading…" : `${feed.store.size.toLocaleString()} flows`}
                 {!tableLoading && feed.store.evicted ? ` (oldest dropped beyond ${feed.store.capacity.toLocaleString()})` : ""}
-                {!tableLoading && feed.older.partial && feed.older.more ? (
+                {!tableLoading && feed.older.searching ? (
+                  <span data-testid="searching" title="The last page ended early (the server searches for at most a quarter of a second per request), so the next older one is being fetched">
+                    {" "}so far: searching further back…
+                  </span>
+                ) : !tableLoading && feed.older.partial && feed.older.more ? (
                   <span data-testid="scan-stopped" title="The server searches for at most a quarter of a second per request, so other requests are not held up. Load older searches further back; an export includes every match.">
                     {" "}so far: the search stopped early
                   </span>

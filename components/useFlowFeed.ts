@@ -19,6 +19,12 @@ const FIRST_PAGE = 2_000;
  * 4 Hz reads as live while scrolling and the map keep 60 fps. Every flow still arrives.
  */
 export const TABLE_REFRESH_MS = 250;
+/**
+ * A page the server ended early (it searches row by row for a quarter of a second per request) that
+ * leaves the table short of one page is followed at once by the next older one, up to this many
+ * times per view, so a rare match further back shows up without the user asking; then Load older.
+ */
+const AUTO_SEARCH_PAGES = 12;
 
 export interface FlowFeed {
   store: FlowStore;
@@ -51,6 +57,8 @@ export interface FlowFeed {
     error?: string;
     /** the last page ended early: the server stopped checking rows one by one, more may match further back */
     partial?: boolean;
+    /** the next older page is being fetched without a click, because the last one ended early */
+    searching?: boolean;
   };
   /** adds the next older page (same filters and window as the first page) below the rows */
   loadOlder: () => void;
@@ -92,6 +100,9 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   // The first page's parameters, so older pages keep its window even for a relative range.
   const pageParams = useRef<URLSearchParams | null>(null);
   const olderCursor = useRef<string | undefined>(undefined);
+  const autoPagesLeft = useRef(0);
+  /** the cursor of the older page being fetched: one fetch per cursor, clicked or not */
+  const olderInFlight = useRef<string | undefined>(undefined);
   const [older, setOlder] = useState<FlowFeed["older"]>({ more: false, loading: false });
 
   // Which view the rows on screen belong to, and which view the live subscription's flows belong to.
@@ -190,7 +201,9 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     setAdded(0);
     setLost(0);
     olderCursor.current = first.data.nextCursor;
+    autoPagesLeft.current = AUTO_SEARCH_PAGES;
     setOlder({ more: first.data.nextCursor !== undefined, loading: false, partial: first.data.scanStopped === true });
+    searchOnIfShort(first.data);
     liveKey.current = historyKey;
     if (!streaming) {
       clientRef.current?.close();
@@ -212,6 +225,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
       clientRef.current.setPaused(false);
     }
     clientRef.current.subscribe(filterKey, store.newestId());
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- searchOnIfShort reads only refs and the store
   }, [first.data, streaming, filterKey, historyKey, store, enqueue]);
 
   useEffect(
@@ -223,16 +237,19 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     [],
   );
 
-  const loadOlder = useCallback(() => {
+  // Declared as functions (hoisted) so the first page's effect above can start the search.
+  function fetchOlder(auto: boolean): void {
     const cursor = olderCursor.current;
-    if (cursor === undefined || !pageParams.current) return;
+    if (cursor === undefined || !pageParams.current || olderInFlight.current === cursor) return;
+    olderInFlight.current = cursor;
     const p = new URLSearchParams(pageParams.current);
     p.set("limit", String(FIRST_PAGE));
     p.set("order", "desc");
     p.set("cursor", cursor);
-    setOlder({ more: true, loading: true });
+    setOlder((o) => ({ more: true, loading: true, partial: o.partial, searching: auto }));
     getJson<FlowsPage>(withParams("/api/flows", p))
       .then((page) => {
+        if (olderInFlight.current === cursor) olderInFlight.current = undefined;
         // a new first page (filters changed) started over meanwhile: this page belongs to the old view
         if (olderCursor.current !== cursor) return;
         const flows = page.flows ?? [];
@@ -243,9 +260,24 @@ export function useFlowFeed(view: ViewState): FlowFeed {
         olderCursor.current = page.nextCursor;
         // the table keeps at most TABLE_CAPACITY rows; older ones would be dropped as they arrive
         setOlder({ more: page.nextCursor !== undefined && store.size < TABLE_CAPACITY, loading: false, partial: page.scanStopped === true });
+        searchOnIfShort(page);
       })
-      .catch((err: Error) => setOlder({ more: true, loading: false, error: `Could not load older flows: ${err.message}` }));
-  }, [store]);
+      .catch((err: Error) => {
+        if (olderInFlight.current === cursor) olderInFlight.current = undefined;
+        if (olderCursor.current !== cursor) return;
+        setOlder({ more: true, loading: false, error: `Could not load older flows: ${err.message}` });
+      });
+  }
+
+  function searchOnIfShort(page: FlowsPage): void {
+    if (page.scanStopped !== true || page.nextCursor === undefined || store.size >= FIRST_PAGE || autoPagesLeft.current <= 0) return;
+    autoPagesLeft.current--;
+    fetchOlder(true);
+  }
+
+  const loadOlder = useCallback(() => fetchOlder(false),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- fetchOlder reads only refs, setters and the store
+    [store]);
 
   const setPaused = useCallback(
     (p: boolean) => {

@@ -90,7 +90,7 @@ export async function startServer(cfg: Config, opts: ServerOptions = {}): Promis
     simulator = new Simulator(datapath, bus, { rate: cfg.rate, backlog: () => store.writer.lag });
   }
 
-  const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION };
+  const ctx: ApiContext = { store, bus, stream, simulator, startedAt: Date.now(), version: VERSION, scanMs: cfg.scanMs };
   const nextApp = opts.ui === false || !cfg.ui ? undefined : await loadNext(cfg, projectDir);
 
   const guard = originGuard(cfg.host);

@@ -17,6 +17,11 @@ export interface Config {
   retentionMaxAgeMs?: number;
   /** WebSocket stream connections served at once (FLOWSCOPE_STREAM_MAX_CLIENTS) */
   streamMaxClients?: number;
+  /**
+   * how long one GET /api/flows page may check rows one by one before it answers with what it found
+   * and a cursor (FLOWSCOPE_SCAN_MS, default 250): every request shares the thread the stream runs on
+   */
+  scanMs?: number;
   dev: boolean;
 }
 
@@ -69,6 +74,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       if (n !== undefined && !Number.isInteger(n)) throw new ConfigError(`FLOWSCOPE_STREAM_MAX_CLIENTS=${env.FLOWSCOPE_STREAM_MAX_CLIENTS}: expected a whole number from 1 to 100000`);
       return n;
     })(),
+    scanMs: intEnv(env, "FLOWSCOPE_SCAN_MS", 1, 10_000),
     dev: env.NODE_ENV === "development",
   };
   if (!isLoopback(host) && !cfg.token && !cfg.allowInsecureExposed) {

@@ -23,6 +23,8 @@ export interface ApiContext {
   simulator?: Simulator;
   startedAt: number;
   version: string;
+  /** how long a page may check rows one by one (Config.scanMs; the reader's default when unset) */
+  scanMs?: number;
 }
 
 const MAX_PAGE = 10_000;
@@ -70,7 +72,7 @@ function getFlows(ctx: ApiContext, params: URLSearchParams): FlowsPage {
   const query = queryFromParams(params);
   const limit = intParam(params, "limit", query.limit ?? 100, 1, MAX_PAGE);
   ctx.store.flush();
-  const page = ctx.store.reader.page(query, { limit, cursor: cursorParam(params), order: orderParam(params, query) });
+  const page = ctx.store.reader.page(query, { limit, cursor: cursorParam(params), order: orderParam(params, query), scanMs: ctx.scanMs });
   return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}), ...(page.scanStopped ? { scanStopped: true } : {}) };
 }
 

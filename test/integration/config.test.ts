@@ -24,3 +24,11 @@ test("FLOWSCOPE_STREAM_MAX_CLIENTS is checked with the other settings: a clear m
     assert.throws(() => loadConfig({ FLOWSCOPE_STREAM_MAX_CLIENTS: bad }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`FLOWSCOPE_STREAM_MAX_CLIENTS=${bad}:`), bad);
   }
 });
+
+test("FLOWSCOPE_SCAN_MS sets how long a page searches row by row, from 1 to 10000 ms", () => {
+  assert.equal(loadConfig({ FLOWSCOPE_SCAN_MS: "1000" }).scanMs, 1000);
+  assert.equal(loadConfig({}).scanMs, undefined);
+  for (const bad of ["abc", "0", "-5", "10001"]) {
+    assert.throws(() => loadConfig({ FLOWSCOPE_SCAN_MS: bad }), (e: unknown) => e instanceof ConfigError && e.message.startsWith(`FLOWSCOPE_SCAN_MS=${bad}:`), bad);
+  }
+});
