@@ -47,6 +47,15 @@ test("the 403 of a refused HTTP request is logged without Date or Server", () =>
   assert.deepEqual(res.l7?.http?.headers?.map((h) => h.key), ["Content-Length", "Content-Type", "X-Request-Id"]);
 });
 
+test("an allowed HTTP response is logged with the upstream's headers, without the Server header Envoy adds after its filters", () => {
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  const res = r.flows.find((f) => f.flow.l7?.type === "RESPONSE")!.flow;
+  assert.equal(res.l7?.http?.code, 200);
+  // the headers of the real record in flow-schema.md §3.6 (d), but Connection (hop-by-hop)
+  assert.deepEqual(res.l7?.http?.headers?.map((h) => h.key), ["Content-Type", "Date", "Transfer-Encoding", "X-Envoy-Upstream-Service-Time", "X-Request-Id"]);
+});
+
 test("a W3C traceparent puts its trace id in trace_context of both records; a response names the server as the DNS cache does", () => {
   const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
   const r = trace(dp, {

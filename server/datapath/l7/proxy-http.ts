@@ -102,7 +102,6 @@ export function handleHttp1(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, st
         headers: [
           ["content-type", "application/json"],
           ["date", ctx.now.toUTCString()],
-          ["server", "envoy"],
           ["x-envoy-upstream-service-time", "1"],
           ["x-request-id", requestId],
         ],
