@@ -6,6 +6,7 @@ import type { L7Grant } from "./l7/proxy-types";
 import { ANY_IDENTITY, PolicyMapDir, PROTO_ANY, PROTO_ICMP, PROTO_ICMPV6, PROTO_SCTP, PROTO_TCP, PROTO_UDP } from "./policy-map";
 import type { SelectorCache } from "./selector-cache";
 import { selectorMatches } from "./selector";
+import { mergeableRules, type L7ParserConflict } from "./l7-parser-conflicts";
 import type { L4Proto, PeerRule, PolicyRecord, PortSel, Rule, Selector } from "./policy/types";
 
 export type Direction = "ingress" | "egress";
@@ -17,6 +18,8 @@ export interface CompiledEndpoint {
   selectorKeys: Set<string>;
   /** selector-cache key → the policies whose rules use it here (for `policy selectors`) */
   selectorPolicies: Map<string, Set<PolicyRecord>>;
+  /** policies left out of these maps because their L7 parsers clash with others' on a port */
+  l7Conflicts: L7ParserConflict[];
 }
 
 const PROTO_IDX: Record<string, number> = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP };
@@ -72,7 +75,8 @@ function subjectMatch(sel: Selector, ep: Pod): boolean {
   return selectorMatches(sel, ep.identity.index);
 }
 
-export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, selectors: SelectorCache, settings: ScenarioSettings): CompiledEndpoint {
+export function compileEndpoint(ep: Pod, selecting: Rule[], cluster: Cluster, selectors: SelectorCache, settings: ScenarioSettings): CompiledEndpoint {
+  const { rules, conflicts } = mergeableRules(selecting, ep, cluster);
   const selectorKeys = new Set<string>();
   const selectorPolicies = new Map<string, Set<PolicyRecord>>();
   const dirMap = (dir: Direction): PolicyMapDir => {
@@ -149,5 +153,5 @@ export function compileEndpoint(ep: Pod, rules: Rule[], cluster: Cluster, select
   const egress = dirMap("egress");
   ingress.seal();
   egress.seal();
-  return { ingress, egress, selectorKeys, selectorPolicies };
+  return { ingress, egress, selectorKeys, selectorPolicies, l7Conflicts: conflicts };
 }

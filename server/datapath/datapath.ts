@@ -29,6 +29,7 @@ import type { EntryStats } from "./entry-stats";
 import { Conntrack, type ConntrackEntry, type ConntrackOptions } from "./conntrack";
 import { fnv1a } from "../cluster/hash";
 import { requestBytes } from "./request-size";
+import { conflictText, type L7ParserConflict } from "./l7-parser-conflicts";
 
 export class RequestError extends Error {
   constructor(message: string) {
@@ -386,6 +387,28 @@ export class Datapath {
         return { id, pod: ep.name, namespace: ep.namespace };
       }),
     };
+  }
+
+  /**
+   * Policies left out of some endpoints' maps because their L7 parser clashes with another on a port
+   * (l7-parser-conflicts.ts), one line per clash and workload (a node's host endpoint on its own).
+   */
+  l7ParserConflicts(): { policy: PolicyRecord; path: string; message: string }[] {
+    const groups = new Map<string, { conflict: L7ParserConflict; workload: string; pods: string[] }>();
+    for (const ep of [...this.cluster.endpoints, ...this.cluster.hostEndpoints]) {
+      for (const c of this.engine.compiled.get(ep.endpointId)?.l7Conflicts ?? []) {
+        const workload = ep.hostEndpoint ? ep.name : `${ep.namespace}/${ep.workload}`;
+        const key = `${workload}|${c.policy.key}|${c.with.key}|${c.dir}|${c.port}|${c.parsers.join("/")}`;
+        let g = groups.get(key);
+        if (!g) groups.set(key, (g = { conflict: c, workload, pods: [] }));
+        g.pods.push(ep.hostEndpoint ? ep.name : `${ep.namespace}/${ep.name}`);
+      }
+    }
+    return [...groups.values()].map((g) => ({
+      policy: g.conflict.policy,
+      path: g.conflict.paths[0],
+      message: conflictText(g.conflict, g.pods.length === 1 ? g.pods[0]! : `${g.workload} (${g.pods.length} endpoints)`),
+    }));
   }
 
   cidrGroups(): CidrGroupInfo[] {

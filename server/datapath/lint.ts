@@ -27,6 +27,7 @@ function name(p: PolicyRecord): string {
 
 export function lintDatapath(dp: Datapath): LintFinding[] {
   const out: LintFinding[] = dp.warnings.map((w) => ({ level: "error" as const, source: w.file, path: w.path, message: w.text }));
+  for (const c of dp.l7ParserConflicts()) out.push({ level: "error", policy: name(c.policy), source: c.policy.source, path: c.path, message: c.message });
   const policies = [...dp.engine.policies.values()];
   const warn = (p: PolicyRecord, path: string, message: string) => out.push({ level: "warning", policy: name(p), source: p.source, path, message });
   const identityFilter = labelFilter(dp.scenario.settings.labels ?? []);

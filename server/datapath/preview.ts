@@ -115,12 +115,17 @@ export function previewPolicyChange(live: Datapath, yaml: string | PolicyText, n
     const changed = !sameOutcome(a, b) ? "verdict" : !sameDecision(a.egress, b.egress) || !sameDecision(a.ingress, b.ingress) ? "decision" : null;
     return { label: requestLabel(req), request: req as unknown as Record<string, unknown>, before: a, after: b, change: changed };
   });
+  const conflictsBefore = new Set(before.l7ParserConflicts().map((c) => c.message));
   const rank = (r: PreviewRow) => (r.change === "verdict" ? 0 : r.change === "decision" ? 1 : 2);
   rows.sort((x, y) => rank(x) - rank(y));
   return {
     applied: change.applied.map((p) => ({ kind: p.kind, name: p.name, ...(p.namespace !== undefined ? { namespace: p.namespace } : {}), selects: p.selects.length })),
     appliedCidrGroups: change.appliedCidrGroups.map((g) => g.name),
-    warnings: change.warnings.map((w) => ({ source: w.source, document: w.document, ...(w.line !== undefined ? { line: w.line } : {}), path: w.path, message: w.message })),
+    warnings: [
+      ...change.warnings.map((w) => ({ source: w.source, document: w.document, ...(w.line !== undefined ? { line: w.line } : {}), path: w.path, message: w.message })),
+      // policies the change leaves out of some endpoints (their L7 parser clashes on a port)
+      ...after.l7ParserConflicts().filter((c) => !conflictsBefore.has(c.message)).map((c) => ({ source: c.policy.source, document: c.policy.documentIndex, path: c.path, message: c.message })),
+    ],
     requests: requests.length,
     replayed: replayed.length,
     verdictChanges: rows.filter((r) => r.change === "verdict").length,

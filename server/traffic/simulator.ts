@@ -166,7 +166,10 @@ export class Simulator {
       revision: this.datapath.revision(),
       policies: this.datapath.policies(),
       cidrGroups: this.datapath.cidrGroups(),
-      warnings: this.datapath.warnings,
+      warnings: [
+        ...this.datapath.warnings,
+        ...this.datapath.l7ParserConflicts().map((c) => ({ source: c.policy.source, document: c.policy.documentIndex, path: c.path, message: c.message })),
+      ],
     } as PoliciesResponse;
   }
 

@@ -162,7 +162,9 @@ export async function run(argv: string[]): Promise<number> {
   }
   for (const w of dp.scenario.warnings ?? []) console.error(`trace: warning: ${w.file}${w.line ? `:${w.line}` : ""}: ${w.path}: ${w.message}`);
   for (const w of dp.warnings) console.error(`trace: warning: policy rejected: ${w.text}`);
-  const warnings = dp.warnings.map((w) => w.text);
+  const conflicts = dp.l7ParserConflicts().map((c) => `${c.policy.source}: ${c.path}: ${c.message}`);
+  for (const c of conflicts) console.error(`trace: warning: ${c}`);
+  const warnings = [...dp.warnings.map((w) => w.text), ...conflicts];
   for (const [i, req] of requests.entries()) {
     let r;
     try {
