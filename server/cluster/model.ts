@@ -185,6 +185,20 @@ export function placePods(s: Pick<Scenario, "nodes" | "workloads" | "cluster">, 
   });
 }
 
+/**
+ * What the kubelet labels its Node with on registering (well-known labels): host policies' nodeSelector
+ * commonly picks nodes by these. The simulated nodes are Linux on amd64.
+ */
+export function kubeletNodeLabels(nodeName: string): Record<string, string> {
+  return {
+    "beta.kubernetes.io/arch": "amd64",
+    "beta.kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "kubernetes.io/hostname": nodeName,
+    "kubernetes.io/os": "linux",
+  };
+}
+
 export class Cluster {
   readonly name: string;
   readonly nodes: Node[];
@@ -214,7 +228,8 @@ export class Cluster {
     for (const ip of apiIps) this.apiServerIps.add(parseIPv4(ip)!);
     this.nodes = scenario.nodes.map((n) => {
       const ipNum = parseIPv4(n.ip)!;
-      const labels = n.labels;
+      // the labels the kubelet puts on every Node, under the scenario's own (which may override them)
+      const labels = { ...kubeletNodeLabels(n.name), ...n.labels };
       return { name: n.name, ip: n.ip, ipNum, runsApiServer: this.apiServerIps.has(ipNum), labels };
     });
     for (const n of this.nodes) {
@@ -230,8 +245,13 @@ export class Cluster {
 
   private buildHostEndpoints(): void {
     const host = this.identities.get(1)!;
+    // The agent passes its node's labels through the same identity-label filter as pods' (the host
+    // endpoint PR, cilium#10994): kubernetes.io/hostname, kubernetes.io/os and the other well-known
+    // labels are left out by default, so a nodeSelector on them selects no node.
+    const filter = labelFilter(this.scenario.settings.labels ?? []);
     for (const n of this.nodes) {
-      const labels = ["reserved:host", ...Object.entries(n.labels).map(([k, v]) => formatLabel("k8s", k, v))];
+      const { identity: nodeLabels } = filterIdentityLabels(filter, Object.entries(n.labels).map(([k, v]) => formatLabel("k8s", k, v)));
+      const labels = ["reserved:host", ...nodeLabels];
       // the local host keeps id 1 but carries the kube-apiserver label where the apiserver runs
       if (n.runsApiServer) labels.push("reserved:kube-apiserver");
       labels.sort();

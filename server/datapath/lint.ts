@@ -78,13 +78,15 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
       }
       forEachSelectorKey(spec, sp, (path, key) => {
         checkKey(key, (why) => warn(p, path, `selector key "${key}" ${why}`));
-        // node and namespace labels, and a Service's own labels, are not pod identity labels
-        if (/nodeSelector|namespaceSelector|k8sServiceSelector/.test(path)) return;
+        // namespace labels and a Service's own labels are not filtered
+        if (/namespaceSelector|k8sServiceSelector/.test(path)) return;
         const colon = key.indexOf(":");
         const source = colon > 0 ? key.slice(0, colon) : "k8s";
         if (!["k8s", "any", "unspec"].includes(source)) return;
         if (!isIdentityLabel(identityFilter, `k8s:${colon > 0 ? key.slice(colon + 1) : key}`)) {
-          warn(p, path, `selector key "${key}" is left out of security identities by Cilium's identity-label filter (its defaults, or settings.labels), so it selects no pod`);
+          // the host endpoint takes its node's labels through the same filter
+          if (/nodeSelector/.test(path)) warn(p, path, `selector key "${key}" is left out of host endpoints' labels by Cilium's identity-label filter (its defaults, or settings.labels), so it selects no node`);
+          else warn(p, path, `selector key "${key}" is left out of security identities by Cilium's identity-label filter (its defaults, or settings.labels), so it selects no pod`);
         }
       });
     }
@@ -92,7 +94,7 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
     const podRule = p.rules.find((r) => !r.hostPolicy);
     if (podRule && !selected.some((ep) => ep && !ep.hostEndpoint)) warn(p, `${podRule.path}.${p.kind === "NetworkPolicy" ? "podSelector" : "endpointSelector"}`, "selects no workload in this scenario");
     const hostRule = p.rules.find((r) => r.hostPolicy);
-    if (hostRule && !selected.some((ep) => ep?.hostEndpoint)) warn(p, `${hostRule.path}.nodeSelector`, "selects no node in this scenario (a host endpoint carries reserved:host and its node's labels): the host policy applies nowhere");
+    if (hostRule && !selected.some((ep) => ep?.hostEndpoint)) warn(p, `${hostRule.path}.nodeSelector`, "selects no node in this scenario (a host endpoint carries reserved:host and those of its node's labels the identity-label filter keeps): the host policy applies nowhere");
     for (const r of p.rules) {
       for (const dir of ["ingress", "egress"] as const) {
         for (const pr of r[dir]) {

@@ -228,6 +228,30 @@ test("lint warns about a nodeSelector that selects no node", async () => {
   assert.equal(lintDatapath(datapath([DEMO])).filter((x) => x.path === "spec.nodeSelector").length, 0);
 });
 
+test("node labels reach the host endpoint through the identity-label filter: kubernetes.io/hostname and the other kubelet labels select no node unless settings.labels keeps them", async () => {
+  const { lintDatapath } = await import("../../server/datapath/lint");
+  const byHostname = DEMO.replace("node-access: ssh", "kubernetes.io/hostname: node-1").replace("demo-host-policy", "by-hostname");
+  const byOs = DEMO.replace("{ matchLabels: { node-access: ssh } }", "{ matchExpressions: [{ key: kubernetes.io/os, operator: In, values: [linux] }] }").replace("demo-host-policy", "by-os");
+  for (const policy of [byHostname, byOs]) {
+    const dp = datapath([policy]);
+    // every Node carries them, but the agent leaves them out of its host endpoint's labels
+    assert.equal(dp.cluster.nodes[0]!.labels["kubernetes.io/hostname"], "node-1");
+    assert.equal(dp.cluster.nodes[0]!.labels["kubernetes.io/os"], "linux");
+    assert.equal(trace(dp, ftp("192.168.1.10")).verdict, "FORWARDED", "the host stays open");
+    const f = lintDatapath(dp).filter((x) => /nodeSelector/.test(x.path));
+    assert.ok(f.some((x) => /left out of host endpoints' labels by Cilium's identity-label filter/.test(x.message)), JSON.stringify(f));
+    assert.ok(f.some((x) => /selects no node/.test(x.message)));
+  }
+  const host = datapath([DEMO]).cluster.hostEndpoints.find((h) => h.node === "node-1")!;
+  assert.deepEqual(host.labels, ["k8s:node-access=ssh", "reserved:host"]);
+  // an inclusive pattern longer than the default !kubernetes.io keeps the label, as the agent's `labels` option does
+  const scenario = parseScenario(SCN.replace("external:", 'settings: { labels: ["kubernetes.io/hostname"] }\nexternal:'), "/test/host-policy.yaml");
+  const kept = new Datapath(scenario);
+  kept.upsertPolicyYaml(byHostname, "h.yaml");
+  assert.equal(kept.process(ftp("192.168.1.10"), NOW).verdict, "DROPPED");
+  assert.equal(kept.process(ftp("192.168.1.11"), NOW).verdict, "FORWARDED", "node-2 is not node-1");
+});
+
 test("node labels in the scenario file are validated like any label", () => {
   assert.throws(() => parseScenario(SCN.replace("{ name: node-2, ip: 192.168.1.11 }", '{ name: node-2, ip: 192.168.1.11, labels: { "bad key!": x } }'), "/test/bad.yaml"), /nodes\[1\]\.labels.*not a valid label key/);
 });
