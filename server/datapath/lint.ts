@@ -66,7 +66,10 @@ export function lintDatapath(dp: Datapath): LintFinding[] {
               const ports = (tp as { ports?: unknown } | null)?.ports;
               for (const [k, pp] of (Array.isArray(ports) ? ports : []).entries()) {
                 const { port, endPort } = (pp ?? {}) as { port?: unknown; endPort?: unknown };
-                const start = Number(port);
+                // the agent parses ports with base 0 (policy/parse-rule.ts parsePortValue)
+                const octal = typeof port === "string" && /^0[0-7]+$/.test(port);
+                const start = octal ? parseInt(port, 8) : Number(port);
+                if (octal) warn(p, `${sp}.${dir}[${i}].toPorts[${j}].ports[${k}].port`, `port "${port}" has a leading zero, so Cilium reads it as octal: this is port ${start}, not ${Number(port)}`);
                 if (typeof endPort === "number" && endPort > 0 && Number.isInteger(start) && endPort < start) {
                   warn(p, `${sp}.${dir}[${i}].toPorts[${j}].ports[${k}].endPort`, `endPort ${endPort} is lower than port ${start}: Cilium enforces port ${start} alone, not a range`);
                 }

@@ -5,8 +5,9 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { tempDir } from "../helpers/tmp";
 import { join } from "node:path";
-import { makeDatapath, trace, STAR_WARS, P_A1 } from "./helpers";
+import { makeDatapath, trace, STAR_WARS, P_A1, cnp } from "./helpers";
 import { parseScenario, ScenarioError } from "../../server/datapath";
+import { lintDatapath } from "../../server/datapath/lint";
 
 const bad = (name: string, spec: string) => `apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
@@ -26,6 +27,7 @@ const CASES: [string, string, RegExp][] = [
   ["bad-op", "  endpointSelector: { matchExpressions: [{ key: a, operator: Maybe }] }\n  ingress: [{}]", /operator: must be one of In, NotIn, Exists, DoesNotExist/],
   ["no-selector", "  ingress: [{}]", /spec: one of endpointSelector or nodeSelector is required/],
   ["bad-port", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"99999\" }] }]", /Unable to parse port/],
+  ["octal-port", "  endpointSelector: {}\n  ingress:\n  - toPorts: [{ ports: [{ port: \"08\" }] }]", /spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port: Unable to parse port: "08" starts with 0, so it is read as octal/],
   ["deny-l7", "  endpointSelector: {}\n  ingressDeny:\n  - toPorts: [{ ports: [{ port: \"80\" }], rules: { http: [{}] } }]", /unknown field "rules"/],
   ["bad-entity", "  endpointSelector: {}\n  ingress:\n  - fromEntities: [everyone]", /unknown entity "everyone"/],
   ["dns-range", "  endpointSelector: {}\n  egress:\n  - toPorts: [{ ports: [{ port: \"53\", endPort: 60, protocol: UDP }], rules: { dns: [{ matchName: a.com }] } }]", /DNS rules do not support port ranges/],
@@ -212,4 +214,20 @@ test("policy paths that are no text file are refused by name, and a wrong value 
   assert.match(text, /SECRET_START/);
   assert.doesNotMatch(text, /SECRET_END/);
   assert.match(text, /… \(3024 characters\)/);
+});
+
+test("a port with a leading zero is octal, as the agent parses ports with base 0: \"010\" is port 8", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "octal.yaml": cnp("octal", "{ org: empire, class: deathstar }", `  ingress:
+    - fromEndpoints: [{ matchLabels: { org: empire } }]
+      toPorts: [{ ports: [{ port: "010", protocol: TCP }] }]
+`),
+  });
+  assert.deepEqual(dp.warnings, []);
+  const to = (port: number) => trace(dp, { from: "default/tiefighter", to: "default/deathstar", port, protocol: "TCP" }).verdict;
+  assert.equal(to(8), "FORWARDED");
+  assert.equal(to(10), "DROPPED");
+  const f = lintDatapath(dp).find((x) => x.policy === "CiliumNetworkPolicy default/octal");
+  assert.equal(f?.path, "spec.ingress[0].toPorts[0].ports[0].port");
+  assert.match(f!.message, /port "010" has a leading zero, so Cilium reads it as octal: this is port 8, not 10/);
 });

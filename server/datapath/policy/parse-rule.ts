@@ -204,7 +204,14 @@ export function parsePortValue(ctx: RuleContext, v: unknown, path: string): numb
   const s = c.str(v, path);
   if (s === undefined) return undefined;
   if (/^[0-9]+$/.test(s)) {
-    const n = Number(s);
+    // The agent reads it with strconv.ParseUint(port, 0, 16): base 0, so a leading zero means octal
+    // ("010" is port 8) and a digit 8 or 9 after it is not a number at all ("08" rejects the policy).
+    const octal = s.length > 1 && s.startsWith("0");
+    if (octal && !/^[0-7]+$/.test(s)) {
+      c.err(path, `Unable to parse port: "${s}" starts with 0, so it is read as octal, and 8 and 9 are not octal digits`);
+      return undefined;
+    }
+    const n = octal ? parseInt(s, 8) : Number(s);
     if (n > 65535) c.err(path, `Unable to parse port: "${s}" is out of range 0-65535`);
     return n;
   }
