@@ -1359,7 +1359,7 @@ export class Datapath {
     d.allowedBy = e.implicit && e.allowRules.length === 0 ? [derivedPolicy(dir === "ingress" ? "allow-any-ingress" : "allow-any-egress", this.revision())] : uniqPolicies(e.allowRules);
     d.rule = e.allowRules[0]?.path;
     const l7 = m.redirectOf(e);
-    d.notes.push(`${m.enforced ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);
+    d.notes.push(`${m.enforced && !m.allowAllAdded ? "default deny" : "not default-deny"}; ${looked}; matched ${entryText(e, this.cluster.identities)} → ${matchTypeName(res.matchType)}`);
     if (e.authType !== AUTH_NONE) {
       d.authType = e.authType;
       const how = e.authExplicit ? "" : " (inherited from a broader entry of the same peer)";

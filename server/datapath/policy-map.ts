@@ -175,8 +175,10 @@ export class PolicyMapDir {
   l7Ports: L7Port[] = [];
   /** some entry is a deny: the exact-hit fast path of lookup() must then look further */
   private hasDeny = false;
-  /** the direction is default-deny */
+  /** packets of the direction are looked up (default deny, or rules without it: see allowAllAdded) */
   enforced = false;
+  /** enforced without default deny: addImplicitAllowAll() put the allow-all in */
+  allowAllAdded = false;
   /** policy enforcement is off entirely (mode never) */
   disabled = false;
   /** rules that put this endpoint into default deny in this direction */
@@ -200,6 +202,7 @@ export class PolicyMapDir {
    * and whatever no deny stops is allowed, at L7 too.
    */
   addImplicitAllowAll(): void {
+    this.allowAllAdded = true;
     this.flat = null;
     const protos = (this.anyIdentity ??= [null, null, null, null, null, null]);
     const t = (protos[PROTO_ANY] ??= { exact: null, ranges: null, wildcard: null });
