@@ -32,7 +32,8 @@ export const ATTR_FIELD: Record<AttrName, AttrField> = {
   interface: "interface", encrypted: "encrypted", cel_expression: "experimental",
 };
 
-const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", v4: "IPv4", v6: "IPv6", ipv4: "IPv4", ipv6: "IPv6" };
+// hubble's ipVersion(): 4, v4, ipv4, ip4 and the same for 6, in any case
+const IP_VERSION_ALIASES: Record<string, string> = { none: "IP_NOT_USED", "4": "IPv4", v4: "IPv4", ipv4: "IPv4", ip4: "IPv4", "6": "IPv6", v6: "IPv6", ipv6: "IPv6", ip6: "IPv6" };
 
 /** Validates one attribute value and adds it to `b`. `label` names the flag or param in errors. */
 export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label: string): void {

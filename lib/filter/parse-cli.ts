@@ -189,7 +189,7 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
     };
 
     if (name === "not") {
-      if (negate) throw new FilterError("--not", "two --not in a row");
+      if (negate) throw new FilterError("--not", "consecutive --not statements");
       negate = flag;
       continue;
     }
@@ -235,10 +235,8 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
       target.addAllNamespaces(side, flag);
       continue;
     }
-    if (negate && !["allowlist", "denylist"].includes(name)) {
-      // hubble only allows --not before a filter flag
-      throw new FilterError(negate, `must be followed by a filter flag, got ${flag}`);
-    }
+    // Other flags leave a pending --not for the next filter flag, as in hubble, where only a filter
+    // flag's Set() reads and clears it.
     switch (name) {
       case "allowlist":
         rawWhite.push(parseJsonFilter(takeValue(), flag));
@@ -267,7 +265,7 @@ export function parseObserveArgs(args: readonly string[], opts: ParseCliOptions 
     // not ours: hand the flag (and, if inline, its value) back
     rest.push(arg);
   }
-  if (negate) throw new FilterError(negate, "must be followed by a filter flag");
+  if (negate) throw new FilterError(negate, "trailing --not found in the arguments");
   // hubble's rules and wording (flows.go getFlowsRequest), where 0 is unset
   const hasFirst = (first ?? 0) > 0;
   const hasLast = (last ?? 0) > 0;

@@ -10,12 +10,18 @@ export { timestampMs };
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, "µs": 1e-3, "μs": 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Milliseconds of a duration like `1h43m`, `500ms` or `.5h` (Go's time.ParseDuration units, plus d), or null. */
+/**
+ * Milliseconds of a duration like `1h43m`, `500ms`, `.5h` or `0`, with Go's optional sign (time.ParseDuration,
+ * plus the unit d), or null. hubble subtracts it from now, so `-5m` is five minutes ahead.
+ */
 export function parseDuration(s: string): number | null {
-  if (!/^((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d))+$/.test(s)) return null;
+  const sign = s.startsWith("-") ? -1 : 1;
+  const body = s.startsWith("-") || s.startsWith("+") ? s.slice(1) : s;
+  if (body === "0") return 0;
+  if (!/^((\d+(\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d))+$/.test(body)) return null;
   let total = 0;
-  for (const m of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
-  return total;
+  for (const m of body.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h|d)/g)) total += Number(m[1]) * UNIT_MS[m[2]];
+  return sign * total;
 }
 
 const MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];

@@ -333,3 +333,24 @@ test("--first, --last and --all: hubble's rules (0 is unset) and wording", async
   assert.equal(r.code, 2);
   assert.equal(r.stderr, "observe: cannot set both --first and --last\n");
 });
+
+test("--not waits for the next filter flag, whatever comes between, with hubble's errors; --ip-version takes hubble's spellings", () => {
+  const q = parseObserveArgs(["--not", "--last", "3", "-o", "json", "--verdict", "FORWARDED"]);
+  assert.deepEqual(q.query.blacklist, [{ verdict: ["FORWARDED"] }]);
+  assert.deepEqual(q.query.whitelist, []);
+  assert.equal(q.query.limit, 3);
+  assert.throws(() => parseObserveArgs(["--not", "--not", "--verdict", "DROPPED"]), (e: unknown) => e instanceof FilterError && e.field === "--not" && /consecutive --not statements/.test(e.message));
+  assert.throws(() => parseObserveArgs(["--verdict", "DROPPED", "--not"]), (e: unknown) => e instanceof FilterError && /trailing --not found in the arguments/.test(e.message));
+  for (const [v, want] of [["4", "IPv4"], ["ip4", "IPv4"], ["IPv4", "IPv4"], ["6", "IPv6"], ["ip6", "IPv6"], ["V6", "IPv6"]] as const) {
+    assert.deepEqual(parseObserveArgs(["--ip-version", v]).query.whitelist, [{ ip_version: [want] }], v);
+  }
+});
+
+test("--since/--until take Go durations with a sign, and 0 for now, as hubble subtracts them from now", () => {
+  const now = Date.parse("2026-01-01T12:00:00Z");
+  assert.equal(parseTimeArg("-5m", "--until", now), now + 300_000);
+  assert.equal(parseTimeArg("+5m", "--since", now), now - 300_000);
+  assert.equal(parseTimeArg("0", "--until", now), now);
+  assert.equal(parseTimeArg("1.5h", "--since", now), now - 5_400_000);
+  assert.throws(() => parseTimeArg("--5m", "--since", now), FilterError);
+});
