@@ -11,6 +11,16 @@ export const TRACE_SUBTYPE_NAMES: Record<string, number> = {
   "to-network": 11, "from-crypto": 12, "to-crypto": 13,
 };
 
+/**
+ * `agent:<name>` sub-types: hubble observe's own spellings (flows_filter.go agentEventSubtypes) of
+ * pkg/monitor/api's AgentNotification numbers.
+ */
+export const AGENT_SUBTYPE_NAMES: Record<string, number> = {
+  unspecified: 0, message: 1, "agent-started": 2, "endpoint-regenerate-success": 3, "endpoint-regenerate-failure": 4,
+  "policy-updated": 5, "policy-deleted": 6, "endpoint-created": 7, "endpoint-deleted": 8, "ipcache-upserted": 9,
+  "ipcache-deleted": 10, "service-upserted": 11, "service-deleted": 12,
+};
+
 export function parseEventType(value: string, field: string): EventTypeFilter {
   const [name, sub, ...rest] = value.trim().toLowerCase().split(":");
   if (rest.length) throw new FilterError(field, `invalid event type ${JSON.stringify(value)}`);
@@ -22,6 +32,7 @@ export function parseEventType(value: string, field: string): EventTypeFilter {
   let subType: number | undefined;
   if (/^\d+$/.test(sub)) subType = Number(sub);
   else if (type === EVENT_TYPE_NAMES.trace) subType = TRACE_SUBTYPE_NAMES[sub];
+  else if (type === EVENT_TYPE_NAMES.agent) subType = AGENT_SUBTYPE_NAMES[sub];
   if (subType === undefined) throw new FilterError(field, `unknown sub-type ${JSON.stringify(sub)} for event type ${name}`);
   return { type, match_sub_type: true, sub_type: subType };
 }
@@ -30,6 +41,7 @@ export function formatEventType(e: EventTypeFilter): string {
   const name = Object.keys(EVENT_TYPE_NAMES).find((k) => EVENT_TYPE_NAMES[k] === e.type) ?? String(e.type);
   if (!e.match_sub_type) return name;
   const sub = e.sub_type ?? 0;
-  const subName = e.type === EVENT_TYPE_NAMES.trace ? Object.keys(TRACE_SUBTYPE_NAMES).find((k) => TRACE_SUBTYPE_NAMES[k] === sub) : undefined;
+  const names = e.type === EVENT_TYPE_NAMES.trace ? TRACE_SUBTYPE_NAMES : e.type === EVENT_TYPE_NAMES.agent ? AGENT_SUBTYPE_NAMES : {};
+  const subName = Object.keys(names).find((k) => names[k] === sub);
   return `${name}:${subName ?? sub}`;
 }

@@ -46,6 +46,7 @@ export const EVENT_TYPE_NAMES: Record<string, number> = {
   trace: 4,
   "policy-verdict": 5,
   "trace-sock": 7,
+  recorder: 8,
   l7: 129,
   agent: 130,
 };

@@ -354,3 +354,10 @@ test("--since/--until take Go durations with a sign, and 0 for now, as hubble su
   assert.equal(parseTimeArg("1.5h", "--since", now), now - 5_400_000);
   assert.throws(() => parseTimeArg("--5m", "--since", now), FilterError);
 });
+
+test("-t takes hubble's recorder type and its agent sub-type names", () => {
+  assert.deepEqual(parseObserveArgs(["-t", "recorder"]).query.whitelist, [{ event_type: [{ type: 8 }] }]);
+  assert.deepEqual(parseObserveArgs(["-t", "agent:policy-updated"]).query.whitelist, [{ event_type: [{ type: 130, match_sub_type: true, sub_type: 5 }] }]);
+  assert.deepEqual(parseObserveArgs(["-t", "agent:endpoint-regenerate-failure"]).query.whitelist, [{ event_type: [{ type: 130, match_sub_type: true, sub_type: 4 }] }]);
+  assert.throws(() => parseObserveArgs(["-t", "agent:policy-exploded"]), (e: unknown) => e instanceof FilterError && e.field === "--type" && /unknown sub-type "policy-exploded"/.test(e.message));
+});
