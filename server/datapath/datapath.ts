@@ -1073,6 +1073,8 @@ export class Datapath {
         time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
         type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: dropEvent(d.dropReason),
         destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt, ethernet,
+        // a pod's policy is enforced in bpf_lxc, the host firewall's in bpf_host
+        dropFile: ep.hostEndpoint ? "bpf_host.c" : "bpf_lxc.c",
       }));
       result.verdict = "DROPPED";
       result.drop_reason_desc = dropReasonName(d.dropReason ?? DropReason.POLICY_DENIED);

@@ -55,6 +55,11 @@ export interface FlowParts {
   time: string;
   verdict: Verdict;
   dropReason?: number;
+  /**
+   * the BPF program that dropped the packet (drop events; Hubble fills it since Cilium 1.17, PR #34616).
+   * The line of its source is left out: the simulator has no BPF source to point into.
+   */
+  dropFile?: string;
   /** set on policy-verdict events whose entry demands mutual authentication */
   authType?: AuthType;
   /** the packet's MACs where a BPF program saw it (none on L7 records) */
@@ -162,6 +167,7 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   // A trace carries the connection-tracking result it was sent with: every simulated request opens a
   // new connection, and its replies are CT replies (Hubble derives is_reply from this reason).
   if (p.eventType.type === 4 && p.isReply !== undefined) f.trace_reason = p.isReply ? "REPLY" : "NEW";
+  if (p.dropFile) f.file = { name: p.dropFile };
   if (p.dropReason) f.drop_reason_desc = dropReasonName(p.dropReason);
   if (p.isReply !== undefined) f.is_reply = p.isReply;
   if (p.iface) f.interface = share(p.iface);

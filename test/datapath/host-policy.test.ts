@@ -159,6 +159,10 @@ spec:
   const blocked = trace(dp, { from: { ip: "198.51.100.9" }, toIP: "192.168.1.10", port: 22, protocol: "TCP" });
   assert.equal(blocked.drop_reason_desc, "POLICY_DENY");
   assert.equal(verdictEvents(blocked)[0].ingress_denied_by?.[0].name, "no-ssh-from-scanner");
+  // the drop event names the program that dropped it: the host firewall runs in bpf_host; a policy
+  // verdict event carries no file
+  assert.deepEqual(dropEvents(blocked).map((f) => f.file), [{ name: "bpf_host.c" }]);
+  assert.equal(verdictEvents(blocked)[0].file, undefined);
 });
 
 test("traffic inside one host is not checked; endpoint selectors never select the host", () => {

@@ -38,6 +38,8 @@ test("a policy whose Kafka rules meet another's HTTP rules on a port is left out
   const reader = trace(dp, { from: "default/reader", to: "default/server", port: 80, protocol: "TCP", kafka });
   assert.equal(reader.verdict, "DROPPED");
   assert.equal(reader.drop_reason_desc, "POLICY_DENIED");
+  // a pod's policy drop is reported by bpf_lxc (Hubble's drop events carry the file since Cilium 1.17)
+  assert.deepEqual(reader.flows.filter((f) => f.flow.event_type?.type === 1).map((f) => f.flow.file), [{ name: "bpf_lxc.c" }]);
   const conflicts = dp.l7ParserConflicts();
   assert.equal(conflicts.length, 1, "one line for the workload's two endpoints");
   assert.equal(conflicts[0]!.policy.name, "stream");
