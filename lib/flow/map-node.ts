@@ -3,8 +3,9 @@
 // translation (server/store/filter-sql.ts), so a clicked edge's table, export and evidence bundle hold
 // exactly the flows the edge was counted from.
 //
-// A node is decided from what the store keeps in columns: namespace and first workload name (each cut
-// to 253 characters), identity, the endpoint's labels and the side's DNS names, as "\n"-joined lists.
+// A node is decided from what the store keeps in columns: namespace and workload name (the first
+// workload, else the one the pod name was generated for; each cut to 253 characters), identity, the
+// endpoint's labels and the side's DNS names, as "\n"-joined lists.
 import type { ServiceMapNode, ServiceMapNodeKind } from "../api-types";
 import type { Endpoint } from "./types";
 
@@ -62,6 +63,32 @@ export function mapNodeOf(ns: string | null, workload: string | null, identity: 
   return { id: "reserved:world", kind: "world", label: "world", identity: 2, labels: labelList };
 }
 
+// Kubernetes' generated name suffixes use k8s.io/apimachinery's rand alphabet (no vowels, no 0, 1, 3),
+// so an ordinary word in a workload's name ("primary", "v1") is not taken for one.
+const POD_SUFFIX = /^(?:[bcdfghjklmnpqrstvwxz2456789]{5}|\d+)$/;
+const TEMPLATE_HASH = /^[bcdfghjklmnpqrstvwxz2456789]{6,10}$/;
+
+/**
+ * The workload a pod name was generated for: `api-7d4b9c8f6-x2x9z` (Deployment: template hash and
+ * random suffix) and `web-0` (StatefulSet ordinal) give `api` and `web`; a name with no generated
+ * suffix is its own. Hubble fills `workloads` only for endpoints on the node that took the record
+ * (and releases before 1.14 never do): the map still groups such a side with its workload's other pods.
+ */
+export function workloadFromPodName(pod: string): string {
+  const parts = pod.split("-");
+  if (parts.length < 2 || !POD_SUFFIX.test(parts[parts.length - 1]!)) return pod;
+  parts.pop();
+  if (parts.length >= 2 && TEMPLATE_HASH.test(parts[parts.length - 1]!)) parts.pop();
+  return parts.join("-");
+}
+
+/** The workload name the map groups a side by: the record's first workload, else its pod's. */
+export function mapWorkloadOf(ep: Endpoint | undefined): string | undefined {
+  const named = ep?.workloads?.[0]?.name;
+  if (named) return named;
+  return ep?.namespace && ep.pod_name ? workloadFromPodName(ep.pod_name) : undefined;
+}
+
 function column(s: string | undefined): string | null {
   if (s === undefined || s === "") return null;
   return s.length > MAX_NAME_COLUMN ? s.slice(0, MAX_NAME_COLUMN) : s;
@@ -70,7 +97,7 @@ function column(s: string | undefined): string | null {
 /** The node id of a record's source or destination, as the store's columns for it decide it. */
 export function mapNodeIdOf(ep: Endpoint | undefined, names: readonly string[] | undefined): string {
   const ns = column(ep?.namespace);
-  const workload = column(ep?.workloads?.[0]?.name);
+  const workload = column(mapWorkloadOf(ep));
   // most endpoints are workloads, named by these two alone: the lists are not built for them
   if (ns && workload) return `${ns}/${workload}`;
   return mapNodeOf(

@@ -20,7 +20,7 @@ import { PolicyFileCache } from "./policy/parse-thread";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
-import { buildFlow, extension, formatTime, l4Summary, layer4, type Packet } from "./flow-builder";
+import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, type Packet } from "./flow-builder";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
@@ -735,6 +735,8 @@ export class Datapath {
       let e = this.podEndpoints.get(p);
       if (!e) {
         e = { ID: p.endpointId, identity: identity.id, cluster_name: this.cluster.name, namespace: p.namespace, labels: identity.labels, pod_name: p.name, workloads: [{ name: p.workload, kind: "Deployment" }] };
+        // records taken on other nodes show the pod without its endpoint ID and workloads
+        localEndpoint(e, this.hubbleNodeName(p.node));
         this.podEndpoints.set(p, e);
       }
       return e;

@@ -139,6 +139,28 @@ function deepFreeze(v: object): void {
   }
 }
 
+/**
+ * A pod's endpoint as records taken on other nodes show it. Hubble fills the endpoint ID and workloads
+ * from the local endpoint manager only; a pod elsewhere is put together from the ipcache and its
+ * identity (pkg/hubble/parser/common/endpoint.go ResolveEndpoint): identity, cluster, namespace,
+ * labels and pod name.
+ */
+const elsewhere = new WeakMap<Endpoint, { node: string; remote: Endpoint }>();
+
+/** Registers `local` (a pod's full endpoint, its node as records name it) and makes its remote view. */
+export function localEndpoint(local: Endpoint, hubbleNode: string): Endpoint {
+  const remote: Endpoint = { identity: local.identity, cluster_name: local.cluster_name, namespace: local.namespace, labels: local.labels, pod_name: local.pod_name };
+  for (const k of Object.keys(remote) as (keyof Endpoint)[]) if (remote[k] === undefined) delete remote[k];
+  elsewhere.set(local, { node: hubbleNode, remote });
+  return local;
+}
+
+/** the endpoint as a record taken on `node` shows it */
+function seenFrom(ep: Endpoint, node: string): Endpoint {
+  const e = elsewhere.get(ep);
+  return e === undefined || e.node === node ? ep : e.remote;
+}
+
 export function buildFlow(p: FlowParts): FlowEnvelope {
   const f: Flow = {};
   f.time = p.time;
@@ -149,8 +171,8 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   if (p.ethernet) f.ethernet = share(p.ethernet);
   f.IP = p.ip ?? { source: p.srcIp, destination: p.dstIp, ipVersion: "IPv4" };
   f.l4 = p.l4;
-  f.source = share(p.source);
-  f.destination = share(p.destination);
+  f.source = share(seenFrom(p.source, p.nodeName));
+  f.destination = share(seenFrom(p.destination, p.nodeName));
   f.Type = p.type;
   f.node_name = p.nodeName;
   if (p.sourceNames?.length) f.source_names = p.sourceNames;

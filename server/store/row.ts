@@ -5,7 +5,7 @@ import type { Endpoint, Flow, FlowEnvelope } from "../../lib/flow/types";
 import { decidingPolicies } from "../../lib/filter/policy";
 import { toHubbleJson } from "../../lib/flow/json";
 import { joinList, MAX_FRAGMENT_LENGTH, type FragmentRegistry } from "./fragments";
-import { MAX_NAME_COLUMN } from "../../lib/flow/map-node";
+import { MAX_NAME_COLUMN, mapWorkloadOf } from "../../lib/flow/map-node";
 
 export const MAX_TEXT = 1024;
 export const MAX_JSON = 64 * 1024;
@@ -174,7 +174,8 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
     // cut as lib/flow/map-node.ts reads them, which decides service map nodes from these columns
     src_namespace: bound(f.source?.namespace, MAX_NAME_COLUMN),
     src_pod: bound(f.source?.pod_name, MAX_NAME_COLUMN),
-    src_workload: bound(f.source?.workloads?.[0]?.name, MAX_NAME_COLUMN),
+    // what the service map groups by (lib/flow/map-node.ts): the record's workload, else its pod's
+    src_workload: bound(mapWorkloadOf(f.source), MAX_NAME_COLUMN),
     src_identity: f.source?.identity ?? null,
     src_ip: bound(f.IP?.source, 64),
     src_port: sport,
@@ -182,7 +183,7 @@ export function flowColumns(env: FlowEnvelope): FlowColumns {
     src_names: joinList(f.source_names, MAX_JSON),
     dst_namespace: bound(f.destination?.namespace, MAX_NAME_COLUMN),
     dst_pod: bound(f.destination?.pod_name, MAX_NAME_COLUMN),
-    dst_workload: bound(f.destination?.workloads?.[0]?.name, MAX_NAME_COLUMN),
+    dst_workload: bound(mapWorkloadOf(f.destination), MAX_NAME_COLUMN),
     dst_identity: f.destination?.identity ?? null,
     dst_ip: bound(f.IP?.destination, 64),
     dst_port: dport,

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { compileQuery } from "../../lib/filter/match";
 import { fromSearchParams } from "../../lib/filter/parse-params";
 import { FilterError } from "../../lib/filter/types";
-import { mapNodeIdOf, splitEdgeId, workloadNodeParts } from "../../lib/flow/map-node";
+import { mapNodeIdOf, splitEdgeId, workloadFromPodName, workloadNodeParts } from "../../lib/flow/map-node";
 import type { Endpoint, Flow } from "../../lib/flow/types";
 import { queryToSql } from "../../server/store/filter-sql";
 import { MAP_NODE_FN } from "../../server/store/sql-functions";
@@ -14,8 +14,13 @@ import { storedFlowsDb } from "../helpers/stored-flows";
 
 const web: Endpoint = { identity: 1001, namespace: "shop", pod_name: "web-7d9f-abcde", labels: ["k8s:app=web"], workloads: [{ name: "web", kind: "Deployment" }] };
 const api: Endpoint = { identity: 1002, namespace: "shop", pod_name: "api-5c6b-xyz12", labels: ["k8s:app=api"], workloads: [{ name: "api", kind: "Deployment" }] };
-// same namespace, no workload: drawn as "shop/(unknown)"
-const bare: Endpoint = { identity: 1003, namespace: "shop", pod_name: "debug", labels: ["k8s:run=debug"] };
+// same namespace, neither workload nor pod: drawn as "shop/(unknown)"
+const bare: Endpoint = { identity: 1003, namespace: "shop", labels: ["k8s:run=debug"] };
+// api as a record taken on another node shows it (Hubble leaves out workloads there): the pod name's
+// workload groups it with api's other records
+const apiRemote: Endpoint = { identity: 1002, namespace: "shop", pod_name: "api-7d4b9c8f6-x2x9z", labels: ["k8s:app=api"] };
+// a bare pod is a workload of its own
+const debug: Endpoint = { identity: 1005, namespace: "shop", pod_name: "debug", labels: ["k8s:run=debug"] };
 const host: Endpoint = { identity: 1, labels: ["reserved:host"] };
 const world: Endpoint = { identity: 2, labels: ["reserved:world"] };
 const cidr: Endpoint = { identity: 16777217, labels: ["cidr:10.96.0.0/12", "reserved:world"] };
@@ -32,6 +37,8 @@ const FLOWS: Flow[] = [
   { uuid: "host-api", source: host, destination: api, verdict: "FORWARDED" },
   { uuid: "bare-cidr", source: bare, destination: cidr, verdict: "FORWARDED" },
   { uuid: "odd-web", source: odd, destination: web, verdict: "FORWARDED" },
+  { uuid: "web-api-remote", source: web, destination: apiRemote, verdict: "FORWARDED", is_reply: false },
+  { uuid: "debug-api", source: debug, destination: apiRemote, verdict: "DROPPED", is_reply: false },
 ].map((f, i) => ({ time: `2024-05-01T10:00:0${i}.000Z`, ...f }) as Flow);
 
 const storedDb = () => storedFlowsDb(FLOWS);
@@ -56,12 +63,15 @@ test("the store's map node function and the JS filter name each side's node alik
     "host-api": "reserved:host->shop/api",
     "bare-cidr": "shop/(unknown)->cidr:10.96.0.0/12",
     "odd-web": "cidr:10.96.0.0/12->shop/web",
+    "web-api-remote": "shop/web->shop/api",
+    "debug-api": "shop/debug->shop/api",
   });
 });
 
 const CASES: [string, string, string[]][] = [
-  ["a workload node, either side", "map_node=shop/api", ["web-api", "api-web-reply", "api-web", "host-api"]],
-  ["an edge and the replies back along it", "map_edge=shop/web->shop/api", ["web-api", "api-web-reply"]],
+  ["a workload node, either side, with or without workloads in the record", "map_node=shop/api", ["web-api", "api-web-reply", "api-web", "host-api", "web-api-remote", "debug-api"]],
+  ["an edge and the replies back along it", "map_edge=shop/web->shop/api", ["web-api", "api-web-reply", "web-api-remote"]],
+  ["a bare pod's node", "map_node=shop/debug", ["debug-api"]],
   ["the reverse edge: its requests, and replies the other way", "map_edge=shop/api->shop/web", ["api-web"]],
   ["an FQDN node", "map_node=fqdn:api.github.com", ["web-github"]],
   ["world is what has no better name", "map_node=reserved:world", ["web-world"]],
@@ -69,11 +79,11 @@ const CASES: [string, string, string[]][] = [
   ["a node without a workload", "map_node=shop/(unknown)", ["bare-cidr"]],
   // both the CIDR peer and the odd namespace are drawn as this id, as the map merges them
   ["a CIDR node, and a workload whose name reads the same", "map_node=cidr:10.96.0.0/12", ["bare-cidr", "odd-web"]],
-  ["the page's other filters still apply", "map_node=shop/api&verdict=DROPPED", ["api-web"]],
-  ["namespace (either side) AND the node (either side)", "namespace=shop&map_edge=shop/web->shop/api", ["web-api", "api-web-reply"]],
-  ["free text narrows the edge", "map_edge=shop/web->shop/api&q=" + encodeURIComponent("verdict=FORWARDED"), ["web-api", "api-web-reply"]],
-  ["an edge with replies excluded by the page", "map_edge=shop/web->shop/api&reply=false", ["web-api"]],
-  ["two edges OR", "map_edge=shop/web->shop/api&map_edge=reserved:host->shop/api", ["web-api", "api-web-reply", "host-api"]],
+  ["the page's other filters still apply", "map_node=shop/api&verdict=DROPPED", ["api-web", "debug-api"]],
+  ["namespace (either side) AND the node (either side)", "namespace=shop&map_edge=shop/web->shop/api", ["web-api", "api-web-reply", "web-api-remote"]],
+  ["free text narrows the edge", "map_edge=shop/web->shop/api&q=" + encodeURIComponent("verdict=FORWARDED"), ["web-api", "api-web-reply", "web-api-remote"]],
+  ["an edge with replies excluded by the page", "map_edge=shop/web->shop/api&reply=false", ["web-api", "web-api-remote"]],
+  ["two edges OR", "map_edge=shop/web->shop/api&map_edge=reserved:host->shop/api", ["web-api", "api-web-reply", "host-api", "web-api-remote"]],
   ["a node and an edge AND", "map_node=reserved:host&map_edge=reserved:host->shop/api", ["host-api"]],
   ["a node nothing is drawn as", "map_node=shop/nothing", []],
   ["the selection contradicts the page: nothing, not everything", "map_edge=shop/web->shop/api&reply=true&verdict=DROPPED", []],
@@ -127,4 +137,19 @@ test("bad selections are refused, naming the parameter", () => {
   }
   assert.throws(() => compileQuery({ whitelist: [{ source_map_node: [7 as unknown as string] }], blacklist: [] }), /source_map_node: expected strings/);
   assert.deepEqual(splitEdgeId("reserved:host->shop/api"), { source: "reserved:host", target: "shop/api" });
+});
+
+test("a pod name gives the workload it was generated for, when the record names none", () => {
+  const cases: [string, string][] = [
+    ["api-7d4b9c8f6-x2x9z", "api"], // Deployment: template hash, then the random suffix
+    ["productpage-v1-6b746f74dc-9rcxx", "productpage-v1"],
+    ["coredns-558bd4d5db-w2m67", "coredns"],
+    ["node-local-dns-88zrp", "node-local-dns"], // DaemonSet: the random suffix alone
+    ["web-0", "web"], // StatefulSet ordinal
+    ["postgres-primary-2", "postgres-primary"], // a word is no template hash
+    ["server-bb2dq5n85r-1", "server"], // the simulator's pods
+    ["debug", "debug"],
+    ["my-app", "my-app"], // "app" has vowels: not a generated suffix
+  ];
+  for (const [pod, want] of cases) assert.equal(workloadFromPodName(pod), want, pod);
 });
