@@ -46,7 +46,11 @@ export function parseWorkload(value: string, field: string): WorkloadFilter {
 /** Checks one value early so the error names the flag or parameter the user typed. */
 /** An identity as a number's text; hubble's parseIdentity takes reserved names too (--identity world). */
 export function resolveIdentity(value: string): string {
-  return /^\d+$/.test(value) ? value : String(RESERVED_IDENTITY_IDS.get(value) ?? value);
+  if (/^[1-9]\d*$|^0$/.test(value)) return value;
+  // hubble reads a number as Go's strconv.ParseUint(s, 0, 32) does: 0x… hex, 0o… or 0… octal, 0b… binary
+  const based = /^0(?:[xX]([0-9a-fA-F]+)|[oO]?([0-7]+)|[bB]([01]+))$/.exec(value);
+  if (based) return String(based[1] !== undefined ? parseInt(based[1], 16) : based[2] !== undefined ? parseInt(based[2], 8) : parseInt(based[3]!, 2));
+  return String(RESERVED_IDENTITY_IDS.get(value) ?? value);
 }
 
 export function validateSided(kind: SidedKind, value: string, label: string): void {

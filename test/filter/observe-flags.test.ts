@@ -361,3 +361,10 @@ test("-t takes hubble's recorder type and its agent sub-type names", () => {
   assert.deepEqual(parseObserveArgs(["-t", "agent:endpoint-regenerate-failure"]).query.whitelist, [{ event_type: [{ type: 130, match_sub_type: true, sub_type: 4 }] }]);
   assert.throws(() => parseObserveArgs(["-t", "agent:policy-exploded"]), (e: unknown) => e instanceof FilterError && e.field === "--type" && /unknown sub-type "policy-exploded"/.test(e.message));
 });
+
+test("--identity reads numbers as hubble does (Go base 0: hex, octal, binary) besides reserved names", () => {
+  for (const [v, want] of [["0x10", 16], ["010", 8], ["0o10", 8], ["0b101", 5], ["16", 16], ["0", 0], ["world", 2]] as const) {
+    assert.deepEqual(parseObserveArgs(["--from-identity", v]).query.whitelist, [{ source_identity: [want] }], v);
+  }
+  assert.throws(() => parseObserveArgs(["--identity", "0xZZ"]), (e: unknown) => e instanceof FilterError && e.field === "--identity");
+});
