@@ -8,7 +8,7 @@ import type { Identity } from "../cluster/identities";
 import { formatIPv4, parseIPv4 } from "../cluster/ip";
 import { loadScenarioFile } from "../scenario/load";
 import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
-import type { Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import type { Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
 import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
@@ -196,7 +196,6 @@ interface Step {
   dstSelfE: Endpoint;
   dstE: Endpoint;
   dstNames: string[];
-  destService: Service | undefined;
   srcEp: Pod | undefined;
   audited: boolean;
   l7Req: L7RequestSpec | null;
@@ -726,7 +725,6 @@ export class Datapath {
   private readonly podEndpoints = new WeakMap<Pod, Endpoint>();
   private readonly identityEndpoints = new WeakMap<Identity, Endpoint>();
   private readonly hostEndpoints = new WeakMap<HostEndpoint, Endpoint>();
-  private readonly services = new WeakMap<ClusterService, Service>();
   private readonly identityTexts = new WeakMap<Identity, string>();
 
   private endpointOf(place: Place, identity: Identity): Endpoint {
@@ -789,12 +787,6 @@ export class Datapath {
 
   private lxcOf(ep: Pod | undefined): NetworkInterface | undefined {
     return this.l2Of(ep)?.lxc;
-  }
-
-  private serviceOf(svc: ClusterService): Service {
-    let s = this.services.get(svc);
-    if (!s) this.services.set(svc, (s = { name: svc.name, namespace: svc.namespace }));
-    return s;
   }
 
   private identityTextOf(i: Identity): string {
@@ -913,7 +905,9 @@ export class Datapath {
     // node see the source as that node does, records on the destination's node the destination likewise.
     const srcSelfE = srcEp ? srcE : this.endpointOf(src, reg.get(this.engine.ipcache.lookup(src.ipNum, srcNode))!);
     const dstSelfE = dstEp ? dstE : this.endpointOf(via, reg.get(this.engine.ipcache.lookup(via.ipNum, dstNode))!);
-    const destService: Service | undefined = svc ? this.serviceOf(svc) : undefined;
+    // No record names the service: with kube-proxy replacement the socket load balancer has put the
+    // backend's address into the connection before any packet is sent, and Hubble looks services up
+    // by frontend address only (so real records of ClusterIP traffic carry no destination_service).
     const dstNames = srcEp ? this.engine.fqdn.namesForIp(via.ip, srcEp.endpointId) : NO_NAMES;
     // the parts of the request's records that every record shares
     const ipFwd = { source: pkt.srcIp, destination: pkt.dstIp, ipVersion: "IPv4" as const };
@@ -927,7 +921,7 @@ export class Datapath {
     const result: TraceResult = { request, verdict: "FORWARDED", explanation: explanation ?? [], flows };
     const st: Step = {
       req, clock, result, explanation, flows, pkt, protoIdx, key, bytes, port, authority, ipFwd, l4Fwd, summaryFwd,
-      srcE, dstE, srcSelfE, dstSelfE, dstNames, destService, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
+      srcE, dstE, srcSelfE, dstSelfE, dstNames, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
     };
     this.lastDnsIps = [];
 
@@ -947,7 +941,7 @@ export class Datapath {
       if (overlay && st.l7Req === null) {
         flows.push(buildFlow({
           time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: st.srcSelfE, destination: dstE, type: "L3_L4",
-          nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: EVENT_TRACE_OVERLAY, destinationService: destService, direction: "EGRESS",
+          nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: EVENT_TRACE_OVERLAY, direction: "EGRESS",
           traceObservationPoint: "TO_OVERLAY", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp), iface: TUNNEL_IF,
         }));
       }
@@ -964,7 +958,7 @@ export class Datapath {
     if (dstEp) {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
-        nodeName: this.hubbleNodeName(dstNode), destinationNames: dstNames, eventType: EVENT_TRACE, destinationService: destService, direction: "INGRESS",
+        nodeName: this.hubbleNodeName(dstNode), destinationNames: dstNames, eventType: EVENT_TRACE, direction: "INGRESS",
         traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd, ethernet: this.arriving(dstEp), iface: this.lxcOf(dstEp),
       }));
     } else if (srcEp) {
@@ -973,7 +967,7 @@ export class Datapath {
       const toHost = dstIdent.id === ReservedIdentity.HOST && this.engine.hostFirewall();
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
-        nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, destinationService: destService, direction: "EGRESS",
+        nodeName: this.hubbleNodeName(srcNode), destinationNames: dstNames, eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, direction: "EGRESS",
         traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: false, summary: summaryFwd, ethernet: this.leaving(srcEp), iface: toHost ? HOST_IF : undefined,
       }));
     }
@@ -994,7 +988,7 @@ export class Datapath {
       ) =>
         buildFlow({
           time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4: l4Reply, source: dstE, destination: srcE, type: "L3_L4",
-          nodeName: this.hubbleNodeName(onNode), sourceNames, eventType, sourceService: destService, direction, traceObservationPoint: point, isReply: true, summary: summaryReply,
+          nodeName: this.hubbleNodeName(onNode), sourceNames, eventType, direction, traceObservationPoint: point, isReply: true, summary: summaryReply,
           ethernet: l2.ethernet, iface: l2.iface,
         });
       if (srcEp) {
@@ -1040,7 +1034,7 @@ export class Datapath {
 
   /** one side (egress at the source, ingress at the destination); false: the request stops here */
   private runSide(st: Step, dir: Direction, ep: Pod, peer: Identity, peerIp: string, node: string, peerNode: string | undefined): boolean {
-    const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, dstNames, destService, req, srcEp } = st;
+    const { clock, result, explanation, flows, pkt, ipFwd, l4Fwd, dstNames, req, srcEp } = st;
     // this side's records are taken on its node: its own endpoint as that node sees itself
     const srcE = dir === "egress" ? st.srcSelfE : st.srcE;
     const dstE = dir === "ingress" ? st.dstSelfE : st.dstE;
@@ -1063,7 +1057,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: d.verdict, dropReason: d.verdict === "DROPPED" ? d.dropReason : undefined, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd,
         l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_VERDICT,
-        destinationService: destService, direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType, ethernet,
+        direction: label, matchType: d.matchType, isReply: d.verdict === "DROPPED" ? undefined : false, authType, ethernet,
         summary: st.summaryFwd, extensions: d.verdictExt,
         egressAllowedBy: dir === "egress" ? d.allowedList : undefined, ingressAllowedBy: dir === "ingress" ? d.allowedList : undefined,
         egressDeniedBy: dir === "egress" ? d.deniedList : undefined, ingressDeniedBy: dir === "ingress" ? d.deniedList : undefined,
@@ -1074,7 +1068,7 @@ export class Datapath {
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "DROPPED", dropReason: d.dropReason, srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
         type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: dropEvent(d.dropReason),
-        destinationService: destService, direction: label, summary: st.summaryFwd, extensions: d.dropExt, ethernet,
+        direction: label, summary: st.summaryFwd, extensions: d.dropExt, ethernet,
         // a pod's policy is enforced in bpf_lxc, the host firewall's in bpf_host
         dropFile: ep.hostEndpoint ? "bpf_host.c" : "bpf_lxc.c",
       }));
@@ -1086,7 +1080,7 @@ export class Datapath {
       // the redirect itself, as bpf_lxc traces it before the proxy sees the request
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE,
-        type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_TRACE_PROXY, destinationService: destService,
+        type: "L3_L4", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, eventType: EVENT_TRACE_PROXY,
         direction: label, traceObservationPoint: "TO_PROXY", proxyPort: this.proxyPort(node, dir, req), isReply: false, summary: st.summaryFwd, ethernet,
       }));
       let l7Req = st.l7Req;
@@ -1107,7 +1101,7 @@ export class Datapath {
         : extension({ l7_decided_by: uniqHubble(decided), rule: outcome.rule, explanation: refusal ? [refusal] : undefined });
       const requestFlow = (l7: Layer7, summary: string) => buildFlow({
         time: nextTime(clock), verdict: outcome.allowed ? "FORWARDED" : "DROPPED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4L7, source: srcE, destination: dstE,
-        type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, destinationService: destService, direction: label,
+        type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, direction: label,
         isReply: false, summary, extensions: ext, traceId: outcome.traceId,
       });
       if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
@@ -1120,7 +1114,7 @@ export class Datapath {
         // the reply comes from the service's backend: the service is the source's, as Hubble resolves
         // it by address after reverse NAT, never the client's
         // the server's names as the DNS cache knows them, as Hubble resolves a response's source IP
-        type: "L7", nodeName: this.hubbleNodeName(node), sourceNames: dstNames, l7, eventType: EVENT_L7, sourceService: destService, direction: label,
+        type: "L7", nodeName: this.hubbleNodeName(node), sourceNames: dstNames, l7, eventType: EVENT_L7, direction: label,
         isReply: true, summary, extensions: ext, traceId: outcome.traceId,
       });
       const resps: { env: FlowEnvelope; due?: Stamp }[] = [];
