@@ -121,7 +121,7 @@ test("service traffic: the socket load balancer picks a backend, policy sees the
   const dp = makeDatapath(STAR_WARS, { "p.yaml": P_A1 });
   const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP" });
   assert.equal(r.verdict, "FORWARDED");
-  assert.equal(r.request.destination?.service, "default/deathstar");
+  assert.equal((r.request.destination as { service?: string }).service, "default/deathstar");
   assert.ok(verdictEvents(r)[0].destination?.pod_name?.startsWith("deathstar-"));
   // Hubble looks a service up by its frontend address, which no packet carries once the socket
   // load balancer has translated the connection (as the real records in flow-schema.md §3.6 show)
