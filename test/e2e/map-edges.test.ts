@@ -176,23 +176,31 @@ test("map edges end on their cards' borders with the arrowhead there, stay visib
     assert.ok(target, "some edge has a clickable point");
     await page.mouse.click(target.x, target.y);
     await page.waitForURL((u) => u.searchParams.get("edge") === target.id);
-    // ...and a card with an edge drawn over it is still the card's to click.
-    const crossed = await page.evaluate(() => {
-      for (const g of document.querySelectorAll<SVGGElement>('[data-testid="edge-over"]')) {
-        const path = g.querySelector("path")!;
-        const len = path.getTotalLength();
-        for (let i = 1; i < 80; i++) {
-          const q = path.getPointAtLength((len * i) / 80).matrixTransform(path.getScreenCTM()!);
-          const node = document.elementFromPoint(q.x, q.y)?.closest('[data-testid="map-node"]') as SVGGElement | null;
-          if (node) return { id: node.dataset.id!, x: q.x, y: q.y };
+    // ...and a card with an edge drawn over it is still the card's to click. The side panel that the
+    // edge opened makes the map fit again, and live flows may move cards: the point is found afresh
+    // right before each click, and a click that landed while the map moved is tried again.
+    const crossingPoint = () =>
+      page.evaluate(() => {
+        for (const g of document.querySelectorAll<SVGGElement>('[data-testid="edge-over"]')) {
+          const path = g.querySelector("path")!;
+          const len = path.getTotalLength();
+          for (let i = 1; i < 80; i++) {
+            const q = path.getPointAtLength((len * i) / 80).matrixTransform(path.getScreenCTM()!);
+            const node = document.elementFromPoint(q.x, q.y)?.closest('[data-testid="map-node"]') as SVGGElement | null;
+            if (node) return { id: node.dataset.id!, x: q.x, y: q.y };
+          }
         }
-      }
-      return undefined;
-    });
-    if (crossingsSeen > 0) assert.ok(crossed, "a point where an edge is drawn over a card");
-    if (crossed) {
-      await page.mouse.click(crossed.x, crossed.y);
-      await page.waitForURL((u) => u.searchParams.get("node") === crossed.id);
+        return undefined;
+      });
+    const first = await crossingPoint();
+    if (crossingsSeen > 0) assert.ok(first, "a point where an edge is drawn over a card");
+    if (first) {
+      await until("a card under an edge to take the click", async () => {
+        const crossed = await crossingPoint();
+        if (!crossed) return false;
+        await page.mouse.click(crossed.x, crossed.y);
+        return page.waitForURL((u) => u.searchParams.get("node") === crossed.id, { timeout: 2_000 }).then(() => true, () => false);
+      });
     }
   } finally {
     await e2e.close();
