@@ -1,6 +1,6 @@
 // Hubble flow records. Objects are created with keys in flow.proto declaration order so that
 // JSON.stringify prints them the way `hubble observe -o json` does; zero values are left out.
-import type { AuthType, Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, Service, TrafficDirection, Verdict } from "../../lib/flow/types";
+import type { AuthType, Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { dropReasonName } from "../../lib/flow/enums";
 import { randomBytes } from "node:crypto";
 import { ICMPV4_NAME_BY_TYPE } from "./policy/icmp-types";
@@ -81,8 +81,6 @@ export interface FlowParts {
   traceId?: string;
   l7?: Layer7;
   eventType: { type: number; sub_type?: number };
-  sourceService?: Service;
-  destinationService?: Service;
   direction: TrafficDirection;
   matchType?: number;
   traceObservationPoint?: "TO_ENDPOINT" | "TO_HOST" | "TO_STACK" | "TO_PROXY" | "TO_OVERLAY";
@@ -181,8 +179,6 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   // Hubble still fills the deprecated bool from is_reply (false, the zero value, is left out)
   if (p.isReply === true) f.reply = true;
   f.event_type = p.eventType.sub_type ? { type: p.eventType.type, sub_type: p.eventType.sub_type } : { type: p.eventType.type };
-  if (p.sourceService) f.source_service = share(p.sourceService);
-  if (p.destinationService) f.destination_service = share(p.destinationService);
   f.traffic_direction = p.direction;
   if (p.matchType) f.policy_match_type = p.matchType;
   if (p.traceObservationPoint) f.trace_observation_point = p.traceObservationPoint;
