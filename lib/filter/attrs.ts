@@ -4,7 +4,7 @@ import type { FilterPairBuilder, AttrField } from "./builder";
 import { DROP_REASON_NAMES } from "../flow/enums";
 import { parseEventType } from "./event-type";
 import { compileIPFilter } from "./ip";
-import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus } from "./match";
+import { DIRECTION_VALUES, PROTOCOL_VALUES, VERDICT_VALUES, parseHttpStatus, parseUint64 } from "./match";
 import { parsePolicyPattern } from "./policy";
 import { parseLabelSelector } from "./labels";
 import { compileSafeRegExp } from "./regex";
@@ -14,12 +14,12 @@ import { FilterError, type FlowFilter } from "./types";
 export type AttrName =
   | "verdict" | "drop_reason_desc" | "type" | "protocol" | "http_method" | "http_status" | "http_path"
   | "http_url" | "http_header" | "dns_query" | "traffic_direction" | "node_name" | "reply" | "uuid" | "policy"
-  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id" | "node_label" | "interface" | "encrypted" | "cel_expression";
+  | "ip_version" | "tcp_flags" | "snat_ip" | "trace_id" | "ip_trace_id" | "node_label" | "interface" | "encrypted" | "cel_expression";
 
 export const ATTR_NAMES: readonly AttrName[] = [
   "verdict", "drop_reason_desc", "type", "protocol", "http_method", "http_status", "http_path", "http_url",
   "http_header", "dns_query", "traffic_direction", "node_name", "reply", "uuid", "policy", "ip_version",
-  "tcp_flags", "snat_ip", "trace_id", "node_label", "interface", "encrypted", "cel_expression",
+  "tcp_flags", "snat_ip", "trace_id", "ip_trace_id", "node_label", "interface", "encrypted", "cel_expression",
 ];
 
 /** Which FlowFilter field an attribute name fills. */
@@ -28,7 +28,7 @@ export const ATTR_FIELD: Record<AttrName, AttrField> = {
   http_method: "http_method", http_status: "http_status_code", http_path: "http_path", http_url: "http_url",
   http_header: "http_header", dns_query: "dns_query", traffic_direction: "traffic_direction",
   node_name: "node_name", reply: "reply", uuid: "uuid", policy: "policy", ip_version: "ip_version",
-  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id", node_label: "node_labels",
+  tcp_flags: "tcp_flags", snat_ip: "source_ip_xlated", trace_id: "trace_id", ip_trace_id: "ip_trace_id", node_label: "node_labels",
   interface: "interface", encrypted: "encrypted", cel_expression: "experimental",
 };
 
@@ -113,6 +113,8 @@ export function addAttr(b: FilterPairBuilder, name: AttrName, raw: string, label
     case "trace_id":
       if (v.length > 128 || /\s/.test(v)) throw new FilterError(label, `invalid trace id ${JSON.stringify(v.slice(0, 40))}`);
       return b.addAttr("trace_id", [v]);
+    case "ip_trace_id":
+      return b.addAttr("ip_trace_id", [parseUint64(v, label)]);
     case "node_label":
       parseLabelSelector(v, label);
       return b.addAttr("node_labels", [v]);

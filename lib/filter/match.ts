@@ -28,7 +28,7 @@ export const FILTER_FIELDS: readonly (keyof FlowFilter)[] = [
   "destination_label", "destination_service", "destination_workload", "destination_cluster_name",
   "traffic_direction", "verdict", "drop_reason_desc", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
-  "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "policy",
+  "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "ip_version", "trace_id", "ip_trace_id", "policy",
   "node_labels", "interface", "encrypted", "source_map_node", "destination_map_node", "map_edge", "experimental",
 ];
 
@@ -44,6 +44,24 @@ function strings(ff: FlowFilter, field: keyof FlowFilter, where: string): string
   if (!v) return undefined;
   for (const s of v) if (typeof s !== "string") throw new FilterError(`${where}${field}`, `expected strings, got ${JSON.stringify(s)}`);
   return v as string[];
+}
+
+const UINT64_MAX = (1n << 64n) - 1n;
+
+/** A uint64 filter value (a decimal string, as protojson writes one, or a safe integer) in canonical form. */
+export function parseUint64(v: unknown, field: string): string {
+  const text = typeof v === "number" && Number.isSafeInteger(v) ? String(v) : v;
+  if (typeof text !== "string" || !/^\d{1,20}$/.test(text) || BigInt(text) > UINT64_MAX) {
+    throw new FilterError(field, `expected an unsigned 64-bit integer, got ${JSON.stringify(v)?.slice(0, 40)}`);
+  }
+  return BigInt(text).toString();
+}
+
+/** A record's uint64 as the filter compares it: unset and unreadable read as 0, as Go's getters do. */
+function uint64Of(v: unknown): string {
+  if (typeof v === "number" && Number.isSafeInteger(v) && v >= 0) return String(v);
+  if (typeof v === "string" && /^\d{1,20}$/.test(v)) return BigInt(v).toString();
+  return "0";
 }
 
 function oneOf(ff: FlowFilter, field: keyof FlowFilter, where: string, allowed: readonly string[]): string[] | undefined {
@@ -442,6 +460,12 @@ export function compileFilter(ff: FlowFilter, where = ""): Pred {
       const t = f.trace_context?.parent?.trace_id;
       return t !== undefined && t !== "" && tids.includes(t);
     });
+  }
+  // hubble's filterByIPTraceID: the record's IP-option trace id (0 when it has none) equals one given
+  const ipTids = arr<unknown>(ff, "ip_trace_id", where);
+  if (ipTids) {
+    const wanted = new Set(ipTids.map((v) => parseUint64(v, `${where}ip_trace_id`)));
+    preds.push((f) => wanted.has(uint64Of(f.ip_trace_id?.trace_id)));
   }
   const edges = strings(ff, "map_edge", where);
   if (edges) {

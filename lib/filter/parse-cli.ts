@@ -20,7 +20,7 @@ const ATTR_FLAGS: Record<string, AttrName> = {
   "http-method": "http_method", "http-status": "http_status", "http-path": "http_path", "http-url": "http_url",
   "http-header": "http_header", "dns-query": "dns_query", "traffic-direction": "traffic_direction",
   "node-name": "node_name", uuid: "uuid", policy: "policy", "ip-version": "ip_version", "tcp-flags": "tcp_flags",
-  "snat-ip": "snat_ip", "trace-id": "trace_id", "node-label": "node_label", interface: "interface",
+  "snat-ip": "snat_ip", "trace-id": "trace_id", "ip-trace-id": "ip_trace_id", "node-label": "node_label", interface: "interface",
   "cel-expression": "cel_expression",
 };
 
@@ -299,7 +299,7 @@ const PROTO_FIELD_ORDER: readonly string[] = [
   "traffic_direction", "verdict", "drop_reason_desc", "interface", "event_type", "http_status_code", "protocol",
   "source_port", "destination_port", "reply", "dns_query", "source_identity", "destination_identity",
   "http_method", "http_path", "http_url", "http_header", "tcp_flags", "node_name", "node_labels", "ip_version",
-  "trace_id", "experimental",
+  "trace_id", "ip_trace_id", "experimental",
 ];
 // nested messages, same rule
 const NESTED_ORDER: Record<string, readonly string[]> = {

@@ -187,7 +187,7 @@ function crossWhitelist(a: FlowFilter[], b: FlowFilter[]): FlowFilter[] {
 }
 
 /** Fields whose values match whole (no patterns, prefixes or ranges): both lists hold = a value in both. */
-const EXACT_VALUES = new Set(["reply", "verdict", "source_map_node", "destination_map_node", "map_edge", "source_identity", "destination_identity", "traffic_direction", "uuid", "trace_id", "ip_version"]);
+const EXACT_VALUES = new Set(["reply", "verdict", "source_map_node", "destination_map_node", "map_edge", "source_identity", "destination_identity", "traffic_direction", "uuid", "trace_id", "ip_trace_id", "ip_version"]);
 
 /** AND of two filters as one filter, or null when they cannot both match or one filter cannot say both. */
 function mergeAnd(x: FlowFilter, y: FlowFilter): FlowFilter | null {

@@ -74,6 +74,9 @@ export interface FlowFilter {
   encrypted?: boolean[];
   /** the W3C trace id the L7 request carried (flow.trace_context.parent.trace_id), matched whole */
   trace_id?: string[];
+  /** the trace id an IP option carried (flow.ip_trace_id.trace_id, a uint64), as decimal strings;
+   * 0 matches records without one, as Hubble's GetTraceId() reads them */
+  ip_trace_id?: string[];
   /** Hubble's experimental filters: CEL expressions over `_flow` (any true matches; lib/filter/cel) */
   experimental?: { cel_expression?: string[] };
   /**

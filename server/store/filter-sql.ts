@@ -252,7 +252,7 @@ function filterTerms(ff: FlowFilter): Part[] {
   if ((v = has("http_path"))) parts.push(valuePart("http_url", { kind: "path", field: "http_path", values: v }));
   if ((v = has("http_url"))) parts.push(valuePart("http_url", { kind: "regex", field: "http_url", values: v }));
   if ((v = has("node_name"))) parts.push(valuePart("node_name", { kind: "node", field: "node_name", values: v }));
-  for (const k of ["source_ip_xlated", "http_header", "tcp_flags", "ip_version", "trace_id", "node_labels", "interface", "encrypted"] as const) {
+  for (const k of ["source_ip_xlated", "http_header", "tcp_flags", "ip_version", "trace_id", "ip_trace_id", "node_labels", "interface", "encrypted"] as const) {
     if (has(k)) parts.push({ ...TRUE, exact: false });
   }
   // CEL expressions are evaluated on each record

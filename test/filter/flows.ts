@@ -32,7 +32,7 @@ export const FLOWS: Flow[] = [
     event_type: { type: 129 }, traffic_direction: "INGRESS", is_reply: true,
   },
   {
-    time: "2024-05-01T10:00:03.400Z", uuid: "f4", verdict: "FORWARDED", IP: { source: "10.0.1.5", destination: "10.96.0.10", ipVersion: "IPv4" },
+    time: "2024-05-01T10:00:03.400Z", uuid: "f4", ip_trace_id: { trace_id: "12460542740415775846", ip_option_type: 136 }, verdict: "FORWARDED", IP: { source: "10.0.1.5", destination: "10.96.0.10", ipVersion: "IPv4" },
     l4: { UDP: { source_port: 5353, destination_port: 53 } },
     source: { identity: 1001, namespace: "payments", labels: ["k8s:app=web"], pod_name: "web-1" },
     destination: { identity: 102, namespace: "kube-system", labels: ["k8s:k8s-app=kube-dns"], pod_name: "coredns-abc" },

@@ -368,3 +368,11 @@ test("--identity reads numbers as hubble does (Go base 0: hex, octal, binary) be
   }
   assert.throws(() => parseObserveArgs(["--identity", "0xZZ"]), (e: unknown) => e instanceof FilterError && e.field === "--identity");
 });
+
+test("--ip-trace-id takes uint64 trace ids whole, ORs repeats and names itself when a value is not one", () => {
+  assert.deepEqual(parseObserveArgs(["--ip-trace-id", "12460542740415775846", "--ip-trace-id", "7"]).query.whitelist, [{ ip_trace_id: ["12460542740415775846", "7"] }]);
+  assert.deepEqual(parseObserveArgs(["--not", "--ip-trace-id", "0"]).query.blacklist, [{ ip_trace_id: ["0"] }]);
+  for (const bad of ["-1", "18446744073709551616", "abc", "1.5"]) {
+    assert.throws(() => parseObserveArgs(["--ip-trace-id", bad]), (e: unknown) => e instanceof FilterError && e.field === "--ip-trace-id", bad);
+  }
+});

@@ -61,6 +61,10 @@ export const CASES: [string, FlowQuery, string[]][] = [
   ["uuid", q([{ uuid: ["f4", "f6"] }]), ["f4", "f6"]],
   ["trace id (whole)", q([{ trace_id: ["4bf92f3577b34da6a3ce929d0e0e4736"] }]), ["f3"]],
   ["trace id prefix is no match", q([{ trace_id: ["4bf92f35"] }]), []],
+  // hubble's filterByIPTraceID compares GetTraceId(), which is 0 on a record without one
+  ["IP trace id (uint64 beyond 2^53)", q([{ ip_trace_id: ["12460542740415775846"] }]), ["f4"]],
+  ["IP trace id one off is no match", q([{ ip_trace_id: ["12460542740415775845"] }]), []],
+  ["IP trace id 0 is every record without one", q([{ ip_trace_id: ["0"] }]), ["f1", "f2", "f3", "f5", "f6"]],
   // hubble's node label, interface and encryption filters (flows from a real export carry them)
   ["node label selector", q([{ node_labels: ["topology.kubernetes.io/zone=zone-a"] }]), ["f1"]],
   ["node label set-based", q([{ node_labels: ["kubernetes.io/hostname in (worker-1,worker-3)"] }]), ["f1", "f6"]],

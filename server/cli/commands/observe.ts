@@ -28,7 +28,7 @@ Filters are hubble observe's: --namespace/-n, --pod, --from-pod/--to-pod, --labe
 --identity/--from-identity/--to-identity, --service/--from-service/--to-service,
 --workload/--from-workload/--to-workload, --cluster/--from-cluster/--to-cluster, --http-header, --dns-query,
 --traffic-direction, --node-name, --node-label, --interface, --encrypted/--unencrypted, --uuid, --ip-version,
---tcp-flags, --snat-ip, --trace-id, --cel-expression (Hubble's experimental CEL over _flow, e.g.
+--tcp-flags, --snat-ip, --trace-id, --ip-trace-id, --cel-expression (Hubble's experimental CEL over _flow, e.g.
 "_flow.verdict == Verdict.DROPPED && has(_flow.l7.http)"), --policy (Flowscope), and --not before any of them. The same flag twice ORs its values; different flags AND.
 Output: --print-node-name, --print-policy-names (verdicts name the deciding policies), --numeric
 (or --ip-translation=false: IPs instead of pod names), --time-format StampMilli|RFC3339|RFC3339Milli|
