@@ -11,7 +11,7 @@ import type { Scenario, TrafficEntry, TrafficRequest } from "../scenario/types";
 import type { Endpoint, Ethernet, Flow, FlowEnvelope, FlowscopeExtension, Layer4, Layer7, NetworkInterface, Policy, TrafficDirection, Verdict } from "../../lib/flow/types";
 import { DropReason, ReservedIdentity, dropReasonName } from "../../lib/flow/enums";
 import { createL7Proxy } from "./l7/proxy";
-import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec } from "./l7/proxy-types";
+import type { DnsAnswerSource, L7Context, L7Grant, L7Outcome, L7Protocol, L7Proxy, L7RequestSpec, UpstreamFailure } from "./l7/proxy-types";
 import { PolicyEngine } from "./engine";
 import { listPolicyFiles, parsePolicyText, policyKey, type PolicyText } from "./policy/documents";
 import type { PolicyRecord, PolicyWarning, Rule } from "./policy/types";
@@ -200,9 +200,16 @@ interface Step {
   audited: boolean;
   l7Req: L7RequestSpec | null;
   dnsResolvedByProxy: boolean;
-  /** L7 responses, delivered after the request reached the destination */
   /** L7 responses waiting for the forward path's events; `due`: when the response is stamped (HTTP) */
   pending: { env: FlowEnvelope; due?: Stamp }[] | null;
+  /** how the source's egress proxy, having forwarded the request, answers when the destination side fails it */
+  relay: ((upstream: UpstreamFailure) => void) | null;
+  /** the outcome of the proxy that refused the request, if one did */
+  refusal: L7Outcome | null;
+  /** what the DNS proxy's answer teaches the FQDN cache, applied once the query reached its server */
+  dnsLearn: (() => void) | null;
+  /** the request bytes the last proxy passed on unchanged (Kafka, DNS): the next proxy sees the same */
+  l7Forwarded: { protocol: L7Protocol; bytes: Uint8Array } | null;
 }
 
 function nextTime(c: Clock): string {
@@ -922,6 +929,7 @@ export class Datapath {
     const st: Step = {
       req, clock, result, explanation, flows, pkt, protoIdx, key, bytes, port, authority, ipFwd, l4Fwd, summaryFwd,
       srcE, dstE, srcSelfE, dstSelfE, dstNames, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
+      relay: null, refusal: null, dnsLearn: null, l7Forwarded: null,
     };
     this.lastDnsIps = [];
 
@@ -949,10 +957,12 @@ export class Datapath {
       if (!this.runSide(st, "egress", srcHost, dstIdent, via.ip, srcNode, dstPeerNode)) return this.finish(result, st.audited);
     } else explanation?.push(srcHost && !withinHost ? `egress: no host policy with egress rules selects node ${srcHost.node}, nothing to check` : "egress: the source is not a Cilium endpoint, nothing to check");
     if (dstEp) {
-      if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "ingress", dstEp, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finishRelayed(st);
     } else if (dstHost && !withinHost && this.hostPolicyApplies(dstHost, "ingress")) {
-      if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finish(result, st.audited);
+      if (!this.runSide(st, "ingress", dstHost, srcIdent, src.ip, dstNode, srcPeerNode)) return this.finishRelayed(st);
     } else explanation?.push(dstHost && !withinHost ? `ingress: no host policy with ingress rules selects node ${dstHost.node}, nothing to check` : "ingress: the destination is not a Cilium endpoint, nothing to check");
+    // the query reached its server, which answered: only now is there an answer for toFQDNs to learn
+    st.dnsLearn?.();
 
     // delivered
     if (dstEp) {
@@ -1091,7 +1101,11 @@ export class Datapath {
         if (req.kafka) l7Req.kafka = req.kafka;
         if (req.dns) l7Req.dns = req.dns;
       }
-      const outcome = this.runProxy(d, label, l7Req, st.authority, st.port, clock.ms);
+      const proxyCtx = this.proxyContext(d, label, l7Req, st.authority, st.port, clock.ms);
+      // the same parser on both sides (Cilium has one per port and direction, and the request one wire format)
+      if (st.l7Forwarded?.protocol === proxyCtx.protocol) proxyCtx.forwardedBytes = st.l7Forwarded.bytes;
+      const outcome = this.proxy.handle(proxyCtx);
+      st.l7Forwarded = outcome.forwarded ? { protocol: proxyCtx.protocol, bytes: outcome.forwarded } : null;
       const l4L7 = layer4(pkt, false, null);
       const decided = outcome.decidedBy.length ? outcome.decidedBy : (d.grants ?? []).map((g) => g.policy);
       const refusal = outcome.error ?? (outcome.allowed ? undefined : `no L7 rule of ${decided.map((p) => `${p.kind} ${p.namespace ? `${p.namespace}/` : ""}${p.name}`).join(", ")} matched ${outcome.requestSummary}`);
@@ -1123,24 +1137,43 @@ export class Datapath {
         resps.push({ env: responseFlow(outcome.response, outcome.responseSummary ?? ""), ...(latency ? { due: later(requestAt, latency) } : {}) });
       }
       explanation?.push(`${dir} L7 proxy (${d.grants === null ? "allow-all for this peer" : `${d.grants.length} L7 rule set(s)`}): ${outcome.requestSummary} → ${outcome.allowed ? "allowed" : "refused"}${outcome.rule ? ` by ${outcome.rule}` : ""}${outcome.error ? ` (${outcome.error})` : ""}`);
-      if (outcome.dnsAnswer) {
-        this.lastDnsIps = outcome.dnsAnswer.ips;
-        st.dnsResolvedByProxy = true;
+      const answer = outcome.dnsAnswer;
+      if (answer) {
         // the DNS client is the source: a pod, or the host under a host policy's DNS rule
         const client = srcEp ?? (dir === "egress" ? ep : undefined);
-        if (outcome.allowed && client) {
-          if (this.engine.fqdn.learn(client.endpointId, client.node, outcome.dnsAnswer.query, outcome.dnsAnswer.ips, outcome.dnsAnswer.ttl, clock.ms)) {
+        st.dnsLearn = () => {
+          this.lastDnsIps = answer.ips;
+          st.dnsResolvedByProxy = true;
+          if (outcome.allowed && client && this.engine.fqdn.learn(client.endpointId, client.node, answer.query, answer.ips, answer.ttl, clock.ms)) {
             const n = this.engine.onFqdnChange();
-            explanation?.push(`FQDN cache learned ${outcome.dnsAnswer.query} → ${outcome.dnsAnswer.ips.join(", ")} (${n} endpoint map(s) updated)`);
+            explanation?.push(`FQDN cache learned ${answer.query} → ${answer.ips.join(", ")} (${n} endpoint map(s) updated)`);
           }
-        }
+        };
       }
       if (!outcome.allowed) {
         for (const resp of resps) flows.push(this.stamped(resp, clock));
         result.verdict = "DROPPED";
         result.l7_denied = true;
+        st.refusal = outcome;
         if (hasKeys(outcome.response_code)) result.response = outcome.response_code;
+        else delete result.response;
         return false;
+      }
+      if (dir === "egress") {
+        // The request goes on through this proxy's own upstream connection: if the destination's
+        // side drops it or its proxy refuses it, the answer this proxy logs and returns is not the server's.
+        st.relay = (upstream) => {
+          const relayed = this.proxy.relay(proxyCtx, outcome, upstream);
+          if (relayed.response) {
+            const latency = relayed.response.latency_ns === undefined ? undefined : Number(relayed.response.latency_ns);
+            flows.push(this.stamped({ env: responseFlow(relayed.response, relayed.responseSummary ?? ""), ...(latency ? { due: later(requestAt, latency) } : {}) }, clock));
+          }
+          if (hasKeys(relayed.response_code)) result.response = relayed.response_code;
+          else delete result.response;
+          explanation?.push(upstream.kind === "unreachable"
+            ? `egress L7 proxy: its upstream connection was dropped, so ${relayed.response?.http ? `it answers the client itself (${relayed.responseSummary})` : "the client's request goes unanswered"}`
+            : `egress L7 proxy: relays the refusal${relayed.responseSummary ? ` (${relayed.responseSummary})` : ""}`);
+        };
       }
       // pending responses are emitted last-in first-out (the inner side answers first): reversed here so
       // one side's records keep their topic order
@@ -1162,7 +1195,13 @@ export class Datapath {
     return this.sport;
   }
 
-  private runProxy(d: Decision, direction: "INGRESS" | "EGRESS", req: L7RequestSpec, authority: string, port: number, ms: number): L7Outcome {
+  /** The destination's side failed the request: the source's egress proxy, if one forwarded it, answers for the server. */
+  private finishRelayed(st: Step): TraceResult {
+    st.relay?.(st.refusal ? { kind: "refused", by: st.refusal } : { kind: "unreachable" });
+    return this.finish(st.result, st.audited);
+  }
+
+  private proxyContext(d: Decision, direction: "INGRESS" | "EGRESS", req: L7RequestSpec, authority: string, port: number, ms: number): L7Context {
     let protocol: L7Protocol;
     let request: L7RequestSpec = req;
     if (req.grpc) protocol = "grpc";
@@ -1180,8 +1219,7 @@ export class Datapath {
       protocol = "http";
       request = { ...req, http: DEFAULT_HTTP };
     }
-    const ctx: L7Context = { protocol, request, direction, grants: d.grants, authority, port, dnsServer: this.dns, now: new Date(ms) };
-    return this.proxy.handle(ctx);
+    return { protocol, request, direction, grants: d.grants, authority, port, dnsServer: this.dns, now: new Date(ms) };
   }
 
   // Decisions are pure functions of the endpoint and its compiled map and (peer, proto, port), apart

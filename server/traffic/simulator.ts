@@ -45,6 +45,11 @@ export class Simulator {
   private readonly scheduler: RateScheduler;
   /** whether the last step ran out of time and left requests in the backlog */
   private outOfTime = false;
+  /** flows stamped later than the latest tick, in time order, waiting for a tick to reach them */
+  private held: { f: FlowEnvelope; i: number; t: string }[] = [];
+  /** the latest tick's time: a clock stepping back never lets a flow out of order */
+  private horizonMs = 0;
+  private seq = 0;
   /** the scenario's traffic, fixed for the simulator's life (read once, not on every tick) */
   private readonly entries: ReturnType<Datapath["trafficEntries"]>;
 
@@ -144,17 +149,39 @@ export class Simulator {
         }
       }
     }
-    if (pending.length) {
-      const keyed = pending.map((f, i) => ({ f, i, t: timeKey(f.time ?? f.flow.time) }));
+    // Flows stamped after this tick (a request's records run on past its start; a response is stamped
+    // its latency later, Envoy's 503 for an unreachable upstream two seconds later) wait for the tick
+    // that reaches their time: what the bus sees is in time order across ticks, as a ring buffer holds it.
+    const horizon = timeKey(new Date(Math.max(now, this.horizonMs)).toISOString());
+    this.horizonMs = Math.max(now, this.horizonMs);
+    if (pending.length || this.held.length) {
+      let keyed = this.held;
+      for (const f of pending) keyed.push({ f, i: this.seq++, t: timeKey(f.time ?? f.flow.time) });
       keyed.sort((a, b) => (a.t < b.t ? -1 : a.t > b.t ? 1 : a.i - b.i));
-      for (let k = 0; k < keyed.length; k += PUBLISH_CHUNK) this.bus.publish(keyed.slice(k, k + PUBLISH_CHUNK).map((x) => x.f));
+      let due = 0;
+      while (due < keyed.length && keyed[due]!.t <= horizon) due++;
+      this.held = keyed.slice(due);
+      keyed = keyed.slice(0, due);
+      this.publishInChunks(keyed.map((x) => x.f));
     }
     this.outOfTime = outOfTime;
     this.requests += sent;
     return sent;
   }
 
+  private publishInChunks(flows: FlowEnvelope[]): void {
+    for (let k = 0; k < flows.length; k += PUBLISH_CHUNK) this.bus.publish(flows.slice(k, k + PUBLISH_CHUNK));
+  }
+
+  /** Publishes the flows still waiting for their time (stop() does, so none is lost). */
+  flushHeld(): void {
+    const held = this.held;
+    this.held = [];
+    this.publishInChunks(held.map((x) => x.f));
+  }
+
   stop(): void {
+    this.flushHeld();
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
     this.stopWatch?.();

@@ -59,3 +59,54 @@ test("a tick's flows reach the bus in time order, responses after the requests t
   };
   for (let i = 1; i < times.length; i++) assert.ok(ns(times[i - 1]!) <= ns(times[i]!), `flow ${i}: ${times[i - 1]} then ${times[i]}`);
 });
+
+test("a record stamped seconds ahead (Envoy's 503 after its connect timeout) waits for its time, and stop() lets it out", async () => {
+  const { makeDatapath } = await import("./helpers");
+  const dp = makeDatapath(`
+apiVersion: flowscope/v1
+kind: Scenario
+namespaces: [{ name: default }]
+workloads:
+  - { name: client, namespace: default, labels: { app: client } }
+  - { name: server, namespace: default, labels: { app: server }, ports: [{ name: http, port: 80, protocol: TCP, app: http }] }
+traffic:
+  - { from: default/client, to: default/server, port: 80, http: { method: GET, path: / }, rate: 50 }
+`, {
+    "c.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: c, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: client } }
+  egress: [{ toEndpoints: [{ matchLabels: { app: server } }], toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{}] } }] }]
+`,
+    "s.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: s, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { app: server } }
+  ingress: [{ fromEndpoints: [{ matchLabels: { app: nobody } }] }]
+`,
+  });
+  const bus = new FlowBus(0);
+  const seen: { time: string; code?: number }[] = [];
+  bus.subscribe((b) => {
+    for (const f of b) seen.push({ time: f.envelope.time ?? "", code: f.envelope.flow.l7?.http?.code });
+  });
+  const sim = new Simulator(dp, bus, { rate: 50 });
+  const base = Date.UTC(2025, 0, 1, 12, 0, 0);
+  for (let t = 1; t <= 50; t++) sim.step(20, base + t * 20);
+  // one second in: the 503s of the first requests are due a second from now
+  assert.ok(seen.length > 0);
+  assert.equal(seen.filter((s) => s.code === 503).length, 0, "no reply before its time");
+  for (let t = 51; t <= 150; t++) sim.step(20, base + t * 20);
+  const replied = seen.filter((s) => s.code === 503).length;
+  assert.ok(replied > 0, "the replies came once their time did");
+  const ns = (s: string) => {
+    const m = /\.(\d{1,9})Z$/.exec(s);
+    return BigInt(Date.parse(s.replace(/\.\d+Z$/, "Z"))) * 1_000_000n + BigInt((m?.[1] ?? "").padEnd(9, "0"));
+  };
+  for (let i = 1; i < seen.length; i++) assert.ok(ns(seen[i - 1]!.time) <= ns(seen[i]!.time), `flow ${i}: ${seen[i - 1]!.time} then ${seen[i]!.time}`);
+  sim.stop();
+  assert.ok(seen.filter((s) => s.code === 503).length > replied, "stop() published the replies still waiting");
+  assert.equal(seen.filter((s) => s.code === 503).length, sim.requests, "every request got its reply");
+});

@@ -91,6 +91,8 @@ export interface L7Context {
   port: number;
   dnsServer?: DnsAnswerSource;
   now: Date;
+  /** the bytes the previous proxy on the path forwarded (L7Outcome.forwarded), handled instead of a fresh encoding */
+  forwardedBytes?: Uint8Array;
 }
 
 export interface L7Response {
@@ -124,8 +126,31 @@ export interface L7Outcome {
   bytes: number;
   /** the trace id of a W3C traceparent header the request carried (HTTP and gRPC) */
   traceId?: string;
+  /**
+   * The request bytes as the proxy passes them upstream, when it passes them unchanged (Kafka, DNS):
+   * a second proxy on the path sees the same correlation id or DNS id. Envoy rewrites HTTP requests
+   * (it adds X-Request-Id, among others), so those are encoded afresh.
+   */
+  forwarded?: Uint8Array;
+}
+
+/**
+ * Why the answer a proxy forwarded a request for never came from the server: the next proxy on the
+ * path refused it (`by` is that proxy's outcome), or the upstream connection was dropped at L3/L4
+ * and nothing answered at all.
+ */
+export type UpstreamFailure = { kind: "refused"; by: L7Outcome } | { kind: "unreachable" };
+
+/** What a proxy logs and hands its client instead of the server's answer (L7Proxy.relay). */
+export interface RelayedAnswer {
+  /** the response record the proxy logs, if it logs one */
+  response?: Layer7;
+  responseSummary?: string;
+  response_code: L7Response;
 }
 
 export interface L7Proxy {
   handle(ctx: L7Context): L7Outcome;
+  /** The answer of a proxy that allowed and forwarded a request (`forwarded` is its outcome) when upstream failed it. */
+  relay(ctx: L7Context, forwarded: L7Outcome, upstream: UpstreamFailure): RelayedAnswer;
 }

@@ -12,6 +12,7 @@ import { createEnv, type L7ProxyOptions, type ProxyEnv } from "./proxy-env";
 import { handleDns } from "./proxy-dns";
 import { handleGrpc, handleHttp1 } from "./proxy-http";
 import { handleKafka } from "./proxy-kafka";
+import { relayAnswer } from "./proxy-relay";
 import type { L7Context, L7Outcome, L7Protocol, L7Proxy } from "./proxy-types";
 import type { Layer7 } from "../../../lib/flow/types";
 
@@ -146,14 +147,17 @@ export function createL7Proxy(opts: L7ProxyOptions = {}): L7ProxyWithBytes {
   return {
     handle(ctx) {
       const startedAt = process.hrtime.bigint();
-      let bytes: Buffer;
+      let bytes: Uint8Array;
       try {
-        bytes = encode(ctx);
+        bytes = ctx.forwardedBytes ?? encode(ctx);
       } catch (e) {
         return errorOutcome(ctx, e, 0);
       }
-      return handleBytes(ctx, bytes, startedAt);
+      const out = handleBytes(ctx, bytes, startedAt);
+      if (out.allowed && (ctx.protocol === "kafka" || ctx.protocol === "dns")) out.forwarded = bytes;
+      return out;
     },
+    relay: relayAnswer,
     handleBytes: (ctx, bytes) => handleBytes(ctx, bytes),
     encodeRequest: (ctx) => encode(ctx),
   };
