@@ -14,6 +14,7 @@ import {
   dropReasonDescription,
   dropReasonLabel,
   l7Protocol,
+  l7Refused,
   latencyMs,
   policyKey,
   portProtocol,
@@ -48,10 +49,14 @@ const VIA_TEXT: Record<DecisionSource, string> = {
 };
 
 /** what a policy did for this flow, in words that fit its verdict */
-function viaText(via: DecisionSource, verdict: string | undefined): string {
-  if (via === "l7_decided_by") return verdict === "DROPPED" ? "its L7 rules allow no such request" : "an L7 rule allowed the request";
+function viaText(via: DecisionSource, refused: boolean, response: boolean): string {
+  if (via === "l7_decided_by") {
+    if (!refused) return "an L7 rule allowed the request";
+    return response ? "its L7 rules allow no such request: this is the proxy's refusal" : "its L7 rules allow no such request";
+  }
   return VIA_TEXT[via];
 }
+
 
 export function policyHref(p: Policy): string {
   return `/policies?policy=${encodeURIComponent(policyKey(p))}`;
@@ -74,6 +79,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   const twinDecision = twin.data ? decisionOf(twin.data.flow) : undefined;
   const decision = twinDecision && twinDecision.policies.length ? { ...own, policies: twinDecision.policies, rule: own.rule ?? twinDecision.rule } : own;
   const vc = verdictClass(f.verdict);
+  const refused = l7Refused(f, own);
   const [copied, setCopied] = useState(false);
 
   const addEntry = (kind: EntryKind, value: string, dir: EntryDirection) => {
@@ -113,8 +119,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         ) : null}
         {ep?.workloads?.length ? (
           <Row k="Workload">
-            {ep.workloads.map((w) => (
-              <F key={`${w.kind}/${w.name}`} kind="workload" value={w.kind ? `${w.kind}/${w.name}` : w.name ?? ""} dir={dir} />
+            {ep.workloads.map((w, i) => (
+              <F key={`${i}/${w.kind}/${w.name}`} kind="workload" value={w.kind ? `${w.kind}/${w.name}` : w.name ?? ""} dir={dir} />
             ))}
           </Row>
         ) : null}
@@ -124,15 +130,15 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           </Row>
         ) : null}
         {port ? <Row k="Port">{port}</Row> : null}
-        {svc?.name ? <Row k="Service">{svc.namespace ? `${svc.namespace}/${svc.name}` : svc.name}</Row> : null}
+        {svc?.name ? <Row k="Service">{visible(svc.namespace ? `${svc.namespace}/${svc.name}` : svc.name)}</Row> : null}
         {names?.length ? (
           <Row k="DNS names">
-            {names.map((n) => (
-              <F key={n} kind="dns" value={n} dir={dir} />
+            {names.map((n, i) => (
+              <F key={`${i}/${n}`} kind="dns" value={n} dir={dir} />
             ))}
           </Row>
         ) : null}
-        {ep?.cluster_name ? <Row k="Cluster">{ep.cluster_name}</Row> : null}
+        {ep?.cluster_name ? <Row k="Cluster">{visible(ep.cluster_name)}</Row> : null}
         {ep?.ID !== undefined ? (
           <Row k="Endpoint ID">
             {podEndpoint(ep) ? (
@@ -147,8 +153,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
       </dl>
       {ep?.labels?.length ? (
         <div className="labels">
-          {ep.labels.map((l) => (
-            <F key={l} kind="label" value={l} dir={dir}>
+          {ep.labels.map((l, i) => (
+            <F key={`${i}/${l}`} kind="label" value={l} dir={dir}>
               <span className="label-chip">{visible(l)}</span>
             </F>
           ))}
@@ -242,7 +248,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                       <span className="kind-badge">implicit</span>
                     </div>
                     <div className="muted small">
-                      Cilium&apos;s own policy-map entry, not a policy of the cluster · revision {p.revision ?? "?"} · {viaText(via, f.verdict)}
+                      Cilium&apos;s own policy-map entry, not a policy of the cluster · revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
                     </div>
                   </li>
                 ) : (
@@ -254,7 +260,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                     <span className="kind-badge">{p.kind}</span>
                   </div>
                   <div className="muted small">
-                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, f.verdict)}
+                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
                   </div>
                   <button className="val-link small" onClick={() => addEntry("policy", policyKey(p), "either")}>
                     flows decided by this policy
@@ -332,7 +338,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
 function Row({ k, children }: { k: string; children: ReactNode }) {
   return (
     <>
-      <dt>{k}</dt>
+      <dt>{visible(k)}</dt>
       <dd>{typeof children === "string" ? visible(children) : children}</dd>
     </>
   );

@@ -148,7 +148,7 @@ export function FlowscopeApp() {
         <TopNav active="flows" />
         <div className="filters">
           <NamespaceSelect view={view} setView={set} />
-          <FilterInput view={view} setView={set} error={view.problems?.join("; ") ?? (feed.state === "error" ? feed.error : undefined)} />
+          <FilterInput view={view} setView={set} error={view.problems?.join("; ") ?? feed.filterError} />
           <VerdictSelect view={view} setView={set} />
           <TimeRange view={view} setView={set} />
         </div>
@@ -203,6 +203,11 @@ export function FlowscopeApp() {
                 </button>
               ) : null}
               {feed.older.error ? <span className="error" role="alert">{feed.older.error}</span> : null}
+              {feed.state === "error" && !feed.filterError ? (
+                <button className="btn" data-testid="retry-flows" onClick={feed.retry} title="Ask the server for the flows again now (it is asked again every few seconds anyway)">
+                  Retry now
+                </button>
+              ) : null}
               {narrowing ? (
                 <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.title}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
                   {/* a long pair of names is cut, never the button that clears it */}

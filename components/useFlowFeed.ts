@@ -5,7 +5,7 @@ import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { filterParams, streamFilter } from "../lib/ui/api-query";
 import { prepareRows } from "../lib/ui/client-filter";
 import { prepareSortKeys } from "../lib/ui/columns";
-import { getJson, withParams } from "../lib/ui/api";
+import { ApiRequestError, getJson, withParams } from "../lib/ui/api";
 import { FlowStore } from "../lib/ui/flow-store";
 import { FlushPacer } from "../lib/ui/flush-pacer";
 import { StreamClient, streamUrl, type StreamState } from "../lib/ui/stream-client";
@@ -62,6 +62,15 @@ export interface FlowFeed {
   };
   /** adds the next older page (same filters and window as the first page) below the rows */
   loadOlder: () => void;
+  /** the server refused the view's filters (a 4xx naming the problem), as opposed to being unreachable */
+  filterError?: string;
+  /** asks for the first page again now */
+  retry: () => void;
+}
+
+/** An error another try may not repeat: the server unreachable, or failing on its side. */
+function isTransient(err: unknown): boolean {
+  return err instanceof ApiRequestError && (err.status === 0 || err.status >= 500);
 }
 
 /**
@@ -138,6 +147,11 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     },
     staleTime: Infinity,
     gcTime: 0,
+    // A server that is down or restarting comes back: keep asking (every 5 s at most) until it does,
+    // so the table recovers by itself as the map and the stream do. A refused request (a bad filter,
+    // a refused token) gets the same answer again, so it is not repeated.
+    retry: (_failures, err) => isTransient(err),
+    retryDelay: (failures) => Math.min(1000 * 2 ** failures, 5000),
   });
 
   const flush = useCallback(() => {
@@ -292,8 +306,9 @@ export function useFlowFeed(view: ViewState): FlowFeed {
   );
 
   let feedState: FlowFeed["state"] = state;
-  if (first.isPending) feedState = "loading";
-  else if (first.isError) feedState = "error";
+  const retrying = first.isPending && first.failureCount > 0;
+  if (first.isPending && !retrying) feedState = "loading";
+  else if (first.isError || retrying) feedState = "error";
   else if (paused && state === "live") feedState = "paused";
 
   return {
@@ -303,7 +318,9 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     added,
     state: feedState,
     stateDetail,
-    error: first.isError ? (first.error as Error).message : streamError,
+    error: first.isError ? (first.error as Error).message : retrying ? `${(first.failureReason as Error | null)?.message ?? "no answer"}; trying again` : streamError,
+    filterError: first.isError && first.error instanceof ApiRequestError && first.error.status >= 400 && first.error.status < 500 && first.error.status !== 401 ? first.error.message : undefined,
+    retry: () => void first.refetch(),
     paused,
     pausedAt,
     setPaused,

@@ -31,6 +31,9 @@ const SIDED: Record<"label" | "ip" | "dns" | "identity" | "pod" | "workload" | "
   label: "label", ip: "ip", dns: "fqdn", identity: "identity", pod: "pod", workload: "workload", port: "port",
 };
 
+/** spellings of a namespace term, read as the pod filter `NS/` */
+const NAMESPACE_KINDS = ["namespace", "ns"];
+
 function isAttr(kind: UiKind): kind is UiAttrKind {
   return (ATTR_KINDS as readonly string[]).includes(kind);
 }
@@ -62,6 +65,12 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
   if (eq > 0 && (KINDS as readonly string[]).includes(t.slice(0, eq))) {
     kind = t.slice(0, eq) as UiKind;
     value = t.slice(eq + 1);
+  } else if (eq > 0 && NAMESPACE_KINDS.includes(t.slice(0, eq))) {
+    // what `hubble observe --namespace` users type: the namespace's pods, which is `pod=NS/`
+    value = t.slice(eq + 1);
+    if (value.includes("/")) throw new FilterError(`${field} ${JSON.stringify(term)}`, "a namespace name has no \"/\"");
+    kind = "pod";
+    if (value) value = `${value}/`;
   }
   if (!value) throw new FilterError(field, `missing value in ${JSON.stringify(term)}`);
   const label = `${field} ${JSON.stringify(term)}`;

@@ -219,6 +219,17 @@ export function decisionOf(f: Flow): Decision {
   return { policies: out, rule: ext?.rule, explanation: ext?.explanation ?? [], defaultDeny };
 }
 
+/**
+ * Whether the proxy refused the request of this L7 record. A refused request's record is DROPPED; the
+ * response to it (the proxy's own 403, or a Kafka/DNS refusal) is FORWARDED like any answer, and
+ * carries the decision with the refusal's explanation and no matching rule.
+ */
+export function l7Refused(f: Flow, d: Pick<Decision, "rule" | "explanation">): boolean {
+  if (f.Type !== "L7") return false;
+  if (f.verdict === "DROPPED") return true;
+  return f.l7?.type === "RESPONSE" && d.rule === undefined && d.explanation.length > 0;
+}
+
 export function policyKey(p: Policy): string {
   return `${p.kind ?? "CiliumNetworkPolicy"}/${p.namespace ?? ""}/${p.name ?? ""}`;
 }

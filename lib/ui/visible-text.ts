@@ -1,13 +1,16 @@
-// Text that came from traffic is shown as what it is. React escapes markup, but Unicode bidirectional
-// controls (RIGHT-TO-LEFT OVERRIDE and friends) still reorder what is drawn: a namespace
-// "ns\u202Eexe.txt" would read "nstxt.exe". They are shown as visible escapes instead, for display
-// only: exports and copies keep the record's bytes.
-const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/g;
+// Text that came from traffic is shown as what it is. React escapes markup, but some characters draw
+// nothing or reorder what is drawn: a bidi override makes "ns\u202Eexe.txt" read "nstxt.exe", and a
+// zero-width space makes "pay\u200Bments" look exactly like the namespace "payments" next to it.
+// Kubernetes names never contain such characters, so one that does is forged, and the reader must see
+// it. Every format (Cf) and control (Cc) character, and the blank letters used as filler, is shown as
+// a visible escape instead, for display only: exports and copies keep the record's bytes.
+const INVISIBLE = /[\p{Cf}\p{Cc}\u034F\u115F\u1160\u3164\uFFA0]/gu;
 
 export function visible(s: string): string {
-  BIDI_CONTROLS.lastIndex = 0;
-  if (!BIDI_CONTROLS.test(s)) return s;
-  return s.replace(BIDI_CONTROLS, (c) => `<U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}>`);
+  INVISIBLE.lastIndex = 0;
+  if (!INVISIBLE.test(s)) return s;
+  INVISIBLE.lastIndex = 0;
+  return s.replace(INVISIBLE, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
 }
 
 /** `v` with every string (keys included) passed through visible(); the same object when nothing changes. */

@@ -176,6 +176,12 @@ test("UI free text: grammar and serialisation", () => {
   throwsField(() => parseUiFilter("ip=notanip"), /ip=notanip/);
   throwsField(() => parseUiFilter("identity=abc"), /identity=abc/);
   throwsField(() => parseUiFilter("from:policy=x"), /policy/);
+  // what hubble observe --namespace users type is the namespace's pods, not a label named "namespace"
+  assert.deepEqual(parseUiEntry("namespace=payments"), { negative: false, direction: "either", kind: "pod", value: "payments/" });
+  assert.deepEqual(parseUiEntry("!to:ns=kube-system"), { negative: true, direction: "to", kind: "pod", value: "kube-system/" });
+  assert.deepEqual(ids(uiViewToQuery({ text: "from:namespace=shop" })), ids(uiViewToQuery({ text: "from:pod=shop/" })));
+  throwsField(() => parseUiFilter("namespace=a/b"), /namespace=a\/b/);
+  throwsField(() => parseUiFilter("namespace="), "filter");
 });
 
 test("UI view: namespaces + verdict + free text", () => {

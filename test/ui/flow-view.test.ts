@@ -97,3 +97,14 @@ test("Hubble UI's optional columns: source/destination IP, TCP flags in Hubble's
   assert.equal(COLUMN_BY_ID.auth.text(stored(2, { auth_type: "DISABLED" })), "");
   assert.equal(COLUMN_BY_ID.tcpFlags.text(stored(3, { l4: { UDP: { source_port: 1, destination_port: 53 } } })), "");
 });
+
+test("l7Refused: the request the proxy refused and the proxy's own reply to it, never an allowed exchange", async () => {
+  const { makeDatapath, trace, STAR_WARS, pA2 } = await import("../datapath/helpers");
+  const { l7Refused } = await import("../../lib/ui/flow-view");
+  const dp = makeDatapath(STAR_WARS, { "p.yaml": pA2() });
+  const l7 = (req: Parameters<typeof trace>[1]) => trace(dp, req).flows.map((e) => e.flow).filter((x) => x.Type === "L7");
+  const denied = l7({ from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/v1/exhaust-port" } });
+  assert.deepEqual(denied.map((x) => [x.l7?.type, l7Refused(x, decisionOf(x))]), [["REQUEST", true], ["RESPONSE", true]]);
+  const allowed = l7({ from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  assert.deepEqual(allowed.map((x) => [x.l7?.type, l7Refused(x, decisionOf(x))]), [["REQUEST", false], ["RESPONSE", false]]);
+});

@@ -14,6 +14,17 @@ test("bidirectional controls are shown as escapes; other text, and unchanged obj
   assert.deepEqual(v, { "k<U+202E>": ["v<U+202E>"] });
 });
 
+test("zero-width, joiner, BOM, soft hyphen, tag and filler characters are shown too: no lookalike names", () => {
+  assert.equal(visible("pay\u200Bments"), "pay<U+200B>ments");
+  assert.equal(visible("payments\u2060"), "payments<U+2060>");
+  assert.equal(visible("\uFEFFa\u00ADb\u200C\u200D"), "<U+FEFF>a<U+00AD>b<U+200C><U+200D>");
+  assert.equal(visible("x\u{E0041}y"), "x<U+E0041>y", "a tag character (outside the BMP) as one escape");
+  assert.equal(visible("a\u3164b"), "a<U+3164>b");
+  assert.equal(visible("line\nbreak\u0007"), "line<U+000A>break<U+0007>");
+  // combining marks and letters in other scripts are what they look like
+  assert.equal(visible("e\u0301 ñ Ωmega"), "e\u0301 ñ Ωmega");
+});
+
 test("table cells show a spoofed namespace as an escape", () => {
   const f = stored(1, { source: { namespace: "ns\u202Eexe.txt", pod_name: "client-0" } });
   const src = COLUMNS.find((c) => c.id === "source")!;
