@@ -19,6 +19,7 @@ import { ThemeToggle } from "./ThemeToggle";
 import { useFlowFeed } from "./useFlowFeed";
 import { useView } from "./useView";
 import { TopNav } from "./TopNav";
+import { visible } from "../lib/ui/visible-text";
 
 const COLUMNS_KEY = "flowscope.columns";
 
@@ -98,6 +99,8 @@ export function FlowscopeApp() {
     },
   });
   const selected = inStore ?? fetched.data ?? undefined;
+  // a link to a flow that is not (or no longer) stored says so, rather than opening nothing
+  const missingFlow = view.flow && !selected && (!/^\d+$/.test(view.flow) || fetched.data === null) ? view.flow : undefined;
 
   const onSelect = useCallback(
     (f: StoredFlow | undefined) => setView({ ...view, flow: f?.id }, "replace"),
@@ -138,7 +141,9 @@ export function FlowscopeApp() {
       ? "Loading flows for these filters…"
       : feed.state === "error"
         ? `Could not load flows: ${feed.error ?? "unknown error"}`
-        : view.filters.length || view.namespaces.length || view.verdict || narrowing
+        : view.range === "custom" && view.until !== undefined && Date.parse(view.until) < Date.now()
+          ? "No flows in this time range."
+          : view.filters.length || view.namespaces.length || view.verdict || narrowing
           ? "No flows match these filters yet."
           : "No flows yet. Waiting for traffic…";
 
@@ -207,6 +212,14 @@ export function FlowscopeApp() {
                 <button className="btn" data-testid="retry-flows" onClick={feed.retry} title="Ask the server for the flows again now (it is asked again every few seconds anyway)">
                   Retry now
                 </button>
+              ) : null}
+              {missingFlow ? (
+                <span className="chip bad" data-testid="missing-flow" role="status" title="Retention deletes the oldest flows first; a link keeps its flow id only">
+                  <span className="chip-text">flow {visible(missingFlow.slice(0, 40))} is not stored</span>
+                  <button aria-label="Dismiss" onClick={() => onSelect(undefined)}>
+                    ×
+                  </button>
+                </span>
               ) : null}
               {narrowing ? (
                 <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.title}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>

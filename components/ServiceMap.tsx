@@ -364,9 +364,9 @@ const Edges = memo(function Edges({
               onClick(e);
             }}
           >
-            <title>{visible(`${e.source} → ${e.target}\n${e.ports.join(", ")} ${e.l7.join(", ")}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
+            <title>{`${visible(e.source)} → ${visible(e.target)}\n${e.ports.join(", ")} ${visible(e.l7.join(", "))}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
               .map(([k, v]) => `${k}: ${v}`)
-              .join(", ")}`)}</title>
+              .join(", ")}`}</title>
             <path d={geo.d} className="hit" />
             <path d={geo.line} className="line" strokeWidth={edgeWidth(e.rate, maxRate)} />
           </g>

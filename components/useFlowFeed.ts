@@ -9,7 +9,7 @@ import { ApiRequestError, getJson, withParams } from "../lib/ui/api";
 import { FlowStore } from "../lib/ui/flow-store";
 import { FlushPacer } from "../lib/ui/flush-pacer";
 import { StreamClient, streamUrl, type StreamState } from "../lib/ui/stream-client";
-import { isStreaming, type ViewState } from "../lib/ui/view-state";
+import { isStreaming, RANGE_MS, type ViewState } from "../lib/ui/view-state";
 
 export const TABLE_CAPACITY = 100_000;
 const FIRST_PAGE = 2_000;
@@ -188,6 +188,18 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     },
     [pacer],
   );
+
+  // "Last 5 minutes" and "Last hour" slide: rows that fall out of the window leave the table, as
+  // they leave the map and the export of the same window. A paused table keeps what it shows.
+  const windowMs = view.range === "5m" || view.range === "1h" ? RANGE_MS[view.range] : undefined;
+  useEffect(() => {
+    if (windowMs === undefined) return;
+    const t = setInterval(() => {
+      if (pausedRef.current) return;
+      if (store.dropOlderThan(Date.now() - windowMs) > 0) setVersion(store.version);
+    }, 2000);
+    return () => clearInterval(t);
+  }, [windowMs, store]);
 
   // Rate indicator: flows/s over the last 5 s, updated once a second.
   useEffect(() => {

@@ -10,7 +10,7 @@ import {
   portProtocol,
   sourceLabel,
   tcpFlagsLabel,
-  timeShort,
+  timeCell,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
 import { visible } from "./visible-text";
@@ -50,7 +50,7 @@ export interface ColumnDef {
 }
 
 const COLUMN_DEFS: readonly ColumnDef[] = [
-  { id: "time", title: "Time", width: "108px", text: (f) => timeShort(f.flow.time ?? f.time), natural: true },
+  { id: "time", title: "Time", width: "108px", text: (f) => timeCell(f.flow.time ?? f.time), natural: true },
   { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
   { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
   // hubble observe's TYPE column: one request shows as several events (policy verdict, trace, L7)

@@ -73,6 +73,30 @@ export class FlowStore {
     return fresh.length;
   }
 
+  /**
+   * Drops the oldest rows stamped before `cutoffMs` (a sliding window's start), up to the first one
+   * inside the window: rows are in arrival order, which is time order for live flows. Returns how
+   * many were dropped; unlike the capacity bound, these are not counted as evicted.
+   */
+  dropOlderThan(cutoffMs: number): number {
+    let n = 0;
+    while (this.start < this.buf.length) {
+      const f = this.buf[this.start]!;
+      const t = Date.parse(f.flow.time ?? "");
+      if (!(t < cutoffMs)) break;
+      this.byId.delete(f.id);
+      this.buf[this.start] = undefined as unknown as StoredFlow;
+      this.start++;
+      n++;
+    }
+    if (this.start >= this.capacity || this.start === this.buf.length) {
+      this.buf = this.buf.slice(this.start);
+      this.start = 0;
+    }
+    if (n) this.version++;
+    return n;
+  }
+
   clear(): void {
     this.buf = [];
     this.start = 0;
@@ -93,9 +117,11 @@ export class FlowStore {
     this.evicted += over;
     while (over-- > 0) {
       this.byId.delete(this.buf[this.start]!.id);
+      // the evicted flow is let go now (a flow and its cached row are kilobytes); only its slot waits
+      this.buf[this.start] = undefined as unknown as StoredFlow;
       this.start++;
     }
-    // Compact once the dead prefix is as large as the live part, so memory stays ≤ 2× capacity.
+    // Compact the slots once the dead prefix is as long as the live part: ≤ 2× capacity pointers.
     if (this.start >= this.capacity) {
       this.buf = this.buf.slice(this.start);
       this.start = 0;

@@ -285,6 +285,21 @@ export function timeShort(iso: string | undefined): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
 }
 
+/**
+ * A table row's time: the time of day for today's flows, with the date in front for any other day
+ * (imported exports span years), cut to what fits the column. The cell's title has it whole.
+ */
+export function timeCell(iso: string | undefined, now = new Date()): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  const sameYear = d.getFullYear() === now.getFullYear();
+  if (sameYear && d.getMonth() === now.getMonth() && d.getDate() === now.getDate()) return timeShort(iso);
+  const md = `${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return sameYear ? `${md} ${hm}:${pad(d.getSeconds())}` : `${d.getFullYear()}-${md} ${hm}`;
+}
+
 export function namespacesOf(f: Flow): string[] {
   const out: string[] = [];
   if (f.source?.namespace) out.push(f.source.namespace);

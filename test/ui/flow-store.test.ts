@@ -72,3 +72,21 @@ test("column lists from storage drop unknown ids and fall back to defaults", () 
   assert.ok(parseColumns("bogus").includes("policy"));
   assert.ok(parseColumns(null).includes("time"));
 });
+
+test("a sliding window drops the rows stamped before its start from the oldest end, without counting them as evicted", () => {
+  const s = new FlowStore(100);
+  const at = (id: number, ms: number) => stored(id, { time: new Date(ms).toISOString() });
+  s.add([at(1, 1000), at(2, 2000), at(3, 3000), at(4, 4000)]);
+  const v = s.version;
+  assert.equal(s.dropOlderThan(2500), 2);
+  assert.deepEqual(s.toArray().map((f) => f.id), ["4", "3"]);
+  assert.equal(s.get("1"), undefined);
+  assert.equal(s.evicted, 0);
+  assert.ok(s.version > v);
+  assert.equal(s.dropOlderThan(2500), 0, "nothing more to drop");
+  s.add([at(5, 5000)]);
+  assert.equal(s.dropOlderThan(10_000), 3);
+  assert.equal(s.size, 0);
+  s.add([at(6, 6000)]);
+  assert.deepEqual(s.toArray().map((f) => f.id), ["6"], "the store works on after being emptied");
+});

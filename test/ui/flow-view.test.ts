@@ -108,3 +108,14 @@ test("l7Refused: the request the proxy refused and the proxy's own reply to it, 
   const allowed = l7({ from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.deepEqual(allowed.map((x) => [x.l7?.type, l7Refused(x, decisionOf(x))]), [["REQUEST", false], ["RESPONSE", false]]);
 });
+
+test("timeCell: the time of day for today's rows, the date in front for other days and years", async () => {
+  const { timeCell } = await import("../../lib/ui/flow-view");
+  const now = new Date(2026, 10, 28, 15, 0, 0);
+  const local = (...a: [number, number, number, number, number, number, number]) => new Date(...a).toISOString();
+  assert.equal(timeCell(local(2026, 10, 28, 9, 5, 7, 42), now), "09:05:07.042");
+  assert.equal(timeCell(local(2026, 2, 4, 9, 5, 7, 42), now), "03-04 09:05:07");
+  assert.equal(timeCell(local(2021, 10, 10, 10, 40, 56, 886), now), "2021-11-10 10:40");
+  assert.equal(timeCell("not a time", now), "not a time");
+  assert.equal(timeCell(undefined, now), "");
+});
