@@ -4,10 +4,11 @@ import Link from "next/link";
 import { useSearchParams } from "next/navigation";
 import { useEffect, useMemo, useState, type ReactNode } from "react";
 import type { PoliciesResponse, PolicySummary } from "../lib/api-types";
-import { getJson } from "../lib/ui/api";
+import { ApiRequestError, getJson } from "../lib/ui/api";
 import { count } from "../lib/format/count";
 import type { PolicyStatsResponse } from "../lib/api-types";
 import { countsOf, policyRefOf, type PolicyCounts } from "../lib/ui/policy-view";
+import { visible } from "../lib/ui/visible-text";
 import { defaultView, VERDICT_CHOICES, viewHref, type VerdictChoice } from "../lib/ui/view-state";
 import { ThemeToggle } from "./ThemeToggle";
 import { TopNav } from "./TopNav";
@@ -25,6 +26,9 @@ export function PoliciesView() {
     queryFn: ({ signal }) => getJson<PolicyStatsResponse>("/api/policies/stats?since=1h", signal),
     refetchInterval: 30_000,
   });
+
+  // the server answers 404 when no scenario is loaded: nothing is wrong, there is just no datapath
+  const noSimulator = q.isError && q.error instanceof ApiRequestError && q.error.status === 404;
 
   const shown = useMemo(() => {
     const t = text.trim().toLowerCase();
@@ -60,10 +64,26 @@ export function PoliciesView() {
           ) : null}
         </div>
         {q.isPending ? <p className="muted">Loading policies…</p> : null}
-        {q.isError ? <p className="error">Could not load policies: {(q.error as Error).message}</p> : null}
-        {stats.isError ? <p className="error">Could not count the policies&apos; flows: {(stats.error as Error).message}</p> : null}
+        {noSimulator ? (
+          <div className="muted" data-testid="no-simulator">
+            <p>
+              This server runs without the simulator: it shows the flows it was given (imports, ingest) and has no policies of its own to list or to try
+              changes on. Each stored flow names the policies that decided it in its details.
+            </p>
+            {focus ? (
+              <p>
+                <Link href={viewHref({ ...defaultView(), filters: [`policy=${focus}`], range: "live" })} data-testid="policy-flows-link">
+                  Flows decided by {visible(focus)}
+                </Link>
+              </p>
+            ) : null}
+          </div>
+        ) : q.isError ? (
+          <p className="error">Could not load policies: {(q.error as Error).message}</p>
+        ) : null}
+        {stats.isError && !noSimulator ? <p className="error">Could not count the policies&apos; flows: {(stats.error as Error).message}</p> : null}
         <PolicyWarnings list={q.data?.warnings ?? []} title="problem(s) loading policies" />
-        <PolicyPreview />
+        {noSimulator ? null : <PolicyPreview />}
         {q.data && q.data.policies.length === 0 ? <p className="muted">No policies loaded: every endpoint allows all traffic.</p> : null}
         <div className="policy-grid">
           {shown.map((p) => (
