@@ -174,6 +174,7 @@ export function FlowscopeApp() {
               view={view}
               setView={setView}
               endpointsFromFlows={endpointsFromFlows}
+              newestFlowTime={feed.store.at(0)?.flow.time}
             />
           </section>
         ) : null}

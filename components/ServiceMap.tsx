@@ -24,6 +24,8 @@ interface Props {
   setView: (v: ViewState, mode?: "push" | "replace") => void;
   /** a node's endpoints as seen in the table's flows, when the server has no endpoint list */
   endpointsFromFlows?: (node: ServiceMapNode) => EndpointRef[];
+  /** the time of the newest flow the table holds: an empty relative window can offer to go there */
+  newestFlowTime?: string;
 }
 
 /**
@@ -74,7 +76,11 @@ const DETAIL_ZOOM = 0.55;
 
 // Memoised: the page re-renders on every batch of live flows, and the map's props do not change then;
 // without this, 300 cards and their edges re-rendered every frame at 2,000 flows/s.
-export const ServiceMap = memo(function ServiceMap({ data, loading, stale = false, error, view, setView, endpointsFromFlows }: Props) {
+export const ServiceMap = memo(function ServiceMap({ data, loading, stale = false, error, view, setView, endpointsFromFlows, newestFlowTime }: Props) {
+  // a relative window that is empty while the table holds older flows (an imported export, a quiet
+  // cluster) can take the user to where they are
+  const newestMs = newestFlowTime === undefined ? NaN : Date.parse(newestFlowTime);
+  const olderFlowsAt = view.range !== "custom" && Number.isFinite(newestMs) && newestMs < Date.now() - 5 * 60_000 ? newestMs : undefined;
   const svgRef = useRef<SVGSVGElement>(null);
   const gRef = useRef<SVGGElement>(null);
   const zoomRef = useRef<ZoomBehavior<SVGSVGElement, unknown> | null>(null);
@@ -262,7 +268,22 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, stale = fals
           Not updating: {error}. Showing the last map received.
         </div>
       ) : null}
-      {!stale && data && graph && graph.nodes.length === 0 ? <div className="map-overlay">No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.</div> : null}
+      {!stale && data && graph && graph.nodes.length === 0 ? (
+        <div className="map-overlay">
+          No traffic in this window{view.namespaces.length ? " for these namespaces" : ""}.
+          {olderFlowsAt !== undefined ? (
+            <div>
+              <button
+                className="btn map-overlay-action"
+                data-testid="map-go-to-flows"
+                onClick={() => setView({ ...view, range: "custom", since: new Date(olderFlowsAt - 3_600_000).toISOString(), until: new Date(olderFlowsAt + 1000).toISOString() })}
+              >
+                Show the hour before the newest flow ({new Date(olderFlowsAt).toLocaleString()})
+              </button>
+            </div>
+          ) : null}
+        </div>
+      ) : null}
       {selectedNode ? <NodePanel node={selectedNode} data={data!} view={view} setView={setView} endpointsFromFlows={endpointsFromFlows} /> : null}
       {selectedEdge && !selectedNode ? <EdgePanel edge={selectedEdge} view={view} setView={setView} /> : null}
     </div>

@@ -1,0 +1,31 @@
+// Flows imported from an old export are in the table but outside the map's live window: the map says
+// its window is empty and offers to go to the newest flow's hour, where it draws them.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { makeFlow } from "../helpers/flows";
+import { startE2E } from "./harness";
+import { rowCount, until } from "./ui-helpers";
+
+test("an empty live map offers the hour of the table's newest (imported) flow, and draws it there", async () => {
+  const e2e = await startE2E({ simulate: false });
+  try {
+    const { page, server } = e2e;
+    const t0 = Date.parse("2021-11-10T10:40:00Z");
+    const lines = Array.from({ length: 12 }, (_, i) => JSON.stringify(makeFlow({ srcNs: "bookinfo", srcPod: "productpage-v1-6b746f74dc-9rcxx", dstNs: "bookinfo", dstPod: "ratings-v1-b6994bb9-jgqxb", time: new Date(t0 + i * 1000) })));
+    const res = await fetch(`${server.url}/api/import`, { method: "POST", body: lines.join("\n") + "\n", headers: { "Content-Type": "application/x-ndjson" } });
+    assert.equal(res.status, 200);
+    await page.goto(`${server.url}/`);
+    await until("the imported rows", async () => (await rowCount(page)) === 12);
+    const go = page.locator('[data-testid="map-go-to-flows"]');
+    await until("the offer to go to the flows", async () => (await go.count()) === 1);
+    await go.click();
+    await until("a custom window ending at the newest flow", async () => {
+      const u = new URL(page.url()).searchParams;
+      return u.get("range") === "custom" && Date.parse(u.get("until") ?? "") === t0 + 11_000 + 1000;
+    });
+    await until("the map's cards", async () => (await page.locator('[data-testid="map-node"]').count()) >= 2);
+    assert.equal(await go.count(), 0);
+  } finally {
+    await e2e.close();
+  }
+});
