@@ -44,12 +44,20 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
   const latestVersion = useRef(version);
   latestVersion.current = version;
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  // A sorted view re-sorted under the pointer moves the row being read: while the pointer is over
+  // the rows, the sorted snapshot waits, and catches up once it leaves.
+  const pointerIn = useRef(false);
   useEffect(() => {
     if (identity || timer.current !== undefined) return;
-    timer.current = setTimeout(() => {
+    const tick = () => {
+      if (pointerIn.current) {
+        timer.current = setTimeout(tick, RESORT_MS);
+        return;
+      }
       timer.current = undefined;
       setSnapVersion(latestVersion.current);
-    }, RESORT_MS);
+    };
+    timer.current = setTimeout(tick, RESORT_MS);
   }, [version, identity]);
   useEffect(() => () => clearTimeout(timer.current), []);
 
@@ -144,7 +152,15 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
   return (
     <div className="flow-table" data-testid="flow-table" data-loading={loading ? "true" : undefined} aria-busy={loading} role="grid" aria-rowcount={count} style={{ minWidth }}>
       {header}
-      <div ref={scrollRef} className="ft-body" tabIndex={0} onKeyDown={onKey} aria-label="Flows">
+      <div
+        ref={scrollRef}
+        className="ft-body"
+        tabIndex={0}
+        onKeyDown={onKey}
+        aria-label="Flows"
+        onPointerEnter={() => (pointerIn.current = true)}
+        onPointerLeave={() => (pointerIn.current = false)}
+      >
         {count === 0 ? (
           <div className={`empty${loading ? " loading" : ""}`} data-testid="table-empty">
             {emptyText}
