@@ -7,6 +7,9 @@ import { formatLabel, indexLabels, podLabelSet, type LabelIndex } from "./labels
 import { filterIdentityLabels, labelFilter } from "./label-filter";
 import { ScenarioError, type Scenario, type ServicePort, type WorkloadPort, type WorkloadSpec } from "../scenario/types";
 
+/** Cilium's endpoint ID range is 1..4095 */
+const MAX_ENDPOINT_ID = 4095;
+
 export interface Node {
   name: string;
   ip: string;
@@ -319,7 +322,12 @@ export class Cluster {
     }
     const idents = this.identities.allocatePodIdentities(pending.filter((p) => !p.w.hostNetwork).map((p) => p.labels));
 
-    // endpoint IDs: hashed into 1..4095 like Cilium's allocator range, probing in pod-name order
+    // endpoint IDs: hashed into 1..4095 like Cilium's allocator range, probing in pod-name order;
+    // the simulator keeps them unique across the cluster, so the cluster holds at most 4095 endpoints
+    const endpointCount = pending.filter((p) => !p.w.hostNetwork).length + this.nodes.length;
+    if (endpointCount > MAX_ENDPOINT_ID) {
+      throw new ScenarioError(this.scenario.file, [`the scenario has ${endpointCount} endpoints (${endpointCount - this.nodes.length} pods and ${this.nodes.length} nodes); endpoint IDs run from 1 to ${MAX_ENDPOINT_ID}, so the simulator models at most ${MAX_ENDPOINT_ID}: lower replicas or nodes`]);
+    }
     const usedIds = new Set<number>();
     const byName = [...pending].sort((a, b) => (a.pod.namespace + "/" + a.pod.name < b.pod.namespace + "/" + b.pod.name ? -1 : 1));
     const epIds = new Map<string, number>();

@@ -1,6 +1,7 @@
 // Bad policy documents are rejected with file, document and field path while the rest load;
 // scenario errors name file, line and field; flow records use Hubble's names.
 import { test } from "node:test";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { tempDir } from "../helpers/tmp";
@@ -205,6 +206,10 @@ test("policy paths that are no text file are refused by name, and a wrong value 
   // files under /proc report size 0 but are read, bounded
   assert.throws(() => readTextFile("/proc/self/status", 64), /more than the 64 bytes read/);
   const dir = tempDir("big-");
+  // a named pipe with no writer: refused at once, where a blocking open would wait for a writer forever
+  const fifo = join(dir, "pipe.yaml");
+  execFileSync("mkfifo", [fifo]);
+  assert.throws(() => readTextFile(fifo), /not a regular file \(a pipe\)/);
   const big = join(dir, "big.yaml");
   writeFileSync(big, "x".repeat(5000));
   assert.throws(() => readTextFile(big, 4096), /5000 bytes, more than the 4096 read/);
@@ -230,4 +235,20 @@ test("a port with a leading zero is octal, as the agent parses ports with base 0
   const f = lintDatapath(dp).find((x) => x.policy === "CiliumNetworkPolicy default/octal");
   assert.equal(f?.path, "spec.ingress[0].toPorts[0].ports[0].port");
   assert.match(f!.message, /port "010" has a leading zero, so Cilium reads it as octal: this is port 8, not 10/);
+});
+
+test("a cluster past Cilium's endpoint ID range (1..4095) is refused with the count, not probed forever", () => {
+  // workloads of at most 1,000 replicas each (the scenario's own bound)
+  const scenario = (replicas: number[]) => `
+apiVersion: flowscope/v1
+kind: Scenario
+cluster: { name: default, podCIDR: 10.0.0.0/16 }
+nodes: [{ name: node-1, ip: 192.168.1.10 }]
+namespaces: [{ name: default }]
+workloads:
+${replicas.map((r, i) => `  - { name: w${i}, namespace: default, labels: { app: w${i} }, replicas: ${r} }`).join("\n")}
+`;
+  // the workloads, the kube-dns pod added for DNS and the node's host endpoint
+  assert.throws(() => makeDatapath(scenario([1000, 1000, 1000, 1000, 94])), (e: unknown) => e instanceof ScenarioError && /4096 endpoints \(4095 pods and 1 nodes\).*at most 4095/.test(e.problems.join("\n")));
+  assert.equal(makeDatapath(scenario([1000, 1000, 1000, 1000, 93])).cluster.pods.length, 4094);
 });
