@@ -28,7 +28,7 @@
 import { addAttr, ATTR_NAMES, ATTR_FIELD, type AttrName } from "./attrs";
 import { canonicalJson, FilterPairBuilder, SIDED_KINDS, type Side, type SidedKind } from "./builder";
 import { formatEventType } from "./event-type";
-import { compileFilter, parseMapEdge, validateMapNode } from "./match";
+import { compileFilter, MAX_FILTER_VALUES, parseMapEdge, validateMapNode } from "./match";
 import { parseUiFilter, uiEntriesToFilters } from "./parse-ui";
 import { parseTimeArg } from "./time";
 import { FilterError, type FlowFilter, type FlowQuery } from "./types";
@@ -82,7 +82,12 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
   const mapNodes: string[] = [];
   const mapEdges: string[] = [];
   const seen = new Set<string>();
+  const valuesOf = new Map<string, number>();
   for (const [key, value] of toEntries(input)) {
+    // named by the parameter the client sent, before it becomes some filter's field
+    const n = (valuesOf.get(key) ?? 0) + 1;
+    valuesOf.set(key, n);
+    if (n > MAX_FILTER_VALUES) throw new FilterError(key, `more than ${MAX_FILTER_VALUES} values`);
     // a second since=, limit=… would silently replace the first (and go unchecked where a caller reads only the first)
     if ((SINGLE_VALUED_PARAMS as readonly string[]).includes(key)) {
       if (seen.has(key)) throw new FilterError(key, `given more than once: ${key} takes one value`);
@@ -91,6 +96,7 @@ export function fromSearchParams(input: ParamsInput, opts: ParseParamsOptions = 
     const negated = key.startsWith("not.");
     const name = negated ? key.slice(4) : key;
     const target = negated ? black : white;
+    if (name === "") throw new FilterError(key === "" ? "(empty name)" : key, "a parameter needs a name (name=value)");
     const m = /^(from_|to_)?(.+)$/.exec(name)!;
     const side: Side = m[1] === "from_" ? "from" : m[1] === "to_" ? "to" : "either";
     if ((SIDED_KINDS as readonly string[]).includes(m[2])) {

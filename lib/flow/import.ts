@@ -91,6 +91,9 @@ function normValue(type: FieldType, v: unknown, at: Path): unknown {
       }
       case "any":
         if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${at()}: expected an object, got ${typeName(v)}`);
+        // kept as it is, so every later walk over it (bounding, storing, printing) recurses: refused
+        // here when nesting that deep would overflow a stack there
+        if (nestedDeeperThan(v, MAX_ANY_DEPTH)) throw new LineError(`${at()}: nested deeper than ${MAX_ANY_DEPTH} levels`);
         return v;
     }
   }
@@ -146,6 +149,23 @@ function normMessage(msg: string, obj: Record<string, unknown>, at: Path | undef
   return out;
 }
 
+/** how deep an `extensions` (google.protobuf.Any) value may nest */
+const MAX_ANY_DEPTH = 64;
+/** the longest uuid kept whole: the store bounds its uuid column there, and duplicates are found by it */
+const MAX_UUID_LENGTH = 64;
+
+/** Whether `v` nests objects or arrays more than `max` levels deep, found without recursion. */
+function nestedDeeperThan(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (x === null || typeof x !== "object") continue;
+    if (d > max) return true;
+    for (const y of Object.values(x as object)) if (y !== null && typeof y === "object") stack.push([y, d + 1]);
+  }
+  return false;
+}
+
 /** Parses one line of an export. */
 export function importLine(text: string): LineResult {
   const t = text.trim();
@@ -166,6 +186,7 @@ export function importLine(text: string): LineResult {
       if (typeof o.flow !== "object" || o.flow === null || Array.isArray(o.flow)) return { kind: "error", message: `flow: expected an object, got ${typeName(o.flow)}` };
       const env = normMessage("GetFlowsResponse", o, undefined);
       const flow = env.flow as Flow;
+      checkUuid(flow, "flow.uuid");
       return {
         kind: "flow",
         envelope: { flow, node_name: (env.node_name as string) ?? flow.node_name ?? "", time: (env.time as string) ?? flow.time ?? "" },
@@ -174,6 +195,7 @@ export function importLine(text: string): LineResult {
     // pre-v0.11 `-o json`: a bare Flow
     if ("time" in o || "verdict" in o || "IP" in o || "source" in o || "Type" in o) {
       const flow = normMessage("Flow", o, () => "flow") as Flow;
+      checkUuid(flow, "uuid");
       return { kind: "flow", envelope: { flow, node_name: flow.node_name ?? "", time: flow.time ?? "" } };
     }
   } catch (e) {
@@ -181,6 +203,12 @@ export function importLine(text: string): LineResult {
     throw e;
   }
   return { kind: "error", message: "not a Hubble flow: no flow, node_status or lost_events member" };
+}
+
+function checkUuid(flow: Flow, at: string): void {
+  if (typeof flow.uuid === "string" && flow.uuid.length > MAX_UUID_LENGTH) {
+    throw new LineError(`${at}: ${flow.uuid.length} characters, more than the ${MAX_UUID_LENGTH} a flow id may have (Hubble's are 36)`);
+  }
 }
 
 function camelKey(k: string): string {

@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlowsPage, NamespacesResponse, NodesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
 import { parseSearchParams } from "../../lib/filter/params";
+import { compileQuery } from "../../lib/filter/match";
 import { MIN_TIME_MS, parseTimeArg } from "../../lib/filter/time";
 import type { FlowBus } from "../bus";
 import type { FlowStore } from "../store/flow-store";
@@ -184,6 +185,8 @@ const routes: Route[] = [
       // the default window may not start before the earliest time a query can hold
       const since = query.since ? timeOrThrow(query.since, "since") : Math.max(MIN_TIME_MS, until - 5 * 60_000);
       if (since > until) throw new HttpError(400, "since is after until", "since");
+      // checked here, where a bad filter is a 400 naming it; the aggregate thread would only fail
+      compileQuery(query);
       ctx.store.flush();
       sendJson(res, 200, await ctx.store.serviceMap({ ...query, since: undefined, until: undefined }, since, until));
     },

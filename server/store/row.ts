@@ -9,6 +9,8 @@ import { MAX_NAME_COLUMN, mapWorkloadOf } from "../../lib/flow/map-node";
 
 export const MAX_TEXT = 1024;
 export const MAX_JSON = 64 * 1024;
+/** extensions larger than this are dropped from a record that must be trimmed */
+const MAX_EXTENSIONS_JSON = 16 * 1024;
 
 /** What filters and the service map read, derived from a record. */
 export interface FlowColumns {
@@ -102,6 +104,8 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
     l7.dns.cnames = l7.dns.cnames?.slice(0, 16);
   }
   for (const ep of [copy.flow.source, copy.flow.destination]) if (ep?.labels) ep.labels = ep.labels.slice(0, 64).map((l) => l.slice(0, 200));
+  // an imported record's extensions (a google.protobuf.Any) can be anything: kept only while small
+  if (copy.flow.extensions !== undefined && JSON.stringify(copy.flow.extensions).length > MAX_EXTENSIONS_JSON) delete copy.flow.extensions;
   copy.flow.source_names = copy.flow.source_names?.slice(0, 16);
   copy.flow.destination_names = copy.flow.destination_names?.slice(0, 16);
   const trimmed = toHubbleJson(copy);
@@ -119,6 +123,7 @@ export function boundedEnvelope(env: FlowEnvelope, json: string, force = false):
   const note = ` [flowscope: record truncated, ${json.length} bytes]`;
   copy.flow.Summary = `${(copy.flow.Summary ?? "").slice(0, MAX_TEXT - note.length)}${note}`;
   if (toHubbleJson(copy).length > MAX_JSON) delete copy.flow.l7;
+  if (toHubbleJson(copy).length > MAX_JSON) delete copy.flow.extensions;
   return copy;
 }
 

@@ -93,6 +93,25 @@ test("import: malformed lines are reported with line numbers and good lines kept
   assert.equal(r.lines, 10);
 });
 
+test("import: an extensions value nested past 64 levels and a uuid past 64 characters are line errors, not lost flows later", () => {
+  const deep = `{"@type":"t","v":${'{"a":'.repeat(8000)}1${"}".repeat(8000)}}`;
+  const ok = (i: number) => `{"flow":{"time":"2026-11-28T05:00:00Z","uuid":"33333333-0000-4000-8000-00000000000${i}","verdict":"FORWARDED"}}`;
+  const text = [
+    ok(1),
+    `{"flow":{"time":"2026-11-28T05:00:00Z","uuid":"x","verdict":"FORWARDED","extensions":${deep}}}`,
+    `{"flow":{"time":"2026-11-28T05:00:00Z","uuid":"${"u".repeat(65)}","verdict":"FORWARDED"}}`,
+    `{"time":"2026-11-28T05:00:00Z","uuid":"${"u".repeat(70)}","verdict":"FORWARDED"}`,
+    `{"flow":{"time":"2026-11-28T05:00:00Z","uuid":"y","extensions":${`{"@type":"t","v":${'{"a":'.repeat(60)}1${"}".repeat(60)}}`}}}`,
+    ok(2),
+  ].join("\n");
+  const r = parseHubbleExport(text);
+  assert.deepEqual(r.errors.map((e) => e.line), [2, 3, 4]);
+  assert.match(r.errors[0]!.message, /flow\.extensions: nested deeper than 64 levels/);
+  assert.match(r.errors[1]!.message, /flow\.uuid: 65 characters, more than the 64/);
+  assert.match(r.errors[2]!.message, /^uuid: 70 characters/);
+  assert.equal(r.flows.length, 3, "the good lines, and an extensions value of ordinary depth, are kept");
+});
+
 const PRINTER_FLOW: FlowEnvelope = JSON.parse(
   '{"flow":{"time":"1970-01-01T00:20:34.567800Z","verdict":"DROPPED","IP":{"source":"1.1.1.1","destination":"2.2.2.2"},"l4":{"TCP":{"source_port":31793,"destination_port":8080}},"source":{"identity":4},"destination":{"identity":12345},"Type":"L3_L4","node_name":"k8s1","event_type":{"type":1,"sub_type":133},"is_reply":false,"Summary":"TCP Flags: SYN"}}',
 );

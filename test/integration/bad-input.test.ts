@@ -65,6 +65,29 @@ test("snat_ip and out-of-range times are a 400 naming the field on every route",
   }
 });
 
+test("a parameter without a name, and more than 256 values of one, are a 400 on every route, the service map included", async () => {
+  const s = await startTestServer({ simulate: false });
+  try {
+    const many = Array.from({ length: 257 }, (_, i) => `ip=10.0.${i >> 8}.${i & 255}`).join("&");
+    for (const route of ["/api/flows", "/api/export", "/api/export/bundle", "/api/service-map"]) {
+      await expect400(s, `${route}?=1`, "(empty name)");
+      await expect400(s, `${route}?not.=1`, "not.");
+      await expect400(s, `${route}?${many}`, "ip");
+    }
+    // 256 of them are fine
+    const enough = Array.from({ length: 256 }, (_, i) => `ip=10.0.0.${i}`).join("&");
+    assert.equal((await getJson(`${s.url}/api/service-map?${enough}`)).status, 200);
+    const c = await connect(s.url);
+    try {
+      assert.equal((await errorAfter(c, { type: "subscribe", filter: "=1" })).field, "(empty name)");
+    } finally {
+      c.ws.close();
+    }
+  } finally {
+    await s.close();
+  }
+});
+
 test("repeated single-valued parameters, parameters a route ignores, and `in ()` are a 400 naming them", async () => {
   const s = await startTestServer({ rate: 0 });
   try {
@@ -94,7 +117,7 @@ test("repeated single-valued parameters, parameters a route ignores, and `in ()`
     await expect400(s, "/api/flows?namespace=%ff%fe", "namespace");
     const many = await expect400(s, `/api/flows?q=${encodeURIComponent(Array.from({ length: 600 }, (_, i) => `!label=a${i}`).join(" "))}`, "blacklist");
     assert.match(many.error, /at most 256/);
-    await expect400(s, `/api/flows?${Array.from({ length: 300 }, (_, i) => `policy=p${i}`).join("&")}`, "whitelist[0].policy");
+    await expect400(s, `/api/flows?${Array.from({ length: 300 }, (_, i) => `policy=p${i}`).join("&")}`, "policy");
     const bogus = await getJson<ErrorBody>(`${s.url}/api/import?bogus=1`, { method: "POST", body: "" });
     assert.equal(bogus.status, 400);
     assert.equal(bogus.body.field, "bogus");

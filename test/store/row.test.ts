@@ -52,3 +52,19 @@ test("a record too large to keep is cut to size whichever field carries the bulk
   assert.deepEqual((stored.flow as { l7?: unknown }).l7, huge.flow.l7, "the L7 part, small here, is kept");
   db.close();
 });
+
+test("extensions of any size are bounded too: a large one is dropped from a record that must be trimmed", () => {
+  const db = migratedMemoryDb();
+  const fragments = new FragmentRegistry(db);
+  const env = makeFlow({ srcNs: "a", dstNs: "b" });
+  const ext: Record<string, unknown> = { "@type": "type.googleapis.com/x.Y" };
+  for (let i = 0; i < 60_000; i++) ext[`k${i}`] = i;
+  env.flow.extensions = ext as never;
+  const body = fragments.expand(flowToRow(1, env, fragments)[ROW_COLUMNS.indexOf("body")] as string);
+  assert.ok(body.length <= MAX_JSON, `stored ${body.length} bytes`);
+  const stored = JSON.parse(body) as { flow: { Summary?: string; extensions?: unknown; source?: { namespace?: string } } };
+  assert.equal(stored.flow.extensions, undefined);
+  assert.match(stored.flow.Summary ?? "", /\[flowscope: record trimmed to fit, \d+ bytes\]/);
+  assert.equal(stored.flow.source?.namespace, "a", "the rest of the record is kept");
+  db.close();
+});
