@@ -30,12 +30,18 @@ export const DEFAULT_SCENARIO = "server/scenarios/default/scenario.yaml";
 
 export class ConfigError extends Error {}
 
-function intEnv(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
+function numberEnv(env: Record<string, string | undefined>, name: string, min: number, max: number, whole = false): number | undefined {
   const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < min || n > max) throw new ConfigError(`${name}=${raw}: expected a number from ${min} to ${max}`);
+  if (!Number.isFinite(n) || n < min || n > max || (whole && !Number.isInteger(n))) {
+    throw new ConfigError(`${name}=${raw}: expected ${whole ? "a whole number" : "a number"} from ${min} to ${max}`);
+  }
   return n;
+}
+
+function intEnv(env: Record<string, string | undefined>, name: string, min: number, max: number): number | undefined {
+  return numberEnv(env, name, min, max, true);
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -51,7 +57,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port,
     dbPath: path.resolve(cwd, env.FLOWSCOPE_DB || "data/flows.db"),
     scenarioPath: path.resolve(cwd, env.FLOWSCOPE_SCENARIO || DEFAULT_SCENARIO),
-    rate: intEnv(env, "FLOWSCOPE_RATE", 0, 1_000_000),
+    rate: numberEnv(env, "FLOWSCOPE_RATE", 0, 1_000_000),
     simulate: env.FLOWSCOPE_SIMULATE !== "0",
     ui: env.FLOWSCOPE_UI !== "0",
     token: (() => {
@@ -66,7 +72,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     allowInsecureExposed: env.FLOWSCOPE_ALLOW_NO_TOKEN === "1",
     retentionMaxFlows: intEnv(env, "FLOWSCOPE_RETENTION_FLOWS", 1000, 1e10) ?? 1_000_000,
     retentionMaxAgeMs: (() => {
-      const h = intEnv(env, "FLOWSCOPE_RETENTION_HOURS", 0.01, 24 * 365 * 10);
+      const h = numberEnv(env, "FLOWSCOPE_RETENTION_HOURS", 0.01, 24 * 365 * 10);
       return h === undefined ? undefined : h * 3600_000;
     })(),
     streamMaxClients: (() => {

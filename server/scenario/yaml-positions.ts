@@ -34,12 +34,18 @@ function walk(node: unknown, path: string, lc: LineCounter, out: Map<string, num
   }
 }
 
+/** The parser's message, except that running out of stack is said as what it means for the document. */
+function readable(message: string): string {
+  return message.replace(/^(?:RangeError: )?Maximum call stack size exceeded/, "nested too deeply to read");
+}
+
 function toPositioned(doc: Document, lc: LineCounter, src: string): PositionedDoc {
   const lines = new Map<string, number>();
   walk(doc.contents, "", lc, lines);
   const syntaxErrors = doc.errors.map((e) => {
     const pos = e.linePos?.[0];
-    return pos ? `line ${pos.line}: ${e.message.split("\n")[0]}` : e.message.split("\n")[0];
+    const message = readable(e.message.split("\n")[0]!);
+    return pos ? `line ${pos.line}: ${message}` : message;
   });
   const start = doc.contents?.range?.[0] ?? doc.range?.[0] ?? 0;
   let value: unknown;
@@ -48,7 +54,7 @@ function toPositioned(doc: Document, lc: LineCounter, src: string): PositionedDo
       value = doc.toJS({ maxAliasCount: 1000 });
     } catch (err) {
       // an alias bomb ("billion laughs") is refused while it is expanded: a problem with this document
-      syntaxErrors.push(`line ${lc.linePos(start).line}: ${(err as Error).message}`);
+      syntaxErrors.push(`line ${lc.linePos(start).line}: ${readable((err as Error).message)}`);
     }
   }
   return {

@@ -252,3 +252,10 @@ ${replicas.map((r, i) => `  - { name: w${i}, namespace: default, labels: { app: 
   assert.throws(() => makeDatapath(scenario([1000, 1000, 1000, 1000, 94])), (e: unknown) => e instanceof ScenarioError && /4096 endpoints \(4095 pods and 1 nodes\).*at most 4095/.test(e.problems.join("\n")));
   assert.equal(makeDatapath(scenario([1000, 1000, 1000, 1000, 93])).cluster.pods.length, 4094);
 });
+
+test("YAML nested past what the parser can read is reported as that, with its position, not as a stack overflow", () => {
+  const dp = makeDatapath(STAR_WARS, { "deep.yaml": `a: ${"[".repeat(5000)}${"]".repeat(5000)}\n` });
+  const text = dp.warnings.map((w) => w.text).join("\n");
+  assert.match(text, /deep\.yaml: document 1, line 1: YAML syntax error: nested too deeply to read/);
+  assert.doesNotMatch(text, /call stack/);
+});

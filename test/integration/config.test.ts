@@ -15,6 +15,10 @@ test("listens on loopback by default and refuses to be exposed without a token",
   }
   assert.equal(loadConfig({ HOST: "0.0.0.0", FLOWSCOPE_ALLOW_NO_TOKEN: "1" }).host, "0.0.0.0");
   assert.throws(() => loadConfig({ PORT: "http" }), /PORT=http/);
+  // a port, a count or a budget is whole; a rate or an age need not be
+  assert.throws(() => loadConfig({ PORT: "4393.5" }), (e: unknown) => e instanceof ConfigError && /PORT=4393\.5: expected a whole number/.test(e.message));
+  assert.throws(() => loadConfig({ FLOWSCOPE_RETENTION_FLOWS: "1500.5" }), /expected a whole number/);
+  assert.equal(loadConfig({ FLOWSCOPE_RATE: "0.5" }).rate, 0.5);
 });
 
 test("FLOWSCOPE_STREAM_MAX_CLIENTS is checked with the other settings: a clear message, no stack trace", () => {
