@@ -1,5 +1,5 @@
 "use client";
-import { useState, type MouseEvent } from "react";
+import { useState, type KeyboardEvent, type MouseEvent } from "react";
 import { exportParams, exportWindowText } from "../lib/ui/api-query";
 import { downloadWithToken, withParams } from "../lib/ui/api";
 import { currentToken } from "../lib/ui/auth-token";
@@ -45,7 +45,21 @@ export function ExportButton({ view, pausedAt }: { view: ViewState; pausedAt?: n
   };
   return (
     <div className="dropdown" ref={ref}>
-      <button className="btn" data-testid="export-button" aria-haspopup="menu" aria-expanded={open} aria-busy={busy} onClick={() => setOpen(!open)}>
+      <button
+        className="btn"
+        data-testid="export-button"
+        aria-haspopup="menu"
+        aria-expanded={open}
+        aria-busy={busy}
+        onClick={() => setOpen(!open)}
+        onKeyDown={(e) => {
+          // a menu button opens onto its first item from the keyboard (WAI-ARIA menu button pattern)
+          if (e.key !== "ArrowDown") return;
+          e.preventDefault();
+          setOpen(true);
+          setTimeout(() => ref.current?.querySelector<HTMLElement>('[role="menuitem"]')?.focus(), 0);
+        }}
+      >
         {busy ? "⤓ Exporting…" : "⤓ Export"}
       </button>
       {error && !open ? (
@@ -59,7 +73,7 @@ export function ExportButton({ view, pausedAt }: { view: ViewState; pausedAt?: n
         </span>
       ) : null}
       {open ? (
-        <div className="menu right" role="menu" style={{ width: "min(340px, 92vw)" }}>
+        <div className="menu right" role="menu" style={{ width: "min(340px, 92vw)" }} onKeyDown={moveFocus}>
           <div className="menu-note" data-testid="export-window">
             Matching the filters{selectionText(view)}: {exportWindowText(view, pausedAt)}
           </div>
@@ -95,4 +109,16 @@ export function ExportButton({ view, pausedAt }: { view: ViewState; pausedAt?: n
       ) : null}
     </div>
   );
+}
+
+/** Arrow keys, Home and End move between a menu's items, wrapping around. */
+function moveFocus(e: KeyboardEvent<HTMLDivElement>): void {
+  if (!["ArrowDown", "ArrowUp", "Home", "End"].includes(e.key)) return;
+  const items = [...e.currentTarget.querySelectorAll<HTMLElement>('[role="menuitem"]')];
+  if (!items.length) return;
+  e.preventDefault();
+  const i = items.indexOf(document.activeElement as HTMLElement);
+  const n = items.length;
+  const next = e.key === "Home" ? 0 : e.key === "End" ? n - 1 : e.key === "ArrowDown" ? (i + 1) % n : i <= 0 ? n - 1 : i - 1;
+  items[next]!.focus();
 }

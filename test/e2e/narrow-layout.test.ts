@@ -36,6 +36,20 @@ test("at 1024×700 the details panel and its close button are on screen; Escape 
     await page.locator('[data-testid="export-ndjson"]').waitFor({ state: "detached" });
     assert.equal(await exportButton.getAttribute("aria-expanded"), "false");
     assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-testid")), "export-button", "focus returns to the menu's button");
+    // the keyboard opens the menu onto its first item, and the arrows move between items, wrapping
+    const focused = () => page.evaluate(() => document.activeElement?.getAttribute("data-testid"));
+    await page.keyboard.press("ArrowDown");
+    await page.locator('[data-testid="export-ndjson"]').waitFor();
+    await page.waitForFunction(() => document.activeElement?.getAttribute("data-testid") === "export-ndjson");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await focused(), "export-bundle");
+    await page.keyboard.press("ArrowDown");
+    assert.equal(await focused(), "export-ndjson");
+    await page.keyboard.press("ArrowUp");
+    assert.equal(await focused(), "export-bundle");
+    await page.keyboard.press("Home");
+    assert.equal(await focused(), "export-ndjson");
+    await page.keyboard.press("Escape");
   } finally {
     await e2e.close();
   }
