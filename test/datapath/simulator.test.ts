@@ -5,6 +5,13 @@ import assert from "node:assert/strict";
 import { FlowBus } from "../../server/bus";
 import { Datapath } from "../../server/datapath";
 import { Simulator } from "../../server/traffic/simulator";
+import { makeDatapath } from "./helpers";
+
+/** an RFC 3339 time with up to nanoseconds, as a number that orders like the time */
+function ns(s: string): bigint {
+  const m = /\.(\d{1,9})Z$/.exec(s);
+  return BigInt(Date.parse(s.replace(/\.\d+Z$/, "Z"))) * 1_000_000n + BigInt((m?.[1] ?? "").padEnd(9, "0"));
+}
 
 test("the simulator sends the scenario's rate through the datapath onto the bus", () => {
   const dp = Datapath.fromScenarioFile("server/scenarios/star-wars/scenario.yaml");
@@ -53,15 +60,10 @@ test("a tick's flows reach the bus in time order, responses after the requests t
   const base = Date.UTC(2025, 0, 1, 12, 0, 0);
   for (let t = 1; t <= 5; t++) sim.step(20, base + t * 20);
   assert.ok(times.length > 200, `${times.length} flows`);
-  const ns = (s: string) => {
-    const m = /\.(\d{1,9})Z$/.exec(s);
-    return BigInt(Date.parse(s.replace(/\.\d+Z$/, "Z"))) * 1_000_000n + BigInt((m?.[1] ?? "").padEnd(9, "0"));
-  };
   for (let i = 1; i < times.length; i++) assert.ok(ns(times[i - 1]!) <= ns(times[i]!), `flow ${i}: ${times[i - 1]} then ${times[i]}`);
 });
 
-test("a record stamped seconds ahead (Envoy's 503 after its connect timeout) waits for its time, and stop() lets it out", async () => {
-  const { makeDatapath } = await import("./helpers");
+test("a record stamped seconds ahead (Envoy's 503 after its connect timeout) waits for its time, and stop() lets it out", () => {
   const dp = makeDatapath(`
 apiVersion: flowscope/v1
 kind: Scenario
@@ -101,10 +103,6 @@ spec:
   for (let t = 51; t <= 150; t++) sim.step(20, base + t * 20);
   const replied = seen.filter((s) => s.code === 503).length;
   assert.ok(replied > 0, "the replies came once their time did");
-  const ns = (s: string) => {
-    const m = /\.(\d{1,9})Z$/.exec(s);
-    return BigInt(Date.parse(s.replace(/\.\d+Z$/, "Z"))) * 1_000_000n + BigInt((m?.[1] ?? "").padEnd(9, "0"));
-  };
   for (let i = 1; i < seen.length; i++) assert.ok(ns(seen[i - 1]!.time) <= ns(seen[i]!.time), `flow ${i}: ${seen[i - 1]!.time} then ${seen[i]!.time}`);
   sim.stop();
   assert.ok(seen.filter((s) => s.code === 503).length > replied, "stop() published the replies still waiting");

@@ -129,11 +129,15 @@ export function handleGrpc(ctx: L7Context, bytes: Uint8Array, env: ProxyEnv, sta
         extraHeaders: [["x-request-id", requestId]],
       })
     : encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_PERMISSION_DENIED, grpcMessage: ACCESS_DENIED_BODY });
-  const conn = parseHttp2(answer, { client: false });
-  const stream = [...conn.streams.values()].find((s) => s.headers !== undefined);
-  const headers = stream?.headers ?? [];
-  const status = Number(headers.find(([k]) => k === ":status")?.[1] ?? 0);
+  const { status, headers } = parseGrpcAnswer(answer);
   return withPathProblem(insp, outcome(insp, reqRec, status, headers, env.latency(ctx.protocol, startedAt), bytes.length));
+}
+
+/** The :status and header block of a gRPC answer, parsed from the bytes the server (or Envoy) sent. */
+export function parseGrpcAnswer(answer: Uint8Array): { status: number; headers: [string, string][] } {
+  const conn = parseHttp2(answer, { client: false });
+  const headers = [...conn.streams.values()].find((s) => s.headers !== undefined)?.headers ?? [];
+  return { status: Number(headers.find(([k]) => k === ":status")?.[1] ?? 0), headers };
 }
 
 function withPathProblem(insp: HttpInspection, o: L7Outcome): L7Outcome {

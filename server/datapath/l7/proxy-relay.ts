@@ -17,7 +17,7 @@ import type { HTTPHeader, Layer7 } from "../../../lib/flow/types";
 import { encodeHttp1Response } from "./encode/http1";
 import { encodeGrpcResponse } from "./encode/http2";
 import { parseHttp1Responses } from "./parse/http1";
-import { parseHttp2 } from "./parse/http2";
+import { parseGrpcAnswer } from "./proxy-http";
 import type { L7Context, L7Outcome, RelayedAnswer, UpstreamFailure } from "./proxy-types";
 import { httpLayer7, httpResponseSummary, type HttpRecordInput } from "./records";
 
@@ -86,7 +86,5 @@ function http1ConnectTimeoutReply(): { status: number; headers: [string, string]
 }
 
 function grpcConnectTimeoutReply(): { status: number; headers: [string, string][] } {
-  const conn = parseHttp2(encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_UNAVAILABLE, grpcMessage: CONNECT_TIMEOUT_BODY }), { client: false });
-  const headers = [...conn.streams.values()].find((s) => s.headers !== undefined)?.headers ?? [];
-  return { status: Number(headers.find(([k]) => k === ":status")?.[1] ?? 0), headers };
+  return parseGrpcAnswer(encodeGrpcResponse({ httpStatus: 200, grpcStatus: GRPC_UNAVAILABLE, grpcMessage: CONNECT_TIMEOUT_BODY }));
 }
