@@ -160,22 +160,29 @@ test("map edges end on their cards' borders with the arrowhead there, stay visib
     }
     await page.setViewportSize({ width: 1440, height: 900 });
 
-    // Clicks: a point on an edge away from cards selects the edge...
-    const target = await page.evaluate(() => {
-      for (const g of document.querySelectorAll<SVGGElement>('[data-testid="map-edge"]')) {
-        const hit = g.querySelector<SVGPathElement>("path.hit")!;
-        const len = hit.getTotalLength();
-        for (let i = 10; i < 30; i++) {
-          const q = hit.getPointAtLength((len * i) / 40).matrixTransform(hit.getScreenCTM()!);
-          const el = document.elementFromPoint(q.x, q.y);
-          if ((el?.closest('[data-testid="map-edge"]') as SVGGElement | null)?.dataset.id === g.dataset.id) return { id: g.dataset.id!, x: q.x, y: q.y };
+    // Clicks: a point on an edge away from cards selects the edge. The resize above makes the map fit
+    // again and live flows may move cards, so the point is found afresh right before each click, and a
+    // click that landed while the map moved (on a card, or on nothing) is tried again.
+    const edgePoint = () =>
+      page.evaluate(() => {
+        for (const g of document.querySelectorAll<SVGGElement>('[data-testid="map-edge"]')) {
+          const hit = g.querySelector<SVGPathElement>("path.hit")!;
+          const len = hit.getTotalLength();
+          for (let i = 10; i < 30; i++) {
+            const q = hit.getPointAtLength((len * i) / 40).matrixTransform(hit.getScreenCTM()!);
+            const el = document.elementFromPoint(q.x, q.y);
+            if ((el?.closest('[data-testid="map-edge"]') as SVGGElement | null)?.dataset.id === g.dataset.id) return { id: g.dataset.id!, x: q.x, y: q.y };
+          }
         }
-      }
-      return undefined;
+        return undefined;
+      });
+    assert.ok(await edgePoint(), "some edge has a clickable point");
+    await until("an edge to take the click", async () => {
+      const target = await edgePoint();
+      if (!target) return false;
+      await page.mouse.click(target.x, target.y);
+      return page.waitForURL((u) => u.searchParams.get("edge") === target.id, { timeout: 2_000 }).then(() => true, () => false);
     });
-    assert.ok(target, "some edge has a clickable point");
-    await page.mouse.click(target.x, target.y);
-    await page.waitForURL((u) => u.searchParams.get("edge") === target.id);
     // ...and a card with an edge drawn over it is still the card's to click. The side panel that the
     // edge opened makes the map fit again, and live flows may move cards: the point is found afresh
     // right before each click, and a click that landed while the map moved is tried again.
