@@ -3,7 +3,7 @@
 // such as `world` or a toCIDR must start or stop selecting them.
 import { fnv1a } from "./hash";
 import { indexLabels, type LabelIndex } from "./labels";
-import type { Cidr } from "./ip";
+import { cidrContains, type Cidr } from "./ip";
 import { RESERVED_IDENTITY_NAMES } from "../../lib/flow/enums";
 
 export type IdentityKind = "reserved" | "pod" | "cidr";
@@ -32,6 +32,10 @@ export class IdentityRegistry {
   private readonly cidrByPrefix = new Map<string, Identity>();
   private nextLocal = MIN_LOCAL_IDENTITY;
   private readonly listeners: IdentityListener[] = [];
+  /** all(), sorted once per change: selectors read it for every peer they resolve */
+  private sorted: readonly Identity[] | undefined;
+  /** IPv4 CIDR identities by network address (then length), and IPv6 ones: see cidrIdentitiesWithin */
+  private byPrefix: { v4: Identity[]; v6: Identity[] } | undefined;
 
   constructor() {
     for (let id = 1; id <= 10; id++) {
@@ -45,6 +49,12 @@ export class IdentityRegistry {
 
   private add(i: Identity): void {
     this.byId.set(i.id, i);
+    this.changed();
+  }
+
+  private changed(): void {
+    this.sorted = undefined;
+    this.byPrefix = undefined;
   }
 
   onChange(l: IdentityListener): void {
@@ -55,8 +65,8 @@ export class IdentityRegistry {
     return this.byId.get(id);
   }
 
-  all(): Identity[] {
-    return [...this.byId.values()].sort((a, b) => a.id - b.id);
+  all(): readonly Identity[] {
+    return (this.sorted ??= [...this.byId.values()].sort((a, b) => a.id - b.id));
   }
 
   /**
@@ -91,6 +101,41 @@ export class IdentityRegistry {
   }
 
   /**
+   * The CIDR identities whose prefix lies inside `outer`, in identity order. A policy with thousands of
+   * CIDR rules asks this once per rule, so IPv4 prefixes are kept sorted by network address: those
+   * inside `outer` are one run of that order, found by binary search, instead of a scan of every CIDR
+   * identity per rule.
+   */
+  cidrIdentitiesWithin(outer: Cidr): Identity[] {
+    const idx = (this.byPrefix ??= this.indexPrefixes());
+    if (outer.v6 !== undefined) return idx.v6.filter((i) => cidrContains(outer, i.cidr!)).sort((a, b) => a.id - b.id);
+    const first = outer.addr;
+    const last = outer.addr + 2 ** (32 - outer.len) - 1;
+    let lo = 0;
+    let hi = idx.v4.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx.v4[mid]!.cidr!.addr < first) lo = mid + 1;
+      else hi = mid;
+    }
+    const out: Identity[] = [];
+    for (let k = lo; k < idx.v4.length; k++) {
+      const c = idx.v4[k]!.cidr!;
+      if (c.addr > last) break;
+      if (c.len >= outer.len) out.push(idx.v4[k]!);
+    }
+    return out.sort((a, b) => a.id - b.id);
+  }
+
+  private indexPrefixes(): { v4: Identity[]; v6: Identity[] } {
+    const v4: Identity[] = [];
+    const v6: Identity[] = [];
+    for (const i of this.cidrByPrefix.values()) if (i.cidr) (i.cidr.v6 === undefined ? v4 : v6).push(i);
+    v4.sort((a, b) => a.cidr!.addr - b.cidr!.addr || a.cidr!.len - b.cidr!.len);
+    return { v4, v6 };
+  }
+
+  /**
    * Makes the set of CIDR identities equal to `wanted` (policy-referenced prefixes plus learned FQDN
    * IPs). New prefixes are allocated in sorted order so a fresh start numbers them the same way.
    */
@@ -106,6 +151,7 @@ export class IdentityRegistry {
       if (!w || labelsOf(prefix, w).join(",") !== ident.labels.join(",")) {
         this.cidrByPrefix.delete(prefix);
         this.byId.delete(ident.id);
+        this.changed();
         removed.push(ident);
       }
     }

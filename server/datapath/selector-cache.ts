@@ -116,8 +116,7 @@ export class SelectorCache {
       case "cidr": {
         const out: number[] = [];
         out.push(...worldOfSlashZero([peer.cidr], peer.except));
-        for (const i of reg.cidrIdentities()) {
-          if (!i.cidr || !cidrContains(peer.cidr, i.cidr)) continue;
+        for (const i of reg.cidrIdentitiesWithin(peer.cidr)) {
           if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
           out.push(i.id);
         }
@@ -127,14 +126,11 @@ export class SelectorCache {
         // like a CIDRSet of the groups' CIDRs: every CIDR identity inside one of them
         const groups = peer.ref !== undefined ? [this.cidrGroups.get(peer.ref)].filter((g) => g !== undefined) : [...this.cidrGroups.values()].filter((g) => selectorMatches(peer.sel!, g.labelIndex));
         const cidrs = groups.flatMap((g) => g.cidrs);
-        const out: number[] = [];
-        out.push(...worldOfSlashZero(cidrs, peer.except));
-        for (const i of reg.cidrIdentities()) {
-          if (!i.cidr || !cidrs.some((c) => cidrContains(c, i.cidr!))) continue;
-          if (peer.except.some((e) => cidrContains(e, i.cidr!))) continue;
-          out.push(i.id);
+        const inside = new Set<number>();
+        for (const c of cidrs) {
+          for (const i of reg.cidrIdentitiesWithin(c)) if (!peer.except.some((e) => cidrContains(e, i.cidr!))) inside.add(i.id);
         }
-        return out;
+        return [...worldOfSlashZero(cidrs, peer.except), ...[...inside].sort((a, b) => a - b)];
       }
       case "fqdn": {
         const out: number[] = [];
