@@ -61,6 +61,28 @@ export interface ParseParamsOptions {
   maxLimit?: number;
 }
 
+/**
+ * The name of the first parameter of a raw query string (without "?") whose percent-encoding is not
+ * UTF-8, or undefined. URLSearchParams turns such bytes into U+FFFD, and a filter on them would quietly
+ * match nothing: REST and the stream refuse them instead.
+ */
+export function badlyEncodedParam(query: string): string | undefined {
+  for (const piece of query.split("&")) {
+    try {
+      decodeURIComponent(piece.replace(/\+/g, " "));
+    } catch {
+      const key = piece.split("=")[0]!;
+      try {
+        return decodeURIComponent(key).slice(0, 60);
+      } catch {
+        // the name itself is the bad part
+        return key.slice(0, 60);
+      }
+    }
+  }
+  return undefined;
+}
+
 function parseJsonFilter(text: string, param: string): FlowFilter {
   let v: unknown;
   try {

@@ -4,7 +4,7 @@ import { isUtf8 } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FlowsPage, NamespacesResponse, NodesResponse, PoliciesResponse, ServerStatus } from "../../lib/api-types";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
-import { parseSearchParams } from "../../lib/filter/params";
+import { badlyEncodedParam, parseSearchParams } from "../../lib/filter/params";
 import { compileQuery } from "../../lib/filter/match";
 import { MIN_TIME_MS, parseTimeArg } from "../../lib/filter/time";
 import type { FlowBus } from "../bus";
@@ -262,21 +262,8 @@ function timeOrThrow(v: string, field: string): number {
 
 /** Repeated single-valued parameters, and parameters a route does not take, are a 400 naming them. */
 function checkParams(url: URL, allowed: readonly string[] | undefined): void {
-  // URLSearchParams turns bytes that are no UTF-8 into U+FFFD, and the filter would quietly match nothing
-  for (const piece of url.search.slice(1).split("&")) {
-    try {
-      decodeURIComponent(piece.replace(/\+/g, " "));
-    } catch {
-      const key = piece.split("=")[0]!;
-      let name = key;
-      try {
-        name = decodeURIComponent(key);
-      } catch {
-        // the name itself is the bad part
-      }
-      throw new HttpError(400, `parameter ${JSON.stringify(name.slice(0, 60))} is not valid percent-encoded UTF-8`, name.slice(0, 60));
-    }
-  }
+  const bad = badlyEncodedParam(url.search.slice(1));
+  if (bad !== undefined) throw new HttpError(400, `parameter ${JSON.stringify(bad)} is not valid percent-encoded UTF-8`, bad);
   const params = url.searchParams;
   for (const k of new Set(params.keys())) {
     if (allowed !== undefined && k !== "token" && !allowed.includes(k)) {

@@ -20,7 +20,7 @@ import { CLIENT_MESSAGE_FIELDS, MAX_CLIENT_MESSAGE_BYTES, STREAM_FILTER_REFUSED,
 const HARD_FRAME_LIMIT = 1024 * 1024;
 import { compileQuery } from "../../lib/filter/match";
 import { FilterError, type FlowQuery } from "../../lib/filter/types";
-import { parseSearchParams } from "../../lib/filter/params";
+import { badlyEncodedParam, parseSearchParams } from "../../lib/filter/params";
 import { TextLine, type FlowBus, type FlowLine, type SequencedFlow } from "../bus";
 import type { FlowStore } from "../store/flow-store";
 import { RingBuffer } from "./ring-buffer";
@@ -324,6 +324,8 @@ export class StreamServer {
     let match: (f: Flow) => boolean;
     let history: HistoryFilter;
     try {
+      const bad = badlyEncodedParam(filterText.replace(/^\?/, ""));
+      if (bad !== undefined) return this.reject(client, `filter: parameter ${JSON.stringify(bad)} is not valid percent-encoded UTF-8`, bad);
       const params = new URLSearchParams(filterText);
       for (const [k, why] of Object.entries(STREAM_FILTER_REFUSED)) {
         if (params.has(k)) return this.reject(client, `filter: ${k} is not supported by the stream: ${why}`, k);

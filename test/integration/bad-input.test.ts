@@ -80,6 +80,11 @@ test("a parameter without a name, and more than 256 values of one, are a 400 on 
     const c = await connect(s.url);
     try {
       assert.equal((await errorAfter(c, { type: "subscribe", filter: "=1" })).field, "(empty name)");
+      // bytes that are no UTF-8 are refused as REST refuses them, not turned into U+FFFD that matches nothing
+      const bad = await errorAfter(c, { type: "subscribe", filter: "verdict=DROPPED&namespace=%ff%fe" });
+      assert.equal(bad.field, "namespace");
+      assert.match(bad.error, /parameter "namespace" is not valid percent-encoded UTF-8/);
+      assert.equal((await errorAfter(c, { type: "subscribe", filter: "%ff=1" })).field, "%ff");
     } finally {
       c.ws.close();
     }
