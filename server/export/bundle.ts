@@ -13,8 +13,8 @@ import { createReadStream, createWriteStream, promises as fsp } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
-import { createGzip, gunzipSync } from "node:zlib";
-import { readTar, TAR_END, tarHeader, tarPadding } from "./tar";
+import { createGzip } from "node:zlib";
+import { TAR_END, tarHeader, tarPadding } from "./tar";
 
 export interface BundleInput {
   /** NDJSON lines (with or without trailing "\n") */
@@ -171,90 +171,4 @@ export async function writeBundle(out: Writable, input: BundleInput): Promise<Bu
     }
     await fsp.rm(dir, { recursive: true, force: true });
   }
-}
-
-export interface VerifyResult {
-  ok: boolean;
-  errors: string[];
-  /** flow lines found in flows.ndjson */
-  lines: number;
-  manifest?: BundleManifest;
-}
-
-function splitLines(b: Buffer): string[] {
-  const s = b.toString("utf8");
-  const parts = s.split("\n");
-  if (parts[parts.length - 1] === "") parts.pop();
-  return parts;
-}
-
-/** Checks a bundle offline. Errors name the file, and for flows the first altered, missing or reordered line. */
-export async function verifyBundle(source: Buffer | string): Promise<VerifyResult> {
-  const errors: string[] = [];
-  let buf: Buffer;
-  try {
-    buf = typeof source === "string" ? await fsp.readFile(source) : source;
-  } catch (e) {
-    return { ok: false, errors: [`cannot read bundle: ${(e as Error).message}`], lines: 0 };
-  }
-  let files: Map<string, Buffer>;
-  try {
-    files = new Map(readTar(gunzipSync(buf)).map((e) => [e.name, e.data]));
-  } catch (e) {
-    return { ok: false, errors: [`not a readable bundle (gzip/tar): ${(e as Error).message}`], lines: 0 };
-  }
-  const mbuf = files.get("manifest.json");
-  if (!mbuf) return { ok: false, errors: ["manifest.json is missing"], lines: 0 };
-  let manifest: BundleManifest;
-  try {
-    manifest = JSON.parse(mbuf.toString("utf8")) as BundleManifest;
-  } catch (e) {
-    return { ok: false, errors: [`manifest.json: invalid JSON: ${(e as Error).message}`], lines: 0 };
-  }
-  if (manifest.format !== "flowscope-evidence-bundle" || !manifest.files || !manifest.chain) {
-    return { ok: false, errors: ["manifest.json: not a flowscope evidence bundle manifest"], lines: 0 };
-  }
-  for (const [name, meta] of Object.entries(manifest.files)) {
-    const data = files.get(name);
-    if (!data) errors.push(`${name}: missing from the bundle`);
-    else if (sha256(data).toString("hex") !== meta.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
-  }
-  for (const name of files.keys()) if (name !== "manifest.json" && !(name in manifest.files)) errors.push(`${name}: not listed in the manifest`);
-
-  const flows = files.get("flows.ndjson");
-  const query = files.get("query.json");
-  const lines = flows ? splitLines(flows) : [];
-  if (query && sha256(query).toString("hex") !== manifest.chain.h0) errors.push("query.json: does not match the hash chain's h0");
-  if (flows) {
-    // expected per-line hashes come from lines.sha256; when that file was changed too, the chain head
-    // (in the manifest) still catches the damage, just without a line number
-    const expected = files.get("lines.sha256") ? splitLines(files.get("lines.sha256")!) : [];
-    const actual = lines.map((l) => sha256(l).toString("hex").slice(0, 16));
-    let head = Buffer.from(manifest.chain.h0, "hex");
-    for (const l of lines) head = createHash("sha256").update(head).update(l).digest();
-    const chainOk = head.toString("hex") === manifest.chain.head && lines.length === manifest.flowLines;
-    if (!chainOk) {
-      const n = Math.max(expected.length, actual.length);
-      const actualSet = new Set(actual);
-      let reported = false;
-      for (let i = 0; i < n; i++) {
-        if (actual[i] === expected[i]) continue;
-        const lineNo = i + 1;
-        if (actual[i] === undefined) errors.push(`flows.ndjson: line ${lineNo} is missing (bundle ends early)`);
-        else if (expected[i] === undefined) errors.push(`flows.ndjson: line ${lineNo} was added`);
-        else {
-          const stillThere = actualSet.has(expected[i]);
-          const was = expected.indexOf(actual[i]);
-          if (!stillThere && actual[i] === expected[i + 1]) errors.push(`flows.ndjson: line ${lineNo} is missing (removed)`);
-          else if (stillThere && was >= 0) errors.push(`flows.ndjson: line ${lineNo} is out of order (reordered; it was line ${was + 1})`);
-          else errors.push(`flows.ndjson: line ${lineNo} was altered`);
-        }
-        reported = true;
-        break;
-      }
-      if (!reported) errors.push("flows.ndjson: hash chain does not match the manifest");
-      if (lines.length !== manifest.flowLines) errors.push(`flows.ndjson: ${lines.length} lines, manifest says ${manifest.flowLines}`);
-    }
-  }
-  return { ok: errors.length === 0, errors, lines: lines.length, manifest };
 }

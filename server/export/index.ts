@@ -1,3 +1,5 @@
 export { ndjsonLines } from "./ndjson";
-export { BundleAbandoned, writeBundle, verifyBundle } from "./bundle";
-export type { BundleInput, BundleManifest, VerifyResult } from "./bundle";
+export { BundleAbandoned, writeBundle } from "./bundle";
+export { verifyBundle } from "./verify-bundle";
+export type { BundleInput, BundleManifest } from "./bundle";
+export type { VerifyResult } from "./verify-bundle";

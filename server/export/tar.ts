@@ -59,3 +59,69 @@ export function readTar(buf: Buffer): TarEntry[] {
   }
   return out;
 }
+
+/** What a streaming read is told about one regular file of the archive, in archive order. */
+export interface TarEntrySink {
+  /** called for each piece of the file's data (never more than `size` bytes in all) */
+  data(chunk: Buffer): void;
+  end(): void;
+}
+
+/**
+ * Reads a tar from chunks as they come, so an archive far larger than memory can be checked: each
+ * regular file's data goes to the sink `open` gives for it, and nothing is kept. Returns when the end
+ * blocks are reached (what follows them is not read). `open` may throw to stop the read: a file larger
+ * than its caller allows, say. Throws on a corrupt header or an archive that ends inside a file.
+ */
+export async function readTarStream(chunks: AsyncIterable<Buffer>, open: (name: string, size: number) => TarEntrySink): Promise<void> {
+  const header = Buffer.alloc(BLOCK);
+  let headerLen = 0;
+  let offset = 0;
+  /** the file being read, and its bytes (data, then padding) still to come */
+  let sink: TarEntrySink | undefined;
+  let dataLeft = 0;
+  let padLeft = 0;
+  let name = "";
+  for await (const chunk of chunks) {
+    let at = 0;
+    while (at < chunk.length) {
+      if (dataLeft > 0) {
+        const n = Math.min(dataLeft, chunk.length - at);
+        sink?.data(chunk.subarray(at, at + n));
+        dataLeft -= n;
+        at += n;
+        offset += n;
+        if (dataLeft === 0) sink?.end();
+        continue;
+      }
+      if (padLeft > 0) {
+        const n = Math.min(padLeft, chunk.length - at);
+        padLeft -= n;
+        at += n;
+        offset += n;
+        continue;
+      }
+      const n = Math.min(BLOCK - headerLen, chunk.length - at);
+      chunk.copy(header, headerLen, at, at + n);
+      headerLen += n;
+      at += n;
+      if (headerLen < BLOCK) continue;
+      headerLen = 0;
+      if (header.every((b) => b === 0)) return;
+      let sum = 0;
+      for (let i = 0; i < BLOCK; i++) sum += i >= 148 && i < 156 ? 32 : header[i]!;
+      const stored = parseInt(header.subarray(148, 156).toString("ascii").replace(/[\0 ]+$/g, "").trim(), 8);
+      if (stored !== sum) throw new Error(`tar: bad header checksum at offset ${offset}`);
+      name = header.subarray(0, 100).toString("utf8").replace(/\0.*$/s, "");
+      const size = parseInt(header.subarray(124, 136).toString("ascii").replace(/\0.*$/s, "").trim() || "0", 8);
+      if (!Number.isSafeInteger(size) || size < 0) throw new Error(`tar: bad size for ${name} at offset ${offset}`);
+      const type = String.fromCharCode(header[156] || 48);
+      offset += BLOCK;
+      sink = type === "0" ? open(name, size) : undefined;
+      dataLeft = size;
+      padLeft = tarPadding(size).length;
+      if (size === 0) sink?.end();
+    }
+  }
+  if (dataLeft > 0) throw new Error(`tar: ${name} is truncated`);
+}

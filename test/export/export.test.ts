@@ -10,7 +10,8 @@ import { parseHubbleExport } from "../../lib/flow/import";
 import { formatFlow, formatFlows, formatIdentity, formatTime, getFlowType, timeFormatNamed } from "../../lib/flow/print";
 import type { FlowEnvelope } from "../../lib/flow/types";
 import { ndjsonLines } from "../../server/export/ndjson";
-import { verifyBundle, writeBundle } from "../../server/export/bundle";
+import { writeBundle } from "../../server/export/bundle";
+import { verifyBundle } from "../../server/export/verify-bundle";
 import { readTar, TAR_END, tarHeader, tarPadding } from "../../server/export/tar";
 
 // the real example lines of flow-schema.md §3.6 (and the exporter test line of §3.2), verbatim
@@ -285,4 +286,43 @@ test("a large evidence bundle written to a slow reader leaves no listeners behin
   } finally {
     process.off("warning", onWarning);
   }
+});
+
+test("evidence bundle: verify reads the archive as a stream and stops at what a bomb or a lying header would make it decompress", async () => {
+  const good = await bundle(EXAMPLES.slice(0, 4));
+  const entries = readTar(gunzipSync(good));
+  const byName = new Map(entries.map((e) => [e.name, e.data]));
+  const archive = (files: [string, Buffer, number?][], end = true) => {
+    const parts: Buffer[] = [];
+    for (const [name, data, size] of files) parts.push(tarHeader(name, size ?? data.length, 0), data, tarPadding(data.length));
+    if (end) parts.push(TAR_END);
+    return Buffer.concat(parts);
+  };
+
+  // zeros: the end of the archive comes first, and nothing after it is decompressed
+  const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024), { level: 9 });
+  assert.ok(bomb.length < 200_000, `a small file (${bomb.length} bytes)`);
+  assert.deepEqual((await verifyBundle(bomb)).errors, ["manifest.json is missing"]);
+
+  // a header that claims far more than the manifest lists is not read past (its data is never there)
+  const claimed = gzipSync(archive([["manifest.json", byName.get("manifest.json")!], ["flows.ndjson", Buffer.alloc(0), 2 ** 34]], false));
+  const lying = await verifyBundle(claimed);
+  assert.equal(lying.ok, false);
+  assert.match(lying.errors.join("; "), /more than 17179869184 bytes of files, far more than the \d+ its manifest lists: not read further/);
+
+  // a large file the manifest does not list
+  const unlisted = await verifyBundle(gzipSync(archive([["manifest.json", byName.get("manifest.json")!], ["extra.bin", Buffer.alloc(0), 2 ** 30]], false)));
+  assert.match(unlisted.errors.join("; "), /extra\.bin is not listed in the manifest and is 1073741824 bytes/);
+
+  // the chain needs the manifest's h0 before the flow lines go by
+  const reordered = entries.filter((e) => e.name !== "manifest.json").map((e) => [e.name, e.data] as [string, Buffer]);
+  const late = await verifyBundle(gzipSync(archive([...reordered, ["manifest.json", byName.get("manifest.json")!]])));
+  assert.equal(late.ok, false);
+  assert.match(late.errors.join("; "), /flows\.ndjson: comes before manifest\.json/);
+
+  // a line split across gzip and tar chunk boundaries hashes the same: a bundle of long lines verifies
+  const long = EXAMPLES.slice(0, 3).map((l, i) => l.replace('"flow":{', `"flow":{"node_labels":["${"x".repeat(70_000 + i)}"],`));
+  const big = await verifyBundle(await bundle(long));
+  assert.deepEqual(big.errors, []);
+  assert.equal(big.lines, 3);
 });
