@@ -13,6 +13,7 @@ import {
   timeCell,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
+import { cachedKey } from "./row-keys";
 import { visible } from "./visible-text";
 import { getFlowType } from "../flow/print";
 
@@ -45,12 +46,15 @@ export interface ColumnDef {
   text: (f: StoredFlow) => string;
   /** sort key; defaults to text */
   key?: (f: StoredFlow) => string | number;
-  /** the flow's time/id order already is the buffer order */
+  /**
+   * the buffer's order (newest stored first) is usually this column's order: it is used as is when
+   * the rows' keys say so, and sorted by key otherwise (imported flows arrive in any time order)
+   */
   natural?: boolean;
 }
 
 const COLUMN_DEFS: readonly ColumnDef[] = [
-  { id: "time", title: "Time", width: "108px", text: (f) => timeCell(f.flow.time ?? f.time), natural: true },
+  { id: "time", title: "Time", width: "108px", text: (f) => timeCell(f.flow.time ?? f.time), key: cachedKey((f) => timeSortKey(f.flow.time ?? f.time)), natural: true },
   { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
   { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
   // hubble observe's TYPE column: one request shows as several events (policy verdict, trace, L7)
@@ -96,8 +100,35 @@ export const DEFAULT_SORT: SortSpec = { column: "time", dir: "desc" };
  */
 export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec, rowsHeld?: number): StoredFlow[] {
   const col = COLUMN_BY_ID[sort.column];
-  if (col.natural) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
+  if (col.natural && inKeyOrder(rowsNewestFirst, col.key ?? col.text)) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
   return tableOf(col).sort(rowsNewestFirst, sort.dir, rowsHeld);
+}
+
+/**
+ * true when no row's key is greater than the one before it (newest first, so keys never grow). Plain
+ * comparison: the natural column's keys are fixed-format ASCII, and this runs on every live refresh.
+ */
+function inKeyOrder(rows: readonly StoredFlow[], key: (f: StoredFlow) => string | number): boolean {
+  let prev = rows.length ? key(rows[0]!) : "";
+  for (let i = 1; i < rows.length; i++) {
+    const k = key(rows[i]!);
+    if (k > prev) return false;
+    prev = k;
+  }
+  return true;
+}
+
+/**
+ * A record time as text that sorts in time order: UTC, nine fraction digits ("…T08:00:00.120000000Z"),
+ * since Hubble prints as few as protojson needs (none, 3, 6 or 9). Empty when there is no valid time.
+ */
+export function timeSortKey(iso: string | undefined): string {
+  if (!iso) return "";
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(iso);
+  if (m) return `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z`;
+  // another offset: to UTC, at the millisecond Date keeps
+  const t = Date.parse(iso);
+  return Number.isFinite(t) ? `${new Date(t).toISOString().slice(0, 23)}000000Z` : "";
 }
 
 const tables = new Map<ColumnId, SortKeyTable>();

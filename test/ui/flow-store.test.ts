@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FlowStore, compareIds } from "../../lib/ui/flow-store";
-import { DEFAULT_SORT, parseColumns, sortRows } from "../../lib/ui/columns";
+import { DEFAULT_SORT, parseColumns, sortRows, timeSortKey } from "../../lib/ui/columns";
 import { stored } from "./fixtures";
 
 test("row ids compare numerically, not as text", () => {
@@ -58,6 +58,25 @@ test("sorting by a column is stable and keeps newest first among equals", () => 
   assert.deepEqual(desc.map((f) => f.id), ["3", "4", "2", "1"]);
   assert.deepEqual(sortRows(rows, DEFAULT_SORT).map((f) => f.id), ["4", "3", "2", "1"]);
   assert.deepEqual(sortRows(rows, { column: "time", dir: "asc" }).map((f) => f.id), ["1", "2", "3", "4"]);
+});
+
+test("the Time column sorts by the record's time, also when rows were stored out of time order (an import)", () => {
+  const at = (id: number, time: string) => stored(id, { time });
+  // newest stored first; ids 5 and 4 came from an import of older flows after 3 live ones
+  const rows = [
+    at(5, "2025-01-01T11:00:00.5Z"),
+    at(4, "2025-01-01T11:00:00.123456789Z"),
+    at(3, "2025-01-01T12:00:00.000000002Z"),
+    at(2, "2025-01-01T12:00:00Z"),
+    at(1, "2025-01-01T13:00:00.000001+02:00"), // 11:00:00.000001Z: the oldest
+  ];
+  assert.deepEqual(sortRows(rows, { column: "time", dir: "desc" }).map((f) => f.id), ["3", "2", "5", "4", "1"]);
+  assert.deepEqual(sortRows(rows, { column: "time", dir: "asc" }).map((f) => f.id), ["1", "4", "5", "2", "3"]);
+  // equal times keep newest stored first
+  const tied = [at(9, "2025-01-01T12:00:00Z"), at(8, "2025-01-01T12:00:00.000Z"), at(7, "2025-01-01T11:00:00Z")];
+  assert.deepEqual(sortRows(tied, { column: "time", dir: "desc" }).map((f) => f.id), ["9", "8", "7"]);
+  assert.equal(timeSortKey("2025-01-01T12:00:00.12Z"), "2025-01-01T12:00:00.120000000Z");
+  assert.equal(timeSortKey("not a time"), "");
 });
 
 test("numeric columns sort as numbers and empty text sorts last", () => {
