@@ -2,16 +2,10 @@
 import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { StoredFlow } from "../lib/api-types";
-import { COLUMN_BY_ID, sortRows, type ColumnId, type SortSpec } from "../lib/ui/columns";
+import { COLUMN_BY_ID, fitColumns, minPx, sortRows, type ColumnId, type SortSpec } from "../lib/ui/columns";
 import { verdictClass } from "../lib/ui/flow-view";
 import type { FlowStore } from "../lib/ui/flow-store";
 
-
-/** the smallest width a grid track takes: "108px" → 108, "minmax(140px, 1.3fr)" → 140 */
-function minPx(track: string): number {
-  const m = /(\d+(?:\.\d+)?)px/.exec(track);
-  return m ? Number(m[1]) : 0;
-}
 
 export const ROW_HEIGHT = 28;
 /** re-sorting 100k rows costs tens of ms, so a non-time sort refreshes at most this often while live */
@@ -33,8 +27,22 @@ interface Props {
   emptyText: string;
 }
 
-export function FlowTable({ store, version, resets = 0, loading = false, added, columns, sort, onSort, selectedId, onSelect, emptyText }: Props) {
+export function FlowTable({ store, version, resets = 0, loading = false, added, columns: chosen, sort, onSort, selectedId, onSelect, emptyText }: Props) {
   const scrollRef = useRef<HTMLDivElement>(null);
+  const tableRef = useRef<HTMLDivElement>(null);
+  // The pane's width decides which chosen columns fit; the rest give way (fitColumns) rather than
+  // push Verdict off to the side. Measured on the pane, which the table's own width does not change.
+  const [paneWidth, setPaneWidth] = useState<number | undefined>(undefined);
+  useLayoutEffect(() => {
+    const pane = tableRef.current?.parentElement;
+    if (!pane) return;
+    const measure = () => setPaneWidth(pane.clientWidth);
+    measure();
+    const ro = new ResizeObserver(measure);
+    ro.observe(pane);
+    return () => ro.disconnect();
+  }, []);
+  const { shown: columns, hidden } = useMemo(() => fitColumns(chosen, paneWidth), [chosen, paneWidth]);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
   const identity = natural && sort.dir === "desc";
 
@@ -146,11 +154,21 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
           </button>
         );
       })}
+      {hidden.length > 0 && (
+        <span
+          className="ft-hidden"
+          data-testid="columns-hidden"
+          title={`Not shown at this width: ${hidden.map((c) => COLUMN_BY_ID[c].title).join(", ")}. Widen the window or close the details to see them.`}
+          aria-label={`${hidden.length} columns not shown at this width: ${hidden.map((c) => COLUMN_BY_ID[c].title).join(", ")}`}
+        >
+          +{hidden.length}
+        </span>
+      )}
     </div>
   );
 
   return (
-    <div className="flow-table" data-testid="flow-table" data-loading={loading ? "true" : undefined} aria-busy={loading} role="grid" aria-rowcount={count} style={{ minWidth }}>
+    <div ref={tableRef} className="flow-table" data-testid="flow-table" data-loading={loading ? "true" : undefined} aria-busy={loading} role="grid" aria-rowcount={count} style={{ minWidth }}>
       {header}
       <div
         ref={scrollRef}

@@ -82,6 +82,32 @@ export const COLUMN_BY_ID: Record<ColumnId, ColumnDef> = Object.fromEntries(COLU
 
 export const DEFAULT_COLUMNS: readonly ColumnId[] = ["time", "source", "destination", "type", "port", "l7", "verdict", "policy"];
 
+/** the smallest width a grid track takes: "108px" → 108, "minmax(140px, 1.3fr)" → 140 */
+export function minPx(track: string): number {
+  const m = /(\d+(?:\.\d+)?)px/.exec(track);
+  return m ? Number(m[1]) : 0;
+}
+
+/** never left out to fit: who talked to whom, when, and what was decided */
+const ALWAYS_SHOWN: ReadonlySet<ColumnId> = new Set(["time", "source", "destination", "verdict"]);
+/** what gives way first when the columns do not fit: the least read, then the wide L4/L7 detail */
+const GIVES_WAY: readonly ColumnId[] = ["auth", "tcpFlags", "srcIp", "dstIp", "node", "direction", "srcIdentity", "dstIdentity", "dropReason", "type", "l7", "port", "policy"];
+
+/**
+ * The chosen columns that fit in `width` pixels, and those left out to make them fit (in the order
+ * chosen). A narrow window with the details open would otherwise scroll Verdict out of sight.
+ */
+export function fitColumns(columns: readonly ColumnId[], width: number | undefined): { shown: ColumnId[]; hidden: ColumnId[] } {
+  const need = (cs: readonly ColumnId[]) => cs.reduce((sum, c) => sum + minPx(COLUMN_BY_ID[c].width), 0);
+  if (width === undefined || width <= 0 || need(columns) <= width) return { shown: [...columns], hidden: [] };
+  let shown = [...columns];
+  for (const c of GIVES_WAY) {
+    if (need(shown) <= width) break;
+    if (!ALWAYS_SHOWN.has(c)) shown = shown.filter((x) => x !== c);
+  }
+  return { shown, hidden: columns.filter((c) => !shown.includes(c)) };
+}
+
 export function isColumnId(s: string): s is ColumnId {
   return s in COLUMN_BY_ID;
 }

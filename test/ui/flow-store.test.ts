@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FlowStore, compareIds } from "../../lib/ui/flow-store";
-import { DEFAULT_SORT, parseColumns, sortRows, timeSortKey } from "../../lib/ui/columns";
+import { DEFAULT_COLUMNS, DEFAULT_SORT, fitColumns, parseColumns, sortRows, timeSortKey } from "../../lib/ui/columns";
 import { stored } from "./fixtures";
 
 test("row ids compare numerically, not as text", () => {
@@ -108,4 +108,19 @@ test("a sliding window drops the rows stamped before its start from the oldest e
   assert.equal(s.size, 0);
   s.add([at(6, 6000)]);
   assert.deepEqual(s.toArray().map((f) => f.id), ["6"], "the store works on after being emptied");
+});
+
+test("columns that do not fit give way in a fixed order, never time, source, destination or verdict", () => {
+  // the default columns' smallest widths add up to 950 px
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 1200), { shown: [...DEFAULT_COLUMNS], hidden: [] });
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 950), { shown: [...DEFAULT_COLUMNS], hidden: [] });
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, undefined).hidden, []);
+  // 949 px: Type (110) goes
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 949), { shown: ["time", "source", "destination", "port", "l7", "verdict", "policy"], hidden: ["type"] });
+  // the width beside a details panel in a 1024 px window
+  const beside = fitColumns(DEFAULT_COLUMNS, 644);
+  assert.deepEqual(beside.shown, ["time", "source", "destination", "verdict", "policy"]);
+  assert.deepEqual(beside.hidden, ["type", "port", "l7"]);
+  // far too narrow: the four that stay, in the chosen order
+  assert.deepEqual(fitColumns(["verdict", "node", "time", "destination", "srcIp", "source"], 100).shown, ["verdict", "time", "destination", "source"]);
 });
