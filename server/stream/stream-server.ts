@@ -138,11 +138,23 @@ interface Client {
   /** time spent in `match` since `filterSince` (ms, performance.now() clock) */
   filterMs: number;
   filterSince: number;
+  /**
+   * the filter already took a whole window's allowance: it is not run again (flows do not match) and
+   * the client is closed at the next flush, instead of holding the main thread until the window ends
+   */
+  filterSpent: boolean;
 }
+
+/** how long a filter closed as too expensive is refused when a client subscribes with it again */
+const COSTLY_FILTER_COOLDOWN_MS = 60_000;
+/** filters remembered as too expensive, at most (the oldest are forgotten first) */
+const MAX_COSTLY_FILTERS = 256;
 
 export class StreamServer {
   readonly wss: WebSocketServer;
   private readonly clients = new Set<Client>();
+  /** filter text → until when a subscription with it is refused (see COSTLY_FILTER_COOLDOWN_MS) */
+  private readonly costlyFilters = new Map<string, number>();
   private readonly ring: RingBuffer;
   private readonly opts: Required<Omit<StreamOptions, "authorize">> & Pick<StreamOptions, "authorize">;
   private readonly history: HistoryReader;
@@ -243,6 +255,7 @@ export class StreamServer {
       sentFlows: 0,
       filterMs: 0,
       filterSince: performance.now(),
+      filterSpent: false,
     };
     this.clients.add(client);
     // ws closes a frame over maxPayload with 1009 and an empty reason (its receiver calls close(1009)
@@ -320,6 +333,11 @@ export class StreamServer {
   private subscribe(client: Client, msg: { filter?: unknown; cursor?: unknown }): void {
     const filterText = msg.filter === undefined ? "" : msg.filter;
     if (typeof filterText !== "string") return this.reject(client, "filter must be a URL query string", "filter");
+    // a client closed for its filter's cost that reconnects with it would take the same share again
+    const costlyUntil = this.costlyFilters.get(filterText);
+    if (costlyUntil !== undefined && costlyUntil > Date.now()) {
+      return this.reject(client, `filter: this filter was closed as too expensive (4009) less than ${COSTLY_FILTER_COOLDOWN_MS / 1000} s ago; it is refused until ${new Date(costlyUntil).toISOString()}`, "filter");
+    }
     let query: FlowQuery;
     let match: (f: Flow) => boolean;
     let history: HistoryFilter;
@@ -335,12 +353,15 @@ export class StreamServer {
       const now = Date.now();
       const compiled = compileQuery(query, { now });
       // every check is timed: see maxFilterShare
+      const allowance = this.opts.maxFilterShare * this.opts.filterWindowMs;
       match = (f) => {
+        if (client.filterSpent) return false;
         const t = performance.now();
         try {
           return compiled(f);
         } finally {
           client.filterMs += performance.now() - t;
+          if (client.filterMs > allowance) client.filterSpent = true;
         }
       };
       history = historyFilter(query, now);
@@ -361,6 +382,7 @@ export class StreamServer {
     client.match = match;
     client.filterMs = 0;
     client.filterSince = performance.now();
+    client.filterSpent = false;
     client.history = history;
     client.scanWindow = WINDOW_INITIAL;
     client.queue.clear();
@@ -401,12 +423,16 @@ export class StreamServer {
   /** Closes (4009) a client whose filter took more than its share of the main thread over the last window. */
   private filterTooExpensive(c: Client): boolean {
     const span = performance.now() - c.filterSince;
-    if (span < this.opts.filterWindowMs) return false;
+    if (span < this.opts.filterWindowMs && !c.filterSpent) return false;
     const spent = c.filterMs;
     c.filterMs = 0;
     c.filterSince = performance.now();
-    if (spent <= this.opts.maxFilterShare * span) return false;
+    // spent the whole window's allowance early: the share over the full window is already too much
+    if (!c.filterSpent && spent <= this.opts.maxFilterShare * span) return false;
     this.disconnectedExpensive++;
+    this.costlyFilters.delete(c.filterText);
+    this.costlyFilters.set(c.filterText, Date.now() + COSTLY_FILTER_COOLDOWN_MS);
+    if (this.costlyFilters.size > MAX_COSTLY_FILTERS) this.costlyFilters.delete(this.costlyFilters.keys().next().value!);
     c.ws.close(4009, `filter too expensive: checking flows against it took ${Math.round(spent)} ms of the last ${Math.round(span)} ms (at most ${Math.round(this.opts.maxFilterShare * 100)}%)`.slice(0, 120));
     setTimeout(() => c.ws.terminate(), 2000).unref();
     this.clients.delete(c);

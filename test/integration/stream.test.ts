@@ -239,6 +239,36 @@ test("a client that answers no ping is dropped after the next one, and counted a
   }
 });
 
+test("a filter that spends a whole window's allowance early is closed then, not at the window's end, and is refused when it comes back", async () => {
+  // a one-minute window: only the early close can end this test's wait
+  const s = await startTestServer({ simulate: false, stream: { filterWindowMs: 60_000, maxFilterShare: 0.005 } });
+  try {
+    const ten = "[0,1,2,3,4,5,6,7,8,9]";
+    const heavy = new URLSearchParams({ cel_expression: `${ten}.all(a, ${ten}.all(b, ${ten}.all(c, ${ten}.all(d, _flow.verdict == Verdict.DROPPED))))` }).toString();
+    const expensive = await connect(s.url);
+    expensive.ws.send(JSON.stringify({ type: "subscribe", filter: heavy }));
+    await waitFor("subscribed", () => expensive.messages.some((m) => m.type === "status"));
+    const feed = setInterval(() => s.ctx.bus.publish(Array.from({ length: 100 }, () => makeFlow({ verdict: "DROPPED" }))), 50);
+    try {
+      await waitFor("the expensive filter's client closed", () => expensive.closed, 20_000);
+    } finally {
+      clearInterval(feed);
+    }
+    assert.equal(expensive.closed!.code, 4009);
+    // the same filter again is refused at once, naming why; another filter is welcome
+    const again = await connect(s.url);
+    again.ws.send(JSON.stringify({ type: "subscribe", filter: heavy }));
+    const refused = await waitFor("an answer", () => again.messages.find((m) => m.type === "error" || m.type === "status"));
+    assert.equal(refused.type, "error");
+    assert.match((refused as { error: string }).error, /closed as too expensive \(4009\) less than 60 s ago/);
+    again.ws.send(JSON.stringify({ type: "subscribe", filter: "verdict=DROPPED" }));
+    await waitFor("subscribed with a cheap filter", () => again.messages.find((m) => m.type === "status" && (m as { subscribed?: boolean }).subscribed));
+    again.ws.close();
+  } finally {
+    await s.close();
+  }
+});
+
 test("a client whose filter takes more than its share of the main thread is closed with 4009; a cheap filter keeps its flows", async () => {
   const s = await startTestServer({ simulate: false, stream: { filterWindowMs: 300 } });
   try {
