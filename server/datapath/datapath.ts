@@ -305,6 +305,14 @@ function hasKeys(o: object): boolean {
   return false;
 }
 
+/** see Datapath.snapshot() */
+export interface DatapathSnapshot {
+  scenario: Scenario;
+  audit: boolean;
+  cidrGroups: CidrGroup[];
+  policies: PolicyRecord[];
+}
+
 export class Datapath {
   readonly cluster: Cluster;
   readonly engine: PolicyEngine;
@@ -347,12 +355,32 @@ export class Datapath {
    * (no connections, FQDN cache, authentications or counters): what-if evaluation never touches this one.
    */
   sandbox(): Datapath {
-    const copy = new Datapath({ ...this.scenario, policies: [] }, { audit: this.audit, counters: false });
     // Copies: applying a record stamps its revision, and the live ones must keep theirs. Records are plain
     // data (the policy parse thread hands them over the same way); parsing their YAML again took seconds
     // with a few thousand policies in force.
-    copy.engine.applyCidrGroups([...this.engine.cidrGroups.values()].map((g) => structuredClone(g)));
-    copy.engine.apply([...this.engine.policies.values()].map((p) => structuredClone(p)));
+    const s = this.snapshot();
+    return Datapath.fromSnapshot({ ...s, cidrGroups: s.cidrGroups.map((g) => structuredClone(g)), policies: s.policies.map((p) => structuredClone(p)) });
+  }
+
+  /**
+   * What sandbox() is built from, as plain data: the cluster, audit mode and the policies and CIDR groups
+   * in force (shared, not copied). Sent to another thread it is copied on the way, and fromSnapshot()
+   * there builds the same sandbox, so a what-if on thousands of rules does not hold the main thread.
+   */
+  snapshot(): DatapathSnapshot {
+    return {
+      scenario: { ...this.scenario, policies: [] },
+      audit: this.audit,
+      cidrGroups: [...this.engine.cidrGroups.values()],
+      policies: [...this.engine.policies.values()],
+    };
+  }
+
+  /** a datapath from a snapshot's own records (they are applied, and so stamped, as they are) */
+  static fromSnapshot(s: DatapathSnapshot): Datapath {
+    const copy = new Datapath(s.scenario, { audit: s.audit, counters: false });
+    copy.engine.applyCidrGroups(s.cidrGroups);
+    copy.engine.apply(s.policies);
     return copy;
   }
 

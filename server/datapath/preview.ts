@@ -83,8 +83,9 @@ export function requestLabel(req: TrafficRequest): string {
  * through each sandbox and the second outcome counts: the first may only be warming state that the
  * live cluster already has (a mutual-auth handshake, an FQDN learnt from a lookup).
  */
-export function previewPolicyChange(live: Datapath, yaml: string | PolicyText, now: Date = new Date()): PolicyPreviewResponse {
-  const before = live.sandbox();
+export function previewPolicyChange(live: Datapath, yaml: string | PolicyText, now: Date = new Date(), opts: { liveIsSandbox?: boolean } = {}): PolicyPreviewResponse {
+  // a datapath built only for this preview (the preview thread's) can serve as "before" itself
+  const before = opts.liveIsSandbox ? live : live.sandbox();
   const after = live.sandbox();
   const change = typeof yaml === "string" ? after.upsertPolicyYaml(yaml, "preview") : after.applyPolicyText(yaml);
   const seen = new Set<string>();

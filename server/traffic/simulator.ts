@@ -4,7 +4,8 @@ import type { PoliciesResponse, PolicyPreviewResponse } from "../../lib/api-type
 
 import type { FlowEnvelope } from "../../lib/flow/types";
 import type { FlowBus } from "../bus";
-import { Datapath, previewPolicyChange, type PolicyChange } from "../datapath";
+import { Datapath, type PolicyChange } from "../datapath";
+import { previewPolicyChangeOffThread } from "../datapath/preview-thread";
 import { parsePolicyTextOffThread } from "../datapath/policy/parse-thread";
 import { RateScheduler } from "./rate-scheduler";
 
@@ -209,9 +210,13 @@ export class Simulator {
     return this.inOrder(() => parsed.then((p) => this.datapath.applyPolicyText(p)));
   }
 
-  /** the scenario's traffic with and without `yaml` applied; the live policies stay as they are */
+  /**
+   * the scenario's traffic with and without `yaml` applied; the live policies stay as they are. Parsed
+   * and replayed off the main thread: a change of thousands of rules takes seconds to compile.
+   */
   async previewPolicyYaml(yaml: string): Promise<PolicyPreviewResponse> {
-    return previewPolicyChange(this.datapath, await parsePolicyTextOffThread(yaml, "preview"));
+    const change = await parsePolicyTextOffThread(yaml, "preview");
+    return previewPolicyChangeOffThread(this.datapath, change);
   }
 
   deletePolicy(kind: string, namespace: string | undefined, name: string): Promise<boolean> {

@@ -127,3 +127,29 @@ test("preview names Cilium's own map entries as Hubble lists them, not as a blan
   assert.ok(refs.includes("reserved:allow-any-egress"), JSON.stringify(refs));
   assert.deepEqual(refs.filter((x) => x.endsWith("/")), [], "no policy without a name");
 });
+
+test("the preview thread answers as the main thread does, from a snapshot of the live datapath, for every bundled scenario", async () => {
+  const { previewPolicyChangeOffThread } = await import("../../server/datapath/preview-thread");
+  const { parsePolicyText } = await import("../../server/datapath/policy/documents");
+  const { join } = await import("node:path");
+  const now = new Date("2026-01-01T00:00:00Z");
+  // a change that turns on default deny for every pod, with a CIDR and a DNS rule: it touches every request
+  const change = `apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: { name: lock-down }
+spec:
+  endpointSelector: {}
+  egress:
+  - toEndpoints: [{ matchLabels: { "k8s:io.kubernetes.pod.namespace": kube-system } }]
+    toPorts: [{ ports: [{ port: "53", protocol: ANY }], rules: { dns: [{ matchPattern: "*" }] } }]
+  - toCIDR: ["10.0.0.0/8"]
+`;
+  for (const dir of ["default", "star-wars"]) {
+    const scenario = join("server/scenarios", dir, "scenario.yaml");
+    const dp = Datapath.fromScenarioFile(scenario);
+    const inline = previewPolicyChange(dp, parsePolicyText(change, "preview"), now);
+    const threaded = await previewPolicyChangeOffThread(dp, parsePolicyText(change, "preview"), now);
+    assert.ok(inline.rows.length > 0 && inline.verdictChanges > 0, `${dir}: the change changes verdicts (${inline.verdictChanges})`);
+    assert.deepEqual(threaded, inline, dir);
+  }
+});
