@@ -22,7 +22,11 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 }
 
 export function sendError(res: ServerResponse, err: unknown): void {
+  // the client left mid-request: there is no one to answer, and nothing went wrong here
+  if (err instanceof ClientGone || res.destroyed) return;
   if (err instanceof HttpError) {
+    // the body was not read to its end (too large, or stalled): the connection cannot carry another request
+    if ((err.status === 408 || err.status === 413) && !res.headersSent) res.setHeader("Connection", "close");
     sendJson(res, err.status, { error: err.message, ...(err.field ? { field: err.field } : {}) });
   } else if (err instanceof FilterError) {
     // a filter is the client's input wherever it is found wrong (parsed, compiled or translated to SQL)
@@ -66,20 +70,63 @@ export function firstBadUtf8Byte(b: Buffer): number {
 }
 
 /** Reads a request body up to `maxBytes`; a larger body is refused with 413 before it is buffered, a compressed one with 415. */
-export async function readBody(req: IncomingMessage, maxBytes: number): Promise<Buffer> {
+/** The client closed the connection before its request was read. */
+export class ClientGone extends Error {
+  constructor() {
+    super("the client closed the connection before sending its whole request");
+  }
+}
+
+/** a body that sends nothing for this long is answered 408 (Node's own limit is 300 s for the request) */
+export const BODY_IDLE_MS = 30_000;
+
+export async function readBody(req: IncomingMessage, maxBytes: number, idleMs = BODY_IDLE_MS): Promise<Buffer> {
   refuseEncodedBody(req);
   const declared = Number(req.headers["content-length"]);
   if (Number.isFinite(declared) && declared > maxBytes) {
     throw new HttpError(413, `request body of ${declared} bytes is larger than the ${maxBytes}-byte limit`);
   }
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of req) {
-    total += (chunk as Buffer).length;
-    if (total > maxBytes) throw new HttpError(413, `request body is larger than the ${maxBytes}-byte limit`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+  // A body shorter than its Content-Length would otherwise hold the request (and its buffers) until
+  // Node's requestTimeout: a stalled body is a 408 that says how far it got, and the connection closes.
+  return new Promise<Buffer>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const finish = (err?: Error) => {
+      clearTimeout(timer);
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("aborted", onAborted);
+      if (err) {
+        // whatever else the client sends is not read: the answer ends the connection
+        req.pause();
+        reject(err);
+      } else resolve(Buffer.concat(chunks));
+    };
+    const arm = () => {
+      clearTimeout(timer);
+      timer = setTimeout(
+        () => finish(new HttpError(408, `request body stalled: no bytes for ${idleMs / 1000} s after ${total}${Number.isFinite(declared) ? ` of the ${declared} declared` : ""}`)),
+        idleMs,
+      );
+      timer.unref();
+    };
+    const onData = (chunk: Buffer) => {
+      arm();
+      total += chunk.length;
+      if (total > maxBytes) return finish(new HttpError(413, `request body is larger than the ${maxBytes}-byte limit`));
+      chunks.push(chunk);
+    };
+    const onEnd = () => finish();
+    const onAborted = () => finish(new ClientGone());
+    const onError = (err: NodeJS.ErrnoException) => finish(err.code === "ECONNRESET" || err.message === "aborted" ? new ClientGone() : err);
+    req.on("data", onData);
+    req.on("end", onEnd);
+    req.on("error", onError);
+    req.on("aborted", onAborted);
+    arm();
+  });
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -91,6 +91,13 @@ test("observe --input-file refuses what is not an export, and bounds a line that
   const long = await cli(["observe", "--input-file", endless]);
   assert.equal(long.code, 0, "bad lines are warnings, as hubble's --input-file reader logs them and goes on");
   assert.match(long.stderr, /endless\.json:1: line is longer than 1048576 bytes/);
+  // import refuses the same, before it reaches for a server
+  const importDir = await cli(["import", os.tmpdir()]);
+  assert.equal(importDir.code, 2);
+  assert.match(importDir.stderr, /^import: .* is not a file \(a folder\)$/m);
+  const importDev = await cli(["import", "/dev/zero"]);
+  assert.equal(importDev.code, 2);
+  assert.match(importDev.stderr, /^import: \/dev\/zero is not a file \(a device\)$/m);
 });
 
 test("observe output flags: dict records separated as hubble does, --print-node-name, --numeric, --print-policy-names", async () => {

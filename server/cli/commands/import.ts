@@ -129,6 +129,14 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`import: no such file: ${file}`);
     return 2;
   }
+  if (file !== "-") {
+    // a pipe is a stream like standard input; a device or a folder is no export (/dev/zero never ends)
+    const st = fs.statSync(file);
+    if (!st.isFile() && !st.isFIFO()) {
+      console.error(`import: ${file} is not a file (${st.isDirectory() ? "a folder" : "a device"})`);
+      return 2;
+    }
+  }
   const source = file === "-" ? process.stdin : fs.createReadStream(file);
   const parts = new LineParts(source, partBytes);
   const total: ImportAnswer = { imported: 0, duplicates: 0, lines: 0, errors: [], errorCount: 0, skipped: {} };
