@@ -127,7 +127,16 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, stale = fals
     const r = svg.getBoundingClientRect();
     // An open node or edge panel covers the map's right side: fit into what it leaves, where it leaves enough.
     const covered = panelOpen && r.width - PANEL_COVER_PX >= MIN_FIT_WIDTH_PX ? PANEL_COVER_PX : 0;
-    const t = fitTransform(layout.bounds, r.width - covered, r.height);
+    // The cards' bounds, grown to what is drawn: edge arcs and their labels bend outside the cards, and
+    // fitting the cards alone left them against (or past) the map's top edge.
+    let b = layout.bounds;
+    const drawn = gRef.current?.getBBox();
+    if (drawn && drawn.width > 0 && drawn.height > 0) {
+      const x = Math.min(b.x, drawn.x);
+      const y = Math.min(b.y, drawn.y);
+      b = { x, y, w: Math.max(b.x + b.w, drawn.x + drawn.width) - x, h: Math.max(b.y + b.h, drawn.y + drawn.height) - y };
+    }
+    const t = fitTransform(b, r.width - covered, r.height);
     select(svg).call(zoomRef.current.transform, zoomIdentity.translate(t.x, t.y).scale(t.k));
   };
   const fitRef = useRef(fit);
@@ -589,7 +598,7 @@ function NodePanel({
           <ul className="plain">
             {[...deciding].map((p) => (
               <li key={p}>
-                <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{visible(p)}</Link>
+                <PolicyRefLink policyRef={p} />
               </li>
             ))}
           </ul>
@@ -657,10 +666,32 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
       <ul className="plain">
         {edge.policies.map((p) => (
           <li key={p}>
-            <Link href={`/policies?policy=${encodeURIComponent(p)}`}>{visible(p)}</Link>
+            <PolicyRefLink policyRef={p} />
           </li>
         ))}
       </ul>
     </aside>
+  );
+}
+
+/**
+ * A deciding policy as the details panel names one: its name, linked to the policy, then its kind and
+ * namespace, instead of the "Kind/namespace/name" key the map's aggregates carry.
+ */
+function PolicyRefLink({ policyRef }: { policyRef: string }) {
+  const href = `/policies?policy=${encodeURIComponent(policyRef)}`;
+  const m = /^([^/]*)\/([^/]*)\/(.+)$/.exec(policyRef);
+  if (!m) return <Link href={href}>{visible(policyRef)}</Link>;
+  const [, kind, namespace, name] = m;
+  return (
+    <>
+      <Link href={href} data-testid="policy-ref" data-ref={policyRef}>
+        {visible(name!)}
+      </Link>{" "}
+      <span className="muted small">
+        {visible(kind!)}
+        {namespace ? ` · ${visible(namespace)}` : ""}
+      </span>
+    </>
   );
 }

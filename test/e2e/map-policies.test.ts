@@ -93,8 +93,18 @@ test("the map draws the default scenario, and clicking an edge filters the table
       const back = from!.startsWith(dst + "-") && to!.startsWith(src + "-");
       assert.ok(fwd || back, `row ${r.id} (${from} → ${to}) is not on edge ${edge.id}`);
     }
-    const panel = await page.locator('[data-testid="edge-panel"]').innerText();
-    for (const p of edge.policies) assert.ok(panel.includes(p), `edge panel lists ${p}`);
+    // each deciding policy by its name, linked to it, with its kind and namespace beside: not the raw key
+    const refs = await page.locator('[data-testid="edge-panel"] [data-testid="policy-ref"]').evaluateAll((els) =>
+      els.map((e) => ({ ref: e.getAttribute("data-ref"), text: e.textContent, href: e.getAttribute("href"), after: e.nextElementSibling?.textContent ?? "" })),
+    );
+    for (const p of edge.policies) {
+      const [kind, ns, name] = p.split("/");
+      const shownRef = refs.find((r) => r.ref === p);
+      assert.ok(shownRef, `edge panel lists ${p}`);
+      assert.equal(shownRef.text, name);
+      assert.equal(shownRef.href, `/policies?policy=${encodeURIComponent(p)}`);
+      assert.equal(shownRef.after, ns ? `${kind} · ${ns}` : kind);
+    }
     await e2e.screenshot("edge-selected");
 
     // The edge is a server filter (map_edge): the count is the table's own, and the NDJSON export holds
