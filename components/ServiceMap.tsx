@@ -555,8 +555,16 @@ function NodePanel({
           <h4>L7 endpoints</h4>
           <ul className="plain">
             {node.l7.map((l) => (
-              <li key={l}>
+              <li key={l} data-testid="node-l7">
                 <code>{visible(l)}</code>
+                {node.l7_denied?.includes(l) ? (
+                  <>
+                    {" "}
+                    <span className="verdict-pill v-dropped" title="At least one of these requests was refused by an L7 rule (the proxy answered in its place)">
+                      denied
+                    </span>
+                  </>
+                ) : null}
               </li>
             ))}
           </ul>

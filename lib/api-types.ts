@@ -78,6 +78,8 @@ export interface ServiceMapNode {
   ports: string[];
   /** L7 endpoints seen, e.g. "GET /api/orders", "/payments.Payments/Charge", "kafka produce orders" */
   l7: string[];
+  /** those of `l7` with at least one request an L7 rule refused (its request record DROPPED) */
+  l7_denied?: string[];
   flows: number;
 }
 

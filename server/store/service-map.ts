@@ -85,12 +85,12 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
     rows = [...acc.values()];
   }
 
-  const nodes = new Map<string, ServiceMapNode & { portSet: Set<string>; l7Set: Set<string> }>();
+  const nodes = new Map<string, ServiceMapNode & { portSet: Set<string>; l7Set: Set<string>; l7DeniedSet: Set<string> }>();
   const edges = new Map<string, ServiceMapEdge & { portSet: Set<string>; l7Set: Set<string>; polSet: Set<string> }>();
   const node = (n: Omit<ServiceMapNode, "ports" | "l7" | "flows">) => {
     let x = nodes.get(n.id);
     if (!x) {
-      x = { ...n, ports: [], l7: [], flows: 0, portSet: new Set(), l7Set: new Set() };
+      x = { ...n, ports: [], l7: [], flows: 0, portSet: new Set(), l7Set: new Set(), l7DeniedSet: new Set() };
       nodes.set(n.id, x);
     }
     return x;
@@ -103,7 +103,12 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
     dst.flows += r.n;
     const port = r.protocol && r.dst_port !== null ? `${r.dst_port}/${r.protocol}` : r.protocol ?? undefined;
     if (port) dst.portSet.add(port);
-    if (r.l7_http) dst.l7Set.add(r.l7_http.length > 200 ? r.l7_http.slice(0, 200) + "…" : r.l7_http);
+    if (r.l7_http) {
+      const l7 = r.l7_http.length > 200 ? r.l7_http.slice(0, 200) + "…" : r.l7_http;
+      dst.l7Set.add(l7);
+      // a request record an L7 rule refused is DROPPED (the proxy answered 403 in its place)
+      if (r.verdict === "DROPPED") dst.l7DeniedSet.add(l7);
+    }
     const id = `${src.id}->${dst.id}`;
     let e = edges.get(id);
     if (!e) {
@@ -121,7 +126,11 @@ export function buildServiceMap(db: Database.Database, reader: FlowReader, query
   return {
     since: new Date(sinceMs).toISOString(),
     until: new Date(untilMs).toISOString(),
-    nodes: [...nodes.values()].map(({ portSet, l7Set, ...n }) => ({ ...n, ports: [...portSet].sort(), l7: [...l7Set].sort().slice(0, 50) })),
+    nodes: [...nodes.values()].map(({ portSet, l7Set, l7DeniedSet, ...n }) => {
+      const l7 = [...l7Set].sort().slice(0, 50);
+      const denied = l7.filter((x) => l7DeniedSet.has(x));
+      return { ...n, ports: [...portSet].sort(), l7, ...(denied.length ? { l7_denied: denied } : {}) };
+    }),
     edges: [...edges.values()].map(({ portSet, l7Set, polSet, ...e }) => ({
       ...e,
       ports: [...portSet].sort(),

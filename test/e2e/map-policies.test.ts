@@ -148,6 +148,12 @@ test("the map draws the default scenario, and clicking an edge filters the table
     await nodePanel.waitFor();
     await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="node-panel"]')?.textContent ?? "Loading"));
     assert.match(await nodePanel.innerText(), /Identity/);
+    // its L7 endpoints say which of them its L7 rules refused
+    const deniedBefore = map.nodes.find((n) => n.id === edge.target)?.l7_denied ?? [];
+    const l7Items = await nodePanel.locator('[data-testid="node-l7"]').evaluateAll((els) => els.map((e) => ({ code: e.querySelector("code")?.textContent ?? "", denied: !!e.querySelector(".verdict-pill.v-dropped") })));
+    const nodeNow = ((await (await fetch(`${server.url}/api/service-map`)).json()) as ServiceMap).nodes.find((n) => n.id === edge.target);
+    for (const d of deniedBefore) assert.ok(l7Items.some((i) => i.code === d && i.denied), `${d} is marked denied in the node panel`);
+    for (const i of l7Items) if (i.denied) assert.ok(nodeNow?.l7_denied?.includes(i.code), `${i.code} is marked denied only if the map says so`);
     // ... and the table narrows to the node's flows, as Hubble UI's card click does
     await page.locator('[data-testid="node-filter"]').waitFor();
     await page.waitForFunction(() => document.querySelectorAll('[data-testid="flow-row"]').length > 0, undefined, { timeout: 30_000 });
