@@ -69,7 +69,6 @@ export function firstBadUtf8Byte(b: Buffer): number {
   return b.length + 1;
 }
 
-/** Reads a request body up to `maxBytes`; a larger body is refused with 413 before it is buffered, a compressed one with 415. */
 /** The client closed the connection before its request was read. */
 export class ClientGone extends Error {
   constructor() {
@@ -80,6 +79,8 @@ export class ClientGone extends Error {
 /** a body that sends nothing for this long is answered 408 (Node's own limit is 300 s for the request) */
 export const BODY_IDLE_MS = 30_000;
 
+/** Reads a request body up to `maxBytes`; a larger body is refused with 413 before it is buffered, a compressed one with 415,
+ * one that stalls for `idleMs` with 408. */
 export async function readBody(req: IncomingMessage, maxBytes: number, idleMs = BODY_IDLE_MS): Promise<Buffer> {
   refuseEncodedBody(req);
   const declared = Number(req.headers["content-length"]);
