@@ -151,7 +151,7 @@ class Unreadable extends Error {}
 
 function declaredTotal(m: BundleManifest): number {
   let n = 0;
-  for (const f of Object.values(m.files)) n += Number.isSafeInteger(f?.bytes) && f.bytes > 0 ? f.bytes : 0;
+  for (const f of Object.values(m.files)) n += f && Number.isSafeInteger(f.bytes) && f.bytes > 0 ? f.bytes : 0;
   return n;
 }
 
@@ -200,7 +200,7 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
       };
     }
     if (seen.has(name)) throw new Unreadable(`${name} appears twice`);
-    const declared = manifest?.files[name];
+    const declared = manifest && Object.hasOwn(manifest.files, name) ? manifest.files[name] : undefined;
     if (declared && declared.bytes !== size) sizeErrors.push(`${name}: ${size} bytes in the archive, the manifest says ${declared.bytes}`);
     if (manifest && !declared && size > MAX_UNLISTED_BYTES) throw new Unreadable(`${name} is not listed in the manifest and is ${size} bytes`);
     // Damage is read through, to name the line it hit; an archive far larger than the manifest says
@@ -251,9 +251,9 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
   for (const [name, meta] of Object.entries(manifest.files)) {
     const got = seen.get(name);
     if (!got) errors.push(`${name}: missing from the bundle`);
-    else if (got.hash.digest("hex") !== meta.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
+    else if (got.hash.digest("hex") !== meta?.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
   }
-  for (const name of seen.keys()) if (!(name in manifest.files)) errors.push(`${name}: not listed in the manifest`);
+  for (const name of seen.keys()) if (!Object.hasOwn(manifest.files, name)) errors.push(`${name}: not listed in the manifest`);
   errors.push(...sizeErrors);
 
   if (flowsBeforeManifest) {
