@@ -44,7 +44,8 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
   }, []);
   const { shown: columns, hidden } = useMemo(() => fitColumns(chosen, paneWidth), [chosen, paneWidth]);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
-  const identity = natural && sort.dir === "desc";
+  // the store as it is, newest first: only while stored order is time order (imports can break it)
+  const identity = natural && sort.dir === "desc" && store.inTimeOrder();
 
   // Throttled snapshot version for the expensive path (sorted views): a trailing timer
   // that is not reset by newer versions, so a steady stream still refreshes once per RESORT_MS.

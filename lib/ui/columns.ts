@@ -13,7 +13,9 @@ import {
   timeCell,
 } from "./flow-view";
 import { SortKeyTable, type RowSource } from "./sort-keys";
-import { cachedKey } from "./row-keys";
+import { rowTimeKey } from "./time-key";
+
+export { timeSortKey } from "./time-key";
 import { visible } from "./visible-text";
 import { getFlowType } from "../flow/print";
 
@@ -54,7 +56,7 @@ export interface ColumnDef {
 }
 
 const COLUMN_DEFS: readonly ColumnDef[] = [
-  { id: "time", title: "Time", width: "108px", text: (f) => timeCell(f.flow.time ?? f.time), key: cachedKey((f) => timeSortKey(f.flow.time ?? f.time)), natural: true },
+  { id: "time", title: "Time", width: "108px", text: (f) => timeCell(f.flow.time ?? f.time), key: rowTimeKey, natural: true },
   { id: "source", title: "Source", width: "minmax(140px, 1.3fr)", text: (f) => sourceLabel(f.flow) },
   { id: "destination", title: "Destination", width: "minmax(140px, 1.3fr)", text: (f) => destinationLabel(f.flow) },
   // hubble observe's TYPE column: one request shows as several events (policy verdict, trace, L7)
@@ -142,19 +144,6 @@ function inKeyOrder(rows: readonly StoredFlow[], key: (f: StoredFlow) => string 
     prev = k;
   }
   return true;
-}
-
-/**
- * A record time as text that sorts in time order: UTC, nine fraction digits ("…T08:00:00.120000000Z"),
- * since Hubble prints as few as protojson needs (none, 3, 6 or 9). Empty when there is no valid time.
- */
-export function timeSortKey(iso: string | undefined): string {
-  if (!iso) return "";
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?Z$/.exec(iso);
-  if (m) return `${m[1]}.${(m[2] ?? "").padEnd(9, "0")}Z`;
-  // another offset: to UTC, at the millisecond Date keeps
-  const t = Date.parse(iso);
-  return Number.isFinite(t) ? `${new Date(t).toISOString().slice(0, 23)}000000Z` : "";
 }
 
 const tables = new Map<ColumnId, SortKeyTable>();

@@ -1,6 +1,7 @@
 // The table's rows: a bounded, append-only buffer of stored flows, newest first when read. Appending
 // is O(batch) and reading row i is O(1), so thousands of flows a second never copy 100k rows.
 import type { StoredFlow } from "../api-types";
+import { rowTimeKey } from "./time-key";
 
 /** Row ids are decimal strings of a growing integer: compare by length, then text. */
 export function compareIds(a: string, b: string): number {
@@ -18,6 +19,11 @@ export class FlowStore {
   version = 0;
   /** flows dropped from the oldest end to stay within capacity */
   evicted = 0;
+  /**
+   * neighbouring rows (in stored order) whose record times run backwards: 0 while stored order is
+   * time order (live flows), more once older flows were imported after newer ones
+   */
+  private inversions = 0;
 
   constructor(capacity = 100_000) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`FlowStore capacity must be a positive integer, got ${capacity}`);
@@ -34,6 +40,16 @@ export class FlowStore {
 
   oldestId(): string | undefined {
     return this.size ? this.buf[this.start]!.id : undefined;
+  }
+
+  /** true while the stored order (newest stored first) is also newest record time first */
+  inTimeOrder(): boolean {
+    return this.inversions === 0;
+  }
+
+  /** Before the oldest row leaves: the pair it formed with the next one goes with it. */
+  private leaving(): void {
+    if (this.inversions > 0 && this.start + 1 < this.buf.length && inverted(this.buf[this.start]!, this.buf[this.start + 1]!)) this.inversions--;
   }
 
   /** Row i counted from the newest (0 = newest). */
@@ -62,11 +78,16 @@ export class FlowStore {
     fresh.sort((a, b) => compareIds(a.id, b.id));
     const newest = this.newestId();
     if (newest === undefined || compareIds(fresh[0]!.id, newest) > 0) {
-      for (const f of fresh) this.buf.push(f);
+      for (const f of fresh) {
+        if (this.size > 0 && inverted(this.buf[this.buf.length - 1]!, f)) this.inversions++;
+        this.buf.push(f);
+      }
     } else {
       const live = this.buf.slice(this.start);
       this.buf = mergeSorted(live, fresh);
       this.start = 0;
+      this.inversions = 0;
+      for (let i = 1; i < this.buf.length; i++) if (inverted(this.buf[i - 1]!, this.buf[i]!)) this.inversions++;
     }
     this.trim();
     this.version++;
@@ -84,6 +105,7 @@ export class FlowStore {
       const f = this.buf[this.start]!;
       const t = Date.parse(f.flow.time ?? "");
       if (!(t < cutoffMs)) break;
+      this.leaving();
       this.byId.delete(f.id);
       this.buf[this.start] = undefined as unknown as StoredFlow;
       this.start++;
@@ -98,6 +120,7 @@ export class FlowStore {
   }
 
   clear(): void {
+    this.inversions = 0;
     this.buf = [];
     this.start = 0;
     this.byId.clear();
@@ -116,6 +139,7 @@ export class FlowStore {
     if (over <= 0) return;
     this.evicted += over;
     while (over-- > 0) {
+      this.leaving();
       this.byId.delete(this.buf[this.start]!.id);
       // the evicted flow is let go now (a flow and its cached row are kilobytes); only its slot waits
       this.buf[this.start] = undefined as unknown as StoredFlow;
@@ -137,4 +161,9 @@ function mergeSorted(a: StoredFlow[], b: StoredFlow[]): StoredFlow[] {
   while (i < a.length) out.push(a[i++]!);
   while (j < b.length) out.push(b[j++]!);
   return out;
+}
+
+/** `later` (stored after `earlier`) carries an older record time */
+function inverted(earlier: StoredFlow, later: StoredFlow): boolean {
+  return rowTimeKey(later) < rowTimeKey(earlier);
 }

@@ -25,6 +25,21 @@ test("an empty live map offers the hour of the table's newest (imported) flow, a
     });
     await until("the map's cards", async () => (await page.locator('[data-testid="map-node"]').count()) >= 2);
     assert.equal(await go.count(), 0);
+
+    // a second import of flows older than the first: stored after them, yet the Time column still reads
+    // newest first, and oldest first when flipped
+    const older = Array.from({ length: 5 }, (_, i) => JSON.stringify(makeFlow({ srcNs: "bookinfo", srcPod: "productpage-v1-6b746f74dc-9rcxx", dstNs: "bookinfo", dstPod: "reviews-v2-7bf8c9648f-7xbzx", time: new Date(t0 - 60_000 + i * 1000) })));
+    assert.equal((await fetch(`${server.url}/api/import`, { method: "POST", body: older.join("\n") + "\n", headers: { "Content-Type": "application/x-ndjson" } })).status, 200);
+    await page.goto(`${server.url}/?pane=table&range=custom&since=2021-11-10T10:00:00Z&until=2021-11-10T11:00:00Z`);
+    await until("both imports", async () => (await rowCount(page)) === 17);
+    const times = () => page.locator('[data-testid="flow-row"]').evaluateAll((els) => els.map((e) => e.querySelector('[role="gridcell"]')?.getAttribute("title") ?? ""));
+    const desc = await times();
+    assert.deepEqual(desc, [...desc].sort().reverse(), `newest first: ${desc.join(", ")}`);
+    assert.ok(desc[0]!.startsWith("2021-11-10T10:40:11"), desc[0]);
+    await page.locator('[role="columnheader"]', { hasText: "Time" }).click();
+    await until("oldest first", async () => (await times())[0]?.startsWith("2021-11-10T10:39:00") || undefined);
+    const asc = await times();
+    assert.deepEqual(asc, [...asc].sort());
   } finally {
     await e2e.close();
   }

@@ -124,3 +124,27 @@ test("columns that do not fit give way in a fixed order, never time, source, des
   // far too narrow: the four that stay, in the chosen order
   assert.deepEqual(fitColumns(["verdict", "node", "time", "destination", "srcIp", "source"], 100).shown, ["verdict", "time", "destination", "source"]);
 });
+
+test("the store knows whether its stored order is time order: imports break it, eviction and clearing mend it", () => {
+  const at = (id: number, sec: number) => stored(id, { time: new Date(Date.UTC(2025, 0, 1, 12, 0, sec)).toISOString() });
+  const s = new FlowStore(4);
+  s.add([at(1, 1), at(2, 2), at(3, 3)]);
+  assert.equal(s.inTimeOrder(), true);
+  // an older flow stored after newer ones (an import)
+  s.add([at(4, 0)]);
+  assert.equal(s.inTimeOrder(), false);
+  // a history page merged in below re-checks every neighbour
+  s.add([at(5, 5)]); // evicts 1; 3→4 is still backwards
+  assert.equal(s.inTimeOrder(), false);
+  s.add([at(6, 6), at(7, 7), at(8, 8)]); // evicts 2, 3 and 4: the backwards pair is gone
+  assert.deepEqual(s.toArray().map((f) => f.id), ["8", "7", "6", "5"]);
+  assert.equal(s.inTimeOrder(), true);
+  // the sliding window's drop mends it too
+  const w = new FlowStore(10);
+  w.add([at(1, 10), at(2, 1), at(3, 11)]);
+  assert.equal(w.inTimeOrder(), false);
+  w.dropOlderThan(Date.UTC(2025, 0, 1, 12, 0, 10, 500)); // drops 1 and 2, both before 10.5 s: the backwards pair 1 → 2 leaves with them
+  assert.equal(w.inTimeOrder(), true, w.toArray().map((f) => f.id).join());
+  w.clear();
+  assert.equal(w.inTimeOrder(), true);
+});
