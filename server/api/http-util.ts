@@ -23,7 +23,12 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 export function sendError(res: ServerResponse, err: unknown): void {
   // the client left mid-request: there is no one to answer, and nothing went wrong here
-  if (err instanceof ClientGone || res.destroyed) return;
+  if (err instanceof ClientGone) return;
+  if (res.destroyed) {
+    // no one to answer, but a failure of our own is still worth a line in the log
+    if (!(err instanceof HttpError) && !(err instanceof FilterError)) console.error("request failed (client gone):", err);
+    return;
+  }
   if (err instanceof HttpError) {
     // the body was not read to its end (too large, or stalled): the connection cannot carry another request
     if ((err.status === 408 || err.status === 413) && !res.headersSent) res.setHeader("Connection", "close");

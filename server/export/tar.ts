@@ -69,11 +69,13 @@ export interface TarEntrySink {
 
 /**
  * Reads a tar from chunks as they come, so an archive far larger than memory can be checked: each
- * regular file's data goes to the sink `open` gives for it, and nothing is kept. Returns when the end
- * blocks are reached (what follows them is not read). `open` may throw to stop the read: a file larger
- * than its caller allows, say. Throws on a corrupt header or an archive that ends inside a file.
+ * entry's data goes to the sink `open` gives for it (none: skipped), and nothing is kept. `open` hears of
+ * every entry, whatever its type ("0" a regular file, "5" a folder, …), so it can bound what is read past.
+ * Returns when the end blocks are reached (what follows them is not read). `open` may throw to stop the
+ * read: a file larger than its caller allows, say. Throws on a corrupt header or an archive that ends
+ * inside a file.
  */
-export async function readTarStream(chunks: AsyncIterable<Buffer>, open: (name: string, size: number) => TarEntrySink): Promise<void> {
+export async function readTarStream(chunks: AsyncIterable<Buffer>, open: (name: string, size: number, type: string) => TarEntrySink | undefined): Promise<void> {
   const header = Buffer.alloc(BLOCK);
   let headerLen = 0;
   let offset = 0;
@@ -117,7 +119,7 @@ export async function readTarStream(chunks: AsyncIterable<Buffer>, open: (name: 
       if (!Number.isSafeInteger(size) || size < 0) throw new Error(`tar: bad size for ${name} at offset ${offset}`);
       const type = String.fromCharCode(header[156] || 48);
       offset += BLOCK;
-      sink = type === "0" ? open(name, size) : undefined;
+      sink = open(name, size, type);
       dataLeft = size;
       padLeft = tarPadding(size).length;
       if (size === 0) sink?.end();

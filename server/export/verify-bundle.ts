@@ -3,7 +3,7 @@
 // per-line hashes is kept, so a bundle of millions of flows verifies in bounded memory, and a gzip
 // bomb costs time, never memory. Bundles are exchanged as evidence: they are untrusted input.
 import { createHash, type Hash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, statSync } from "node:fs";
 import { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { readTarStream, type TarEntrySink } from "./tar";
@@ -19,6 +19,8 @@ export interface VerifyResult {
 
 /** far above any manifest this tool writes (six files, a few hundred bytes) */
 const MAX_MANIFEST_BYTES = 1024 * 1024;
+/** an archive entry that is no regular file (a folder, a link, a pax header) is read past up to this size */
+const MAX_OTHER_ENTRY_BYTES = 1024 * 1024;
 /** a file the manifest does not list is read past, up to this size */
 const MAX_UNLISTED_BYTES = 64 * 1024 * 1024;
 /**
@@ -185,7 +187,12 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
   const sizeErrors: string[] = [];
   let archived = 0;
 
-  const open = (name: string, size: number): TarEntrySink => {
+  const open = (name: string, size: number, type: string): TarEntrySink | undefined => {
+    if (type !== "0") {
+      // bundles hold regular files only; what else an archive holds is read past, and must be small
+      if (size > MAX_OTHER_ENTRY_BYTES) throw new Unreadable(`${name || "an entry"} (tar type ${JSON.stringify(type)}) claims ${size} bytes: not a bundle's entry, not read past`);
+      return undefined;
+    }
     if (name === "manifest.json") {
       if (manifest || manifestError) throw new Unreadable("manifest.json appears twice");
       if (size > MAX_MANIFEST_BYTES) throw new Unreadable(`manifest.json is ${size} bytes, more than a manifest can be (${MAX_MANIFEST_BYTES})`);
@@ -227,15 +234,14 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
   };
 
   try {
-    const input = typeof source === "string" ? createReadStream(source) : Readable.from([source]);
-    const gunzip = createGunzip();
-    input.on("error", (e: Error) => gunzip.destroy(e));
-    try {
-      await readTarStream(input.pipe(gunzip), open);
-    } finally {
-      // the end blocks were reached (or the read failed): what follows is not decompressed
-      input.destroy();
-      gunzip.destroy();
+    await readArchive(source, open);
+    // Repacked with flows.ndjson ahead of the manifest (GNU tar sorts by name): the chain needs the
+    // manifest's h0 before the lines go by, so they are read again, now that it is known. A pipe
+    // cannot be read twice.
+    if (flowsBeforeManifest && manifest && reReadable(source)) {
+      const h0 = Buffer.from(manifest.chain.h0, "hex");
+      await readArchive(source, (name, _size, type) => (type === "0" && name === "flows.ndjson" ? (flows = new FlowLines(h0)) : undefined));
+      flowsBeforeManifest = false;
     }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
@@ -248,16 +254,19 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
 
   if (manifestError) return { ok: false, errors: [manifestError], lines: 0 };
   if (!manifest) return { ok: false, errors: ["manifest.json is missing"], lines: 0 };
+  const digests = new Map([...seen].map(([name, h]) => [name, h.hash.digest("hex")]));
   for (const [name, meta] of Object.entries(manifest.files)) {
-    const got = seen.get(name);
-    if (!got) errors.push(`${name}: missing from the bundle`);
-    else if (got.hash.digest("hex") !== meta?.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
+    const got = digests.get(name);
+    if (got === undefined) errors.push(`${name}: missing from the bundle`);
+    else if (got !== meta?.sha256) errors.push(`${name}: SHA-256 does not match the manifest`);
   }
+  // the query is bound to the flows through the chain's first link, whatever the manifest's file list says
+  if (digests.has("query.json") && digests.get("query.json") !== manifest.chain.h0) errors.push("query.json: does not match the hash chain's h0");
   for (const name of seen.keys()) if (!Object.hasOwn(manifest.files, name)) errors.push(`${name}: not listed in the manifest`);
   errors.push(...sizeErrors);
 
   if (flowsBeforeManifest) {
-    errors.push("flows.ndjson: comes before manifest.json in the archive, so its hash chain was not checked (export --bundle writes the manifest first)");
+    errors.push("flows.ndjson: comes before manifest.json in the archive, and the archive is a stream that cannot be read twice, so its hash chain was not checked (export --bundle writes the manifest first)");
     return { ok: false, errors, lines: 0, manifest };
   }
   if (!flows) return { ok: errors.length === 0, errors, lines: 0, manifest };
@@ -267,6 +276,30 @@ export async function verifyBundle(source: Buffer | string): Promise<VerifyResul
     if (flows.lines !== manifest.flowLines) errors.push(`flows.ndjson: ${flows.lines} lines, manifest says ${manifest.flowLines}`);
   }
   return { ok: errors.length === 0, errors, lines: flows.lines, manifest };
+}
+
+/** Streams the gzipped tar at `source` through `open`; the streams are closed whatever happens. */
+async function readArchive(source: Buffer | string, open: (name: string, size: number, type: string) => TarEntrySink | undefined): Promise<void> {
+  const input = typeof source === "string" ? createReadStream(source) : Readable.from([source]);
+  const gunzip = createGunzip();
+  input.on("error", (e: Error) => gunzip.destroy(e));
+  try {
+    await readTarStream(input.pipe(gunzip), open);
+  } finally {
+    // the end blocks were reached (or the read failed): what follows is not decompressed
+    input.destroy();
+    gunzip.destroy();
+  }
+}
+
+/** a buffer, or a path to a regular file: not a pipe, whose bytes are gone once read */
+function reReadable(source: Buffer | string): boolean {
+  if (typeof source !== "string") return true;
+  try {
+    return statSync(source).isFile();
+  } catch {
+    return false;
+  }
 }
 
 /**

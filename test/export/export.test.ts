@@ -1,6 +1,7 @@
 // Hubble JSON export byte format, import of real and malformed lines, printers, and evidence bundles.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { PassThrough } from "node:stream";
 import { gunzipSync, gzipSync } from "node:zlib";
@@ -225,6 +226,26 @@ test("evidence bundle: verifies clean, names changed, removed and reordered line
   assert.equal(garbage.ok, false);
 });
 
+test("evidence bundle: a query.json changed with its manifest entry still breaks the chain's h0", async () => {
+  const buf = await bundle(EXAMPLES.slice(0, 3));
+  const entries = readTar(gunzipSync(buf));
+  const query = Buffer.from('{"whitelist":[],"blacklist":[]}\n');
+  const parts: Buffer[] = [];
+  for (const e of entries) {
+    let data = e.data;
+    if (e.name === "query.json") data = query;
+    if (e.name === "manifest.json") {
+      const m = JSON.parse(e.data.toString()) as { files: Record<string, { sha256: string; bytes: number }> };
+      m.files["query.json"] = { sha256: createHash("sha256").update(query).digest("hex"), bytes: query.length };
+      data = Buffer.from(JSON.stringify(m));
+    }
+    parts.push(tarHeader(e.name, data.length, 0), data, tarPadding(data.length));
+  }
+  parts.push(TAR_END);
+  const r = await verifyBundle(gzipSync(Buffer.concat(parts)));
+  assert.deepEqual(r.errors, ["query.json: does not match the hash chain's h0"]);
+});
+
 test("evidence bundle: a changed query.json breaks the chain's h0", async () => {
   const buf = await bundle(EXAMPLES.slice(0, 3));
   const entries = readTar(gunzipSync(buf));
@@ -314,11 +335,27 @@ test("evidence bundle: verify reads the archive as a stream and stops at what a 
   const unlisted = await verifyBundle(gzipSync(archive([["manifest.json", byName.get("manifest.json")!], ["extra.bin", Buffer.alloc(0), 2 ** 30]], false)));
   assert.match(unlisted.errors.join("; "), /extra\.bin is not listed in the manifest and is 1073741824 bytes/);
 
-  // the chain needs the manifest's h0 before the flow lines go by
+  // repacked with the manifest last (GNU tar sorts by name): the flow lines are read again once h0 is
+  // known, so a clean bundle verifies and a changed line is still named
   const reordered = entries.filter((e) => e.name !== "manifest.json").map((e) => [e.name, e.data] as [string, Buffer]);
   const late = await verifyBundle(gzipSync(archive([...reordered, ["manifest.json", byName.get("manifest.json")!]])));
-  assert.equal(late.ok, false);
-  assert.match(late.errors.join("; "), /flows\.ndjson: comes before manifest\.json/);
+  assert.deepEqual(late.errors, []);
+  assert.equal(late.lines, 4);
+  const lateChanged = reordered.map(([n, d]) => [n, n === "flows.ndjson" ? Buffer.from(d.toString().replace("DROPPED", "FORWARDED")) : d] as [string, Buffer]);
+  const lateBad = await verifyBundle(gzipSync(archive([...lateChanged, ["manifest.json", byName.get("manifest.json")!]])));
+  assert.match(lateBad.errors.join("; "), /flows\.ndjson: line \d+ was altered/);
+
+  // an entry that is no regular file, claiming far more than a bundle holds, is not read past
+  const typed = archive([["manifest.json", byName.get("manifest.json")!]], false);
+  const dirHeader = tarHeader("big/", 0, 0);
+  dirHeader.write("5", 156, "ascii");
+  dirHeader.write((2 ** 30).toString(8).padStart(11, "0") + "\0", 124, "ascii");
+  let sum = 0;
+  dirHeader.write("        ", 148, "ascii");
+  for (const b of dirHeader) sum += b;
+  dirHeader.write(sum.toString(8).padStart(6, "0") + "\0 ", 148, "ascii");
+  const typedBomb = await verifyBundle(gzipSync(Buffer.concat([typed, dirHeader])));
+  assert.match(typedBomb.errors.join("; "), /big\/ \(tar type "5"\) claims 1073741824 bytes: not a bundle's entry, not read past/);
 
   // a line split across gzip and tar chunk boundaries hashes the same: a bundle of long lines verifies
   const long = EXAMPLES.slice(0, 3).map((l, i) => l.replace('"flow":{', `"flow":{"node_labels":["${"x".repeat(70_000 + i)}"],`));
