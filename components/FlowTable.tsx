@@ -42,7 +42,7 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
     ro.observe(pane);
     return () => ro.disconnect();
   }, []);
-  const { shown: columns, hidden } = useMemo(() => fitColumns(chosen, paneWidth), [chosen, paneWidth]);
+  const { shown: columns, hidden } = useMemo(() => fitColumns(chosen, paneWidth, sort.column), [chosen, paneWidth, sort.column]);
   const natural = COLUMN_BY_ID[sort.column].natural === true;
   // the store as it is, newest first: only while stored order is time order (imports can break it)
   const identity = natural && sort.dir === "desc" && store.inTimeOrder();

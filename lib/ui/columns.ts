@@ -97,15 +97,17 @@ const GIVES_WAY: readonly ColumnId[] = ["auth", "tcpFlags", "srcIp", "dstIp", "n
 
 /**
  * The chosen columns that fit in `width` pixels, and those left out to make them fit (in the order
- * chosen). A narrow window with the details open would otherwise scroll Verdict out of sight.
+ * chosen); `sortedBy` is never left out. A narrow window with the details open would otherwise scroll
+ * Verdict out of sight.
  */
-export function fitColumns(columns: readonly ColumnId[], width: number | undefined): { shown: ColumnId[]; hidden: ColumnId[] } {
+export function fitColumns(columns: readonly ColumnId[], width: number | undefined, sortedBy?: ColumnId): { shown: ColumnId[]; hidden: ColumnId[] } {
   const need = (cs: readonly ColumnId[]) => cs.reduce((sum, c) => sum + minPx(COLUMN_BY_ID[c].width), 0);
   if (width === undefined || width <= 0 || need(columns) <= width) return { shown: [...columns], hidden: [] };
   let shown = [...columns];
   for (const c of GIVES_WAY) {
     if (need(shown) <= width) break;
-    if (!ALWAYS_SHOWN.has(c)) shown = shown.filter((x) => x !== c);
+    // the column the rows are sorted by stays, or the order would have no header to explain it
+    if (!ALWAYS_SHOWN.has(c) && c !== sortedBy) shown = shown.filter((x) => x !== c);
   }
   return { shown, hidden: columns.filter((c) => !shown.includes(c)) };
 }

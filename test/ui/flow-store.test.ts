@@ -121,6 +121,8 @@ test("columns that do not fit give way in a fixed order, never time, source, des
   const beside = fitColumns(DEFAULT_COLUMNS, 644);
   assert.deepEqual(beside.shown, ["time", "source", "destination", "verdict", "policy"]);
   assert.deepEqual(beside.hidden, ["type", "port", "l7"]);
+  // the column the rows are sorted by stays
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 644, "l7").shown, ["time", "source", "destination", "l7", "verdict"]);
   // far too narrow: the four that stay, in the chosen order
   assert.deepEqual(fitColumns(["verdict", "node", "time", "destination", "srcIp", "source"], 100).shown, ["verdict", "time", "destination", "source"]);
 });

@@ -133,7 +133,7 @@ export async function run(argv: string[]): Promise<number> {
     // a pipe is a stream like standard input; a device or a folder is no export (/dev/zero never ends)
     const st = fs.statSync(file);
     if (!st.isFile() && !st.isFIFO()) {
-      console.error(`import: ${file} is not a file (${st.isDirectory() ? "a folder" : "a device"})`);
+      console.error(`import: ${file} is not a file (${st.isDirectory() ? "a folder" : st.isSocket() ? "a socket" : "a device"})`);
       return 2;
     }
   }

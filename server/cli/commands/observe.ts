@@ -198,7 +198,7 @@ async function observeFile(file: string, query: FlowQuery, printer: Printer, sil
   if (file !== "-") {
     // a pipe is a stream like standard input; a device or a folder is no export (/dev/zero never ends)
     const st = fs.statSync(file);
-    if (!st.isFile() && !st.isFIFO()) throw new FilterError("--input-file", `${file} is not a file (${st.isDirectory() ? "a folder" : "a device"})`);
+    if (!st.isFile() && !st.isFIFO()) throw new FilterError("--input-file", `${file} is not a file (${st.isDirectory() ? "a folder" : st.isSocket() ? "a socket" : "a device"})`);
   }
   const input = file === "-" ? process.stdin : fs.createReadStream(file);
   const matched: (FlowEnvelope | LostEventsLine)[] = [];
