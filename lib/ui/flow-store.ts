@@ -95,11 +95,13 @@ export class FlowStore {
   }
 
   /**
-   * Drops the oldest rows stamped before `cutoffMs` (a sliding window's start), up to the first one
-   * inside the window: rows are in arrival order, which is time order for live flows. Returns how
-   * many were dropped; unlike the capacity bound, these are not counted as evicted.
+   * Drops the rows stamped before `cutoffMs` (a sliding window's start). In time order (live flows) they
+   * are the oldest stored, dropped from that end up to the first inside the window; after an import
+   * stored older flows after newer ones, every row is checked. Returns how many were dropped; unlike
+   * the capacity bound, these are not counted as evicted.
    */
   dropOlderThan(cutoffMs: number): number {
+    if (this.inversions > 0) return this.dropEveryOlderThan(cutoffMs);
     let n = 0;
     while (this.start < this.buf.length) {
       const f = this.buf[this.start]!;
@@ -116,6 +118,26 @@ export class FlowStore {
       this.start = 0;
     }
     if (n) this.version++;
+    return n;
+  }
+
+  /** dropOlderThan for rows out of time order: one pass over them all, then the inversions afresh */
+  private dropEveryOlderThan(cutoffMs: number): number {
+    const kept: StoredFlow[] = [];
+    let n = 0;
+    for (let i = this.start; i < this.buf.length; i++) {
+      const f = this.buf[i]!;
+      if (Date.parse(f.flow.time ?? "") < cutoffMs) {
+        this.byId.delete(f.id);
+        n++;
+      } else kept.push(f);
+    }
+    if (n === 0) return 0;
+    this.buf = kept;
+    this.start = 0;
+    this.inversions = 0;
+    for (let i = 1; i < kept.length; i++) if (inverted(kept[i - 1]!, kept[i]!)) this.inversions++;
+    this.version++;
     return n;
   }
 

@@ -149,4 +149,12 @@ test("the store knows whether its stored order is time order: imports break it, 
   assert.equal(w.inTimeOrder(), true, w.toArray().map((f) => f.id).join());
   w.clear();
   assert.equal(w.inTimeOrder(), true);
+  // out of time order, the window still drops every row before it, wherever it is stored
+  w.add([at(10, 20), at(11, 5), at(12, 21), at(13, 6), at(14, 22)]);
+  assert.equal(w.inTimeOrder(), false);
+  assert.equal(w.dropOlderThan(Date.UTC(2025, 0, 1, 12, 0, 10)), 2);
+  assert.deepEqual(w.toArray().map((f) => f.id), ["14", "12", "10"]);
+  assert.equal(w.get("11"), undefined);
+  assert.equal(w.inTimeOrder(), true);
+  assert.equal(w.dropOlderThan(Date.UTC(2025, 0, 1, 12, 0, 10)), 0);
 });
