@@ -35,91 +35,111 @@ class LineError extends Error {}
 /** with their lowerCamel spellings, which protojson accepts too */
 const NON_FLOW = ["node_status", "lost_events", "agent_event", "debug_event"].map((k) => [k, camelKey(k)] as const);
 
-function fieldIndex(msg: string): Map<string, FieldSpec> {
-  const m = new Map<string, FieldSpec>();
-  for (const f of SCHEMA[msg]) {
-    m.set(f.name, f);
-    m.set(f.json, f);
-  }
+/** a message's fields by either spelling, with their place in declaration order */
+function fieldIndex(msg: string): Map<string, { spec: FieldSpec; at: number }> {
+  const m = new Map<string, { spec: FieldSpec; at: number }>();
+  SCHEMA[msg].forEach((spec, at) => {
+    m.set(spec.name, { spec, at });
+    m.set(spec.json, { spec, at });
+  });
   return m;
 }
-const INDEX: Record<string, Map<string, FieldSpec>> = Object.fromEntries(Object.keys(SCHEMA).map((k) => [k, fieldIndex(k)]));
+const INDEX: Record<string, Map<string, { spec: FieldSpec; at: number }>> = Object.fromEntries(Object.keys(SCHEMA).map((k) => [k, fieldIndex(k)]));
 
 function typeName(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
 }
 
-/** a field's path in error messages: built only when one is thrown, most lines have none */
-type Path = () => string;
+/**
+ * A field's path in error messages, as its parent's path and its own name (or index): the text is
+ * built only when an error is thrown, and most lines have none, so no string or closure is made per field.
+ */
+interface Path {
+  readonly parent: Path | undefined;
+  readonly name: string | number;
+}
 
-function normValue(type: FieldType, v: unknown, at: Path): unknown {
+function pathText(p: Path): string {
+  const head = p.parent ? pathText(p.parent) : "";
+  return typeof p.name === "number" ? `${head}[${p.name}]` : head ? `${head}.${p.name}` : p.name;
+}
+
+/** the last timestamp read and what it became: an envelope's time is its flow's, read twice a line */
+let lastTimestamp: { text: string; formatted: string } | undefined;
+
+function normTimestamp(v: unknown, path: Path): string {
+  if (typeof v === "string" && v === lastTimestamp?.text) return lastTimestamp.formatted;
+  if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
+    throw new LineError(`${pathText(path)}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
+  }
+  if (Number.isNaN(timestampMs(v))) throw new LineError(`${pathText(path)}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
+  lastTimestamp = { text: v, formatted: formatTimestamp(v) };
+  return lastTimestamp.formatted;
+}
+
+function normValue(type: FieldType, v: unknown, path: Path): unknown {
   if (v === null) return undefined;
   if (typeof type === "string") {
     switch (type) {
       case "string":
-        if (typeof v !== "string") throw new LineError(`${at()}: expected a string, got ${typeName(v)}`);
+        if (typeof v !== "string") throw new LineError(`${pathText(path)}: expected a string, got ${typeName(v)}`);
         return v === "" ? undefined : v;
       case "int":
       case "uint": {
         // protojson takes 32-bit integers as numbers or strings, and refuses values out of range
         const n = typeof v === "string" && /^-?\d+$/.test(v) ? Number(v) : v;
-        if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${at()}: expected an integer, got ${JSON.stringify(v)}`);
+        if (typeof n !== "number" || !Number.isInteger(n)) throw new LineError(`${pathText(path)}: expected an integer, got ${JSON.stringify(v)}`);
         const [lo, hi] = type === "uint" ? [0, 0xffffffff] : [-0x80000000, 0x7fffffff];
-        if (n < lo || n > hi) throw new LineError(`${at()}: ${JSON.stringify(v)} is out of range for a ${type === "uint" ? "uint32" : "int32"}`);
+        if (n < lo || n > hi) throw new LineError(`${pathText(path)}: ${JSON.stringify(v)} is out of range for a ${type === "uint" ? "uint32" : "int32"}`);
         return n === 0 ? undefined : n;
       }
       case "uint64": {
         if (typeof v === "number" && Number.isInteger(v) && v >= 0) return v === 0 ? undefined : String(v);
         if (typeof v === "string" && /^\d+$/.test(v)) return /^0+$/.test(v) ? undefined : v.replace(/^0+/, "");
-        throw new LineError(`${at()}: expected an unsigned 64-bit integer, got ${JSON.stringify(v)}`);
+        throw new LineError(`${pathText(path)}: expected an unsigned 64-bit integer, got ${JSON.stringify(v)}`);
       }
       case "bool":
-        if (typeof v !== "boolean") throw new LineError(`${at()}: expected true or false, got ${JSON.stringify(v)}`);
+        if (typeof v !== "boolean") throw new LineError(`${pathText(path)}: expected true or false, got ${JSON.stringify(v)}`);
         return v ? true : undefined;
       case "boolvalue":
-        if (typeof v !== "boolean") throw new LineError(`${at()}: expected true or false, got ${JSON.stringify(v)}`);
+        if (typeof v !== "boolean") throw new LineError(`${pathText(path)}: expected true or false, got ${JSON.stringify(v)}`);
         return v;
       case "int32value":
-        if (typeof v !== "number" || !Number.isInteger(v)) throw new LineError(`${at()}: expected an integer, got ${JSON.stringify(v)}`);
+        if (typeof v !== "number" || !Number.isInteger(v)) throw new LineError(`${pathText(path)}: expected an integer, got ${JSON.stringify(v)}`);
         return v;
-      case "timestamp": {
-        if (typeof v !== "string" || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/i.test(v)) {
-          throw new LineError(`${at()}: expected an RFC 3339 timestamp, got ${JSON.stringify(v)}`);
-        }
-        if (Number.isNaN(timestampMs(v))) throw new LineError(`${at()}: ${JSON.stringify(v)} is not a real time (a field is out of range)`);
-        return formatTimestamp(v);
-      }
+      case "timestamp":
+        return normTimestamp(v, path);
       case "any":
-        if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${at()}: expected an object, got ${typeName(v)}`);
+        if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${pathText(path)}: expected an object, got ${typeName(v)}`);
         // kept as it is, so every later walk over it (bounding, storing, printing) recurses: refused
         // here when nesting that deep would overflow a stack there
-        if (nestedDeeperThan(v, MAX_ANY_DEPTH)) throw new LineError(`${at()}: nested deeper than ${MAX_ANY_DEPTH} levels`);
+        if (nestedDeeperThan(v, MAX_ANY_DEPTH)) throw new LineError(`${pathText(path)}: nested deeper than ${MAX_ANY_DEPTH} levels`);
         return v;
     }
   }
   if ("enum" in type) {
-    if (typeof v !== "string" && typeof v !== "number") throw new LineError(`${at()}: expected an enum name or number, got ${typeName(v)}`);
+    if (typeof v !== "string" && typeof v !== "number") throw new LineError(`${pathText(path)}: expected an enum name or number, got ${typeName(v)}`);
     const name = enumName(type.enum, v);
-    if (name === undefined) throw new LineError(`${at()}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+    if (name === undefined) throw new LineError(`${pathText(path)}: unknown ${type.enum} value ${JSON.stringify(v)}`);
     if (typeof v === "string" && type.enum !== "DropReason" && !enumNameSet(type.enum).has(v)) {
-      throw new LineError(`${at()}: unknown ${type.enum} value ${JSON.stringify(v)}`);
+      throw new LineError(`${pathText(path)}: unknown ${type.enum} value ${JSON.stringify(v)}`);
     }
-    if (type.enum === "DropReason" && !/^[A-Z0-9_]+$/.test(name)) throw new LineError(`${at()}: invalid drop reason ${JSON.stringify(v)}`);
+    if (type.enum === "DropReason" && !/^[A-Z0-9_]+$/.test(name)) throw new LineError(`${pathText(path)}: invalid drop reason ${JSON.stringify(v)}`);
     return name;
   }
   if ("msg" in type) {
-    if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${at()}: expected an object, got ${typeName(v)}`);
-    return normMessage(type.msg, v as Record<string, unknown>, at);
+    if (typeof v !== "object" || Array.isArray(v)) throw new LineError(`${pathText(path)}: expected an object, got ${typeName(v)}`);
+    return normMessage(type.msg, v as Record<string, unknown>, path);
   }
-  if (!Array.isArray(v)) throw new LineError(`${at()}: expected an array, got ${typeName(v)}`);
+  if (!Array.isArray(v)) throw new LineError(`${pathText(path)}: expected an array, got ${typeName(v)}`);
   const item = type.repeated;
   const out = v.map((x, i) => {
     if (item === "string") {
-      if (typeof x !== "string") throw new LineError(`${at()}[${i}]: expected a string, got ${typeName(x)}`);
+      if (typeof x !== "string") throw new LineError(`${pathText(path)}[${i}]: expected a string, got ${typeName(x)}`);
       return x;
     }
-    if (typeof x !== "object" || x === null || Array.isArray(x)) throw new LineError(`${at()}[${i}]: expected an object, got ${typeName(x)}`);
-    return normMessage(item.msg, x as Record<string, unknown>, () => `${at()}[${i}]`);
+    if (typeof x !== "object" || x === null || Array.isArray(x)) throw new LineError(`${pathText(path)}[${i}]: expected an object, got ${typeName(x)}`);
+    return normMessage(item.msg, x as Record<string, unknown>, { parent: path, name: i });
   });
   return out.length ? out : undefined;
 }
@@ -136,16 +156,24 @@ function enumNameSet(e: string): Set<string> {
 /** Rebuilds `obj` with proto field names in declaration order, dropping unknown and default fields. */
 function normMessage(msg: string, obj: Record<string, unknown>, at: Path | undefined): Record<string, unknown> {
   const idx = INDEX[msg];
-  const vals = new Map<string, unknown>();
+  const fields = SCHEMA[msg];
+  // by declaration order; of a field spelled both ways, the later non-default spelling wins
+  const vals: unknown[] = new Array(fields.length);
+  let found = 0;
   for (const k in obj) {
     const f = idx.get(k);
     if (!f) continue; // unknown field: tolerated, as hubble --input-file does
-    const v = obj[k];
-    const nv = normValue(f.type, v, at ? () => `${at()}.${f.name}` : () => f.name);
-    if (nv !== undefined) vals.set(f.name, nv);
+    const nv = normValue(f.spec.type, obj[k], { parent: at, name: f.spec.name });
+    if (nv === undefined) continue;
+    if (vals[f.at] === undefined) found++;
+    vals[f.at] = nv;
   }
   const out: Record<string, unknown> = {};
-  for (const f of SCHEMA[msg]) if (vals.has(f.name)) out[f.name] = vals.get(f.name);
+  for (let i = 0; found > 0 && i < fields.length; i++) {
+    if (vals[i] === undefined) continue;
+    out[fields[i]!.name] = vals[i];
+    found--;
+  }
   return out;
 }
 
@@ -194,7 +222,7 @@ export function importLine(text: string): LineResult {
     }
     // pre-v0.11 `-o json`: a bare Flow
     if ("time" in o || "verdict" in o || "IP" in o || "source" in o || "Type" in o) {
-      const flow = normMessage("Flow", o, () => "flow") as Flow;
+      const flow = normMessage("Flow", o, { parent: undefined, name: "flow" }) as Flow;
       checkUuid(flow, "uuid");
       return { kind: "flow", envelope: { flow, node_name: flow.node_name ?? "", time: flow.time ?? "" } };
     }

@@ -300,6 +300,14 @@ function pad6(n: number): string {
   return s.length >= 6 ? s : PAD[6 - s.length] + s;
 }
 
+/**
+ * The authority a client sends: an HTTP/1.1 client leaves the default port out of Host (curl sends
+ * "Host: deathstar.default.svc.cluster.local"); gRPC clients send the dial target, port included.
+ */
+function hostPort(host: string, port: number, grpc: boolean): string {
+  return port === 80 && !grpc ? host : `${host}:${port}`;
+}
+
 function hasKeys(o: object): boolean {
   for (const _ in o) return true;
   return false;
@@ -883,14 +891,11 @@ export class Datapath {
     const svc = dst.service;
     let via = dst;
     let authority = "";
-    // An HTTP/1.1 client leaves the default port out of Host (curl sends "Host: deathstar.default.svc.cluster.local");
-    // gRPC clients send the dial target as :authority, port included.
-    const hostPort = (host: string, p: number) => (p === 80 && !req.grpc ? host : `${host}:${p}`);
     if (svc) {
       if (proto === "ICMP") throw new RequestError(`service ${svc.namespace}/${svc.name} does not forward ICMP`);
       const sp = svc.ports.find((p) => p.port === port && p.protocol === proto);
       if (!sp) throw new RequestError(`service ${svc.namespace}/${svc.name} has no port ${port}/${proto}`);
-      authority = hostPort(`${svc.name}.${svc.namespace}.svc.cluster.local`, port);
+      authority = hostPort(`${svc.name}.${svc.namespace}.svc.cluster.local`, port, Boolean(req.grpc));
       if (svc.addresses?.length) {
         // backends by address (default/kubernetes → the API server): the address is whoever has it
         const n = this.rrSvc.get(svc) ?? 0;
@@ -909,10 +914,10 @@ export class Datapath {
         port = target;
         via = { ip: backend.ip, ipNum: backend.ipNum, pod: backend, label: podLabel(backend) };
       }
-    } else authority = hostPort(dst.pod ? dst.pod.workload : dst.ip, port);
+    } else authority = hostPort(dst.pod ? dst.pod.workload : dst.ip, port, Boolean(req.grpc));
     // A client that dialed a name sends that name; one that dialed an IP literal sends the IP, whatever
     // names the FQDN cache holds for it. An explicit host wins over both.
-    if (dialedName !== undefined) authority = hostPort(dialedName.replace(/\.$/, ""), port);
+    if (dialedName !== undefined) authority = hostPort(dialedName.replace(/\.$/, ""), port, Boolean(req.grpc));
     if (req.http?.host) authority = req.http.host;
 
     const srcEp = src.pod;
