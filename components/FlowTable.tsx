@@ -72,7 +72,7 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
 
   const rows = useMemo<StoredFlow[] | null>(() => {
     if (identity) return null;
-    return sortRows(store.toArray(), sort, store.size);
+    return sortRows(store.toArray(), sort, store.size, store.inTimeOrder());
     // snapVersion stands in for the store's contents
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [identity, snapVersion, sort, store, resets]);

@@ -127,10 +127,12 @@ export const DEFAULT_SORT: SortSpec = { column: "time", dir: "desc" };
  * Sort newest-first rows by a column. Stable, and ties keep newest first, so equal keys don't
  * shuffle as live rows arrive. Keys are interned per column (sort-keys), usually already as the rows
  * arrived (prepareSortKeys); `rowsHeld` is how many rows the page holds, which bounds the key table.
+ * `inTimeOrder` is the store's own count of that (FlowStore.inTimeOrder()): given, the rows are not
+ * walked again to find out whether the time column's order is the stored one.
  */
-export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec, rowsHeld?: number): StoredFlow[] {
+export function sortRows(rowsNewestFirst: readonly StoredFlow[], sort: SortSpec, rowsHeld?: number, inTimeOrder?: boolean): StoredFlow[] {
   const col = COLUMN_BY_ID[sort.column];
-  if (col.natural && inKeyOrder(rowsNewestFirst, col.key ?? col.text)) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
+  if (col.natural && (inTimeOrder ?? inKeyOrder(rowsNewestFirst, col.key ?? col.text))) return sort.dir === "desc" ? rowsNewestFirst.slice() : rowsNewestFirst.slice().reverse();
   return tableOf(col).sort(rowsNewestFirst, sort.dir, rowsHeld);
 }
 

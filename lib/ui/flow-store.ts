@@ -83,11 +83,7 @@ export class FlowStore {
         this.buf.push(f);
       }
     } else {
-      const live = this.buf.slice(this.start);
-      this.buf = mergeSorted(live, fresh);
-      this.start = 0;
-      this.inversions = 0;
-      for (let i = 1; i < this.buf.length; i++) if (inverted(this.buf[i - 1]!, this.buf[i]!)) this.inversions++;
+      this.replaceRows(mergeSorted(this.buf.slice(this.start), fresh));
     }
     this.trim();
     this.version++;
@@ -133,12 +129,17 @@ export class FlowStore {
       } else kept.push(f);
     }
     if (n === 0) return 0;
-    this.buf = kept;
-    this.start = 0;
-    this.inversions = 0;
-    for (let i = 1; i < kept.length; i++) if (inverted(kept[i - 1]!, kept[i]!)) this.inversions++;
+    this.replaceRows(kept);
     this.version++;
     return n;
+  }
+
+  /** Stores `rows` (oldest first) in place of every row, and counts their inversions afresh. */
+  private replaceRows(rows: StoredFlow[]): void {
+    this.buf = rows;
+    this.start = 0;
+    this.inversions = 0;
+    for (let i = 1; i < rows.length; i++) if (inverted(rows[i - 1]!, rows[i]!)) this.inversions++;
   }
 
   clear(): void {

@@ -158,3 +158,19 @@ test("the store knows whether its stored order is time order: imports break it, 
   assert.equal(w.inTimeOrder(), true);
   assert.equal(w.dropOlderThan(Date.UTC(2025, 0, 1, 12, 0, 10)), 0);
 });
+
+test("sorting by time with the store's own order hint gives what walking the rows gives, in and out of time order", () => {
+  const at = (id: number, sec: number) => stored(id, { time: new Date(Date.UTC(2025, 0, 1, 12, 0, sec)).toISOString() });
+  const s = new FlowStore(10);
+  s.add([at(1, 1), at(2, 2), at(3, 3)]);
+  const ids = (rows: { id: string }[]) => rows.map((f) => f.id).join();
+  for (const dir of ["desc", "asc"] as const) {
+    assert.equal(ids(sortRows(s.toArray(), { column: "time", dir }, s.size, s.inTimeOrder())), ids(sortRows(s.toArray(), { column: "time", dir })));
+  }
+  // an import stores older flows after newer ones: the hint says so, and the rows are sorted by time
+  s.add([at(4, 0), at(5, 2)]);
+  assert.equal(s.inTimeOrder(), false);
+  const hinted = sortRows(s.toArray(), { column: "time", dir: "desc" }, s.size, s.inTimeOrder());
+  assert.equal(ids(hinted), ids(sortRows(s.toArray(), { column: "time", dir: "desc" })));
+  assert.equal(ids(hinted), "3,5,2,1,4");
+});
