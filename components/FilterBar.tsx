@@ -190,22 +190,22 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
         if (d.error) {
           // a bad term from the URL: shown as typed and marked, never reinterpreted as a label
           return (
-            <span key={f} className="chip bad" data-testid="filter-chip" title={d.error}>
-              <span className="chip-text">{f}</span>
-              <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
+            <span key={f} className="chip bad" data-testid="filter-chip" title={visible(d.error)}>
+              <span className="chip-text">{visible(f)}</span>
+              <button aria-label={`Remove filter ${visible(f)}`} onClick={() => remove(f)}>
                 ×
               </button>
             </span>
           );
         }
         return (
-          <span key={f} className={`chip${d.negated ? " neg" : ""}`} data-testid="filter-chip" title={f}>
+          <span key={f} className={`chip${d.negated ? " neg" : ""}`} data-testid="filter-chip" title={visible(f)}>
             <span className="chip-dir">{d.direction === "from" ? "from →" : d.direction === "to" ? "→ to" : "↔"}</span>
             <span className="chip-text">
               {d.negated ? "!" : ""}
-              {d.kind}={d.value}
+              {d.kind}={visible(d.value)}
             </span>
-            <button aria-label={`Remove filter ${f}`} onClick={() => remove(f)}>
+            <button aria-label={`Remove filter ${visible(f)}`} onClick={() => remove(f)}>
               ×
             </button>
           </span>

@@ -26,6 +26,7 @@ import {
 import { getFlowType } from "../lib/flow/print";
 import { VERDICT_CHOICES, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
 import { visible } from "../lib/ui/visible-text";
+import { flowJsonLine } from "../lib/ui/copy-flow";
 import { derivedFrom } from "../lib/flow/derived-policy";
 
 interface Props {
@@ -87,7 +88,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
     if (!view.filters.includes(e)) setView({ ...view, filters: [...view.filters, e], flow: stored.id });
   };
   const F = ({ kind, value, dir, children }: { kind: EntryKind; value: string; dir: EntryDirection; children?: ReactNode }) => (
-    <button className="val-link" title={`Filter by ${entryFor(kind, value, dir)}`} onClick={() => addEntry(kind, value, dir)}>
+    <button className="val-link" title={`Filter by ${visible(entryFor(kind, value, dir))}`} onClick={() => addEntry(kind, value, dir)}>
       {children ?? visible(value)}
     </button>
   );
@@ -142,7 +143,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         {ep?.ID !== undefined ? (
           <Row k="Endpoint ID">
             {podEndpoint(ep) ? (
-              <Link href={endpointHref(ep.ID)} data-testid="endpoint-link" title={`Inspect endpoint ${ep.ID} (${ep.namespace}/${ep.pod_name}): enforcement and policy map`}>
+              <Link href={endpointHref(ep.ID)} data-testid="endpoint-link" title={visible(`Inspect endpoint ${ep.ID} (${ep.namespace}/${ep.pod_name}): enforcement and policy map`)}>
                 {ep.ID}
               </Link>
             ) : (
@@ -173,13 +174,14 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         <span className={`verdict-pill v-${vc}`} data-testid="details-verdict">
           {f.verdict}
         </span>
-        <span className="det-title" title={`${sourceLabel(f)} → ${destinationLabel(f)}`}>
+        <span className="det-title" title={`${visible(sourceLabel(f))} → ${visible(destinationLabel(f))}`}>
           {visible(sourceLabel(f))} <span className="muted">→</span> {visible(destinationLabel(f))}
         </span>
         <button
           className="btn small"
+          title="Copy this flow as the export writes it (hubble observe -o json)"
           onClick={() => {
-            void navigator.clipboard?.writeText(JSON.stringify({ flow: f, node_name: stored.node_name, time: stored.time }));
+            void navigator.clipboard?.writeText(flowJsonLine(stored));
             setCopied(true);
             setTimeout(() => setCopied(false), 1200);
           }}
@@ -244,7 +246,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 derivedFrom(p) ? (
                   <li key={`${via}-derived-${i}`} className={`policy-card via-${via}`} data-testid="derived-policy">
                     <div className="policy-line">
-                      <span className="policy-name">{derivedFrom(p)}</span>
+                      <span className="policy-name">{visible(derivedFrom(p) ?? "")}</span>
                       <span className="kind-badge">implicit</span>
                     </div>
                     <div className="muted small">
@@ -257,10 +259,10 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                     <Link href={policyHref(p)} className="policy-name" data-testid="deciding-policy">
                       {visible(p.name ?? "")}
                     </Link>
-                    <span className="kind-badge">{p.kind}</span>
+                    <span className="kind-badge">{visible(p.kind ?? "")}</span>
                   </div>
                   <div className="muted small">
-                    {p.namespace ? `namespace ${p.namespace} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
+                    {p.namespace ? `namespace ${visible(p.namespace)} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
                   </div>
                   <button className="val-link small" onClick={() => addEntry("policy", policyKey(p), "either")}>
                     flows decided by this policy
@@ -297,7 +299,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               {l7.dns?.query ? (
                 <Row k="Query">
                   <F kind="dns" value={l7.dns.query.replace(/\.$/, "")} dir="to">
-                    {l7.dns.query}
+                    {visible(l7.dns.query)}
                   </F>
                 </Row>
               ) : null}

@@ -223,10 +223,10 @@ export function FlowscopeApp() {
                 </span>
               ) : null}
               {narrowing ? (
-                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${narrowing.title}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
+                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${visible(narrowing.title)}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
                   {/* a long pair of names is cut, never the button that clears it */}
                   <span className="chip-text">
-                    {narrowing.what} {narrowing.label}
+                    {narrowing.what} {visible(narrowing.label)}
                   </span>
                   <button aria-label={`Clear ${narrowing.what} filter`} onClick={() => setView({ ...view, edge: undefined, node: undefined })}>
                     ×

@@ -255,7 +255,7 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, stale = fals
                     detailed={detailed}
                     selected={view.node === n.id}
                     onHover={setHover}
-                    onClick={() => setView({ ...view, node: view.node === n.id ? undefined : n.id, edge: undefined }, "replace")}
+                    onClick={() => setView({ ...view, node: view.node === n.id ? undefined : n.id, edge: undefined, flow: undefined }, "replace")}
                   />
                 );
               })
@@ -618,7 +618,7 @@ function NodePanel({
           <div className="labels">
             {node.labels.map((l) => (
               <button key={l} className="val-link" onClick={() => filterTo(entryFor("label", l))}>
-                <span className="label-chip">{l}</span>
+                <span className="label-chip">{visible(l)}</span>
               </button>
             ))}
           </div>

@@ -142,8 +142,12 @@ test("the map draws the default scenario, and clicking an edge filters the table
       assert.ok(fwd || back, `API flow ${f.uuid} is on edge ${edge.id}`);
     }
 
-    // A node: its panel shows identity and the policies that select it.
+    // A node: its panel shows identity and the policies that select it. A flow open in the details
+    // closes, as it does for an edge: the table it came from is about to narrow to the node's flows.
+    await page.locator('[data-testid="flow-row"]').first().click();
+    await page.waitForURL((u) => u.searchParams.has("flow"));
     await page.locator(`[data-testid="map-node"][data-id="${edge.target}"]`).dispatchEvent("click");
+    await page.waitForURL((u) => u.searchParams.get("node") === edge.target && !u.searchParams.has("flow"));
     const nodePanel = page.locator('[data-testid="node-panel"]');
     await nodePanel.waitFor();
     await page.waitForFunction(() => !/Loading/.test(document.querySelector('[data-testid="node-panel"]')?.textContent ?? "Loading"));

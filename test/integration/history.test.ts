@@ -8,6 +8,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import type { FlowsPage, ServerStatus, ServiceMap, NamespacesResponse } from "../../lib/api-types";
 import { toHubbleJson } from "../../lib/flow/json";
+import { flowJsonLine } from "../../lib/ui/copy-flow";
 import { verifyBundle } from "../../server/export";
 import { readTar } from "../../server/export/tar";
 import { startTestServer, waitFor, getJson } from "../helpers/server";
@@ -36,6 +37,8 @@ test("export streams exactly the stored flows as `hubble observe -o json` lines,
       // extensions Any that Hubble's readers cannot resolve.
       const { extensions: _ext, ...hubbleFlow } = stored.flow;
       assert.equal(lines[i], toHubbleJson({ flow: hubbleFlow, node_name: stored.node_name, time: stored.time }));
+      // the details panel's Copy JSON gives the same line for the flow the API handed it
+      assert.equal(flowJsonLine(stored), lines[i]);
       assert.equal(JSON.parse(lines[i]!).flow.verdict, "DROPPED");
     }
     // extensions=true keeps them, byte for byte as stored
