@@ -153,6 +153,9 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     retry: (_failures, err) => isTransient(err),
     retryDelay: (failures) => Math.min(1000 * 2 ** failures, 5000),
   });
+  // the stream's handler outlives renders: it reaches the current query through this
+  const refetchFirst = useRef(first.refetch);
+  refetchFirst.current = first.refetch;
 
   const flush = useCallback(() => {
     if (liveKey.current !== viewKey.current) pending.current = [];
@@ -247,6 +250,7 @@ export function useFlowFeed(view: ViewState): FlowFeed {
         },
         onLost: (n) => setLost((l) => l + n),
         onError: (message, field) => setStreamError(field ? `${field}: ${message}` : message),
+        onHistoryChanged: () => void refetchFirst.current(),
       });
       clientRef.current.setPaused(false);
     }

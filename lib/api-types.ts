@@ -23,6 +23,8 @@ export interface StoredFlow extends FlowEnvelope {
 /** GET /api/status */
 export interface ServerStatus {
   version: string;
+  /** which flow history the database holds: another one (a new database) restarts flow ids at 1 */
+  historyId: string;
   uptimeMs: number;
   storedFlows: number;
   oldestFlowTime?: string;

@@ -10,7 +10,9 @@
 // Server → client
 //   { "type": "flows", "flows": StoredFlow[], "cursor": "<id of the last flow>" }   batched (50 ms or 500 flows)
 //   { "type": "lost_events", "num_events_lost": n, "first": "<id>", "last": "<id>" }
-//   { "type": "status", ... }   { "type": "pong", "id"?: string }
+//   { "type": "status", "subscribed", "paused", "filter", "history": "<id>" }   { "type": "pong", "id"?: string }
+//       `history` names the database's flow history (GET /api/status historyId): after a reconnect, a
+//       different one means the cursor came from another database, whose flow ids meant other flows.
 //   { "type": "error", "error": "<what was wrong>", "field"?: string }
 import type { StoredFlow } from "./api-types";
 
@@ -44,6 +46,6 @@ export type ClientMessage =
 export type ServerMessage =
   | { type: "flows"; flows: StoredFlow[]; cursor: string }
   | { type: "lost_events"; num_events_lost: number; first?: string; last?: string }
-  | { type: "status"; subscribed: boolean; paused: boolean; filter: string }
+  | { type: "status"; subscribed: boolean; paused: boolean; filter: string; history: string }
   | { type: "pong"; id?: string }
   | { type: "error"; error: string; field?: string };

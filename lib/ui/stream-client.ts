@@ -13,6 +13,12 @@ export interface StreamEvents {
   onState: (state: StreamState, detail?: string) => void;
   onLost?: (n: number) => void;
   onError?: (message: string, field?: string) => void;
+  /**
+   * The server answered from another flow history than before (it restarted on a new database): the
+   * cursor meant a flow of the old one, so what the new one stored up to it was skipped, and the rows
+   * shown belong to a database that is gone. The page starts over from a fresh first page.
+   */
+  onHistoryChanged?: () => void;
 }
 
 export function streamUrl(loc: { protocol: string; host: string }): string {
@@ -35,6 +41,8 @@ export class StreamClient {
   private closed = false;
   /** the filter of a subscribe not yet confirmed by the server */
   private awaiting?: string;
+  /** the flow history the server named in its first status (see stream-protocol.ts) */
+  private history?: string;
   /** when the next reconnect happens, for the "reconnecting in Ns" indicator */
   retryAt?: number;
 
@@ -117,6 +125,11 @@ export class StreamClient {
     }
     switch (msg.type) {
       case "status":
+        if (typeof msg.history === "string" && msg.history !== this.history) {
+          const changed = this.history !== undefined;
+          this.history = msg.history;
+          if (changed) this.events.onHistoryChanged?.();
+        }
         if (this.awaiting !== undefined && msg.subscribed && msg.filter === this.awaiting) this.awaiting = undefined;
         break;
       case "flows":

@@ -81,6 +81,7 @@ function getStatus(ctx: ApiContext): ServerStatus {
   const bounds = ctx.store.reader.timeBounds();
   return {
     version: ctx.version,
+    historyId: ctx.store.historyId,
     uptimeMs: Date.now() - ctx.startedAt,
     storedFlows: ctx.store.storedFlows(),
     oldestFlowTime: bounds.oldest !== undefined ? new Date(bounds.oldest).toISOString() : undefined,

@@ -9,6 +9,7 @@ import { FlowWriter } from "./flow-writer";
 import type { RetentionPolicy } from "./retention";
 import { FragmentRegistry } from "./fragments";
 import { upgradeLegacyRows } from "./legacy-upgrade";
+import { historyIdOf } from "./history-id";
 import { Aggregator } from "./aggregator";
 import type { ServiceMap } from "../../lib/api-types";
 import type { FlowQuery } from "../../lib/filter/types";
@@ -23,12 +24,15 @@ export class FlowStore {
   readonly fragments: FragmentRegistry;
   /** queries that read every row of a window, on a thread of their own (started on first use) */
   readonly aggregator: Aggregator;
+  /** which flow history the database holds (see history-id.ts) */
+  readonly historyId: string;
   /** rows in the table when it was opened, until the writer thread reports its own count */
   private readonly openedWith: number;
   private rateWindow: { t: number; n: number }[] = [];
 
-  private constructor(readonly db: FlowDatabase, policy: RetentionPolicy, fragments: FragmentRegistry) {
+  private constructor(readonly db: FlowDatabase, policy: RetentionPolicy, fragments: FragmentRegistry, historyId: string) {
     this.fragments = fragments;
+    this.historyId = historyId;
     this.reader = new FlowReader(db.sqlite, fragments);
     this.retention = policy;
     // through a small-cache connection: COUNT(*) reads a whole index, which the main connection's
@@ -46,14 +50,16 @@ export class FlowStore {
   static async open(path: string, policy: RetentionPolicy): Promise<FlowStore> {
     const db = await openDatabase(path);
     const fragments = new FragmentRegistry(db.sqlite);
+    let historyId: string;
     try {
       // before the writer thread starts: from then on it is the only one writing
       upgradeLegacyRows(db.sqlite, fragments, (msg) => console.log(`flow store: ${msg}`));
+      historyId = historyIdOf(db.sqlite);
     } catch (err) {
       await db.close();
       throw err;
     }
-    return new FlowStore(db, policy, fragments);
+    return new FlowStore(db, policy, fragments, historyId);
   }
 
   ingest(batch: readonly SequencedFlow[]): void {
@@ -97,16 +103,16 @@ export class FlowStore {
     return { reader: new FlowReader(conn, this.fragments), close: () => conn.close() };
   }
 
-  /**
-   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict), computed on the
-   * aggregate thread: the main thread only awaits it. It sees what is committed when it runs, so call
-   * flush() first for flows just ingested.
-   */
   /** flows per namespace they touch, counted on the aggregate thread */
   namespaceCounts(): Promise<NamespaceCount[]> {
     return this.aggregator.namespaceCounts();
   }
 
+  /**
+   * Flows with time_ms in [sinceMs, untilMs] counted per (policies column, verdict), computed on the
+   * aggregate thread: the main thread only awaits it. It sees what is committed when it runs, so call
+   * flush() first for flows just ingested.
+   */
   policyVerdictGroups(sinceMs: number, untilMs: number): Promise<PolicyVerdictGroup[]> {
     return this.aggregator.policyVerdictGroups(sinceMs, untilMs);
   }

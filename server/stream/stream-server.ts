@@ -392,7 +392,7 @@ export class StreamServer {
   }
 
   private sendStatus(client: Client): void {
-    this.send(client, { type: "status", subscribed: client.subscribed, paused: client.paused, filter: client.filterText });
+    this.send(client, { type: "status", subscribed: client.subscribed, paused: client.paused, filter: client.filterText, history: this.store.historyId });
   }
 
   private onFlows(batch: readonly SequencedFlow[]): void {
