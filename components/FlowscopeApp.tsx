@@ -25,9 +25,15 @@ const COLUMNS_KEY = "flowscope.columns";
 
 export function FlowscopeApp() {
   const [view, setView] = useView();
+  // in the URL like every other choice: a reload or a shared link keeps it
+  const sort = view.sort ?? DEFAULT_SORT;
+  const setSort = (s: SortSpec) => {
+    const { sort: _old, ...rest } = view;
+    setView(s.column === DEFAULT_SORT.column && s.dir === DEFAULT_SORT.dir ? rest : { ...rest, sort: s }, "replace");
+  };
   const feed = useFlowFeed(view);
   const [columns, setColumns] = useState<ColumnId[]>(() => parseColumns(null));
-  const [sort, setSort] = useState<SortSpec>(DEFAULT_SORT);
+
   useEffect(() => {
     try {
       setColumns(parseColumns(localStorage.getItem(COLUMNS_KEY)));
@@ -200,6 +206,10 @@ export function FlowscopeApp() {
                 ) : !tableLoading && feed.older.partial && feed.older.more ? (
                   <span data-testid="scan-stopped" title="The server searches for at most a quarter of a second per request, so other requests are not held up. Load older searches further back; an export includes every match.">
                     {" "}so far: the search stopped early
+                  </span>
+                ) : !tableLoading && feed.older.more ? (
+                  <span data-testid="more-match" title="The table holds the newest flows that match; Load older fetches the next page of them, and an export includes every match">
+                    {" "}(the newest; more match)
                   </span>
                 ) : null}
               </span>

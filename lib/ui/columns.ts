@@ -113,7 +113,7 @@ export function fitColumns(columns: readonly ColumnId[], width: number | undefin
 }
 
 export function isColumnId(s: string): s is ColumnId {
-  return s in COLUMN_BY_ID;
+  return Object.hasOwn(COLUMN_BY_ID, s);
 }
 
 export interface SortSpec {

@@ -40,6 +40,12 @@ test("an empty live map offers the hour of the table's newest (imported) flow, a
     await until("oldest first", async () => (await times())[0]?.startsWith("2021-11-10T10:39:00") || undefined);
     const asc = await times();
     assert.deepEqual(asc, [...asc].sort());
+    // the sort is in the URL: a reload keeps it
+    await page.waitForURL((u) => u.searchParams.get("sort") === "time.asc");
+    await page.reload();
+    await until("both imports again", async () => (await rowCount(page)) === 17);
+    assert.equal(await page.locator('[role="columnheader"]', { hasText: "Time" }).getAttribute("aria-sort"), "ascending");
+    assert.deepEqual(await times(), asc);
   } finally {
     await e2e.close();
   }

@@ -5,6 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { startE2E } from "./harness";
+import { until as waitUntil } from "./ui-helpers";
 
 test("custom range, Columns menu, first sort and verdict= in the filter box", async () => {
   const e2e = await startE2E({ rate: 60 });
@@ -49,14 +50,19 @@ test("custom range, Columns menu, first sort and verdict= in the filter box", as
     await page.locator(".columns-menu").waitFor({ state: "detached" });
 
     // a text column's first click sorts A→Z, the second Z→A; time starts newest first
+    // (the sort lives in the URL, so each click lands once the router has replaced it)
     const source = page.locator('[role="columnheader"]', { hasText: "Source" });
     await source.click();
-    assert.equal(await source.getAttribute("aria-sort"), "ascending");
+    await page.waitForURL((u) => u.searchParams.get("sort") === "source.asc");
+    await waitUntil("Source A→Z", async () => (await source.getAttribute("aria-sort")) === "ascending" || undefined);
     await source.click();
-    assert.equal(await source.getAttribute("aria-sort"), "descending");
+    await page.waitForURL((u) => u.searchParams.get("sort") === "source.desc");
+    await waitUntil("Source Z→A", async () => (await source.getAttribute("aria-sort")) === "descending" || undefined);
     const time = page.locator('[role="columnheader"]', { hasText: "Time" });
     await time.click();
-    assert.equal(await time.getAttribute("aria-sort"), "descending");
+    // the default sort is no sort parameter at all
+    await page.waitForURL((u) => !u.searchParams.has("sort"));
+    await waitUntil("Time newest first", async () => (await time.getAttribute("aria-sort")) === "descending" || undefined);
 
     // verdict= in the filter box is a verdict filter
     await page.locator('[data-testid="filter-input"]').fill("verdict=DROPPED");

@@ -16,9 +16,22 @@ test("a view survives the URL round trip", () => {
     hide: { host: true, kubeDns: true, world: false, remoteNode: false },
     edge: "shop/frontend->shop/api",
     flow: "42",
+    sort: { column: "source", dir: "asc" },
   };
   const back = parseView(new URLSearchParams(serializeView(v).toString()));
   assert.deepEqual(back, { ...v, namespaces: ["kube-system", "shop"] });
+  assert.equal(serializeView(v).get("sort"), "source.asc");
+});
+
+test("the table's sort is in the URL unless it is the default; a bad one is named and ignored", () => {
+  assert.equal(serializeView({ ...defaultView(), sort: { column: "time", dir: "desc" } }).get("sort"), null);
+  assert.equal("sort" in parseView(new URLSearchParams("sort=time.desc")), false, "the default is no sort in the view");
+  assert.deepEqual(parseView(new URLSearchParams("sort=time.asc")).sort, { column: "time", dir: "asc" });
+  for (const bad of ["nosuchcolumn.asc", "source", "source.up", "__proto__.asc", "constructor.asc", "toString.desc"]) {
+    const v = parseView(new URLSearchParams({ sort: bad }));
+    assert.equal(v.sort, undefined, bad);
+    assert.deepEqual(v.problems, [`sort ${JSON.stringify(bad)} ignored: expected COLUMN.asc or COLUMN.desc with a column of the table`]);
+  }
 });
 
 test("the default view has an empty URL and equal views give equal URLs", () => {
