@@ -31,6 +31,21 @@ const SIDED: Record<"label" | "ip" | "dns" | "identity" | "pod" | "workload" | "
   label: "label", ip: "ip", dns: "fqdn", identity: "identity", pod: "pod", workload: "workload", port: "port",
 };
 
+/**
+ * `hubble observe` spells these as flags (`--to-fqdn`, `--http-status`, `--from-pod`): typed into the
+ * box, they mean what the flag means rather than a label that can never match.
+ */
+function cliSpelling(key: string): { direction?: UiDirection; kind: string } {
+  const k = key.replace(/-/g, "_");
+  const sided = /^(from|to)_(pod|label|ip|fqdn|identity|workload|port|namespace)$/.exec(k);
+  if (sided) return { direction: sided[1] as UiDirection, kind: sided[2] === "fqdn" ? "dns" : sided[2]! };
+  if (k === "fqdn") return { kind: "dns" };
+  return { kind: (KINDS as readonly string[]).includes(k) ? k : key };
+}
+
+/** hubble observe flags with no term here: refused by name rather than read as a label */
+const CLI_ONLY = new Set(["from_service", "to_service", "cluster", "from_cluster", "to_cluster", "node_label", "ip_version", "tcp_flags", "http_header", "cel_expression", "interface", "snat_ip", "ip_trace_id", "encrypted", "unencrypted"]);
+
 /** spellings of a namespace term, read as the pod filter `NS/` */
 const NAMESPACE_KINDS = ["namespace", "ns"];
 
@@ -62,10 +77,18 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
   const eq = t.indexOf("=");
   let kind: UiKind = "label";
   let value = t;
-  if (eq > 0 && (KINDS as readonly string[]).includes(t.slice(0, eq))) {
-    kind = t.slice(0, eq) as UiKind;
+  const spelled = eq > 0 ? cliSpelling(t.slice(0, eq)) : undefined;
+  if (spelled?.direction) {
+    if (d) throw new FilterError(`${field} ${JSON.stringify(term)}`, `${d[1]}: and ${t.slice(0, eq)} both give a direction: write ${spelled.direction}:${spelled.kind}=…`);
+    direction = spelled.direction;
+  }
+  if (eq > 0 && CLI_ONLY.has(t.slice(0, eq).replace(/-/g, "_"))) {
+    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term (the REST API and the observe CLI take it)`);
+  }
+  if (spelled && (KINDS as readonly string[]).includes(spelled.kind)) {
+    kind = spelled.kind as UiKind;
     value = t.slice(eq + 1);
-  } else if (eq > 0 && NAMESPACE_KINDS.includes(t.slice(0, eq))) {
+  } else if (spelled && NAMESPACE_KINDS.includes(spelled.kind)) {
     // what `hubble observe --namespace` users type: the namespace's pods, which is `pod=NS/`
     value = t.slice(eq + 1);
     if (value.includes("/")) throw new FilterError(`${field} ${JSON.stringify(term)}`, "a namespace name has no \"/\"");
@@ -78,7 +101,13 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
     if (direction !== "either") throw new FilterError(label, `${kind} terms have no direction`);
     if (kind === "policy") parsePolicyPattern(value, label);
     else attrFilter(kind, value, label);
-  } else validateSided(SIDED[kind], kind === "identity" ? resolveIdentity(value) : value, label);
+  } else {
+    // Kubernetes label values have no "/" (keys may: app.kubernetes.io/name): such a term, a service
+    // or a pod typed as a label, could never match
+    const labelValue = kind === "label" && value.indexOf("=") > 0 ? value.slice(value.indexOf("=") + 1) : "";
+    if (labelValue.includes("/")) throw new FilterError(label, `a label value has no "/" (for a pod write pod=NAMESPACE/NAME; services are the REST API's and the observe CLI's --to-service)`);
+    validateSided(SIDED[kind], kind === "identity" ? resolveIdentity(value) : value, label);
+  }
   return { negative, direction, kind, value };
 }
 

@@ -184,6 +184,26 @@ test("UI free text: grammar and serialisation", () => {
   throwsField(() => parseUiFilter("namespace="), "filter");
 });
 
+test("UI free text: hubble observe's flag spellings mean what the flags mean, not labels that never match", () => {
+  const e = (negative: boolean, direction: string, kind: string, value: string) => ({ negative, direction, kind, value });
+  assert.deepEqual(parseUiEntry("to:fqdn=api.github.com"), e(false, "to", "dns", "api.github.com"));
+  assert.deepEqual(parseUiEntry("to-fqdn=*.github.com"), e(false, "to", "dns", "*.github.com"));
+  assert.deepEqual(parseUiEntry("!from-pod=payments/"), e(true, "from", "pod", "payments/"));
+  assert.deepEqual(parseUiEntry("to-label=app=db"), e(false, "to", "label", "app=db"));
+  assert.deepEqual(parseUiEntry("from-namespace=shop"), e(false, "from", "pod", "shop/"));
+  assert.deepEqual(parseUiEntry("http-status=5+"), e(false, "either", "http_status", "5+"));
+  assert.deepEqual(ids(uiViewToQuery({ text: "to-fqdn=*.github.com" })), ids(uiViewToQuery({ text: "to:dns=*.github.com" })));
+  // a label key that only looks like a flag, and Hubble UI's plain label terms, stay labels
+  assert.deepEqual(parseUiEntry("service=payments"), e(false, "either", "label", "service=payments"));
+  assert.deepEqual(parseUiEntry("app-name=x"), e(false, "either", "label", "app-name=x"));
+  assert.deepEqual(parseUiEntry("app.kubernetes.io/name=web"), e(false, "either", "label", "app.kubernetes.io/name=web"));
+  // what cannot be a label, or has no term here, is refused by name
+  throwsField(() => parseUiFilter("to:service=payments/ledger-db"), /to:service=payments\/ledger-db/);
+  throwsField(() => parseUiFilter("to-service=payments/ledger-db"), /to-service/);
+  throwsField(() => parseUiFilter("tcp-flags=SYN"), /tcp-flags/);
+  throwsField(() => parseUiFilter("from:to-pod=x"), /from:to-pod=x/);
+});
+
 test("UI view: namespaces + verdict + free text", () => {
   assert.deepEqual(ids(uiViewToQuery({ namespaces: ["payments"], verdicts: ["DROPPED"] })), ["f1"]);
   assert.deepEqual(ids(uiViewToQuery({ text: "to:dns=*.github.com" })), ["f5"]);
