@@ -6,7 +6,7 @@ import { getJson } from "../lib/ui/api";
 import { RANGE_CHOICES, VERDICT_CHOICES, type RangeChoice, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
 import { describeEntry, splitEntries } from "../lib/ui/filter-entry";
 import { useDismissable } from "./useDismissable";
-import { visible } from "../lib/ui/visible-text";
+import { visible, visibleName } from "../lib/ui/visible-text";
 
 interface Props {
   view: ViewState;
@@ -30,8 +30,8 @@ export function NamespaceSelect({ view, setView }: Props) {
   const label = view.namespaces.length === 0 ? "All namespaces" : view.namespaces.length <= 2 ? view.namespaces.join(", ") : `${view.namespaces.length} namespaces`;
   return (
     <div className="dropdown" ref={ref} data-testid="namespace-select">
-      <button className="btn" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)} title={`Namespaces: ${visible(label)}`}>
-        <span className="btn-kicker">ns</span> <span className="btn-label">{visible(label)}</span> ▾
+      <button className="btn" aria-haspopup="listbox" aria-expanded={open} onClick={() => setOpen(!open)} title={`Namespaces: ${visibleName(label)}`}>
+        <span className="btn-kicker">ns</span> <span className="btn-label">{visibleName(label)}</span> ▾
       </button>
       {open ? (
         <div className="menu" role="listbox" aria-multiselectable>
@@ -43,7 +43,7 @@ export function NamespaceSelect({ view, setView }: Props) {
           {names.map((ns) => (
             <label key={ns} className="menu-item check" role="option" aria-selected={selected.has(ns)}>
               <input type="checkbox" data-ns={ns} checked={selected.has(ns)} onChange={() => toggle(ns)} />
-              <span>{visible(ns)}</span>
+              <span>{visibleName(ns)}</span>
               <span className="muted">{counts.get(ns) ?? ""}</span>
             </label>
           ))}

@@ -25,7 +25,7 @@ import {
 } from "../lib/ui/flow-view";
 import { getFlowType } from "../lib/flow/print";
 import { VERDICT_CHOICES, type VerdictChoice, type ViewState } from "../lib/ui/view-state";
-import { visible } from "../lib/ui/visible-text";
+import { visible, visibleName } from "../lib/ui/visible-text";
 import { flowJsonLine } from "../lib/ui/copy-flow";
 import { derivedFrom } from "../lib/flow/derived-policy";
 
@@ -89,7 +89,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
   };
   const F = ({ kind, value, dir, children }: { kind: EntryKind; value: string; dir: EntryDirection; children?: ReactNode }) => (
     <button className="val-link" title={`Filter by ${visible(entryFor(kind, value, dir))}`} onClick={() => addEntry(kind, value, dir)}>
-      {children ?? visible(value)}
+      {children ?? visibleName(value)}
     </button>
   );
 
@@ -109,7 +109,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               title="Show this namespace"
               onClick={() => setView({ ...view, namespaces: [...new Set([...view.namespaces, ep.namespace!])].sort(), flow: stored.id })}
             >
-              {visible(ep.namespace)}
+              {visibleName(ep.namespace)}
             </button>
           </Row>
         ) : null}
@@ -156,7 +156,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         <div className="labels">
           {ep.labels.map((l, i) => (
             <F key={`${i}/${l}`} kind="label" value={l} dir={dir}>
-              <span className="label-chip">{visible(l)}</span>
+              <span className="label-chip">{visibleName(l)}</span>
             </F>
           ))}
         </div>
@@ -257,12 +257,12 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 <li key={`${via}-${policyKey(p)}-${i}`} className={`policy-card via-${via}`}>
                   <div className="policy-line">
                     <Link href={policyHref(p)} className="policy-name" data-testid="deciding-policy">
-                      {visible(p.name ?? "")}
+                      {visibleName(p.name ?? "")}
                     </Link>
                     <span className="kind-badge">{visible(p.kind ?? "")}</span>
                   </div>
                   <div className="muted small">
-                    {p.namespace ? `namespace ${visible(p.namespace)} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
+                    {p.namespace ? `namespace ${visibleName(p.namespace)} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}
                   </div>
                   <button className="val-link small" onClick={() => addEntry("policy", policyKey(p), "either")}>
                     flows decided by this policy
@@ -299,7 +299,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
               {l7.dns?.query ? (
                 <Row k="Query">
                   <F kind="dns" value={l7.dns.query.replace(/\.$/, "")} dir="to">
-                    {visible(l7.dns.query)}
+                    {visibleName(l7.dns.query)}
                   </F>
                 </Row>
               ) : null}

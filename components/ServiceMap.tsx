@@ -12,7 +12,7 @@ import { routeEdges, type EdgeCache, type EdgeGeometry } from "../lib/ui/map-edg
 import { CARD_H, CARD_W, LABEL_CHAR_PX, MapLayout, fitTransform, type LayoutResult } from "../lib/ui/map-layout";
 import { EDGE_TONES, edgeLabel, edgeTone, edgeWidth, policiesSelecting, visibleGraph } from "../lib/ui/map-model";
 import type { HiddenPeers, ViewState } from "../lib/ui/view-state";
-import { visible } from "../lib/ui/visible-text";
+import { visible, visibleName } from "../lib/ui/visible-text";
 
 interface Props {
   data?: ServiceMapData;
@@ -226,8 +226,8 @@ export const ServiceMap = memo(function ServiceMap({ data, loading, stale = fals
                   <g key={isl.id} className={`island kind-${isl.kind}`} data-testid="map-group" data-id={isl.id}>
                     <rect x={isl.x} y={isl.y} width={isl.w} height={isl.h} rx={14} />
                     <text x={isl.x + 14} y={isl.y + 21} className="island-label">
-                      <title>{visible(isl.label)}</title>
-                      {truncate(visible(isl.label), Math.max(4, Math.floor((isl.w - 28) / LABEL_CHAR_PX)))}
+                      <title>{visibleName(isl.label)}</title>
+                      {truncate(visibleName(isl.label), Math.max(4, Math.floor((isl.w - 28) / LABEL_CHAR_PX)))}
                     </text>
                   </g>
                 ))
@@ -332,16 +332,16 @@ const MapNode = memo(function MapNode({
       onMouseLeave={() => onHover(undefined)}
       role="button"
       tabIndex={0}
-      aria-label={`${visible(node.label)} (${node.kind})`}
+      aria-label={`${visibleName(node.label)} (${node.kind})`}
       onKeyDown={(e) => (e.key === "Enter" || e.key === " ") && onClick()}
     >
-      <title>{`${visible(node.id)}\n${node.flows} flows`}</title>
+      <title>{`${visibleName(node.id)}\n${node.flows} flows`}</title>
       <rect width={CARD_W} height={CARD_H} rx={9} />
       <g className="node-icon" transform={`translate(11,${detailed ? 10 : 18})`} aria-hidden="true">
         <KindIcon kind={node.kind} />
       </g>
       <text x={30} y={detailed ? 20 : 29} className="node-label">
-        {truncate(visible(node.label), 20)}
+        {truncate(visibleName(node.label), 20)}
       </text>
       {detailed ? (
         <text x={30} y={37} className="node-sub">
@@ -394,7 +394,7 @@ const Edges = memo(function Edges({
               onClick(e);
             }}
           >
-            <title>{`${visible(e.source)} → ${visible(e.target)}\n${e.ports.join(", ")} ${visible(e.l7.join(", "))}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
+            <title>{`${visibleName(e.source)} → ${visibleName(e.target)}\n${e.ports.join(", ")} ${visible(e.l7.join(", "))}\n${e.flows} flows, ${e.rate.toFixed(2)}/s\n${Object.entries(e.verdicts)
               .map(([k, v]) => `${k}: ${v}`)
               .join(", ")}`}</title>
             <path d={geo.d} className="hit" />
@@ -523,7 +523,7 @@ function NodePanel({
   return (
     <aside className="map-panel" data-testid="node-panel">
       <header>
-        <strong>{visible(node.label)}</strong> <span className="kind-badge">{node.kind}</span>
+        <strong>{visibleName(node.label)}</strong> <span className="kind-badge">{node.kind}</span>
         <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, node: undefined }, "replace")}>
           ×
         </button>
@@ -532,7 +532,7 @@ function NodePanel({
         {node.namespace ? (
           <>
             <dt>Namespace</dt>
-            <dd>{visible(node.namespace)}</dd>
+            <dd>{visibleName(node.namespace)}</dd>
           </>
         ) : null}
         {node.identity !== undefined ? (
@@ -581,7 +581,7 @@ function NodePanel({
             {endpoints.slice(0, 50).map((e) => (
               <li key={e.id}>
                 <Link href={endpointHref(e.id)} data-testid="endpoint-link">
-                  {visible(e.pod)}
+                  {visibleName(e.pod)}
                 </Link>{" "}
                 <span className="muted small">ID {e.id}</span>
               </li>
@@ -618,7 +618,7 @@ function NodePanel({
           <div className="labels">
             {node.labels.map((l) => (
               <button key={l} className="val-link" onClick={() => filterTo(entryFor("label", l))}>
-                <span className="label-chip">{visible(l)}</span>
+                <span className="label-chip">{visibleName(l)}</span>
               </button>
             ))}
           </div>
@@ -633,7 +633,7 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
     <aside className="map-panel" data-testid="edge-panel">
       <header>
         <strong>
-          {visible(edge.source)} → {visible(edge.target)}
+          {visibleName(edge.source)} → {visibleName(edge.target)}
         </strong>
         <button className="btn small icon" aria-label="Close" onClick={() => setView({ ...view, edge: undefined }, "replace")}>
           ×
@@ -642,7 +642,7 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
       <p className="muted small">The flow table and the exports hold this edge&apos;s flows and the replies back; the counts here are the map&apos;s, over its window, replies left out.</p>
       {edgeTone(edge) === "dropped" && edge.verdicts.FORWARDED ? (
         <p className="small error" data-testid="edge-blocked">
-          Blocked: none of this traffic reached {visible(edge.target)}. The forwarded flows are the source&apos;s own egress verdicts; the destination side dropped every connection.
+          Blocked: none of this traffic reached {visibleName(edge.target)}. The forwarded flows are the source&apos;s own egress verdicts; the destination side dropped every connection.
         </p>
       ) : null}
       <dl className="kv">

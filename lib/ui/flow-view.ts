@@ -1,6 +1,7 @@
 // How a flow is shown in the table, the details panel and the map: short, human labels derived from
 // Hubble's record. Pure functions so the table can compute them for 100k rows and tests can pin them.
 import { derivedFrom } from "../flow/derived-policy";
+import { visibleName } from "./visible-text";
 import type { Endpoint, Flow, FlowscopeExtension, Policy } from "../flow/types";
 import { RESERVED_IDENTITY_NAMES, dropReasonName, dropReasonText } from "../flow/enums";
 
@@ -47,8 +48,9 @@ export function reservedName(ep: Endpoint | undefined): string | undefined {
 
 /** "ns/pod", else a reserved name, else a DNS name, else the IP. */
 export function endpointLabel(ep: Endpoint | undefined, names: readonly string[] | undefined, ip: string | undefined): string {
-  if (ep?.pod_name) return ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name;
-  if (names && names.length > 0) return names[0]!;
+  // names only (pod, namespace, DNS name): any character outside ASCII in one is shown escaped
+  if (ep?.pod_name) return visibleName(ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name);
+  if (names && names.length > 0) return visibleName(names[0]!);
   const reserved = reservedName(ep);
   if (reserved && reserved !== "world" && !reserved.startsWith("world-")) return reserved;
   if (ip) return ip;

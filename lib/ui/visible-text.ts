@@ -13,6 +13,18 @@ export function visible(s: string): string {
   return s.replace(INVISIBLE, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
 }
 
+// Kubernetes names (namespaces, pods, workloads, label keys and values) and DNS names on the wire are
+// ASCII, so any other character in one is forged: a Cyrillic "а" makes "pаyments" look exactly like
+// "payments". Names are shown with every character outside printable ASCII escaped as well.
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7E]/gu;
+
+export function visibleName(s: string): string {
+  NOT_PRINTABLE_ASCII.lastIndex = 0;
+  if (!NOT_PRINTABLE_ASCII.test(s)) return s;
+  NOT_PRINTABLE_ASCII.lastIndex = 0;
+  return s.replace(NOT_PRINTABLE_ASCII, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
+}
+
 /** `v` with every string (keys included) passed through visible(); the same object when nothing changes. */
 export function visibleDeep<T>(v: T): T {
   if (typeof v === "string") return visible(v) as T;

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { visible, visibleDeep } from "../../lib/ui/visible-text";
+import { visible, visibleDeep, visibleName } from "../../lib/ui/visible-text";
 import { COLUMNS } from "../../lib/ui/columns";
 import { stored } from "./fixtures";
 
@@ -29,4 +29,20 @@ test("table cells show a spoofed namespace as an escape", () => {
   const f = stored(1, { source: { namespace: "ns\u202Eexe.txt", pod_name: "client-0" } });
   const src = COLUMNS.find((c) => c.id === "source")!;
   assert.equal(src.text(f), "ns<U+202E>exe.txt/client-0");
+});
+
+test("names (namespaces, pods, DNS names) show any character outside ASCII as an escape: a homoglyph namespace is told apart", () => {
+  assert.equal(visibleName("payments"), "payments");
+  assert.equal(visibleName("p\u0430yments"), "p<U+0430>yments");
+  assert.equal(visibleName("pay\u200Bments"), "pay<U+200B>ments");
+  assert.equal(visibleName("caf\u00e9 \u{1F600}"), "caf<U+00E9> <U+1F600>");
+  const cell = (ns: string, names?: string[]) => COLUMNS.find((c) => c.id === "destination")!.text(stored(1, { destination: { namespace: ns, pod_name: "ledger-0" }, destination_names: names }));
+  assert.equal(cell("payments"), "payments/ledger-0");
+  assert.equal(cell("p\u0430yments"), "p<U+0430>yments/ledger-0");
+  assert.notEqual(cell("p\u0430yments"), cell("payments"));
+  // a world peer named by DNS: the name the same way
+  const world = stored(2, { destination: { identity: 2, labels: ["reserved:world"] }, destination_names: ["\u0430pi.github.com"] });
+  assert.equal(COLUMNS.find((c) => c.id === "destination")!.text(world), "<U+0430>pi.github.com");
+  // free text keeps its letters (only invisible characters are escaped there)
+  assert.equal(visible("caf\u00e9"), "caf\u00e9");
 });
