@@ -639,12 +639,20 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
           ×
         </button>
       </header>
-      <p className="muted small">The flow table and the exports hold this edge&apos;s flows and the replies back; the counts here are the map&apos;s, over its window, replies left out.</p>
       {edgeTone(edge) === "dropped" && edge.verdicts.FORWARDED ? (
         <p className="small error" data-testid="edge-blocked">
           Blocked: none of this traffic reached {visibleName(edge.target)}. The forwarded flows are the source&apos;s own egress verdicts; the destination side dropped every connection.
         </p>
       ) : null}
+      <h4>Deciding policies</h4>
+      {edge.policies.length === 0 ? <p className="muted small">None recorded.</p> : null}
+      <ul className="plain">
+        {edge.policies.map((p) => (
+          <li key={p}>
+            <PolicyRefLink policyRef={p} />
+          </li>
+        ))}
+      </ul>
       <dl className="kv">
         <dt>Flows in window</dt>
         <dd>
@@ -669,15 +677,7 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
         <dt>L7</dt>
         <dd>{visible(edge.l7.join(", ")) || "—"}</dd>
       </dl>
-      <h4>Deciding policies</h4>
-      {edge.policies.length === 0 ? <p className="muted small">None recorded.</p> : null}
-      <ul className="plain">
-        {edge.policies.map((p) => (
-          <li key={p}>
-            <PolicyRefLink policyRef={p} />
-          </li>
-        ))}
-      </ul>
+      <p className="muted small">The flow table and the exports hold this edge&apos;s flows and the replies back; the counts here are the map&apos;s, over its window, replies left out.</p>
     </aside>
   );
 }

@@ -93,6 +93,15 @@ test("the map draws the default scenario, and clicking an edge filters the table
       const back = from!.startsWith(dst + "-") && to!.startsWith(src + "-");
       assert.ok(fwd || back, `row ${r.id} (${from} → ${to}) is not on edge ${edge.id}`);
     }
+    // what the panel is opened for, the deciding policies, is in its first screen (it scrolls inside a small overlay)
+    const inView = await page.evaluate(() => {
+      const panel = document.querySelector('[data-testid="edge-panel"]')!;
+      const heading = [...panel.querySelectorAll("h4")].find((h) => h.textContent === "Deciding policies")!;
+      const p = panel.getBoundingClientRect();
+      const h = heading.getBoundingClientRect();
+      return { top: h.top - p.top, bottom: h.bottom - p.top, visible: panel.clientHeight };
+    });
+    assert.ok(inView.bottom <= inView.visible, `the deciding policies heading is within the panel's first screen: ${JSON.stringify(inView)}`);
     // each deciding policy by its name, linked to it, with its kind and namespace beside: not the raw key
     const refs = await page.locator('[data-testid="edge-panel"] [data-testid="policy-ref"]').evaluateAll((els) =>
       els.map((e) => ({ ref: e.getAttribute("data-ref"), text: e.textContent, href: e.getAttribute("href"), after: e.nextElementSibling?.textContent ?? "" })),
