@@ -7,6 +7,7 @@ import { RANGE_CHOICES, VERDICT_CHOICES, type RangeChoice, type VerdictChoice, t
 import { describeEntry, splitEntries } from "../lib/ui/filter-entry";
 import { useDismissable } from "./useDismissable";
 import { visible, visibleName } from "../lib/ui/visible-text";
+import { localZone } from "../lib/ui/flow-view";
 
 interface Props {
   view: ViewState;
@@ -149,6 +150,9 @@ export function TimeRange({ view, setView }: Props) {
             value={toLocalInput(until)}
             onChange={(e) => edit(since, fromLocalInput(e.target.value))}
           />
+          <span className="muted small" data-testid="range-zone" suppressHydrationWarning title="The range is in your browser's time zone, as the table's times are">
+            {localZone()}
+          </span>
           {draft ? (
             <span className="error" role="alert" data-testid="range-error">
               From is after Until: the view keeps the last valid range

@@ -3,7 +3,7 @@ import { useVirtualizer } from "@tanstack/react-virtual";
 import { memo, useEffect, useLayoutEffect, useMemo, useRef, useState, type KeyboardEvent } from "react";
 import type { StoredFlow } from "../lib/api-types";
 import { COLUMN_BY_ID, fitColumns, minPx, sortRows, type ColumnId, type SortSpec } from "../lib/ui/columns";
-import { verdictClass } from "../lib/ui/flow-view";
+import { localZone, verdictClass } from "../lib/ui/flow-view";
 import type { FlowStore } from "../lib/ui/flow-store";
 
 
@@ -148,7 +148,7 @@ export function FlowTable({ store, version, resets = 0, loading = false, added, 
             className={`ft-th${active ? " active" : ""}`}
             // a column's first click: newest first for time, A→Z (smallest first) for the others; then it flips
             onClick={() => onSort({ column: c, dir: active ? (sort.dir === "desc" ? "asc" : "desc") : COLUMN_BY_ID[c].natural ? "desc" : "asc" })}
-            title={`Sort by ${def.title}`}
+            title={c === "time" ? `Sort by time (times are in your browser's zone, ${localZone()})` : `Sort by ${def.title}`}
           >
             {def.title}
             <span className="ft-sort">{active ? (sort.dir === "asc" ? "▲" : "▼") : ""}</span>

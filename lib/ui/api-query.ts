@@ -6,7 +6,7 @@
 // the selection's flows). The map's "hide" toggles are deny terms of the same free text, so
 // the table, the stream and exports leave out what the map hides (as Hubble UI's toggles are filters).
 import { timeWindow, type HiddenPeers, type ViewState } from "./view-state";
-import { timeShort } from "./flow-view";
+import { localDateTime, localZone, timeShort } from "./flow-view";
 
 /** The free-text deny terms each hide toggle stands for (lib/filter/parse-ui.ts). */
 const HIDE_TERMS: Record<keyof HiddenPeers, readonly string[]> = {
@@ -57,10 +57,11 @@ export function mapParams(v: ViewState, now: number): URLSearchParams {
 
 /** What an export made now holds, in words, for the export menu. */
 export function exportWindowText(v: ViewState, pausedAt: number | undefined): string {
-  if (v.range === "custom") return `flows from ${v.since ?? "the first stored"} to ${v.until ?? "the click"}`;
+  // in the zone the rows and the range inputs show, named
+  if (v.range === "custom") return `flows from ${v.since ? localDateTime(v.since) : "the first stored"} to ${v.until ? localDateTime(v.until) : "the click"} (${localZone()})`;
   const start = v.range === "live" ? "all stored flows" : `flows of the ${v.range === "5m" ? "5 minutes" : "hour"} before`;
   // the table's own time format, so the pause reads against the rows' times
-  if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${timeShort(new Date(pausedAt).toISOString())}`;
+  if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${timeShort(new Date(pausedAt).toISOString())} (${localZone(new Date(pausedAt))})`;
   return `${start}${v.range === "live" ? " up to" : ""} the click`;
 }
 

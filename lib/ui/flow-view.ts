@@ -288,6 +288,23 @@ export function timeShort(iso: string | undefined): string {
 }
 
 /**
+ * The zone every time on the page is shown in (the browser's), as its offset: "UTC+01:00". Times in
+ * URLs and exports stay in UTC (RFC 3339), so the page names the zone where it shows local ones.
+ */
+export function localZone(at = new Date()): string {
+  const off = -at.getTimezoneOffset();
+  const abs = Math.abs(off);
+  return `UTC${off < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+/** "2026-11-27 09:00:00" in the browser's zone (see localZone) */
+export function localDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/**
  * A table row's time: the time of day for today's flows, with the date in front for any other day
  * (imported exports span years), cut to what fits the column. The cell's title has it whole.
  */

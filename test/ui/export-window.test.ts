@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { exportParams, exportWindowText } from "../../lib/ui/api-query";
+import { localDateTime, localZone } from "../../lib/ui/flow-view";
 import { defaultView } from "../../lib/ui/view-state";
 import { compileQuery, fromSearchParams } from "../../lib/filter";
 import { makeFlow } from "../helpers/flows";
@@ -43,4 +44,17 @@ test("the export menu says which flows the file will hold", () => {
   assert.match(exportWindowText(defaultView(), undefined), /^all stored flows up to the click$/);
   assert.match(exportWindowText(defaultView(), at), /^all stored flows up to the pause at /);
   assert.match(exportWindowText({ ...defaultView(), range: "1h" }, at), /^flows of the hour before the pause at /);
+  // in the zone the rows and the range inputs use, and naming it: not UTC beside local rows
+  const custom = exportWindowText({ ...defaultView(), range: "custom", since: "2026-11-27T08:00:00.000Z", until: "2026-11-27T09:00:00.000Z" }, undefined);
+  assert.equal(custom, `flows from ${localDateTime("2026-11-27T08:00:00.000Z")} to ${localDateTime("2026-11-27T09:00:00.000Z")} (${localZone(new Date("2026-11-27T08:00:00.000Z"))})`);
+  assert.match(exportWindowText(defaultView(), at), / \(UTC[+-]\d\d:\d\d\)$/);
+});
+
+test("local times name their zone by its offset", () => {
+  const d = new Date("2026-06-01T12:00:00Z");
+  const off = -d.getTimezoneOffset();
+  assert.match(localZone(d), /^UTC[+-]\d\d:\d\d$/);
+  assert.equal(localZone(d), `UTC${off < 0 ? "-" : "+"}${String(Math.floor(Math.abs(off) / 60)).padStart(2, "0")}:${String(Math.abs(off) % 60).padStart(2, "0")}`);
+  const local = new Date(d.getTime());
+  assert.equal(localDateTime(d.toISOString()), `${local.getFullYear()}-${String(local.getMonth() + 1).padStart(2, "0")}-${String(local.getDate()).padStart(2, "0")} ${String(local.getHours()).padStart(2, "0")}:${String(local.getMinutes()).padStart(2, "0")}:00`);
 });
