@@ -43,8 +43,11 @@ function cliSpelling(key: string): { direction?: UiDirection; kind: string } {
   return { kind: (KINDS as readonly string[]).includes(k) ? k : key };
 }
 
-/** hubble observe flags with no term here: refused by name rather than read as a label */
-const CLI_ONLY = new Set(["from_service", "to_service", "cluster", "from_cluster", "to_cluster", "node_label", "ip_version", "tcp_flags", "http_header", "cel_expression", "interface", "snat_ip", "ip_trace_id", "encrypted", "unencrypted"]);
+/**
+ * hubble observe flags with no term here, in the flags' own hyphenated spelling (a label key is seldom
+ * spelled so): refused by name rather than read as a label. `label=KEY=VALUE` still names such a label.
+ */
+const CLI_ONLY = new Set(["from-service", "to-service", "from-cluster", "to-cluster", "node-label", "ip-version", "tcp-flags", "http-header", "cel-expression", "snat-ip", "ip-trace-id"]);
 
 /** spellings of a namespace term, read as the pod filter `NS/` */
 const NAMESPACE_KINDS = ["namespace", "ns"];
@@ -82,8 +85,8 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
     if (d) throw new FilterError(`${field} ${JSON.stringify(term)}`, `${d[1]}: and ${t.slice(0, eq)} both give a direction: write ${spelled.direction}:${spelled.kind}=…`);
     direction = spelled.direction;
   }
-  if (eq > 0 && CLI_ONLY.has(t.slice(0, eq).replace(/-/g, "_"))) {
-    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term (the REST API and the observe CLI take it)`);
+  if (eq > 0 && CLI_ONLY.has(t.slice(0, eq))) {
+    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term (the REST API and the observe CLI take it; for a label of that name write label=${t})`);
   }
   if (spelled && (KINDS as readonly string[]).includes(spelled.kind)) {
     kind = spelled.kind as UiKind;
@@ -102,10 +105,11 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
     if (kind === "policy") parsePolicyPattern(value, label);
     else attrFilter(kind, value, label);
   } else {
-    // Kubernetes label values have no "/" (keys may: app.kubernetes.io/name): such a term, a service
-    // or a pod typed as a label, could never match
-    const labelValue = kind === "label" && value.indexOf("=") > 0 ? value.slice(value.indexOf("=") + 1) : "";
-    if (labelValue.includes("/")) throw new FilterError(label, `a label value has no "/" (for a pod write pod=NAMESPACE/NAME; services are the REST API's and the observe CLI's --to-service)`);
+    // Kubernetes label values have no "/" (keys may: app.kubernetes.io/name): a selector requirement
+    // whose value has one, a service or a pod typed as a label, could never match
+    if (kind === "label" && value.split(",").some((req) => /=[^=]*\//.test(req))) {
+      throw new FilterError(label, `a label value has no "/" (for a pod write pod=NAMESPACE/NAME; services are the REST API's and the observe CLI's --to-service)`);
+    }
     validateSided(SIDED[kind], kind === "identity" ? resolveIdentity(value) : value, label);
   }
   return { negative, direction, kind, value };

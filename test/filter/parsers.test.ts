@@ -197,10 +197,16 @@ test("UI free text: hubble observe's flag spellings mean what the flags mean, no
   assert.deepEqual(parseUiEntry("service=payments"), e(false, "either", "label", "service=payments"));
   assert.deepEqual(parseUiEntry("app-name=x"), e(false, "either", "label", "app-name=x"));
   assert.deepEqual(parseUiEntry("app.kubernetes.io/name=web"), e(false, "either", "label", "app.kubernetes.io/name=web"));
+  // selectors of several requirements, whose keys have "/" and whose values do not
+  for (const sel of ["app=web,app.kubernetes.io/part-of=shop", "k8s:app=web,k8s:io.cilium.k8s.namespace.labels.kubernetes.io/metadata.name=default", "k8s:app=web,!app.kubernetes.io/component", "app=web,cidr:10.0.0.0/8", "cluster=prod", "interface=eth0", "encrypted=true"]) {
+    assert.deepEqual(parseUiEntry(sel), e(false, "either", "label", sel), sel);
+  }
+  assert.deepEqual(parseUiEntry("label=app=web,app.kubernetes.io/name=x"), e(false, "either", "label", "app=web,app.kubernetes.io/name=x"));
   // what cannot be a label, or has no term here, is refused by name
   throwsField(() => parseUiFilter("to:service=payments/ledger-db"), /to:service=payments\/ledger-db/);
   throwsField(() => parseUiFilter("to-service=payments/ledger-db"), /to-service/);
   throwsField(() => parseUiFilter("tcp-flags=SYN"), /tcp-flags/);
+  throwsField(() => parseUiFilter("app=web,tier=a/b"), /tier=a\/b/);
   throwsField(() => parseUiFilter("from:to-pod=x"), /from:to-pod=x/);
 });
 
