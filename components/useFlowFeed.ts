@@ -136,8 +136,11 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     setLost(0);
   }, [historyKey, store]);
 
+  // bumped when the server's database changed under the page: a new first page (a new query, so a new
+  // answer even when it equals the last) resets the table and the stream's cursor
+  const [historyEpoch, setHistoryEpoch] = useState(0);
   const first = useQuery({
-    queryKey: ["flows-first-page", historyKey],
+    queryKey: ["flows-first-page", historyKey, historyEpoch],
     queryFn: ({ signal }) => {
       const p = filterParams(view, Date.now());
       pageParams.current = new URLSearchParams(p);
@@ -153,9 +156,6 @@ export function useFlowFeed(view: ViewState): FlowFeed {
     retry: (_failures, err) => isTransient(err),
     retryDelay: (failures) => Math.min(1000 * 2 ** failures, 5000),
   });
-  // the stream's handler outlives renders: it reaches the current query through this
-  const refetchFirst = useRef(first.refetch);
-  refetchFirst.current = first.refetch;
 
   const flush = useCallback(() => {
     if (liveKey.current !== viewKey.current) pending.current = [];
@@ -250,11 +250,11 @@ export function useFlowFeed(view: ViewState): FlowFeed {
         },
         onLost: (n) => setLost((l) => l + n),
         onError: (message, field) => setStreamError(field ? `${field}: ${message}` : message),
-        onHistoryChanged: () => void refetchFirst.current(),
+        onHistoryChanged: () => setHistoryEpoch((e) => e + 1),
       });
       clientRef.current.setPaused(false);
     }
-    clientRef.current.subscribe(filterKey, store.newestId());
+    clientRef.current.subscribe(filterKey, store.newestId(), first.data.history);
     // eslint-disable-next-line react-hooks/exhaustive-deps -- searchOnIfShort reads only refs and the store
   }, [first.data, streaming, filterKey, historyKey, store, enqueue]);
 

@@ -12,6 +12,8 @@ export interface FlowsPage {
    * filter SQL cannot answer) after its time budget, not because no more match: go on with nextCursor
    */
   scanStopped?: boolean;
+  /** the database's flow history (GET /api/status historyId): what a stream resuming after these flows must also name */
+  history?: string;
 }
 
 /** A flow as stored: the Hubble envelope plus its row id, which orders flows and serves as the stream cursor. */

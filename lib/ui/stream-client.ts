@@ -41,7 +41,7 @@ export class StreamClient {
   private closed = false;
   /** the filter of a subscribe not yet confirmed by the server */
   private awaiting?: string;
-  /** the flow history the server named in its first status (see stream-protocol.ts) */
+  /** the flow history the cursor belongs to: the first page's, else the server's first status (see stream-protocol.ts) */
   private history?: string;
   /** when the next reconnect happens, for the "reconnecting in Ns" indicator */
   retryAt?: number;
@@ -51,10 +51,14 @@ export class StreamClient {
     private readonly events: StreamEvents,
   ) {}
 
-  /** (Re)subscribe with a filter (the GET /api/flows query string) from after `cursor`. */
-  subscribe(filter: string, cursor?: string): void {
+  /**
+   * (Re)subscribe with a filter (the GET /api/flows query string) from after `cursor`; `history` is the
+   * flow history the cursor came from (FlowsPage.history), which the server's must match.
+   */
+  subscribe(filter: string, cursor?: string, history?: string): void {
     this.filter = filter;
     this.cursor = cursor;
+    if (history !== undefined) this.history = history;
     if (this.ws?.readyState === WebSocket.OPEN) this.send({ type: "subscribe", filter, cursor });
     else if (!this.ws) this.connect();
   }

@@ -74,7 +74,7 @@ function getFlows(ctx: ApiContext, params: URLSearchParams): FlowsPage {
   const limit = intParam(params, "limit", query.limit ?? 100, 1, MAX_PAGE);
   ctx.store.flush();
   const page = ctx.store.reader.page(query, { limit, cursor: cursorParam(params), order: orderParam(params, query), scanMs: ctx.scanMs });
-  return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}), ...(page.scanStopped ? { scanStopped: true } : {}) };
+  return { flows: page.flows, ...(page.nextCursor !== undefined ? { nextCursor: String(page.nextCursor) } : {}), ...(page.scanStopped ? { scanStopped: true } : {}), history: ctx.store.historyId };
 }
 
 function getStatus(ctx: ApiContext): ServerStatus {

@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
-import type { ServerStatus, StoredFlow } from "../../lib/api-types";
+import type { FlowsPage, ServerStatus, StoredFlow } from "../../lib/api-types";
 import { StreamClient } from "../../lib/ui/stream-client";
 import { makeFlow } from "../helpers/flows";
 import { getJson, startTestServer, waitFor } from "../helpers/server";
@@ -17,6 +17,8 @@ test("the stream and /api/status name the database's flow history: kept across a
   const dbPath = first.dbPath;
   const history = (await getJson<ServerStatus>(`${first.url}/api/status`)).body.historyId;
   assert.match(history, /^[0-9a-f-]{36}$/);
+  // a page of flows names it too: a stream resuming after those flows must be on the same history
+  assert.equal((await getJson<FlowsPage>(`${first.url}/api/flows?limit=1`)).body.history, history);
   const c = await connect(first.url);
   c.ws.send(JSON.stringify({ type: "subscribe", filter: "" }));
   const status = await waitFor("a status", () => c.messages.find((m) => m.type === "status"));
@@ -77,6 +79,27 @@ test("the page's stream client reports a server that came back on a new database
     await waitFor("the client to notice", () => (states.includes("reconnecting") ? true : undefined));
     server = await startTestServer({ simulate: false, env: { PORT: String(port) } });
     await waitFor("the history change", () => (changes === 1 ? true : undefined), 20_000);
+
+    // a first page read from one database, and a stream that reaches another (the server restarted in
+    // between): the page's history is the one the cursor belongs to, so the first status already differs
+    let late = 0;
+    const other = new StreamClient(`ws://127.0.0.1:${port}/api/stream`, { onFlows: () => undefined, onState: () => undefined, onHistoryChanged: () => late++ });
+    try {
+      other.subscribe("", "12345", "the-history-of-a-database-that-is-gone");
+      await waitFor("the change, at the first status", () => (late === 1 ? true : undefined), 20_000);
+      // the page's own history: nothing to report
+      const same = (await getJson<FlowsPage>(`${server.url}/api/flows?limit=1`)).body.history!;
+      let none = 0;
+      const ok = new StreamClient(`ws://127.0.0.1:${port}/api/stream`, { onFlows: () => undefined, onState: () => undefined, onHistoryChanged: () => none++ });
+      ok.subscribe("", undefined, same);
+      ok.setPaused(true);
+      ok.setPaused(false);
+      await new Promise((r) => setTimeout(r, 1000));
+      ok.close();
+      assert.equal(none, 0);
+    } finally {
+      other.close();
+    }
   } finally {
     client.close();
     await server.close();
