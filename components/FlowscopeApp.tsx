@@ -19,14 +19,18 @@ import { ThemeToggle } from "./ThemeToggle";
 import { useFlowFeed } from "./useFlowFeed";
 import { useView } from "./useView";
 import { TopNav } from "./TopNav";
-import { visible } from "../lib/ui/visible-text";
+import { visible, visibleName } from "../lib/ui/visible-text";
 
 const COLUMNS_KEY = "flowscope.columns";
 
 export function FlowscopeApp() {
   const [view, setView] = useView();
   // in the URL like every other choice: a reload or a shared link keeps it
-  const sort = view.sort ?? DEFAULT_SORT;
+  // the same object while the sort is the same: the URL is parsed afresh on every change (a row click
+  // writes flow=), and a new object would re-sort the table under the pointer
+  const sortColumn = view.sort?.column ?? DEFAULT_SORT.column;
+  const sortDir = view.sort?.dir ?? DEFAULT_SORT.dir;
+  const sort = useMemo<SortSpec>(() => ({ column: sortColumn, dir: sortDir }), [sortColumn, sortDir]);
   const setSort = (s: SortSpec) => {
     const { sort: _old, ...rest } = view;
     setView(s.column === DEFAULT_SORT.column && s.dir === DEFAULT_SORT.dir ? rest : { ...rest, sort: s }, "replace");
@@ -209,7 +213,7 @@ export function FlowscopeApp() {
                   </span>
                 ) : !tableLoading && feed.older.more ? (
                   <span data-testid="more-match" title="The table holds the newest flows that match; Load older fetches the next page of them, and an export includes every match">
-                    {" "}(the newest; more match)
+                    {" "}(the newest; older ones may match)
                   </span>
                 ) : null}
               </span>
@@ -233,10 +237,10 @@ export function FlowscopeApp() {
                 </span>
               ) : null}
               {narrowing ? (
-                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${visible(narrowing.title)}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
+                <span className="chip edge-chip" data-testid={`${narrowing.what}-filter`} title={`${narrowing.what} ${visibleName(narrowing.title)}: its flows${narrowing.what === "edge" ? " and the replies back" : ", either way"}`}>
                   {/* a long pair of names is cut, never the button that clears it */}
                   <span className="chip-text">
-                    {narrowing.what} {visible(narrowing.label)}
+                    {narrowing.what} {visibleName(narrowing.label)}
                   </span>
                   <button aria-label={`Clear ${narrowing.what} filter`} onClick={() => setView({ ...view, edge: undefined, node: undefined })}>
                     ×

@@ -97,10 +97,12 @@ const GIVES_WAY: readonly ColumnId[] = ["auth", "tcpFlags", "srcIp", "dstIp", "n
 
 /**
  * The chosen columns that fit in `width` pixels, and those left out to make them fit (in the order
- * chosen); `sortedBy` is never left out. A narrow window with the details open would otherwise scroll
- * Verdict out of sight.
+ * chosen); `sortedBy` is never left out, and is shown even when not chosen (a shared link sorts by a
+ * column this browser's choice leaves out). A narrow window with the details open would otherwise
+ * scroll Verdict out of sight.
  */
-export function fitColumns(columns: readonly ColumnId[], width: number | undefined, sortedBy?: ColumnId): { shown: ColumnId[]; hidden: ColumnId[] } {
+export function fitColumns(chosen: readonly ColumnId[], width: number | undefined, sortedBy?: ColumnId): { shown: ColumnId[]; hidden: ColumnId[] } {
+  const columns = sortedBy !== undefined && !chosen.includes(sortedBy) ? [...chosen, sortedBy] : chosen;
   const need = (cs: readonly ColumnId[]) => cs.reduce((sum, c) => sum + minPx(COLUMN_BY_ID[c].width), 0);
   if (width === undefined || width <= 0 || need(columns) <= width) return { shown: [...columns], hidden: [] };
   let shown = [...columns];

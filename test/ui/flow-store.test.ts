@@ -123,6 +123,10 @@ test("columns that do not fit give way in a fixed order, never time, source, des
   assert.deepEqual(beside.hidden, ["type", "port", "l7"]);
   // the column the rows are sorted by stays
   assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 644, "l7").shown, ["time", "source", "destination", "l7", "verdict"]);
+  // and is shown when this browser's choice leaves it out (a shared link sorted by it)
+  assert.equal(DEFAULT_COLUMNS.includes("node"), false);
+  assert.deepEqual(fitColumns(DEFAULT_COLUMNS, 5000, "node").shown, [...DEFAULT_COLUMNS, "node"]);
+  assert.ok(fitColumns(DEFAULT_COLUMNS, 644, "node").shown.includes("node"));
   // far too narrow: the four that stay, in the chosen order
   assert.deepEqual(fitColumns(["verdict", "node", "time", "destination", "srcIp", "source"], 100).shown, ["verdict", "time", "destination", "source"]);
 });
