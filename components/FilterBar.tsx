@@ -9,6 +9,9 @@ import { useDismissable } from "./useDismissable";
 import { visible, visibleName } from "../lib/ui/visible-text";
 import { localZone } from "../lib/ui/flow-view";
 
+/** terms whose value is a name or an address (Kubernetes and DNS keep those to ASCII): shown as visibleName shows names */
+const NAME_KINDS = new Set<string>(["label", "pod", "workload", "dns", "ip", "identity", "port", "policy"]);
+
 interface Props {
   view: ViewState;
   setView: (v: ViewState) => void;
@@ -151,7 +154,7 @@ export function TimeRange({ view, setView }: Props) {
             onChange={(e) => edit(since, fromLocalInput(e.target.value))}
           />
           <span className="muted small" data-testid="range-zone" suppressHydrationWarning title="The range is in your browser's time zone, as the table's times are">
-            {localZone()}
+            {localZone(since && !Number.isNaN(Date.parse(since)) ? new Date(since) : undefined)}
           </span>
           {draft ? (
             <span className="error" role="alert" data-testid="range-error">
@@ -207,7 +210,7 @@ export function FilterInput({ view, setView, error }: Props & { error?: string }
             <span className="chip-dir">{d.direction === "from" ? "from →" : d.direction === "to" ? "→ to" : "↔"}</span>
             <span className="chip-text">
               {d.negated ? "!" : ""}
-              {d.kind}={visible(d.value)}
+              {d.kind}={NAME_KINDS.has(d.kind) ? visibleName(d.value) : visible(d.value)}
             </span>
             <button aria-label={`Remove filter ${visible(f)}`} onClick={() => remove(f)}>
               ×

@@ -88,7 +88,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
     if (!view.filters.includes(e)) setView({ ...view, filters: [...view.filters, e], flow: stored.id });
   };
   const F = ({ kind, value, dir, children }: { kind: EntryKind; value: string; dir: EntryDirection; children?: ReactNode }) => (
-    <button className="val-link" title={`Filter by ${visible(entryFor(kind, value, dir))}`} onClick={() => addEntry(kind, value, dir)}>
+    <button className="val-link" title={`Filter by ${visibleName(entryFor(kind, value, dir))}`} onClick={() => addEntry(kind, value, dir)}>
       {children ?? visibleName(value)}
     </button>
   );
@@ -131,7 +131,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
           </Row>
         ) : null}
         {port ? <Row k="Port">{port}</Row> : null}
-        {svc?.name ? <Row k="Service">{visible(svc.namespace ? `${svc.namespace}/${svc.name}` : svc.name)}</Row> : null}
+        {svc?.name ? <Row k="Service">{visibleName(svc.namespace ? `${svc.namespace}/${svc.name}` : svc.name)}</Row> : null}
         {names?.length ? (
           <Row k="DNS names">
             {names.map((n, i) => (
@@ -143,7 +143,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         {ep?.ID !== undefined ? (
           <Row k="Endpoint ID">
             {podEndpoint(ep) ? (
-              <Link href={endpointHref(ep.ID)} data-testid="endpoint-link" title={visible(`Inspect endpoint ${ep.ID} (${ep.namespace}/${ep.pod_name}): enforcement and policy map`)}>
+              <Link href={endpointHref(ep.ID)} data-testid="endpoint-link" title={`Inspect endpoint ${ep.ID} (${visibleName(`${ep.namespace}/${ep.pod_name}`)}): enforcement and policy map`}>
                 {ep.ID}
               </Link>
             ) : (
@@ -174,8 +174,8 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
         <span className={`verdict-pill v-${vc}`} data-testid="details-verdict">
           {f.verdict}
         </span>
-        <span className="det-title" title={`${visible(sourceLabel(f))} → ${visible(destinationLabel(f))}`}>
-          {visible(sourceLabel(f))} <span className="muted">→</span> {visible(destinationLabel(f))}
+        <span className="det-title" title={`${sourceLabel(f)} → ${destinationLabel(f)}`}>
+          {sourceLabel(f)} <span className="muted">→</span> {destinationLabel(f)}
         </span>
         <button
           className="btn small"

@@ -689,16 +689,16 @@ function EdgePanel({ edge, view, setView }: { edge: ServiceMapEdge; view: ViewSt
 function PolicyRefLink({ policyRef }: { policyRef: string }) {
   const href = `/policies?policy=${encodeURIComponent(policyRef)}`;
   const m = /^([^/]*)\/([^/]*)\/(.+)$/.exec(policyRef);
-  if (!m) return <Link href={href}>{visible(policyRef)}</Link>;
+  if (!m) return <Link href={href}>{visibleName(policyRef)}</Link>;
   const [, kind, namespace, name] = m;
   return (
     <>
       <Link href={href} data-testid="policy-ref" data-ref={policyRef}>
-        {visible(name!)}
+        {visibleName(name!)}
       </Link>{" "}
       <span className="muted small">
-        {visible(kind!)}
-        {namespace ? ` · ${visible(namespace)}` : ""}
+        {visibleName(kind!)}
+        {namespace ? ` · ${visibleName(namespace)}` : ""}
       </span>
     </>
   );

@@ -7,6 +7,7 @@
 // the table, the stream and exports leave out what the map hides (as Hubble UI's toggles are filters).
 import { timeWindow, type HiddenPeers, type ViewState } from "./view-state";
 import { localDateTime, localZone, timeShort } from "./flow-view";
+import { parseTimeArg } from "../filter/time";
 
 /** The free-text deny terms each hide toggle stands for (lib/filter/parse-ui.ts). */
 const HIDE_TERMS: Record<keyof HiddenPeers, readonly string[]> = {
@@ -56,9 +57,24 @@ export function mapParams(v: ViewState, now: number): URLSearchParams {
 }
 
 /** What an export made now holds, in words, for the export menu. */
+/**
+ * One end of a custom window as the server reads it (parseTimeArg: RFC 3339, a zone-less time as UTC,
+ * a duration before now, epoch ms), shown in the browser's zone with that instant's own offset.
+ */
+function windowEnd(value: string, field: string): string {
+  let ms: number;
+  try {
+    ms = parseTimeArg(value, field);
+  } catch {
+    return value;
+  }
+  const iso = new Date(ms).toISOString();
+  return `${localDateTime(iso)} (${localZone(new Date(ms))})`;
+}
+
 export function exportWindowText(v: ViewState, pausedAt: number | undefined): string {
   // in the zone the rows and the range inputs show, named
-  if (v.range === "custom") return `flows from ${v.since ? localDateTime(v.since) : "the first stored"} to ${v.until ? localDateTime(v.until) : "the click"} (${localZone()})`;
+  if (v.range === "custom") return `flows from ${v.since ? windowEnd(v.since, "since") : "the first stored"} to ${v.until ? windowEnd(v.until, "until") : "the click"}`;
   const start = v.range === "live" ? "all stored flows" : `flows of the ${v.range === "5m" ? "5 minutes" : "hour"} before`;
   // the table's own time format, so the pause reads against the rows' times
   if (pausedAt !== undefined) return `${start}${v.range === "live" ? " up to" : ""} the pause at ${timeShort(new Date(pausedAt).toISOString())} (${localZone(new Date(pausedAt))})`;

@@ -48,9 +48,14 @@ export function reservedName(ep: Endpoint | undefined): string | undefined {
 
 /** "ns/pod", else a reserved name, else a DNS name, else the IP. */
 export function endpointLabel(ep: Endpoint | undefined, names: readonly string[] | undefined, ip: string | undefined): string {
-  // names only (pod, namespace, DNS name): any character outside ASCII in one is shown escaped
-  if (ep?.pod_name) return visibleName(ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name);
-  if (names && names.length > 0) return visibleName(names[0]!);
+  // every one of these is a name (pod, namespace, DNS name, reserved identity) or an address: any
+  // character outside ASCII in one is shown escaped
+  return visibleName(endpointName(ep, names, ip));
+}
+
+function endpointName(ep: Endpoint | undefined, names: readonly string[] | undefined, ip: string | undefined): string {
+  if (ep?.pod_name) return ep.namespace ? `${ep.namespace}/${ep.pod_name}` : ep.pod_name;
+  if (names && names.length > 0) return names[0]!;
   const reserved = reservedName(ep);
   if (reserved && reserved !== "world" && !reserved.startsWith("world-")) return reserved;
   if (ip) return ip;
@@ -139,7 +144,7 @@ export function l7Summary(f: Flow): string {
   }
   if (l7.dns) {
     const d = l7.dns;
-    const parts = ["DNS", d.query, (d.qtypes ?? []).join(",")];
+    const parts = ["DNS", d.query === undefined ? undefined : visibleName(d.query), (d.qtypes ?? []).join(",")];
     if (l7.type === "RESPONSE") {
       if (d.rcode) parts.push(`rcode ${d.rcode}`);
       else if (d.ips?.length) parts.push(d.ips.join(","));
@@ -239,9 +244,10 @@ export function policyKey(p: Policy): string {
 /** "CNP web/allow-frontend" — short, for table cells */
 export function policyShort(p: Policy): string {
   const derived = derivedFrom(p);
-  if (derived) return `implicit ${derived}`;
+  if (derived) return `implicit ${visibleName(derived)}`;
   const kind = KIND_ABBREV[p.kind ?? ""] ?? p.kind ?? "";
-  return `${kind ? kind + " " : ""}${p.namespace ? p.namespace + "/" : ""}${p.name ?? "?"}`;
+  // names: a lookalike character in one is shown escaped (see visibleName)
+  return visibleName(`${kind ? kind + " " : ""}${p.namespace ? p.namespace + "/" : ""}${p.name ?? "?"}`);
 }
 
 const KIND_ABBREV: Record<string, string> = {

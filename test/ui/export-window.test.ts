@@ -46,7 +46,13 @@ test("the export menu says which flows the file will hold", () => {
   assert.match(exportWindowText({ ...defaultView(), range: "1h" }, at), /^flows of the hour before the pause at /);
   // in the zone the rows and the range inputs use, and naming it: not UTC beside local rows
   const custom = exportWindowText({ ...defaultView(), range: "custom", since: "2026-11-27T08:00:00.000Z", until: "2026-11-27T09:00:00.000Z" }, undefined);
-  assert.equal(custom, `flows from ${localDateTime("2026-11-27T08:00:00.000Z")} to ${localDateTime("2026-11-27T09:00:00.000Z")} (${localZone(new Date("2026-11-27T08:00:00.000Z"))})`);
+  const end = (iso: string) => `${localDateTime(iso)} (${localZone(new Date(iso))})`;
+  assert.equal(custom, `flows from ${end("2026-11-27T08:00:00.000Z")} to ${end("2026-11-27T09:00:00.000Z")}`);
+  // each end with its own offset (a summer window seen in winter), a zone-less time read as the server
+  // reads it (UTC), and the other forms the server takes
+  const summer = exportWindowText({ ...defaultView(), range: "custom", since: "2026-07-01T10:00:00Z", until: "2026-01-10T08:00:00" }, undefined);
+  assert.equal(summer, `flows from ${end("2026-07-01T10:00:00.000Z")} to ${end("2026-01-10T08:00:00.000Z")}`);
+  assert.match(exportWindowText({ ...defaultView(), range: "custom", since: "1h" }, undefined), /^flows from \d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(UTC[+-]\d\d:\d\d\) to the click$/);
   assert.match(exportWindowText(defaultView(), at), / \(UTC[+-]\d\d:\d\d\)$/);
 });
 

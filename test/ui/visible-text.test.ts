@@ -46,3 +46,15 @@ test("names (namespaces, pods, DNS names) show any character outside ASCII as an
   // free text keeps its letters (only invisible characters are escaped there)
   assert.equal(visible("caf\u00e9"), "caf\u00e9");
 });
+
+test("the Policy and L7 columns show lookalike policy names and DNS queries as escapes", () => {
+  const col = (id: string) => COLUMNS.find((c) => c.id === id)!;
+  const f = stored(3, {
+    verdict: "DROPPED",
+    ingress_denied_by: [{ name: "allow-p\u0430yments", namespace: "shop", kind: "CiliumNetworkPolicy" }],
+    Type: "L7",
+    l7: { type: "REQUEST", dns: { query: "g\u043Eogle.com." } },
+  });
+  assert.match(col("policy").text(f), /allow-p<U\+0430>yments/);
+  assert.match(col("l7").text(f), /g<U\+043E>ogle\.com\./);
+});
