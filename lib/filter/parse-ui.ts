@@ -86,7 +86,7 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
     direction = spelled.direction;
   }
   if (eq > 0 && CLI_ONLY.has(t.slice(0, eq))) {
-    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term (the REST API and the observe CLI take it; for a label of that name write label=${t})`);
+    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term: the REST parameter ${t.slice(0, eq).replace(/-/g, "_")}= and observe --${t.slice(0, eq)} take it; for a label of that name write label=${t}`);
   }
   if (spelled && (KINDS as readonly string[]).includes(spelled.kind)) {
     kind = spelled.kind as UiKind;
