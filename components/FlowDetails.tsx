@@ -246,7 +246,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                 derivedFrom(p) ? (
                   <li key={`${via}-derived-${i}`} className={`policy-card via-${via}`} data-testid="derived-policy">
                     <div className="policy-line">
-                      <span className="policy-name">{visible(derivedFrom(p) ?? "")}</span>
+                      <span className="policy-name">{visibleName(derivedFrom(p) ?? "")}</span>
                       <span className="kind-badge">implicit</span>
                     </div>
                     <div className="muted small">
@@ -259,7 +259,7 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
                     <Link href={policyHref(p)} className="policy-name" data-testid="deciding-policy">
                       {visibleName(p.name ?? "")}
                     </Link>
-                    <span className="kind-badge">{visible(p.kind ?? "")}</span>
+                    <span className="kind-badge">{visibleName(p.kind ?? "")}</span>
                   </div>
                   <div className="muted small">
                     {p.namespace ? `namespace ${visibleName(p.namespace)} · ` : "cluster-wide · "}revision {p.revision ?? "?"} · {viaText(via, refused, f.l7?.type === "RESPONSE")}

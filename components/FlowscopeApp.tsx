@@ -5,7 +5,7 @@ import type { FlowsPage, ServiceMap as ServiceMapData, ServiceMapNode, StoredFlo
 import { getJson, withParams } from "../lib/ui/api";
 import { mapParams } from "../lib/ui/api-query";
 import { useDismissable } from "./useDismissable";
-import { COLUMNS, DEFAULT_SORT, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
+import { COLUMNS, DEFAULT_SORT, isDefaultSort, parseColumns, type ColumnId, type SortSpec } from "../lib/ui/columns";
 import { nodeEndpointsFromFlows } from "../lib/ui/endpoint-links";
 import { splitEdgeId } from "../lib/flow/map-node";
 import { PANE_CHOICES, type Pane, type ViewState } from "../lib/ui/view-state";
@@ -25,15 +25,15 @@ const COLUMNS_KEY = "flowscope.columns";
 
 export function FlowscopeApp() {
   const [view, setView] = useView();
-  // in the URL like every other choice: a reload or a shared link keeps it
-  // the same object while the sort is the same: the URL is parsed afresh on every change (a row click
-  // writes flow=), and a new object would re-sort the table under the pointer
+  // The sort is in the URL like every other choice, so a reload or a shared link keeps it. It stays the
+  // same object while the sort is the same: the URL is parsed afresh on every change (a row click
+  // writes flow=), and a new object would re-sort the table under the pointer.
   const sortColumn = view.sort?.column ?? DEFAULT_SORT.column;
   const sortDir = view.sort?.dir ?? DEFAULT_SORT.dir;
   const sort = useMemo<SortSpec>(() => ({ column: sortColumn, dir: sortDir }), [sortColumn, sortDir]);
   const setSort = (s: SortSpec) => {
     const { sort: _old, ...rest } = view;
-    setView(s.column === DEFAULT_SORT.column && s.dir === DEFAULT_SORT.dir ? rest : { ...rest, sort: s }, "replace");
+    setView(isDefaultSort(s) ? rest : { ...rest, sort: s }, "replace");
   };
   const feed = useFlowFeed(view);
   const [columns, setColumns] = useState<ColumnId[]>(() => parseColumns(null));

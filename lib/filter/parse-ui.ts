@@ -80,13 +80,14 @@ export function parseUiEntry(term: string, field = "filter"): UiFilterEntry {
   const eq = t.indexOf("=");
   let kind: UiKind = "label";
   let value = t;
-  const spelled = eq > 0 ? cliSpelling(t.slice(0, eq)) : undefined;
+  const key = eq > 0 ? t.slice(0, eq) : "";
+  const spelled = key ? cliSpelling(key) : undefined;
   if (spelled?.direction) {
-    if (d) throw new FilterError(`${field} ${JSON.stringify(term)}`, `${d[1]}: and ${t.slice(0, eq)} both give a direction: write ${spelled.direction}:${spelled.kind}=…`);
+    if (d) throw new FilterError(`${field} ${JSON.stringify(term)}`, `${d[1]}: and ${key} both give a direction: write ${spelled.direction}:${spelled.kind}=…`);
     direction = spelled.direction;
   }
-  if (eq > 0 && CLI_ONLY.has(t.slice(0, eq))) {
-    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${t.slice(0, eq)} is a hubble observe flag with no filter-box term: the REST parameter ${t.slice(0, eq).replace(/-/g, "_")}= and observe --${t.slice(0, eq)} take it; for a label of that name write label=${t}`);
+  if (CLI_ONLY.has(key)) {
+    throw new FilterError(`${field} ${JSON.stringify(term)}`, `${key} is a hubble observe flag with no filter-box term: the REST parameter ${key.replace(/-/g, "_")}= and observe --${key} take it; for a label of that name write label=${t}`);
   }
   if (spelled && (KINDS as readonly string[]).includes(spelled.kind)) {
     kind = spelled.kind as UiKind;

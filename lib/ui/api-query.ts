@@ -56,7 +56,6 @@ export function mapParams(v: ViewState, now: number): URLSearchParams {
   return filterParams({ ...v, edge: undefined, node: undefined }, now);
 }
 
-/** What an export made now holds, in words, for the export menu. */
 /**
  * One end of a custom window as the server reads it (parseTimeArg: RFC 3339, a zone-less time as UTC,
  * a duration before now, epoch ms), shown in the browser's zone with that instant's own offset.
@@ -72,6 +71,7 @@ function windowEnd(value: string, field: string): string {
   return `${localDateTime(iso)} (${localZone(new Date(ms))})`;
 }
 
+/** What an export made now holds, in words, for the export menu. */
 export function exportWindowText(v: ViewState, pausedAt: number | undefined): string {
   // in the zone the rows and the range inputs show, named
   if (v.range === "custom") return `flows from ${v.since ? windowEnd(v.since, "since") : "the first stored"} to ${v.until ? windowEnd(v.until, "until") : "the click"}`;

@@ -125,6 +125,10 @@ export interface SortSpec {
 
 export const DEFAULT_SORT: SortSpec = { column: "time", dir: "desc" };
 
+export function isDefaultSort(s: SortSpec): boolean {
+  return s.column === DEFAULT_SORT.column && s.dir === DEFAULT_SORT.dir;
+}
+
 /**
  * Sort newest-first rows by a column. Stable, and ties keep newest first, so equal keys don't
  * shuffle as live rows arrive. Keys are interned per column (sort-keys), usually already as the rows

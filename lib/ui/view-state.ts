@@ -2,7 +2,7 @@
 // of it there). This module is the one place that reads and writes those parameters.
 import { splitEdgeId } from "../flow/map-node";
 import { MAX_MAP_NODE_ID } from "../filter/match";
-import { DEFAULT_SORT, isColumnId, type SortSpec } from "./columns";
+import { isColumnId, isDefaultSort, type SortSpec } from "./columns";
 
 // Hubble's Verdict enum (flow.proto) less VERDICT_UNKNOWN: REDIRECTED marks policy verdicts that send a
 // connection to the L7 proxy, TRACED and TRANSLATED come from trace and SNAT events.
@@ -108,7 +108,8 @@ export function parseView(params: URLSearchParams): ViewState {
   if (sort) {
     const m = /^([A-Za-z0-9]+)\.(asc|desc)$/.exec(sort);
     if (m && isColumnId(m[1]!)) {
-      if (m[1] !== DEFAULT_SORT.column || m[2] !== DEFAULT_SORT.dir) v.sort = { column: m[1], dir: m[2] as SortSpec["dir"] };
+      const asked: SortSpec = { column: m[1], dir: m[2] as SortSpec["dir"] };
+      if (!isDefaultSort(asked)) v.sort = asked;
     } else {
       v.problems = [...(v.problems ?? []), `sort ${JSON.stringify(sort.slice(0, 80))} ignored: expected COLUMN.asc or COLUMN.desc with a column of the table`];
     }
@@ -130,7 +131,7 @@ export function serializeView(v: ViewState): URLSearchParams {
     if (v.until) p.set("until", v.until);
   }
   if (v.pane !== "split") p.set("pane", v.pane);
-  if (v.sort && (v.sort.column !== DEFAULT_SORT.column || v.sort.dir !== DEFAULT_SORT.dir)) p.set("sort", `${v.sort.column}.${v.sort.dir}`);
+  if (v.sort && !isDefaultSort(v.sort)) p.set("sort", `${v.sort.column}.${v.sort.dir}`);
   const hidden = (Object.keys(HIDE_KEYS) as (keyof HiddenPeers)[]).filter((k) => v.hide[k]).map((k) => HIDE_KEYS[k]);
   if (hidden.length) p.set("hide", hidden.join(","));
   if (v.node) p.set("node", v.node);

@@ -7,10 +7,15 @@
 const INVISIBLE = /[\p{Cf}\p{Cc}\u034F\u115F\u1160\u3164\uFFA0]/gu;
 
 export function visible(s: string): string {
-  INVISIBLE.lastIndex = 0;
-  if (!INVISIBLE.test(s)) return s;
-  INVISIBLE.lastIndex = 0;
-  return s.replace(INVISIBLE, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
+  return escaped(s, INVISIBLE);
+}
+
+/** `s` with every character `re` (global) matches written as `<U+XXXX>`; `s` itself when none does */
+function escaped(s: string, re: RegExp): string {
+  re.lastIndex = 0;
+  if (!re.test(s)) return s;
+  re.lastIndex = 0;
+  return s.replace(re, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
 }
 
 // Kubernetes names (namespaces, pods, workloads, label keys and values) and DNS names on the wire are
@@ -19,10 +24,7 @@ export function visible(s: string): string {
 const NOT_PRINTABLE_ASCII = /[^\x20-\x7E]/gu;
 
 export function visibleName(s: string): string {
-  NOT_PRINTABLE_ASCII.lastIndex = 0;
-  if (!NOT_PRINTABLE_ASCII.test(s)) return s;
-  NOT_PRINTABLE_ASCII.lastIndex = 0;
-  return s.replace(NOT_PRINTABLE_ASCII, (c) => `<U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}>`);
+  return escaped(s, NOT_PRINTABLE_ASCII);
 }
 
 /** `v` with every string (keys included) passed through visible(); the same object when nothing changes. */
