@@ -1,7 +1,7 @@
 // Hubble UI's free-text filter: space-separated terms `[!][from:|to:|either:]kind=value` with kinds
 // label (default), ip, dns, identity, pod, workload, plus Flowscope's policy, port and flow attributes
 // (http_status, http_method, http_path, http_url, dns_query, protocol, type, verdict, drop_reason_desc,
-// traffic_direction, node_name, uuid, trace_id: the URL parameters of the same names). A term without a known kind is a
+// traffic_direction, node_name, uuid, trace_id, tcp_flags: the URL parameters of the same names). A term without a known kind is a
 // label (`app=frontend`). As in Hubble UI, positive terms OR (a flow that matches any of them is shown)
 // and any matching negative term hides a flow.
 import { addAttr, type AttrName } from "./attrs";
@@ -12,7 +12,7 @@ import { FilterError, type FlowFilter, type FlowQuery } from "./types";
 /** attributes of the flow itself, not of one side: no from:/to: */
 const ATTR_KINDS = [
   "http_status", "http_method", "http_path", "http_url", "dns_query", "protocol", "type", "verdict", "drop_reason_desc", "traffic_direction",
-  "node_name", "uuid", "trace_id",
+  "node_name", "uuid", "trace_id", "tcp_flags",
 ] as const satisfies readonly AttrName[];
 type UiAttrKind = (typeof ATTR_KINDS)[number];
 
@@ -47,7 +47,7 @@ function cliSpelling(key: string): { direction?: UiDirection; kind: string } {
  * hubble observe flags with no term here, in the flags' own hyphenated spelling (a label key is seldom
  * spelled so): refused by name rather than read as a label. `label=KEY=VALUE` still names such a label.
  */
-const CLI_ONLY = new Set(["from-service", "to-service", "from-cluster", "to-cluster", "node-label", "ip-version", "tcp-flags", "http-header", "cel-expression", "snat-ip", "ip-trace-id"]);
+const CLI_ONLY = new Set(["from-service", "to-service", "from-cluster", "to-cluster", "node-label", "ip-version", "http-header", "cel-expression", "snat-ip", "ip-trace-id"]);
 
 /** spellings of a namespace term, read as the pod filter `NS/` */
 const NAMESPACE_KINDS = ["namespace", "ns"];

@@ -20,7 +20,7 @@ import { PolicyFileCache } from "./policy/parse-thread";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
-import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, type Packet } from "./flow-builder";
+import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, retraced, type Packet, type TcpFlags } from "./flow-builder";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
@@ -269,6 +269,24 @@ const PROTO_IDX = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP, ICMP: PROT
 // shared, never-modified parts of flow records
 const SYN = Object.freeze({ SYN: true });
 const SYN_ACK = Object.freeze({ SYN: true, ACK: true });
+const ACK: TcpFlags = Object.freeze({ ACK: true });
+const ACK_PSH: TcpFlags = Object.freeze({ PSH: true, ACK: true });
+const ACK_FIN: TcpFlags = Object.freeze({ FIN: true, ACK: true });
+
+/**
+ * a TCP connection's handshake as traced: the SYN's trace records and the SYN-ACK's, in the order
+ * they were taken; null when either is missing (the connection never opened)
+ */
+function handshakeTraces(flows: readonly FlowEnvelope[]): { fwd: FlowEnvelope[]; reply: FlowEnvelope[] } | null {
+  const fwd: FlowEnvelope[] = [];
+  const reply: FlowEnvelope[] = [];
+  for (const e of flows) {
+    const f = e.flow;
+    if (f.event_type?.type !== 4 || f.l4?.TCP?.flags?.SYN !== true) continue;
+    (f.is_reply === true ? reply : fwd).push(e);
+  }
+  return fwd.length > 0 && reply.length > 0 ? { fwd, reply } : null;
+}
 const EVENT_VERDICT = Object.freeze({ type: 5 });
 const EVENT_TRACE = Object.freeze({ type: 4 });
 const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
@@ -1050,8 +1068,26 @@ export class Datapath {
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
       }
     }
+    // The rest of the connection is traced where its handshake was. With Cilium's default monitor
+    // aggregation (medium) a TO_* trace of an established connection is sent only for a packet that
+    // carries TCP flags its direction has not shown before, so a short request/response connection
+    // shows the client's first ACK and first ACK+PSH, the server's first ACK+PSH, and a FIN each way;
+    // the ACKs in between and the last one add no flag and are not reported.
+    const handshake = proto === "TCP" ? handshakeTraces(flows) : null;
+    if (handshake !== null) {
+      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK, "TCP Flags: ACK"));
+      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+    }
     const pendingResponses = st.pending;
     if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
+    if (handshake !== null) {
+      for (const f of handshake.reply) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
+      for (const f of handshake.reply) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
+      explanation?.push(
+        `connection ${ctKey}: ACK, then ACK+PSH from the client, ACK+PSH from the server and ACK+FIN each way are traced where the handshake was (${handshake.fwd.length + handshake.reply.length} points); monitor aggregation "medium" reports only packets with flags new to their direction`,
+      );
+    }
     if (req.dns && !st.dnsResolvedByProxy) {
       const ans = this.dnsSource().resolve(req.dns.query, req.dns.type ?? "A");
       this.lastDnsIps = ans?.ips ?? [];

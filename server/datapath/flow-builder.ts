@@ -201,6 +201,30 @@ export function buildFlow(p: FlowParts): FlowEnvelope {
   return { flow: f, node_name: p.nodeName, time: p.time };
 }
 
+/** TCP flags of a connection's packets after the handshake, in flow.proto key order (FIN, SYN, RST, PSH, ACK) */
+export type TcpFlags = { FIN?: true; SYN?: true; PSH?: true; ACK?: true };
+
+/**
+ * A later packet of a connection, traced where an earlier one was: a copy of that trace record with the
+ * packet's own time, flags and summary, a new uuid, and the trace reason connection tracking gives it
+ * (ESTABLISHED for the original direction, REPLY for the reply). Keys stay in the record's order.
+ */
+export function retraced(env: FlowEnvelope, time: string, flags: TcpFlags, summary: string): FlowEnvelope {
+  const from = env.flow as Record<string, unknown>;
+  const f: Record<string, unknown> = {};
+  for (const k in from) {
+    if (k === "time") f.time = time;
+    else if (k === "uuid") f.uuid = uuidV7();
+    else if (k === "l4") {
+      const tcp = (from.l4 as Layer4).TCP!;
+      f.l4 = { TCP: { source_port: tcp.source_port, destination_port: tcp.destination_port, flags } };
+    } else if (k === "trace_reason") f.trace_reason = from.is_reply === true ? "REPLY" : "ESTABLISHED";
+    else if (k === "Summary") f.Summary = summary;
+    else f[k] = from[k];
+  }
+  return { flow: f as Flow, node_name: env.node_name, time };
+}
+
 export function extension(parts: Omit<FlowscopeExtension, "@type">): FlowscopeExtension {
   const e: FlowscopeExtension = { "@type": "type.googleapis.com/flowscope.v1.FlowDecision" };
   if (parts.default_deny_by?.length) e.default_deny_by = parts.default_deny_by;

@@ -106,6 +106,7 @@ export class FlowMetrics {
   private readonly verdicts = this.registry.counter("flowscope_policy_verdicts_total", "Policy verdict events by direction, match type and action", ["direction", "match", "action"]);
   private readonly l7 = this.registry.counter("flowscope_l7_requests_total", "L7 requests seen by the proxy, by protocol, method (HTTP method, Kafka api key or DNS qtype) and verdict", ["protocol", "method", "verdict"]);
   private readonly l7Responses = this.registry.counter("flowscope_l7_responses_total", "L7 responses by protocol, method and status (HTTP code, Kafka error code or DNS rcode)", ["protocol", "method", "status"]);
+  private readonly tcpFlags = this.registry.counter("flowscope_tcp_flags_total", "TCP flag occurrences in forwarded flows (SYN, SYN-ACK, FIN, RST), by IP family", ["flag", "family"]);
   private readonly clients = this.registry.gauge("flowscope_websocket_clients", "Connected WebSocket clients");
   private readonly queueMax = this.registry.gauge("flowscope_websocket_queue_depth_max", "Largest per-client send queue (flows)");
   // a level, not a count: no _total suffix, which Prometheus keeps for counters
@@ -148,6 +149,7 @@ export class FlowMetrics {
         const ns = f.traffic_direction === "EGRESS" ? f.source?.namespace : f.destination?.namespace;
         this.drops.inc([inSet(f.drop_reason_desc, DROP_REASON_SET, ""), proto, namespaceLabel(ns)]);
       }
+      if (f.verdict === "FORWARDED" || f.verdict === "REDIRECTED") this.countTcpFlags(f);
       if (type === 5) {
         const action = f.verdict === "DROPPED" ? "dropped" : f.verdict === "AUDIT" ? "audit" : f.verdict === "REDIRECTED" ? "redirected" : "forwarded";
         const match = f.policy_match_type ?? 0;
@@ -161,6 +163,18 @@ export class FlowMetrics {
         this.l7Responses.inc([proto, l7Method(f), l7Status(f)]);
       }
     }
+  }
+
+  /** as Hubble's tcp handler counts them: one flow can count FIN and SYN-ACK both; ACK and PSH alone are not counted */
+  private countTcpFlags(f: Flow): void {
+    const flags = f.l4?.TCP?.flags;
+    if (!flags || typeof flags !== "object") return;
+    // Hubble skips a flow without an IP header, and names a missing version by its zero value
+    if (!f.IP) return;
+    const family = f.IP.ipVersion === "IPv6" || f.IP.ipVersion === "IPv4" ? f.IP.ipVersion : "IP_NOT_USED";
+    if (flags.FIN === true) this.tcpFlags.inc(["FIN", family]);
+    if (flags.SYN === true) this.tcpFlags.inc([flags.ACK === true ? "SYN-ACK" : "SYN", family]);
+    if (flags.RST === true) this.tcpFlags.inc(["RST", family]);
   }
 
   render(): string {

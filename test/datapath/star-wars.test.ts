@@ -136,7 +136,9 @@ test("replies from a service's backend: the deprecated reply bool is set, and tr
   const r = trace(dp, { from: "default/tiefighter", toService: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.equal(r.verdict, "FORWARDED");
   const replies = r.flows.map((e) => e.flow).filter((f) => f.is_reply === true);
-  assert.deepEqual(replies.map((f) => f.Type).sort(), ["L3_L4", "L7"]);
+  // the SYN-ACK, the answer's first ACK+PSH and the server's FIN, and the proxy's HTTP response
+  assert.deepEqual(replies.map((f) => f.Type).sort(), ["L3_L4", "L3_L4", "L3_L4", "L7"]);
+  assert.deepEqual(replies.filter((f) => f.Type === "L3_L4").map((f) => f.Summary), ["TCP Flags: SYN, ACK", "TCP Flags: ACK, PSH", "TCP Flags: ACK, FIN"]);
   for (const f of replies) {
     assert.equal(f.destination?.pod_name?.startsWith("tiefighter"), true);
     assert.equal(f.reply, true, "the deprecated reply bool is filled from is_reply, as Hubble does");
@@ -144,7 +146,8 @@ test("replies from a service's backend: the deprecated reply bool is set, and tr
   // traces carry the connection-tracking reason Hubble derives is_reply from
   const traces = r.flows.map((e) => e.flow).filter((f) => f.event_type?.type === 4);
   assert.ok(traces.length >= 2);
-  for (const t of traces) assert.equal(t.trace_reason, t.is_reply ? "REPLY" : "NEW");
+  // the SYN opens the connection; the client's later packets belong to it
+  for (const t of traces) assert.equal(t.trace_reason, t.is_reply ? "REPLY" : t.l4?.TCP?.flags?.SYN ? "NEW" : "ESTABLISHED");
   const request = r.flows.map((e) => e.flow).find((f) => f.Type === "L7" && f.is_reply === false)!;
   assert.equal(request.reply, undefined);
 });

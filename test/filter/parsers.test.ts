@@ -205,7 +205,14 @@ test("UI free text: hubble observe's flag spellings mean what the flags mean, no
   // what cannot be a label, or has no term here, is refused by name
   throwsField(() => parseUiFilter("to:service=payments/ledger-db"), /to:service=payments\/ledger-db/);
   throwsField(() => parseUiFilter("to-service=payments/ledger-db"), /to-service/);
-  throwsField(() => parseUiFilter("tcp-flags=SYN"), /tcp-flags/);
+  throwsField(() => parseUiFilter("ip-version=v4"), /ip-version/);
+  // TCP flags as the flag and the parameter spell them, checked like them
+  assert.deepEqual(parseUiEntry("tcp-flags=fin,ack"), e(false, "either", "tcp_flags", "fin,ack"));
+  assert.deepEqual(parseUiEntry("!tcp_flags=SYN"), e(true, "either", "tcp_flags", "SYN"));
+  throwsField(() => parseUiFilter("tcp_flags=SYN,BOGUS"), /tcp_flags=SYN,BOGUS/);
+  throwsField(() => parseUiFilter("to:tcp_flags=SYN"), /to:tcp_flags=SYN/);
+  assert.deepEqual(ids(uiViewToQuery({ text: "tcp-flags=syn" })), ["f1"]);
+  assert.deepEqual(ids(uiViewToQuery({ text: "tcp-flags=syn,ack" })), []);
   throwsField(() => parseUiFilter("app=web,tier=a/b"), /tier=a\/b/);
   throwsField(() => parseUiFilter("from:to-pod=x"), /from:to-pod=x/);
 });

@@ -126,3 +126,35 @@ test("DNS qtypes, Kafka api keys and L7 status codes are bounded", () => {
   ]);
   for (const l of text.split("\n")) assert.ok(l.length < 4 * MAX_LABEL_VALUE_LENGTH, l.slice(0, 100));
 });
+
+test("TCP flags are counted as Hubble's tcp metric counts them: SYN, SYN-ACK, FIN and RST of forwarded flows, by family", () => {
+  const m = new FlowMetrics(health);
+  const tcp = (flags: Record<string, boolean>, extra: Record<string, unknown> = {}) =>
+    imported({
+      verdict: "FORWARDED",
+      event_type: { type: 4 },
+      IP: { source: "10.0.0.1", destination: "10.0.0.2", ipVersion: "IPv4" },
+      l4: { TCP: { source_port: 40000, destination_port: 80, flags } },
+      ...extra,
+    });
+  m.observe([
+    tcp({ SYN: true }),
+    tcp({ SYN: true, ACK: true }),
+    tcp({ ACK: true }),
+    tcp({ PSH: true, ACK: true }),
+    // one flow can count twice
+    tcp({ FIN: true, SYN: true, ACK: true }),
+    tcp({ RST: true }),
+    tcp({ FIN: true, ACK: true }, { IP: { source: "fd00::1", destination: "fd00::2", ipVersion: "IPv6" } }),
+    // not forwarded, or no IP header: not counted
+    tcp({ SYN: true }, { verdict: "DROPPED" }),
+    tcp({ SYN: true }, { IP: undefined }),
+  ]);
+  assert.deepEqual(lines(m.render(), "flowscope_tcp_flags_total").sort(), [
+    'flowscope_tcp_flags_total{flag="FIN",family="IPv4"} 1',
+    'flowscope_tcp_flags_total{flag="FIN",family="IPv6"} 1',
+    'flowscope_tcp_flags_total{flag="RST",family="IPv4"} 1',
+    'flowscope_tcp_flags_total{flag="SYN",family="IPv4"} 1',
+    'flowscope_tcp_flags_total{flag="SYN-ACK",family="IPv4"} 2',
+  ]);
+});

@@ -1,0 +1,95 @@
+// A TCP connection after its handshake, as Hubble shows it with Cilium's default monitor aggregation
+// ("medium", TRACE_AGGREGATE_ACTIVE_CT): a TO_* trace of an established connection is sent only for a
+// packet whose flags are new to its direction. So each point that traced the SYN also traces the
+// client's first ACK, its first ACK+PSH and its FIN; each point that traced the SYN-ACK also traces the
+// server's first ACK+PSH and its FIN. Policy is not looked up again, and a connection that never
+// opened has none of this.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import type { Flow } from "../../lib/flow/types";
+import { makeDatapath, pA2, P_A1, STAR_WARS, TWO_NODES, cnp, trace } from "./helpers";
+
+/** the trace records (event type 4) of a result, as "point reply? flags" */
+function traces(flows: Flow[]): string[] {
+  return flows.filter((f) => f.event_type?.type === 4).map((f) => `${f.trace_observation_point} ${f.is_reply ? "<-" : "->"} ${f.Summary}`);
+}
+
+test("a same-node connection: SYN, SYN-ACK, then ACK, ACK+PSH each way and FIN each way, all at the endpoint", () => {
+  const dp = makeDatapath(STAR_WARS, { "a1.yaml": P_A1 });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" });
+  assert.equal(r.verdict, "FORWARDED");
+  const flows = r.flows.map((e) => e.flow);
+  assert.deepEqual(traces(flows), [
+    "TO_ENDPOINT -> TCP Flags: SYN",
+    "TO_ENDPOINT <- TCP Flags: SYN, ACK",
+    "TO_ENDPOINT -> TCP Flags: ACK",
+    "TO_ENDPOINT -> TCP Flags: ACK, PSH",
+    "TO_ENDPOINT <- TCP Flags: ACK, PSH",
+    "TO_ENDPOINT -> TCP Flags: ACK, FIN",
+    "TO_ENDPOINT <- TCP Flags: ACK, FIN",
+  ]);
+  // one policy verdict per side, for the SYN only
+  assert.equal(flows.filter((f) => f.event_type?.type === 5).length, 1);
+  const syn = flows.find((f) => f.Summary === "TCP Flags: SYN" && f.event_type?.type === 4)!;
+  const later = flows.filter((f) => f.event_type?.type === 4 && !f.l4?.TCP?.flags?.SYN);
+  for (const f of later) {
+    // the same connection: same ports, direction by is_reply
+    const tcp = f.l4!.TCP!;
+    assert.deepEqual([tcp.source_port, tcp.destination_port], f.is_reply ? [syn.l4!.TCP!.destination_port, syn.l4!.TCP!.source_port] : [syn.l4!.TCP!.source_port, syn.l4!.TCP!.destination_port]);
+    assert.equal(f.trace_reason, f.is_reply ? "REPLY" : "ESTABLISHED");
+    assert.equal(f.verdict, "FORWARDED");
+    assert.equal(f.node_name, f.is_reply ? flows.find((g) => g.Summary === "TCP Flags: SYN, ACK")!.node_name : syn.node_name);
+    assert.notEqual(f.uuid, syn.uuid);
+  }
+  // flags in flow.proto key order, as hubble observe -o json prints them
+  assert.deepEqual(later.map((f) => Object.keys(f.l4!.TCP!.flags!).join("+")), ["ACK", "PSH+ACK", "PSH+ACK", "FIN+ACK", "FIN+ACK"]);
+  // times never go back, and every uuid is distinct
+  const times = flows.map((f) => f.time!);
+  assert.deepEqual([...times].sort(), times);
+  assert.equal(new Set(flows.map((f) => f.uuid)).size, flows.length);
+});
+
+test("between nodes through an ingress proxy: every later packet is traced at the overlay, the proxy and the endpoint like the SYN; the HTTP answer comes before the server's ACK+PSH reaches the client", () => {
+  const dp = makeDatapath(`${TWO_NODES}namespaces: [{ name: default }]
+workloads:
+  - { name: deathstar, namespace: default, labels: { org: empire, class: deathstar }, node: node-2, ports: [{ name: http, port: 80, protocol: TCP, app: http }] }
+  - { name: tiefighter, namespace: default, labels: { org: empire, class: tiefighter }, node: node-1 }
+`, { "a2.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
+  assert.equal(r.verdict, "FORWARDED");
+  const flows = r.flows.map((e) => e.flow);
+  const fwdPoints = flows.filter((f) => f.event_type?.type === 4 && f.Summary === "TCP Flags: SYN").map((f) => f.trace_observation_point);
+  const replyPoints = flows.filter((f) => f.event_type?.type === 4 && f.Summary === "TCP Flags: SYN, ACK").map((f) => f.trace_observation_point);
+  assert.deepEqual(fwdPoints, ["TO_OVERLAY", "TO_PROXY", "TO_ENDPOINT"]);
+  assert.deepEqual(replyPoints, ["TO_OVERLAY", "TO_ENDPOINT"]);
+  for (const [summary, points] of [
+    ["TCP Flags: ACK", fwdPoints],
+    ["TCP Flags: ACK, FIN", [...fwdPoints, ...replyPoints]],
+  ] as const) {
+    assert.deepEqual(flows.filter((f) => f.event_type?.type === 4 && f.Summary === summary).map((f) => f.trace_observation_point), points, summary);
+  }
+  const seq = flows.map((f) => (f.Type === "L7" ? `L7 ${f.l7?.type}` : f.event_type?.type === 4 ? `${f.is_reply ? "<-" : "->"} ${f.Summary}` : null)).filter((s) => s !== null);
+  const response = seq.indexOf("L7 RESPONSE");
+  assert.ok(response > seq.lastIndexOf("-> TCP Flags: ACK, PSH"), seq.join("\n"));
+  assert.ok(response < seq.indexOf("<- TCP Flags: ACK, PSH"), seq.join("\n"));
+  // the proxy port is kept on the proxy's records
+  const proxied = flows.filter((f) => f.trace_observation_point === "TO_PROXY");
+  assert.equal(proxied.length, 4);
+  assert.equal(new Set(proxied.map((f) => f.proxy_port)).size, 1);
+  assert.ok(r.explanation.some((l) => l.startsWith("connection ") && l.includes("medium")));
+});
+
+test("a connection that never opened, and traffic without TCP, have no later packets", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "deny.yaml": cnp("deny-xwing", "{ class: deathstar }", `  ingressDeny:
+  - fromEndpoints: [{ matchLabels: { org: alliance } }]
+`),
+  });
+  const dropped = trace(dp, { from: "default/xwing", to: "default/deathstar", port: 80, protocol: "TCP" });
+  assert.equal(dropped.verdict, "DROPPED");
+  assert.deepEqual(traces(dropped.flows.map((e) => e.flow)).filter((t) => !t.endsWith("SYN")), []);
+  const udp = trace(dp, { from: "default/tiefighter", to: "default/xwing", port: 53, protocol: "UDP" });
+  assert.equal(udp.verdict, "FORWARDED");
+  assert.ok(udp.flows.every((e) => !e.flow.l4?.TCP));
+  assert.equal(udp.flows.filter((e) => e.flow.event_type?.type === 4).length, 2);
+});
