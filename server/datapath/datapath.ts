@@ -287,6 +287,25 @@ function handshakeTraces(flows: readonly FlowEnvelope[]): { fwd: FlowEnvelope[];
   }
   return fwd.length > 0 && reply.length > 0 ? { fwd, reply } : null;
 }
+
+type Handshake = NonNullable<ReturnType<typeof handshakeTraces>>;
+
+/** the client's first ACK and its request (ACK+PSH), traced where its SYN was */
+function clientSends(flows: FlowEnvelope[], h: Handshake, clock: Clock): void {
+  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK, "TCP Flags: ACK"));
+  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+}
+
+/** the answer (ACK+PSH) where the SYN-ACK was traced, then the client's FIN and the server's */
+function serverAnswersAndBothClose(flows: FlowEnvelope[], h: Handshake, clock: Clock): void {
+  for (const f of h.reply) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
+  for (const f of h.reply) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
+}
+
+function connectionNote(ctKey: string, h: Handshake): string {
+  return `connection ${ctKey}: ACK, then ACK+PSH from the client, ACK+PSH from the server and ACK+FIN each way are traced where the handshake was (${h.fwd.length + h.reply.length} points); monitor aggregation "medium" reports only packets with flags new to their direction`;
+}
 const EVENT_VERDICT = Object.freeze({ type: 5 });
 const EVENT_TRACE = Object.freeze({ type: 4 });
 const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
@@ -1074,19 +1093,12 @@ export class Datapath {
     // shows the client's first ACK and first ACK+PSH, the server's first ACK+PSH, and a FIN each way;
     // the ACKs in between and the last one add no flag and are not reported.
     const handshake = proto === "TCP" ? handshakeTraces(flows) : null;
-    if (handshake !== null) {
-      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK, "TCP Flags: ACK"));
-      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
-    }
+    if (handshake !== null) clientSends(flows, handshake, clock);
     const pendingResponses = st.pending;
     if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
     if (handshake !== null) {
-      for (const f of handshake.reply) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
-      for (const f of handshake.fwd) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
-      for (const f of handshake.reply) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
-      explanation?.push(
-        `connection ${ctKey}: ACK, then ACK+PSH from the client, ACK+PSH from the server and ACK+FIN each way are traced where the handshake was (${handshake.fwd.length + handshake.reply.length} points); monitor aggregation "medium" reports only packets with flags new to their direction`,
-      );
+      serverAnswersAndBothClose(flows, handshake, clock);
+      explanation?.push(connectionNote(ctKey, handshake));
     }
     if (req.dns && !st.dnsResolvedByProxy) {
       const ans = this.dnsSource().resolve(req.dns.query, req.dns.type ?? "A");
@@ -1094,6 +1106,33 @@ export class Datapath {
       if (ans) explanation?.push(`DNS answer ${req.dns.query} → ${ans.ips.join(", ")} was not seen by the DNS proxy (no dns rule redirects it), so toFQDNs learns nothing`);
     }
     return this.finish(result, st.audited);
+  }
+
+  /**
+   * The SYN-ACK of the proxy on `node` that took a TCP connection over (its SYN is already traced), on
+   * its way back to the client pod: encapsulated here when the client runs on another node, then
+   * delivered to it. The handshake as traced, or null when the client is no pod (its answer leaves
+   * through the host stack, where bpf_lxc traces nothing) or the request is not TCP.
+   */
+  private proxyAccepted(st: Step, ep: Pod, dir: Direction, node: string): Handshake | null {
+    const client = st.srcEp;
+    if (st.pkt.proto !== "TCP" || client === undefined) return null;
+    const { pkt, clock, flows } = st;
+    const l4 = layer4(pkt, true, SYN_ACK);
+    const summary = l4Summary(pkt, true);
+    if (client.node !== node) {
+      flows.push(buildFlow({
+        time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4, source: st.dstE, destination: st.srcE, type: "L3_L4",
+        nodeName: this.hubbleNodeName(node), sourceNames: st.dstNames, eventType: EVENT_TRACE_OVERLAY, direction: "INGRESS", traceObservationPoint: "TO_OVERLAY",
+        isReply: true, summary, ethernet: dir === "ingress" ? this.leaving(ep) : undefined, iface: TUNNEL_IF,
+      }));
+    }
+    flows.push(buildFlow({
+      time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.dstIp, dstIp: pkt.srcIp, l4, source: st.dstE, destination: st.srcE, type: "L3_L4",
+      nodeName: this.hubbleNodeName(client.node), sourceNames: st.dstNames, eventType: EVENT_TRACE, direction: "EGRESS", traceObservationPoint: "TO_ENDPOINT",
+      isReply: true, summary, ethernet: this.arriving(client), iface: this.lxcOf(client),
+    }));
+    return handshakeTraces(flows);
   }
 
   /** the host endpoint behind a node IP or a hostNetwork pod */
@@ -1220,7 +1259,15 @@ export class Datapath {
         };
       }
       if (!outcome.allowed) {
+        // The proxy answers the refusal itself, so the client's connection to it was opened and is closed
+        // like any other (unless the client's own egress proxy holds that connection: see st.relay).
+        const handshake = dir === "ingress" && st.relay !== null ? null : this.proxyAccepted(st, ep, dir, node);
+        if (handshake !== null) clientSends(flows, handshake, clock);
         for (const resp of resps) flows.push(this.stamped(resp, clock));
+        if (handshake !== null) {
+          serverAnswersAndBothClose(flows, handshake, clock);
+          explanation?.push(connectionNote(`${pkt.proto} ${pkt.srcIp}:${pkt.sport} -> ${pkt.dstIp}:${pkt.dport} (to the ${dir} proxy)`, handshake));
+        }
         result.verdict = "DROPPED";
         result.l7_denied = true;
         st.refusal = outcome;

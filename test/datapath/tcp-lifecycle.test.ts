@@ -93,3 +93,27 @@ test("a connection that never opened, and traffic without TCP, have no later pac
   assert.ok(udp.flows.every((e) => !e.flow.l4?.TCP));
   assert.equal(udp.flows.filter((e) => e.flow.event_type?.type === 4).length, 2);
 });
+
+test("a request the ingress proxy refuses: the client's connection to the proxy opens and closes, and nothing reaches the server", () => {
+  const dp = makeDatapath(STAR_WARS, { "a2.yaml": pA2() });
+  const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/v1/exhaust-port" } });
+  assert.equal(r.verdict, "DROPPED");
+  assert.equal(r.l7_denied, true);
+  const flows = r.flows.map((e) => e.flow);
+  assert.deepEqual(traces(flows), [
+    "TO_PROXY -> TCP Flags: SYN",
+    "TO_ENDPOINT <- TCP Flags: SYN, ACK",
+    "TO_PROXY -> TCP Flags: ACK",
+    "TO_PROXY -> TCP Flags: ACK, PSH",
+    "TO_ENDPOINT <- TCP Flags: ACK, PSH",
+    "TO_PROXY -> TCP Flags: ACK, FIN",
+    "TO_ENDPOINT <- TCP Flags: ACK, FIN",
+  ]);
+  const order = flows.map((f) => (f.Type === "L7" ? `${f.l7?.type} ${f.verdict}` : f.Summary));
+  assert.ok(order.indexOf("RESPONSE FORWARDED") > order.indexOf("TCP Flags: ACK, PSH"), order.join("\n"));
+  assert.equal(flows.find((f) => f.l7?.type === "RESPONSE")?.l7?.http?.code, 403);
+  // the proxy's answers reach the client's own endpoint
+  for (const f of flows.filter((g) => g.is_reply && g.event_type?.type === 4)) assert.equal(f.destination?.pod_name?.startsWith("tiefighter"), true);
+  const times = flows.map((f) => f.time!);
+  assert.deepEqual([...times].sort(), times);
+});

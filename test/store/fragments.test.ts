@@ -130,7 +130,7 @@ test("a database written with the previous row layout is converted at start, ids
     assert.deepEqual(rows.map((r) => r.id), flows.map((_, i) => 10 + i * 2));
     assert.deepEqual(rows.map((r) => r.json), flows.map((f) => toHubbleJson(f)));
     assert.equal(store.storedFlows(), flows.length);
-    const api = store.reader.page(parseSearchParams(new URLSearchParams("from_label=k8s:app=frontend")), { limit: 100, order: "asc" }).flows;
+    const api = store.reader.page(parseSearchParams(new URLSearchParams("from_label=k8s:app=frontend")), { limit: 10_000, order: "asc" }).flows;
     assert.equal(api.length, flows.filter((f) => f.flow.source?.labels?.includes("k8s:app=frontend")).length);
     assert.ok(api.length > 0);
     const legacy = store.db.sqlite.prepare("SELECT name FROM sqlite_master WHERE name = 'flows_v1'").get();
