@@ -20,7 +20,8 @@ import { PolicyFileCache } from "./policy/parse-thread";
 import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry, type MatchType, type PolicyMapDir } from "./policy-map";
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
-import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, retraced, type Packet, type TcpFlags } from "./flow-builder";
+import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, type Packet } from "./flow-builder";
+import { clientSends, connectionNote, handshakeTraces, serverAnswersAndBothClose, type Handshake } from "./tcp-lifecycle";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
@@ -269,43 +270,6 @@ const PROTO_IDX = { TCP: PROTO_TCP, UDP: PROTO_UDP, SCTP: PROTO_SCTP, ICMP: PROT
 // shared, never-modified parts of flow records
 const SYN = Object.freeze({ SYN: true });
 const SYN_ACK = Object.freeze({ SYN: true, ACK: true });
-const ACK: TcpFlags = Object.freeze({ ACK: true });
-const ACK_PSH: TcpFlags = Object.freeze({ PSH: true, ACK: true });
-const ACK_FIN: TcpFlags = Object.freeze({ FIN: true, ACK: true });
-
-/**
- * a TCP connection's handshake as traced: the SYN's trace records and the SYN-ACK's, in the order
- * they were taken; null when either is missing (the connection never opened)
- */
-function handshakeTraces(flows: readonly FlowEnvelope[]): { fwd: FlowEnvelope[]; reply: FlowEnvelope[] } | null {
-  const fwd: FlowEnvelope[] = [];
-  const reply: FlowEnvelope[] = [];
-  for (const e of flows) {
-    const f = e.flow;
-    if (f.event_type?.type !== 4 || f.l4?.TCP?.flags?.SYN !== true) continue;
-    (f.is_reply === true ? reply : fwd).push(e);
-  }
-  return fwd.length > 0 && reply.length > 0 ? { fwd, reply } : null;
-}
-
-type Handshake = NonNullable<ReturnType<typeof handshakeTraces>>;
-
-/** the client's first ACK and its request (ACK+PSH), traced where its SYN was */
-function clientSends(flows: FlowEnvelope[], h: Handshake, clock: Clock): void {
-  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK, "TCP Flags: ACK"));
-  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
-}
-
-/** the answer (ACK+PSH) where the SYN-ACK was traced, then the client's FIN and the server's */
-function serverAnswersAndBothClose(flows: FlowEnvelope[], h: Handshake, clock: Clock): void {
-  for (const f of h.reply) flows.push(retraced(f, nextTime(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
-  for (const f of h.fwd) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
-  for (const f of h.reply) flows.push(retraced(f, nextTime(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
-}
-
-function connectionNote(ctKey: string, h: Handshake): string {
-  return `connection ${ctKey}: ACK, then ACK+PSH from the client, ACK+PSH from the server and ACK+FIN each way are traced where the handshake was (${h.fwd.length + h.reply.length} points); monitor aggregation "medium" reports only packets with flags new to their direction`;
-}
 const EVENT_VERDICT = Object.freeze({ type: 5 });
 const EVENT_TRACE = Object.freeze({ type: 4 });
 const EVENT_TRACE_HOST = Object.freeze({ type: 4, sub_type: 2 });
@@ -1087,17 +1051,13 @@ export class Datapath {
         explanation?.push(`reply ${via.ip} → ${src.ip} matches connection-tracking entry "${ctKey}": sent without a policy lookup`);
       }
     }
-    // The rest of the connection is traced where its handshake was. With Cilium's default monitor
-    // aggregation (medium) a TO_* trace of an established connection is sent only for a packet that
-    // carries TCP flags its direction has not shown before, so a short request/response connection
-    // shows the client's first ACK and first ACK+PSH, the server's first ACK+PSH, and a FIN each way;
-    // the ACKs in between and the last one add no flag and are not reported.
+    // the rest of the connection, traced where its handshake was (tcp-lifecycle.ts)
     const handshake = proto === "TCP" ? handshakeTraces(flows) : null;
-    if (handshake !== null) clientSends(flows, handshake, clock);
+    if (handshake !== null) clientSends(flows, handshake, clock, nextTime);
     const pendingResponses = st.pending;
     if (pendingResponses !== null) for (let i = pendingResponses.length - 1; i >= 0; i--) flows.push(this.stamped(pendingResponses[i]!, clock));
     if (handshake !== null) {
-      serverAnswersAndBothClose(flows, handshake, clock);
+      serverAnswersAndBothClose(flows, handshake, clock, nextTime);
       explanation?.push(connectionNote(ctKey, handshake));
     }
     if (req.dns && !st.dnsResolvedByProxy) {
@@ -1262,10 +1222,10 @@ export class Datapath {
         // The proxy answers the refusal itself, so the client's connection to it was opened and is closed
         // like any other (unless the client's own egress proxy holds that connection: see st.relay).
         const handshake = dir === "ingress" && st.relay !== null ? null : this.proxyAccepted(st, ep, dir, node);
-        if (handshake !== null) clientSends(flows, handshake, clock);
+        if (handshake !== null) clientSends(flows, handshake, clock, nextTime);
         for (const resp of resps) flows.push(this.stamped(resp, clock));
         if (handshake !== null) {
-          serverAnswersAndBothClose(flows, handshake, clock);
+          serverAnswersAndBothClose(flows, handshake, clock, nextTime);
           explanation?.push(connectionNote(`${pkt.proto} ${pkt.srcIp}:${pkt.sport} -> ${pkt.dstIp}:${pkt.dport} (to the ${dir} proxy)`, handshake));
         }
         result.verdict = "DROPPED";
