@@ -5,7 +5,7 @@ import { useState, type ReactNode } from "react";
 import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { endpointHref, podEndpoint } from "../lib/ui/endpoint-links";
-import { findTwin, twinQuery } from "../lib/ui/verdict-pair";
+import { connectionQuery, findConnectionVerdicts, findTwin, twinQuery } from "../lib/ui/verdict-pair";
 import type { Endpoint, Policy, Service } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
 import {
@@ -77,8 +77,24 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
     gcTime: 60_000,
     queryFn: async ({ signal }) => findTwin(stored, (await getJson<FlowsPage>(`/api/flows?${query}`, signal)).flows) ?? null,
   });
+  // A trace event of an open connection names no policy: the verdicts that opened the connection do.
+  const connQuery = f.event_type?.type === 4 && own.policies.length === 0 ? connectionQuery(f) : undefined;
+  const opened = useQuery({
+    queryKey: ["connection-verdicts", stored.id],
+    enabled: connQuery !== undefined,
+    staleTime: Infinity,
+    gcTime: 60_000,
+    queryFn: async ({ signal }) => findConnectionVerdicts(stored, (await getJson<FlowsPage>(`/api/flows?${connQuery}`, signal)).flows),
+  });
   const twinDecision = twin.data ? decisionOf(twin.data.flow) : undefined;
-  const decision = twinDecision && twinDecision.policies.length ? { ...own, policies: twinDecision.policies, rule: own.rule ?? twinDecision.rule } : own;
+  const openedDecisions = (opened.data ?? []).map((v) => decisionOf(v.flow));
+  const openedPolicies = openedDecisions.flatMap((d) => d.policies);
+  const decision =
+    twinDecision && twinDecision.policies.length
+      ? { ...own, policies: twinDecision.policies, rule: own.rule ?? twinDecision.rule }
+      : openedPolicies.length
+        ? { ...own, policies: openedPolicies, rule: own.rule ?? openedDecisions.find((d) => d.rule)?.rule }
+        : own;
   const vc = verdictClass(f.verdict);
   const refused = l7Refused(f, own);
   const [copied, setCopied] = useState(false);
@@ -236,6 +252,12 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
             </p>
           ) : (
             <>
+            {decision !== own && !twin.data && opened.data?.length ? (
+              <p className="muted small" data-testid="connection-note">
+                Named by the policy-verdict event{opened.data.length > 1 ? "s" : ""} that opened this connection (flow{opened.data.length > 1 ? "s" : ""} {opened.data.map((v) => v.id).join(", ")}); connection tracking
+                passes its later packets and replies without a policy lookup.
+              </p>
+            ) : null}
             {decision !== own && twin.data ? (
               <p className="muted small" data-testid="twin-note">
                 Named by the policy-verdict event of the same packet (flow {twin.data.id}); Hubble attaches policies only to that event.

@@ -57,3 +57,66 @@ export function findTwin(drop: StoredFlow, candidates: Iterable<StoredFlow>): St
   }
   return best;
 }
+
+// A trace event of an open connection names no policy either: policy is looked up on a connection's
+// first packet, and connection tracking passes the rest (and every reply) without a lookup. Its
+// decision is that of the policy-verdict events that opened the connection: one per side enforced.
+
+/** how long before a later packet its connection may have opened (longer-lived ones are not paired) */
+const MAX_CONNECTION_MS = 10 * 60_000;
+
+/** the connection a packet belongs to, in its opening direction: addresses and ports of the first packet */
+function opening(f: Flow): { src?: string; dst?: string; ports: string } {
+  const l4 = f.l4?.TCP ?? f.l4?.UDP ?? f.l4?.SCTP;
+  if (f.is_reply !== true) return { src: f.IP?.source, dst: f.IP?.destination, ports: ports(f) };
+  return { src: f.IP?.destination, dst: f.IP?.source, ports: l4 ? `${l4.destination_port ?? ""}>${l4.source_port ?? ""}` : "" };
+}
+
+/** Whether `cand` is a policy-verdict event that let through the opening of `packet`'s connection. */
+export function isConnectionVerdict(packet: Flow, cand: Flow): boolean {
+  if (packet.event_type?.type !== 4 || cand.event_type?.type !== POLICY_VERDICT) return false;
+  // let through: to the peer, to an L7 proxy (REDIRECTED), or past a policy in audit mode
+  if (cand.verdict !== "FORWARDED" && cand.verdict !== "REDIRECTED" && cand.verdict !== "AUDIT") return false;
+  const o = opening(packet);
+  if (!o.ports || cand.IP?.source !== o.src || cand.IP?.destination !== o.dst || ports(cand) !== o.ports) return false;
+  const before = Date.parse(packet.time ?? "") - Date.parse(cand.time ?? "");
+  return Number.isFinite(before) && before >= -MAX_SKEW_MS && before <= MAX_CONNECTION_MS;
+}
+
+/** The /api/flows query for the policy-verdict events that opened a traced packet's connection. */
+export function connectionQuery(packet: Flow): string | undefined {
+  const t = Date.parse(packet.time ?? "");
+  const o = opening(packet);
+  const l4 = packet.l4?.TCP ?? packet.l4?.UDP ?? packet.l4?.SCTP;
+  if (packet.event_type?.type !== 4 || !Number.isFinite(t) || !o.src || !o.dst || !l4) return undefined;
+  const q = new URLSearchParams({ type: "policy-verdict", from_ip: o.src, to_ip: o.dst });
+  q.append("verdict", "FORWARDED");
+  q.append("verdict", "REDIRECTED");
+  q.append("verdict", "AUDIT");
+  const [sport, dport] = packet.is_reply === true ? [l4.destination_port, l4.source_port] : [l4.source_port, l4.destination_port];
+  if (sport !== undefined) q.set("from_port", String(sport));
+  if (dport !== undefined) q.set("to_port", String(dport));
+  q.set("since", new Date(t - MAX_CONNECTION_MS).toISOString());
+  q.set("until", new Date(t + MAX_SKEW_MS).toISOString());
+  q.set("limit", "50");
+  return q.toString();
+}
+
+/**
+ * The policy-verdict events that opened `packet`'s connection among `candidates`: per side (egress at
+ * the client, ingress at the server) the latest not after the packet, since a port pair is reused by
+ * later connections. Egress first.
+ */
+export function findConnectionVerdicts(packet: StoredFlow, candidates: Iterable<StoredFlow>): StoredFlow[] {
+  const t = Date.parse(packet.flow.time ?? "");
+  const bySide = new Map<string, { c: StoredFlow; before: number }>();
+  for (const c of candidates) {
+    if (c.id === packet.id || !isConnectionVerdict(packet.flow, c.flow)) continue;
+    const before = t - Date.parse(c.flow.time ?? "");
+    const side = c.flow.traffic_direction ?? "";
+    const best = bySide.get(side);
+    // the nearest one not after the packet; one just after it (clock skew) only when none is before
+    if (!best || (before >= 0 && (best.before < 0 || before < best.before)) || (before < 0 && best.before < 0 && before > best.before)) bySide.set(side, { c, before });
+  }
+  return [...bySide.entries()].sort(([a], [b]) => (a === "EGRESS" ? -1 : b === "EGRESS" ? 1 : a.localeCompare(b))).map(([, v]) => v.c);
+}

@@ -41,3 +41,56 @@ test("the twin is asked for by addresses, ports, verdict, event type and a time 
   assert.equal(match({ ...twin, time: "2026-01-01T00:00:03Z" }), false, "outside the window");
   assert.equal(twinQuery({ ...base, time: undefined }), undefined);
 });
+
+test("a traced packet of an open connection is paired with the policy verdicts that opened it, both sides, as the datapath emits them", async () => {
+  const { makeDatapath, trace, STAR_WARS } = await import("../datapath/helpers");
+  const { connectionQuery, findConnectionVerdicts } = await import("../../lib/ui/verdict-pair");
+  const policies = {
+    "in.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: deathstar-in, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { class: deathstar } }
+  ingress: [{ fromEndpoints: [{ matchLabels: { org: empire } }], toPorts: [{ ports: [{ port: "80", protocol: TCP }] }] }]
+`,
+    "out.yaml": `apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: { name: tiefighter-out, namespace: default }
+spec:
+  endpointSelector: { matchLabels: { class: tiefighter } }
+  egress: [{ toEndpoints: [{ matchLabels: { class: deathstar } }] }]
+`,
+  };
+  const dp = makeDatapath(STAR_WARS, policies);
+  // an earlier connection on other ports, and the one under test
+  const all = [...trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" }).flows, ...trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" }).flows].map((e, i) => stored(i + 1, e.flow));
+  const mine = all.slice(all.length / 2);
+  const verdicts = mine.filter((s) => s.flow.event_type?.type === 5);
+  assert.deepEqual(verdicts.map((v) => v.flow.traffic_direction), ["EGRESS", "INGRESS"]);
+  const later = mine.filter((s) => s.flow.event_type?.type === 4 && !s.flow.l4?.TCP?.flags?.SYN);
+  assert.equal(later.length, 5);
+  for (const p of [...later, ...mine.filter((s) => s.flow.event_type?.type === 4)]) {
+    assert.deepEqual(findConnectionVerdicts(p, all).map((v) => v.id), verdicts.map((v) => v.id), p.flow.Summary);
+    const match = compileQuery(fromSearchParams(connectionQuery(p.flow)!));
+    assert.deepEqual(all.filter((s) => match(s.flow)).map((s) => s.id), verdicts.map((v) => v.id), `query for ${p.flow.Summary}`);
+  }
+  // a policy verdict, a drop, an L7 record: nothing to pair
+  assert.equal(connectionQuery(verdicts[0]!.flow), undefined);
+});
+
+test("a reused port pair: a packet goes with the latest opening not after it", async () => {
+  const { findConnectionVerdicts } = await import("../../lib/ui/verdict-pair");
+  const open = (id: number, time: string, dir: "EGRESS" | "INGRESS") => stored(id, { ...base, verdict: "FORWARDED", time, event_type: { type: 5 }, traffic_direction: dir });
+  const earlier = open(1, "2026-01-01T00:00:00Z", "EGRESS");
+  const again = open(2, "2026-01-01T00:02:00Z", "EGRESS");
+  const afterIt = open(3, "2026-01-01T00:04:00Z", "EGRESS");
+  const fin = stored(4, { ...base, verdict: "FORWARDED", time: "2026-01-01T00:03:00Z", event_type: { type: 4 }, is_reply: false, l4: { TCP: { source_port: 40000, destination_port: 5432, flags: { FIN: true, ACK: true } } } });
+  for (const order of [[earlier, afterIt, again], [again, afterIt, earlier], [afterIt, again, earlier]]) assert.deepEqual(findConnectionVerdicts(fin, order).map((v) => v.id), ["2"]);
+  // the reply direction pairs with the same opening
+  const replyFin = stored(5, { ...fin.flow, is_reply: true, IP: { ...base.IP, source: base.IP.destination, destination: base.IP.source }, l4: { TCP: { source_port: 5432, destination_port: 40000, flags: { FIN: true, ACK: true } } } });
+  assert.deepEqual(findConnectionVerdicts(replyFin, [earlier, afterIt, again]).map((v) => v.id), ["2"]);
+  // an opening handed to an L7 proxy, or let through in audit mode, let the connection through too
+  for (const verdict of ["REDIRECTED", "AUDIT"] as const) assert.deepEqual(findConnectionVerdicts(fin, [{ ...again, flow: { ...again.flow, verdict } }]).map((v) => v.id), ["2"]);
+  // a dropped opening never let the connection through
+  assert.deepEqual(findConnectionVerdicts(fin, [{ ...again, flow: { ...again.flow, verdict: "DROPPED" } }]), []);
+});
