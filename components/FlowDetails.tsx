@@ -254,8 +254,9 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
             <>
             {decision !== own && !twin.data && opened.data?.length ? (
               <p className="muted small" data-testid="connection-note">
-                Named by the policy-verdict event{opened.data.length > 1 ? "s" : ""} that opened this connection (flow{opened.data.length > 1 ? "s" : ""} {opened.data.map((v) => v.id).join(", ")}); connection tracking
-                passes its later packets and replies without a policy lookup.
+                Named by the policy-verdict event{opened.data.length > 1 ? "s" : ""} that opened this connection (flow{opened.data.length > 1 ? "s" : ""} {opened.data.map((v) => v.id).join(", ")}). Cilium reports a policy verdict for a
+                connection&apos;s first packet (and for drops) only: its later packets are still checked against the
+                same policy, its replies pass on connection tracking.
               </p>
             ) : null}
             {decision !== own && twin.data ? (

@@ -58,17 +58,23 @@ export function findTwin(drop: StoredFlow, candidates: Iterable<StoredFlow>): St
   return best;
 }
 
-// A trace event of an open connection names no policy either: policy is looked up on a connection's
-// first packet, and connection tracking passes the rest (and every reply) without a lookup. Its
-// decision is that of the policy-verdict events that opened the connection: one per side enforced.
+// A trace event of an open connection names no policy either: Cilium sends a policy-verdict event for a
+// connection's first packet (and for drops) only. Later packets in its direction are still checked
+// against policy, and replies pass on connection tracking; the policies that let them through are those
+// of the verdicts that opened the connection: one per side enforced.
 
 /** how long before a later packet its connection may have opened (longer-lived ones are not paired) */
 const MAX_CONNECTION_MS = 10 * 60_000;
 
+/** is_reply, or the deprecated bool older exports carry alone */
+function isReply(f: Flow): boolean {
+  return (f.is_reply ?? f.reply) === true;
+}
+
 /** the connection a packet belongs to, in its opening direction: addresses and ports of the first packet */
 function opening(f: Flow): { src?: string; dst?: string; ports: string } {
   const l4 = f.l4?.TCP ?? f.l4?.UDP ?? f.l4?.SCTP;
-  if (f.is_reply !== true) return { src: f.IP?.source, dst: f.IP?.destination, ports: ports(f) };
+  if (!isReply(f)) return { src: f.IP?.source, dst: f.IP?.destination, ports: ports(f) };
   return { src: f.IP?.destination, dst: f.IP?.source, ports: l4 ? `${l4.destination_port ?? ""}>${l4.source_port ?? ""}` : "" };
 }
 
@@ -93,7 +99,7 @@ export function connectionQuery(packet: Flow): string | undefined {
   q.append("verdict", "FORWARDED");
   q.append("verdict", "REDIRECTED");
   q.append("verdict", "AUDIT");
-  const [sport, dport] = packet.is_reply === true ? [l4.destination_port, l4.source_port] : [l4.source_port, l4.destination_port];
+  const [sport, dport] = isReply(packet) ? [l4.destination_port, l4.source_port] : [l4.source_port, l4.destination_port];
   if (sport !== undefined) q.set("from_port", String(sport));
   if (dport !== undefined) q.set("to_port", String(dport));
   q.set("since", new Date(t - MAX_CONNECTION_MS).toISOString());
@@ -103,20 +109,26 @@ export function connectionQuery(packet: Flow): string | undefined {
 }
 
 /**
- * The policy-verdict events that opened `packet`'s connection among `candidates`: per side (egress at
- * the client, ingress at the server) the latest not after the packet, since a port pair is reused by
- * later connections. Egress first.
+ * The policy-verdict events that opened `packet`'s connection among `candidates`: the one nearest in
+ * time (a port pair is reused by later connections; isConnectionVerdict allows MAX_SKEW_MS after the
+ * packet, for clocks that differ between nodes, and TCP's TIME_WAIT keeps a pair from being reused that
+ * soon), and with it the other side's verdict of the same first packet, taken within MAX_SKEW_MS of it.
+ * Egress first.
  */
 export function findConnectionVerdicts(packet: StoredFlow, candidates: Iterable<StoredFlow>): StoredFlow[] {
   const t = Date.parse(packet.flow.time ?? "");
-  const bySide = new Map<string, { c: StoredFlow; before: number }>();
-  for (const c of candidates) {
-    if (c.id === packet.id || !isConnectionVerdict(packet.flow, c.flow)) continue;
-    const before = t - Date.parse(c.flow.time ?? "");
-    const side = c.flow.traffic_direction ?? "";
+  const found: { c: StoredFlow; at: number }[] = [];
+  for (const c of candidates) if (c.id !== packet.id && isConnectionVerdict(packet.flow, c.flow)) found.push({ c, at: Date.parse(c.flow.time ?? "") });
+  let anchor: { c: StoredFlow; at: number } | undefined;
+  for (const f of found) if (!anchor || Math.abs(f.at - t) < Math.abs(anchor.at - t)) anchor = f;
+  if (!anchor) return [];
+  const bySide = new Map<string, { c: StoredFlow; off: number }>();
+  for (const f of found) {
+    const off = Math.abs(f.at - anchor.at);
+    if (off > MAX_SKEW_MS) continue;
+    const side = f.c.flow.traffic_direction ?? "";
     const best = bySide.get(side);
-    // the nearest one not after the packet; one just after it (clock skew) only when none is before
-    if (!best || (before >= 0 && (best.before < 0 || before < best.before)) || (before < 0 && best.before < 0 && before > best.before)) bySide.set(side, { c, before });
+    if (!best || off < best.off || f.c === anchor.c) bySide.set(side, { c: f.c, off: f.c === anchor.c ? -1 : off });
   }
   return [...bySide.entries()].sort(([a], [b]) => (a === "EGRESS" ? -1 : b === "EGRESS" ? 1 : a.localeCompare(b))).map(([, v]) => v.c);
 }

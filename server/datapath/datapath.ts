@@ -21,7 +21,7 @@ import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry,
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
 import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, type Packet } from "./flow-builder";
-import { clientSends, connectionNote, handshakeTraces, serverAnswersAndBothClose, type Handshake } from "./tcp-lifecycle";
+import { clientSends, connectionNote, handshakeTraces, serverAnswersAndBothClose, synTraces, type Handshake } from "./tcp-lifecycle";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
@@ -214,7 +214,14 @@ interface Step {
 }
 
 function nextTime(c: Clock): string {
-  return c.prefix + pad6((c.ns += 1000)) + "Z";
+  c.ns += 1000;
+  // a record after one stamped late in its millisecond (an L7 response) starts the next millisecond
+  if (c.ns >= 1_000_000) {
+    c.ms += Math.floor(c.ns / 1_000_000);
+    c.ns %= 1_000_000;
+    c.prefix = formatTime(c.ms, 0).slice(0, -7);
+  }
+  return c.prefix + pad6(c.ns) + "Z";
 }
 
 /** a point on a request's clock: milliseconds since the epoch, and nanoseconds into that millisecond */
@@ -1005,9 +1012,11 @@ export class Datapath {
         nodeName: this.hubbleNodeName(dstNode), destinationNames: dstNames, eventType: EVENT_TRACE, direction: "INGRESS",
         traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: summaryFwd, ethernet: this.arriving(dstEp), iface: this.lxcOf(dstEp),
       }));
-    } else if (srcEp) {
+    } else if (srcEp && st.l7Req === null) {
       // to the pod's own node with the host firewall on: handed to cilium_host for the host's policy;
-      // anywhere else (and to the own node without it): to the stack, on no particular device
+      // anywhere else (and to the own node without it): to the stack, on no particular device. Not what
+      // the egress proxy took over: bpf_lxc redirected that, and the proxy's own connection leaves the
+      // host without passing bpf_lxc.
       const toHost = dstIdent.id === ReservedIdentity.HOST && this.engine.hostFirewall();
       flows.push(buildFlow({
         time: nextTime(clock), verdict: "FORWARDED", srcIp: pkt.srcIp, dstIp: pkt.dstIp, ip: ipFwd, l4: l4Fwd, source: srcE, destination: dstE, type: "L3_L4",
@@ -1071,12 +1080,16 @@ export class Datapath {
   /**
    * The SYN-ACK of the proxy on `node` that took a TCP connection over (its SYN is already traced), on
    * its way back to the client pod: encapsulated here when the client runs on another node, then
-   * delivered to it. The handshake as traced, or null when the client is no pod (its answer leaves
-   * through the host stack, where bpf_lxc traces nothing) or the request is not TCP.
+   * delivered to it. The handshake as traced, or null when the request is not TCP. A client that is no
+   * pod gets its answers through the host stack, where bpf_lxc traces nothing: only its own packets are.
    */
   private proxyAccepted(st: Step, ep: Pod, dir: Direction, node: string): Handshake | null {
+    if (st.pkt.proto !== "TCP") return null;
     const client = st.srcEp;
-    if (st.pkt.proto !== "TCP" || client === undefined) return null;
+    if (client === undefined) {
+      const own = synTraces(st.flows);
+      return own.fwd.length > 0 ? own : null;
+    }
     const { pkt, clock, flows } = st;
     const l4 = layer4(pkt, true, SYN_ACK);
     const summary = l4Summary(pkt, true);
@@ -1186,6 +1199,11 @@ export class Datapath {
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, direction: label,
         isReply: false, summary, extensions: ext, traceId: outcome.traceId,
       });
+      // A refusal is the proxy's own answer: the client's connection to it opens, and the request it
+      // carries arrives, before the proxy logs the request (unless the client's own egress proxy holds
+      // that connection: see st.relay).
+      const refusedConnection = outcome.allowed || (dir === "ingress" && st.relay !== null) ? null : this.proxyAccepted(st, ep, dir, node);
+      if (refusedConnection !== null) clientSends(flows, refusedConnection, clock, nextTime);
       if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
       // Hubble's latency_ns is the response's timestamp minus the request's (HTTP, by X-Request-Id):
       // the response is stamped that long after the request record
@@ -1219,14 +1237,10 @@ export class Datapath {
         };
       }
       if (!outcome.allowed) {
-        // The proxy answers the refusal itself, so the client's connection to it was opened and is closed
-        // like any other (unless the client's own egress proxy holds that connection: see st.relay).
-        const handshake = dir === "ingress" && st.relay !== null ? null : this.proxyAccepted(st, ep, dir, node);
-        if (handshake !== null) clientSends(flows, handshake, clock, nextTime);
         for (const resp of resps) flows.push(this.stamped(resp, clock));
-        if (handshake !== null) {
-          serverAnswersAndBothClose(flows, handshake, clock, nextTime);
-          explanation?.push(connectionNote(`${pkt.proto} ${pkt.srcIp}:${pkt.sport} -> ${pkt.dstIp}:${pkt.dport} (to the ${dir} proxy)`, handshake));
+        if (refusedConnection !== null) {
+          serverAnswersAndBothClose(flows, refusedConnection, clock, nextTime);
+          explanation?.push(connectionNote(`${pkt.proto} ${pkt.srcIp}:${pkt.sport} -> ${pkt.dstIp}:${pkt.dport} (to the ${dir} proxy)`, refusedConnection));
         }
         result.verdict = "DROPPED";
         result.l7_denied = true;

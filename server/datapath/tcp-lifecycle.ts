@@ -18,8 +18,8 @@ export interface Handshake {
   reply: FlowEnvelope[];
 }
 
-/** the handshake among a request's records, or null when the SYN or the SYN-ACK was never traced */
-export function handshakeTraces(flows: readonly FlowEnvelope[]): Handshake | null {
+/** the SYN's and the SYN-ACK's trace records among a request's records, either list possibly empty */
+export function synTraces(flows: readonly FlowEnvelope[]): Handshake {
   const fwd: FlowEnvelope[] = [];
   const reply: FlowEnvelope[] = [];
   for (const e of flows) {
@@ -27,7 +27,13 @@ export function handshakeTraces(flows: readonly FlowEnvelope[]): Handshake | nul
     if (f.event_type?.type !== 4 || f.l4?.TCP?.flags?.SYN !== true) continue;
     (f.is_reply === true ? reply : fwd).push(e);
   }
-  return fwd.length > 0 && reply.length > 0 ? { fwd, reply } : null;
+  return { fwd, reply };
+}
+
+/** the handshake among a request's records, or null when the SYN or the SYN-ACK was never traced */
+export function handshakeTraces(flows: readonly FlowEnvelope[]): Handshake | null {
+  const h = synTraces(flows);
+  return h.fwd.length > 0 && h.reply.length > 0 ? h : null;
 }
 
 /** the client's first ACK and its request (ACK+PSH), traced where its SYN was; `next` stamps each record */

@@ -2,8 +2,8 @@
 // ("medium", TRACE_AGGREGATE_ACTIVE_CT): a TO_* trace of an established connection is sent only for a
 // packet whose flags are new to its direction. So each point that traced the SYN also traces the
 // client's first ACK, its first ACK+PSH and its FIN; each point that traced the SYN-ACK also traces the
-// server's first ACK+PSH and its FIN. Policy is not looked up again, and a connection that never
-// opened has none of this.
+// server's first ACK+PSH and its FIN. No policy-verdict event is sent again, and a connection
+// that never opened has none of this.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { Flow } from "../../lib/flow/types";
@@ -110,10 +110,64 @@ test("a request the ingress proxy refuses: the client's connection to the proxy 
     "TO_ENDPOINT <- TCP Flags: ACK, FIN",
   ]);
   const order = flows.map((f) => (f.Type === "L7" ? `${f.l7?.type} ${f.verdict}` : f.Summary));
-  assert.ok(order.indexOf("RESPONSE FORWARDED") > order.indexOf("TCP Flags: ACK, PSH"), order.join("\n"));
+  // the request reaches the proxy (the client's ACK+PSH) before the proxy logs and refuses it
+  assert.ok(order.indexOf("REQUEST DROPPED") > order.indexOf("TCP Flags: ACK, PSH"), order.join("\n"));
+  assert.ok(order.indexOf("RESPONSE FORWARDED") > order.indexOf("REQUEST DROPPED"), order.join("\n"));
   assert.equal(flows.find((f) => f.l7?.type === "RESPONSE")?.l7?.http?.code, 403);
   // the proxy's answers reach the client's own endpoint
   for (const f of flows.filter((g) => g.is_reply && g.event_type?.type === 4)) assert.equal(f.destination?.pod_name?.startsWith("tiefighter"), true);
   const times = flows.map((f) => f.time!);
   assert.deepEqual([...times].sort(), times);
+});
+
+test("records after an answer stamped late in its millisecond carry into the next millisecond: nine fraction digits, never earlier", async () => {
+  const { createL7Proxy } = await import("../../server/datapath/l7/proxy");
+  // answers due from a few µs before to a few µs after a millisecond ends, whatever the request's own time
+  for (let i = 0; i < 30; i++) {
+    const latency = BigInt(4_985_000 + i * 1000 + (i % 3) * 333);
+    const proxy = createL7Proxy({ requestId: () => "r", latencyNs: () => latency });
+    const dp = makeDatapath(STAR_WARS, { "a2.yaml": pA2() }, { proxy });
+    for (const path of ["/v1/request-landing", "/v1/exhaust-port"]) {
+      const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path } });
+      const times = r.flows.map((e) => e.flow.time!);
+      for (const t of times) assert.match(t, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/, `${latency} ${path}`);
+      assert.deepEqual([...times].sort(), times, `${latency} ${path}`);
+      assert.ok(r.flows.some((e) => e.flow.Summary === "TCP Flags: ACK, FIN"));
+    }
+  }
+});
+
+test("a client outside the cluster refused by the ingress proxy: its own packets reach the proxy; the proxy's answers leave through the host, untraced", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "world.yaml": cnp("from-world", "{ class: deathstar }", `  ingress:
+  - fromEntities: [world]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: GET }] } }]
+`),
+  });
+  const allowed = trace(dp, { from: { ip: "203.0.113.7" }, to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "GET", path: "/" } });
+  assert.equal(allowed.verdict, "FORWARDED");
+  const refused = trace(dp, { from: { ip: "203.0.113.7" }, to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "PUT", path: "/" } });
+  assert.equal(refused.l7_denied, true);
+  assert.deepEqual(traces(refused.flows.map((e) => e.flow)), [
+    "TO_PROXY -> TCP Flags: SYN",
+    "TO_PROXY -> TCP Flags: ACK",
+    "TO_PROXY -> TCP Flags: ACK, PSH",
+    "TO_PROXY -> TCP Flags: ACK, FIN",
+  ]);
+  // the same client's allowed request shows the same packets at the proxy
+  const allowedAtProxy = traces(allowed.flows.map((e) => e.flow)).filter((t) => t.startsWith("TO_PROXY"));
+  assert.deepEqual(allowedAtProxy, traces(refused.flows.map((e) => e.flow)));
+});
+
+test("through an egress proxy to an address outside the cluster: each packet goes to the proxy, not also to the stack", () => {
+  const dp = makeDatapath(STAR_WARS, {
+    "out.yaml": cnp("tiefighter-out", "{ class: tiefighter }", `  egress:
+  - toCIDR: ["203.0.113.0/24"]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: GET }] } }]
+`),
+  });
+  const r = trace(dp, { from: "default/tiefighter", toIP: "203.0.113.7", port: 80, protocol: "TCP", http: { method: "GET", path: "/" } });
+  assert.equal(r.verdict, "FORWARDED");
+  const fwd = traces(r.flows.map((e) => e.flow)).filter((t) => t.includes(" -> "));
+  assert.deepEqual(fwd, ["TO_PROXY -> TCP Flags: SYN", "TO_PROXY -> TCP Flags: ACK", "TO_PROXY -> TCP Flags: ACK, PSH", "TO_PROXY -> TCP Flags: ACK, FIN"]);
 });

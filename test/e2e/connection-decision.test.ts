@@ -1,5 +1,5 @@
-// A connection's later packets (ACK, ACK+PSH, FIN) are trace events that name no policy: policy was
-// looked up on the connection's first packet. Typed as `hubble observe` spells it, `tcp-flags=fin` in the
+// A connection's later packets (ACK, ACK+PSH, FIN) are trace events that name no policy: Cilium sends a
+// policy-verdict event for a connection's first packet only. Typed as `hubble observe` spells it, `tcp-flags=fin` in the
 // filter box shows the FINs; a FIN's details name the policies of the policy-verdict events that opened
 // its connection, and say so.
 import { test } from "node:test";

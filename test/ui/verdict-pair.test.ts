@@ -94,3 +94,23 @@ test("a reused port pair: a packet goes with the latest opening not after it", a
   // a dropped opening never let the connection through
   assert.deepEqual(findConnectionVerdicts(fin, [{ ...again, flow: { ...again.flow, verdict: "DROPPED" } }]), []);
 });
+
+test("the two sides of an opening belong together: an older connection's verdict on a reused port pair is never borrowed", async () => {
+  const { findConnectionVerdicts } = await import("../../lib/ui/verdict-pair");
+  const open = (id: number, time: string, dir: "EGRESS" | "INGRESS") => stored(id, { ...base, verdict: "FORWARDED", time, event_type: { type: 5 }, traffic_direction: dir });
+  const packet = (id: number, time: string, extra: Record<string, unknown> = {}) =>
+    stored(id, { ...base, verdict: "FORWARDED", time, event_type: { type: 4 }, l4: { TCP: { source_port: 40000, destination_port: 5432, flags: { FIN: true, ACK: true } } }, ...extra });
+  const oldOut = open(1, "2026-01-01T00:00:00.000Z", "EGRESS");
+  const oldIn = open(2, "2026-01-01T00:00:00.002Z", "INGRESS");
+  // the newer connection on the same ports was checked at the client only
+  const newOut = open(3, "2026-01-01T00:04:00.000Z", "EGRESS");
+  assert.deepEqual(findConnectionVerdicts(packet(4, "2026-01-01T00:04:00.010Z"), [oldOut, oldIn, newOut]).map((v) => v.id), ["3"]);
+  // the server's node runs 300 ms ahead: its verdict of the same SYN is stamped after the client's FIN
+  const newIn = open(5, "2026-01-01T00:04:00.300Z", "INGRESS");
+  assert.deepEqual(findConnectionVerdicts(packet(6, "2026-01-01T00:04:00.010Z"), [oldOut, oldIn, newIn, newOut]).map((v) => v.id), ["3", "5"]);
+  // only the server side was checked, and its clock is ahead: the verdict just after the packet is the one
+  assert.deepEqual(findConnectionVerdicts(packet(7, "2026-01-01T00:04:00.010Z"), [oldOut, oldIn, newIn]).map((v) => v.id), ["5"]);
+  // an older export's reply carries only the deprecated `reply`
+  const reply = packet(8, "2026-01-01T00:04:00.020Z", { reply: true, IP: { ...base.IP, source: base.IP.destination, destination: base.IP.source }, l4: { TCP: { source_port: 5432, destination_port: 40000, flags: { FIN: true, ACK: true } } } });
+  assert.deepEqual(findConnectionVerdicts(reply, [oldOut, oldIn, newIn, newOut]).map((v) => v.id), ["3", "5"]);
+});
