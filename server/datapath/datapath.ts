@@ -1287,7 +1287,19 @@ export class Datapath {
 
   /** The destination's side failed the request: the source's egress proxy, if one forwarded it, answers for the server. */
   private finishRelayed(st: Step): TraceResult {
-    st.relay?.(st.refusal ? { kind: "refused", by: st.refusal } : { kind: "unreachable" });
+    if (st.relay === null) return this.finish(st.result, st.audited);
+    // the client's connection is to its own egress proxy, on its node: it opened, carried the request,
+    // and carries whatever the proxy answers for the upstream
+    const client = st.srcEp;
+    const own = client === undefined ? null : this.proxyAccepted(st, client, "egress", client.node);
+    const conn = own === null ? null : { fwd: own.fwd.filter((e) => e.node_name === this.hubbleNodeName(client!.node) && e.flow.trace_observation_point === "TO_PROXY"), reply: own.reply };
+    if (conn !== null && conn.fwd.length > 0) clientSends(st.flows, conn, st.clock, nextTime);
+    const before = st.flows.length;
+    st.relay(st.refusal ? { kind: "refused", by: st.refusal } : { kind: "unreachable" });
+    if (conn !== null && conn.fwd.length > 0 && st.flows.length > before) {
+      serverAnswersAndBothClose(st.flows, conn, st.clock, nextTime);
+      st.explanation?.push(connectionNote(`${st.pkt.proto} ${st.pkt.srcIp}:${st.pkt.sport} -> ${st.pkt.dstIp}:${st.pkt.dport} (to the egress proxy)`, conn));
+    }
     return this.finish(st.result, st.audited);
   }
 

@@ -171,3 +171,38 @@ test("through an egress proxy to an address outside the cluster: each packet goe
   const fwd = traces(r.flows.map((e) => e.flow)).filter((t) => t.includes(" -> "));
   assert.deepEqual(fwd, ["TO_PROXY -> TCP Flags: SYN", "TO_PROXY -> TCP Flags: ACK", "TO_PROXY -> TCP Flags: ACK, PSH", "TO_PROXY -> TCP Flags: ACK, FIN"]);
 });
+
+test("the source's egress proxy relays the destination's refusal: the client's connection to its own proxy opens and closes", () => {
+  const dp = makeDatapath(`${TWO_NODES}namespaces: [{ name: default }]
+workloads:
+  - { name: web, namespace: default, labels: { app: web }, node: node-1, ports: [{ port: 80, app: http }] }
+  - { name: client, namespace: default, labels: { app: client }, node: node-2 }
+`, {
+    "out.yaml": cnp("client-out", "{ app: client }", `  egress:
+  - toEndpoints: [{ matchLabels: { app: web } }]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: GET }] } }]
+`),
+    "in.yaml": cnp("web-in", "{ app: web }", `  ingress:
+  - fromEndpoints: [{ matchLabels: { app: client } }]
+    toPorts: [{ ports: [{ port: "80", protocol: TCP }], rules: { http: [{ method: GET, path: "/ok" }] } }]
+`),
+  });
+  const r = trace(dp, { from: "default/client", to: "default/web", port: 80, protocol: "TCP", http: { method: "GET", path: "/x" } });
+  assert.equal(r.l7_denied, true);
+  const flows = r.flows.map((e) => e.flow);
+  const onClientNode = (f: Flow) => f.node_name?.endsWith("node-2");
+  assert.deepEqual(traces(flows.filter(onClientNode)), [
+    "TO_PROXY -> TCP Flags: SYN",
+    "TO_ENDPOINT <- TCP Flags: SYN, ACK",
+    "TO_PROXY -> TCP Flags: ACK",
+    "TO_PROXY -> TCP Flags: ACK, PSH",
+    "TO_ENDPOINT <- TCP Flags: ACK, PSH",
+    "TO_PROXY -> TCP Flags: ACK, FIN",
+    "TO_ENDPOINT <- TCP Flags: ACK, FIN",
+  ]);
+  // the relayed answer reaches the client before its proxy's ACK+PSH does
+  const seq = flows.filter(onClientNode).map((f) => (f.Type === "L7" ? `L7 ${f.l7?.type}` : `${f.is_reply ? "<-" : "->"} ${f.Summary}`));
+  assert.ok(seq.indexOf("L7 RESPONSE") < seq.indexOf("<- TCP Flags: ACK, PSH"), seq.join("\n"));
+  const times = flows.map((f) => f.time!);
+  assert.deepEqual([...times].sort(), times);
+});
