@@ -14,6 +14,17 @@ function traces(flows: Flow[]): string[] {
   return flows.filter((f) => f.event_type?.type === 4).map((f) => `${f.trace_observation_point} ${f.is_reply ? "<-" : "->"} ${f.Summary}`);
 }
 
+/** a pod's connection to a proxy on its own node (the proxy answers, so its replies reach the pod) */
+const CLIENT_TO_ITS_PROXY = [
+  "TO_PROXY -> TCP Flags: SYN",
+  "TO_ENDPOINT <- TCP Flags: SYN, ACK",
+  "TO_PROXY -> TCP Flags: ACK",
+  "TO_PROXY -> TCP Flags: ACK, PSH",
+  "TO_ENDPOINT <- TCP Flags: ACK, PSH",
+  "TO_PROXY -> TCP Flags: ACK, FIN",
+  "TO_ENDPOINT <- TCP Flags: ACK, FIN",
+];
+
 test("a same-node connection: SYN, SYN-ACK, then ACK, ACK+PSH each way and FIN each way, all at the endpoint", () => {
   const dp = makeDatapath(STAR_WARS, { "a1.yaml": P_A1 });
   const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" });
@@ -100,15 +111,7 @@ test("a request the ingress proxy refuses: the client's connection to the proxy 
   assert.equal(r.verdict, "DROPPED");
   assert.equal(r.l7_denied, true);
   const flows = r.flows.map((e) => e.flow);
-  assert.deepEqual(traces(flows), [
-    "TO_PROXY -> TCP Flags: SYN",
-    "TO_ENDPOINT <- TCP Flags: SYN, ACK",
-    "TO_PROXY -> TCP Flags: ACK",
-    "TO_PROXY -> TCP Flags: ACK, PSH",
-    "TO_ENDPOINT <- TCP Flags: ACK, PSH",
-    "TO_PROXY -> TCP Flags: ACK, FIN",
-    "TO_ENDPOINT <- TCP Flags: ACK, FIN",
-  ]);
+  assert.deepEqual(traces(flows), CLIENT_TO_ITS_PROXY);
   const order = flows.map((f) => (f.Type === "L7" ? `${f.l7?.type} ${f.verdict}` : f.Summary));
   // the request reaches the proxy (the client's ACK+PSH) before the proxy logs and refuses it
   assert.ok(order.indexOf("REQUEST DROPPED") > order.indexOf("TCP Flags: ACK, PSH"), order.join("\n"));
@@ -191,15 +194,7 @@ workloads:
   assert.equal(r.l7_denied, true);
   const flows = r.flows.map((e) => e.flow);
   const onClientNode = (f: Flow) => f.node_name?.endsWith("node-2");
-  assert.deepEqual(traces(flows.filter(onClientNode)), [
-    "TO_PROXY -> TCP Flags: SYN",
-    "TO_ENDPOINT <- TCP Flags: SYN, ACK",
-    "TO_PROXY -> TCP Flags: ACK",
-    "TO_PROXY -> TCP Flags: ACK, PSH",
-    "TO_ENDPOINT <- TCP Flags: ACK, PSH",
-    "TO_PROXY -> TCP Flags: ACK, FIN",
-    "TO_ENDPOINT <- TCP Flags: ACK, FIN",
-  ]);
+  assert.deepEqual(traces(flows.filter(onClientNode)), CLIENT_TO_ITS_PROXY);
   // the relayed answer reaches the client before its proxy's ACK+PSH does
   const seq = flows.filter(onClientNode).map((f) => (f.Type === "L7" ? `L7 ${f.l7?.type}` : `${f.is_reply ? "<-" : "->"} ${f.Summary}`));
   assert.ok(seq.indexOf("L7 RESPONSE") < seq.indexOf("<- TCP Flags: ACK, PSH"), seq.join("\n"));
