@@ -26,10 +26,14 @@ export interface WriterOptions {
 
 export class FlowWriter {
   private pending: RowValues[] = [];
-  /** fragments first used by pending rows (or by rows whose batch failed): they go with the next batch */
+  /** fragments first used by pending rows: they go with the next batch */
   private pendingFragments: FragmentRow[] = [];
-  /** batches sent to the writer thread and not yet answered, by sequence number */
-  private inflight = new Map<number, { rows: RowValues[]; fragments: FragmentRow[] }>();
+  /**
+   * batches handed to the writer thread that it has not settled (committed, or given up on), by
+   * sequence number: only their size and the endpoint fragments they use, never the rows, which the
+   * writer thread keeps itself when it must retry them
+   */
+  private inflight = new Map<number, { count: number; endpoints: Set<number>; fragments: number[] }>();
   private inflightRows = 0;
   private seq = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -59,8 +63,6 @@ export class FlowWriter {
   /** flows given up on because the database refused writes for so long that the queue hit its bound */
   dropped = 0;
   lastError: string | undefined;
-  /** while the database refuses writes, at most this many flows wait in memory */
-  private readonly maxPending = 500_000;
   private closed: Promise<void> | undefined;
 
   constructor(dbPath: string, private readonly fragments: FragmentRegistry, retention: RetentionPolicy, opts: WriterOptions = {}) {
@@ -118,23 +120,24 @@ export class FlowWriter {
    * registry's collectDue()); callable directly. Never waits for the disk.
    *
    * Why no row can end up referring to a deleted fragment: a dropped id is never handed out again, so
-   * only rows encoded before now can use it. Those are committed, or queued here (pending, sent and not
-   * yet answered, or failed and waiting to be retried): the ids those use are kept in memory (`keep`),
-   * so every id dropped is used by committed rows only, which the writer thread counts.
+   * only rows encoded before now can use it. Those are committed, or not yet: pending here, or handed
+   * to the writer thread and not settled (waiting, or failed and waiting to be retried there). The ids
+   * those use are kept in memory (`keep`), so every id dropped is used by committed rows only, which
+   * the writer thread counts.
    */
   collectFragments(): void {
     if (this.closed) return;
     this.send();
     const keep = new Set<number>();
-    const note = (rows: RowValues[], fragments: FragmentRow[]) => {
-      for (const r of rows) {
-        if (r[SRC_EP] !== null) keep.add(r[SRC_EP] as number);
-        if (r[DST_EP] !== null) keep.add(r[DST_EP] as number);
-      }
-      for (const f of fragments) keep.add(f[0]);
-    };
-    note(this.pending, this.pendingFragments);
-    for (const b of this.inflight.values()) note(b.rows, b.fragments);
+    for (const r of this.pending) {
+      if (r[SRC_EP] !== null) keep.add(r[SRC_EP] as number);
+      if (r[DST_EP] !== null) keep.add(r[DST_EP] as number);
+    }
+    for (const f of this.pendingFragments) keep.add(f[0]);
+    for (const b of this.inflight.values()) {
+      for (const id of b.endpoints) keep.add(id);
+      for (const id of b.fragments) keep.add(id);
+    }
     const ids = this.fragments.collect(keep);
     this.collectedFragments += ids.length;
     // through the same ordered channel as the batches, after every batch encoded so far
@@ -159,7 +162,12 @@ export class FlowWriter {
     this.pending = [];
     this.pendingFragments = [];
     const seq = ++this.seq;
-    this.inflight.set(seq, { rows, fragments });
+    const endpoints = new Set<number>();
+    for (const r of rows) {
+      if (r[SRC_EP] !== null) endpoints.add(r[SRC_EP] as number);
+      if (r[DST_EP] !== null) endpoints.add(r[DST_EP] as number);
+    }
+    this.inflight.set(seq, { count: rows.length, endpoints, fragments: fragments.map((f) => f[0]) });
     this.inflightRows += rows.length;
     const req: WriterRequest = { seq, rows, fragments };
     this.worker.postMessage(req);
@@ -192,28 +200,17 @@ export class FlowWriter {
     }
     this.deleted += r.deleted;
     if (r.fragmentsDeleted !== undefined) this.fragmentsDeleted = r.fragmentsDeleted;
-    const sent = this.inflight.get(r.seq);
-    this.inflight.delete(r.seq);
-    if (!sent) return;
-    const rows = sent.rows;
-    this.inflightRows -= rows.length;
-    if (r.error === undefined) {
-      this.written += r.inserted;
-      this.lastError = undefined;
-      return;
+    for (const seq of r.settled) {
+      const sent = this.inflight.get(seq);
+      if (!sent) continue;
+      this.inflight.delete(seq);
+      this.inflightRows -= sent.count;
     }
-    // Keep the flows and retry shortly rather than lose them (e.g. SQLITE_BUSY from a long reader).
-    this.lastError = r.error;
-    this.pending = rows.concat(this.pending);
-    // Fragments are kept even when rows must be dropped: the registry already hands out their ids.
-    this.pendingFragments = sent.fragments.concat(this.pendingFragments);
-    if (this.pending.length > this.maxPending) {
-      const excess = this.pending.length - this.maxPending;
-      this.pending.splice(0, excess);
-      this.dropped += excess;
-      console.error(`flow store: database writes failing (${this.lastError}); dropped the oldest ${excess} unwritten flows`);
-    }
-    if (!this.timer) this.timer = setTimeout(() => this.send(), 500);
+    this.written += r.inserted;
+    this.dropped += r.dropped;
+    // an error stays shown until the writer thread has nothing left to retry
+    if (r.error !== undefined) this.lastError = r.error;
+    else if (r.queued === 0) this.lastError = undefined;
   }
 
   /** Commits what is queued, then stops the writer thread. */

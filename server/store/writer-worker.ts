@@ -30,8 +30,24 @@ export interface WriterWorkerData {
 
 /** rows as column values in ROW_COLUMNS order, and the fragments they are the first to use */
 export type WriterRequest = { seq: number; rows: unknown[][]; fragments: FragmentRow[] };
-/** `stored`: rows in the table after this batch and the retention that followed it */
-export type WriterReply = { seq: number; inserted: number; deleted: number; stored: number; error?: string; fragmentsDeleted?: number };
+/**
+ * `stored`: rows in the table after this batch and the retention that followed it. `settled`: the
+ * batches (by seq) this thread is done with, committed or given up on; a batch that failed is kept here
+ * and tried again (before any newer one), so it settles later. `dropped`: rows given up on (the oldest,
+ * once more than MAX_QUEUED wait because the database keeps refusing writes). `queued`: rows waiting
+ * for a retry.
+ */
+export type WriterReply = {
+  seq: number;
+  inserted: number;
+  deleted: number;
+  stored: number;
+  settled: number[];
+  dropped: number;
+  queued: number;
+  error?: string;
+  fragmentsDeleted?: number;
+};
 /**
  * endpoint fragment ids the main thread dropped from memory, to delete once no stored row uses them;
  * `lastId`: the newest flow encoded when they were dropped, `at`: when (ms since the epoch)
@@ -149,6 +165,19 @@ const insertMany = db.transaction((rows: unknown[][], fragments: FragmentRow[]) 
   return added.length;
 });
 
+/**
+ * Batches the database refused (e.g. SQLITE_BUSY behind a long reader), oldest first: kept here rather
+ * than sent back, so the main thread holds no row past its hand-over (rows it kept for a retry survived
+ * its young-generation collections and were copied, measured as a large part of ingest's GC time).
+ */
+const queue: WriterRequest[] = [];
+let queuedRows = 0;
+/** while the database refuses writes, at most this many rows wait; the oldest go first */
+const MAX_QUEUED = 500_000;
+/** fragments of rows given up on: the main thread already hands out their ids, so they are stored anyway */
+let orphanFragments: FragmentRow[] = [];
+let retryTimer: NodeJS.Timeout | undefined;
+
 let startRows = 0;
 const startNodes = new Set<string>();
 // Count the rows using each endpoint fragment; the stored endpoints the main thread did not load are
@@ -217,20 +246,102 @@ if (policy.maxAgeMs !== undefined) {
   setInterval(() => {
     try {
       const deleted = applyRetention();
-      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored, fragmentsDeleted } satisfies WriterReply);
+      if (deleted) replies.postMessage({ seq: -1, inserted: 0, deleted, stored, settled: [], dropped: 0, queued: queuedRows, fragmentsDeleted } satisfies WriterReply);
     } catch (err) {
       console.error(`flow store: retention failed: ${(err as Error).message}`);
     }
   }, 1000).unref();
 }
 
+/**
+ * Inserts the queued batches in order, one transaction each, until one fails (it and those after it
+ * wait for a retry), then applies retention. `seq`: the message this answers.
+ */
+function drain(seq: number): WriterReply {
+  if (retryTimer) {
+    clearTimeout(retryTimer);
+    retryTimer = undefined;
+  }
+  const settled: number[] = [];
+  let inserted = 0;
+  let committed = false;
+  let error: string | undefined;
+  while (queue.length) {
+    const batch = queue[0]!;
+    try {
+      const fragments = orphanFragments.length ? orphanFragments.concat(batch.fragments) : batch.fragments;
+      const n = insertMany(batch.rows, fragments);
+      orphanFragments = [];
+      for (const r of added) {
+        use(r[SRC_EP] as number | null);
+        use(r[DST_EP] as number | null);
+        if ((r[ID] as number) > newestId) newestId = r[ID] as number;
+      }
+      added = [];
+      inserted += n;
+      stored += n;
+      committed = true;
+    } catch (err) {
+      error = (err as Error).message;
+      break;
+    }
+    queue.shift();
+    queuedRows -= batch.rows.length;
+    settled.push(batch.seq);
+  }
+  let dropped = 0;
+  if (queuedRows > MAX_QUEUED) {
+    let excess = queuedRows - MAX_QUEUED;
+    while (excess > 0) {
+      const oldest = queue[0]!;
+      if (oldest.rows.length <= excess) {
+        queue.shift();
+        orphanFragments.push(...oldest.fragments);
+        settled.push(oldest.seq);
+        excess -= oldest.rows.length;
+        dropped += oldest.rows.length;
+        queuedRows -= oldest.rows.length;
+      } else {
+        oldest.rows.splice(0, excess);
+        dropped += excess;
+        queuedRows -= excess;
+        excess = 0;
+      }
+    }
+    console.error(`flow store: database writes failing (${error}); dropped the oldest ${dropped} unwritten flows`);
+  }
+  if (queue.length) retryTimer = setTimeout(retryQueued, 500);
+  let deleted = 0;
+  if (committed) {
+    try {
+      deleted = applyRetention();
+    } catch (err) {
+      // the rows are committed; retention tries again after the next batch
+      console.error(`flow store: retention failed: ${(err as Error).message}`);
+    }
+  }
+  try {
+    sweep();
+  } catch (err) {
+    console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
+  }
+  return { seq, inserted, deleted, stored, settled, dropped, queued: queuedRows, fragmentsDeleted, ...(error !== undefined ? { error } : {}) };
+}
+
+/** a retry with no new batch to carry it: answered as seq -1, which the main thread waits for nothing on */
+function retryQueued(): void {
+  retryTimer = undefined;
+  replies.postMessage(drain(-1));
+}
+
 parentPort!.on("message", (msg: WriterRequest | WriterCollect | { close: true }) => {
   if ("close" in msg) {
+    if (queue.length) replies.postMessage(drain(-1));
+    if (retryTimer) clearTimeout(retryTimer);
     db.close();
     parentPort!.postMessage({ closed: true });
     return;
   }
-  let reply: WriterReply;
   if ("collect" in msg) {
     waiting.push({ ids: msg.collect, lastId: msg.lastId, at: msg.at });
     try {
@@ -238,36 +349,14 @@ parentPort!.on("message", (msg: WriterRequest | WriterCollect | { close: true })
     } catch (err) {
       console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
     }
-    replies.postMessage({ seq: msg.seq, inserted: 0, deleted: 0, stored, fragmentsDeleted } satisfies WriterReply);
+    replies.postMessage({ seq: msg.seq, inserted: 0, deleted: 0, stored, settled: [], dropped: 0, queued: queuedRows, fragmentsDeleted } satisfies WriterReply);
     Atomics.store(done, 0, msg.seq);
     Atomics.notify(done, 0);
     return;
   }
-  try {
-    const inserted = insertMany(msg.rows, msg.fragments);
-    for (const r of added) {
-      use(r[SRC_EP] as number | null);
-      use(r[DST_EP] as number | null);
-      if ((r[ID] as number) > newestId) newestId = r[ID] as number;
-    }
-    added = [];
-    stored += inserted;
-    let deleted = 0;
-    try {
-      deleted = applyRetention();
-    } catch (err) {
-      // the rows are committed; retention tries again after the next batch
-      console.error(`flow store: retention failed: ${(err as Error).message}`);
-    }
-    try {
-      sweep();
-    } catch (err) {
-      console.error(`flow store: deleting unused fragments failed: ${(err as Error).message}`);
-    }
-    reply = { seq: msg.seq, inserted, deleted, stored, fragmentsDeleted };
-  } catch (err) {
-    reply = { seq: msg.seq, inserted: 0, deleted: 0, stored, error: (err as Error).message };
-  }
+  queue.push(msg);
+  queuedRows += msg.rows.length;
+  const reply = drain(msg.seq);
   // The reply is queued before progress is published, so a flush() that sees the progress finds it.
   replies.postMessage(reply);
   Atomics.store(done, 0, msg.seq);
