@@ -12,6 +12,11 @@ import type { Endpoint } from "./types";
 /** a node as the map names it ("ns/workload", "ns/(unknown)", "reserved:host", "fqdn:…", "cidr:…", "reserved:world"), without its counts */
 export type MapNodeRef = Pick<ServiceMapNode, "id" | "kind" | "label" | "namespace" | "identity" | "labels">;
 
+/** cluster-wide security identities (pods') lie in [256, 2^24); node-local ones (CIDR, FQDN) above */
+const FIRST_CLUSTER_IDENTITY = 256;
+const FIRST_LOCAL_IDENTITY = 1 << 24;
+const POD_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace=";
+
 /** the longest namespace, pod or workload name a column holds */
 export const MAX_NAME_COLUMN = 253;
 /** the longest labels list an endpoint fragment's `labels` column holds */
@@ -59,7 +64,11 @@ export function mapNodeOf(ns: string | null, workload: string | null, identity: 
   if (fqdn) return { id: `fqdn:${fqdn}`, kind: "fqdn", label: fqdn, identity: id, labels: labelList };
   const cidr = labelList.find((l) => l.startsWith("cidr:"));
   if (cidr) return { id: cidr, kind: "cidr", label: cidr.slice(5), identity: id, labels: labelList };
-  if (ns) return { id: `${ns}/(unknown)`, kind: "workload", label: "(no workload)", namespace: ns, identity: id, labels: labelList };
+  // A pod's identity on an address that is no pod's: Hubble keeps the datapath's identity for packets a
+  // proxy sends from the node on a pod's behalf (the ingress proxy's upstream connection), and leaves
+  // the namespace empty since the address has none. The identity's labels still name the namespace.
+  const podNs = ns ?? (id >= FIRST_CLUSTER_IDENTITY && id < FIRST_LOCAL_IDENTITY ? labelList.find((l) => l.startsWith(POD_NAMESPACE_LABEL))?.slice(POD_NAMESPACE_LABEL.length) || null : null);
+  if (podNs) return { id: `${podNs}/(unknown)`, kind: "workload", label: "(no workload)", namespace: podNs, identity: id, labels: labelList };
   return { id: "reserved:world", kind: "world", label: "world", identity: 2, labels: labelList };
 }
 

@@ -21,7 +21,7 @@ import { AUTH_NONE, PROTO_ICMP, PROTO_SCTP, PROTO_TCP, PROTO_UDP, type MapEntry,
 import { AuthManager, AuthMap, AUTH_TYPE_NAMES, type AuthKey } from "./auth-map";
 import type { Direction } from "./compiler";
 import { buildFlow, extension, formatTime, l4Summary, layer4, localEndpoint, type Packet } from "./flow-builder";
-import { clientSends, connectionNote, handshakeTraces, serverAnswersAndBothClose, synTraces, type Handshake } from "./tcp-lifecycle";
+import { clientSends, clientSendsData, connectionNote, handshakeTraces, serverAnswers, serverAnswersAndBothClose, synTraces, type Handshake } from "./tcp-lifecycle";
 import { entryText, identityText, matchTypeName, nearestMiss, policyName } from "./explain";
 import type { FqdnCacheEntry } from "./fqdn-cache";
 import type { IpcacheEntry } from "./ipcache";
@@ -211,7 +211,19 @@ interface Step {
   dnsLearn: (() => void) | null;
   /** the request bytes the last proxy passed on unchanged (Kafka, DNS): the next proxy sees the same */
   l7Forwarded: { protocol: L7Protocol; bytes: Uint8Array } | null;
+  /**
+   * the destination's ingress proxy allowed the request on the client's TCP connection, which it
+   * terminates: `conn` is that connection's handshake as traced (null when none was), `node` the proxy's
+   */
+  ingressProxy: { conn: Handshake | null; node: string } | null;
 }
+
+/** Envoy's default idle timeout of an upstream HTTP connection (1 h), after which the pool closes it */
+const UPSTREAM_IDLE_MS = 3_600_000;
+/** the pooled connections remembered at most (the least recently used go first) */
+const MAX_UPSTREAM_POOL = 10_000;
+/** Cilium's CT report interval: an established connection's packet is traced at least this often per direction */
+const CT_REPORT_INTERVAL_MS = 5000;
 
 function nextTime(c: Clock): string {
   c.ns += 1000;
@@ -338,6 +350,8 @@ export class Datapath {
   private readonly audit: boolean;
   private sport = 40000;
   private readonly conntrack: Conntrack;
+  /** the ingress proxies' pooled upstream connections (see finishThroughIngressProxy), oldest use first */
+  private readonly upstreamPool = new Map<string, { sport: number; usedMs: number; reportedMs: number }>();
   /** cilium_auth_map and the agent's auth manager that fills it (mutual authentication) */
   readonly authMap = new AuthMap();
   private readonly authManager = new AuthManager(this.authMap);
@@ -970,7 +984,7 @@ export class Datapath {
     const st: Step = {
       req, clock, result, explanation, flows, pkt, protoIdx, key, bytes, port, authority, ipFwd, l4Fwd, summaryFwd,
       srcE, dstE, srcSelfE, dstSelfE, dstNames, srcEp, audited: false, l7Req: null, dnsResolvedByProxy: false, pending: null,
-      relay: null, refusal: null, dnsLearn: null, l7Forwarded: null,
+      relay: null, refusal: null, dnsLearn: null, l7Forwarded: null, ingressProxy: null,
     };
     this.lastDnsIps = [];
 
@@ -1004,6 +1018,7 @@ export class Datapath {
     } else explanation?.push(dstHost && !withinHost ? `ingress: no host policy with ingress rules selects node ${dstHost.node}, nothing to check` : "ingress: the destination is not a Cilium endpoint, nothing to check");
     // the query reached its server, which answered: only now is there an answer for toFQDNs to learn
     st.dnsLearn?.();
+    if (st.ingressProxy !== null && dstEp) return this.finishThroughIngressProxy(st, st.ingressProxy, dstEp, dstNode);
 
     // delivered
     if (dstEp) {
@@ -1108,6 +1123,90 @@ export class Datapath {
     return handshakeTraces(flows);
   }
 
+  /**
+   * The rest of a request the destination's ingress proxy let through on the client's connection, which
+   * it terminates (st.ingressProxy). Envoy's ingress listener never uses the client's address upstream:
+   * it connects to the server from the node itself, on an ephemeral port, with the client's security
+   * identity in the packet mark. bpf_lxc skips policy for the ingress proxy's packets (no
+   * policy-verdict) and traces them to-endpoint, source the node's address under the client's
+   * identity; the server's packets back are CT replies to a host address, handed to the stack
+   * (to-stack, or to-host with the host firewall on). Then the response record, the proxy's answer to
+   * the client, and the client's connection closes; the upstream one stays open in Envoy's pool.
+   */
+  private finishThroughIngressProxy(st: Step, proxy: { conn: Handshake | null; node: string }, server: Pod, node: string): TraceResult {
+    const { clock, flows, pkt, explanation } = st;
+    const host = this.cluster.nodeByName.get(node)!;
+    const hostPlace: Place = { ip: host.ip, ipNum: host.ipNum, node: host, label: `node ${host.name}` };
+    const reg = this.cluster.identities;
+    const clientId = st.srcE.identity!;
+    // Envoy pools upstream connections per source identity: a request finds the one an earlier request
+    // of the same identity to the same server opened, unless it has been idle too long
+    const poolKey = `${node}|${clientId}|${pkt.dstIp}:${pkt.dport}`;
+    let pooled = this.upstreamPool.get(poolKey);
+    if (pooled !== undefined && clock.ms - pooled.usedMs > UPSTREAM_IDLE_MS) {
+      this.upstreamPool.delete(poolKey);
+      pooled = undefined;
+    }
+    const fresh = pooled === undefined;
+    const up: Packet = { srcIp: host.ip, dstIp: pkt.dstIp, proto: "TCP", sport: pooled?.sport ?? this.nextPort(), dport: pkt.dport, icmpType: pkt.icmpType };
+    const toHost = this.engine.hostFirewall();
+    const fwd = buildFlow({
+      time: "", verdict: "FORWARDED", srcIp: up.srcIp, dstIp: up.dstIp, ip: { source: up.srcIp, destination: up.dstIp, ipVersion: "IPv4" },
+      l4: layer4(up, false, SYN), source: this.endpointOf(hostPlace, reg.get(clientId)!), destination: st.dstSelfE, type: "L3_L4", nodeName: this.hubbleNodeName(node),
+      eventType: EVENT_TRACE, direction: "INGRESS", traceObservationPoint: "TO_ENDPOINT", isReply: false, summary: l4Summary(up, false), ethernet: this.arriving(server), iface: this.lxcOf(server),
+    });
+    const back = buildFlow({
+      time: "", verdict: "FORWARDED", srcIp: up.dstIp, dstIp: up.srcIp, l4: layer4(up, true, SYN_ACK), source: st.dstSelfE, destination: this.endpointOf(hostPlace, reg.get(ReservedIdentity.HOST)!),
+      type: "L3_L4", nodeName: this.hubbleNodeName(node), eventType: toHost ? EVENT_TRACE_HOST : EVENT_TRACE_STACK, direction: "INGRESS",
+      traceObservationPoint: toHost ? "TO_HOST" : "TO_STACK", isReply: true, summary: l4Summary(up, true), ethernet: this.leaving(server), iface: toHost ? HOST_IF : undefined,
+    });
+    const clientKey = `TCP ${pkt.srcIp}:${pkt.sport} -> ${pkt.dstIp}:${pkt.dport}`;
+    const upstreamKey = `TCP ${up.srcIp}:${up.sport} -> ${up.dstIp}:${up.dport}`;
+    this.conntrack.upsert(clientKey, "TCP", clock.ms);
+    this.conntrack.upsert(upstreamKey, "TCP", clock.ms);
+    const upstream: Handshake = { fwd: [fwd], reply: [back] };
+    // Monitor aggregation "medium" traces a packet of an established connection for a TCP flag new to
+    // its direction, or once the 5 s report interval has passed: a pooled connection has shown all its
+    // flags, so it shows the forwarded request and the answer only that often.
+    const reported = fresh || clock.ms - pooled!.reportedMs >= CT_REPORT_INTERVAL_MS;
+    if (fresh) {
+      flows.push(withTime(fwd, nextTime(clock)), withTime(back, nextTime(clock)));
+      // the proxy's ACK and the request it forwards
+      clientSends(flows, upstream, clock, nextTime);
+    } else if (reported) clientSendsData(flows, upstream, clock, nextTime);
+    // the server's answer is sent when the response is (the response record is stamped its latency
+    // after the request), just before the proxy logs it
+    const pending = st.pending;
+    const answeredAt = pending?.[pending.length - 1]?.due;
+    if (answeredAt !== undefined) {
+      let ms = answeredAt.ms;
+      let ns = answeredAt.ns - 2000;
+      if (ns < 0) {
+        ms -= 1;
+        ns += 1_000_000;
+      }
+      if (ms > clock.ms || (ms === clock.ms && ns > clock.ns)) {
+        clock.ms = ms;
+        clock.ns = ns;
+        clock.prefix = this.timePrefix(ms);
+      }
+    }
+    if (reported) serverAnswers(flows, upstream, clock, nextTime);
+    const entry = { sport: up.sport, usedMs: clock.ms, reportedMs: reported ? clock.ms : pooled!.reportedMs };
+    this.upstreamPool.delete(poolKey);
+    this.upstreamPool.set(poolKey, entry);
+    if (this.upstreamPool.size > MAX_UPSTREAM_POOL) this.upstreamPool.delete(this.upstreamPool.keys().next().value!);
+    explanation?.push(fresh
+      ? `ingress L7 proxy on ${node}: forwards the request on a new connection of its own "${upstreamKey}" from the node, under the client's identity ${clientId} (no policy check: the proxy already decided); the server's packets back go to the stack, where the proxy is. It stays open in Envoy's pool for the next request of this identity: no FIN is traced for it`
+      : `ingress L7 proxy on ${node}: forwards the request on its pooled connection "${upstreamKey}" (opened by an earlier request of identity ${clientId}); ${reported ? "the report interval (5 s) has passed, so the forwarded request and the answer are traced" : "every flag of it has been seen within the last 5 s, so monitor aggregation traces none of its packets"}`);
+    if (pending !== null) for (let i = pending.length - 1; i >= 0; i--) flows.push(this.stamped(pending[i]!, clock));
+    if (proxy.conn !== null) {
+      serverAnswersAndBothClose(flows, proxy.conn, clock, nextTime);
+      explanation?.push(connectionNote(`${clientKey} (to the ingress proxy)`, proxy.conn));
+    }
+    return this.finish(st.result, st.audited);
+  }
+
   /** the host endpoint behind a node IP or a hostNetwork pod */
   private hostEndpointOf(place: Place): HostEndpoint | undefined {
     return place.node ? this.cluster.hostEndpointByNode.get(place.node.name) : undefined;
@@ -1199,11 +1298,16 @@ export class Datapath {
         type: "L7", nodeName: this.hubbleNodeName(node), destinationNames: dstNames, l7, eventType: EVENT_L7, direction: label,
         isReply: false, summary, extensions: ext, traceId: outcome.traceId,
       });
-      // A refusal is the proxy's own answer: the client's connection to it opens, and the request it
-      // carries arrives, before the proxy logs the request (unless the client's own egress proxy holds
-      // that connection: see st.relay).
-      const refusedConnection = outcome.allowed || (dir === "ingress" && st.relay !== null) ? null : this.proxyAccepted(st, ep, dir, node);
-      if (refusedConnection !== null) clientSends(flows, refusedConnection, clock, nextTime);
+      // The proxy terminates the client's TCP connection: it opens, and the request it carries arrives,
+      // before the proxy logs the request. That is so for a refusal (the proxy's own answer), and for a
+      // request the ingress proxy lets through on a connection of its own to the server (Envoy's
+      // ingress listener never reuses the client's address). Not when the client's own egress proxy
+      // holds that connection (see st.relay), and for now not for an egress proxy that forwards.
+      const terminated = pkt.proto === "TCP" && !(dir === "ingress" && st.relay !== null) && (!outcome.allowed || (dir === "ingress" && !ep.hostEndpoint && !req.dns));
+      const clientConnection = terminated ? this.proxyAccepted(st, ep, dir, node) : null;
+      if (clientConnection !== null) clientSends(flows, clientConnection, clock, nextTime);
+      const refusedConnection = outcome.allowed ? null : clientConnection;
+      if (outcome.allowed && terminated) st.ingressProxy = { conn: clientConnection, node };
       if (outcome.request) flows.push(requestFlow(outcome.request, outcome.requestSummary));
       // Hubble's latency_ns is the response's timestamp minus the request's (HTTP, by X-Request-Id):
       // the response is stamped that long after the request record

@@ -42,9 +42,19 @@ export function clientSends<C>(flows: FlowEnvelope[], h: Handshake, clock: C, ne
   for (const f of h.fwd) flows.push(retraced(f, next(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
 }
 
+/** the client's data (ACK+PSH) alone, traced where its SYN was: a connection opened before, reported again */
+export function clientSendsData<C>(flows: FlowEnvelope[], h: Handshake, clock: C, next: (clock: C) => string): void {
+  for (const f of h.fwd) flows.push(retraced(f, next(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+}
+
+/** the server's answer (ACK+PSH), traced where its SYN-ACK was */
+export function serverAnswers<C>(flows: FlowEnvelope[], h: Handshake, clock: C, next: (clock: C) => string): void {
+  for (const f of h.reply) flows.push(retraced(f, next(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+}
+
 /** the answer (ACK+PSH) where the SYN-ACK was traced, then the client's FIN and the server's */
 export function serverAnswersAndBothClose<C>(flows: FlowEnvelope[], h: Handshake, clock: C, next: (clock: C) => string): void {
-  for (const f of h.reply) flows.push(retraced(f, next(clock), ACK_PSH, "TCP Flags: ACK, PSH"));
+  serverAnswers(flows, h, clock, next);
   for (const f of h.fwd) flows.push(retraced(f, next(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
   for (const f of h.reply) flows.push(retraced(f, next(clock), ACK_FIN, "TCP Flags: ACK, FIN"));
 }

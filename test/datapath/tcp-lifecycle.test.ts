@@ -60,7 +60,7 @@ test("a same-node connection: SYN, SYN-ACK, then ACK, ACK+PSH each way and FIN e
   assert.equal(new Set(flows.map((f) => f.uuid)).size, flows.length);
 });
 
-test("between nodes through an ingress proxy: every later packet is traced at the overlay, the proxy and the endpoint like the SYN; the HTTP answer comes before the server's ACK+PSH reaches the client", () => {
+test("between nodes through an ingress proxy that allows the request: the proxy terminates the client's connection, logs the request once it arrived, and forwards it on a connection of its own from the node", () => {
   const dp = makeDatapath(`${TWO_NODES}namespaces: [{ name: default }]
 workloads:
   - { name: deathstar, namespace: default, labels: { org: empire, class: deathstar }, node: node-2, ports: [{ name: http, port: 80, protocol: TCP, app: http }] }
@@ -69,25 +69,64 @@ workloads:
   const r = trace(dp, { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP", http: { method: "POST", path: "/v1/request-landing" } });
   assert.equal(r.verdict, "FORWARDED");
   const flows = r.flows.map((e) => e.flow);
-  const fwdPoints = flows.filter((f) => f.event_type?.type === 4 && f.Summary === "TCP Flags: SYN").map((f) => f.trace_observation_point);
-  const replyPoints = flows.filter((f) => f.event_type?.type === 4 && f.Summary === "TCP Flags: SYN, ACK").map((f) => f.trace_observation_point);
-  assert.deepEqual(fwdPoints, ["TO_OVERLAY", "TO_PROXY", "TO_ENDPOINT"]);
-  assert.deepEqual(replyPoints, ["TO_OVERLAY", "TO_ENDPOINT"]);
-  for (const [summary, points] of [
-    ["TCP Flags: ACK", fwdPoints],
-    ["TCP Flags: ACK, FIN", [...fwdPoints, ...replyPoints]],
-  ] as const) {
-    assert.deepEqual(flows.filter((f) => f.event_type?.type === 4 && f.Summary === summary).map((f) => f.trace_observation_point), points, summary);
+  const seq = flows.map((f) => `${f.node_name} ${f.Type === "L7" ? `L7 ${f.l7?.type}` : f.event_type?.type === 4 ? `${f.trace_observation_point} ${f.is_reply ? "<-" : "->"} ${f.Summary!.replace("TCP Flags: ", "")}` : "policy-verdict"}`);
+  assert.deepEqual(seq, [
+    // the client's connection, terminated by the proxy on node-2: the SYN, the proxy's SYN-ACK, the request
+    "node-1 TO_OVERLAY -> SYN",
+    "node-2 policy-verdict",
+    "node-2 TO_PROXY -> SYN",
+    "node-2 TO_OVERLAY <- SYN, ACK",
+    "node-1 TO_ENDPOINT <- SYN, ACK",
+    "node-1 TO_OVERLAY -> ACK",
+    "node-2 TO_PROXY -> ACK",
+    "node-1 TO_OVERLAY -> ACK, PSH",
+    "node-2 TO_PROXY -> ACK, PSH",
+    "node-2 L7 REQUEST",
+    // the proxy's own connection to the server: no policy verdict, the server's packets go to the stack
+    "node-2 TO_ENDPOINT -> SYN",
+    "node-2 TO_STACK <- SYN, ACK",
+    "node-2 TO_ENDPOINT -> ACK",
+    "node-2 TO_ENDPOINT -> ACK, PSH",
+    "node-2 TO_STACK <- ACK, PSH",
+    "node-2 L7 RESPONSE",
+    // the proxy's answer reaches the client; the client's connection closes, the upstream stays pooled
+    "node-2 TO_OVERLAY <- ACK, PSH",
+    "node-1 TO_ENDPOINT <- ACK, PSH",
+    "node-1 TO_OVERLAY -> ACK, FIN",
+    "node-2 TO_PROXY -> ACK, FIN",
+    "node-2 TO_OVERLAY <- ACK, FIN",
+    "node-1 TO_ENDPOINT <- ACK, FIN",
+  ]);
+  const client = flows[0]!;
+  const upstream = flows.filter((f) => f.trace_observation_point === "TO_ENDPOINT" && f.node_name === "node-2");
+  const replies = flows.filter((f) => f.trace_observation_point === "TO_STACK");
+  for (const f of upstream) {
+    // from node-2's own address and an ephemeral port, under the client's security identity, no pod name
+    assert.equal(f.IP!.source, "192.168.1.11");
+    assert.notEqual(f.l4!.TCP!.source_port, client.l4!.TCP!.source_port);
+    assert.equal(f.source!.identity, client.source!.identity);
+    assert.equal(f.source!.pod_name, undefined);
+    assert.equal(f.destination!.pod_name, client.destination!.pod_name);
   }
-  const seq = flows.map((f) => (f.Type === "L7" ? `L7 ${f.l7?.type}` : f.event_type?.type === 4 ? `${f.is_reply ? "<-" : "->"} ${f.Summary}` : null)).filter((s) => s !== null);
-  const response = seq.indexOf("L7 RESPONSE");
-  assert.ok(response > seq.lastIndexOf("-> TCP Flags: ACK, PSH"), seq.join("\n"));
-  assert.ok(response < seq.indexOf("<- TCP Flags: ACK, PSH"), seq.join("\n"));
-  // the proxy port is kept on the proxy's records
+  assert.equal(new Set(upstream.map((f) => f.l4!.TCP!.source_port)).size, 1);
+  for (const f of replies) {
+    assert.equal(f.IP!.destination, "192.168.1.11");
+    assert.equal(f.destination!.identity, 1, "the reply goes to the host, where the proxy is");
+    assert.equal(f.l4!.TCP!.destination_port, upstream[0]!.l4!.TCP!.source_port);
+  }
+  // the server's answer is sent when the response is, just before the proxy logs it
+  const answer = replies[1]!;
+  const response = flows.find((f) => f.l7?.type === "RESPONSE")!;
+  assert.ok(answer.time! < response.time! && answer.time! > flows.find((f) => f.l7?.type === "REQUEST")!.time!);
+  // the proxy port is kept on the proxy's records; times never go back; every uuid distinct
   const proxied = flows.filter((f) => f.trace_observation_point === "TO_PROXY");
   assert.equal(proxied.length, 4);
   assert.equal(new Set(proxied.map((f) => f.proxy_port)).size, 1);
-  assert.ok(r.explanation.some((l) => l.startsWith("connection ") && l.includes("medium")));
+  const times = flows.map((f) => f.time!);
+  assert.deepEqual([...times].sort(), times);
+  assert.equal(new Set(flows.map((f) => f.uuid)).size, flows.length);
+  assert.ok(r.explanation.some((l) => l.startsWith("connection ") && l.includes("to the ingress proxy") && l.includes("medium")));
+  assert.ok(r.explanation.some((l) => l.includes("stays open") && l.includes("pool")));
 });
 
 test("a connection that never opened, and traffic without TCP, have no later packets", () => {
@@ -200,4 +239,45 @@ workloads:
   assert.ok(seq.indexOf("L7 RESPONSE") < seq.indexOf("<- TCP Flags: ACK, PSH"), seq.join("\n"));
   const times = flows.map((f) => f.time!);
   assert.deepEqual([...times].sort(), times);
+});
+
+test("the ingress proxy pools its upstream connection per client identity: a later request reuses it, traced again only after the 5 s report interval, and a new one opens after the idle timeout", () => {
+  // one server replica (Envoy pools per upstream host) and two clients of different identities
+  const dp = makeDatapath(`${TWO_NODES}namespaces: [{ name: default }]
+workloads:
+  - { name: deathstar, namespace: default, labels: { org: empire, class: deathstar }, node: node-2, ports: [{ name: http, port: 80, protocol: TCP, app: http }] }
+  - { name: tiefighter, namespace: default, labels: { org: empire, class: tiefighter }, node: node-1 }
+  - { name: bomber, namespace: default, labels: { org: empire, class: bomber }, node: node-1 }
+`, { "a2.yaml": pA2() });
+  const req = { from: "default/tiefighter", to: "default/deathstar", port: 80, protocol: "TCP" as const, http: { method: "POST", path: "/v1/request-landing" } };
+  const t0 = Date.parse("2024-05-01T10:00:00Z");
+  /** the upstream's trace records (from the node's address), as "point flags", and its source port */
+  const upstreamOf = (at: number) => {
+    const r = dp.process(req, new Date(at));
+    assert.equal(r.verdict, "FORWARDED");
+    const flows = r.flows.map((e) => e.flow).filter((f) => f.event_type?.type === 4 && (f.IP?.source?.startsWith("192.168.") || f.IP?.destination?.startsWith("192.168.")));
+    // the client's own connection to the proxy opens and closes every time
+    assert.equal(r.flows.filter((e) => e.flow.trace_observation_point === "TO_PROXY").length, 4);
+    return { seq: flows.map((f) => `${f.trace_observation_point} ${f.Summary!.replace("TCP Flags: ", "")}`), port: flows[0]?.l4?.TCP?.[flows[0].is_reply ? "destination_port" : "source_port"], explanation: r.explanation };
+  };
+  const first = upstreamOf(t0);
+  assert.deepEqual(first.seq, ["TO_ENDPOINT SYN", "TO_STACK SYN, ACK", "TO_ENDPOINT ACK", "TO_ENDPOINT ACK, PSH", "TO_STACK ACK, PSH"]);
+  // within the report interval every flag of the pooled connection has been seen: nothing is traced
+  const again = upstreamOf(t0 + 2000);
+  assert.deepEqual(again.seq, []);
+  assert.ok(again.explanation.some((l) => l.includes("pooled connection") && l.includes("5 s")));
+  // 5 s after the last report: the forwarded request and the answer, on the same connection
+  const later = upstreamOf(t0 + 7000);
+  assert.deepEqual(later.seq, ["TO_ENDPOINT ACK, PSH", "TO_STACK ACK, PSH"]);
+  assert.equal(later.port, first.port);
+  // another identity gets a connection of its own
+  const other = dp.process({ ...req, from: "default/bomber" }, new Date(t0 + 7100));
+  assert.equal(other.verdict, "FORWARDED");
+  const otherSyn = other.flows.find((e) => e.flow.IP?.source?.startsWith("192.168.") && e.flow.l4?.TCP?.flags?.SYN)?.flow;
+  assert.ok(otherSyn, "a new upstream connection for the other identity");
+  assert.notEqual(otherSyn.l4!.TCP!.source_port, first.port);
+  // idle past Envoy's timeout (1 h): the pool closed it, a new connection opens
+  const reopened = upstreamOf(t0 + 7000 + 3_600_001);
+  assert.deepEqual(reopened.seq, first.seq);
+  assert.notEqual(reopened.port, first.port);
 });

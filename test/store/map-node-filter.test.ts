@@ -22,6 +22,9 @@ const apiRemote: Endpoint = { identity: 1002, namespace: "shop", pod_name: "api-
 // a bare pod is a workload of its own
 const debug: Endpoint = { identity: 1005, namespace: "shop", pod_name: "debug", labels: ["k8s:run=debug"] };
 const host: Endpoint = { identity: 1, labels: ["reserved:host"] };
+// an ingress proxy's upstream connection: the node's address under web's identity, so no namespace or
+// pod; the identity's labels still name the namespace (not world)
+const proxied: Endpoint = { identity: 1001, labels: ["k8s:app=web", "k8s:io.kubernetes.pod.namespace=shop"] };
 const world: Endpoint = { identity: 2, labels: ["reserved:world"] };
 const cidr: Endpoint = { identity: 16777217, labels: ["cidr:10.96.0.0/12", "reserved:world"] };
 // a namespace from an imported export that looks like a CIDR node's id when joined with its workload
@@ -39,7 +42,8 @@ const FLOWS: Flow[] = [
   { uuid: "odd-web", source: odd, destination: web, verdict: "FORWARDED" },
   { uuid: "web-api-remote", source: web, destination: apiRemote, verdict: "FORWARDED", is_reply: false },
   { uuid: "debug-api", source: debug, destination: apiRemote, verdict: "DROPPED", is_reply: false },
-].map((f, i) => ({ time: `2024-05-01T10:00:0${i}.000Z`, ...f }) as Flow);
+  { uuid: "proxy-api", source: proxied, destination: api, verdict: "FORWARDED", is_reply: false },
+].map((f, i) => ({ time: `2024-05-01T10:00:${String(i).padStart(2, "0")}.000Z`, ...f }) as Flow);
 
 const storedDb = () => storedFlowsDb(FLOWS);
 
@@ -65,18 +69,19 @@ test("the store's map node function and the JS filter name each side's node alik
     "odd-web": "cidr:10.96.0.0/12->shop/web",
     "web-api-remote": "shop/web->shop/api",
     "debug-api": "shop/debug->shop/api",
+    "proxy-api": "shop/(unknown)->shop/api",
   });
 });
 
 const CASES: [string, string, string[]][] = [
-  ["a workload node, either side, with or without workloads in the record", "map_node=shop/api", ["web-api", "api-web-reply", "api-web", "host-api", "web-api-remote", "debug-api"]],
+  ["a workload node, either side, with or without workloads in the record", "map_node=shop/api", ["web-api", "api-web-reply", "api-web", "host-api", "web-api-remote", "debug-api", "proxy-api"]],
   ["an edge and the replies back along it", "map_edge=shop/web->shop/api", ["web-api", "api-web-reply", "web-api-remote"]],
   ["a bare pod's node", "map_node=shop/debug", ["debug-api"]],
   ["the reverse edge: its requests, and replies the other way", "map_edge=shop/api->shop/web", ["api-web"]],
   ["an FQDN node", "map_node=fqdn:api.github.com", ["web-github"]],
   ["world is what has no better name", "map_node=reserved:world", ["web-world"]],
   ["a reserved identity", "map_edge=reserved:host->shop/api", ["host-api"]],
-  ["a node without a workload", "map_node=shop/(unknown)", ["bare-cidr"]],
+  ["a node without a workload, and a pod identity on an address that is no pod's", "map_node=shop/(unknown)", ["bare-cidr", "proxy-api"]],
   // both the CIDR peer and the odd namespace are drawn as this id, as the map merges them
   ["a CIDR node, and a workload whose name reads the same", "map_node=cidr:10.96.0.0/12", ["bare-cidr", "odd-web"]],
   ["the page's other filters still apply", "map_node=shop/api&verdict=DROPPED", ["api-web", "debug-api"]],
