@@ -6,6 +6,7 @@ import type { FlowsPage, StoredFlow } from "../lib/api-types";
 import { getJson } from "../lib/ui/api";
 import { endpointHref, podEndpoint } from "../lib/ui/endpoint-links";
 import { connectionQuery, findConnectionVerdicts, findTwin, twinQuery } from "../lib/ui/verdict-pair";
+import { isProxySentOnBehalf } from "../lib/ui/proxy-upstream";
 import type { Endpoint, Policy, Service } from "../lib/flow/types";
 import { entryFor, type EntryDirection, type EntryKind } from "../lib/ui/filter-entry";
 import {
@@ -246,7 +247,14 @@ export function FlowDetails({ flow: stored, view, setView, onClose }: Props) {
             ) : null}
             {f.policy_log?.length ? <Row k="Policy log">{f.policy_log.join(", ")}</Row> : null}
           </dl>
-          {decision.policies.length === 0 ? (
+          {decision.policies.length === 0 && isProxySentOnBehalf(f) ? (
+            <p className="muted small" data-testid="proxy-note">
+              Sent by a Cilium proxy on the client&apos;s behalf: the ingress L7 proxy&apos;s own connection to this pod (or the DNS
+              proxy&apos;s query) leaves from a node address, {visible(f.IP?.source ?? "?")}, under the security identity of the client it
+              acts for ({f.source?.identity}). Cilium takes no policy verdict for a proxy&apos;s packets: the proxy decided on the
+              request, and its L7 record names the rule.
+            </p>
+          ) : decision.policies.length === 0 ? (
             <p className="muted small">
               {f.verdict === "DROPPED" ? "No policy named for this drop." : "No policy decision recorded on this event (e.g. a trace event, or no policy selects these endpoints)."}
             </p>
