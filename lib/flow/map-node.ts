@@ -12,9 +12,10 @@ import type { Endpoint } from "./types";
 /** a node as the map names it ("ns/workload", "ns/(unknown)", "reserved:host", "fqdn:…", "cidr:…", "reserved:world"), without its counts */
 export type MapNodeRef = Pick<ServiceMapNode, "id" | "kind" | "label" | "namespace" | "identity" | "labels">;
 
-/** cluster-wide security identities (pods') lie in [256, 2^24); node-local ones (CIDR, FQDN) above */
-const FIRST_CLUSTER_IDENTITY = 256;
-const FIRST_LOCAL_IDENTITY = 1 << 24;
+/** cluster-wide security identities (pods') lie in [256, 2^24); reserved ones below, node-local ones (CIDR, FQDN) above */
+export function isClusterIdentity(id: number): boolean {
+  return id >= 256 && id < 1 << 24;
+}
 const POD_NAMESPACE_LABEL = "k8s:io.kubernetes.pod.namespace=";
 
 /** the longest namespace, pod or workload name a column holds */
@@ -67,7 +68,7 @@ export function mapNodeOf(ns: string | null, workload: string | null, identity: 
   // A pod's identity on an address that is no pod's: Hubble keeps the datapath's identity for packets a
   // proxy sends from the node on a pod's behalf (the ingress proxy's upstream connection), and leaves
   // the namespace empty since the address has none. The identity's labels still name the namespace.
-  const podNs = ns ?? (id >= FIRST_CLUSTER_IDENTITY && id < FIRST_LOCAL_IDENTITY ? labelList.find((l) => l.startsWith(POD_NAMESPACE_LABEL))?.slice(POD_NAMESPACE_LABEL.length) || null : null);
+  const podNs = ns ?? (isClusterIdentity(id) ? labelList.find((l) => l.startsWith(POD_NAMESPACE_LABEL))?.slice(POD_NAMESPACE_LABEL.length) || null : null);
   if (podNs) return { id: `${podNs}/(unknown)`, kind: "workload", label: "(no workload)", namespace: podNs, identity: id, labels: labelList };
   return { id: "reserved:world", kind: "world", label: "world", identity: 2, labels: labelList };
 }

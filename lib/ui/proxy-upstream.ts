@@ -4,17 +4,15 @@
 // policy verdict for it (the proxy decided already, on the request's L7 record). The details panel
 // says so, rather than leave "no policy decision" unexplained.
 import type { Flow } from "../flow/types";
+import { isClusterIdentity } from "../flow/map-node";
 
 const TRACE = 4;
-/** cluster-wide security identities (pods') lie in [256, 2^24) */
-const FIRST_CLUSTER_IDENTITY = 256;
-const FIRST_LOCAL_IDENTITY = 1 << 24;
 
 /** Whether `f` is a trace of a packet a proxy sent to a pod under a client's identity from a non-pod address. */
 export function isProxySentOnBehalf(f: Flow): boolean {
   if (f.event_type?.type !== TRACE || f.is_reply === true || f.trace_observation_point !== "TO_ENDPOINT") return false;
   const src = f.source;
   const id = src?.identity;
-  if (src === undefined || id === undefined || id < FIRST_CLUSTER_IDENTITY || id >= FIRST_LOCAL_IDENTITY) return false;
+  if (src === undefined || id === undefined || !isClusterIdentity(id)) return false;
   return !src.pod_name && !src.namespace && Boolean(f.destination?.pod_name);
 }
