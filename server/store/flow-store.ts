@@ -18,7 +18,7 @@ import type { NamespaceCount, PolicyVerdictGroup } from "./aggregate-queries";
 export class FlowStore {
   readonly reader: FlowReader;
   readonly writer: FlowWriter;
-  /** applied on the writer thread after each batch (and every second for the age limit) */
+  /** applied on the writer thread after each commit (and every second for the age limit) */
   readonly retention: RetentionPolicy;
   /** the shared parts of stored records (see fragments.ts); one registry for every reader and the writer */
   readonly fragments: FragmentRegistry;

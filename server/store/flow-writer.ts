@@ -1,6 +1,6 @@
 // Batched ingest: flows from the bus become rows on the main thread and are written by a dedicated
-// writer thread (writer-worker.ts), one transaction per batch through a prepared statement (an order
-// of magnitude faster than Prisma's createMany, see ENVIRONMENT.md). The datapath and the stream never
+// writer thread (writer-worker.ts) through a prepared statement, in transactions of a few thousand rows
+// (an order of magnitude faster than Prisma's createMany, see ENVIRONMENT.md). The datapath and the stream never
 // wait on the disk; readers that need to see everything call flush(), which waits for the commit.
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from "node:worker_threads";
 import type { SequencedFlow } from "../bus";
@@ -150,17 +150,29 @@ export class FlowWriter {
     return this.pending.length + this.inflightRows;
   }
 
-  /** Hands everything queued to the writer thread without waiting. */
-  private send(): void {
+  /**
+   * Hands everything queued to the writer thread without waiting. `urgent`: the writer thread is to
+   * commit it, with whatever it holds for a larger transaction, right away.
+   */
+  private send(urgent = false): void {
     if (this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.pending.length === 0 || this.closed) return;
+    if (this.closed) return;
+    if (this.pending.length === 0) {
+      // nothing new, but batches sent earlier may be held for a larger transaction
+      if (urgent && Atomics.load(this.done, 0) < this.seq) this.post([], [], true);
+      return;
+    }
     const rows = this.pending;
     const fragments = this.pendingFragments;
     this.pending = [];
     this.pendingFragments = [];
+    this.post(rows, fragments, urgent);
+  }
+
+  private post(rows: RowValues[], fragments: FragmentRow[], urgent: boolean): void {
     const seq = ++this.seq;
     const endpoints = new Set<number>();
     for (const r of rows) {
@@ -169,22 +181,25 @@ export class FlowWriter {
     }
     this.inflight.set(seq, { count: rows.length, endpoints, fragments: fragments.map((f) => f[0]) });
     this.inflightRows += rows.length;
-    const req: WriterRequest = { seq, rows, fragments };
+    const req: WriterRequest = { seq, rows, count: rows.length, fragments, ...(urgent ? { urgent } : {}) };
     this.worker.postMessage(req);
   }
 
   /** Sends everything queued and waits until the writer thread has committed it (bounded wait). */
   flush(): void {
-    this.send();
+    this.send(true);
     const target = this.seq;
     const deadline = Date.now() + this.flushWaitMs;
-    while (Atomics.load(this.done, 0) < target) {
+    for (let seen = Atomics.load(this.done, 0); seen < target; seen = Atomics.load(this.done, 0)) {
       const left = deadline - Date.now();
       if (left <= 0) {
         this.lastError = `writer thread did not commit within ${this.flushWaitMs} ms`;
         return;
       }
-      Atomics.wait(this.done, 0, Atomics.load(this.done, 0), left);
+      // Waits while the progress is still the value just compared with the target: a second read here
+      // could see progress that already reached the target, and then sleep until the deadline with
+      // nobody left to wake it (seen: 10 s flushes when two answers came in quick succession).
+      Atomics.wait(this.done, 0, seen, left);
     }
     // Take the answers now rather than on a later tick: a caller that loops without yielding would
     // otherwise keep every committed batch in memory until it does.

@@ -1,6 +1,6 @@
 // Keeps the history within its bounds (flow count and/or age) by deleting the oldest rows in small
 // batches, each its own short transaction. It runs on the writer thread (writer-worker.ts), after each
-// inserted batch, so deletes never contend with inserts for the write lock or stall the main thread.
+// commit, so deletes never contend with inserts for the write lock or stall the main thread.
 import type Database from "better-sqlite3";
 
 export interface RetentionPolicy {
