@@ -261,3 +261,13 @@ test("UI text typed as a comma-separated list says terms are separated by spaces
   assert.throws(() => parseUiFilter("app=frontend, verdict=DROPPED"), (e: Error) => e instanceof FilterError && /separate filter terms with spaces/.test(e.message));
   assert.throws(() => parseUiFilter("app=web,,tier=x"), (e: Error) => e instanceof FilterError && !/separate filter terms/.test(e.message));
 });
+
+test("UI free text: positive entries OR, each its own whitelist filter, as Hubble UI sends them; a negative entry excludes from all", () => {
+  // f1, f2, f4 come from 10.0.1.5; f1, f3, f6 go to payments; f3 is from identity 1003
+  assert.deepEqual(ids(uiViewToQuery({ text: "from:ip=10.0.1.5" })), ["f1", "f2", "f4"]);
+  assert.deepEqual(ids(uiViewToQuery({ text: "from:ip=10.0.1.5 to:pod=payments/" })), ["f1", "f2", "f3", "f4", "f6"], "the union, not the intersection (f1)");
+  assert.deepEqual(ids(uiViewToQuery({ text: "from:ip=10.0.1.5 from:identity=1003 tcp-flags=syn" })), ["f1", "f2", "f3", "f4"]);
+  assert.deepEqual(ids(uiViewToQuery({ text: "from:ip=10.0.1.5 !to:pod=payments/" })), ["f2", "f4"]);
+  // the URL's q parameter is the same text, read the same way
+  assert.deepEqual(ids(fromSearchParams(new URLSearchParams({ q: "from:ip=10.0.1.5 to:pod=payments/" }))), ["f1", "f2", "f3", "f4", "f6"]);
+});
