@@ -343,16 +343,20 @@ if (policy.maxAgeMs !== undefined) {
   }, 1000).unref();
 }
 
-/** Drops the oldest waiting rows beyond MAX_QUEUED (the database has been refusing writes); returns how many. */
-function dropExcess(): number {
+/**
+ * Drops the oldest waiting rows beyond MAX_QUEUED (the database has been refusing writes): how many,
+ * and the batches given up on whole (settled without being written).
+ */
+function dropExcess(): { dropped: number; settled: number[] } {
   let excess = queuedRows - MAX_QUEUED;
   let dropped = 0;
+  const settled: number[] = [];
   while (excess > 0 && queue.length) {
     const oldest = queue[0]!;
     if (oldest.count <= excess) {
       queue.shift();
       orphanFragments.push(...oldest.fragments);
-      droppedSeqs.push(oldest.seq);
+      settled.push(oldest.seq);
       excess -= oldest.count;
       dropped += oldest.count;
       queuedRows -= oldest.count;
@@ -364,10 +368,8 @@ function dropExcess(): number {
       excess = 0;
     }
   }
-  return dropped;
+  return { dropped, settled };
 }
-/** batches given up on whole, to be reported settled with the next answer */
-let droppedSeqs: number[] = [];
 
 /**
  * Inserts what is queued into the open transaction, and commits it if `now` or once it is large or old
@@ -395,16 +397,16 @@ function step(seq: number, now: boolean): void {
     } else {
       holdTimer ??= setTimeout(() => step(-1, true), HOLD_MS - (Date.now() - open.since));
       // nothing to answer yet: the rows are neither committed nor refused
-      if (droppedSeqs.length === 0) return;
+      return;
     }
   }
   let dropped = 0;
   if (queuedRows > MAX_QUEUED) {
-    dropped = dropExcess();
+    const given = dropExcess();
+    dropped = given.dropped;
+    settled.push(...given.settled);
     console.error(`flow store: database writes failing (${error}); dropped the oldest ${dropped} unwritten flows`);
   }
-  settled.push(...droppedSeqs);
-  droppedSeqs = [];
   if (queue.length) retryTimer = setTimeout(() => step(-1, true), 500);
   let deleted = 0;
   if (committed) {
